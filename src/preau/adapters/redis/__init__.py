@@ -1,0 +1,1 @@
+"""Redis adapters: shared state for many processes and machines."""

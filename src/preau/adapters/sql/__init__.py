@@ -1,0 +1,1 @@
+"""Storage on SQL with SQLAlchemy 2 Core: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""

@@ -1,0 +1,1 @@
+"""Pure rules of Préau: no I/O, no clock, no randomness. Time and identifiers are passed in."""

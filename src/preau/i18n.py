@@ -1,0 +1,71 @@
+"""French first, English second: message catalogues, locale negotiation, ``gettext``.
+
+Source strings are English; ``translations/fr/LC_MESSAGES/messages.po`` holds French.
+Catalogues are read from the ``.po`` files at start-up, so there is no compile step.
+The locale of the current request lives in a context variable set by the web layer.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+CATALOGUES = Path(__file__).parent / "translations"
+
+current_locale: ContextVar[str] = ContextVar("preau_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    po_path = CATALOGUES / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(message: str) -> str:
+    return translations(current_locale.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
+def lazy(message: str) -> str:
+    """Mark a module-level string for extraction; translate it with :func:`gettext` later."""
+    return message
+
+
+def negotiate(cookie_value: str | None, accept_language: str | None) -> str:
+    """Pick the locale: an explicit choice (cookie), then the browser's preference, then French."""
+    if cookie_value in LOCALES:
+        return cookie_value
+    if accept_language:
+        ranked: list[tuple[float, int, str]] = []
+        for index, part in enumerate(accept_language.split(",")[:20]):
+            tag, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            language = tag.strip().lower().split("-")[0]
+            if language in LOCALES and quality > 0:
+                ranked.append((-quality, index, language))
+        if ranked:
+            return min(ranked)[2]
+    return DEFAULT_LOCALE

@@ -1,0 +1,56 @@
+"""The ports: interfaces the actions need, each with an in-process and a real adapter.
+
+``bootstrap`` picks the implementations; one contract suite in ``tests/contract`` runs
+against every adapter of a port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+
+class SharedStateUnavailable(RuntimeError):
+    """The shared state (Redis) cannot be reached; callers decide whether to fail open."""
+
+
+class Subscription(Protocol):
+    """Messages published on some channels, in order, until closed."""
+
+    def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]: ...
+
+    async def close(self) -> None: ...
+
+
+class SharedState(Protocol):
+    """Counters, small keyed values with expiry, and pub/sub, shared by every process.
+
+    Keys are namespaced by the adapter; callers pass short logical names.
+    """
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, *, ttl_seconds: float | None = None) -> None: ...
+
+    async def add(self, key: str, value: bytes, *, ttl_seconds: float | None = None) -> bool:
+        """Set ``key`` only if it is absent; True if this call set it (single-use markers)."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
+        """Add to an integer counter (created at 0) and return the new value.
+
+        ``ttl_seconds`` sets the expiry when the counter is created.
+        """
+        ...
+
+    async def publish(self, channel: str, message: bytes) -> None: ...
+
+    async def subscribe(self, *channels: str) -> Subscription: ...
+
+    async def ping(self) -> None:
+        """Raise :class:`SharedStateUnavailable` if the state cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,107 @@
+"""Typed settings, read from ``PREAU_*`` environment variables by the composition root.
+
+Only :mod:`preau.bootstrap` and the command line call :func:`Settings.from_environ`;
+everything else receives a :class:`Settings` value.
+"""
+
+from __future__ import annotations
+
+import secrets
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+PREFIX = "PREAU_"
+
+
+class SettingsError(ValueError):
+    """A ``PREAU_*`` variable holds a value Préau cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # Storage and shared state.
+    database_url: str = "sqlite+aiosqlite:///preau.sqlite3"
+    database_pool_size: int = 10
+    redis_url: str = ""  # empty: in-process shared state (one process only)
+    redis_prefix: str = "preau:"
+    files_dir: Path = Path("var/files")
+
+    # Secrets. Empty means "generate one for this process", which is only right for a
+    # single-process development run; ``require_secret`` turns that into an error.
+    secret_key: str = ""
+    require_secret: bool = False
+
+    # Accounts.
+    session_seconds: int = 12 * 3600
+    device_days: int = 30
+    cookie_secure: bool = False
+    login_attempts_per_account: int = 10  # per 15 minutes
+    login_attempts_per_address: int = 300  # per 15 minutes: many pupils share one school address
+    password_hash_concurrency: int = 2
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    # Serving.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    log_json: bool = True
+    default_locale: str = "fr"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``PREAU_<FIELD>`` variables, with a clear error for bad values."""
+        values: dict[str, object] = {}
+        hints = typing.get_type_hints(cls)
+        for field in msgspec.structs.fields(cls):
+            raw = environ.get(PREFIX + field.name.upper())
+            if raw is None:
+                continue
+            values[field.name] = _parse(field.name, raw, hints[field.name])
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.require_secret and len(settings.secret_key) < 32:
+            raise SettingsError(
+                "PREAU_SECRET_KEY must be set to at least 32 random characters "
+                "when PREAU_REQUIRE_SECRET is on (every process must share it)."
+            )
+        return settings
+
+    def with_secret(self) -> Settings:
+        """Settings with a secret key, generating a per-process one when none is configured."""
+        if self.secret_key:
+            return self
+        return msgspec.structs.replace(self, secret_key=secrets.token_urlsafe(48))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _parse(name: str, raw: str, hint: object) -> object:
+    variable = PREFIX + name.upper()
+    if hint is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{variable} must be true or false, not {raw!r}.")
+    if hint is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a whole number, not {raw!r}.") from None
+    if hint is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a number, not {raw!r}.") from None
+    if hint is Path:
+        return Path(raw)
+    if isinstance(hint, types.UnionType):
+        return raw
+    return raw
