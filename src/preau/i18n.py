@@ -1,6 +1,7 @@
 """French first, English second: message catalogues, locale negotiation, ``gettext``.
 
-Source strings are English; ``translations/fr/LC_MESSAGES/messages.po`` holds French.
+Source strings are English; ``translations/fr/LC_MESSAGES/*.po`` hold French, one file
+per area (``messages.po``, ``gate.po``, ``roster.po``…), merged into one catalogue.
 Catalogues are read from the ``.po`` files at start-up, so there is no compile step.
 The locale of the current request lives in a context variable set by the web layer.
 """
@@ -25,13 +26,21 @@ current_locale: ContextVar[str] = ContextVar("preau_locale", default=DEFAULT_LOC
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    po_path = CATALOGUES / locale / "LC_MESSAGES" / "messages.po"
-    if not po_path.exists():
+    po_paths = sorted((CATALOGUES / locale / "LC_MESSAGES").glob("*.po"))
+    if not po_paths:
         return NullTranslations()
-    with po_path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=locale)
+    merged = None
+    for po_path in po_paths:
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=locale)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.string:
+                merged[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged)
     buffer.seek(0)
     return Translations(buffer)
 

@@ -1,0 +1,56 @@
+"""One contract for every shared-state adapter (memory and Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from preau.ports import SharedState
+
+
+async def test_values_expire(shared_state: SharedState) -> None:
+    await shared_state.set("a", b"1", ttl_seconds=0.05)
+    assert await shared_state.get("a") == b"1"
+    await asyncio.sleep(0.12)
+    assert await shared_state.get("a") is None
+
+
+async def test_add_sets_only_once(shared_state: SharedState) -> None:
+    assert await shared_state.add("once", b"x", ttl_seconds=10)
+    assert not await shared_state.add("once", b"y", ttl_seconds=10)
+    assert await shared_state.get("once") == b"x"
+    await shared_state.delete("once")
+    assert await shared_state.add("once", b"z")
+
+
+async def test_counters_count_and_expire(shared_state: SharedState) -> None:
+    assert await shared_state.incr("c") == 1
+    assert await shared_state.incr("c", 5) == 6
+    assert await shared_state.incr("t", ttl_seconds=0.05) == 1
+    assert await shared_state.incr("t", ttl_seconds=0.05) == 2
+    await asyncio.sleep(0.12)
+    assert await shared_state.incr("t") == 1
+
+
+async def test_publish_reaches_subscribers_in_order(shared_state: SharedState) -> None:
+    subscription = await shared_state.subscribe("news", "other")
+    received: list[tuple[str, bytes]] = []
+
+    async def collect() -> None:
+        async for item in subscription:
+            received.append(item)
+            if len(received) == 3:
+                return
+
+    task = asyncio.create_task(collect())
+    await asyncio.sleep(0.05)
+    await shared_state.publish("news", b"1")
+    await shared_state.publish("ignored", b"x")
+    await shared_state.publish("other", b"2")
+    await shared_state.publish("news", b"3")
+    await asyncio.wait_for(task, 2)
+    assert received == [("news", b"1"), ("other", b"2"), ("news", b"3")]
+    await subscription.close()
+
+
+async def test_ping(shared_state: SharedState) -> None:
+    await shared_state.ping()
