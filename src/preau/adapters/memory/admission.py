@@ -1,0 +1,128 @@
+"""The gate's admission store held in this process: the embedded single-process mode, and
+each process's fallback share of capacity while Redis is unreachable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from preau.domain.admission import AdmissionPlan, Lane
+from preau.gate.store import StoreView, pass_id, snapshot_from_fields
+
+
+class MemoryAdmissionStore:
+    def __init__(self, *, origin: str = "") -> None:
+        # Pass ids carry ``origin`` so slots granted here never collide with shared ones.
+        self.origin = origin
+        self._fields: dict[str, str] = {}
+        self._passes: dict[str, float] = {}
+        self._alive: tuple[dict[int, float], ...] = ({}, {}, {})
+        self._devices: dict[str, tuple[int, int, float]] = {}
+        self._stats: dict[str, int] = {}
+        self._settings: bytes | None = None
+
+    def _incr(self, field: str, amount: int = 1) -> int:
+        value = int(self._fields.get(field, "0")) + amount
+        self._fields[field] = str(value)
+        return value
+
+    async def join(
+        self, lane: Lane, *, now: float, device: str | None, ticket_idle_s: float
+    ) -> tuple[Lane, int]:
+        if device is not None:
+            existing = self._devices.get(device)
+            if existing is not None and existing[2] > now:
+                return Lane(existing[0]), existing[1]
+        number = self._incr(f"i{int(lane)}")
+        self._alive[lane][number] = now
+        if device is not None:
+            self._devices[device] = (int(lane), number, now + ticket_idle_s)
+        self._stats["arrivals"] = self._stats.get("arrivals", 0) + 1
+        return lane, number
+
+    async def view(self, *, now: float, pass_cutoff: float, ticket_cutoff: float) -> StoreView:
+        self._passes = {p: seen for p, seen in self._passes.items() if seen >= pass_cutoff}
+        for alive in self._alive:
+            for number in [n for n, seen in alive.items() if seen < ticket_cutoff]:
+                del alive[number]
+        if len(self._devices) > 4 * (1 + sum(len(a) for a in self._alive)):
+            self._devices = {d: v for d, v in self._devices.items() if v[2] > now}
+        queue = snapshot_from_fields(
+            self._fields,
+            active=len(self._passes),
+            waiting=[len(alive) for alive in self._alive],
+        )
+        return StoreView(
+            queue=queue,
+            stats=dict(self._stats),
+            runtime_settings=self._settings,
+            attack_until=float(self._fields.get("attack_until", "0")),
+            rate_at=float(self._fields.get("rate_at", "0")),
+        )
+
+    async def apply(
+        self,
+        plan: AdmissionPlan,
+        candidates: Sequence[Sequence[tuple[int, int]]],
+        *,
+        now: float,
+        rate: float,
+        rate_at: float,
+    ) -> tuple[int, int, int] | None:
+        if int(self._fields.get("version", "0")) != plan.version:
+            return None
+        if plan.seal is not None:
+            for lane in Lane:
+                previous_last = self._fields.get(f"pl{lane}", "0")
+                self._fields[f"pf{lane}"] = previous_last
+                self._fields[f"pl{lane}"] = self._fields.get(f"i{lane}", "0")
+            self._fields["seed"] = plan.seal.seed
+            self._fields["sealed_for"] = repr(plan.seal.opening_at)
+        granted = [0, 0, 0]
+        for lane in Lane:
+            wanted = plan.grants[lane]
+            serving: int | None = None
+            for position, number in candidates[lane]:
+                if granted[lane] >= wanted:
+                    break
+                if self._alive[lane].pop(number, None) is not None:
+                    self._passes[pass_id(lane, number, origin=self.origin)] = now
+                    granted[lane] += 1
+                serving = position
+            if serving is not None:
+                self._fields[f"s{lane}"] = str(serving)
+            if granted[lane]:
+                self._incr(f"a{lane}", granted[lane])
+        self._fields["tokens"] = repr(plan.tokens - sum(granted))
+        self._fields["tokens_at"] = repr(now)
+        for lane in Lane:
+            self._fields[f"c{lane}"] = repr(plan.credits[lane])
+        self._fields["rate"] = repr(rate)
+        self._fields["rate_at"] = repr(rate_at)
+        self._incr("version")
+        return granted[0], granted[1], granted[2]
+
+    async def touch(
+        self,
+        *,
+        now: float,
+        passes: Sequence[str],
+        tickets: Sequence[tuple[int, int]],
+        stats: Mapping[str, int],
+    ) -> None:
+        for pass_name in passes:
+            self._passes[pass_name] = now
+        for lane, number in tickets:
+            if number in self._alive[lane]:
+                self._alive[lane][number] = now
+        for name, amount in stats.items():
+            self._stats[name] = self._stats.get(name, 0) + amount
+
+    async def write_runtime_settings(self, blob: bytes) -> None:
+        self._settings = blob
+
+    async def raise_attack_until(self, until: float) -> None:
+        if until > float(self._fields.get("attack_until", "0")):
+            self._fields["attack_until"] = repr(until)
+
+    async def reset(self) -> None:
+        self.__init__(origin=self.origin)  # type: ignore[misc]

@@ -1,0 +1,53 @@
+-- Apply one admission plan if the counters have not moved since it was made.
+-- KEYS: meta, passes, alive0, alive1, alive2
+-- ARGV: version, now, tokens, rate, rate_at, credit0, credit1, credit2,
+--       seal (0|1), seal_opening_at, seal_seed, grant0, grant1, grant2,
+--       then for each lane: candidate count, then position, number pairs
+local meta = KEYS[1]
+local version = tonumber(redis.call('HGET', meta, 'version') or '0')
+if version ~= tonumber(ARGV[1]) then
+  return false
+end
+local now = ARGV[2]
+if ARGV[9] == '1' then
+  for lane = 0, 2 do
+    local previous_last = redis.call('HGET', meta, 'pl' .. lane) or '0'
+    local issued = redis.call('HGET', meta, 'i' .. lane) or '0'
+    redis.call('HSET', meta, 'pf' .. lane, previous_last, 'pl' .. lane, issued)
+  end
+  redis.call('HSET', meta, 'seed', ARGV[11], 'sealed_for', ARGV[10])
+end
+local granted = {0, 0, 0}
+local total = 0
+local index = 15
+for lane = 0, 2 do
+  local wanted = tonumber(ARGV[12 + lane])
+  local count = tonumber(ARGV[index])
+  index = index + 1
+  local serving = nil
+  for _ = 1, count do
+    local position = ARGV[index]
+    local number = ARGV[index + 1]
+    index = index + 2
+    if granted[lane + 1] < wanted then
+      if redis.call('ZREM', KEYS[3 + lane], number) == 1 then
+        redis.call('ZADD', KEYS[2], now, lane .. '.' .. number)
+        granted[lane + 1] = granted[lane + 1] + 1
+      end
+      serving = position
+    end
+  end
+  if serving then
+    redis.call('HSET', meta, 's' .. lane, serving)
+  end
+  if granted[lane + 1] > 0 then
+    redis.call('HINCRBY', meta, 'a' .. lane, granted[lane + 1])
+    total = total + granted[lane + 1]
+  end
+end
+redis.call('HSET', meta,
+  'tokens', tostring(tonumber(ARGV[3]) - total), 'tokens_at', now,
+  'rate', ARGV[4], 'rate_at', ARGV[5],
+  'c0', ARGV[6], 'c1', ARGV[7], 'c2', ARGV[8])
+redis.call('HINCRBY', meta, 'version', 1)
+return granted

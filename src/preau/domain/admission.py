@@ -1,0 +1,437 @@
+"""The gate's decisions: lanes, queue order, who is admitted next, pacing and shedding.
+
+Everything here is pure: the middleware and the stores feed it a snapshot of the shared
+counters, the current time and any random draw, and act on what it returns.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+from collections.abc import Sequence
+
+import msgspec
+
+LANE_COUNT = 3
+
+
+class Lane(enum.IntEnum):
+    """Queues of the waiting room, served in this order of precedence."""
+
+    PRIORITY = 0  # teachers, staff and administrators, known from their device cookie
+    KNOWN = 1  # pupils and parents who have signed in on this device before
+    FIRST_TIME = 2  # anyone else
+
+
+class Criticality(enum.IntEnum):
+    """How much it costs the school to drop a request; the lowest is shed first."""
+
+    FIRST_TIME = 0
+    KNOWN = 1
+    PRIORITY = 2
+    ADMITTED_SESSION = 3  # a signed-in person already working: dropping them hurts most
+
+
+PRIORITY_PROFILES = frozenset({"teacher", "staff", "admin"})
+KNOWN_PROFILES = frozenset({"pupil", "parent"})
+
+
+def lane_for_profile(profile: object) -> Lane:
+    if profile in PRIORITY_PROFILES:
+        return Lane.PRIORITY
+    if profile in KNOWN_PROFILES:
+        return Lane.KNOWN
+    return Lane.FIRST_TIME
+
+
+def criticality_for(lane: Lane, *, signed_in: bool) -> Criticality:
+    if signed_in:
+        return Criticality.ADMITTED_SESSION
+    return (Criticality.PRIORITY, Criticality.KNOWN, Criticality.FIRST_TIME)[lane]
+
+
+# --- The pre-queue shuffle ------------------------------------------------------------
+#
+# Arrivals before the opening time take ordinary ticket numbers. At opening, the numbers
+# of that pre-queue are permuted by a keyed pseudo-random permutation whose key is drawn
+# only then, so nobody can try again for a better draw, and no list of a million tickets
+# has to be rewritten: a position and a ticket number convert into each other on demand.
+
+
+class PreQueue(msgspec.Struct, frozen=True):
+    """Ticket numbers ``first + 1 … last`` were drawn into a random order at opening."""
+
+    first: int
+    last: int
+    seed: str
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first
+
+
+_FEISTEL_ROUNDS = 4
+
+
+def _round_value(seed: str, round_index: int, half: int, bits: int) -> int:
+    digest = hashlib.blake2b(f"{seed}:{round_index}:{half}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & ((1 << bits) - 1)
+
+
+def _half_bits(size: int) -> int:
+    return max(1, math.ceil(max(1, (size - 1).bit_length()) / 2))
+
+
+def _feistel(value: int, seed: str, half_bits: int, *, inverse: bool) -> int:
+    mask = (1 << half_bits) - 1
+    left, right = value >> half_bits, value & mask
+    rounds = range(_FEISTEL_ROUNDS - 1, -1, -1) if inverse else range(_FEISTEL_ROUNDS)
+    for round_index in rounds:
+        if inverse:
+            left, right = right ^ _round_value(seed, round_index, left, half_bits), left
+        else:
+            left, right = right, left ^ _round_value(seed, round_index, right, half_bits)
+    return (left << half_bits) | right
+
+
+def shuffle_index(index: int, size: int, seed: str, *, inverse: bool = False) -> int:
+    """A bijection of ``range(size)`` chosen by ``seed`` (Feistel network, cycle walking)."""
+    if not 0 <= index < size:
+        raise ValueError("index out of range")
+    half_bits = _half_bits(size)
+    value = index
+    while True:
+        value = _feistel(value, seed, half_bits, inverse=inverse)
+        if value < size:
+            return value
+
+
+def position_of_ticket(number: int, pre_queue: PreQueue | None) -> int:
+    """Where ticket ``number`` stands in its lane (1 is served first)."""
+    if pre_queue is None or not pre_queue.first < number <= pre_queue.last:
+        return number
+    offset = shuffle_index(number - pre_queue.first - 1, pre_queue.size, pre_queue.seed)
+    return pre_queue.first + 1 + offset
+
+
+def ticket_at_position(position: int, pre_queue: PreQueue | None) -> int:
+    """The inverse of :func:`position_of_ticket`."""
+    if pre_queue is None or not pre_queue.first < position <= pre_queue.last:
+        return position
+    offset = shuffle_index(
+        position - pre_queue.first - 1, pre_queue.size, pre_queue.seed, inverse=True
+    )
+    return pre_queue.first + 1 + offset
+
+
+def candidates_after(
+    serving: int, issued: int, pre_queue: PreQueue | None, count: int
+) -> list[tuple[int, int]]:
+    """The next ``count`` (position, ticket number) pairs after ``serving``, in order."""
+    last = min(issued, serving + count)
+    return [(p, ticket_at_position(p, pre_queue)) for p in range(serving + 1, last + 1)]
+
+
+# --- Sharing admissions between lanes ---------------------------------------------------
+
+
+class LaneShares(msgspec.Struct, frozen=True):
+    """Fractions of admissions reserved for lanes while they have people waiting."""
+
+    priority: float = 0.5
+    first_time: float = 0.2
+
+    def weights(self) -> tuple[float, float, float]:
+        known = max(0.0, 1.0 - self.priority - self.first_time)
+        return (self.priority, known, self.first_time)
+
+
+def split_admissions(
+    slots: int,
+    waiting: Sequence[int],
+    weights: Sequence[float],
+    credits: Sequence[float],
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Hand ``slots`` admissions to the lanes; return the grants and the carried credits.
+
+    A lane earns credit in proportion to its weight while people wait in it, and each
+    admission spends one credit (deficit round robin). Credit carried over between calls
+    keeps the shares exact over time even when a call has a single slot to give, so no lane
+    with a positive weight starves. Slots a lane cannot use go to the others in lane order:
+    the gate never idles while someone waits.
+    """
+    count = len(waiting)
+    grants = [0] * count
+    balance = [credits[i] if waiting[i] > 0 else 0.0 for i in range(count)]
+    remaining = min(slots, sum(max(0, w) for w in waiting))
+    while remaining > 0:
+        eligible = [i for i in range(count) if waiting[i] - grants[i] > 0]
+        total_weight = sum(weights[i] for i in eligible)
+        if total_weight <= 0:
+            chosen = eligible[0]
+        else:
+            for i in eligible:
+                balance[i] += weights[i] / total_weight
+            # Highest credit first; ties go to the more important lane.
+            chosen = max(eligible, key=lambda i: (balance[i], -i))
+        grants[chosen] += 1
+        balance[chosen] -= 1.0
+        remaining -= 1
+    # A lane that empties forgets its credit, so it cannot hoard a burst for later; the
+    # bound keeps one lane's debt from growing without end.
+    carried = tuple(
+        max(-1.0, min(1.0, balance[i])) if waiting[i] - grants[i] > 0 else 0.0
+        for i in range(count)
+    )
+    return tuple(grants), carried
+
+
+def expected_lane_rates(
+    total_rate: float, waiting: Sequence[int], weights: Sequence[float]
+) -> tuple[float, ...]:
+    """The admission rate each lane would see if the current queue stayed as it is."""
+    active = [i for i in range(len(waiting)) if waiting[i] > 0]
+    total_weight = sum(weights[i] for i in active)
+    rates = []
+    for i in range(len(waiting)):
+        if not active or total_weight <= 0:
+            rates.append(total_rate)
+        elif i in active:
+            rates.append(total_rate * weights[i] / total_weight)
+        else:
+            rates.append(total_rate * weights[i] / (total_weight + weights[i]))
+    return tuple(rates)
+
+
+# --- Planning one round of admissions ----------------------------------------------------
+
+
+class QueueSnapshot(msgspec.Struct, frozen=True):
+    """The shared counters as one atomic read saw them."""
+
+    version: int
+    active: int  # passes seen within the idle timeout, plus admissions not yet claimed
+    issued: tuple[int, int, int]  # last ticket number taken, per lane
+    serving: tuple[int, int, int]  # last position admitted, per lane
+    waiting: tuple[int, int, int]  # live tickets not yet admitted, per lane
+    admitted: tuple[int, int, int]  # admissions since the queue was created, per lane
+    tokens: float
+    tokens_at: float
+    credits: tuple[float, float, float]
+    pre_queues: tuple[PreQueue | None, PreQueue | None, PreQueue | None]
+    sealed_for: float  # the opening time whose pre-queue was shuffled, 0 if none
+    rate: float  # current admission rate (per second), after adaptation; 0 before the first
+
+
+class Seal(msgspec.Struct, frozen=True):
+    """Shuffle the pre-queue now: every ticket taken so far joins the draw."""
+
+    opening_at: float
+    seed: str
+
+
+class AdmissionPlan(msgspec.Struct, frozen=True):
+    version: int
+    grants: tuple[int, int, int]
+    tokens: float  # after refill, before spending the grants
+    credits: tuple[float, float, float]
+    seal: Seal | None = None
+
+
+def refill_tokens(tokens: float, since: float, now: float, rate: float, burst: float) -> float:
+    if now <= since:
+        return min(tokens, burst)
+    return min(burst, tokens + (now - since) * rate)
+
+
+def plan_admissions(
+    snapshot: QueueSnapshot,
+    *,
+    now: float,
+    capacity: int,
+    rate: float,
+    burst: float,
+    shares: LaneShares,
+    opening_at: float | None,
+    seed: str,
+) -> AdmissionPlan:
+    """How many people to admit from each lane right now, and whether to open the doors."""
+    tokens = refill_tokens(snapshot.tokens, snapshot.tokens_at, now, rate, burst)
+    if opening_at is not None:
+        if now < opening_at:
+            # Before opening nobody is admitted and nobody's place is decided yet.
+            return AdmissionPlan(snapshot.version, (0, 0, 0), tokens, snapshot.credits)
+        if snapshot.sealed_for != opening_at:
+            # Draw the order first; admissions start on the next round, from the new order.
+            seal = Seal(opening_at=opening_at, seed=seed)
+            return AdmissionPlan(snapshot.version, (0, 0, 0), tokens, snapshot.credits, seal)
+    free = max(0, capacity - snapshot.active)
+    slots = min(free, math.floor(tokens + 1e-9))
+    grants, credits = split_admissions(slots, snapshot.waiting, shares.weights(), snapshot.credits)
+    return AdmissionPlan(
+        snapshot.version,
+        (grants[0], grants[1], grants[2]),
+        tokens,
+        (credits[0], credits[1], credits[2]),
+    )
+
+
+# --- What a waiting person is told --------------------------------------------------------
+
+
+def people_ahead(position: int, serving: int, waiting: int, issued: int) -> int:
+    """People still ahead of ``position``, discounting those who left without waiting.
+
+    Only counters are cached per process, so the share of live tickets among those not
+    yet served stands in for the exact count.
+    """
+    if position <= serving:
+        return 0
+    unserved = max(1, issued - serving)
+    live_share = min(1.0, waiting / unserved)
+    return max(0, round((position - serving - 1) * live_share))
+
+
+def estimated_wait(ahead: int, admission_rate: float) -> float | None:
+    """Seconds until one's turn: people ahead ÷ admissions per second (None: unknown)."""
+    if ahead <= 0:
+        return 0.0
+    if admission_rate <= 0:
+        return None
+    return ahead / admission_rate
+
+
+def poll_interval(
+    wait_seconds: float | None, *, minimum: float = 2.0, maximum: float = 30.0
+) -> float:
+    """How long the waiting page should wait before asking again: longer further back."""
+    if wait_seconds is None:
+        return maximum / 2
+    return max(minimum, min(maximum, wait_seconds / 4))
+
+
+def full_jitter(interval: float, unit_random: float, *, floor: float = 1.0) -> float:
+    """A delay drawn uniformly in [floor, interval] (AWS's "full jitter" with a floor)."""
+    return floor + max(0.0, interval - floor) * unit_random
+
+
+def progress_percent(position: int, serving_at_join: int, serving: int) -> int:
+    """How far one has come since joining, 0 to 100, for the progress bar."""
+    distance = position - serving_at_join
+    if distance <= 0 or serving >= position:
+        return 100
+    return max(0, min(99, round(100 * (serving - serving_at_join) / distance)))
+
+
+# --- Adapting to the application's health -------------------------------------------------
+
+
+class Health(msgspec.Struct, frozen=True):
+    requests: int
+    errors: int
+    slow_requests: int  # slower than the latency target
+
+
+def judge_health(
+    health: Health, *, error_ratio_limit: float, slow_ratio_limit: float, minimum_requests: int
+) -> bool | None:
+    """True if the app looks healthy, False if it is struggling, None if too few samples."""
+    if health.requests < minimum_requests:
+        return None
+    if health.errors / health.requests > error_ratio_limit:
+        return False
+    return health.slow_requests / health.requests <= slow_ratio_limit
+
+
+def adjust_rate(
+    rate: float,
+    healthy: bool | None,
+    *,
+    minimum: float,
+    maximum: float,
+    increase: float,
+    decrease_factor: float = 0.9,
+) -> float:
+    """Additive increase, multiplicative decrease of the admission rate (AIMD)."""
+    if healthy is None:
+        return max(minimum, min(maximum, rate))
+    if healthy:
+        return max(minimum, min(maximum, rate + increase))
+    return max(minimum, min(maximum, rate * decrease_factor))
+
+
+def adjust_concurrency_limit(
+    limit: float,
+    *,
+    latency: float,
+    latency_target: float,
+    in_flight: int,
+    minimum: float,
+    maximum: float,
+) -> float:
+    """AIMD on the in-worker concurrency limit, as Netflix's concurrency-limits does.
+
+    Grow by one per "round" of ``limit`` completions while the limit is actually used;
+    shrink by about 10 % per round of slow completions.
+    """
+    if latency > latency_target:
+        return max(minimum, limit - max(1.0, limit * 0.1) / max(1.0, limit))
+    if in_flight * 2 >= limit:
+        return min(maximum, limit + 1.0 / max(1.0, limit))
+    return limit
+
+
+def codel_wait_budget(
+    now: float, queue_last_empty_at: float, *, short: float = 0.005, long: float = 0.1
+) -> float:
+    """How long a request may wait for a free slot (CoDel as in Facebook's "Fail at Scale").
+
+    A queue that has not been empty for ``long`` seconds is a standing queue: new arrivals
+    then get only ``short`` before being shed, so the queue drains instead of growing.
+    """
+    if now - queue_last_empty_at > long:
+        return short
+    return long
+
+
+def victim_to_shed(waiting: Sequence[Criticality], incoming: Criticality) -> int | None:
+    """When the wait line is full: the index of the waiter to drop for ``incoming``.
+
+    Returns None when ``incoming`` is itself the least critical and should be dropped. Among
+    equally critical waiters the newest goes, so the oldest keep their place.
+    """
+    if not waiting:
+        return None
+    lowest = min(waiting)
+    if incoming <= lowest:
+        return None
+    for index in range(len(waiting) - 1, -1, -1):
+        if waiting[index] == lowest:
+            return index
+    return None  # pragma: no cover - unreachable: ``lowest`` is in ``waiting``
+
+
+# --- Under attack -------------------------------------------------------------------------
+
+
+class AttackThresholds(msgspec.Struct, frozen=True):
+    arrivals_per_s: float
+    rate_limited_per_s: float
+
+
+def attack_detected(
+    arrivals_per_s: float, rate_limited_per_s: float, thresholds: AttackThresholds
+) -> bool:
+    if thresholds.arrivals_per_s > 0 and arrivals_per_s > thresholds.arrivals_per_s:
+        return True
+    return thresholds.rate_limited_per_s > 0 and rate_limited_per_s > thresholds.rate_limited_per_s
+
+
+def under_attack(mode: str, *, attack_until: float, now: float) -> bool:
+    """``mode`` is the operator's choice: "on", "off" or "auto" (follow the detector)."""
+    if mode == "on":
+        return True
+    if mode == "off":
+        return False
+    return now < attack_until

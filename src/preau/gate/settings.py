@@ -1,0 +1,164 @@
+"""The gate's settings: read once from ``PREAU_GATE_*`` by the composition root.
+
+A few of them (capacity, admission rate, opening time, under-attack mode) can be changed
+at run time by an operator; those live in shared state (:class:`RuntimeSettings`) and
+override the start-up values in every process within a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import typing
+from collections.abc import Mapping
+
+import msgspec
+
+PREFIX = "PREAU_GATE_"
+UNDER_ATTACK_MODES = ("auto", "on", "off")
+
+
+class GateSettingsError(ValueError):
+    """A ``PREAU_GATE_*`` variable holds a value the gate cannot use."""
+
+
+class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
+    enabled: bool = True
+
+    # Admission. The defaults suit the embedded demo: generous enough to never queue.
+    capacity: int = 5000  # active passes at once, across all processes
+    admission_rate_per_s: float = 200.0  # new admissions per second, across all processes
+    admission_burst_s: float = 2.0  # the rate budget may save up this many seconds
+    adaptive: bool = True  # lower the rate when the app is slow or failing (AIMD)
+    adaptive_minimum_rate_per_s: float = 1.0
+    adaptive_increase_per_s: float = 2.0  # added to the rate after each healthy period
+    latency_target_s: float = 0.5  # an admitted request slower than this counts as slow
+    slow_ratio_limit: float = 0.1  # more than this share of slow requests: unhealthy
+    error_ratio_limit: float = 0.05  # more than this share of 5xx answers: unhealthy
+    idle_timeout_s: float = 300.0  # a pass unused for this long frees its slot
+    pass_ttl_s: float = 8 * 3600.0  # a pass never lasts longer than a school day
+    ticket_idle_s: float = 120.0  # a waiting place is kept this long after the last poll
+    priority_share: float = 0.5  # share of admissions reserved for teachers and staff
+    first_time_share: float = 0.2  # share reserved for first-time visitors
+    opening_time: str = ""  # ISO 8601 with offset, e.g. 2021-04-06T08:00:00+02:00
+    poll_minimum_s: float = 2.0
+    poll_maximum_s: float = 30.0
+
+    # Background work of each process.
+    flush_interval_s: float = 2.0  # batch "seen" passes and tickets this often
+    refresh_interval_s: float = 1.0  # read counters and runtime settings this often
+
+    # Processes and degraded mode.
+    process_count: int = 1  # when Redis is down, each process admits capacity ÷ this
+
+    # Floods.
+    rate_limit_address: str = "3000/minute"  # requests without a pass, per address
+    rate_limit_account: str = "1200/minute"  # requests of a signed-in person
+    rate_limit_pass: str = "1200/minute"  # requests of one admitted device
+    rate_limit_routes: str = "/gate/join=60/minute;/gate/challenge=120/minute"
+    under_attack: str = "auto"  # auto | on | off
+    attack_arrivals_per_s: float = 500.0  # new arrivals per second that mean an attack
+    attack_rate_limited_per_s: float = 50.0  # refusals per second that mean an attack
+    attack_hold_s: float = 600.0  # stay in under-attack mode this long after detection
+    pow_algorithm: str = "PBKDF2/SHA-256"
+    pow_cost: int = 1000  # PBKDF2 iterations per attempt
+    pow_difficulty: int = 2  # hex zeros the derived key must start with (16^n attempts)
+    pow_challenge_ttl_s: float = 300.0
+
+    # Shedding inside each worker.
+    max_in_flight: int = 64  # upper bound of the adaptive in-flight limit
+    min_in_flight: int = 4
+    shed_queue_length: int = 128  # requests waiting for a slot, at most
+    shed_latency_target_s: float = 0.25
+    retry_after_shed_s: int = 2
+
+    cookie_secure: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> GateSettings:
+        values: dict[str, object] = {}
+        hints = typing.get_type_hints(cls)
+        for field in msgspec.structs.fields(cls):
+            variable = PREFIX + field.name.upper()
+            raw = environ.get(variable)
+            if raw is not None:
+                values[field.name] = _parse(variable, raw, hints[field.name])
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise :class:`GateSettingsError` for values that make no sense together."""
+        if self.capacity < 1 or self.process_count < 1:
+            raise GateSettingsError("PREAU_GATE_CAPACITY and PROCESS_COUNT must be at least 1.")
+        if self.admission_rate_per_s <= 0:
+            raise GateSettingsError("PREAU_GATE_ADMISSION_RATE_PER_S must be above 0.")
+        if not 0 <= self.priority_share + self.first_time_share <= 1:
+            raise GateSettingsError("The priority and first-time shares must add up to at most 1.")
+        if self.under_attack not in UNDER_ATTACK_MODES:
+            raise GateSettingsError("PREAU_GATE_UNDER_ATTACK must be auto, on or off.")
+        if not 0 <= self.pow_difficulty <= 8:
+            raise GateSettingsError("PREAU_GATE_POW_DIFFICULTY must be between 0 and 8.")
+        if self.min_in_flight < 1 or self.max_in_flight < self.min_in_flight:
+            raise GateSettingsError("PREAU_GATE_MAX_IN_FLIGHT must be at least MIN_IN_FLIGHT.")
+        if self.opening_time:
+            parse_opening_time(self.opening_time)
+
+    @property
+    def opening_at(self) -> float | None:
+        return parse_opening_time(self.opening_time) if self.opening_time else None
+
+
+def parse_opening_time(text: str) -> float:
+    """Unix time of an ISO 8601 date and time; it must name its offset from UTC."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise GateSettingsError(
+            f"{text!r} is not a date and time like 2021-04-06T08:00:00+02:00."
+        ) from None
+    if moment.tzinfo is None:
+        raise GateSettingsError(f"{text!r} needs its offset from UTC, like +02:00.")
+    return moment.timestamp()
+
+
+class RuntimeSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Settings an operator changes while the gate runs; None keeps the start-up value."""
+
+    capacity: int | None = None
+    admission_rate_per_s: float | None = None
+    opening_time: str | None = None  # "" clears a configured opening time
+    under_attack: str | None = None
+    updated_at: float = 0.0
+
+    def apply(self, settings: GateSettings) -> GateSettings:
+        changes: dict[str, object] = {}
+        if self.capacity is not None:
+            changes["capacity"] = self.capacity
+        if self.admission_rate_per_s is not None:
+            changes["admission_rate_per_s"] = self.admission_rate_per_s
+        if self.opening_time is not None:
+            changes["opening_time"] = self.opening_time
+        if self.under_attack is not None:
+            changes["under_attack"] = self.under_attack
+        return msgspec.structs.replace(settings, **changes) if changes else settings
+
+
+def _parse(variable: str, raw: str, hint: object) -> object:
+    if hint is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise GateSettingsError(f"{variable} must be true or false, not {raw!r}.")
+    if hint is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise GateSettingsError(f"{variable} must be a whole number, not {raw!r}.") from None
+    if hint is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise GateSettingsError(f"{variable} must be a number, not {raw!r}.") from None
+    return raw.strip()

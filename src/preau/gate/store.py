@@ -1,0 +1,117 @@
+"""The admission store port: queue counters, live tickets and active passes, shared by
+every process of the gate. Two adapters implement it (memory and Redis) and one contract
+suite (``tests/gate/test_admission_store.py``) runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import msgspec
+
+from preau.domain.admission import AdmissionPlan, Lane, PreQueue, QueueSnapshot
+
+
+class StoreView(msgspec.Struct, frozen=True):
+    """Everything a process refreshes about once a second, in one read."""
+
+    queue: QueueSnapshot
+    stats: dict[str, int]  # shared counters: arrivals, rate_limited, shed, …
+    runtime_settings: bytes | None  # operator's settings, msgspec JSON
+    attack_until: float
+    rate_at: float  # when the admission rate was last adapted
+
+
+class AdmissionStore(Protocol):
+    async def join(
+        self, lane: Lane, *, now: float, device: str | None, ticket_idle_s: float
+    ) -> tuple[Lane, int]:
+        """Take a ticket number in ``lane``; a device that holds one gets it back."""
+        ...
+
+    async def view(self, *, now: float, pass_cutoff: float, ticket_cutoff: float) -> StoreView:
+        """Forget passes and tickets last seen before the cutoffs, then read the counters."""
+        ...
+
+    async def apply(
+        self,
+        plan: AdmissionPlan,
+        candidates: Sequence[Sequence[tuple[int, int]]],
+        *,
+        now: float,
+        rate: float,
+        rate_at: float,
+    ) -> tuple[int, int, int] | None:
+        """Admit the live tickets among ``candidates`` (per lane, in order), up to the plan's
+        grants; seal the pre-queue if planned. None if the counters moved since the plan's
+        snapshot (another process got there first)."""
+        ...
+
+    async def touch(
+        self,
+        *,
+        now: float,
+        passes: Sequence[str],
+        tickets: Sequence[tuple[int, int]],
+        stats: Mapping[str, int],
+    ) -> None:
+        """Record passes and tickets seen since the last flush, and add to the counters."""
+        ...
+
+    async def write_runtime_settings(self, blob: bytes) -> None: ...
+
+    async def raise_attack_until(self, until: float) -> None: ...
+
+    async def reset(self) -> None:
+        """Forget everything (tests and the operator's "empty the queue")."""
+        ...
+
+
+def decode_pre_queues(
+    fields: Mapping[str, str],
+) -> tuple[PreQueue | None, PreQueue | None, PreQueue | None]:
+    seed = fields.get("seed", "")
+    found: list[PreQueue | None] = []
+    for lane in Lane:
+        first = int(fields.get(f"pf{lane}", "0"))
+        last = int(fields.get(f"pl{lane}", "0"))
+        found.append(PreQueue(first, last, seed) if last > first else None)
+    return found[0], found[1], found[2]
+
+
+def snapshot_from_fields(fields: Mapping[str, str], *, active: int, waiting: Sequence[int]) -> (
+    QueueSnapshot
+):
+    """Build a snapshot from the flat string fields both adapters keep their counters in."""
+
+    def per_lane(name: str) -> tuple[int, int, int]:
+        return (
+            int(fields.get(f"{name}0", "0")),
+            int(fields.get(f"{name}1", "0")),
+            int(fields.get(f"{name}2", "0")),
+        )
+
+    return QueueSnapshot(
+        version=int(fields.get("version", "0")),
+        active=active,
+        issued=per_lane("i"),
+        serving=per_lane("s"),
+        waiting=(waiting[0], waiting[1], waiting[2]),
+        admitted=per_lane("a"),
+        tokens=float(fields.get("tokens", "0")),
+        tokens_at=float(fields.get("tokens_at", "0")),
+        credits=(
+            float(fields.get("c0", "0")),
+            float(fields.get("c1", "0")),
+            float(fields.get("c2", "0")),
+        ),
+        pre_queues=decode_pre_queues(fields),
+        sealed_for=float(fields.get("sealed_for", "0")),
+        rate=float(fields.get("rate", "0")),
+    )
+
+
+def pass_id(lane: Lane | int, number: int, *, origin: str = "") -> str:
+    """The slot a ticket turns into: the same ticket always claims the same slot."""
+    return f"{origin}{int(lane)}.{number}"

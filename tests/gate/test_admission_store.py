@@ -1,0 +1,151 @@
+"""One contract for both admission stores (memory and Redis)."""
+
+from __future__ import annotations
+
+from preau.domain.admission import (
+    Lane,
+    LaneShares,
+    candidates_after,
+    plan_admissions,
+    position_of_ticket,
+)
+from preau.gate.store import AdmissionStore, StoreView
+
+NOW = 1_000_000.0
+
+
+async def view(store: AdmissionStore, now: float = NOW) -> StoreView:
+    return await store.view(now=now, pass_cutoff=now - 60, ticket_cutoff=now - 60)
+
+
+async def admit(
+    store: AdmissionStore, *, now: float = NOW, capacity: int = 100, rate: float = 10.0,
+    opening_at: float | None = None, seed: str = "seed",
+) -> tuple[int, int, int] | None:
+    snapshot = (await view(store, now)).queue
+    plan = plan_admissions(
+        snapshot, now=now, capacity=capacity, rate=rate, burst=rate, shares=LaneShares(),
+        opening_at=opening_at, seed=seed,
+    )
+    candidates = [
+        candidates_after(
+            snapshot.serving[lane], snapshot.issued[lane], snapshot.pre_queues[lane],
+            2 * plan.grants[lane] + 8,
+        )
+        if plan.grants[lane]
+        else []
+        for lane in Lane
+    ]
+    return await store.apply(plan, candidates, now=now, rate=rate, rate_at=now)
+
+
+async def test_tickets_are_numbered_per_lane(admission_store: AdmissionStore) -> None:
+    numbers = [
+        await admission_store.join(lane, now=NOW, device=None, ticket_idle_s=60)
+        for lane in (Lane.KNOWN, Lane.KNOWN, Lane.PRIORITY)
+    ]
+    assert numbers == [(Lane.KNOWN, 1), (Lane.KNOWN, 2), (Lane.PRIORITY, 1)]
+    snapshot = (await view(admission_store)).queue
+    assert snapshot.issued == (1, 2, 0)
+    assert snapshot.waiting == (1, 2, 0)
+    assert (await view(admission_store)).stats["arrivals"] == 3
+
+
+async def test_a_device_keeps_its_ticket(admission_store: AdmissionStore) -> None:
+    first = await admission_store.join(Lane.KNOWN, now=NOW, device="d1", ticket_idle_s=60)
+    await admission_store.join(Lane.KNOWN, now=NOW, device="d2", ticket_idle_s=60)
+    again = await admission_store.join(Lane.FIRST_TIME, now=NOW, device="d1", ticket_idle_s=60)
+    assert again == first
+
+
+async def test_admission_follows_ticket_order_and_uses_the_rate(
+    admission_store: AdmissionStore,
+) -> None:
+    for _ in range(5):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store, rate=3.0) == (0, 0, 3)
+    snapshot = (await view(admission_store)).queue
+    assert snapshot.serving == (0, 0, 3)
+    assert snapshot.waiting == (0, 0, 2)
+    assert snapshot.active == 3
+    assert snapshot.admitted == (0, 0, 3)
+    # The budget is spent: nothing more until time passes.
+    assert await admit(admission_store, rate=3.0) == (0, 0, 0)
+    assert await admit(admission_store, now=NOW + 1, rate=3.0) == (0, 0, 2)
+
+
+async def test_capacity_bounds_active_passes(admission_store: AdmissionStore) -> None:
+    for _ in range(5):
+        await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store, capacity=2) == (0, 2, 0)
+    assert await admit(admission_store, now=NOW + 5, capacity=2) == (0, 0, 0)
+
+
+async def test_abandoned_tickets_are_skipped(admission_store: AdmissionStore) -> None:
+    for _ in range(3):
+        await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+    # Ticket 2 keeps polling; 1 and 3 went away.
+    await admission_store.touch(now=NOW + 50, passes=[], tickets=[(1, 2)], stats={})
+    later = NOW + 100
+    snapshot = (
+        await admission_store.view(now=later, pass_cutoff=later - 60, ticket_cutoff=later - 60)
+    ).queue
+    assert snapshot.waiting == (0, 1, 0)
+    assert await admit(admission_store, now=later) == (0, 1, 0)
+    assert (await view(admission_store, later)).queue.serving == (0, 2, 0)
+
+
+async def test_idle_passes_free_their_slot(admission_store: AdmissionStore) -> None:
+    for _ in range(2):
+        await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+    await admit(admission_store)
+    await admission_store.touch(now=NOW + 30, passes=["1.1"], tickets=[], stats={"shed": 2})
+    later = NOW + 70
+    state = await admission_store.view(now=later, pass_cutoff=later - 60, ticket_cutoff=later)
+    assert state.queue.active == 1
+    assert state.stats["shed"] == 2
+
+
+async def test_a_stale_plan_is_refused(admission_store: AdmissionStore) -> None:
+    await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+    snapshot = (await view(admission_store)).queue
+    plan = plan_admissions(
+        snapshot, now=NOW, capacity=10, rate=10, burst=10, shares=LaneShares(),
+        opening_at=None, seed="s",
+    )
+    assert await admission_store.apply(plan, [[], [(1, 1)], []], now=NOW, rate=1, rate_at=NOW)
+    assert await admission_store.apply(plan, [[], [(1, 1)], []], now=NOW, rate=1, rate_at=NOW) is (
+        None
+    )
+
+
+async def test_pre_queue_is_shuffled_at_opening_then_fifo(
+    admission_store: AdmissionStore,
+) -> None:
+    opening = NOW + 10
+    for _ in range(20):
+        await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=600)
+    assert await admit(admission_store, opening_at=opening) == (0, 0, 0)
+    # At opening the first plan only seals the pre-queue; admissions follow.
+    assert await admit(admission_store, now=opening, opening_at=opening) == (0, 0, 0)
+    late = await admission_store.join(Lane.KNOWN, now=opening, device=None, ticket_idle_s=600)
+    state = await view(admission_store, opening)
+    pre_queue = state.queue.pre_queues[Lane.KNOWN]
+    assert pre_queue is not None
+    assert (pre_queue.first, pre_queue.last) == (0, 20)
+    order = sorted(range(1, 21), key=lambda n: position_of_ticket(n, pre_queue))
+    assert order != list(range(1, 21))
+    assert position_of_ticket(late[1], pre_queue) == 21
+    assert await admit(admission_store, now=opening + 1, opening_at=opening, rate=5) == (0, 5, 0)
+    assert (await view(admission_store, opening + 1)).queue.serving == (0, 5, 0)
+
+
+async def test_runtime_settings_and_attack_flag(admission_store: AdmissionStore) -> None:
+    await admission_store.write_runtime_settings(b'{"capacity":3}')
+    await admission_store.raise_attack_until(NOW + 100)
+    await admission_store.raise_attack_until(NOW + 50)
+    state = await view(admission_store)
+    assert state.runtime_settings == b'{"capacity":3}'
+    assert state.attack_until == NOW + 100
+    await admission_store.reset()
+    assert (await view(admission_store)).runtime_settings is None
