@@ -8,6 +8,8 @@ import unicodedata
 
 import msgspec
 
+from preau.domain.errors import InvalidInput as InvalidInput
+
 
 class Profile(enum.StrEnum):
     PUPIL = "pupil"  # élève
@@ -36,15 +38,6 @@ class Actor(msgspec.Struct, frozen=True):
     person_id: int
     school_id: int
     profile: Profile
-
-
-class InvalidInput(ValueError):
-    """Input a person can fix; the message is a sentence shown to them (English source)."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 UAI_PATTERN = re.compile(r"^[0-9]{7}[A-Z]$")

@@ -63,6 +63,7 @@ people = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("school_id", "source_id"),
     sa.Index("ix_people_school_family", "school_id", "family_name", "given_name"),
+    sa.Index("ix_people_sessions_valid_after", "sessions_valid_after"),
 )
 
 groups = sa.Table(
@@ -117,6 +118,8 @@ devices = sa.Table(
     sa.Column("expires_at", Timestamp, nullable=False),
     sa.Column("revoked_at", Timestamp),
     sa.Index("ix_devices_school_person", "school_id", "person_id"),
+    # Every process re-reads recent revocations (a cross-school system query).
+    sa.Index("ix_devices_revoked_at", "revoked_at"),
 )
 
 idempotency_keys = sa.Table(

@@ -1,0 +1,372 @@
+"""Accounts: activation with a printed code, password login, logout, device management,
+password reset by a school admin. Passwords are hashed with argon2id, under a small
+concurrency limit so a wave of logins cannot exhaust memory (64 MiB per hash)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from limits import parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from prometheus_client import Counter
+
+from preau.actions.access import access_person_by_id, enforce
+from preau.actions.context import Services
+from preau.actions.sessions import Session
+from preau.adapters.sql.schema import people
+from preau.domain.access import Action, directory_decision
+from preau.domain.errors import InvalidInput, NotAuthenticated, TooManyAttempts
+from preau.domain.people import (
+    ACTIVATION_ALPHABET,
+    ACTIVATION_CODE_LENGTH,
+    Actor,
+    Profile,
+    check_new_password,
+    normalise_activation_code,
+)
+from preau.domain.tokens import fingerprint
+
+log = logging.getLogger("preau.accounts")
+
+LOGIN_FAILED = (
+    "The username or password is incorrect. First time here? Use the activation code your "
+    "school gave you."
+)
+ACTIVATION_FAILED = (
+    "This username and activation code do not match, or the code was already used. Ask your "
+    "school for a new code if needed."
+)
+THROTTLED = "Too many attempts. Please wait {minutes} minutes before trying again."
+
+throttle_fail_open = Counter(
+    "preau_login_throttle_fail_open_total",
+    "Login throttling checks let through because the rate-limit storage was unreachable.",
+)
+password_hashes = Counter(
+    "preau_password_hashes_total", "argon2id hashes and verifications computed.", ["kind"]
+)
+
+
+class Passwords:
+    """argon2id hashing in worker threads, at most ``concurrency`` at a time."""
+
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int, concurrency: int):
+        self.hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
+        )
+        self._slots = asyncio.Semaphore(concurrency)
+        # Verified when the username is unknown, so both paths take the same time.
+        self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            password_hashes.labels("hash").inc()
+            return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        async with self._slots:
+            password_hashes.labels("verify").inc()
+            return await asyncio.to_thread(self._verify, stored_hash or self._decoy, password)
+
+    def _verify(self, stored_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+class LoginThrottle:
+    """Failed attempts per account and per address, in a moving window (15 minutes).
+
+    The per-address limit is generous: a whole school may share one address. Unknown
+    usernames are counted like known ones, so the throttle reveals nothing. When the
+    storage is unreachable the throttle lets attempts through and counts it.
+    """
+
+    WINDOW_MINUTES = 15
+
+    def __init__(self, storage: Storage, *, per_account: int, per_address: int) -> None:
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.per_account = parse(f"{per_account}/{self.WINDOW_MINUTES} minutes")
+        self.per_address = parse(f"{per_address}/{self.WINDOW_MINUTES} minutes")
+
+    async def check(self, username: str, address: str) -> None:
+        try:
+            allowed = await self.limiter.test(
+                self.per_account, "login-account", username
+            ) and await self.limiter.test(self.per_address, "login-address", address)
+        except StorageError:
+            throttle_fail_open.inc()
+            return
+        if not allowed:
+            raise TooManyAttempts(
+                THROTTLED, retry_after=self.WINDOW_MINUTES * 60, minutes=self.WINDOW_MINUTES
+            )
+
+    async def failed(self, username: str, address: str) -> None:
+        try:
+            await self.limiter.hit(self.per_account, "login-account", username)
+            await self.limiter.hit(self.per_address, "login-address", address)
+        except StorageError:
+            throttle_fail_open.inc()
+
+    async def succeeded(self, username: str) -> None:
+        try:
+            await self.limiter.clear(self.per_account, "login-account", username)
+        except StorageError:
+            throttle_fail_open.inc()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session: Session
+    session_token: str
+    device_token: str | None
+
+
+def new_activation_code() -> str:
+    return "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_CODE_LENGTH))
+
+
+def format_activation_code(code: str) -> str:
+    """``ABCDEFGHJK`` → ``ABCDE-FGHJK``: easier to copy from paper."""
+    return f"{code[:5]}-{code[5:]}"
+
+
+async def _load_login_row(services: Services, username: str) -> sa.Row[tuple[object, ...]] | None:
+    async with services.engine.connect() as connection:
+        return (
+            await connection.execute(
+                sa.select(
+                    people.c.id,
+                    people.c.school_id,
+                    people.c.profile,
+                    people.c.active,
+                    people.c.password_hash,
+                    people.c.activation_code_hash,
+                ).where(people.c.username == username.strip().lower())
+            )
+        ).first()
+
+
+async def _open_session(
+    services: Services, actor: Actor, *, remember: bool, label: str
+) -> LoginResult:
+    now = services.clock()
+    async with services.engine.begin() as connection:
+        device_id = await services.sessions.open_device(
+            connection, actor, remember=remember, label=label, now=now
+        )
+    session = Session(actor=actor, device_id=device_id, issued_at=now)
+    return LoginResult(
+        session=session,
+        session_token=services.sessions.issue_session(actor, device_id, now=now),
+        device_token=services.sessions.issue_device(actor, device_id, now=now) if remember else None,
+    )
+
+
+async def log_in(
+    services: Services, *, username: str, password: str, address: str, remember: bool, label: str
+) -> LoginResult:
+    username = username.strip().lower()[:100]
+    await services.throttle.check(username, address)
+    row = await _load_login_row(services, username)
+    # Always verify something, so an unknown username costs the same time as a known one.
+    valid = await services.passwords.verify(row.password_hash if row else None, password)  # type: ignore[arg-type]
+    if row is None or not valid or not row.active or row.password_hash is None:
+        await services.throttle.failed(username, address)
+        raise NotAuthenticated(LOGIN_FAILED)
+    await services.throttle.succeeded(username)
+    actor = Actor(int(row.id), int(row.school_id), Profile(row.profile))  # type: ignore[call-overload]
+    if services.passwords.hasher.check_needs_rehash(str(row.password_hash)):
+        new_hash = await services.passwords.hash(password)
+        async with services.engine.begin() as connection:
+            await connection.execute(
+                people.update()
+                .where(people.c.school_id == actor.school_id, people.c.id == actor.person_id)
+                .values(password_hash=new_hash)
+            )
+    return await _open_session(services, actor, remember=remember, label=label)
+
+
+async def activate_account(
+    services: Services,
+    *,
+    username: str,
+    code: str,
+    password: str,
+    address: str,
+    remember: bool,
+    label: str,
+) -> LoginResult:
+    """First login: the printed code proves who you are, then you choose a password."""
+    username = username.strip().lower()[:100]
+    await services.throttle.check(username, address)
+    check_new_password(password, username=username)
+    row = await _load_login_row(services, username)
+    expected = row.activation_code_hash if row is not None else None
+    given = fingerprint(normalise_activation_code(code))
+    matches = hmac.compare_digest(str(expected or "-" * 64), given)
+    if row is None or expected is None or not matches or not row.active:
+        await services.throttle.failed(username, address)
+        raise NotAuthenticated(ACTIVATION_FAILED)
+    password_hash = await services.passwords.hash(password)
+    actor = Actor(int(row.id), int(row.school_id), Profile(row.profile))  # type: ignore[call-overload]
+    async with services.engine.begin() as connection:
+        updated = await connection.execute(
+            people.update()
+            .where(
+                people.c.school_id == actor.school_id,
+                people.c.id == actor.person_id,
+                people.c.activation_code_hash == expected,
+            )
+            .values(
+                password_hash=password_hash,
+                activation_code_hash=None,
+                activated_at=services.now(),
+                updated_at=services.now(),
+            )
+        )
+        if updated.rowcount != 1:  # the same code used twice at once: only one wins
+            raise NotAuthenticated(ACTIVATION_FAILED)
+    await services.throttle.succeeded(username)
+    return await _open_session(services, actor, remember=remember, label=label)
+
+
+async def log_out(services: Services, session: Session) -> None:
+    await services.sessions.revoke_device(
+        session.actor, session.device_id, now=services.clock()
+    )
+
+
+async def log_out_other_devices(services: Services, session: Session) -> LoginResult:
+    """End every other session and device; this device gets fresh credentials."""
+    now = services.clock()
+    actor = session.actor
+    async with services.engine.begin() as connection:
+        await services.sessions.revoke_person(
+            connection,
+            school_id=actor.school_id,
+            person_id=actor.person_id,
+            keep_device=session.device_id,
+            now=now,
+        )
+    await services.sessions.announce_person(actor.person_id, after=now)
+    fresh = Session(actor=actor, device_id=session.device_id, issued_at=now)
+    return LoginResult(
+        session=fresh,
+        session_token=services.sessions.issue_session(actor, session.device_id, now=now),
+        device_token=services.sessions.issue_device(actor, session.device_id, now=now),
+    )
+
+
+async def change_password(
+    services: Services, session: Session, *, current: str, new: str, address: str
+) -> LoginResult:
+    actor = session.actor
+    async with services.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                sa.select(people.c.username, people.c.password_hash).where(
+                    people.c.school_id == actor.school_id, people.c.id == actor.person_id
+                )
+            )
+        ).one()
+    await services.throttle.check(row.username, address)
+    if not await services.passwords.verify(row.password_hash, current):
+        await services.throttle.failed(row.username, address)
+        raise InvalidInput("Your current password is incorrect.", field="current_password")
+    check_new_password(new, username=row.username)
+    new_hash = await services.passwords.hash(new)
+    now = services.clock()
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            people.update()
+            .where(people.c.school_id == actor.school_id, people.c.id == actor.person_id)
+            .values(password_hash=new_hash, updated_at=services.now())
+        )
+        await services.sessions.revoke_person(
+            connection,
+            school_id=actor.school_id,
+            person_id=actor.person_id,
+            keep_device=session.device_id,
+            now=now,
+        )
+    await services.sessions.announce_person(actor.person_id, after=now)
+    return LoginResult(
+        session=Session(actor=actor, device_id=session.device_id, issued_at=now),
+        session_token=services.sessions.issue_session(actor, session.device_id, now=now),
+        device_token=services.sessions.issue_device(actor, session.device_id, now=now),
+    )
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    person_id: int
+    username: str
+    given_name: str
+    family_name: str
+    profile: str
+    code: str
+
+
+async def issue_activation_codes(
+    services: Services, actor: Actor, person_ids: list[int] | None = None, *, reset: bool = False
+) -> list[IssuedCode]:
+    """New activation codes for a school's people (a printable list for the admin).
+
+    Without ``reset`` only people who have not activated their account get one; with it
+    (a password reset by the admin) the password is cleared and every session ends.
+    Codes are stored hashed: printing again issues new codes, which void the old ones.
+    """
+    enforce(directory_decision(actor, Action.CHANGE, school_id=actor.school_id))
+    now = services.clock()
+    issued: list[IssuedCode] = []
+    async with services.engine.begin() as connection:
+        if person_ids is not None:
+            for person_id in person_ids:
+                await access_person_by_id(connection, actor, person_id, Action.CHANGE)
+        query = sa.select(
+            people.c.id, people.c.username, people.c.given_name, people.c.family_name,
+            people.c.profile,
+        ).where(people.c.school_id == actor.school_id, people.c.active.is_(True))
+        if person_ids is not None:
+            query = query.where(people.c.id.in_(person_ids))
+        if not reset:
+            query = query.where(people.c.password_hash.is_(None))
+        rows = (await connection.execute(query.order_by(people.c.family_name, people.c.given_name))).all()
+        for row in rows:
+            code = new_activation_code()
+            values: dict[str, object] = {
+                "activation_code_hash": fingerprint(code),
+                "updated_at": services.now(),
+            }
+            if reset:
+                values["password_hash"] = None
+            await connection.execute(
+                people.update()
+                .where(people.c.school_id == actor.school_id, people.c.id == row.id)
+                .values(**values)
+            )
+            if reset:
+                await services.sessions.revoke_person(
+                    connection, school_id=actor.school_id, person_id=row.id, keep_device=None,
+                    now=now,
+                )
+            issued.append(
+                IssuedCode(row.id, row.username, row.given_name, row.family_name, row.profile,
+                           format_activation_code(code))
+            )
+    if reset:
+        for item in issued:
+            await services.sessions.announce_person(item.person_id, after=now)
+    return issued

@@ -1,0 +1,36 @@
+"""What every action needs, assembled once by :mod:`preau.bootstrap`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from preau.ports import SharedState
+from preau.settings import Settings
+
+if TYPE_CHECKING:
+    from preau.actions.accounts import LoginThrottle, Passwords
+    from preau.actions.sessions import Sessions
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    state: SharedState
+    sessions: Sessions
+    passwords: Passwords
+    throttle: LoginThrottle
+    clock: Callable[[], float] = field(default=time.time)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)

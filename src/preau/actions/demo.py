@@ -1,0 +1,142 @@
+"""The demo school that ``make run`` seeds: a small collège with every profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from preau.actions.context import Services
+from preau.actions.directory import create_school, insert_person
+from preau.adapters.sql.schema import enrolments, groups, parent_links, people, school_years
+from preau.domain.directory import PersonDraft
+from preau.domain.people import Profile
+from preau.domain.tokens import fingerprint
+
+DEMO_UAI = "0751234A"
+DEMO_NAME = "Collège Jean Moulin (démo)"
+DEMO_PASSWORD = "preau-demo-2026"  # noqa: S105 — printed on purpose: it is the demo school
+
+NAMED = [
+    ("admin.demo", "Claire", "Fontaine", Profile.ADMIN),
+    ("prof.demo", "Julien", "Martin", Profile.TEACHER),
+    ("vie-scolaire.demo", "Nadia", "Benali", Profile.STAFF),
+    ("eleve.demo", "Léa", "Dubois", Profile.PUPIL),
+    ("parent.demo", "Sophie", "Dubois", Profile.PARENT),
+]
+NEW_PUPIL = ("nouvel.eleve", "Hugo", "Petit", Profile.PUPIL)
+PUPILS = [
+    ("Emma", "Bernard"), ("Louis", "Thomas"), ("Chloé", "Robert"), ("Gabriel", "Richard"),
+    ("Inès", "Durand"), ("Arthur", "Moreau"), ("Jade", "Laurent"), ("Raphaël", "Simon"),
+    ("Manon", "Michel"), ("Nathan", "Lefèvre"),
+]
+CLASSES = [("6e A", "6e"), ("5e B", "5e")]
+TEACHERS = [("Isabelle", "Garnier", "Français"), ("Karim", "Haddad", "Histoire-géographie")]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    profile: str
+    username: str
+    secret: str  # a password, or an activation code for the not-yet-activated pupil
+
+
+async def seed_demo(services: Services) -> list[DemoLogin]:
+    """Create the demo school once; every run prints working logins again."""
+    school_id = await create_school(services, uai=DEMO_UAI, name=DEMO_NAME)
+    async with services.engine.begin() as connection:
+        existing = (
+            await connection.execute(
+                sa.select(sa.func.count()).select_from(people).where(people.c.school_id == school_id)
+            )
+        ).scalar_one()
+        if existing == 0:
+            await _populate(services, connection, school_id)
+    return await _logins(services, school_id)
+
+
+async def _populate(services: Services, connection: sa.AsyncConnection, school_id: int) -> None:
+    ids: dict[str, int] = {}
+    for username, given, family, profile in [*NAMED, NEW_PUPIL]:
+        ids[username] = await insert_person(
+            services, connection, school_id,
+            PersonDraft(given_name=given, family_name=family, profile=profile, username=username),
+        )
+    for given, family in PUPILS:
+        ids[f"{given}.{family}"] = await insert_person(
+            services, connection, school_id,
+            PersonDraft(given_name=given, family_name=family, profile=Profile.PUPIL),
+        )
+    teacher_ids = [
+        await insert_person(
+            services, connection, school_id,
+            PersonDraft(given_name=given, family_name=family, profile=Profile.TEACHER),
+        )
+        for given, family, _subject in TEACHERS
+    ]
+    year_id = (
+        await connection.execute(
+            sa.select(school_years.c.id).where(school_years.c.school_id == school_id)
+        )
+    ).scalar()
+    class_ids = []
+    for name, level in CLASSES:
+        result = await connection.execute(
+            groups.insert().values(school_id=school_id, kind="class", name=name, level=level,
+                                   school_year_id=year_id)
+        )
+        class_ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
+    latin = await connection.execute(
+        groups.insert().values(school_id=school_id, kind="group", name="Latin 5e", level="5e",
+                               subject="Latin", school_year_id=year_id)
+    )
+    latin_id = int(latin.inserted_primary_key[0])  # type: ignore[index]
+    pupil_ids = [ids["eleve.demo"], ids["nouvel.eleve"]] + [ids[f"{g}.{f}"] for g, f in PUPILS]
+    rows = [
+        {"school_id": school_id, "group_id": class_ids[index % 2], "person_id": pupil, "role": "pupil"}
+        for index, pupil in enumerate(pupil_ids)
+    ]
+    rows += [
+        {"school_id": school_id, "group_id": latin_id, "person_id": pupil, "role": "pupil"}
+        for pupil in pupil_ids[1::2]
+    ]
+    rows += [
+        {"school_id": school_id, "group_id": class_id, "person_id": ids["prof.demo"],
+         "role": "teacher", "subject": "Mathématiques"}
+        for class_id in class_ids
+    ]
+    rows += [
+        {"school_id": school_id, "group_id": class_ids[index], "person_id": teacher,
+         "role": "teacher", "subject": TEACHERS[index][2]}
+        for index, teacher in enumerate(teacher_ids)
+    ]
+    rows.append({"school_id": school_id, "group_id": latin_id, "person_id": teacher_ids[0],
+                 "role": "teacher", "subject": "Latin"})
+    await connection.execute(enrolments.insert(), [{"subject": None, **row} for row in rows])
+    await connection.execute(
+        parent_links.insert().values(school_id=school_id, parent_id=ids["parent.demo"],
+                                     child_id=ids["eleve.demo"])
+    )
+    password_hash = await services.passwords.hash(DEMO_PASSWORD)
+    await connection.execute(
+        people.update()
+        .where(people.c.school_id == school_id, people.c.username.in_([n[0] for n in NAMED]))
+        .values(password_hash=password_hash, activated_at=services.now())
+    )
+
+
+async def _logins(services: Services, school_id: int) -> list[DemoLogin]:
+    from preau.actions.accounts import format_activation_code, new_activation_code
+
+    logins = [DemoLogin(profile.value, username, DEMO_PASSWORD) for username, _, _, profile in NAMED]
+    code = new_activation_code()
+    async with services.engine.begin() as connection:
+        updated = await connection.execute(
+            people.update()
+            .where(people.c.school_id == school_id, people.c.username == NEW_PUPIL[0],
+                   people.c.password_hash.is_(None))
+            .values(activation_code_hash=fingerprint(code))
+        )
+    if updated.rowcount == 1:
+        logins.append(DemoLogin("pupil (first login)", NEW_PUPIL[0], format_activation_code(code)))
+    return logins

@@ -1,0 +1,320 @@
+"""Sessions and device credentials.
+
+A session cookie is a signed token checked with no I/O. Revocation is coherent across
+processes: each process keeps the revoked device ids and per-person "valid after"
+instants in memory, hears new ones at once through shared-state pub/sub, and re-reads
+recent ones from the database every few seconds in case a message was missed.
+
+A device credential (default 30 days) resumes a session with one indexed database read
+and no password hash: on a closure morning most pupils get in this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from preau.adapters.sql.schema import devices, people
+from preau.domain.people import Actor, Profile
+from preau.domain.tokens import BadToken, Signer
+from preau.ports import SharedState, SharedStateUnavailable
+
+SESSION_COOKIE = "preau_session"
+DEVICE_COOKIE = "preau_device"
+REVOCATION_CHANNEL = "revocations"
+RESYNC_SECONDS = 5.0
+
+log = logging.getLogger("preau.sessions")
+
+
+class Session(msgspec.Struct, frozen=True):
+    """A verified session: who, on which device, since when."""
+
+    actor: Actor
+    device_id: str
+    issued_at: float
+
+
+class Revocation(msgspec.Struct, frozen=True):
+    kind: str  # "device" or "person"
+    id: str
+    after: float = 0.0
+
+
+class Sessions:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        engine: AsyncEngine,
+        state: SharedState,
+        session_seconds: int,
+        device_seconds: int,
+    ) -> None:
+        self.session_signer = Signer(secret, "session")
+        self.device_signer = Signer(secret, "device")
+        self.engine = engine
+        self.state = state
+        self.session_seconds = session_seconds
+        self.device_seconds = device_seconds
+        self.revoked_devices: set[str] = set()
+        self.valid_after: dict[int, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._synced_until = 0.0
+
+    # -- checks with no I/O -------------------------------------------------------------
+
+    def check(self, token: str | None, *, now: float) -> Session | None:
+        if not token:
+            return None
+        try:
+            claims = self.session_signer.verify(token, now=now)
+        except BadToken:
+            return None
+        return self._session_from_claims(claims)
+
+    def check_device(self, token: str | None, *, now: float) -> Session | None:
+        """The device claims, if signed, unexpired and not known to be revoked (no I/O)."""
+        if not token:
+            return None
+        try:
+            claims = self.device_signer.verify(token, now=now)
+        except BadToken:
+            return None
+        return self._session_from_claims(claims)
+
+    def _session_from_claims(self, claims: dict[str, Any]) -> Session | None:
+        try:
+            session = Session(
+                actor=Actor(
+                    person_id=int(claims["pid"]),
+                    school_id=int(claims["sch"]),
+                    profile=Profile(claims["pro"]),
+                ),
+                device_id=str(claims["did"]),
+                issued_at=float(claims["iat"]),
+            )
+        except (KeyError, ValueError, TypeError):
+            return None
+        if session.device_id in self.revoked_devices:
+            return None
+        if session.issued_at < self.valid_after.get(session.actor.person_id, 0.0):
+            return None
+        return session
+
+    # -- issuing -------------------------------------------------------------------------
+
+    def _claims(self, actor: Actor, device_id: str, issued_at: float) -> dict[str, Any]:
+        return {
+            "pid": actor.person_id,
+            "sch": actor.school_id,
+            "pro": actor.profile.value,
+            "did": device_id,
+            "iat": issued_at,
+        }
+
+    def issue_session(self, actor: Actor, device_id: str, *, now: float) -> str:
+        return self.session_signer.sign(
+            self._claims(actor, device_id, now), expires_at=now + self.session_seconds
+        )
+
+    def issue_device(self, actor: Actor, device_id: str, *, now: float) -> str:
+        return self.device_signer.sign(
+            self._claims(actor, device_id, now), expires_at=now + self.device_seconds
+        )
+
+    async def open_device(
+        self, connection: sa.AsyncConnection, actor: Actor, *, remember: bool, label: str, now: float
+    ) -> str:
+        """Record a new device for a fresh login and return its id."""
+        device_id = secrets.token_urlsafe(16)
+        moment = datetime.fromtimestamp(now, UTC)
+        lifetime = self.device_seconds if remember else self.session_seconds
+        await connection.execute(
+            devices.insert().values(
+                id=device_id,
+                school_id=actor.school_id,
+                person_id=actor.person_id,
+                label=label[:200],
+                created_at=moment,
+                last_seen_at=moment,
+                expires_at=moment + timedelta(seconds=lifetime),
+            )
+        )
+        return device_id
+
+    async def resume(self, device_token: str | None, *, now: float) -> Session | None:
+        """Resume from a device credential: one indexed read, no password hash."""
+        claimed = self.check_device(device_token, now=now)
+        if claimed is None:
+            return None
+        moment = datetime.fromtimestamp(now, UTC)
+        actor = claimed.actor
+        async with self.engine.begin() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(
+                        devices.c.revoked_at,
+                        devices.c.expires_at,
+                        devices.c.last_seen_at,
+                        people.c.active,
+                        people.c.profile,
+                        people.c.sessions_valid_after,
+                    )
+                    .join(people, people.c.id == devices.c.person_id)
+                    .where(
+                        devices.c.school_id == actor.school_id,
+                        devices.c.id == claimed.device_id,
+                        devices.c.person_id == actor.person_id,
+                    )
+                )
+            ).first()
+            if (
+                row is None
+                or row.revoked_at is not None
+                or _aware(row.expires_at) <= moment
+                or not row.active
+                or row.sessions_valid_after > claimed.issued_at
+            ):
+                return None
+            if moment - _aware(row.last_seen_at) > timedelta(hours=1):
+                await connection.execute(
+                    devices.update()
+                    .where(devices.c.school_id == actor.school_id, devices.c.id == claimed.device_id)
+                    .values(last_seen_at=moment)
+                )
+        # The profile may have changed since the device was registered.
+        return Session(
+            actor=Actor(actor.person_id, actor.school_id, Profile(row.profile)),
+            device_id=claimed.device_id,
+            issued_at=now,
+        )
+
+    # -- revocation ----------------------------------------------------------------------
+
+    async def revoke_device(self, actor: Actor, device_id: str, *, now: float) -> None:
+        moment = datetime.fromtimestamp(now, UTC)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                devices.update()
+                .where(
+                    devices.c.school_id == actor.school_id,
+                    devices.c.person_id == actor.person_id,
+                    devices.c.id == device_id,
+                    devices.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=moment)
+            )
+        self.revoked_devices.add(device_id)
+        await self._announce(Revocation(kind="device", id=device_id))
+
+    async def revoke_person(
+        self, connection: sa.AsyncConnection, *, school_id: int, person_id: int,
+        keep_device: str | None, now: float,
+    ) -> None:
+        """Inside the caller's transaction: end every session and device of a person
+        (but ``keep_device``). Call :meth:`announce_person` after the commit."""
+        moment = datetime.fromtimestamp(now, UTC)
+        await connection.execute(
+            people.update()
+            .where(people.c.school_id == school_id, people.c.id == person_id)
+            .values(sessions_valid_after=now)
+        )
+        condition = [
+            devices.c.school_id == school_id,
+            devices.c.person_id == person_id,
+            devices.c.revoked_at.is_(None),
+        ]
+        if keep_device is not None:
+            condition.append(devices.c.id != keep_device)
+        await connection.execute(devices.update().where(*condition).values(revoked_at=moment))
+
+    async def announce_person(self, person_id: int, *, after: float) -> None:
+        self.valid_after[person_id] = max(self.valid_after.get(person_id, 0.0), after)
+        await self._announce(Revocation(kind="person", id=str(person_id), after=after))
+
+    async def _announce(self, revocation: Revocation) -> None:
+        try:
+            await self.state.publish(REVOCATION_CHANNEL, msgspec.json.encode(revocation))
+        except SharedStateUnavailable:
+            # Other processes pick it up from the database within RESYNC_SECONDS.
+            log.warning("revocation not published; other processes will resync from the database")
+
+    def _apply(self, revocation: Revocation) -> None:
+        if revocation.kind == "device":
+            self.revoked_devices.add(revocation.id)
+        elif revocation.kind == "person":
+            person_id = int(revocation.id)
+            self.valid_after[person_id] = max(self.valid_after.get(person_id, 0.0), revocation.after)
+
+    async def resync(self, *, now: float) -> None:
+        """Re-read revocations recent enough to matter (younger than a device credential)."""
+        horizon = now - self.device_seconds
+        since = max(horizon, self._synced_until - 2 * RESYNC_SECONDS)
+        since_moment = datetime.fromtimestamp(since, UTC)
+        async with self.engine.connect() as connection:
+            revoked = await connection.execute(
+                sa.select(devices.c.id).where(devices.c.revoked_at >= since_moment)
+            )
+            for (device_id,) in revoked:
+                self.revoked_devices.add(device_id)
+            changed = await connection.execute(
+                sa.select(people.c.id, people.c.sessions_valid_after).where(
+                    people.c.sessions_valid_after >= since
+                )
+            )
+            for person_id, after in changed:
+                self._apply(Revocation(kind="person", id=str(person_id), after=after))
+        self._synced_until = now
+
+    async def start(self, clock: Any) -> None:
+        await self.resync(now=clock())
+        self._tasks.append(asyncio.create_task(self._listen()))
+        self._tasks.append(asyncio.create_task(self._resync_forever(clock)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _listen(self) -> None:
+        decoder = msgspec.json.Decoder(Revocation)
+        while True:
+            try:
+                subscription = await self.state.subscribe(REVOCATION_CHANNEL)
+                try:
+                    async for _channel, message in subscription:
+                        with contextlib.suppress(msgspec.DecodeError, ValueError):
+                            self._apply(decoder.decode(message))
+                finally:
+                    await subscription.close()
+            except (SharedStateUnavailable, OSError, ConnectionError):
+                log.warning("revocation channel lost; retrying in 2 s")
+                await asyncio.sleep(2)
+            except Exception:
+                log.exception("revocation listener failed; retrying in 2 s")
+                await asyncio.sleep(2)
+
+    async def _resync_forever(self, clock: Any) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            try:
+                await self.resync(now=clock())
+            except Exception:
+                log.exception("revocation resync failed; will retry")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

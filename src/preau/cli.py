@@ -1,0 +1,149 @@
+"""The ``preau`` command line: serve, migrate, seed the demo, import rosters, manage schools."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from preau.actions.context import Services
+from preau.bootstrap import build_services, load_settings
+from preau.domain.errors import PreauError
+from preau.settings import SettingsError
+
+T = TypeVar("T")
+console = Console(stderr=False)
+
+
+def run_with_services(job: Callable[[Services], Awaitable[T]]) -> T:
+    async def main() -> T:
+        services = build_services(load_settings())
+        try:
+            return await job(services)
+        finally:
+            await services.state.close()
+            await services.engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except (PreauError, SettingsError) as error:
+        message = error.message if isinstance(error, PreauError) else str(error)
+        params = error.params if isinstance(error, PreauError) else {}
+        console.print(f"[red]Error:[/red] {message.format(**params) if params else message}")
+        sys.exit(2)
+
+
+@click.group(help="Préau: a digital school workspace. Settings come from PREAU_* variables.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Bring the database schema up to date (safe to run again).")
+def migrate() -> None:
+    from preau.adapters.sql.engine import migrate as run_migrations
+
+    run_with_services(lambda services: run_migrations(services.engine))
+    console.print("Database is up to date.")
+
+
+@main.command(help="Serve Préau over HTTP (uvicorn by default, or granian).")
+@click.option("--host", default=None, help="Address to bind (default PREAU_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default PREAU_PORT or 8000).")
+@click.option("--workers", default=1, show_default=True, help="Processes; more than one needs PREAU_REDIS_URL and PREAU_SECRET_KEY.")
+@click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn", show_default=True)
+def serve(host: str | None, port: int | None, workers: int, server: str) -> None:
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if workers > 1 and (not settings.redis_url or not settings.secret_key):
+        raise click.UsageError("Several workers need PREAU_REDIS_URL and a shared PREAU_SECRET_KEY.")
+    if server == "granian":
+        from granian import Granian  # type: ignore[attr-defined]
+        from granian.constants import Interfaces
+
+        Granian("preau.bootstrap:asgi_app", address=host, port=port, workers=workers,
+                interface=Interfaces.ASGI, factory=True, log_access=False).serve()
+        return
+    import uvicorn
+
+    uvicorn.run("preau.bootstrap:asgi_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="warning", proxy_headers=True, server_header=False)
+
+
+@main.command(help="Create the demo school (once) and print one working login per profile.")
+def demo() -> None:
+    from preau.actions.demo import DEMO_NAME, seed_demo
+
+    logins = run_with_services(seed_demo)
+    table = Table(title=f"{DEMO_NAME} — http://127.0.0.1:8000")
+    table.add_column("Profile")
+    table.add_column("Username")
+    table.add_column("Password / activation code")
+    for login in logins:
+        table.add_row(login.profile, login.username, login.secret)
+    console.print(table)
+
+
+@main.command("create-school", help="Create a school by its UAI (does nothing if it exists).")
+@click.argument("uai")
+@click.argument("name")
+@click.option("--timezone", default="Europe/Paris", show_default=True)
+def create_school(uai: str, name: str, timezone: str) -> None:
+    from preau.actions import directory
+
+    school_id = run_with_services(lambda s: directory.create_school(s, uai=uai, name=name, timezone=timezone))
+    console.print(f"School {uai} has id {school_id}.")
+
+
+@main.command("create-admin", help="Create a school administrator and print their activation code.")
+@click.argument("uai")
+@click.argument("given_name")
+@click.argument("family_name")
+@click.option("--username", default=None, help="Default: generated from the names.")
+def create_admin(uai: str, given_name: str, family_name: str, username: str | None) -> None:
+    from preau.actions import accounts, directory
+    from preau.domain.directory import PersonDraft, check_person_draft
+    from preau.domain.people import Actor, Profile
+
+    async def job(services: Services) -> tuple[str, str]:
+        school = await directory.school_by_uai(services, uai)
+        draft = check_person_draft(PersonDraft(given_name=given_name, family_name=family_name,
+                                               profile=Profile.ADMIN, username=username))
+        async with services.engine.begin() as connection:
+            person_id = await directory.insert_person(services, connection, int(school.id), draft)
+        operator = Actor(person_id=person_id, school_id=int(school.id), profile=Profile.ADMIN)
+        issued = await accounts.issue_activation_codes(services, operator, [person_id])
+        return issued[0].username, issued[0].code
+
+    created_username, code = run_with_services(job)
+    console.print(f"Administrator [bold]{created_username}[/bold]: activation code [bold]{code}[/bold] "
+                  "(at /activate).")
+
+
+@main.command("import-roster", help="Import a OneRoster 1.2 CSV folder or zip (bulk or delta).")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--school", "uai", default=None, help="Only accept rows for this school (UAI).")
+def import_roster(path: Path, uai: str | None) -> None:
+    from preau.actions import directory
+    from preau.actions.roster import import_roster as run_import
+    from preau.roster_cli import RichProgress, render_report
+
+    async def job(services: Services) -> object:
+        school_id = int((await directory.school_by_uai(services, uai)).id) if uai else None
+        with RichProgress(console) as progress:
+            return await run_import(services.engine, path, now=services.now(),
+                                    restrict_to_school_id=school_id, source_name=path.name,
+                                    progress=progress)
+
+    report = run_with_services(job)
+    render_report(report, console)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

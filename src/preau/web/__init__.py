@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2), thin: parse, call an action, render."""

@@ -1,0 +1,205 @@
+"""Pages for logging in, activating an account, the account page and the language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+
+from preau import i18n
+from preau.actions import accounts
+from preau.actions.accounts import LoginResult
+from preau.domain.errors import PreauError, TooManyAttempts
+from preau.web.cookies import DEVICE_COOKIE, LANG_COOKIE, SESSION_COOKIE
+from preau.web.render import render, services_of, session_of, translate_error
+
+Req = Request[Any, Any, Any]
+
+
+def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
+    settings = services_of(request).settings
+    cookies = [
+        Cookie(key=SESSION_COOKIE, value=result.session_token, max_age=settings.session_seconds,
+               httponly=True, secure=settings.cookie_secure, samesite="lax"),
+    ]
+    if result.device_token is not None:
+        cookies.append(
+            Cookie(key=DEVICE_COOKIE, value=result.device_token,
+                   max_age=settings.device_days * 86400, httponly=True,
+                   secure=settings.cookie_secure, samesite="lax")
+        )
+    return cookies
+
+
+def logout_cookies(request: Req) -> list[Cookie]:
+    secure = services_of(request).settings.cookie_secure
+    return [
+        Cookie(key=name, value="", max_age=0, httponly=True, secure=secure, samesite="lax")
+        for name in (SESSION_COOKIE, DEVICE_COOKIE)
+    ]
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/home"
+
+
+def device_label(request: Req) -> str:
+    return request.headers.get("user-agent", "")[:200]
+
+
+def client_address(request: Req) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@get("/", include_in_schema=False)
+async def index(request: Req) -> Redirect:
+    return Redirect("/home" if session_of(request) else "/login")
+
+
+@get("/login", include_in_schema=False)
+async def login_page(request: Req, next_path: str | None = None) -> Response[Any]:
+    if session_of(request):
+        return Redirect(safe_next(next_path))
+    return render(request, "login.html", next_path=safe_next(next_path), username="")
+
+
+@post("/login", include_in_schema=False)
+async def login_submit(request: Req) -> Response[Any]:
+    form = await request.form()
+    username = str(form.get("username", ""))
+    next_path = safe_next(str(form.get("next", "")))
+    try:
+        result = await accounts.log_in(
+            services_of(request),
+            username=username,
+            password=str(form.get("password", "")),
+            address=client_address(request),
+            remember=form.get("remember") == "on",
+            label=device_label(request),
+        )
+    except PreauError as error:
+        response = render(
+            request, "login.html", status_code=error.status, error=translate_error(error),
+            username=username, next_path=next_path,
+        )
+        if isinstance(error, TooManyAttempts):
+            response.headers["retry-after"] = str(error.retry_after)
+        return response
+    return Redirect(next_path, cookies=login_cookies(request, result))
+
+
+@get("/activate", include_in_schema=False)
+async def activate_page(request: Req) -> Response[str]:
+    return render(request, "activate.html", username="")
+
+
+@post("/activate", include_in_schema=False)
+async def activate_submit(request: Req) -> Response[Any]:
+    form = await request.form()
+    username = str(form.get("username", ""))
+    password = str(form.get("password", ""))
+    if password != str(form.get("password_again", "")):
+        return render(
+            request, "activate.html", status_code=400, username=username,
+            error=i18n.gettext("The two passwords are different. Type the same password twice."),
+        )
+    try:
+        result = await accounts.activate_account(
+            services_of(request),
+            username=username,
+            code=str(form.get("code", "")),
+            password=password,
+            address=client_address(request),
+            remember=form.get("remember") == "on",
+            label=device_label(request),
+        )
+    except PreauError as error:
+        return render(
+            request, "activate.html", status_code=error.status, username=username,
+            error=translate_error(error),
+        )
+    return Redirect("/home?welcome=1", cookies=login_cookies(request, result))
+
+
+@post("/logout", include_in_schema=False)
+async def logout(request: Req) -> Redirect:
+    session = session_of(request)
+    if session is not None:
+        await accounts.log_out(services_of(request), session)
+    return Redirect("/login", cookies=logout_cookies(request))
+
+
+@get("/account", include_in_schema=False)
+async def account_page(request: Req, done: str | None = None) -> Response[Any]:
+    session = session_of(request)
+    if session is None:
+        return Redirect("/login?next_path=/account")
+    from preau.actions.directory import get_person, school_name
+
+    services = services_of(request)
+    person = await get_person(services, session.actor, session.actor.person_id)
+    return render(
+        request, "account.html", person=person,
+        school=await school_name(services, session.actor.school_id), done=done,
+    )
+
+
+@post("/account/logout-others", include_in_schema=False)
+async def logout_others(request: Req) -> Response[Any]:
+    session = session_of(request)
+    if session is None:
+        return Redirect("/login")
+    result = await accounts.log_out_other_devices(services_of(request), session)
+    return Redirect("/account?done=others", cookies=login_cookies(request, result))
+
+
+@post("/account/password", include_in_schema=False)
+async def change_password(request: Req) -> Response[Any]:
+    session = session_of(request)
+    if session is None:
+        return Redirect("/login")
+    form = await request.form()
+    new = str(form.get("new_password", ""))
+    services = services_of(request)
+    try:
+        if new != str(form.get("new_password_again", "")):
+            from preau.domain.errors import InvalidInput
+
+            raise InvalidInput("The two passwords are different. Type the same password twice.")
+        result = await accounts.change_password(
+            services, session, current=str(form.get("current_password", "")), new=new,
+            address=client_address(request),
+        )
+    except PreauError as error:
+        from preau.actions.directory import get_person, school_name
+
+        person = await get_person(services, session.actor, session.actor.person_id)
+        return render(
+            request, "account.html", status_code=error.status, person=person,
+            school=await school_name(services, session.actor.school_id),
+            password_error=translate_error(error),
+        )
+    return Redirect("/account?done=password", cookies=login_cookies(request, result))
+
+
+@post("/lang", include_in_schema=False)
+async def switch_language(request: Req) -> Redirect:
+    form = await request.form()
+    locale = str(form.get("lang", ""))
+    back = safe_next(str(form.get("next", "")))
+    if locale not in i18n.LOCALES:
+        return Redirect(back)
+    return Redirect(
+        back,
+        cookies=[Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, httponly=True,
+                        samesite="lax", secure=services_of(request).settings.cookie_secure)],
+    )
+
+
+routes = [index, login_page, login_submit, activate_page, activate_submit, logout, account_page,
+          logout_others, change_password, switch_language]

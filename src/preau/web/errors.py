@@ -1,0 +1,144 @@
+"""CSRF checking and the translation of errors into pages or problem+json.
+
+API paths (``/api/``) answer ``application/problem+json`` with a sentence a person can
+read; pages answer an error page. Nothing reaches the user as a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.response import Redirect
+
+from preau import i18n
+from preau.domain.errors import NotAuthenticated, PreauError, TooManyAttempts
+from preau.web.render import csrf_token, render, translate_error
+
+log = logging.getLogger("preau.errors")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FAILED = (
+    "This form has expired or did not come from Préau. Reload the page and try again."
+)
+
+STATUS_TITLES = {
+    400: "The request is not valid",
+    401: "You need to log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported type",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+    503: "Temporarily unavailable",
+}
+STATUS_DETAILS = {
+    400: "The request could not be read. Check what you sent and try again.",
+    401: "Log in first, then try again.",
+    403: "You are not allowed to do this.",
+    404: "This page or object does not exist, or you cannot see it.",
+    405: "This address does not accept this kind of request.",
+    413: "What you sent is too large.",
+    415: "This type of content is not accepted here.",
+    500: "An unexpected error happened. It has been recorded; please try again in a moment.",
+    503: "Préau is busy. Please try again in a moment.",
+}
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def check_csrf(request: Request[Any, Any, Any]) -> None:
+    """Refuse unsafe requests without the form's token (or the X-CSRF-Token header).
+
+    API clients authenticating with a bearer token send no cookies and are exempt.
+    """
+    if request.method not in UNSAFE_METHODS or request.scope["state"].get("bearer"):  # type: ignore[typeddict-item]
+        return
+    given = request.headers.get("x-csrf-token")
+    if given is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            given = str((await request.form()).get("csrf_token", ""))
+    if not given or not hmac.compare_digest(given, csrf_token(request)):
+        raise PreauError(CSRF_FAILED) from None
+
+
+def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    body = {
+        "type": "about:blank",
+        "title": i18n.gettext(title or STATUS_TITLES.get(status, "Error")),
+        "status": status,
+        "detail": detail,
+        **{key: value for key, value in extra.items() if value is not None},
+    }
+    return Response(body, status_code=status, media_type="application/problem+json")
+
+
+def handle_preau_error(request: Request[Any, Any, Any], error: PreauError) -> Response[Any]:
+    status = 403 if error.message == CSRF_FAILED else error.status
+    detail = translate_error(error)
+    retry_after = error.retry_after if isinstance(error, TooManyAttempts) else None
+    if is_api(request):
+        response: Response[Any] = problem(status, detail, field=error.field)
+    elif isinstance(error, NotAuthenticated):
+        return Redirect(f"/login?next_path={request.url.path}")
+    else:
+        response = render(request, "error.html", status_code=status, status=status,
+                          title=i18n.gettext(STATUS_TITLES.get(status, "Error")), detail=detail)
+    if retry_after is not None:
+        response.headers["retry-after"] = str(retry_after)
+    return response
+
+
+def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    status = error.status_code
+    if status >= 500:
+        log.error("http error %s: %s", status, error.detail)
+    detail = i18n.gettext(STATUS_DETAILS.get(status, STATUS_DETAILS[400]))
+    if status == 400 and error.extra:
+        detail = i18n.gettext(
+            "Some fields are missing or have the wrong type: {fields}."
+        ).format(fields=", ".join(_fields(error.extra)))
+    if isinstance(error, NotAuthorizedException | PermissionDeniedException) and not is_api(request):
+        return Redirect(f"/login?next_path={request.url.path}")
+    if is_api(request):
+        return problem(status, detail, headers=None)
+    return render(request, "error.html", status_code=status, status=status,
+                  title=i18n.gettext(STATUS_TITLES.get(status, "Error")), detail=detail)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    detail = i18n.gettext(STATUS_DETAILS[500])
+    if is_api(request):
+        return problem(500, detail)
+    return render(request, "error.html", status_code=500, status=500,
+                  title=i18n.gettext(STATUS_TITLES[500]), detail=detail)
+
+
+def _fields(extra: Any) -> list[str]:
+    names: list[str] = []
+    items = extra if isinstance(extra, list) else [extra]
+    for item in items:
+        if isinstance(item, dict):
+            key = item.get("key") or item.get("source") or ""
+            message = item.get("message", "")
+            names.append(f"{key} ({message})" if key else str(message))
+    return names[:10] or ["?"]
+
+
+exception_handlers: dict[type[Exception], Any] = {
+    PreauError: handle_preau_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+_ = MediaType

@@ -1,0 +1,35 @@
+"""The home page of each profile (later areas add their panels here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.response import Redirect
+
+from preau.actions.directory import my_groups, relatives, school_name
+from preau.domain.people import Profile
+from preau.web.render import render, services_of, session_of
+
+
+@get("/home", include_in_schema=False)
+async def home(request: Request[Any, Any, Any], welcome: str | None = None) -> Response[Any]:
+    session = session_of(request)
+    if session is None:
+        return Redirect("/login?next_path=/home")
+    services = services_of(request)
+    actor = session.actor
+    children = []
+    if actor.profile is Profile.PARENT:
+        children = await relatives(services, actor, actor.person_id)
+    return render(
+        request,
+        f"home_{actor.profile.value}.html",
+        school=await school_name(services, actor.school_id),
+        groups=await my_groups(services, actor),
+        children=children,
+        welcome=welcome is not None,
+    )
+
+
+routes = [home]

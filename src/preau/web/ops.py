@@ -1,0 +1,57 @@
+"""Health, readiness and Prometheus metrics for operators and load balancers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Request, Response, get
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+
+from preau.ports import SharedStateUnavailable
+from preau.web.render import services_of
+
+pool_in_use = Gauge("preau_db_pool_checked_out", "Database connections in use in this process.")
+pool_size = Gauge("preau_db_pool_size", "Database connections held by this process's pool.")
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> Response[bytes]:
+    return Response(b"ok", media_type="text/plain")
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    services = services_of(request)
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(2):
+            async with services.engine.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:  # noqa: BLE001 — any failure means "not ready", reported as text
+        checks["database"] = f"unreachable: {type(error).__name__}"
+    try:
+        async with asyncio.timeout(2):
+            await services.state.ping()
+        checks["shared_state"] = "ok"
+    except (SharedStateUnavailable, TimeoutError) as error:
+        checks["shared_state"] = f"unreachable: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return Response(checks, status_code=200 if ready else 503)
+
+
+@get("/metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    pool = services_of(request).engine.sync_engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    size = getattr(pool, "size", None)
+    if callable(checked_out):
+        pool_in_use.set(checked_out())
+    if callable(size):
+        pool_size.set(size())
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [healthz, readyz, metrics]

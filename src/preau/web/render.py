@@ -1,0 +1,86 @@
+"""Jinja2 rendering with the request's locale, CSRF token and session in every page."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+
+from preau import i18n
+from preau.actions.context import Services
+from preau.actions.sessions import Session
+from preau.domain.errors import PreauError
+from preau.web.cookies import CSRF_COOKIE
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader([TEMPLATES, Path(__file__).parent.parent / "gate" / "templates"]),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def services_of(request: Request[Any, Any, Any]) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def session_of(request: Request[Any, Any, Any]) -> Session | None:
+    session: Session | None = request.scope["state"].get("session")  # type: ignore[typeddict-item]
+    return session
+
+
+def csrf_token(request: Request[Any, Any, Any]) -> str:
+    cookie = request.scope["state"].get("cookies", {}).get(CSRF_COOKIE, "")  # type: ignore[typeddict-item]
+    return expected_csrf(services_of(request).settings.secret_key, cookie)
+
+
+def expected_csrf(secret: str, cookie_value: str) -> str:
+    mac = hmac.digest(secret.encode(), b"csrf:" + cookie_value.encode(), "sha256")
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def translate_error(error: PreauError) -> str:
+    text = i18n.gettext(error.message)
+    if error.params:
+        try:
+            return text.format(**error.params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    status_code: int = 200,
+    cookies: list[Cookie] | None = None,
+    **context: Any,
+) -> Response[str]:
+    page = environment.get_template(template).render(
+        request=request,
+        session=session_of(request),
+        actor=session.actor if (session := session_of(request)) else None,
+        csrf_token=csrf_token(request),
+        locale=i18n.current_locale.get(),
+        path=request.url.path,
+        **context,
+    )
+    return Response(
+        page,
+        status_code=status_code,
+        media_type="text/html",
+        cookies=cookies or [],
+        headers={"cache-control": "no-store"},
+    )
