@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.config.app import ExperimentalFeatures
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
@@ -67,17 +66,27 @@ def build_services(settings: Settings) -> Services:
             concurrency=settings.password_hash_concurrency,
         ),
         throttle=LoginThrottle(
-            rate_limit_storage(settings.redis_url, prefix=settings.redis_prefix),
+            rate_limit_storage(state),
             per_account=settings.login_attempts_per_account,
             per_address=settings.login_attempts_per_address,
         ),
     )
 
 
+async def start_services(services: Services) -> None:
+    await services.sessions.start(services.clock)
+
+
+async def stop_services(services: Services) -> None:
+    await services.sessions.stop()
+    await services.state.close()
+    await services.engine.dispose()
+
+
 def build_router(services: Services) -> Litestar:
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
-        await services.sessions.start(services.clock)
+        await start_services(services)
         # A full collection of a warm heap takes ~50 ms here; freezing the start-up
         # objects keeps them out of every later collection (DESIGN.md §5).
         gc.collect()
@@ -85,9 +94,7 @@ def build_router(services: Services) -> Litestar:
         try:
             yield
         finally:
-            await services.sessions.stop()
-            await services.state.close()
-            await services.engine.dispose()
+            await stop_services(services)
 
     openapi = OpenAPIConfig(
         title="Préau API",
@@ -151,5 +158,3 @@ def asgi_app() -> ASGIApp:
     configure_logging(json_lines=settings.log_json)
     return build_app(settings)
 
-
-_ = ExperimentalFeatures

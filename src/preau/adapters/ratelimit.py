@@ -1,19 +1,21 @@
-"""Storages for the `limits` library: in-process memory, or Redis for many processes."""
+"""Storages for the `limits` library: in-process memory, or the Redis of the shared state
+(one connection pool per process, closed with the shared state)."""
 
 from __future__ import annotations
 
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
+from preau.adapters.redis.shared_state import RedisSharedState
+from preau.ports import SharedState
 
-def rate_limit_storage(redis_url: str, *, prefix: str) -> Storage:
-    if not redis_url:
+
+def rate_limit_storage(state: SharedState) -> Storage:
+    if not isinstance(state, RedisSharedState):
         return MemoryStorage()
-    uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
     return RedisStorage(
-        uri,
+        "async+redis://127.0.0.1:6379",  # unused: the connections come from the pool below
         implementation="redispy",
-        key_prefix=prefix + "limits",
+        key_prefix=state.prefix + "limits",
         wrap_exceptions=True,
-        socket_timeout=1.0,
-        socket_connect_timeout=1.0,
+        connection_pool=state.client.connection_pool,
     )

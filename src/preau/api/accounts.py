@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
+from litestar.params import JSONBody
 
 from preau.actions import accounts
 from preau.actions.directory import get_person
@@ -62,7 +63,7 @@ def _token_response(request: Req, result: accounts.LoginResult) -> Response[Sess
 
 
 @post("/api/v1/session", tags=["accounts"], summary="Log in with a username and password")
-async def create_session(request: Req, data: LoginRequest) -> Response[SessionToken]:
+async def create_session(request: Req, data: JSONBody[LoginRequest]) -> Response[SessionToken]:
     result = await accounts.log_in(
         services_of(request), username=data.username, password=data.password,
         address=client_address(request), remember=data.remember, label=device_label(request),
@@ -71,7 +72,7 @@ async def create_session(request: Req, data: LoginRequest) -> Response[SessionTo
 
 
 @post("/api/v1/activation", tags=["accounts"], summary="Activate an account with its code")
-async def activate(request: Req, data: ActivationRequest) -> Response[SessionToken]:
+async def activate(request: Req, data: JSONBody[ActivationRequest]) -> Response[SessionToken]:
     result = await accounts.activate_account(
         services_of(request), username=data.username, code=data.code, password=data.password,
         address=client_address(request), remember=data.remember, label=device_label(request),

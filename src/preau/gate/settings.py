@@ -60,7 +60,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     attack_rate_limited_per_s: float = 50.0  # refusals per second that mean an attack
     attack_hold_s: float = 600.0  # stay in under-attack mode this long after detection
     pow_algorithm: str = "PBKDF2/SHA-256"
-    pow_cost: int = 1000  # PBKDF2 iterations per attempt
+    pow_cost: int = 5000  # PBKDF2 iterations per attempt (ALTCHA's suggested default)
     pow_difficulty: int = 2  # hex zeros the derived key must start with (16^n attempts)
     pow_challenge_ttl_s: float = 300.0
 

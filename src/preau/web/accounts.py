@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
@@ -62,7 +63,7 @@ async def index(request: Req) -> Redirect:
 
 
 @get("/login", include_in_schema=False)
-async def login_page(request: Req, next_path: str | None = None) -> Response[Any]:
+async def login_page(request: Req, next_path: FromQuery[str | None] = None) -> Response[Any]:
     if session_of(request):
         return Redirect(safe_next(next_path))
     return render(request, "login.html", next_path=safe_next(next_path), username="")
@@ -135,7 +136,7 @@ async def logout(request: Req) -> Redirect:
 
 
 @get("/account", include_in_schema=False)
-async def account_page(request: Req, done: str | None = None) -> Response[Any]:
+async def account_page(request: Req, done: FromQuery[str | None] = None) -> Response[Any]:
     session = session_of(request)
     if session is None:
         return Redirect("/login?next_path=/account")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
@@ -51,7 +52,8 @@ def _int(value: Any, field: str) -> int:
 
 @get("/admin/people", include_in_schema=False)
 async def people_list(
-    request: Req, q: str = "", profile: str = "", page: int = 1, inactive: bool = False
+    request: Req, q: FromQuery[str] = "", profile: FromQuery[str] = "", page: FromQuery[int] = 1,
+    inactive: FromQuery[bool] = False
 ) -> Response[str]:
     actor = admin(request)
     result = await list_people(
@@ -88,7 +90,7 @@ async def person_create(request: Req) -> Response[Any]:
 
 
 @get("/admin/people/{person_id:int}", include_in_schema=False)
-async def person_detail(request: Req, person_id: int, done: str = "") -> Response[str]:
+async def person_detail(request: Req, person_id: FromPath[int], done: FromQuery[str] = "") -> Response[str]:
     actor = admin(request)
     services = services_of(request)
     person = await directory.get_person(services, actor, person_id)
@@ -98,7 +100,7 @@ async def person_detail(request: Req, person_id: int, done: str = "") -> Respons
 
 
 @post("/admin/people/{person_id:int}", include_in_schema=False)
-async def person_update(request: Req, person_id: int) -> Response[Any]:
+async def person_update(request: Req, person_id: FromPath[int]) -> Response[Any]:
     actor = admin(request)
     services = services_of(request)
     form = await request.form()
@@ -118,7 +120,7 @@ async def person_update(request: Req, person_id: int) -> Response[Any]:
 
 
 @post("/admin/people/{person_id:int}/active", include_in_schema=False)
-async def person_active(request: Req, person_id: int) -> Redirect:
+async def person_active(request: Req, person_id: FromPath[int]) -> Redirect:
     actor = admin(request)
     form = await request.form()
     active = form.get("active") == "1"
@@ -127,14 +129,14 @@ async def person_active(request: Req, person_id: int) -> Redirect:
 
 
 @post("/admin/people/{person_id:int}/reset", include_in_schema=False)
-async def person_reset(request: Req, person_id: int) -> Response[str]:
+async def person_reset(request: Req, person_id: FromPath[int]) -> Response[str]:
     actor = admin(request)
     issued = await accounts.issue_activation_codes(services_of(request), actor, [person_id], reset=True)
     return render(request, "admin/codes.html", issued=issued, reset=True)
 
 
 @post("/admin/people/{person_id:int}/link", include_in_schema=False)
-async def person_link(request: Req, person_id: int) -> Redirect:
+async def person_link(request: Req, person_id: FromPath[int]) -> Redirect:
     actor = admin(request)
     form = await request.form()
     other = _int(form.get("other_id", ""), "other_id")
@@ -170,7 +172,8 @@ async def codes_issue(request: Req) -> Response[str]:
 
 
 @get("/admin/groups", include_in_schema=False)
-async def groups_list(request: Req, q: str = "", page: int = 1, inactive: bool = False) -> Response[str]:
+async def groups_list(request: Req, q: FromQuery[str] = "", page: FromQuery[int] = 1,
+                      inactive: FromQuery[bool] = False) -> Response[str]:
     actor = admin(request)
     result = await list_groups(services_of(request), actor, query=q[:100], include_inactive=inactive,
                                page=max(page, 1), page_size=50)
@@ -198,7 +201,7 @@ async def group_create(request: Req) -> Response[Any]:
 
 
 @get("/admin/groups/{group_id:int}", include_in_schema=False)
-async def group_detail(request: Req, group_id: int, done: str = "") -> Response[str]:
+async def group_detail(request: Req, group_id: FromPath[int], done: FromQuery[str] = "") -> Response[str]:
     actor = admin(request)
     group, members = await directory.get_group(services_of(request), actor, group_id)
     return render(request, "admin/group.html", group=group, members=members, done=done,
@@ -206,7 +209,7 @@ async def group_detail(request: Req, group_id: int, done: str = "") -> Response[
 
 
 @post("/admin/groups/{group_id:int}", include_in_schema=False)
-async def group_update(request: Req, group_id: int) -> Response[Any]:
+async def group_update(request: Req, group_id: FromPath[int]) -> Response[Any]:
     actor = admin(request)
     form = await request.form()
     changes = GroupChanges(
@@ -219,7 +222,7 @@ async def group_update(request: Req, group_id: int) -> Response[Any]:
 
 
 @post("/admin/groups/{group_id:int}/members", include_in_schema=False)
-async def group_members(request: Req, group_id: int) -> Redirect:
+async def group_members(request: Req, group_id: FromPath[int]) -> Redirect:
     actor = admin(request)
     form = await request.form()
     person_id = _int(form.get("person_id", ""), "person_id")

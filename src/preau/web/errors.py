@@ -16,6 +16,7 @@ from litestar.response import Redirect
 
 from preau import i18n
 from preau.domain.errors import NotAuthenticated, PreauError, TooManyAttempts
+from preau.web.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.web.render import csrf_token, render, translate_error
 
 log = logging.getLogger("preau.errors")
@@ -58,9 +59,14 @@ def is_api(request: Request[Any, Any, Any]) -> bool:
 async def check_csrf(request: Request[Any, Any, Any]) -> None:
     """Refuse unsafe requests without the form's token (or the X-CSRF-Token header).
 
-    API clients authenticating with a bearer token send no cookies and are exempt.
+    API clients authenticating with a bearer token, or sending no credential cookie at
+    all, carry no ambient authority a forged request could borrow, and are exempt.
     """
-    if request.method not in UNSAFE_METHODS or request.scope["state"].get("bearer"):  # type: ignore[typeddict-item]
+    state = request.scope["state"]
+    if request.method not in UNSAFE_METHODS or state.get("bearer"):  # type: ignore[typeddict-item]
+        return
+    cookies = state.get("cookies", {})  # type: ignore[typeddict-item]
+    if is_api(request) and SESSION_COOKIE not in cookies and DEVICE_COOKIE not in cookies:
         return
     given = request.headers.get("x-csrf-token")
     if given is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from preau.actions.directory import my_groups, relatives, school_name
@@ -13,7 +14,7 @@ from preau.web.render import render, services_of, session_of
 
 
 @get("/home", include_in_schema=False)
-async def home(request: Request[Any, Any, Any], welcome: str | None = None) -> Response[Any]:
+async def home(request: Request[Any, Any, Any], welcome: FromQuery[str | None] = None) -> Response[Any]:
     session = session_of(request)
     if session is None:
         return Redirect("/login?next_path=/home")

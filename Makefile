@@ -1,0 +1,58 @@
+# Préau: one command per job. CI runs the same targets (.ci/run calls `make test`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PREAU_DATABASE_URL ?= sqlite+aiosqlite:///var/preau.sqlite3
+export PREAU_FILES_DIR ?= var/files
+
+.PHONY: run test lint bench install system-deps services messages clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the browser tests, benchmarks and virtual classes need (root only).
+system-deps:
+	@missing=""; for p in chromium wrk; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
+	fi
+
+# PostgreSQL and Redis must be reachable for the test suite; start them if they are down.
+services:
+	@pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL or Redis did not come up (see ../shared/SERVICES.md)"; exit 1
+
+run: install
+	mkdir -p var
+	$(BIN)/preau migrate
+	$(BIN)/preau demo
+	@echo "Préau is starting on http://127.0.0.1:8000 (Ctrl+C to stop)"
+	$(BIN)/preau serve
+
+test: install system-deps services
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: install system-deps services
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+messages: install
+	$(BIN)/pybabel extract --no-location -F babel.cfg -k lazy -o var/messages.pot src/preau
+	@echo "Compare var/messages.pot with src/preau/translations/fr/LC_MESSAGES/*.po"
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

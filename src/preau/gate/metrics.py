@@ -1,0 +1,32 @@
+"""Prometheus metrics of the gate, on the default registry that ``/metrics`` serves."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+ADMITTED = Counter("preau_gate_admitted", "Passes issued to people leaving the queue.", ["lane"])
+JOINED = Counter("preau_gate_joined", "Tickets taken in the queue.", ["lane"])
+QUEUED_RESPONSES = Counter(
+    "preau_gate_queued_responses", "Answers telling someone to keep waiting.", ["kind"]
+)
+RATE_LIMITED = Counter("preau_gate_rate_limited", "Requests refused by a rate limit.", ["scope"])
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "preau_gate_rate_limit_fail_open",
+    "Rate-limit checks let through because the shared store was unreachable.",
+)
+SHED = Counter("preau_gate_shed", "Requests shed inside a worker.", ["criticality"])
+SHARED_STATE_ERRORS = Counter(
+    "preau_gate_shared_state_errors",
+    "Gate operations on shared state that failed and fell back to this process's share.",
+    ["operation"],
+)
+POW_VERIFIED = Counter("preau_gate_pow", "Proof-of-work submissions.", ["outcome"])
+DEGRADED = Gauge(
+    "preau_gate_degraded", "1 while this process admits from its own share (Redis unreachable)."
+)
+ACTIVE = Gauge("preau_gate_active_passes", "Active passes, as last read from shared state.")
+WAITING = Gauge("preau_gate_waiting", "Tickets waiting, as last read from shared state.", ["lane"])
+ADMISSION_RATE = Gauge("preau_gate_admission_rate", "Admission rate in force (per second).")
+UNDER_ATTACK = Gauge("preau_gate_under_attack", "1 while joining requires a proof of work.")
+IN_FLIGHT = Gauge("preau_gate_in_flight", "Requests this worker is running.")
+IN_FLIGHT_LIMIT = Gauge("preau_gate_in_flight_limit", "This worker's adaptive concurrency limit.")

@@ -1,0 +1,77 @@
+"""Proof of work for joining the queue under attack (ALTCHA v2, PBKDF2/SHA-256).
+
+A challenge is signed, expires, and is single-use: the first valid solution marks it
+spent in shared state with ``add``, so a replay (in any process) is refused. The browser
+solves it with WebCrypto in ``static/gate.js``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from typing import Any
+
+import altcha
+
+from preau.gate import metrics
+from preau.gate.settings import GateSettings
+from preau.ports import SharedState, SharedStateUnavailable
+
+
+class ProofOfWork:
+    def __init__(self, secret_key: str, state: SharedState) -> None:
+        self._hmac_secret = "preau-gate-pow:" + secret_key
+        self.state = state
+
+    def challenge(self, settings: GateSettings, *, now: float) -> dict[str, Any]:
+        challenge = altcha.create_challenge(
+            algorithm=settings.pow_algorithm,
+            cost=settings.pow_cost,
+            key_prefix="0" * settings.pow_difficulty,
+            expires_at=int(now + settings.pow_challenge_ttl_s),
+            data={"id": secrets.token_hex(8)},
+            hmac_secret=self._hmac_secret,
+        )
+        result: dict[str, Any] = challenge.to_dict()
+        return result
+
+    async def verify(self, payload: str, settings: GateSettings) -> bool:
+        """True for a valid, fresh solution seen for the first time."""
+        if not payload or len(payload) > 8192:
+            metrics.POW_VERIFIED.labels("malformed").inc()
+            return False
+        try:
+            decoded = json.loads(base64.b64decode(payload, validate=True))
+            parsed = altcha.Payload.from_dict(decoded)
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            metrics.POW_VERIFIED.labels("malformed").inc()
+            return False
+        parameters = parsed.challenge.parameters
+        if (
+            parameters.algorithm != settings.pow_algorithm
+            or parameters.cost < settings.pow_cost
+            or not parameters.key_prefix.startswith("0" * settings.pow_difficulty)
+        ):
+            # Signed, but issued under easier settings than those now in force.
+            metrics.POW_VERIFIED.labels("too_easy").inc()
+            return False
+        result = altcha.verify_solution(parsed, self._hmac_secret)
+        if not result.verified:
+            metrics.POW_VERIFIED.labels("invalid").inc()
+            return False
+        ttl = max(1.0, settings.pow_challenge_ttl_s)
+        try:
+            first_use = await self.state.add(
+                f"gate:pow:{parsed.challenge.signature}", b"1", ttl_seconds=ttl
+            )
+        except SharedStateUnavailable:
+            # No replay store: a solved, unexpired challenge is still real work; accept it.
+            metrics.SHARED_STATE_ERRORS.labels("pow").inc()
+            first_use = True
+        if not first_use:
+            metrics.POW_VERIFIED.labels("replayed").inc()
+            return False
+        metrics.POW_VERIFIED.labels("accepted").inc()
+        return True

@@ -1,0 +1,113 @@
+"""Sliding-window rate limits (the ``limits`` library), cheap enough for every request.
+
+Hits are counted in the process and handed to the limiter in small batches, so most
+requests cost a dictionary update and only one in ``batch`` reaches the storage (Redis
+for limits shared by every process). A key found over its limit stays refused locally for
+a second. When the storage fails, the limit fails open: the request goes through, the
+failure is counted, and the storage is left alone for a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
+from limits.aio.storage import Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+from preau.gate import metrics
+
+log = logging.getLogger("preau.gate")
+_BLOCK_S = 1.0
+_PAUSE_AFTER_FAILURE_S = 1.0
+_MAX_KEYS = 200_000
+
+
+class BatchedLimit:
+    def __init__(
+        self,
+        scope: str,
+        limit: str,
+        storage: Storage,
+        *,
+        divide_by: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.scope = scope
+        item = parse(limit)
+        if divide_by > 1:
+            item = type(item)(max(1, item.amount // divide_by), item.multiples, item.namespace)
+        self.item: RateLimitItem = item
+        # A batch is a small share of the limit, so batching never lets much more through.
+        self.batch = max(1, min(16, item.amount // 20))
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.clock = clock
+        self._pending: dict[str, int] = {}
+        self._blocked: dict[str, float] = {}
+        self._paused_until = 0.0
+
+    async def allow(self, key: str) -> bool:
+        if self._blocked:
+            until = self._blocked.get(key)
+            if until is not None:
+                if until > self.clock():
+                    metrics.RATE_LIMITED.labels(self.scope).inc()
+                    return False
+                del self._blocked[key]
+        count = self._pending.get(key, 0) + 1
+        if count < self.batch:
+            self._pending[key] = count
+            return True
+        self._pending.pop(key, None)
+        if await self._hit(key, count):
+            return True
+        metrics.RATE_LIMITED.labels(self.scope).inc()
+        return False
+
+    async def _hit(self, key: str, cost: int) -> bool:
+        now = self.clock()
+        if now < self._paused_until:
+            metrics.RATE_LIMIT_FAIL_OPEN.inc()
+            return True
+        try:
+            allowed = await self.limiter.hit(self.item, self.scope, key, cost=cost)
+        except Exception as error:  # any storage failure: fail open, as Warehouse does
+            self._paused_until = now + _PAUSE_AFTER_FAILURE_S
+            metrics.RATE_LIMIT_FAIL_OPEN.inc()
+            log.warning("rate limit storage failed, letting requests through: %s", error)
+            return True
+        if not allowed:
+            if len(self._blocked) > _MAX_KEYS:
+                self._blocked.clear()
+            self._blocked[key] = now + _BLOCK_S
+        return bool(allowed)
+
+    async def flush(self) -> None:
+        """Hand the counts still pending to the limiter (called every second or two)."""
+        pending, self._pending = self._pending, {}
+        for key, count in pending.items():
+            await self._hit(key, count)
+
+
+class RouteLimits:
+    """Per-address limits on a few expensive routes (join, challenge), by path prefix."""
+
+    def __init__(self, spec: str, storage: Storage) -> None:
+        self.routes: list[tuple[str, BatchedLimit]] = []
+        for part in spec.split(";"):
+            prefix, sep, limit = part.strip().partition("=")
+            if sep and prefix.startswith("/"):
+                self.routes.append((prefix, BatchedLimit(f"route:{prefix}", limit, storage)))
+
+    def for_path(self, path: str) -> BatchedLimit | None:
+        for prefix, limit in self.routes:
+            if path.startswith(prefix):
+                return limit
+        return None
+
+
+def local_storage() -> Storage:
+    return AsyncMemoryStorage()

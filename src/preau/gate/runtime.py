@@ -1,0 +1,416 @@
+"""What one process of the gate knows and does in the background.
+
+Once a second it reads the shared counters (cached for every poll), runs one round of
+admissions, adapts the admission rate, and every couple of seconds flushes the passes
+and tickets it saw. When the shared store is unreachable it admits from its own share of
+capacity (capacity ÷ expected process count) until the store answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import msgspec
+
+from preau.adapters.memory.admission import MemoryAdmissionStore
+from preau.domain.admission import (
+    AttackThresholds,
+    Health,
+    Lane,
+    LaneShares,
+    QueueSnapshot,
+    adjust_rate,
+    attack_detected,
+    candidates_after,
+    estimated_wait,
+    expected_lane_rates,
+    judge_health,
+    people_ahead,
+    plan_admissions,
+    position_of_ticket,
+    under_attack,
+)
+from preau.gate import metrics
+from preau.gate.settings import GateSettings, GateSettingsError, RuntimeSettings
+from preau.gate.store import AdmissionStore, StoreView, pass_id
+from preau.ports import SharedStateUnavailable
+
+log = logging.getLogger("preau.gate")
+T = TypeVar("T")
+SHARED = ""  # origin of tickets and passes granted by the shared store
+_RATE_WINDOW_S = 10.0
+_ADAPT_EVERY_S = 2.0
+
+
+class TicketStatus(msgspec.Struct, frozen=True):
+    admitted: bool
+    position: int  # 0 until the pre-queue's order is drawn
+    ahead: int
+    wait_s: float | None
+    waiting_total: int
+    serving: int
+    opening_at: float | None  # set while the doors are not open yet
+
+
+class GateRuntime:
+    def __init__(
+        self,
+        settings: GateSettings,
+        store: AdmissionStore,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_settings = settings
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.boot = secrets.token_hex(4)
+        self.local_origin = f"L{self.boot}:"
+        self.local = MemoryAdmissionStore(origin=self.local_origin)
+        self.degraded = False
+        self.view: StoreView | None = None
+        self.local_view: StoreView | None = None
+        self.attack = settings.under_attack == "on"
+        self._history: deque[tuple[float, tuple[int, int, int], dict[str, int]]] = deque()
+        self.lane_rates: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.arrivals_per_s = 0.0
+        self.rate_limited_per_s = 0.0
+        self.seen_passes: set[str] = set()
+        self.seen_tickets: set[tuple[int, int]] = set()
+        self.seen_local_passes: set[str] = set()
+        self.seen_local_tickets: set[tuple[int, int]] = set()
+        self.stats: Counter[str] = Counter()
+        self.health = [0, 0, 0]  # requests, errors, slow: since the last adaptation
+        self._last_flush = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._round_done: asyncio.Future[None] | None = None
+        self.started = False
+
+    # --- Life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        await self.run_round()
+        self._task = asyncio.create_task(self._loop(), name="preau-gate")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.flush(force=True)
+        self.started = False
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.refresh_interval_s)
+            self._wake.clear()
+            try:
+                await self.run_round()
+                if self.clock() - self._last_flush >= self.settings.flush_interval_s:
+                    await self.flush()
+            except Exception:  # the gate must keep running whatever one round hit
+                log.exception("gate round failed")
+
+    async def admission_round_soon(self, timeout: float = 0.25) -> None:
+        """Ask the background task for a round now, and wait (briefly) until it is done."""
+        if self._task is None:
+            await self.run_round()
+            return
+        if self._round_done is None or self._round_done.done():
+            self._round_done = asyncio.get_running_loop().create_future()
+        waiter = self._round_done
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+
+    # --- Shared or local store ----------------------------------------------------------
+
+    async def _shared(self, operation: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        try:
+            result = await call()
+        except SharedStateUnavailable:
+            metrics.SHARED_STATE_ERRORS.labels(operation).inc()
+            if not self.degraded:
+                log.warning("shared state unreachable: admitting from this process's share")
+            self.degraded = True
+            metrics.DEGRADED.set(1)
+            return None
+        if self.degraded:
+            log.warning("shared state is back: admitting from the shared queue again")
+        self.degraded = False
+        metrics.DEGRADED.set(0)
+        return result
+
+    @property
+    def origin(self) -> str:
+        return self.local_origin if self.degraded else SHARED
+
+    # --- One round ----------------------------------------------------------------------
+
+    async def run_round(self) -> None:
+        now = self.clock()
+        settings = self.settings
+        grace = 2 * settings.flush_interval_s
+        pass_cutoff = now - settings.idle_timeout_s - grace
+        ticket_cutoff = now - settings.ticket_idle_s - grace
+        view = await self._shared(
+            "view",
+            lambda: self.store.view(now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff),
+        )
+        if view is not None:
+            self._use_view(view, now)
+            applied = await self._admit(self.store, view, now, share=1)
+            if applied:
+                refreshed = await self._shared(
+                    "view",
+                    lambda: self.store.view(
+                        now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
+                    ),
+                )
+                if refreshed is not None:
+                    self.view = refreshed
+        local_view = await self.local.view(
+            now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
+        )
+        self.local_view = local_view
+        if self.degraded or any(local_view.queue.waiting):
+            if await self._admit(self.local, local_view, now, share=settings.process_count):
+                self.local_view = await self.local.view(
+                    now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
+                )
+        if self._round_done is not None and not self._round_done.done():
+            self._round_done.set_result(None)
+
+    def _use_view(self, view: StoreView, now: float) -> None:
+        self.view = view
+        if view.runtime_settings:
+            try:
+                runtime = msgspec.json.decode(view.runtime_settings, type=RuntimeSettings)
+                candidate = runtime.apply(self.base_settings)
+                candidate.check()
+                self.settings = candidate
+            except (msgspec.DecodeError, msgspec.ValidationError, GateSettingsError):
+                log.warning("ignoring unreadable runtime gate settings")
+        else:
+            self.settings = self.base_settings
+        history = self._history
+        history.append((now, view.queue.admitted, view.stats))
+        while len(history) > 2 and now - history[1][0] >= _RATE_WINDOW_S:
+            history.popleft()
+        then, admitted_then, stats_then = history[0]
+        elapsed = now - then
+        if elapsed >= 2.0:
+            self.lane_rates = (
+                (view.queue.admitted[0] - admitted_then[0]) / elapsed,
+                (view.queue.admitted[1] - admitted_then[1]) / elapsed,
+                (view.queue.admitted[2] - admitted_then[2]) / elapsed,
+            )
+            self.arrivals_per_s = (
+                view.stats.get("arrivals", 0) - stats_then.get("arrivals", 0)
+            ) / elapsed
+            self.rate_limited_per_s = (
+                view.stats.get("rate_limited", 0) - stats_then.get("rate_limited", 0)
+            ) / elapsed
+        settings = self.settings
+        thresholds = AttackThresholds(
+            settings.attack_arrivals_per_s, settings.attack_rate_limited_per_s
+        )
+        self.attack = under_attack(settings.under_attack, attack_until=view.attack_until, now=now)
+        if (
+            settings.under_attack == "auto"
+            and not self.attack
+            and attack_detected(self.arrivals_per_s, self.rate_limited_per_s, thresholds)
+        ):
+            self.attack = True
+            self._pending_attack_until = now + settings.attack_hold_s
+        metrics.UNDER_ATTACK.set(1 if self.attack else 0)
+        metrics.ACTIVE.set(view.queue.active)
+        for lane in Lane:
+            metrics.WAITING.labels(lane.name.lower()).set(view.queue.waiting[lane])
+
+    _pending_attack_until = 0.0
+
+    def current_rate(self, snapshot: QueueSnapshot) -> float:
+        configured = self.settings.admission_rate_per_s
+        if not self.settings.adaptive or snapshot.rate <= 0:
+            return configured
+        return min(configured, snapshot.rate)
+
+    async def _admit(self, store: AdmissionStore, view: StoreView, now: float, *, share: int) -> (
+        bool
+    ):
+        settings = self.settings
+        snapshot = view.queue
+        rate = self.current_rate(snapshot) / share
+        rate_at = view.rate_at
+        if settings.adaptive and share == 1 and now - view.rate_at >= _ADAPT_EVERY_S:
+            requests, errors, slow = self.health
+            self.health = [0, 0, 0]
+            healthy = judge_health(
+                Health(requests, errors, slow),
+                error_ratio_limit=settings.error_ratio_limit,
+                slow_ratio_limit=settings.slow_ratio_limit,
+                minimum_requests=20,
+            )
+            rate = adjust_rate(
+                rate,
+                healthy,
+                minimum=settings.adaptive_minimum_rate_per_s,
+                maximum=settings.admission_rate_per_s,
+                increase=settings.adaptive_increase_per_s,
+            )
+            rate_at = now
+        metrics.ADMISSION_RATE.set(rate * share)
+        plan = plan_admissions(
+            snapshot,
+            now=now,
+            capacity=max(1, settings.capacity // share),
+            rate=rate,
+            burst=max(1.0, rate * settings.admission_burst_s),
+            shares=LaneShares(settings.priority_share, settings.first_time_share),
+            opening_at=settings.opening_at,
+            seed=secrets.token_hex(8),
+        )
+        if not any(plan.grants) and plan.seal is None and rate_at == view.rate_at:
+            return False
+        candidates = [
+            candidates_after(
+                snapshot.serving[lane],
+                snapshot.issued[lane],
+                snapshot.pre_queues[lane],
+                2 * plan.grants[lane] + 16,
+            )
+            if plan.grants[lane]
+            else []
+            for lane in Lane
+        ]
+        if share == 1:
+            granted = await self._shared(
+                "apply",
+                lambda: store.apply(plan, candidates, now=now, rate=rate, rate_at=rate_at),
+            )
+        else:
+            granted = await store.apply(plan, candidates, now=now, rate=rate, rate_at=rate_at)
+        if granted:
+            for lane in Lane:
+                if granted[lane]:
+                    metrics.ADMITTED.labels(lane.name.lower()).inc(granted[lane])
+        return granted is not None
+
+    async def flush(self, *, force: bool = False) -> None:
+        now = self.clock()
+        self._last_flush = now
+        passes, self.seen_passes = list(self.seen_passes), set()
+        tickets, self.seen_tickets = list(self.seen_tickets), set()
+        stats, self.stats = dict(self.stats), Counter()
+        if passes or tickets or stats:
+            done = await self._shared(
+                "touch",
+                lambda: self.store.touch(now=now, passes=passes, tickets=tickets, stats=stats),
+            )
+            if done is None and not force:
+                # Keep the counts for the next flush; seen ids simply wait for the next sighting.
+                self.stats.update(stats)
+        local_passes, self.seen_local_passes = list(self.seen_local_passes), set()
+        local_tickets, self.seen_local_tickets = list(self.seen_local_tickets), set()
+        if local_passes or local_tickets:
+            await self.local.touch(now=now, passes=local_passes, tickets=local_tickets, stats={})
+        if self._pending_attack_until:
+            until, self._pending_attack_until = self._pending_attack_until, 0.0
+            await self._shared("attack", lambda: self.store.raise_attack_until(until))
+
+    # --- What requests ask ---------------------------------------------------------------
+
+    async def join(self, lane: Lane, *, device: str | None) -> tuple[str, Lane, int]:
+        now = self.clock()
+        self.stats["arrivals_seen"] += 1
+        if not self.degraded:
+            joined = await self._shared(
+                "join",
+                lambda: self.store.join(
+                    lane, now=now, device=device, ticket_idle_s=self.settings.ticket_idle_s
+                ),
+            )
+            if joined is not None:
+                metrics.JOINED.labels(joined[0].name.lower()).inc()
+                return SHARED, joined[0], joined[1]
+        held_lane, number = await self.local.join(
+            lane, now=now, device=device, ticket_idle_s=self.settings.ticket_idle_s
+        )
+        metrics.JOINED.labels(held_lane.name.lower()).inc()
+        return self.local_origin, held_lane, number
+
+    def usable_origin(self, origin: str) -> bool:
+        """Whether a ticket from ``origin`` can still be served by this process."""
+        if origin == SHARED:
+            return not self.degraded and self.view is not None
+        return origin == self.local_origin
+
+    def ticket_status(self, origin: str, lane: Lane, number: int) -> TicketStatus:
+        view = self.view if origin == SHARED else self.local_view
+        settings = self.settings
+        opening_at = settings.opening_at
+        if view is None:
+            return TicketStatus(False, 0, 0, None, 0, 0, None)
+        snapshot = view.queue
+        not_open = opening_at is not None and snapshot.sealed_for != opening_at
+        pre_queue = snapshot.pre_queues[lane]
+        waiting_total = sum(snapshot.waiting)
+        if not_open:
+            return TicketStatus(False, 0, 0, None, waiting_total, 0, opening_at)
+        position = position_of_ticket(number, pre_queue)
+        serving = snapshot.serving[lane]
+        if position <= serving:
+            return TicketStatus(True, position, 0, 0.0, waiting_total, serving, None)
+        ahead = people_ahead(position, serving, snapshot.waiting[lane], snapshot.issued[lane])
+        share = 1 if origin == SHARED else settings.process_count
+        rate = self.lane_rate(snapshot, lane, share)
+        wait = estimated_wait(ahead + 1, rate)
+        return TicketStatus(False, position, ahead, wait, waiting_total, serving, None)
+
+    def lane_rate(self, snapshot: QueueSnapshot, lane: Lane, share: int) -> float:
+        observed = self.lane_rates[lane] if share == 1 else 0.0
+        if observed > 0:
+            return observed
+        weights = LaneShares(self.settings.priority_share, self.settings.first_time_share).weights()
+        expected = expected_lane_rates(
+            self.current_rate(snapshot) / share, snapshot.waiting, weights
+        )
+        return expected[lane]
+
+    def saw_pass(self, identifier: str) -> None:
+        if identifier.startswith("L"):
+            self.seen_local_passes.add(identifier)
+        else:
+            self.seen_passes.add(identifier)
+
+    def saw_ticket(self, origin: str, lane: Lane, number: int) -> None:
+        if origin == SHARED:
+            self.seen_tickets.add((int(lane), number))
+        else:
+            self.seen_local_tickets.add((int(lane), number))
+
+    def pass_for(self, origin: str, lane: Lane, number: int) -> str:
+        return pass_id(lane, number, origin=origin)
+
+    def record_response(self, status: int, latency: float) -> None:
+        health = self.health
+        health[0] += 1
+        if status >= 500:
+            health[1] += 1
+        if latency > self.settings.latency_target_s:
+            health[2] += 1

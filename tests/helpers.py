@@ -1,0 +1,137 @@
+"""Building blocks for HTTP tests: an app on a real database, and a small two-school world."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import sqlalchemy as sa
+
+from preau.actions.context import Services
+from preau.actions.directory import create_school, insert_person
+from preau.adapters.sql.schema import enrolments, groups, parent_links, people
+from preau.bootstrap import build_router, build_services, start_services, stop_services
+from preau.domain.directory import PersonDraft
+from preau.domain.people import Profile
+from preau.settings import Settings
+from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
+
+PASSWORD = "correct horse battery"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class App:
+    services: Services
+    client: httpx.AsyncClient
+
+    def client_for(self, **kwargs: object) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=self.client._transport, base_url="http://testserver", **kwargs  # type: ignore[arg-type]
+        )
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[App]:
+    services = build_services(settings)
+    router = build_router(services)
+    asgi = SecurityHeaders(
+        RequestContext(
+            SessionMiddleware(router, sessions=services.sessions,
+                              session_seconds=settings.session_seconds, secure_cookies=False),
+            default_locale="fr",
+        ),
+        hsts=False,
+    )
+    await start_services(services)
+    try:
+        transport = httpx.ASGITransport(app=asgi)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield App(services=services, client=client)
+    finally:
+        await stop_services(services)
+
+
+@dataclass
+class School:
+    id: int
+    people: dict[str, int] = field(default_factory=dict)  # role name -> person id
+    class_id: int = 0
+    other_class_id: int = 0
+
+
+async def build_world(services: Services, password_hash: str) -> dict[str, School]:
+    """Two schools, each with an admin, staff, a teacher, two pupils (one per class) and a
+    parent of the first pupil; all with the password :data:`PASSWORD`."""
+    world: dict[str, School] = {}
+    for letter, uai in (("a", "0750001A"), ("b", "0750002B")):
+        school = School(id=await create_school(services, uai=uai, name=f"Collège {letter.upper()}"))
+        async with services.engine.begin() as connection:
+            for role, profile in (
+                ("admin", Profile.ADMIN), ("staff", Profile.STAFF), ("teacher", Profile.TEACHER),
+                ("pupil", Profile.PUPIL), ("other_pupil", Profile.PUPIL), ("parent", Profile.PARENT),
+            ):
+                school.people[role] = await insert_person(
+                    services, connection, school.id,
+                    PersonDraft(given_name=role.replace("_", " ").title(), family_name=f"School{letter.upper()}",
+                                profile=profile, username=f"{role.replace('_', '-')}.{letter}"),
+                )
+            await connection.execute(
+                people.update().where(people.c.school_id == school.id).values(password_hash=password_hash)
+            )
+            for name in ("class", "other_class"):
+                result = await connection.execute(
+                    groups.insert().values(school_id=school.id, kind="class", name=f"{name} {letter}")
+                )
+                setattr(school, f"{name}_id", int(result.inserted_primary_key[0]))
+            await connection.execute(enrolments.insert(), [
+                {"school_id": school.id, "group_id": school.class_id, "person_id": school.people["pupil"], "role": "pupil", "subject": None},
+                {"school_id": school.id, "group_id": school.other_class_id, "person_id": school.people["other_pupil"], "role": "pupil", "subject": None},
+                {"school_id": school.id, "group_id": school.class_id, "person_id": school.people["teacher"], "role": "teacher", "subject": "Maths"},
+            ])
+            await connection.execute(parent_links.insert().values(
+                school_id=school.id, parent_id=school.people["parent"], child_id=school.people["pupil"]))
+        world[letter] = school
+    return world
+
+
+async def count_rows(services: Services, table: sa.Table) -> int:
+    async with services.engine.connect() as connection:
+        return int((await connection.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD,
+                remember: bool = True) -> httpx.Response:
+    page = await client.get("/login")
+    data = {"username": username, "password": password, "csrf_token": csrf_from(page.text), "next": "/home"}
+    if remember:
+        data["remember"] = "on"
+    return await client.post("/login", data=data)
+
+
+async def api_token(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    response = await client.post("/api/v1/session", json={"username": username, "password": password})
+    assert response.status_code == 201, response.text
+    client.cookies.clear()
+    return str(response.json()["token"])

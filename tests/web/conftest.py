@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.helpers import App, School, build_world, running_app, make_settings
+
+
+@pytest.fixture
+async def app(engine: AsyncEngine, database_url: str) -> AsyncIterator[App]:
+    # `engine` empties the tables after the test.
+    async with running_app(make_settings(database_url)) as running:
+        yield running
+
+
+@pytest.fixture
+async def world(app: App) -> dict[str, School]:
+    from tests.helpers import PASSWORD
+
+    return await build_world(app.services, await app.services.passwords.hash(PASSWORD))
