@@ -33,13 +33,16 @@ def person_decision(
     """May ``actor`` read or change the person ``target_id``?"""
     if actor.school_id != target_school_id:
         return Decision.HIDE
-    if action is Action.CHANGE:
-        return Decision.ALLOW if actor.profile is Profile.ADMIN else Decision.FORBID
-    if actor.profile in STAFF_PROFILES or target_id == actor.person_id:
-        return Decision.ALLOW
-    if actor.profile is Profile.PARENT and target_is_child_of_actor:
-        return Decision.ALLOW
-    return Decision.HIDE
+    visible = (
+        actor.profile in STAFF_PROFILES
+        or target_id == actor.person_id
+        or (actor.profile is Profile.PARENT and target_is_child_of_actor)
+    )
+    if not visible:
+        return Decision.HIDE
+    if action is Action.CHANGE and actor.profile is not Profile.ADMIN:
+        return Decision.FORBID
+    return Decision.ALLOW
 
 
 def group_decision(
@@ -52,11 +55,11 @@ def group_decision(
     """May ``actor`` read or change a class or group?"""
     if actor.school_id != group_school_id:
         return Decision.HIDE
-    if action is Action.CHANGE:
-        return Decision.ALLOW if actor.profile is Profile.ADMIN else Decision.FORBID
-    if actor.profile in STAFF_PROFILES or actor_or_child_is_member:
-        return Decision.ALLOW
-    return Decision.HIDE
+    if not (actor.profile in STAFF_PROFILES or actor_or_child_is_member):
+        return Decision.HIDE
+    if action is Action.CHANGE and actor.profile is not Profile.ADMIN:
+        return Decision.FORBID
+    return Decision.ALLOW
 
 
 def directory_decision(actor: Actor, action: Action, *, school_id: int) -> Decision:

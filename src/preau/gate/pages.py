@@ -1,0 +1,125 @@
+"""What the gate answers itself: the waiting page, the proof-of-work page, and the
+``application/problem+json`` bodies API clients get. French first, English second."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import msgspec
+
+from preau import i18n
+from preau.gate.runtime import TicketStatus
+
+TEMPLATES = Path(__file__).parent / "templates"
+ASSETS = {
+    "/gate/assets/gate.js": (
+        Path(__file__).parent.parent / "web" / "static" / "gate.js",
+        b"text/javascript; charset=utf-8",
+    ),
+    "/gate/assets/gate.css": (Path(__file__).parent / "assets" / "gate.css", b"text/css"),
+}
+CONTENT_SECURITY_POLICY = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+_json = msgspec.json.Encoder()
+
+
+def describe_wait(seconds: float | None) -> str:
+    """A wait as a person would say it: "about 3 minutes", never "187.4 s"."""
+    if seconds is None:
+        return i18n.gettext("We cannot estimate your wait yet.")
+    if seconds < 60:
+        return i18n.gettext("less than a minute")
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return i18n.ngettext("about %(num)d minute", "about %(num)d minutes", minutes) % {
+            "num": minutes
+        }
+    hours = round(minutes / 60)
+    return i18n.ngettext("about %(num)d hour", "about %(num)d hours", hours) % {"num": hours}
+
+
+def clock_time(moment: float) -> str:
+    local = datetime.datetime.fromtimestamp(moment).astimezone()
+    return local.strftime("%H:%M")
+
+
+def waiting_page(
+    status: TicketStatus, *, progress: int, refresh_s: int, next_path: str
+) -> bytes:
+    template = environment.get_template("wait.html")
+    return template.render(
+        locale=i18n.current_locale.get(),
+        status=status,
+        progress=progress,
+        refresh_s=refresh_s,
+        next_path=next_path,
+        wait_text=describe_wait(status.wait_s),
+        opening=clock_time(status.opening_at) if status.opening_at else "",
+    ).encode()
+
+
+def challenge_page(*, next_path: str, error: bool = False) -> bytes:
+    template = environment.get_template("challenge.html")
+    return template.render(
+        locale=i18n.current_locale.get(), next_path=next_path, error=error
+    ).encode()
+
+
+def simple_page(title: str, message: str, *, retry_after: int) -> bytes:
+    template = environment.get_template("message.html")
+    return template.render(
+        locale=i18n.current_locale.get(), title=title, message=message, refresh_s=retry_after
+    ).encode()
+
+
+def problem(
+    kind: str, title: str, status: int, detail: str, **extra: Any
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = {
+        "type": f"urn:preau:gate:{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return _json.encode(body), [(b"content-type", b"application/problem+json")]
+
+
+def queued_problem(status: TicketStatus, *, retry_after: int, status_url: str) -> bytes:
+    if status.opening_at:
+        detail = i18n.gettext("The doors open at %(time)s; your place will be drawn then.") % {
+            "time": clock_time(status.opening_at)
+        }
+    else:
+        detail = i18n.gettext(
+            "You are number %(position)d in line, with %(ahead)d people ahead of you."
+        ) % {"position": status.position, "ahead": status.ahead}
+    body, _ = problem(
+        "queued",
+        i18n.gettext("You are in the waiting room"),
+        429,
+        detail,
+        position=status.position,
+        ahead=status.ahead,
+        estimated_wait_s=None if status.wait_s is None else round(status.wait_s, 1),
+        retry_after=retry_after,
+        status_url=status_url,
+    )
+    return body
