@@ -11,7 +11,7 @@ from typing import Any
 from preau.domain.admission import Lane, lane_for_profile
 from preau.domain.tokens import BadToken, Signer, fingerprint
 
-PASS_COOKIE = "preau_pass"
+PASS_COOKIE = "preau_pass"  # noqa: S105 - a cookie name, not a secret
 TICKET_COOKIE = "preau_ticket"
 DEVICE_COOKIE = "preau_device"
 SESSION_COOKIE = "preau_session"

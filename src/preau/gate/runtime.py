@@ -93,6 +93,8 @@ class GateRuntime:
         self._wake = asyncio.Event()
         self._round_done: asyncio.Future[None] | None = None
         self.started = False
+        # Called at each flush: the rate limiters hand over their pending counts there.
+        self.flush_hooks: list[Callable[[], Awaitable[None]]] = []
 
     # --- Life cycle ---------------------------------------------------------------------
 
@@ -125,7 +127,7 @@ class GateRuntime:
             except Exception:  # the gate must keep running whatever one round hit
                 log.exception("gate round failed")
 
-    async def admission_round_soon(self, timeout: float = 0.25) -> None:
+    async def admission_round_soon(self, wait_s: float = 0.25) -> None:
         """Ask the background task for a round now, and wait (briefly) until it is done."""
         if self._task is None:
             await self.run_round()
@@ -135,7 +137,7 @@ class GateRuntime:
         waiter = self._round_done
         self._wake.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            await asyncio.wait_for(asyncio.shield(waiter), wait_s)
 
     # --- Shared or local store ----------------------------------------------------------
 
@@ -187,11 +189,13 @@ class GateRuntime:
             now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
         )
         self.local_view = local_view
-        if self.degraded or any(local_view.queue.waiting):
-            if await self._admit(self.local, local_view, now, share=settings.process_count):
-                self.local_view = await self.local.view(
-                    now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
-                )
+        local_busy = self.degraded or any(local_view.queue.waiting)
+        if local_busy and await self._admit(
+            self.local, local_view, now, share=settings.process_count
+        ):
+            self.local_view = await self.local.view(
+                now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
+            )
         if self._round_done is not None and not self._round_done.done():
             self._round_done.set_result(None)
 
@@ -318,10 +322,12 @@ class GateRuntime:
         tickets, self.seen_tickets = list(self.seen_tickets), set()
         stats, self.stats = dict(self.stats), Counter()
         if passes or tickets or stats:
-            done = await self._shared(
-                "touch",
-                lambda: self.store.touch(now=now, passes=passes, tickets=tickets, stats=stats),
-            )
+
+            async def touch() -> bool:
+                await self.store.touch(now=now, passes=passes, tickets=tickets, stats=stats)
+                return True
+
+            done = await self._shared("touch", touch)
             if done is None and not force:
                 # Keep the counts for the next flush; seen ids simply wait for the next sighting.
                 self.stats.update(stats)
@@ -329,6 +335,8 @@ class GateRuntime:
         local_tickets, self.seen_local_tickets = list(self.seen_local_tickets), set()
         if local_passes or local_tickets:
             await self.local.touch(now=now, passes=local_passes, tickets=local_tickets, stats={})
+        for hook in self.flush_hooks:
+            await hook()
         if self._pending_attack_until:
             until, self._pending_attack_until = self._pending_attack_until, 0.0
             await self._shared("attack", lambda: self.store.raise_attack_until(until))

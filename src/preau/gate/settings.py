@@ -53,7 +53,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Floods.
     rate_limit_address: str = "3000/minute"  # requests without a pass, per address
     rate_limit_account: str = "1200/minute"  # requests of a signed-in person
-    rate_limit_pass: str = "1200/minute"  # requests of one admitted device
+    rate_limit_pass: str = "1200/minute"  # noqa: S105 - per admitted device, not a password
     rate_limit_routes: str = "/gate/join=60/minute;/gate/challenge=120/minute"
     under_attack: str = "auto"  # auto | on | off
     attack_arrivals_per_s: float = 500.0  # new arrivals per second that mean an attack

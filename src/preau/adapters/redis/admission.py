@@ -67,7 +67,9 @@ class RedisAdmissionStore:
     ) -> tuple[Lane, int]:
         keys = [self.meta, *self.alive, self.stats]
         keys.append(self.meta if device is None else self.device_key(device))
-        args = [int(lane), repr(now), max(1, int(ticket_idle_s * 1000)), 0 if device is None else 1]
+        args: list[str | int] = [
+            int(lane), repr(now), max(1, int(ticket_idle_s * 1000)), 0 if device is None else 1
+        ]
         held_lane, number = await _guard(lambda: self._join(keys=keys, args=args))
         return Lane(int(held_lane)), int(number)
 

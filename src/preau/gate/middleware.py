@@ -1,0 +1,560 @@
+"""The gate as plain ASGI middleware, outermost around the application.
+
+An admitted browser (valid pass cookie) goes straight through, subject only to its rate
+limit and to the worker's load shedder. Anyone else is rate-limited, then queued: they
+take a ticket (after a proof of work while under attack) and wait on ``/gate/wait`` until
+their turn, when they get a pass. ``/healthz``, ``/readyz``, ``/metrics`` and
+``/static/`` are never gated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from preau import i18n
+from preau.domain.admission import (
+    Criticality,
+    criticality_for,
+    full_jitter,
+    poll_interval,
+    progress_percent,
+)
+from preau.gate import metrics, pages
+from preau.gate.passes import (
+    LANG_COOKIE,
+    PASS_COOKIE,
+    SESSION_COOKIE,
+    TICKET_COOKIE,
+    Credentials,
+    GatePass,
+    GateTicket,
+    cookie_header,
+    parse_cookies,
+)
+from preau.gate.pow import ProofOfWork
+from preau.gate.ratelimit import BatchedLimit, RouteLimits, local_storage
+from preau.gate.runtime import GateRuntime, TicketStatus
+from preau.gate.settings import GateSettings
+from preau.gate.shedding import LoadShedder
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("preau.gate")
+UNGATED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
+_JITTER = random.Random()  # noqa: S311 - spreading polls needs no cryptographic randomness
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    if value.startswith("/gate/"):
+        return "/"
+    return value[:2000]
+
+
+def _wants_json(scope: Scope, path: str) -> bool:
+    if path.startswith("/api/"):
+        return True
+    accept = _header(scope, b"accept") or ""
+    return "application/json" in accept and "text/html" not in accept
+
+
+class GateMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: GateSettings,
+        runtime: GateRuntime,
+        credentials: Credentials,
+        pow: ProofOfWork,
+        shared_limits: Any,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.runtime = runtime
+        self.credentials = credentials
+        self.pow = pow
+        processes = settings.process_count
+        memory = local_storage()
+        # Admitted traffic is already bounded by capacity; its limits guard against one
+        # misbehaving device or account and are checked in the process, with no I/O.
+        self.pass_limit = BatchedLimit("pass", settings.rate_limit_pass, memory)
+        self.account_limit = BatchedLimit(
+            "account", settings.rate_limit_account, memory, divide_by=processes
+        )
+        # Arrivals and waiting clients are the flood path: their limits are shared.
+        self.address_limit = BatchedLimit("address", settings.rate_limit_address, shared_limits)
+        self.route_limits = RouteLimits(settings.rate_limit_routes, shared_limits)
+        self.shedder = LoadShedder(
+            maximum=settings.max_in_flight,
+            minimum=settings.min_in_flight,
+            queue_length=settings.shed_queue_length,
+            latency_target_s=settings.shed_latency_target_s,
+        )
+        self._limits = [self.pass_limit, self.account_limit, self.address_limit] + [
+            limit for _, limit in self.route_limits.routes
+        ]
+
+    # --- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if not self.settings.enabled:
+                await self.app(scope, receive, send)
+                return
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def receive_and_follow() -> Message:
+            nonlocal started
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.start()
+                started = True
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+            return message
+
+        try:
+            await self.app(scope, receive_and_follow, send)
+        except Exception:
+            if started:
+                raise
+            # The application does not speak lifespan: the gate still needs its tasks.
+            log.info("application without lifespan support; the gate runs it alone")
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.start()
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+
+    async def start(self) -> None:
+        if self._flush_limits not in self.runtime.flush_hooks:
+            self.runtime.flush_hooks.append(self._flush_limits)
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+
+    async def _flush_limits(self) -> None:
+        for limit in self._limits:
+            await limit.flush()
+
+    # --- Requests -----------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if path.startswith(UNGATED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if not self.runtime.started:
+            await self.start()
+        cookie_text = _header(scope, b"cookie")
+        cookies = parse_cookies(cookie_text) if cookie_text else {}
+        now = time.time()
+        pass_token = cookies.get(PASS_COOKIE)
+        if pass_token and not path.startswith("/gate/"):
+            gate_pass = self.credentials.check_pass(pass_token, now=now)
+            if gate_pass is not None:
+                await self._admitted(
+                    scope, receive, send, gate_pass=gate_pass, cookies=cookies, now=now
+                )
+                return
+        token = i18n.current_locale.set(
+            i18n.negotiate(cookies.get(LANG_COOKIE), _header(scope, b"accept-language"))
+        )
+        try:
+            await self._not_admitted(scope, receive, send, cookies, now)
+        finally:
+            i18n.current_locale.reset(token)
+
+    async def _admitted(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        gate_pass: GatePass,
+        cookies: dict[str, str],
+        now: float,
+    ) -> None:
+        runtime = self.runtime
+        runtime.saw_pass(gate_pass.identifier)
+        session = self.credentials.session(cookies.get(SESSION_COOKIE), now=now)
+        allowed = await self.pass_limit.allow(gate_pass.identifier)
+        if allowed and session is not None and "pid" in session:
+            allowed = await self.account_limit.allow(str(session["pid"]))
+        if not allowed:
+            runtime.stats["rate_limited"] += 1
+            await self._refuse(scope, send, 429, "rate-limited", retry_after=5)
+            return
+        criticality = criticality_for(gate_pass.lane, signed_in=session is not None)
+        settings = runtime.settings
+        renewed: bytes | None = None
+        if gate_pass.expires_at - now < settings.idle_timeout_s * 0.75:
+            fresh = self.credentials.issue_pass(
+                gate_pass.identifier, gate_pass.lane, now=now, idle_s=settings.idle_timeout_s,
+                ttl_s=settings.pass_ttl_s, issued_at=gate_pass.issued_at,
+            )
+            if fresh.expires_at > gate_pass.expires_at:
+                renewed = self._pass_cookie(fresh.token, settings)
+        await self._run_app(scope, receive, send, criticality, renewed)
+
+    async def _run_app(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        criticality: Criticality,
+        set_cookie: bytes | None,
+    ) -> None:
+        runtime = self.runtime
+        status = 500
+        started = time.monotonic()
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if set_cookie is not None:
+                    message["headers"] = [*message.get("headers", []), (b"set-cookie", set_cookie)]
+            await send(message)
+
+        async def call() -> None:
+            await self.app(scope, receive, send_and_watch)
+
+        try:
+            ran = await self.shedder.run(criticality, call)
+        finally:
+            runtime.record_response(status, time.monotonic() - started)
+        if not ran:
+            runtime.stats["shed"] += 1
+            retry = self.settings.retry_after_shed_s
+            await self._refuse(scope, send, 503, "overloaded", retry_after=retry)
+
+    async def _not_admitted(
+        self, scope: Scope, receive: Receive, send: Send, cookies: dict[str, str], now: float
+    ) -> None:
+        path: str = scope["path"]
+        if path in pages.ASSETS:
+            await self._asset(send, path)
+            return
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        route_limit = self.route_limits.for_path(path)
+        allowed = await self.address_limit.allow(address)
+        if allowed and route_limit is not None:
+            allowed = await route_limit.allow(address)
+        if not allowed:
+            self.runtime.stats["rate_limited"] += 1
+            await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
+            return
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if path == "/gate/challenge":
+            await self._send_json(send, 200, self.pow.challenge(self.runtime.settings, now=now))
+            return
+        if path == "/gate/join" and scope["method"] == "POST":
+            await self._join_with_proof(scope, receive, send, cookies, now)
+            return
+        if path.startswith("/gate/"):
+            next_path = _safe_next((query.get("next") or ["/"])[0])
+            as_json = path == "/gate/status" or _wants_json(scope, path)
+        else:
+            next_path = _safe_next(path + (f"?{scope['query_string'].decode()}"
+                                           if scope.get("query_string") else ""))
+            as_json = _wants_json(scope, path)
+        ticket = self._ticket_from(cookies, now)
+        if ticket is None:
+            if self.runtime.attack:
+                await self._ask_for_proof(send, next_path, as_json)
+                return
+            ticket = await self._join(cookies, now)
+        await self._answer_ticket(
+            scope, receive, send, ticket=ticket, next_path=next_path, as_json=as_json, now=now
+        )
+
+    def _ticket_from(self, cookies: dict[str, str], now: float) -> GateTicket | None:
+        token = cookies.get(TICKET_COOKIE)
+        if not token:
+            return None
+        ticket = self.credentials.check_ticket(token, now=now)
+        if ticket is None or not self.runtime.usable_origin(ticket.origin):
+            return None
+        return ticket
+
+    async def _join(self, cookies: dict[str, str], now: float) -> GateTicket:
+        lane, device = self.credentials.lane_of(cookies, now=now)
+        origin, lane, number = await self.runtime.join(lane, device=device)
+        status = self.runtime.ticket_status(origin, lane, number)
+        if not status.admitted:
+            # Maybe nobody is waiting: one round right away spares a first poll.
+            await self.runtime.admission_round_soon()
+        view_serving = status.serving
+        return GateTicket(origin, lane, number, view_serving, now)
+
+    async def _answer_ticket(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        ticket: GateTicket,
+        next_path: str,
+        as_json: bool,
+        now: float,
+    ) -> None:
+        runtime = self.runtime
+        settings = runtime.settings
+        status = runtime.ticket_status(ticket.origin, ticket.lane, ticket.number)
+        path: str = scope["path"]
+        if status.admitted:
+            pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
+            gate_pass = self.credentials.issue_pass(
+                pass_name, ticket.lane, now=now, idle_s=settings.idle_timeout_s,
+                ttl_s=settings.pass_ttl_s,
+            )
+            runtime.saw_pass(pass_name)
+            pass_cookie = self._pass_cookie(gate_pass.token, settings)
+            clear_ticket = cookie_header(
+                TICKET_COOKIE, "", max_age=0, secure=settings.cookie_secure
+            )
+            if path.startswith("/gate/"):
+                if as_json:
+                    await self._send_json(
+                        send, 200, {"admitted": True, "next": next_path},
+                        extra=[(b"set-cookie", pass_cookie), (b"set-cookie", clear_ticket)],
+                    )
+                else:
+                    await self._redirect(send, next_path, [pass_cookie, clear_ticket])
+                return
+            # Serve the very request that was waiting, with the pass attached.
+            criticality = criticality_for(ticket.lane, signed_in=False)
+            await self._run_app(scope, receive, send, criticality, pass_cookie)
+            return
+        runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
+        ticket_token = self.credentials.issue_ticket(ticket, now=now, idle_s=settings.ticket_idle_s)
+        ticket_cookie = cookie_header(
+            TICKET_COOKIE, ticket_token, max_age=int(settings.ticket_idle_s),
+            secure=settings.cookie_secure,
+        )
+        interval = poll_interval(
+            status.wait_s, minimum=settings.poll_minimum_s, maximum=settings.poll_maximum_s
+        )
+        if status.opening_at:
+            interval = max(interval, min(settings.poll_maximum_s, status.opening_at - now))
+        retry_after = max(1, round(interval))
+        if as_json:
+            metrics.QUEUED_RESPONSES.labels("json").inc()
+            status_url = "/gate/status?next=" + urllib.parse.quote(next_path, safe="")
+            if path == "/gate/status":
+                status_body = _status_body(status, retry_after, next_path)
+                await self._send(
+                    send, 200, pages._json.encode(status_body),
+                    [(b"content-type", b"application/json"), (b"set-cookie", ticket_cookie),
+                     (b"retry-after", str(retry_after).encode())],
+                )
+                return
+            await self._send(
+                send, 429,
+                pages.queued_problem(status, retry_after=retry_after, status_url=status_url),
+                [(b"content-type", b"application/problem+json"), (b"set-cookie", ticket_cookie),
+                 (b"retry-after", str(retry_after).encode())],
+            )
+            return
+        if path != "/gate/wait":
+            location = "/gate/wait?next=" + urllib.parse.quote(next_path, safe="")
+            await self._redirect(send, location, [ticket_cookie])
+            return
+        metrics.QUEUED_RESPONSES.labels("page").inc()
+        # The meta refresh has no jitter of its own, so the server draws it.
+        refresh = max(1, round(full_jitter(interval, _JITTER.random(), floor=interval / 2)))
+        body = pages.waiting_page(
+            status,
+            progress=progress_percent(status.position, ticket.serving_at_join, status.serving),
+            refresh_s=refresh,
+            next_path=next_path,
+        )
+        await self._send(
+            send, 200, body,
+            [(b"content-type", b"text/html; charset=utf-8"), (b"set-cookie", ticket_cookie),
+             (b"retry-after", str(retry_after).encode())],
+        )
+
+    async def _ask_for_proof(self, send: Send, next_path: str, as_json: bool) -> None:
+        if as_json:
+            body, headers = pages.problem(
+                "proof-of-work-required",
+                i18n.gettext("A proof of work is needed to join the waiting room"),
+                503,
+                i18n.gettext(
+                    "Préau is under attack. Fetch a challenge from /gate/challenge, solve it "
+                    "and send it as the altcha field of a POST to /gate/join."
+                ),
+                challenge_url="/gate/challenge",
+                retry_after=1,
+            )
+            await self._send(send, 503, body, [*headers, (b"retry-after", b"1")])
+            return
+        await self._send(
+            send, 200, pages.challenge_page(next_path=next_path),
+            [(b"content-type", b"text/html; charset=utf-8")],
+        )
+
+    async def _join_with_proof(
+        self, scope: Scope, receive: Receive, send: Send, cookies: dict[str, str], now: float
+    ) -> None:
+        form = await _read_form(receive)
+        next_path = _safe_next(form.get("next"))
+        as_json = _wants_json(scope, "/gate/join")
+        ticket = self._ticket_from(cookies, now)
+        if ticket is None:
+            if self.runtime.attack:
+                payload = form.get("altcha") or _header(scope, b"x-altcha") or ""
+                if not await self.pow.verify(payload, self.runtime.settings):
+                    if as_json:
+                        body, headers = pages.problem(
+                            "proof-of-work-rejected",
+                            i18n.gettext("The proof of work was not accepted"),
+                            403,
+                            i18n.gettext("Fetch a new challenge and solve it again."),
+                        )
+                        await self._send(send, 403, body, headers)
+                    else:
+                        await self._send(
+                            send, 403, pages.challenge_page(next_path=next_path, error=True),
+                            [(b"content-type", b"text/html; charset=utf-8")],
+                        )
+                    return
+            ticket = await self._join(cookies, now)
+        scope = {**scope, "path": "/gate/status" if as_json else "/gate/wait"}
+        await self._answer_ticket(
+            scope, receive, send, ticket=ticket, next_path=next_path, as_json=as_json, now=now
+        )
+
+    # --- Answers ------------------------------------------------------------------------
+
+    def _pass_cookie(self, token: str, settings: GateSettings) -> bytes:
+        return cookie_header(
+            PASS_COOKIE, token, max_age=int(settings.pass_ttl_s), secure=settings.cookie_secure
+        )
+
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, kind: str, *, retry_after: int
+    ) -> None:
+        # Spread retries of everyone refused at once (full jitter on the advice).
+        retry = max(1, round(full_jitter(retry_after * 2, _JITTER.random(), floor=retry_after)))
+        if status == 429:
+            title = i18n.gettext("Too many requests")
+            detail = i18n.gettext(
+                "Too many requests came from your connection. Please wait a little."
+            )
+        else:
+            title = i18n.gettext("Préau is very busy")
+            detail = i18n.gettext(
+                "Préau is very busy right now and could not handle your request. It will try "
+                "again by itself in a moment."
+            )
+        path: str = scope["path"]
+        if _wants_json(scope, path) or path == "/gate/status":
+            body, headers = pages.problem(kind, title, status, detail, retry_after=retry)
+        else:
+            body = pages.simple_page(title, detail, retry_after=retry)
+            headers = [(b"content-type", b"text/html; charset=utf-8")]
+        await self._send(send, status, body, [*headers, (b"retry-after", str(retry).encode())])
+
+    async def _send_json(
+        self, send: Send, status: int, body: Any, *, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        headers = [(b"content-type", b"application/json"), *(extra or [])]
+        await self._send(send, status, pages._json.encode(body), headers)
+
+    async def _redirect(self, send: Send, location: str, cookies: list[bytes]) -> None:
+        headers = [(b"location", location.encode("latin-1"))]
+        headers += [(b"set-cookie", cookie) for cookie in cookies]
+        await self._send(send, 303, b"", headers)
+
+    async def _asset(self, send: Send, path: str) -> None:
+        file_path, content_type = pages.ASSETS[path]
+        try:
+            body = file_path.read_bytes()
+        except OSError:
+            await self._send(send, 404, b"", [])
+            return
+        await self._send(
+            send, 200, body,
+            [(b"content-type", content_type), (b"cache-control", b"public, max-age=3600")],
+        )
+
+    async def _send(
+        self, send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        all_headers = [
+            *headers,
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-security-policy", pages.CONTENT_SECURITY_POLICY),
+            (b"x-content-type-options", b"nosniff"),
+            (b"content-language", i18n.current_locale.get().encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": all_headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _status_body(status: TicketStatus, retry_after: int, next_path: str) -> dict[str, Any]:
+    return {
+        "admitted": False,
+        "position": status.position,
+        "ahead": status.ahead,
+        "estimated_wait_s": None if status.wait_s is None else round(status.wait_s, 1),
+        "estimated_wait_text": pages.describe_wait(status.wait_s),
+        "opening_at": status.opening_at,
+        "poll_s": retry_after,
+        "next": next_path,
+    }
+
+
+async def _read_form(receive: Receive, limit: int = 16_384) -> dict[str, str]:
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > limit:
+            return {}
+    with contextlib.suppress(UnicodeDecodeError):
+        parsed = urllib.parse.parse_qs(body.decode("utf-8"), max_num_fields=10)
+        return {name: values[0] for name, values in parsed.items()}
+    return {}
