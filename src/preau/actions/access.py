@@ -7,6 +7,8 @@ permissions by hand.
 
 from __future__ import annotations
 
+from preau.i18n import lazy
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,9 +17,9 @@ from preau.domain.access import Action, Decision, group_decision, person_decisio
 from preau.domain.errors import Forbidden, NotFound
 from preau.domain.people import Actor, Profile
 
-PERSON_NOT_FOUND = "This person does not exist or is not in your school."
-GROUP_NOT_FOUND = "This class or group does not exist or is not in your school."
-NOT_YOURS = "You are not allowed to do this. Only a school administrator can."
+PERSON_NOT_FOUND = lazy("This person does not exist or is not in your school.")
+GROUP_NOT_FOUND = lazy("This class or group does not exist or is not in your school.")
+NOT_YOURS = lazy("You are not allowed to do this. Only a school administrator can.")
 
 
 def enforce(decision: Decision, not_found: str = PERSON_NOT_FOUND) -> None:

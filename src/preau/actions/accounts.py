@@ -4,6 +4,8 @@ concurrency limit so a wave of logins cannot exhaust memory (64 MiB per hash).""
 
 from __future__ import annotations
 
+from preau.i18n import lazy
+
 import asyncio
 import hmac
 import logging
@@ -37,15 +39,15 @@ from preau.domain.tokens import fingerprint
 
 log = logging.getLogger("preau.accounts")
 
-LOGIN_FAILED = (
+LOGIN_FAILED = lazy(
     "The username or password is incorrect. First time here? Use the activation code your "
     "school gave you."
 )
-ACTIVATION_FAILED = (
+ACTIVATION_FAILED = lazy(
     "This username and activation code do not match, or the code was already used. Ask your "
     "school for a new code if needed."
 )
-THROTTLED = "Too many attempts. Please wait {minutes} minutes before trying again."
+THROTTLED = lazy("Too many attempts. Please wait {minutes} minutes before trying again.")
 
 throttle_fail_open = Counter(
     "preau_login_throttle_fail_open_total",

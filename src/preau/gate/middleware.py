@@ -377,7 +377,10 @@ class GateMiddleware:
             metrics.QUEUED_RESPONSES.labels("json").inc()
             status_url = "/gate/status?next=" + urllib.parse.quote(next_path, safe="")
             if path == "/gate/status":
-                status_body = _status_body(status, retry_after, next_path)
+                progress = progress_percent(
+                    status.position, ticket.serving_at_join, status.serving
+                )
+                status_body = _status_body(status, retry_after, next_path, progress)
                 await self._send(
                     send, 200, pages._json.encode(status_body),
                     [(b"content-type", b"application/json"), (b"set-cookie", ticket_cookie),
@@ -530,16 +533,19 @@ class GateMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _status_body(status: TicketStatus, retry_after: int, next_path: str) -> dict[str, Any]:
+def _status_body(
+    status: TicketStatus, retry_after: int, next_path: str, progress: int
+) -> dict[str, Any]:
     return {
         "admitted": False,
         "position": status.position,
         "ahead": status.ahead,
         "estimated_wait_s": None if status.wait_s is None else round(status.wait_s, 1),
-        "estimated_wait_text": pages.describe_wait(status.wait_s),
         "opening_at": status.opening_at,
+        "progress": progress,
         "poll_s": retry_after,
         "next": next_path,
+        "texts": pages.status_texts(status),
     }
 
 

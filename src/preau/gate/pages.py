@@ -60,6 +60,19 @@ def clock_time(moment: float) -> str:
     return local.strftime("%H:%M")
 
 
+def status_texts(status: TicketStatus) -> dict[str, str]:
+    """The sentences of the waiting page that change as the line moves."""
+    return {
+        "position": i18n.gettext("Your number in line: %(position)s")
+        % {"position": status.position},
+        "ahead": i18n.ngettext(
+            "%(num)d person ahead of you.", "%(num)d people ahead of you.", status.ahead
+        )
+        % {"num": status.ahead},
+        "wait": i18n.gettext("Estimated wait: %(wait)s.") % {"wait": describe_wait(status.wait_s)},
+    }
+
+
 def waiting_page(
     status: TicketStatus, *, progress: int, refresh_s: int, next_path: str
 ) -> bytes:
@@ -67,10 +80,10 @@ def waiting_page(
     return template.render(
         locale=i18n.current_locale.get(),
         status=status,
+        texts=status_texts(status),
         progress=progress,
         refresh_s=refresh_s,
         next_path=next_path,
-        wait_text=describe_wait(status.wait_s),
         opening=clock_time(status.opening_at) if status.opening_at else "",
     ).encode()
 

@@ -6,6 +6,8 @@ read; pages answer an error page. Nothing reaches the user as a stack trace.
 
 from __future__ import annotations
 
+from preau.i18n import lazy
+
 import hmac
 import logging
 from typing import Any
@@ -22,33 +24,33 @@ from preau.web.render import csrf_token, render, translate_error
 log = logging.getLogger("preau.errors")
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CSRF_FAILED = (
+CSRF_FAILED = lazy(
     "This form has expired or did not come from Préau. Reload the page and try again."
 )
 
-STATUS_TITLES = {
-    400: "The request is not valid",
-    401: "You need to log in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Too large",
-    415: "Unsupported type",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
-    503: "Temporarily unavailable",
+STATUS_TITLES = {  # translated where shown
+    400: lazy("The request is not valid"),
+    401: lazy("You need to log in"),
+    403: lazy("Not allowed"),
+    404: lazy("Not found"),
+    405: lazy("Method not allowed"),
+    409: lazy("Conflict"),
+    413: lazy("Too large"),
+    415: lazy("Unsupported type"),
+    429: lazy("Too many requests"),
+    500: lazy("Something went wrong on our side"),
+    503: lazy("Temporarily unavailable"),
 }
 STATUS_DETAILS = {
-    400: "The request could not be read. Check what you sent and try again.",
-    401: "Log in first, then try again.",
-    403: "You are not allowed to do this.",
-    404: "This page or object does not exist, or you cannot see it.",
-    405: "This address does not accept this kind of request.",
-    413: "What you sent is too large.",
-    415: "This type of content is not accepted here.",
-    500: "An unexpected error happened. It has been recorded; please try again in a moment.",
-    503: "Préau is busy. Please try again in a moment.",
+    400: lazy("The request could not be read. Check what you sent and try again."),
+    401: lazy("Log in first, then try again."),
+    403: lazy("You are not allowed to do this."),
+    404: lazy("This page or object does not exist, or you cannot see it."),
+    405: lazy("This address does not accept this kind of request."),
+    413: lazy("What you sent is too large."),
+    415: lazy("This type of content is not accepted here."),
+    500: lazy("An unexpected error happened. It has been recorded; please try again in a moment."),
+    503: lazy("Préau is busy. Please try again in a moment."),
 }
 
 

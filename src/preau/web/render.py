@@ -19,6 +19,12 @@ from preau.web.cookies import CSRF_COOKIE
 
 TEMPLATES = Path(__file__).parent / "templates"
 
+# Values shown through `_(value)` in templates: listed here so they are extracted.
+SHOWN_VALUES = [
+    i18n.lazy("pupil"), i18n.lazy("parent"), i18n.lazy("teacher"), i18n.lazy("staff"),
+    i18n.lazy("admin"), i18n.lazy("class"), i18n.lazy("group"), i18n.lazy("Error"),
+]
+
 environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader([TEMPLATES, Path(__file__).parent.parent / "gate" / "templates"]),
     autoescape=True,
