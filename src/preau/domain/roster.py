@@ -581,6 +581,7 @@ def _parse_file(
     table, rejected = read_table(file, data, columns)
     if table is None:
         return ParsedFile(file, mode, FileStatus.REFUSED, problem=rejected[0])
+    unreadable_rows = len(rejected)
     parsed: ParsedFile[RecordT] = ParsedFile(file, mode, FileStatus.APPLIED, rejected=rejected)
     first_line: dict[str, int] = {}
     for line, values in table.records:
@@ -596,7 +597,7 @@ def _parse_file(
             parsed.rejected.append(reject(file, line, error.template, **error.params))
             if source_id and first_line.get(source_id) == line:
                 parsed.refused[source_id] = line
-    parsed.rows = len(table.records) + len(rejected)
+    parsed.rows = len(table.records) + unreadable_rows
     parsed.rejected.sort(key=lambda rejected_row: rejected_row.line)
     return parsed
 
