@@ -106,9 +106,13 @@ def normalise_activation_code(code: str) -> str:
     return "".join(character for character in code.upper() if character.isalnum())
 
 
+# Letters that Unicode decomposition leaves alone but a French register spells out.
+_LIGATURES = str.maketrans({"æ": "ae", "œ": "oe", "ß": "ss", "ø": "o", "đ": "d", "ł": "l", "þ": "th"})
+
+
 def ascii_slug(text: str) -> str:
     """``Zoé Lefèvre-Dupont`` → ``zoe.lefevre-dupont``: the base of generated usernames."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     plain = re.sub(r"[^a-z0-9-]+", ".", plain).strip(".-")
     return re.sub(r"\.{2,}", ".", plain) or "user"
