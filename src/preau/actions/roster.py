@@ -40,6 +40,9 @@ from preau.domain.people import (
     username_base,
 )
 from preau.domain.roster import (
+    KIND_CLASS,
+    KIND_SCHOOL,
+    KIND_USER,
     N_,
     ROLES,
     ClassRecord,
@@ -700,7 +703,7 @@ class _Importer:
                 else:
                     self._refuse(
                         report,
-                        "school",
+                        KIND_SCHOOL,
                         org.source_id,
                         reject(
                             parsed.file,
@@ -719,7 +722,7 @@ class _Importer:
                 if existing is None:
                     self._refuse(
                         report,
-                        "school",
+                        KIND_SCHOOL,
                         org.source_id,
                         reject(
                             parsed.file,
@@ -734,7 +737,7 @@ class _Importer:
                     continue
                 if existing.id != self.restrict:
                     self._refuse(
-                        report, "school", org.source_id, self._outside(parsed.file, org.line)
+                        report, KIND_SCHOOL, org.source_id, self._outside(parsed.file, org.line)
                     )
                     continue
             if existing is None:
@@ -792,7 +795,7 @@ class _Importer:
         if session.org_source_id:
             school_id = self._school_id(session.org_source_id)
             if school_id is None:
-                return set(), self._unknown(file, session.line, "school", session.org_source_id)
+                return set(), self._unknown(file, session.line, KIND_SCHOOL, session.org_source_id)
             if self._restricted_out(school_id):
                 return set(), self._outside(file, session.line)
             return {school_id}, None
@@ -951,14 +954,14 @@ class _Importer:
             if school_id is None:
                 self._refuse(
                     report,
-                    "class",
+                    KIND_CLASS,
                     group.source_id,
-                    self._unknown(parsed.file, group.line, "school", group.school_source_id),
+                    self._unknown(parsed.file, group.line, KIND_SCHOOL, group.school_source_id),
                 )
                 continue
             if self._restricted_out(school_id):
                 self._refuse(
-                    report, "class", group.source_id, self._outside(parsed.file, group.line)
+                    report, KIND_CLASS, group.source_id, self._outside(parsed.file, group.line)
                 )
                 continue
             existing = directory.groups.get((school_id, group.source_id))
@@ -1026,13 +1029,19 @@ class _Importer:
                 return None, self._outside(file, user.line)
         if not candidates:
             orgs = user.org_source_ids or ("",)
-            return None, self._unknown(file, user.line, "school", orgs[0])
+            return None, self._unknown(file, user.line, KIND_SCHOOL, orgs[0])
         return candidates[0], None
 
     async def _people(self) -> None:
         parsed = self.roster.users
         report = self._file_report(parsed, "people")
-        links_report = FileReport(parsed.file, "parent links", parsed.mode, parsed.status)
+        links_report = FileReport(
+            parsed.file,
+            "parent links",
+            parsed.mode,
+            parsed.status,
+            rows=sum(len(user.agent_source_ids) for user in parsed.records),
+        )
         self.report.files.append(links_report)
         roles_report = self._file_report(self.roster.roles, "roles")
         if not parsed.readable:
@@ -1075,7 +1084,7 @@ class _Importer:
                 continue
             school_id, problem = self._school_of_user(user)
             if problem is not None:
-                self._refuse(report, "user", user.source_id, problem)
+                self._refuse(report, KIND_USER, user.source_id, problem)
                 continue
             assert school_id is not None
             assert user.profile is not None
@@ -1343,7 +1352,7 @@ class _Importer:
             deleted.append(existing)
             return "deleted"
         if group is None:
-            return self._unknown(file, enrollment.line, "class", enrollment.class_source_id)
+            return self._unknown(file, enrollment.line, KIND_CLASS, enrollment.class_source_id)
         if enrollment.school_source_id and school_id != group.school_id:
             return reject(
                 file,
@@ -1359,7 +1368,7 @@ class _Importer:
             return self._outside(file, enrollment.line)
         person = directory.person(group.school_id, enrollment.user_source_id)
         if person is None:
-            return self._unknown(file, enrollment.line, "user", enrollment.user_source_id)
+            return self._unknown(file, enrollment.line, KIND_USER, enrollment.user_source_id)
         role = str(enrollment.role)
         subject = group.subject if enrollment.role is EnrolmentRole.TEACHER else None
         existing = directory.enrolments.get((group.school_id, enrollment.source_id))

@@ -80,7 +80,11 @@ class RejectedRow(msgspec.Struct, frozen=True):
 
     def describe(self, translate: Callable[[str], str] = str) -> str:
         """The full sentence, e.g. ``users.csv line 14: the role 'wizard' is not …``."""
-        reason = translate(self.template).format(**self.params)
+        params = {
+            key: translate(value) if key in _TRANSLATED_PARAMS else value
+            for key, value in self.params.items()
+        }
+        reason = translate(self.template).format(**params)
         if self.line:
             return translate(N_("{file} line {line}: {reason}")).format(
                 file=self.file, line=self.line, reason=reason
@@ -89,6 +93,13 @@ class RejectedRow(msgspec.Struct, frozen=True):
 
     def __str__(self) -> str:
         return self.describe()
+
+
+#: What a "{kind}" placeholder names; translated with the sentence around it.
+KIND_SCHOOL = N_("school")
+KIND_CLASS = N_("class")
+KIND_USER = N_("user")
+_TRANSLATED_PARAMS = frozenset({"kind"})
 
 
 def reject(file: str, line: int, template: str, /, **params: object) -> RejectedRow:
@@ -259,7 +270,12 @@ class RosterReport(msgspec.Struct):
 
     @property
     def rejected(self) -> list[RejectedRow]:
-        return [row for report in self.files for row in report.rejected]
+        """Every rejected row, file by file in import order, by line within a file."""
+        order: dict[str, int] = {}
+        for report in self.files:
+            order.setdefault(report.file, len(order))
+        rows = [row for report in self.files for row in report.rejected]
+        return sorted(rows, key=lambda row: (order.get(row.file, len(order)), row.line))
 
     @property
     def fully_applied(self) -> bool:
