@@ -3,56 +3,23 @@ ASGI middleware in front of the whole application (design §4, ``docs/admission.
 
 from __future__ import annotations
 
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from typing import TYPE_CHECKING
 
-from preau.adapters.memory.admission import MemoryAdmissionStore
-from preau.adapters.redis.admission import RedisAdmissionStore
-from preau.adapters.redis.shared_state import RedisSharedState
-from preau.gate.middleware import ASGIApp, GateMiddleware
-from preau.gate.passes import Credentials
-from preau.gate.pow import ProofOfWork
-from preau.gate.runtime import GateRuntime
 from preau.gate.settings import GateSettings
-from preau.gate.store import AdmissionStore
-from preau.ports import SharedState
 
-__all__ = ["GateMiddleware", "GateSettings", "admission_store_for", "build_gate"]
+if TYPE_CHECKING:
+    from preau.gate.middleware import ASGIApp, GateMiddleware
+    from preau.ports import SharedState
 
-
-def admission_store_for(state: SharedState) -> AdmissionStore:
-    """The admission store that lives where ``state`` lives (this process, or Redis)."""
-    if isinstance(state, RedisSharedState):
-        return RedisAdmissionStore(state.client, prefix=state.prefix)
-    return _memory_stores.setdefault(id(state), MemoryAdmissionStore())
-
-
-# One in-process store per in-process shared state, so the operator functions in
-# ``control`` see the same queue as the middleware built on that state.
-_memory_stores: dict[int, MemoryAdmissionStore] = {}
-
-
-def _limits_storage(state: SharedState) -> Storage:
-    if isinstance(state, RedisSharedState):
-        return RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            key_prefix=state.prefix + "gate-limits",
-            # Share the application's pool; limits types its options as scalars only.
-            connection_pool=state.client.connection_pool,  # type: ignore[arg-type]
-        )
-    return MemoryStorage()
+__all__ = ["GateSettings", "build_gate"]
 
 
 def build_gate(
     app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState
 ) -> GateMiddleware:
     """Wrap ``app`` in the gate; the store (memory or Redis) follows the type of ``state``."""
-    runtime = GateRuntime(settings, admission_store_for(state))
-    return GateMiddleware(
-        app,
-        settings=settings,
-        runtime=runtime,
-        credentials=Credentials(secret_key),
-        pow=ProofOfWork(secret_key, state),
-        shared_limits=_limits_storage(state),
-    )
+    # Imported here: the adapters import ``preau.gate.store``, so importing them while this
+    # package initialises would be circular.
+    from preau.gate.assembly import assemble  # noqa: PLC0415
+
+    return assemble(app, settings=settings, secret_key=secret_key, state=state)

@@ -73,9 +73,7 @@ def status_texts(status: TicketStatus) -> dict[str, str]:
     }
 
 
-def waiting_page(
-    status: TicketStatus, *, progress: int, refresh_s: int, next_path: str
-) -> bytes:
+def waiting_page(status: TicketStatus, *, progress: int, refresh_s: int, next_path: str) -> bytes:
     template = environment.get_template("wait.html")
     return template.render(
         locale=i18n.current_locale.get(),
@@ -122,7 +120,7 @@ def queued_problem(status: TicketStatus, *, retry_after: int, status_url: str) -
         }
     else:
         detail = i18n.gettext(
-            "You are number %(position)d in line, with %(ahead)d people ahead of you."
+            "You are number %(position)d in line; people ahead of you: %(ahead)d."
         ) % {"position": status.position, "ahead": status.ahead}
     body, _ = problem(
         "queued",

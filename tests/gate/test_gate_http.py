@@ -1,0 +1,323 @@
+"""The gate through HTTP: admission, the waiting room, API answers, lanes, proof of work."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import altcha
+import httpx
+import msgspec
+import pytest
+from prometheus_client import REGISTRY
+
+from preau.adapters.memory.shared_state import MemorySharedState
+from preau.adapters.redis.shared_state import RedisSharedState
+from preau.domain.tokens import Signer
+from preau.gate import build_gate
+from preau.gate.middleware import GateMiddleware
+from preau.gate.control import read_gate_status, update_gate_settings
+from preau.gate.settings import GateSettings
+from preau.ports import SharedState
+
+SECRET = "s" * 40
+
+
+async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]})
+    await send({"type": "http.response.body", "body": b"hello " + scope["path"].encode()})
+
+
+def settings(**changes: Any) -> GateSettings:
+    base = GateSettings(
+        capacity=2,
+        admission_rate_per_s=100.0,
+        adaptive=False,
+        refresh_interval_s=0.05,
+        flush_interval_s=0.1,
+        under_attack="off",
+        pow_cost=10,
+        pow_difficulty=1,
+    )
+    return msgspec.structs.replace(base, **changes)
+
+
+@pytest.fixture
+async def make_gate(
+    shared_state: SharedState,
+) -> AsyncIterator[Callable[..., GateMiddleware]]:
+    built: list[GateMiddleware] = []
+
+    def make(**changes: Any) -> GateMiddleware:
+        gate = build_gate(hello, settings=settings(**changes), secret_key=SECRET, state=shared_state)
+        built.append(gate)
+        return gate
+
+    yield make
+    for gate in built:
+        await gate.stop()
+
+
+def client(gate: GateMiddleware, **headers: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gate), base_url="http://preau.test", headers=headers
+    )
+
+
+def device_cookie(profile: str) -> str:
+    return Signer(SECRET, "device").sign({"pro": profile}, expires_at=time.time() + 3600)
+
+
+async def test_ungated_paths_pass_straight_through(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(capacity=1)
+    async with client(gate) as browser:
+        for path in ("/healthz", "/readyz", "/metrics", "/static/preau.css"):
+            response = await browser.get(path)
+            assert response.status_code == 200
+            assert "preau_pass" not in response.cookies
+
+
+async def test_admits_up_to_capacity_then_queues(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate()
+    browsers = [client(gate) for _ in range(3)]
+    first, second, third = [await b.get("/home") for b in browsers]
+    assert first.status_code == 200 and first.text == "hello /home"
+    assert second.status_code == 200
+    assert "preau_pass" in browsers[0].cookies
+    # The third is queued: redirected to the waiting page with a ticket.
+    assert third.status_code == 303
+    assert third.headers["location"] == "/gate/wait?next=%2Fhome"
+    assert "preau_ticket" in browsers[2].cookies
+    # An admitted browser keeps going.
+    again = await browsers[0].get("/other")
+    assert again.text == "hello /other"
+    page = await browsers[2].get("/gate/wait?next=/home")
+    assert page.status_code == 200
+    assert '<html lang="fr">' in page.text
+    assert 'aria-live="polite"' in page.text
+    assert '<progress id="gate-progress"' in page.text
+    assert '<label for="gate-progress">' in page.text
+    assert 'http-equiv="refresh"' in page.text
+    assert "Vous êtes dans la salle d’attente" in page.text
+    assert "Votre numéro dans la file : 3" in page.text
+    assert "<script src=\"/gate/assets/gate.js\" defer></script>" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert int(page.headers["retry-after"]) >= 1
+    for browser in browsers:
+        await browser.aclose()
+
+
+async def test_reloading_keeps_ones_place(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(capacity=1)
+    async with client(gate) as holder, client(gate) as waiter:
+        await holder.get("/")
+        await waiter.get("/")
+        ticket = waiter.cookies["preau_ticket"]
+        for _ in range(3):
+            page = await waiter.get("/gate/wait?next=/")
+            assert "Votre numéro dans la file : 2" in page.text
+        assert (await waiter.get("/")).status_code == 303
+        assert Signer(SECRET, "ticket").verify(waiter.cookies["preau_ticket"], now=time.time())[
+            "n"
+        ] == Signer(SECRET, "ticket").verify(ticket, now=time.time())["n"]
+
+
+async def test_english_and_api_clients(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(capacity=1)
+    async with client(gate) as holder:
+        await holder.get("/")
+    async with client(gate, **{"accept-language": "en-GB,en;q=0.9"}) as english:
+        await english.get("/")
+        page = await english.get("/gate/wait?next=/")
+        assert '<html lang="en">' in page.text
+        assert "You are in the waiting room" in page.text
+    async with client(gate, accept="application/json") as api:
+        response = await api.get("/api/v1/homework")
+        assert response.status_code == 429
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "urn:preau:gate:queued"
+        assert problem["status"] == 429
+        assert problem["position"] == 3
+        assert problem["retry_after"] == int(response.headers["retry-after"])
+        assert problem["detail"].startswith("Vous êtes numéro 3")
+        status = await api.get("/gate/status?next=/api/v1/homework")
+        assert status.status_code == 200
+        assert status.json()["admitted"] is False
+        assert status.json()["position"] == 3
+
+
+async def test_waiting_people_are_admitted_in_turn(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(capacity=1, idle_timeout_s=1.0, ticket_idle_s=30)
+    async with client(gate) as first, client(gate, accept="application/json") as second:
+        assert (await first.get("/")).status_code == 200
+        assert (await second.get("/api/x")).status_code == 429
+        # The first person stops; their pass idles out and frees the slot.
+        for _ in range(60):
+            status = (await second.get("/gate/status?next=/api/x")).json()
+            if status["admitted"]:
+                break
+            await gate.runtime.admission_round_soon()
+            await asyncio.sleep(0.03)
+        assert status == {"admitted": True, "next": "/api/x"}
+        assert (await second.get("/api/x")).text == "hello /api/x"
+
+
+async def test_priority_lane_goes_first(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(capacity=1, idle_timeout_s=1.0, priority_share=0.9, first_time_share=0.05)
+    async with client(gate) as holder:
+        await holder.get("/")
+    pupil = client(gate)
+    await pupil.get("/")
+    teacher = client(gate)
+    teacher.cookies.set("preau_device", device_cookie("teacher"), domain="preau.test")
+    await teacher.get("/")
+    ticket = Signer(SECRET, "ticket").verify(teacher.cookies["preau_ticket"], now=time.time())
+    assert ticket["l"] == 0  # the priority lane
+    admitted = None
+    for _ in range(100):
+        await gate.runtime.admission_round_soon()
+        for name, browser in (("teacher", teacher), ("pupil", pupil)):
+            status = await browser.get("/gate/status?next=/")
+            if status.json().get("admitted"):
+                admitted = name
+                break
+        if admitted:
+            break
+        await asyncio.sleep(0.03)
+    assert admitted == "teacher"
+    await pupil.aclose()
+    await teacher.aclose()
+
+
+async def test_proof_of_work_under_attack(
+    make_gate: Callable[..., GateMiddleware], shared_state: SharedState
+) -> None:
+    gate = make_gate(under_attack="on", capacity=100)
+    async with client(gate) as browser:
+        page = await browser.get("/home")
+        assert page.status_code == 200
+        assert '<form id="gate-pow" method="post" action="/gate/join"' in page.text
+        assert "<noscript>" in page.text
+        assert "preau_pass" not in browser.cookies
+        challenge = (await browser.get("/gate/challenge")).json()
+        solution = altcha.solve_challenge(altcha.Challenge.from_dict(challenge))
+        assert solution is not None
+        payload = base64.b64encode(
+            json.dumps({"challenge": challenge, "solution": solution.to_dict()}).encode()
+        ).decode()
+        refused = await browser.post("/gate/join", data={"altcha": "bm9wZQ==", "next": "/home"})
+        assert refused.status_code == 403
+        joined = await browser.post("/gate/join", data={"altcha": payload, "next": "/home"})
+        assert joined.status_code == 303
+        assert joined.headers["location"] == "/home"
+        assert "preau_pass" in browser.cookies
+    async with client(gate) as replayer:
+        replay = await replayer.post("/gate/join", data={"altcha": payload, "next": "/home"})
+        assert replay.status_code == 403
+        assert "preau_pass" not in replayer.cookies
+
+
+async def test_api_is_told_to_prove_work(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(under_attack="on")
+    async with client(gate, accept="application/json") as api:
+        response = await api.get("/api/v1/x")
+        assert response.status_code == 503
+        assert response.json()["type"] == "urn:preau:gate:proof-of-work-required"
+        assert "retry-after" in response.headers
+
+
+async def test_address_rate_limit(make_gate: Callable[..., GateMiddleware]) -> None:
+    gate = make_gate(capacity=1, rate_limit_address="5/minute")
+    async with client(gate) as holder:
+        await holder.get("/")
+    codes = []
+    async with client(gate) as flooder:
+        for _ in range(8):
+            flooder.cookies.clear()
+            codes.append((await flooder.get("/")).status_code)
+    assert 429 in codes
+    assert codes.index(429) >= 4
+    sample = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "address"})
+    assert sample is not None and sample >= 1
+
+
+async def test_operator_settings_reach_the_gate(
+    make_gate: Callable[..., GateMiddleware], shared_state: SharedState
+) -> None:
+    gate = make_gate(capacity=1)
+    base = gate.settings
+    async with client(gate) as first, client(gate) as second:
+        await first.get("/")
+        assert (await second.get("/")).status_code == 303
+        await update_gate_settings(shared_state, base, capacity=5)
+        await gate.runtime.admission_round_soon()
+        await gate.runtime.admission_round_soon()
+        assert gate.runtime.settings.capacity == 5
+        status = (await second.get("/gate/status?next=/")).json()
+        assert status["admitted"] is True
+    figures = await read_gate_status(shared_state, base)
+    assert figures.capacity == 5
+    assert figures.active == 2
+    assert figures.arrivals_total >= 2
+
+
+async def test_operator_input_is_checked(shared_state: SharedState) -> None:
+    from preau.domain.people import InvalidInput
+
+    base = settings()
+    with pytest.raises(InvalidInput):
+        await update_gate_settings(shared_state, base, capacity=0)
+    with pytest.raises(InvalidInput):
+        await update_gate_settings(shared_state, base, opening_time="8h")
+    with pytest.raises(InvalidInput):
+        await update_gate_settings(shared_state, base, under_attack="maybe")
+    updated = await update_gate_settings(
+        shared_state, base, opening_time="2030-09-01T08:00:00+02:00", under_attack="auto"
+    )
+    assert updated.opening_time == "2030-09-01T08:00:00+02:00"
+
+
+async def test_gate_js_is_served_and_has_no_inline_script(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    gate = make_gate()
+    async with client(gate) as browser:
+        script = await browser.get("/gate/assets/gate.js")
+        assert script.status_code == 200
+        assert "crypto.subtle" in script.text
+        assert "Retry-After" in script.text
+        await browser.get("/")
+        await browser.get("/")
+        styles = await browser.get("/gate/assets/gate.css")
+        assert styles.status_code == 200
+    page = (Path := __import__("pathlib").Path)(__file__)
+    templates = page.parent.parent.parent / "src" / "preau" / "gate" / "templates"
+    for template in templates.glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), template
+        assert "style=" not in text, template
+    assert Path
+
+
+@pytest.fixture
+def memory_state() -> MemorySharedState:
+    return MemorySharedState()
+
+
+def test_build_gate_picks_the_store_from_the_state(memory_state: MemorySharedState) -> None:
+    from preau.adapters.memory.admission import MemoryAdmissionStore
+    from preau.adapters.redis.admission import RedisAdmissionStore
+
+    gate = build_gate(hello, settings=settings(), secret_key=SECRET, state=memory_state)
+    assert isinstance(gate.runtime.store, MemoryAdmissionStore)
+    redis_state = RedisSharedState("redis://127.0.0.1:1/0", prefix="x:")
+    gate = build_gate(hello, settings=settings(), secret_key=SECRET, state=redis_state)
+    assert isinstance(gate.runtime.store, RedisAdmissionStore)
