@@ -22,7 +22,9 @@ from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine, migrate
 from preau.ports import SharedState
 
-POSTGRES_ADMIN_DSN = os.environ.get("PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("PREAU_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("PREAU_TEST_REQUIRE_SERVICES", "") == "1"
 

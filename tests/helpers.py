@@ -42,7 +42,9 @@ class App:
 
     def client_for(self, **kwargs: object) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=self.client._transport, base_url="http://testserver", **kwargs  # type: ignore[arg-type]
+            transport=self.client._transport,
+            base_url="http://testserver",
+            **kwargs,  # type: ignore[arg-type]
         )
 
 
@@ -52,8 +54,12 @@ async def running_app(settings: Settings) -> AsyncIterator[App]:
     router = build_router(services)
     asgi = SecurityHeaders(
         RequestContext(
-            SessionMiddleware(router, sessions=services.sessions,
-                              session_seconds=settings.session_seconds, secure_cookies=False),
+            SessionMiddleware(
+                router,
+                sessions=services.sessions,
+                session_seconds=settings.session_seconds,
+                secure_cookies=False,
+            ),
             default_locale="fr",
         ),
         hsts=False,
@@ -83,36 +89,78 @@ async def build_world(services: Services, password_hash: str) -> dict[str, Schoo
         school = School(id=await create_school(services, uai=uai, name=f"Collège {letter.upper()}"))
         async with services.engine.begin() as connection:
             for role, profile in (
-                ("admin", Profile.ADMIN), ("staff", Profile.STAFF), ("teacher", Profile.TEACHER),
-                ("pupil", Profile.PUPIL), ("other_pupil", Profile.PUPIL), ("parent", Profile.PARENT),
+                ("admin", Profile.ADMIN),
+                ("staff", Profile.STAFF),
+                ("teacher", Profile.TEACHER),
+                ("pupil", Profile.PUPIL),
+                ("other_pupil", Profile.PUPIL),
+                ("parent", Profile.PARENT),
             ):
                 school.people[role] = await insert_person(
-                    services, connection, school.id,
-                    PersonDraft(given_name=role.replace("_", " ").title(), family_name=f"School{letter.upper()}",
-                                profile=profile, username=f"{role.replace('_', '-')}.{letter}"),
+                    services,
+                    connection,
+                    school.id,
+                    PersonDraft(
+                        given_name=role.replace("_", " ").title(),
+                        family_name=f"School{letter.upper()}",
+                        profile=profile,
+                        username=f"{role.replace('_', '-')}.{letter}",
+                    ),
                 )
             await connection.execute(
-                people.update().where(people.c.school_id == school.id).values(password_hash=password_hash)
+                people.update()
+                .where(people.c.school_id == school.id)
+                .values(password_hash=password_hash)
             )
             for name in ("class", "other_class"):
                 result = await connection.execute(
-                    groups.insert().values(school_id=school.id, kind="class", name=f"{name} {letter}")
+                    groups.insert().values(
+                        school_id=school.id, kind="class", name=f"{name} {letter}"
+                    )
                 )
                 setattr(school, f"{name}_id", int(result.inserted_primary_key[0]))
-            await connection.execute(enrolments.insert(), [
-                {"school_id": school.id, "group_id": school.class_id, "person_id": school.people["pupil"], "role": "pupil", "subject": None},
-                {"school_id": school.id, "group_id": school.other_class_id, "person_id": school.people["other_pupil"], "role": "pupil", "subject": None},
-                {"school_id": school.id, "group_id": school.class_id, "person_id": school.people["teacher"], "role": "teacher", "subject": "Maths"},
-            ])
-            await connection.execute(parent_links.insert().values(
-                school_id=school.id, parent_id=school.people["parent"], child_id=school.people["pupil"]))
+            await connection.execute(
+                enrolments.insert(),
+                [
+                    {
+                        "school_id": school.id,
+                        "group_id": school.class_id,
+                        "person_id": school.people["pupil"],
+                        "role": "pupil",
+                        "subject": None,
+                    },
+                    {
+                        "school_id": school.id,
+                        "group_id": school.other_class_id,
+                        "person_id": school.people["other_pupil"],
+                        "role": "pupil",
+                        "subject": None,
+                    },
+                    {
+                        "school_id": school.id,
+                        "group_id": school.class_id,
+                        "person_id": school.people["teacher"],
+                        "role": "teacher",
+                        "subject": "Maths",
+                    },
+                ],
+            )
+            await connection.execute(
+                parent_links.insert().values(
+                    school_id=school.id,
+                    parent_id=school.people["parent"],
+                    child_id=school.people["pupil"],
+                )
+            )
         world[letter] = school
     return world
 
 
 async def count_rows(services: Services, table: sa.Table) -> int:
     async with services.engine.connect() as connection:
-        return int((await connection.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+        return int(
+            (await connection.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
+        )
 
 
 def csrf_from(html: str) -> str:
@@ -121,17 +169,25 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD,
-                remember: bool = True) -> httpx.Response:
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, remember: bool = True
+) -> httpx.Response:
     page = await client.get("/login")
-    data = {"username": username, "password": password, "csrf_token": csrf_from(page.text), "next": "/home"}
+    data = {
+        "username": username,
+        "password": password,
+        "csrf_token": csrf_from(page.text),
+        "next": "/home",
+    }
     if remember:
         data["remember"] = "on"
     return await client.post("/login", data=data)
 
 
 async def api_token(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
-    response = await client.post("/api/v1/session", json={"username": username, "password": password})
+    response = await client.post(
+        "/api/v1/session", json={"username": username, "password": password}
+    )
     assert response.status_code == 201, response.text
     client.cookies.clear()
     return str(response.json()["token"])

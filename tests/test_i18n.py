@@ -12,9 +12,18 @@ from preau import i18n
 
 ROOT = Path(__file__).parent.parent
 KEYWORDS = {
-    "_": None, "gettext": None, "ngettext": (1, 2), "lazy": None, "InvalidInput": None,
-    "NotFound": None, "Forbidden": None, "Conflict": None, "NotAuthenticated": None,
-    "TooManyAttempts": None, "PreauError": None, "ServiceUnavailable": None,
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "lazy": None,
+    "InvalidInput": None,
+    "NotFound": None,
+    "Forbidden": None,
+    "Conflict": None,
+    "NotAuthenticated": None,
+    "TooManyAttempts": None,
+    "PreauError": None,
+    "ServiceUnavailable": None,
 }
 
 
@@ -23,7 +32,10 @@ def source_messages() -> set[str]:
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "src" / "preau", method_map, options_map=options, keywords=KEYWORDS  # type: ignore[arg-type]
+        ROOT / "src" / "preau",
+        method_map,
+        options_map=options,
+        keywords=KEYWORDS,  # type: ignore[arg-type]
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return {m for m in found if m}
@@ -31,8 +43,11 @@ def source_messages() -> set[str]:
 
 def test_every_shown_string_has_a_french_translation() -> None:
     french = i18n.translations("fr")
-    missing = sorted(m for m in source_messages() if french.gettext(m) == m and m[:1].isalpha()
-                     and m not in {"Actions", "Pages", "Conflict"})
+    missing = sorted(
+        m
+        for m in source_messages()
+        if french.gettext(m) == m and m[:1].isalpha() and m not in {"Actions", "Pages", "Conflict"}
+    )
     assert not missing, "no French for:\n" + "\n".join(missing)
 
 

@@ -7,12 +7,12 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp
 
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.context import Services
@@ -23,6 +23,8 @@ from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import directory as api_directory
+from preau.asgi import ASGIApp
+from preau.observability import configure_logging
 from preau.ports import SharedState
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
@@ -119,11 +121,15 @@ def build_router(services: Services) -> Litestar:
             *web_directory.routes,
             *api_accounts.routes,
             *api_directory.routes,
-            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False,
-                                       send_as_attachment=False),
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC],
+                include_in_schema=False,
+                send_as_attachment=False,
+            ),
         ],
         before_request=check_csrf,
-        exception_handlers=exception_handlers,
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]  # handlers narrow the type
         openapi_config=openapi,
         lifespan=[lifespan],
         request_max_body_size=50 * 1024 * 1024,
@@ -140,21 +146,17 @@ def build_app(settings: Settings) -> ASGIApp:
     services = build_services(settings)
     router = build_router(services)
     app: ASGIApp = SessionMiddleware(
-        router,
+        cast("ASGIApp", router),
         sessions=services.sessions,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,
     )
     app = RequestContext(app, default_locale=settings.default_locale)
-    app = SecurityHeaders(app, hsts=settings.cookie_secure)
-    return app
+    return SecurityHeaders(app, hsts=settings.cookie_secure)
 
 
 def asgi_app() -> ASGIApp:
     """Factory for ASGI servers (``uvicorn --factory preau.bootstrap:asgi_app``)."""
-    from preau.observability import configure_logging
-
     settings = load_settings()
     configure_logging(json_lines=settings.log_json)
     return build_app(settings)
-

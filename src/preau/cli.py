@@ -55,25 +55,50 @@ def migrate() -> None:
 @main.command(help="Serve Préau over HTTP (uvicorn by default, or granian).")
 @click.option("--host", default=None, help="Address to bind (default PREAU_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default PREAU_PORT or 8000).")
-@click.option("--workers", default=1, show_default=True, help="Processes; more than one needs PREAU_REDIS_URL and PREAU_SECRET_KEY.")
-@click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn", show_default=True)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="Processes; more than one needs PREAU_REDIS_URL and PREAU_SECRET_KEY.",
+)
+@click.option(
+    "--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn", show_default=True
+)
 def serve(host: str | None, port: int | None, workers: int, server: str) -> None:
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
     if workers > 1 and (not settings.redis_url or not settings.secret_key):
-        raise click.UsageError("Several workers need PREAU_REDIS_URL and a shared PREAU_SECRET_KEY.")
+        raise click.UsageError(
+            "Several workers need PREAU_REDIS_URL and a shared PREAU_SECRET_KEY."
+        )
     if server == "granian":
-        from granian import Granian  # type: ignore[attr-defined]
+        from granian import Granian
         from granian.constants import Interfaces
 
-        Granian("preau.bootstrap:asgi_app", address=host, port=port, workers=workers,
-                interface=Interfaces.ASGI, factory=True, log_access=False).serve()
+        Granian(
+            "preau.bootstrap:asgi_app",
+            address=host,
+            port=port,
+            workers=workers,
+            interface=Interfaces.ASGI,
+            factory=True,
+            log_access=False,
+        ).serve()
         return
     import uvicorn
 
-    uvicorn.run("preau.bootstrap:asgi_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_level="warning", proxy_headers=True, server_header=False)
+    uvicorn.run(
+        "preau.bootstrap:asgi_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 @main.command(help="Create the demo school (once) and print one working login per profile.")
@@ -97,7 +122,9 @@ def demo() -> None:
 def create_school(uai: str, name: str, timezone: str) -> None:
     from preau.actions import directory
 
-    school_id = run_with_services(lambda s: directory.create_school(s, uai=uai, name=name, timezone=timezone))
+    school_id = run_with_services(
+        lambda s: directory.create_school(s, uai=uai, name=name, timezone=timezone)
+    )
     console.print(f"School {uai} has id {school_id}.")
 
 
@@ -113,8 +140,14 @@ def create_admin(uai: str, given_name: str, family_name: str, username: str | No
 
     async def job(services: Services) -> tuple[str, str]:
         school = await directory.school_by_uai(services, uai)
-        draft = check_person_draft(PersonDraft(given_name=given_name, family_name=family_name,
-                                               profile=Profile.ADMIN, username=username))
+        draft = check_person_draft(
+            PersonDraft(
+                given_name=given_name,
+                family_name=family_name,
+                profile=Profile.ADMIN,
+                username=username,
+            )
+        )
         async with services.engine.begin() as connection:
             person_id = await directory.insert_person(services, connection, int(school.id), draft)
         operator = Actor(person_id=person_id, school_id=int(school.id), profile=Profile.ADMIN)
@@ -122,8 +155,10 @@ def create_admin(uai: str, given_name: str, family_name: str, username: str | No
         return issued[0].username, issued[0].code
 
     created_username, code = run_with_services(job)
-    console.print(f"Administrator [bold]{created_username}[/bold]: activation code [bold]{code}[/bold] "
-                  "(at /activate).")
+    console.print(
+        f"Administrator [bold]{created_username}[/bold]: activation code [bold]{code}[/bold] "
+        "(at /activate)."
+    )
 
 
 @main.command("import-roster", help="Import a OneRoster 1.2 CSV folder or zip (bulk or delta).")
@@ -137,9 +172,14 @@ def import_roster(path: Path, uai: str | None) -> None:
     async def job(services: Services) -> object:
         school_id = int((await directory.school_by_uai(services, uai)).id) if uai else None
         with RichProgress(console) as progress:
-            return await run_import(services.engine, path, now=services.now(),
-                                    restrict_to_school_id=school_id, source_name=path.name,
-                                    progress=progress)
+            return await run_import(
+                services.engine,
+                path,
+                now=services.now(),
+                restrict_to_school_id=school_id,
+                source_name=path.name,
+                progress=progress,
+            )
 
     report = run_with_services(job)
     render_report(report, console)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -29,7 +30,7 @@ def translations(locale: str) -> NullTranslations:
     po_paths = sorted((CATALOGUES / locale / "LC_MESSAGES").glob("*.po"))
     if not po_paths:
         return NullTranslations()
-    merged = None
+    merged: Catalog | None = None
     for po_path in po_paths:
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=locale)
@@ -39,6 +40,7 @@ def translations(locale: str) -> NullTranslations:
         for message in catalog:
             if message.id and message.string:
                 merged[message.id] = message
+    assert merged is not None
     buffer = io.BytesIO()
     write_mo(buffer, merged)
     buffer.seek(0)

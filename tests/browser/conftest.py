@@ -21,8 +21,14 @@ from tests.conftest import missing_service
 
 CHROMIUM = os.environ.get("PREAU_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 PREAU = str(Path(sys.executable).parent / "preau")
 
@@ -55,14 +61,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "COLUMNS": "200",
     }
     subprocess.run([PREAU, "migrate"], env=environment, check=True, capture_output=True)
-    seeded = subprocess.run([PREAU, "demo"], env=environment, check=True, capture_output=True, text=True)
+    seeded = subprocess.run(
+        [PREAU, "demo"], env=environment, check=True, capture_output=True, text=True
+    )
     logins = {}
     for line in seeded.stdout.splitlines():
         cells = [cell.strip() for cell in re.split(r"[│┃]", line) if cell.strip()]
         if len(cells) == 3 and cells[0] != "Profile":
             logins[cells[0]] = (cells[1], cells[2])
     log = (folder / "server.log").open("wb")
-    process = subprocess.Popen([PREAU, "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [PREAU, "serve"], env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -74,7 +84,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     else:
         process.kill()
         log.close()
-        pytest.fail("the Préau server did not start: " + (folder / "server.log").read_text()[-2000:])
+        pytest.fail(
+            "the Préau server did not start: " + (folder / "server.log").read_text()[-2000:]
+        )
     yield Server(url=url, logins=logins, environment=environment)
     process.terminate()
     process.wait(10)

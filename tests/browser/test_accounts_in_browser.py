@@ -31,7 +31,9 @@ def test_each_profile_logs_in(server: Server, browser: Any, profile: str, locale
     context = browser.new_context(locale="fr-FR" if locale == "fr" else "en-GB")
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     page.goto(server.url + "/")
     username, password = server.logins[profile]
     page.get_by_label("Identifiant" if locale == "fr" else "Username").fill(username)

@@ -58,20 +58,35 @@ def test_activation_codes_ignore_case_and_dashes() -> None:
 PROFILES = list(Profile)
 
 
-@pytest.mark.parametrize(("profile", "same_school", "is_self", "is_child"),
-                         list(itertools.product(PROFILES, [True, False], [True, False], [True, False])))
+@pytest.mark.parametrize(
+    ("profile", "same_school", "is_self", "is_child"),
+    list(itertools.product(PROFILES, [True, False], [True, False], [True, False])),
+)
 def test_person_rules(profile: Profile, same_school: bool, is_self: bool, is_child: bool) -> None:
     actor = Actor(person_id=1, school_id=1, profile=profile)
     target_id = 1 if is_self else 2
-    read = person_decision(actor, Action.READ, target_id=target_id,
-                           target_school_id=1 if same_school else 2, target_is_child_of_actor=is_child)
-    change = person_decision(actor, Action.CHANGE, target_id=target_id,
-                             target_school_id=1 if same_school else 2, target_is_child_of_actor=is_child)
+    read = person_decision(
+        actor,
+        Action.READ,
+        target_id=target_id,
+        target_school_id=1 if same_school else 2,
+        target_is_child_of_actor=is_child,
+    )
+    change = person_decision(
+        actor,
+        Action.CHANGE,
+        target_id=target_id,
+        target_school_id=1 if same_school else 2,
+        target_is_child_of_actor=is_child,
+    )
     if not same_school:
         assert read is change is Decision.HIDE
         return
-    visible = profile in (Profile.TEACHER, Profile.STAFF, Profile.ADMIN) or is_self or (
-        profile is Profile.PARENT and is_child)
+    visible = (
+        profile in (Profile.TEACHER, Profile.STAFF, Profile.ADMIN)
+        or is_self
+        or (profile is Profile.PARENT and is_child)
+    )
     assert read is (Decision.ALLOW if visible else Decision.HIDE)
     if not visible:
         assert change is Decision.HIDE
@@ -81,8 +96,20 @@ def test_person_rules(profile: Profile, same_school: bool, is_self: bool, is_chi
 
 def test_group_rules() -> None:
     pupil = Actor(1, 1, Profile.PUPIL)
-    assert group_decision(pupil, Action.READ, group_school_id=1, actor_or_child_is_member=True) is Decision.ALLOW
-    assert group_decision(pupil, Action.READ, group_school_id=1, actor_or_child_is_member=False) is Decision.HIDE
-    assert group_decision(pupil, Action.CHANGE, group_school_id=1, actor_or_child_is_member=True) is Decision.FORBID
+    assert (
+        group_decision(pupil, Action.READ, group_school_id=1, actor_or_child_is_member=True)
+        is Decision.ALLOW
+    )
+    assert (
+        group_decision(pupil, Action.READ, group_school_id=1, actor_or_child_is_member=False)
+        is Decision.HIDE
+    )
+    assert (
+        group_decision(pupil, Action.CHANGE, group_school_id=1, actor_or_child_is_member=True)
+        is Decision.FORBID
+    )
     admin = Actor(1, 1, Profile.ADMIN)
-    assert group_decision(admin, Action.CHANGE, group_school_id=2, actor_or_child_is_member=True) is Decision.HIDE
+    assert (
+        group_decision(admin, Action.CHANGE, group_school_id=2, actor_or_child_is_member=True)
+        is Decision.HIDE
+    )

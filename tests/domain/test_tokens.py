@@ -11,8 +11,13 @@ from preau.domain.tokens import BadToken, Signer
 SECRET = "a-secret-for-tests-only-0123456789abcdef"
 
 
-@given(st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k != "exp"),
-                       st.integers() | st.text(max_size=20), max_size=5))
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k != "exp"),
+        st.integers() | st.text(max_size=20),
+        max_size=5,
+    )
+)
 def test_round_trip(payload: dict[str, object]) -> None:
     signer = Signer(SECRET, "session")
     token = signer.sign(payload, expires_at=2000)

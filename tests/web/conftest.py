@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import App, School, build_world, running_app, make_settings
+from tests.helpers import App, School, build_world, make_settings, running_app
 
 
 @pytest.fixture

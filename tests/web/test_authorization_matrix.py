@@ -51,12 +51,16 @@ async def test_people_matrix(app: App, world: dict[str, School]) -> None:
         headers = {"authorization": f"Bearer {all_tokens[(actor_school, actor_role)]}"}
         target_id = world[target_school].people[target_role]
         read = await app.client.get(f"/api/v1/people/{target_id}", headers=headers)
-        expected_read = 200 if (
-            actor_school == target_school and target_role in READ_PERSON[actor_role]
-        ) else 404
+        expected_read = (
+            200
+            if (actor_school == target_school and target_role in READ_PERSON[actor_role])
+            else 404
+        )
         if read.status_code != expected_read:
-            failures.append(f"{actor_role}@{actor_school} read {target_role}@{target_school}: "
-                            f"{read.status_code} != {expected_read}")
+            failures.append(
+                f"{actor_role}@{actor_school} read {target_role}@{target_school}: "
+                f"{read.status_code} != {expected_read}"
+            )
         change = await app.client.patch(
             f"/api/v1/people/{target_id}", json={"email": "changed@example.org"}, headers=headers
         )
@@ -67,8 +71,10 @@ async def test_people_matrix(app: App, world: dict[str, School]) -> None:
         else:
             expected_change = 403
         if change.status_code != expected_change:
-            failures.append(f"{actor_role}@{actor_school} change {target_role}@{target_school}: "
-                            f"{change.status_code} != {expected_change}")
+            failures.append(
+                f"{actor_role}@{actor_school} change {target_role}@{target_school}: "
+                f"{change.status_code} != {expected_change}"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -83,12 +89,18 @@ async def test_group_matrix(app: App, world: dict[str, School]) -> None:
         visible = actor_school == target_school and group in READ_GROUP[actor_role]
         read = await app.client.get(f"/api/v1/groups/{group_id}", headers=headers)
         if read.status_code != (200 if visible else 404):
-            failures.append(f"{actor_role}@{actor_school} read {group}@{target_school}: {read.status_code}")
-        rename = await app.client.patch(f"/api/v1/groups/{group_id}", json={"name": "Renamed"}, headers=headers)
+            failures.append(
+                f"{actor_role}@{actor_school} read {group}@{target_school}: {read.status_code}"
+            )
+        rename = await app.client.patch(
+            f"/api/v1/groups/{group_id}", json={"name": "Renamed"}, headers=headers
+        )
         expected = 404 if not visible else (200 if actor_role == "admin" else 403)
         if rename.status_code != expected:
-            failures.append(f"{actor_role}@{actor_school} rename {group}@{target_school}: "
-                            f"{rename.status_code} != {expected}")
+            failures.append(
+                f"{actor_role}@{actor_school} rename {group}@{target_school}: "
+                f"{rename.status_code} != {expected}"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -113,10 +125,16 @@ async def test_only_admins_create_and_enrol(app: App, world: dict[str, School]) 
     for role in ROLES:
         token = await api_token(app.client, f"{USERNAMES[role]}.a")
         headers = {"authorization": f"Bearer {token}"}
-        created = await app.client.post("/api/v1/people", headers=headers, json={
-            "given_name": "New", "family_name": role, "profile": "pupil"})
-        enrol = await app.client.post(f"/api/v1/groups/{world['a'].class_id}/members", headers=headers,
-                                      json={"person_id": world["a"].people["other_pupil"]})
+        created = await app.client.post(
+            "/api/v1/people",
+            headers=headers,
+            json={"given_name": "New", "family_name": role, "profile": "pupil"},
+        )
+        enrol = await app.client.post(
+            f"/api/v1/groups/{world['a'].class_id}/members",
+            headers=headers,
+            json={"person_id": world["a"].people["other_pupil"]},
+        )
         codes = await app.client.post("/api/v1/activation-codes", headers=headers, json={})
         if role == "admin":
             assert (created.status_code, enrol.status_code, codes.status_code) == (201, 204, 201)
@@ -124,7 +142,9 @@ async def test_only_admins_create_and_enrol(app: App, world: dict[str, School]) 
             assert created.status_code == enrol.status_code == codes.status_code == 403, role
     # An admin of school A cannot enrol a pupil of school B, even in A's class.
     admin = await api_token(app.client, "admin.a")
-    foreign = await app.client.post(f"/api/v1/groups/{world['a'].class_id}/members",
-                                    headers={"authorization": f"Bearer {admin}"},
-                                    json={"person_id": world["b"].people["pupil"]})
+    foreign = await app.client.post(
+        f"/api/v1/groups/{world['a'].class_id}/members",
+        headers={"authorization": f"Bearer {admin}"},
+        json={"person_id": world["b"].people["pupil"]},
+    )
     assert foreign.status_code == 404

@@ -17,8 +17,9 @@ async def test_login_page_is_french_by_default_and_english_on_request(app: App) 
 
 async def test_language_switch_sets_a_cookie(app: App) -> None:
     page = await app.client.get("/login")
-    switched = await app.client.post("/lang", data={"lang": "en", "next": "/login",
-                                                     "csrf_token": csrf_from(page.text)})
+    switched = await app.client.post(
+        "/lang", data={"lang": "en", "next": "/login", "csrf_token": csrf_from(page.text)}
+    )
     assert switched.status_code in (302, 303)
     assert app.client.cookies[LANG_COOKIE] == "en"
     assert "Log in to Préau" in (await app.client.get("/login")).text
@@ -30,15 +31,23 @@ async def test_forms_without_csrf_token_are_refused(app: App, world: dict[str, S
     assert refused.status_code == 403
     assert "Rechargez la page" in refused.text
     await login(app.client, "admin.a")
-    forged = await app.client.post("/admin/people/new", data={
-        "given_name": "Eve", "family_name": "Forger", "profile": "pupil", "csrf_token": "forged"})
+    forged = await app.client.post(
+        "/admin/people/new",
+        data={
+            "given_name": "Eve",
+            "family_name": "Forger",
+            "profile": "pupil",
+            "csrf_token": "forged",
+        },
+    )
     assert forged.status_code == 403
     # An API call carrying the session cookie also needs the token, in a header.
     api = await app.client.post("/api/v1/groups", json={"name": "Sneaky"})
     assert api.status_code == 403
     page = await app.client.get("/home")
-    allowed = await app.client.post("/api/v1/groups", json={"name": "4e C"},
-                                    headers={"x-csrf-token": csrf_from(page.text)})
+    allowed = await app.client.post(
+        "/api/v1/groups", json={"name": "4e C"}, headers={"x-csrf-token": csrf_from(page.text)}
+    )
     assert allowed.status_code == 201
 
 
@@ -73,9 +82,15 @@ async def test_unknown_page_and_api_path(app: App) -> None:
 
 async def test_open_redirects_are_refused(app: App, world: dict[str, School]) -> None:
     page = await app.client.get("/login")
-    response = await app.client.post("/login", data={
-        "username": "pupil.a", "password": "correct horse battery", "next": "//evil.example/x",
-        "csrf_token": csrf_from(page.text)})
+    response = await app.client.post(
+        "/login",
+        data={
+            "username": "pupil.a",
+            "password": "correct horse battery",
+            "next": "//evil.example/x",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert response.headers["location"] == "/home"
 
 

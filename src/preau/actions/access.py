@@ -7,8 +7,6 @@ permissions by hand.
 
 from __future__ import annotations
 
-from preau.i18n import lazy
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,6 +14,7 @@ from preau.adapters.sql.schema import enrolments, groups, parent_links, people
 from preau.domain.access import Action, Decision, group_decision, person_decision
 from preau.domain.errors import Forbidden, NotFound
 from preau.domain.people import Actor, Profile
+from preau.i18n import lazy
 
 PERSON_NOT_FOUND = lazy("This person does not exist or is not in your school.")
 GROUP_NOT_FOUND = lazy("This class or group does not exist or is not in your school.")
@@ -88,7 +87,9 @@ async def access_group_by_id(
             )
         ).scalar_one() > 0
     enforce(
-        group_decision(actor, action, group_school_id=row.school_id, actor_or_child_is_member=member),
+        group_decision(
+            actor, action, group_school_id=row.school_id, actor_or_child_is_member=member
+        ),
         GROUP_NOT_FOUND,
     )
     return row

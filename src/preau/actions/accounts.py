@@ -4,13 +4,12 @@ concurrency limit so a wave of logins cannot exhaust memory (64 MiB per hash).""
 
 from __future__ import annotations
 
-from preau.i18n import lazy
-
 import asyncio
 import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher, Type
@@ -36,6 +35,7 @@ from preau.domain.people import (
     normalise_activation_code,
 )
 from preau.domain.tokens import fingerprint
+from preau.i18n import lazy
 
 log = logging.getLogger("preau.accounts")
 
@@ -144,7 +144,7 @@ def format_activation_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-async def _load_login_row(services: Services, username: str) -> sa.Row[tuple[object, ...]] | None:
+async def _load_login_row(services: Services, username: str) -> Any:
     async with services.engine.connect() as connection:
         return (
             await connection.execute(
@@ -172,7 +172,9 @@ async def _open_session(
     return LoginResult(
         session=session,
         session_token=services.sessions.issue_session(actor, device_id, now=now),
-        device_token=services.sessions.issue_device(actor, device_id, now=now) if remember else None,
+        device_token=services.sessions.issue_device(actor, device_id, now=now)
+        if remember
+        else None,
     )
 
 
@@ -183,12 +185,12 @@ async def log_in(
     await services.throttle.check(username, address)
     row = await _load_login_row(services, username)
     # Always verify something, so an unknown username costs the same time as a known one.
-    valid = await services.passwords.verify(row.password_hash if row else None, password)  # type: ignore[arg-type]
+    valid = await services.passwords.verify(row.password_hash if row else None, password)
     if row is None or not valid or not row.active or row.password_hash is None:
         await services.throttle.failed(username, address)
         raise NotAuthenticated(LOGIN_FAILED)
     await services.throttle.succeeded(username)
-    actor = Actor(int(row.id), int(row.school_id), Profile(row.profile))  # type: ignore[call-overload]
+    actor = Actor(int(row.id), int(row.school_id), Profile(row.profile))
     if services.passwords.hasher.check_needs_rehash(str(row.password_hash)):
         new_hash = await services.passwords.hash(password)
         async with services.engine.begin() as connection:
@@ -222,7 +224,7 @@ async def activate_account(
         await services.throttle.failed(username, address)
         raise NotAuthenticated(ACTIVATION_FAILED)
     password_hash = await services.passwords.hash(password)
-    actor = Actor(int(row.id), int(row.school_id), Profile(row.profile))  # type: ignore[call-overload]
+    actor = Actor(int(row.id), int(row.school_id), Profile(row.profile))
     async with services.engine.begin() as connection:
         updated = await connection.execute(
             people.update()
@@ -245,9 +247,7 @@ async def activate_account(
 
 
 async def log_out(services: Services, session: Session) -> None:
-    await services.sessions.revoke_device(
-        session.actor, session.device_id, now=services.clock()
-    )
+    await services.sessions.revoke_device(session.actor, session.device_id, now=services.clock())
 
 
 async def log_out_other_devices(services: Services, session: Session) -> LoginResult:
@@ -338,14 +338,19 @@ async def issue_activation_codes(
             for person_id in person_ids:
                 await access_person_by_id(connection, actor, person_id, Action.CHANGE)
         query = sa.select(
-            people.c.id, people.c.username, people.c.given_name, people.c.family_name,
+            people.c.id,
+            people.c.username,
+            people.c.given_name,
+            people.c.family_name,
             people.c.profile,
         ).where(people.c.school_id == actor.school_id, people.c.active.is_(True))
         if person_ids is not None:
             query = query.where(people.c.id.in_(person_ids))
         if not reset:
             query = query.where(people.c.password_hash.is_(None))
-        rows = (await connection.execute(query.order_by(people.c.family_name, people.c.given_name))).all()
+        rows = (
+            await connection.execute(query.order_by(people.c.family_name, people.c.given_name))
+        ).all()
         for row in rows:
             code = new_activation_code()
             values: dict[str, object] = {
@@ -361,12 +366,21 @@ async def issue_activation_codes(
             )
             if reset:
                 await services.sessions.revoke_person(
-                    connection, school_id=actor.school_id, person_id=row.id, keep_device=None,
+                    connection,
+                    school_id=actor.school_id,
+                    person_id=row.id,
+                    keep_device=None,
                     now=now,
                 )
             issued.append(
-                IssuedCode(row.id, row.username, row.given_name, row.family_name, row.profile,
-                           format_activation_code(code))
+                IssuedCode(
+                    row.id,
+                    row.username,
+                    row.given_name,
+                    row.family_name,
+                    row.profile,
+                    format_activation_code(code),
+                )
             )
     if reset:
         for item in issued:

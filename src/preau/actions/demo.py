@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from preau.actions.accounts import format_activation_code, new_activation_code
 from preau.actions.context import Services
 from preau.actions.directory import create_school, insert_person
 from preau.adapters.sql.schema import enrolments, groups, parent_links, people, school_years
@@ -26,9 +28,16 @@ NAMED = [
 ]
 NEW_PUPIL = ("nouvel.eleve", "Hugo", "Petit", Profile.PUPIL)
 PUPILS = [
-    ("Emma", "Bernard"), ("Louis", "Thomas"), ("Chloé", "Robert"), ("Gabriel", "Richard"),
-    ("Inès", "Durand"), ("Arthur", "Moreau"), ("Jade", "Laurent"), ("Raphaël", "Simon"),
-    ("Manon", "Michel"), ("Nathan", "Lefèvre"),
+    ("Emma", "Bernard"),
+    ("Louis", "Thomas"),
+    ("Chloé", "Robert"),
+    ("Gabriel", "Richard"),
+    ("Inès", "Durand"),
+    ("Arthur", "Moreau"),
+    ("Jade", "Laurent"),
+    ("Raphaël", "Simon"),
+    ("Manon", "Michel"),
+    ("Nathan", "Lefèvre"),
 ]
 CLASSES = [("6e A", "6e"), ("5e B", "5e")]
 TEACHERS = [("Isabelle", "Garnier", "Français"), ("Karim", "Haddad", "Histoire-géographie")]
@@ -47,7 +56,9 @@ async def seed_demo(services: Services) -> list[DemoLogin]:
     async with services.engine.begin() as connection:
         existing = (
             await connection.execute(
-                sa.select(sa.func.count()).select_from(people).where(people.c.school_id == school_id)
+                sa.select(sa.func.count())
+                .select_from(people)
+                .where(people.c.school_id == school_id)
             )
         ).scalar_one()
         if existing == 0:
@@ -55,21 +66,27 @@ async def seed_demo(services: Services) -> list[DemoLogin]:
     return await _logins(services, school_id)
 
 
-async def _populate(services: Services, connection: sa.AsyncConnection, school_id: int) -> None:
+async def _populate(services: Services, connection: AsyncConnection, school_id: int) -> None:
     ids: dict[str, int] = {}
     for username, given, family, profile in [*NAMED, NEW_PUPIL]:
         ids[username] = await insert_person(
-            services, connection, school_id,
+            services,
+            connection,
+            school_id,
             PersonDraft(given_name=given, family_name=family, profile=profile, username=username),
         )
     for given, family in PUPILS:
         ids[f"{given}.{family}"] = await insert_person(
-            services, connection, school_id,
+            services,
+            connection,
+            school_id,
             PersonDraft(given_name=given, family_name=family, profile=Profile.PUPIL),
         )
     teacher_ids = [
         await insert_person(
-            services, connection, school_id,
+            services,
+            connection,
+            school_id,
             PersonDraft(given_name=given, family_name=family, profile=Profile.TEACHER),
         )
         for given, family, _subject in TEACHERS
@@ -82,18 +99,30 @@ async def _populate(services: Services, connection: sa.AsyncConnection, school_i
     class_ids = []
     for name, level in CLASSES:
         result = await connection.execute(
-            groups.insert().values(school_id=school_id, kind="class", name=name, level=level,
-                                   school_year_id=year_id)
+            groups.insert().values(
+                school_id=school_id, kind="class", name=name, level=level, school_year_id=year_id
+            )
         )
         class_ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
     latin = await connection.execute(
-        groups.insert().values(school_id=school_id, kind="group", name="Latin 5e", level="5e",
-                               subject="Latin", school_year_id=year_id)
+        groups.insert().values(
+            school_id=school_id,
+            kind="group",
+            name="Latin 5e",
+            level="5e",
+            subject="Latin",
+            school_year_id=year_id,
+        )
     )
     latin_id = int(latin.inserted_primary_key[0])  # type: ignore[index]
     pupil_ids = [ids["eleve.demo"], ids["nouvel.eleve"]] + [ids[f"{g}.{f}"] for g, f in PUPILS]
     rows = [
-        {"school_id": school_id, "group_id": class_ids[index % 2], "person_id": pupil, "role": "pupil"}
+        {
+            "school_id": school_id,
+            "group_id": class_ids[index % 2],
+            "person_id": pupil,
+            "role": "pupil",
+        }
         for index, pupil in enumerate(pupil_ids)
     ]
     rows += [
@@ -101,21 +130,39 @@ async def _populate(services: Services, connection: sa.AsyncConnection, school_i
         for pupil in pupil_ids[1::2]
     ]
     rows += [
-        {"school_id": school_id, "group_id": class_id, "person_id": ids["prof.demo"],
-         "role": "teacher", "subject": "Mathématiques"}
+        {
+            "school_id": school_id,
+            "group_id": class_id,
+            "person_id": ids["prof.demo"],
+            "role": "teacher",
+            "subject": "Mathématiques",
+        }
         for class_id in class_ids
     ]
     rows += [
-        {"school_id": school_id, "group_id": class_ids[index], "person_id": teacher,
-         "role": "teacher", "subject": TEACHERS[index][2]}
+        {
+            "school_id": school_id,
+            "group_id": class_ids[index],
+            "person_id": teacher,
+            "role": "teacher",
+            "subject": TEACHERS[index][2],
+        }
         for index, teacher in enumerate(teacher_ids)
     ]
-    rows.append({"school_id": school_id, "group_id": latin_id, "person_id": teacher_ids[0],
-                 "role": "teacher", "subject": "Latin"})
+    rows.append(
+        {
+            "school_id": school_id,
+            "group_id": latin_id,
+            "person_id": teacher_ids[0],
+            "role": "teacher",
+            "subject": "Latin",
+        }
+    )
     await connection.execute(enrolments.insert(), [{"subject": None, **row} for row in rows])
     await connection.execute(
-        parent_links.insert().values(school_id=school_id, parent_id=ids["parent.demo"],
-                                     child_id=ids["eleve.demo"])
+        parent_links.insert().values(
+            school_id=school_id, parent_id=ids["parent.demo"], child_id=ids["eleve.demo"]
+        )
     )
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
@@ -126,15 +173,18 @@ async def _populate(services: Services, connection: sa.AsyncConnection, school_i
 
 
 async def _logins(services: Services, school_id: int) -> list[DemoLogin]:
-    from preau.actions.accounts import format_activation_code, new_activation_code
-
-    logins = [DemoLogin(profile.value, username, DEMO_PASSWORD) for username, _, _, profile in NAMED]
+    logins = [
+        DemoLogin(profile.value, username, DEMO_PASSWORD) for username, _, _, profile in NAMED
+    ]
     code = new_activation_code()
     async with services.engine.begin() as connection:
         updated = await connection.execute(
             people.update()
-            .where(people.c.school_id == school_id, people.c.username == NEW_PUPIL[0],
-                   people.c.password_hash.is_(None))
+            .where(
+                people.c.school_id == school_id,
+                people.c.username == NEW_PUPIL[0],
+                people.c.password_hash.is_(None),
+            )
             .values(activation_code_hash=fingerprint(code))
         )
     if updated.rowcount == 1:

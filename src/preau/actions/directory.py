@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import (
-
     access_group_by_id,
     access_person_by_id,
     child_ids,
@@ -100,7 +99,9 @@ async def create_school(
         if existing is not None:
             return int(existing)
         result = await connection.execute(
-            schools.insert().values(uai=uai, name=name, timezone=timezone, created_at=services.now())
+            schools.insert().values(
+                uai=uai, name=name, timezone=timezone, created_at=services.now()
+            )
         )
         school_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         year = services.now().year if services.now().month >= 8 else services.now().year - 1
@@ -117,7 +118,9 @@ async def create_school(
 
 async def school_by_uai(services: Services, uai: str) -> sa.Row[tuple[object, ...]]:
     async with services.engine.connect() as connection:
-        row = (await connection.execute(sa.select(schools).where(schools.c.uai == check_uai(uai)))).first()
+        row = (
+            await connection.execute(sa.select(schools).where(schools.c.uai == check_uai(uai)))
+        ).first()
     if row is None:
         raise NotFound("No school has the UAI {uai}.", uai=uai)
     return row
@@ -229,7 +232,11 @@ async def update_person(
         ends_sessions = changes.active is False or changes.profile is not None
         if ends_sessions:
             await services.sessions.revoke_person(
-                connection, school_id=actor.school_id, person_id=person_id, keep_device=None, now=now
+                connection,
+                school_id=actor.school_id,
+                person_id=person_id,
+                keep_device=None,
+                now=now,
             )
         row = await access_person_by_id(connection, actor, person_id, Action.READ)
     if ends_sessions:
@@ -275,7 +282,9 @@ async def list_people(
         )
     async with services.engine.connect() as connection:
         total = (
-            await connection.execute(sa.select(sa.func.count()).select_from(people).where(*conditions))
+            await connection.execute(
+                sa.select(sa.func.count()).select_from(people).where(*conditions)
+            )
         ).scalar_one()
         rows = await connection.execute(
             sa.select(people)
@@ -318,7 +327,9 @@ async def create_group(services: Services, actor: Actor, draft: GroupDraft) -> G
     return group_view(row)
 
 
-async def get_group(services: Services, actor: Actor, group_id: int) -> tuple[GroupView, list[MemberView]]:
+async def get_group(
+    services: Services, actor: Actor, group_id: int
+) -> tuple[GroupView, list[MemberView]]:
     async with services.engine.connect() as connection:
         row = await access_group_by_id(connection, actor, group_id, Action.READ)
         members = await _members(connection, actor, group_id)
@@ -328,8 +339,12 @@ async def get_group(services: Services, actor: Actor, group_id: int) -> tuple[Gr
 async def _members(connection: AsyncConnection, actor: Actor, group_id: int) -> list[MemberView]:
     rows = await connection.execute(
         sa.select(
-            people.c.id, people.c.given_name, people.c.family_name, people.c.profile,
-            enrolments.c.role, enrolments.c.subject,
+            people.c.id,
+            people.c.given_name,
+            people.c.family_name,
+            people.c.profile,
+            enrolments.c.role,
+            enrolments.c.subject,
         )
         .join(people, people.c.id == enrolments.c.person_id)
         .where(enrolments.c.school_id == actor.school_id, enrolments.c.group_id == group_id)
@@ -337,8 +352,12 @@ async def _members(connection: AsyncConnection, actor: Actor, group_id: int) -> 
     )
     members = [
         MemberView(
-            person_id=row.id, given_name=row.given_name, family_name=row.family_name,
-            profile=Profile(row.profile), role=EnrolmentRole(row.role), subject=row.subject,
+            person_id=row.id,
+            given_name=row.given_name,
+            family_name=row.family_name,
+            profile=Profile(row.profile),
+            role=EnrolmentRole(row.role),
+            subject=row.subject,
         )
         for row in rows
     ]
@@ -400,7 +419,9 @@ async def list_groups(
                 )
             )
         total = (
-            await connection.execute(sa.select(sa.func.count()).select_from(groups).where(*conditions))
+            await connection.execute(
+                sa.select(sa.func.count()).select_from(groups).where(*conditions)
+            )
         ).scalar_one()
         counts = (
             sa.select(enrolments.c.group_id, sa.func.count().label("n"))
@@ -427,8 +448,14 @@ async def enrol(services: Services, actor: Actor, group_id: int, draft: Enrolmen
         expected = Profile.PUPIL if draft.role is EnrolmentRole.PUPIL else None
         if expected is not None and person.profile != expected.value:
             raise InvalidInput("Only pupils can be enrolled as pupils.", field="person_id")
-        if draft.role is EnrolmentRole.TEACHER and person.profile not in ("teacher", "staff", "admin"):
-            raise InvalidInput("Only teachers and staff can teach a class or group.", field="person_id")
+        if draft.role is EnrolmentRole.TEACHER and person.profile not in (
+            "teacher",
+            "staff",
+            "admin",
+        ):
+            raise InvalidInput(
+                "Only teachers and staff can teach a class or group.", field="person_id"
+            )
         try:
             async with connection.begin_nested():
                 await connection.execute(
@@ -522,5 +549,3 @@ async def my_groups(services: Services, actor: Actor) -> list[GroupView]:
             .order_by(groups.c.kind, groups.c.name)
         )
         return [group_view(row) for row in rows]
-
-

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from preau.adapters.sql.schema import devices, people
 from preau.domain.people import Actor, Profile
@@ -132,7 +132,13 @@ class Sessions:
         )
 
     async def open_device(
-        self, connection: sa.AsyncConnection, actor: Actor, *, remember: bool, label: str, now: float
+        self,
+        connection: AsyncConnection,
+        actor: Actor,
+        *,
+        remember: bool,
+        label: str,
+        now: float,
     ) -> str:
         """Record a new device for a fresh login and return its id."""
         device_id = secrets.token_urlsafe(16)
@@ -188,7 +194,9 @@ class Sessions:
             if moment - _aware(row.last_seen_at) > timedelta(hours=1):
                 await connection.execute(
                     devices.update()
-                    .where(devices.c.school_id == actor.school_id, devices.c.id == claimed.device_id)
+                    .where(
+                        devices.c.school_id == actor.school_id, devices.c.id == claimed.device_id
+                    )
                     .values(last_seen_at=moment)
                 )
         # The profile may have changed since the device was registered.
@@ -217,8 +225,13 @@ class Sessions:
         await self._announce(Revocation(kind="device", id=device_id))
 
     async def revoke_person(
-        self, connection: sa.AsyncConnection, *, school_id: int, person_id: int,
-        keep_device: str | None, now: float,
+        self,
+        connection: AsyncConnection,
+        *,
+        school_id: int,
+        person_id: int,
+        keep_device: str | None,
+        now: float,
     ) -> None:
         """Inside the caller's transaction: end every session and device of a person
         (but ``keep_device``). Call :meth:`announce_person` after the commit."""
@@ -253,7 +266,9 @@ class Sessions:
             self.revoked_devices.add(revocation.id)
         elif revocation.kind == "person":
             person_id = int(revocation.id)
-            self.valid_after[person_id] = max(self.valid_after.get(person_id, 0.0), revocation.after)
+            self.valid_after[person_id] = max(
+                self.valid_after.get(person_id, 0.0), revocation.after
+            )
 
     async def resync(self, *, now: float) -> None:
         """Re-read revocations recent enough to matter (younger than a device credential)."""

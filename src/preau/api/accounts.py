@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 
 from preau.actions import accounts
 from preau.actions.directory import get_person
+from preau.actions.sessions import Session
 from preau.domain.directory import PersonView
 from preau.domain.errors import NotAuthenticated
 from preau.web.accounts import client_address, device_label, login_cookies, logout_cookies
@@ -42,7 +43,7 @@ class SessionToken(msgspec.Struct, kw_only=True):
     profile: str
 
 
-def require_session(request: Req) -> accounts.Session:
+def require_session(request: Req) -> Session:
     session = session_of(request)
     if session is None:
         raise NotAuthenticated("Log in first, then try again.")
@@ -53,9 +54,12 @@ def _token_response(request: Req, result: accounts.LoginResult) -> Response[Sess
     services = services_of(request)
     return Response(
         SessionToken(
-            token=result.session_token, expires_in=services.settings.session_seconds,
-            device_token=result.device_token, person_id=result.session.actor.person_id,
-            school_id=result.session.actor.school_id, profile=result.session.actor.profile.value,
+            token=result.session_token,
+            expires_in=services.settings.session_seconds,
+            device_token=result.device_token,
+            person_id=result.session.actor.person_id,
+            school_id=result.session.actor.school_id,
+            profile=result.session.actor.profile.value,
         ),
         status_code=201,
         cookies=login_cookies(request, result),
@@ -65,8 +69,12 @@ def _token_response(request: Req, result: accounts.LoginResult) -> Response[Sess
 @post("/api/v1/session", tags=["accounts"], summary="Log in with a username and password")
 async def create_session(request: Req, data: JSONBody[LoginRequest]) -> Response[SessionToken]:
     result = await accounts.log_in(
-        services_of(request), username=data.username, password=data.password,
-        address=client_address(request), remember=data.remember, label=device_label(request),
+        services_of(request),
+        username=data.username,
+        password=data.password,
+        address=client_address(request),
+        remember=data.remember,
+        label=device_label(request),
     )
     return _token_response(request, result)
 
@@ -74,8 +82,13 @@ async def create_session(request: Req, data: JSONBody[LoginRequest]) -> Response
 @post("/api/v1/activation", tags=["accounts"], summary="Activate an account with its code")
 async def activate(request: Req, data: JSONBody[ActivationRequest]) -> Response[SessionToken]:
     result = await accounts.activate_account(
-        services_of(request), username=data.username, code=data.code, password=data.password,
-        address=client_address(request), remember=data.remember, label=device_label(request),
+        services_of(request),
+        username=data.username,
+        code=data.code,
+        password=data.password,
+        address=client_address(request),
+        remember=data.remember,
+        label=device_label(request),
     )
     return _token_response(request, result)
 

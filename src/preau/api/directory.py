@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, patch, post
-from litestar.params import JSONBody, FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from preau.actions import accounts, directory
 from preau.api.accounts import require_session
@@ -51,6 +51,7 @@ class CodesRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 @get("/api/v1/people", tags=["directory"], summary="List and search people of my school")
 async def people_list(
     request: Req,
+    *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     profile: FromQuery[Profile | None] = None,
     group_id: FromQuery[int | None] = None,
@@ -60,8 +61,14 @@ async def people_list(
 ) -> PeoplePage:
     session = require_session(request)
     return await directory.list_people(
-        services_of(request), session.actor, query=q, profile=profile, group_id=group_id,
-        include_inactive=include_inactive, page=page, page_size=page_size,
+        services_of(request),
+        session.actor,
+        query=q,
+        profile=profile,
+        group_id=group_id,
+        include_inactive=include_inactive,
+        page=page,
+        page_size=page_size,
     )
 
 
@@ -72,29 +79,46 @@ async def person_create(request: Req, data: JSONBody[PersonDraft]) -> PersonView
 
 @get("/api/v1/people/{person_id:int}", tags=["directory"], summary="One person")
 async def person_get(request: Req, person_id: FromPath[int]) -> PersonView:
-    return await directory.get_person(services_of(request), require_session(request).actor, person_id)
+    return await directory.get_person(
+        services_of(request), require_session(request).actor, person_id
+    )
 
 
-@patch("/api/v1/people/{person_id:int}", tags=["directory"], summary="Change or deactivate a person")
-async def person_patch(request: Req, person_id: FromPath[int], data: JSONBody[PersonChanges]) -> PersonView:
+@patch(
+    "/api/v1/people/{person_id:int}", tags=["directory"], summary="Change or deactivate a person"
+)
+async def person_patch(
+    request: Req, person_id: FromPath[int], data: JSONBody[PersonChanges]
+) -> PersonView:
     return await directory.update_person(
         services_of(request), require_session(request).actor, person_id, data
     )
 
 
-@get("/api/v1/people/{person_id:int}/relatives", tags=["directory"],
-     summary="A pupil's parents or a parent's children")
+@get(
+    "/api/v1/people/{person_id:int}/relatives",
+    tags=["directory"],
+    summary="A pupil's parents or a parent's children",
+)
 async def person_relatives(request: Req, person_id: FromPath[int]) -> list[PersonView]:
-    return await directory.relatives(services_of(request), require_session(request).actor, person_id)
+    return await directory.relatives(
+        services_of(request), require_session(request).actor, person_id
+    )
 
 
-@post("/api/v1/parent-links", tags=["directory"], summary="Link a parent to a pupil", status_code=204)
+@post(
+    "/api/v1/parent-links", tags=["directory"], summary="Link a parent to a pupil", status_code=204
+)
 async def parent_link(request: Req, data: JSONBody[ParentLinkDraft]) -> None:
     await directory.link_parent(services_of(request), require_session(request).actor, data)
 
 
-@post("/api/v1/parent-links/remove", tags=["directory"], summary="Unlink a parent and a pupil",
-      status_code=204)
+@post(
+    "/api/v1/parent-links/remove",
+    tags=["directory"],
+    summary="Unlink a parent and a pupil",
+    status_code=204,
+)
 async def parent_unlink(request: Req, data: JSONBody[ParentLinkDraft]) -> None:
     await directory.unlink_parent(services_of(request), require_session(request).actor, data)
 
@@ -102,14 +126,19 @@ async def parent_unlink(request: Req, data: JSONBody[ParentLinkDraft]) -> None:
 @get("/api/v1/groups", tags=["directory"], summary="Classes and groups I may see")
 async def groups_list(
     request: Req,
+    *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     include_inactive: FromQuery[bool] = False,
     page: Annotated[int, QueryParameter(ge=1)] = 1,
     page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> GroupsPage:
     return await directory.list_groups(
-        services_of(request), require_session(request).actor, query=q,
-        include_inactive=include_inactive, page=page, page_size=page_size,
+        services_of(request),
+        require_session(request).actor,
+        query=q,
+        include_inactive=include_inactive,
+        page=page,
+        page_size=page_size,
     )
 
 
@@ -118,7 +147,9 @@ async def group_create(request: Req, data: JSONBody[GroupDraft]) -> GroupView:
     return await directory.create_group(services_of(request), require_session(request).actor, data)
 
 
-@get("/api/v1/groups/{group_id:int}", tags=["directory"], summary="A class or group and its members")
+@get(
+    "/api/v1/groups/{group_id:int}", tags=["directory"], summary="A class or group and its members"
+)
 async def group_get(request: Req, group_id: FromPath[int]) -> GroupDetail:
     group, members = await directory.get_group(
         services_of(request), require_session(request).actor, group_id
@@ -127,24 +158,43 @@ async def group_get(request: Req, group_id: FromPath[int]) -> GroupDetail:
 
 
 @patch("/api/v1/groups/{group_id:int}", tags=["directory"], summary="Change or deactivate a group")
-async def group_patch(request: Req, group_id: FromPath[int], data: JSONBody[GroupChanges]) -> GroupView:
-    return await directory.update_group(services_of(request), require_session(request).actor, group_id, data)
+async def group_patch(
+    request: Req, group_id: FromPath[int], data: JSONBody[GroupChanges]
+) -> GroupView:
+    return await directory.update_group(
+        services_of(request), require_session(request).actor, group_id, data
+    )
 
 
-@post("/api/v1/groups/{group_id:int}/members", tags=["directory"], summary="Enrol a person",
-      status_code=204)
-async def group_enrol(request: Req, group_id: FromPath[int], data: JSONBody[EnrolmentDraft]) -> None:
+@post(
+    "/api/v1/groups/{group_id:int}/members",
+    tags=["directory"],
+    summary="Enrol a person",
+    status_code=204,
+)
+async def group_enrol(
+    request: Req, group_id: FromPath[int], data: JSONBody[EnrolmentDraft]
+) -> None:
     await directory.enrol(services_of(request), require_session(request).actor, group_id, data)
 
 
-@post("/api/v1/groups/{group_id:int}/members/{person_id:int}/remove", tags=["directory"],
-      summary="Remove a person from a class or group", status_code=204)
+@post(
+    "/api/v1/groups/{group_id:int}/members/{person_id:int}/remove",
+    tags=["directory"],
+    summary="Remove a person from a class or group",
+    status_code=204,
+)
 async def group_unenrol(request: Req, group_id: FromPath[int], person_id: FromPath[int]) -> None:
-    await directory.unenrol(services_of(request), require_session(request).actor, group_id, person_id)
+    await directory.unenrol(
+        services_of(request), require_session(request).actor, group_id, person_id
+    )
 
 
-@post("/api/v1/activation-codes", tags=["accounts"],
-      summary="Issue activation codes (school admins); reset=true also clears passwords")
+@post(
+    "/api/v1/activation-codes",
+    tags=["accounts"],
+    summary="Issue activation codes (school admins); reset=true also clears passwords",
+)
 async def activation_codes(request: Req, data: JSONBody[CodesRequest]) -> list[ActivationCode]:
     issued = await accounts.issue_activation_codes(
         services_of(request), require_session(request).actor, data.person_ids, reset=data.reset
@@ -152,6 +202,19 @@ async def activation_codes(request: Req, data: JSONBody[CodesRequest]) -> list[A
     return [ActivationCode(**item.__dict__) for item in issued]
 
 
-routes = [people_list, person_create, person_get, person_patch, person_relatives, parent_link,
-          parent_unlink, groups_list, group_create, group_get, group_patch, group_enrol,
-          group_unenrol, activation_codes]
+routes = [
+    people_list,
+    person_create,
+    person_get,
+    person_patch,
+    person_relatives,
+    parent_link,
+    parent_unlink,
+    groups_list,
+    group_create,
+    group_get,
+    group_patch,
+    group_enrol,
+    group_unenrol,
+    activation_codes,
+]

@@ -135,5 +135,7 @@ def optional_text(value: str | None, field: str, limit: int = 100) -> str | None
         return None
     value = " ".join(value.split())
     if len(value) > limit:
-        raise InvalidInput("This field is longer than {limit} characters.", field=field, limit=limit)
+        raise InvalidInput(
+            "This field is longer than {limit} characters.", field=field, limit=limit
+        )
     return value or None

@@ -47,7 +47,8 @@ class TooManyAttempts(PreauError):
     status = 429
 
     def __init__(self, message: str, *, retry_after: int, **params: object) -> None:
-        super().__init__(message, **params)
+        super().__init__(message)
+        self.params = params
         self.retry_after = retry_after
 
 

@@ -8,7 +8,9 @@ import unicodedata
 
 import msgspec
 
-from preau.domain.errors import InvalidInput as InvalidInput
+from preau.domain.errors import InvalidInput
+
+__all__ = ["InvalidInput"]  # re-exported: validators below raise it
 
 
 class Profile(enum.StrEnum):
@@ -107,7 +109,9 @@ def normalise_activation_code(code: str) -> str:
 
 
 # Letters that Unicode decomposition leaves alone but a French register spells out.
-_LIGATURES = str.maketrans({"æ": "ae", "œ": "oe", "ß": "ss", "ø": "o", "đ": "d", "ł": "l", "þ": "th"})
+_LIGATURES = str.maketrans(
+    {"æ": "ae", "œ": "oe", "ß": "ss", "ø": "o", "đ": "d", "ł": "l", "þ": "th"}
+)
 
 
 def ascii_slug(text: str) -> str:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import FromQuery
 from litestar.datastructures import Cookie
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
 from preau.actions import accounts
 from preau.actions.accounts import LoginResult
-from preau.domain.errors import PreauError, TooManyAttempts
+from preau.actions.directory import get_person, school_name
+from preau.domain.errors import InvalidInput, PreauError, TooManyAttempts
 from preau.web.cookies import DEVICE_COOKIE, LANG_COOKIE, SESSION_COOKIE
 from preau.web.render import render, services_of, session_of, translate_error
 
@@ -22,14 +23,25 @@ Req = Request[Any, Any, Any]
 def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
     settings = services_of(request).settings
     cookies = [
-        Cookie(key=SESSION_COOKIE, value=result.session_token, max_age=settings.session_seconds,
-               httponly=True, secure=settings.cookie_secure, samesite="lax"),
+        Cookie(
+            key=SESSION_COOKIE,
+            value=result.session_token,
+            max_age=settings.session_seconds,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+        ),
     ]
     if result.device_token is not None:
         cookies.append(
-            Cookie(key=DEVICE_COOKIE, value=result.device_token,
-                   max_age=settings.device_days * 86400, httponly=True,
-                   secure=settings.cookie_secure, samesite="lax")
+            Cookie(
+                key=DEVICE_COOKIE,
+                value=result.device_token,
+                max_age=settings.device_days * 86400,
+                httponly=True,
+                secure=settings.cookie_secure,
+                samesite="lax",
+            )
         )
     return cookies
 
@@ -85,8 +97,12 @@ async def login_submit(request: Req) -> Response[Any]:
         )
     except PreauError as error:
         response = render(
-            request, "login.html", status_code=error.status, error=translate_error(error),
-            username=username, next_path=next_path,
+            request,
+            "login.html",
+            status_code=error.status,
+            error=translate_error(error),
+            username=username,
+            next_path=next_path,
         )
         if isinstance(error, TooManyAttempts):
             response.headers["retry-after"] = str(error.retry_after)
@@ -106,7 +122,10 @@ async def activate_submit(request: Req) -> Response[Any]:
     password = str(form.get("password", ""))
     if password != str(form.get("password_again", "")):
         return render(
-            request, "activate.html", status_code=400, username=username,
+            request,
+            "activate.html",
+            status_code=400,
+            username=username,
             error=i18n.gettext("The two passwords are different. Type the same password twice."),
         )
     try:
@@ -121,7 +140,10 @@ async def activate_submit(request: Req) -> Response[Any]:
         )
     except PreauError as error:
         return render(
-            request, "activate.html", status_code=error.status, username=username,
+            request,
+            "activate.html",
+            status_code=error.status,
+            username=username,
             error=translate_error(error),
         )
     return Redirect("/home?welcome=1", cookies=login_cookies(request, result))
@@ -140,13 +162,14 @@ async def account_page(request: Req, done: FromQuery[str | None] = None) -> Resp
     session = session_of(request)
     if session is None:
         return Redirect("/login?next_path=/account")
-    from preau.actions.directory import get_person, school_name
-
     services = services_of(request)
     person = await get_person(services, session.actor, session.actor.person_id)
     return render(
-        request, "account.html", person=person,
-        school=await school_name(services, session.actor.school_id), done=done,
+        request,
+        "account.html",
+        person=person,
+        school=await school_name(services, session.actor.school_id),
+        done=done,
     )
 
 
@@ -169,19 +192,21 @@ async def change_password(request: Req) -> Response[Any]:
     services = services_of(request)
     try:
         if new != str(form.get("new_password_again", "")):
-            from preau.domain.errors import InvalidInput
-
             raise InvalidInput("The two passwords are different. Type the same password twice.")
         result = await accounts.change_password(
-            services, session, current=str(form.get("current_password", "")), new=new,
+            services,
+            session,
+            current=str(form.get("current_password", "")),
+            new=new,
             address=client_address(request),
         )
     except PreauError as error:
-        from preau.actions.directory import get_person, school_name
-
         person = await get_person(services, session.actor, session.actor.person_id)
         return render(
-            request, "account.html", status_code=error.status, person=person,
+            request,
+            "account.html",
+            status_code=error.status,
+            person=person,
             school=await school_name(services, session.actor.school_id),
             password_error=translate_error(error),
         )
@@ -197,10 +222,28 @@ async def switch_language(request: Req) -> Redirect:
         return Redirect(back)
     return Redirect(
         back,
-        cookies=[Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, httponly=True,
-                        samesite="lax", secure=services_of(request).settings.cookie_secure)],
+        cookies=[
+            Cookie(
+                key=LANG_COOKIE,
+                value=locale,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=services_of(request).settings.cookie_secure,
+            )
+        ],
     )
 
 
-routes = [index, login_page, login_submit, activate_page, activate_submit, logout, account_page,
-          logout_others, change_password, switch_language]
+routes = [
+    index,
+    login_page,
+    login_submit,
+    activate_page,
+    activate_submit,
+    logout,
+    account_page,
+    logout_others,
+    change_password,
+    switch_language,
+]

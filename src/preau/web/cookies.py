@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from preau.actions.sessions import DEVICE_COOKIE, SESSION_COOKIE
 
-__all__ = ["CSRF_COOKIE", "DEVICE_COOKIE", "LANG_COOKIE", "SESSION_COOKIE", "parse_cookies", "set_cookie"]
+__all__ = [
+    "CSRF_COOKIE",
+    "DEVICE_COOKIE",
+    "LANG_COOKIE",
+    "SESSION_COOKIE",
+    "parse_cookies",
+    "set_cookie",
+]
 
 CSRF_COOKIE = "preau_csrf"
 LANG_COOKIE = "preau_lang"
@@ -20,7 +27,12 @@ def parse_cookies(header: str) -> dict[str, str]:
 
 
 def set_cookie(
-    name: str, value: str, *, max_age: int | None, secure: bool, http_only: bool = True,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None,
+    secure: bool,
+    http_only: bool = True,
     same_site: str = "Lax",
 ) -> str:
     parts = [f"{name}={value}", "Path=/", f"SameSite={same_site}"]

@@ -6,8 +6,6 @@ read; pages answer an error page. Nothing reaches the user as a stack trace.
 
 from __future__ import annotations
 
-from preau.i18n import lazy
-
 import hmac
 import logging
 from typing import Any
@@ -18,6 +16,7 @@ from litestar.response import Redirect
 
 from preau import i18n
 from preau.domain.errors import NotAuthenticated, PreauError, TooManyAttempts
+from preau.i18n import lazy
 from preau.web.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.web.render import csrf_token, render, translate_error
 
@@ -65,9 +64,9 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
     all, carry no ambient authority a forged request could borrow, and are exempt.
     """
     state = request.scope["state"]
-    if request.method not in UNSAFE_METHODS or state.get("bearer"):  # type: ignore[typeddict-item]
+    if request.method not in UNSAFE_METHODS or state.get("bearer"):
         return
-    cookies = state.get("cookies", {})  # type: ignore[typeddict-item]
+    cookies = state.get("cookies", {})
     if is_api(request) and SESSION_COOKIE not in cookies and DEVICE_COOKIE not in cookies:
         return
     given = request.headers.get("x-csrf-token")
@@ -79,7 +78,9 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
         raise PreauError(CSRF_FAILED) from None
 
 
-def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, detail: str, *, title: str | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     body = {
         "type": "about:blank",
         "title": i18n.gettext(title or STATUS_TITLES.get(status, "Error")),
@@ -99,8 +100,14 @@ def handle_preau_error(request: Request[Any, Any, Any], error: PreauError) -> Re
     elif isinstance(error, NotAuthenticated):
         return Redirect(f"/login?next_path={request.url.path}")
     else:
-        response = render(request, "error.html", status_code=status, status=status,
-                          title=i18n.gettext(STATUS_TITLES.get(status, "Error")), detail=detail)
+        response = render(
+            request,
+            "error.html",
+            status_code=status,
+            status=status,
+            title=i18n.gettext(STATUS_TITLES.get(status, "Error")),
+            detail=detail,
+        )
     if retry_after is not None:
         response.headers["retry-after"] = str(retry_after)
     return response
@@ -112,15 +119,23 @@ def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException)
         log.error("http error %s: %s", status, error.detail)
     detail = i18n.gettext(STATUS_DETAILS.get(status, STATUS_DETAILS[400]))
     if status == 400 and error.extra:
-        detail = i18n.gettext(
-            "Some fields are missing or have the wrong type: {fields}."
-        ).format(fields=", ".join(_fields(error.extra)))
-    if isinstance(error, NotAuthorizedException | PermissionDeniedException) and not is_api(request):
+        detail = i18n.gettext("Some fields are missing or have the wrong type: {fields}.").format(
+            fields=", ".join(_fields(error.extra))
+        )
+    if isinstance(error, NotAuthorizedException | PermissionDeniedException) and not is_api(
+        request
+    ):
         return Redirect(f"/login?next_path={request.url.path}")
     if is_api(request):
         return problem(status, detail, headers=None)
-    return render(request, "error.html", status_code=status, status=status,
-                  title=i18n.gettext(STATUS_TITLES.get(status, "Error")), detail=detail)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=i18n.gettext(STATUS_TITLES.get(status, "Error")),
+        detail=detail,
+    )
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -128,8 +143,14 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     detail = i18n.gettext(STATUS_DETAILS[500])
     if is_api(request):
         return problem(500, detail)
-    return render(request, "error.html", status_code=500, status=500,
-                  title=i18n.gettext(STATUS_TITLES[500]), detail=detail)
+    return render(
+        request,
+        "error.html",
+        status_code=500,
+        status=500,
+        title=i18n.gettext(STATUS_TITLES[500]),
+        detail=detail,
+    )
 
 
 def _fields(extra: Any) -> list[str]:

@@ -14,7 +14,9 @@ from preau.web.render import render, services_of, session_of
 
 
 @get("/home", include_in_schema=False)
-async def home(request: Request[Any, Any, Any], welcome: FromQuery[str | None] = None) -> Response[Any]:
+async def home(
+    request: Request[Any, Any, Any], welcome: FromQuery[str | None] = None
+) -> Response[Any]:
     session = session_of(request)
     if session is None:
         return Redirect("/login?next_path=/home")

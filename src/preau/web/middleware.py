@@ -8,11 +8,11 @@ import secrets
 import time
 from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
 from preau import i18n
 from preau.actions.sessions import Session, Sessions
+from preau.asgi import ASGIApp, Message, Receive, Scope, Send
 from preau.web.cookies import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
@@ -25,11 +25,14 @@ from preau.web.cookies import (
 log = logging.getLogger("preau.access")
 
 requests_total = Counter(
-    "preau_http_requests_total", "HTTP requests by route template and status.",
+    "preau_http_requests_total",
+    "HTTP requests by route template and status.",
     ["method", "route", "status"],
 )
 request_seconds = Histogram(
-    "preau_http_request_seconds", "HTTP request latency by route template.", ["method", "route"],
+    "preau_http_request_seconds",
+    "HTTP request latency by route template.",
+    ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 session_resumes = Counter(
@@ -55,7 +58,10 @@ class SecurityHeaders:
             (b"referrer-policy", b"same-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),
             (b"cross-origin-resource-policy", b"same-origin"),
-            (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=(), payment=()"),
+            (
+                b"permissions-policy",
+                b"camera=(self), microphone=(self), geolocation=(), payment=()",
+            ),
         ]
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
@@ -86,10 +92,14 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or secrets.token_hex(8)
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or secrets.token_hex(
+            8
+        )
         cookies = parse_cookies(headers.get(b"cookie", b"").decode("latin-1"))
-        locale = i18n.negotiate(cookies.get(LANG_COOKIE), headers.get(b"accept-language", b"").decode("latin-1"))
-        state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[assignment]
+        locale = i18n.negotiate(
+            cookies.get(LANG_COOKIE), headers.get(b"accept-language", b"").decode("latin-1")
+        )
+        state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["cookies"] = cookies
         state["locale"] = locale
@@ -122,8 +132,12 @@ class RequestContext:
                 log.info(
                     "request",
                     extra={
-                        "request_id": request_id, "method": method, "path": scope["path"],
-                        "route": route, "status": status, "ms": round(elapsed * 1000, 2),
+                        "request_id": request_id,
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
                     },
                 )
 
@@ -137,8 +151,15 @@ class SessionMiddleware:
     CSRF cookie exists for forms.
     """
 
-    def __init__(self, app: ASGIApp, *, sessions: Sessions, session_seconds: int,
-                 secure_cookies: bool, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        sessions: Sessions,
+        session_seconds: int,
+        secure_cookies: bool,
+        clock: Any = time.time,
+    ) -> None:
         self.app = app
         self.sessions = sessions
         self.session_seconds = session_seconds
@@ -149,7 +170,7 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state: dict[str, Any] = scope["state"]  # type: ignore[assignment]
+        state: dict[str, Any] = scope["state"]
         cookies: dict[str, str] = state.get("cookies", {})
         now = self.clock()
         new_cookies: list[str] = []
@@ -166,15 +187,22 @@ class SessionMiddleware:
                 if session is not None:
                     token = self.sessions.issue_session(session.actor, session.device_id, now=now)
                     new_cookies.append(
-                        set_cookie(SESSION_COOKIE, token, max_age=self.session_seconds, secure=self.secure)
+                        set_cookie(
+                            SESSION_COOKIE, token, max_age=self.session_seconds, secure=self.secure
+                        )
                     )
                 else:
                     new_cookies.append(set_cookie(DEVICE_COOKIE, "", max_age=0, secure=self.secure))
             if CSRF_COOKIE not in cookies:
                 cookies[CSRF_COOKIE] = secrets.token_urlsafe(24)
                 new_cookies.append(
-                    set_cookie(CSRF_COOKIE, cookies[CSRF_COOKIE], max_age=None, secure=self.secure,
-                               same_site="Strict")
+                    set_cookie(
+                        CSRF_COOKIE,
+                        cookies[CSRF_COOKIE],
+                        max_age=None,
+                        secure=self.secure,
+                        same_site="Strict",
+                    )
                 )
         state["session"] = session
 
@@ -198,5 +226,5 @@ def _bearer(scope: Scope) -> str | None:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token:
-                return token.strip()
+                return str(token).strip()
     return None

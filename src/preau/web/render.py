@@ -21,12 +21,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 # Values shown through `_(value)` in templates: listed here so they are extracted.
 SHOWN_VALUES = [
-    i18n.lazy("pupil"), i18n.lazy("parent"), i18n.lazy("teacher"), i18n.lazy("staff"),
-    i18n.lazy("admin"), i18n.lazy("class"), i18n.lazy("group"), i18n.lazy("Error"),
+    i18n.lazy("pupil"),
+    i18n.lazy("parent"),
+    i18n.lazy("teacher"),
+    i18n.lazy("staff"),
+    i18n.lazy("admin"),
+    i18n.lazy("class"),
+    i18n.lazy("group"),
+    i18n.lazy("Error"),
 ]
 
 environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader([TEMPLATES, Path(__file__).parent.parent / "gate" / "templates"]),
+    loader=jinja2.FileSystemLoader(
+        [TEMPLATES, Path(__file__).parent.parent / "gate" / "templates"]
+    ),
     autoescape=True,
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
@@ -42,12 +50,12 @@ def services_of(request: Request[Any, Any, Any]) -> Services:
 
 
 def session_of(request: Request[Any, Any, Any]) -> Session | None:
-    session: Session | None = request.scope["state"].get("session")  # type: ignore[typeddict-item]
+    session: Session | None = request.scope["state"].get("session")
     return session
 
 
 def csrf_token(request: Request[Any, Any, Any]) -> str:
-    cookie = request.scope["state"].get("cookies", {}).get(CSRF_COOKIE, "")  # type: ignore[typeddict-item]
+    cookie = request.scope["state"].get("cookies", {}).get(CSRF_COOKIE, "")
     return expected_csrf(services_of(request).settings.secret_key, cookie)
 
 

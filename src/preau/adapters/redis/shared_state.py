@@ -43,7 +43,7 @@ class RedisSubscription:
             yield channel, message["data"]
 
     async def close(self) -> None:
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 class RedisSharedState:
@@ -58,8 +58,8 @@ class RedisSharedState:
         return self.prefix + name
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await _guard(lambda: self.client.get(self.key(key)))
-        return value
+        value = await _guard(lambda: self.client.get(self.key(key)))
+        return value if value is None or isinstance(value, bytes) else value.encode()
 
     async def set(self, key: str, value: bytes, *, ttl_seconds: float | None = None) -> None:
         px = None if ttl_seconds is None else max(1, int(ttl_seconds * 1000))
@@ -87,7 +87,7 @@ class RedisSharedState:
         return RedisSubscription(pubsub, self.prefix)
 
     async def ping(self) -> None:
-        await _guard(lambda: self.client.ping())
+        await _guard(self.client.ping)
 
     async def close(self) -> None:
         await self.client.aclose()
