@@ -488,11 +488,11 @@ def _date(value: str, column: str) -> date:
 def _check_date_last_modified(value: str) -> None:
     if not value:
         return
-    if _DATE.match(value):
-        _date(value, "dateLastModified")
-        return
     try:
-        datetime.fromisoformat(value)
+        if _DATE.match(value):
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value)
     except ValueError:
         raise _RowError(
             N_(
