@@ -23,6 +23,7 @@ from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import directory as api_directory
+from preau.api import roster as api_roster
 from preau.asgi import ASGIApp
 from preau.observability import configure_logging
 from preau.ports import SharedState
@@ -31,6 +32,7 @@ from preau.web import accounts as web_accounts
 from preau.web import directory as web_directory
 from preau.web import home as web_home
 from preau.web import ops as web_ops
+from preau.web import roster as web_roster
 from preau.web.errors import check_csrf, exception_handlers
 from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 
@@ -119,8 +121,10 @@ def build_router(services: Services) -> Litestar:
             *web_accounts.routes,
             *web_home.routes,
             *web_directory.routes,
+            *web_roster.routes,
             *api_accounts.routes,
             *api_directory.routes,
+            *api_roster.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],
