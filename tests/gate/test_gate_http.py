@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import altcha
@@ -20,8 +21,8 @@ from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.domain.tokens import Signer
 from preau.gate import build_gate
-from preau.gate.middleware import GateMiddleware
 from preau.gate.control import read_gate_status, update_gate_settings
+from preau.gate.middleware import GateMiddleware
 from preau.gate.settings import GateSettings
 from preau.ports import SharedState
 
@@ -298,13 +299,11 @@ async def test_gate_js_is_served_and_has_no_inline_script(
         await browser.get("/")
         styles = await browser.get("/gate/assets/gate.css")
         assert styles.status_code == 200
-    page = (Path := __import__("pathlib").Path)(__file__)
-    templates = page.parent.parent.parent / "src" / "preau" / "gate" / "templates"
+    templates = Path(__file__).parents[2] / "src" / "preau" / "gate" / "templates"
     for template in templates.glob("*.html"):
         text = template.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template
         assert "style=" not in text, template
-    assert Path
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ class GateRuntime:
         self._wake = asyncio.Event()
         self._round_done: asyncio.Future[None] | None = None
         self.started = False
+        self._stopping = False
         # Called at each flush: the rate limiters hand over their pending counts there.
         self.flush_hooks: list[Callable[[], Awaitable[None]]] = []
 
@@ -102,10 +103,12 @@ class GateRuntime:
         if self.started:
             return
         self.started = True
+        self._stopping = False
         await self.run_round()
         self._task = asyncio.create_task(self._loop(), name="preau-gate")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -116,9 +119,12 @@ class GateRuntime:
         self.started = False
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that races with its own timeout, and the task would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.refresh_interval_s)
+                async with asyncio.timeout(self.settings.refresh_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.run_round()
@@ -137,7 +143,8 @@ class GateRuntime:
         waiter = self._round_done
         self._wake.set()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(waiter), wait_s)
+            async with asyncio.timeout(wait_s):
+                await asyncio.shield(waiter)
 
     # --- Shared or local store ----------------------------------------------------------
 

@@ -85,7 +85,8 @@ class LoadShedder:
         self.waiters.append(waiter)
         budget = codel_wait_budget(now, self.last_empty_at)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), budget)
+            async with asyncio.timeout(budget):
+                return await asyncio.shield(future)
         except TimeoutError:
             if waiter in self.waiters:
                 self.waiters.remove(waiter)
