@@ -89,7 +89,8 @@ async def test_admits_up_to_capacity_then_queues(make_gate: Callable[..., GateMi
     gate = make_gate()
     browsers = [client(gate) for _ in range(3)]
     first, second, third = [await b.get("/home") for b in browsers]
-    assert first.status_code == 200 and first.text == "hello /home"
+    assert first.status_code == 200
+    assert first.text == "hello /home"
     assert second.status_code == 200
     assert "preau_pass" in browsers[0].cookies
     # The third is queued: redirected to the waiting page with a ticket.
@@ -247,7 +248,8 @@ async def test_address_rate_limit(make_gate: Callable[..., GateMiddleware]) -> N
     assert 429 in codes
     assert codes.index(429) >= 4
     sample = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "address"})
-    assert sample is not None and sample >= 1
+    assert sample is not None
+    assert sample >= 1
 
 
 async def test_operator_settings_reach_the_gate(

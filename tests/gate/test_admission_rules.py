@@ -1,0 +1,238 @@
+"""The pure admission rules: order, fairness between lanes, pacing, shedding choices."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from preau.domain.admission import (
+    AdmissionPlan,
+    AttackThresholds,
+    Criticality,
+    Lane,
+    LaneShares,
+    PreQueue,
+    QueueSnapshot,
+    adjust_concurrency_limit,
+    adjust_rate,
+    attack_detected,
+    candidates_after,
+    codel_wait_budget,
+    criticality_for,
+    estimated_wait,
+    full_jitter,
+    lane_for_profile,
+    people_ahead,
+    plan_admissions,
+    poll_interval,
+    position_of_ticket,
+    shuffle_index,
+    split_admissions,
+    ticket_at_position,
+    under_attack,
+    victim_to_shed,
+)
+
+
+def test_lanes_follow_profiles() -> None:
+    assert lane_for_profile("teacher") is Lane.PRIORITY
+    assert lane_for_profile("admin") is Lane.PRIORITY
+    assert lane_for_profile("pupil") is Lane.KNOWN
+    assert lane_for_profile("parent") is Lane.KNOWN
+    assert lane_for_profile(None) is Lane.FIRST_TIME
+    assert lane_for_profile("hacker") is Lane.FIRST_TIME
+    assert criticality_for(Lane.FIRST_TIME, signed_in=True) is Criticality.ADMITTED_SESSION
+    assert criticality_for(Lane.FIRST_TIME, signed_in=False) is Criticality.FIRST_TIME
+    assert criticality_for(Lane.PRIORITY, signed_in=False) is Criticality.PRIORITY
+
+
+@given(size=st.integers(1, 3000), seed=st.text(min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_shuffle_is_a_permutation_with_an_inverse(size: int, seed: str) -> None:
+    image = [shuffle_index(i, size, seed) for i in range(size)]
+    assert sorted(image) == list(range(size))
+    assert [shuffle_index(j, size, seed, inverse=True) for j in image] == list(range(size))
+
+
+def test_shuffle_depends_on_the_seed() -> None:
+    first = [shuffle_index(i, 50, "a") for i in range(50)]
+    second = [shuffle_index(i, 50, "b") for i in range(50)]
+    assert first != second
+    assert first != list(range(50))
+
+
+@given(
+    first=st.integers(0, 50), size=st.integers(1, 200), extra=st.integers(0, 50),
+    seed=st.text(min_size=1, max_size=4),
+)
+@settings(max_examples=80, deadline=None)
+def test_fifo_after_the_pre_queue(first: int, size: int, extra: int, seed: str) -> None:
+    pre_queue = PreQueue(first, first + size, seed)
+    issued = first + size + extra
+    positions = [position_of_ticket(n, pre_queue) for n in range(1, issued + 1)]
+    # Every position is taken exactly once.
+    assert sorted(positions) == list(range(1, issued + 1))
+    # Tickets taken before the pre-queue, and after opening, keep their arrival order.
+    assert positions[:first] == list(range(1, first + 1))
+    assert positions[first + size :] == list(range(first + size + 1, issued + 1))
+    for n in range(1, issued + 1):
+        assert ticket_at_position(position_of_ticket(n, pre_queue), pre_queue) == n
+
+
+@given(
+    waiting=st.lists(st.integers(0, 40), min_size=3, max_size=3),
+    slots=st.integers(0, 60),
+    credits=st.lists(st.floats(-1, 1), min_size=3, max_size=3),
+    shares=st.tuples(st.floats(0.01, 0.6), st.floats(0.01, 0.39)),
+)
+def test_split_hands_out_exactly_what_it_can(
+    waiting: list[int], slots: int, credits: list[float], shares: tuple[float, float]
+) -> None:
+    weights = LaneShares(*shares).weights()
+    grants, carried = split_admissions(slots, waiting, weights, credits)
+    assert sum(grants) == min(slots, sum(waiting))
+    assert all(0 <= g <= w for g, w in zip(grants, waiting, strict=True))
+    assert all(-1 <= c <= 1 for c in carried)
+
+
+@given(
+    rounds=st.lists(st.integers(1, 5), min_size=50, max_size=200),
+    shares=st.tuples(st.floats(0.05, 0.6), st.floats(0.05, 0.35)),
+)
+def test_no_lane_starves(rounds: list[int], shares: tuple[float, float]) -> None:
+    """With every lane always busy, each gets its share give or take a couple of slots."""
+    weights = LaneShares(*shares).weights()
+    credits: tuple[float, ...] = (0.0, 0.0, 0.0)
+    totals = [0, 0, 0]
+    for slots in rounds:
+        grants, credits = split_admissions(slots, (10**6, 10**6, 10**6), weights, credits)
+        totals = [t + g for t, g in zip(totals, grants, strict=True)]
+    given_out = sum(rounds)
+    for lane in range(3):
+        assert abs(totals[lane] - weights[lane] * given_out) <= 2.5
+        if weights[lane] * given_out >= 3:
+            assert totals[lane] > 0
+
+
+def test_unused_share_goes_to_the_others() -> None:
+    grants, _ = split_admissions(10, (0, 3, 100), (0.5, 0.3, 0.2), (0.0, 0.0, 0.0))
+    assert grants == (0, 3, 7)
+
+
+def snapshot(**changes: object) -> QueueSnapshot:
+    values: dict[str, object] = {
+        "version": 1, "active": 0, "issued": (0, 0, 0), "serving": (0, 0, 0),
+        "waiting": (0, 0, 0), "admitted": (0, 0, 0), "tokens": 0.0, "tokens_at": 0.0,
+        "credits": (0.0, 0.0, 0.0), "pre_queues": (None, None, None), "sealed_for": 0.0,
+        "rate": 0.0,
+    }
+    values.update(changes)
+    return QueueSnapshot(**values)  # type: ignore[arg-type]
+
+
+def plan(state: QueueSnapshot, **changes: object) -> AdmissionPlan:
+    arguments: dict[str, object] = {
+        "now": 100.0, "capacity": 10, "rate": 5.0, "burst": 5.0, "shares": LaneShares(),
+        "opening_at": None, "seed": "s",
+    }
+    arguments.update(changes)
+    return plan_admissions(state, **arguments)  # type: ignore[arg-type]
+
+
+def test_plan_respects_capacity_and_rate() -> None:
+    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0)
+    assert plan(busy).grants == (0, 5, 0)
+    assert plan(busy, capacity=3).grants == (0, 3, 0)
+    assert plan(snapshot(waiting=(0, 50, 0), active=10)).grants == (0, 0, 0)
+    # Half a second at 5/s buys two admissions (and a half saved for later).
+    half = plan(busy, now=99.5)
+    assert half.grants == (0, 2, 0)
+    assert half.tokens == 2.5
+
+
+def test_nobody_is_admitted_before_opening_and_the_draw_comes_first() -> None:
+    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=5.0, tokens_at=100.0)
+    early = plan(busy, opening_at=200.0)
+    assert early.grants == (0, 0, 0)
+    assert early.seal is None
+    opening = plan(busy, now=200.0, opening_at=200.0, seed="x")
+    assert opening.grants == (0, 0, 0)
+    assert opening.seal is not None
+    assert opening.seal.seed == "x"
+    sealed = snapshot(
+        waiting=(0, 50, 0), issued=(0, 50, 0), sealed_for=200.0, tokens=5.0, tokens_at=200.0
+    )
+    assert plan(sealed, now=200.0, opening_at=200.0).grants == (0, 5, 0)
+
+
+@given(
+    served_per_round=st.lists(st.integers(0, 7), min_size=1, max_size=30),
+    size=st.integers(1, 120),
+    seed=st.text(min_size=1, max_size=4),
+)
+def test_no_ticket_is_admitted_twice(served_per_round: list[int], size: int, seed: str) -> None:
+    """Walking the serving counter with candidates never offers a ticket twice."""
+    pre_queue = PreQueue(0, size // 2, seed) if size > 1 else None
+    serving = 0
+    offered: list[int] = []
+    for grants in served_per_round:
+        candidates = candidates_after(serving, size, pre_queue, grants)
+        offered.extend(number for _, number in candidates)
+        if candidates:
+            serving = candidates[-1][0]
+    assert len(offered) == len(set(offered))
+    assert serving == min(size, sum(served_per_round))
+
+
+def test_what_a_waiting_person_is_told() -> None:
+    assert people_ahead(10, 4, 6, 10) == 5
+    # Half the unserved tickets were abandoned: half as many people ahead.
+    assert people_ahead(10, 0, 5, 10) == 4
+    assert people_ahead(3, 5, 0, 10) == 0
+    assert estimated_wait(10, 2.0) == 5.0
+    assert estimated_wait(10, 0.0) is None
+    assert estimated_wait(0, 0.0) == 0.0
+    assert poll_interval(4.0) == 2.0
+    assert poll_interval(80.0) == 20.0
+    assert poll_interval(10_000.0) == 30.0
+    assert poll_interval(None) == 15.0
+    assert full_jitter(10.0, 0.0) == 1.0
+    assert full_jitter(10.0, 1.0) == 10.0
+
+
+def test_aimd() -> None:
+    assert adjust_rate(10, True, minimum=1, maximum=20, increase=2) == 12
+    assert adjust_rate(10, False, minimum=1, maximum=20, increase=2) == 9
+    assert adjust_rate(19.5, True, minimum=1, maximum=20, increase=2) == 20
+    assert adjust_rate(1.05, False, minimum=1, maximum=20, increase=2) == 1
+    assert adjust_rate(10, None, minimum=1, maximum=20, increase=2) == 10
+    fast = adjust_concurrency_limit(
+        10, latency=0.01, latency_target=0.1, in_flight=8, minimum=2, maximum=20
+    )
+    slow = adjust_concurrency_limit(
+        10, latency=0.5, latency_target=0.1, in_flight=8, minimum=2, maximum=20
+    )
+    idle = adjust_concurrency_limit(
+        10, latency=0.01, latency_target=0.1, in_flight=1, minimum=2, maximum=20
+    )
+    assert slow < idle == 10 < fast
+
+
+def test_codel_and_shedding_order() -> None:
+    assert codel_wait_budget(10.0, 9.95) == 0.1
+    assert codel_wait_budget(10.0, 9.8) == 0.005
+    waiting = [Criticality.KNOWN, Criticality.FIRST_TIME, Criticality.FIRST_TIME]
+    assert victim_to_shed(waiting, Criticality.PRIORITY) == 2
+    assert victim_to_shed(waiting, Criticality.FIRST_TIME) is None
+    assert victim_to_shed([], Criticality.PRIORITY) is None
+
+
+def test_under_attack() -> None:
+    thresholds = AttackThresholds(arrivals_per_s=100, rate_limited_per_s=10)
+    assert attack_detected(150, 0, thresholds)
+    assert attack_detected(0, 11, thresholds)
+    assert not attack_detected(50, 5, thresholds)
+    assert under_attack("on", attack_until=0, now=5)
+    assert not under_attack("off", attack_until=10, now=5)
+    assert under_attack("auto", attack_until=10, now=5)
+    assert not under_attack("auto", attack_until=10, now=15)
