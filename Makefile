@@ -39,8 +39,11 @@ run: install
 	@echo "Préau is starting on http://127.0.0.1:8000 (Ctrl+C to stop)"
 	$(BIN)/preau serve
 
+# Browser tests run in their own pytest process: Playwright's synchronous driver and the
+# asyncio loop of the HTTP tests must not share one.
 test: install system-deps services
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import Server
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 HOME_HEADINGS = {
     ("admin", "fr"): "Administration de l’établissement",
