@@ -62,7 +62,9 @@ def test_shuffle_depends_on_the_seed() -> None:
 
 
 @given(
-    first=st.integers(0, 50), size=st.integers(1, 200), extra=st.integers(0, 50),
+    first=st.integers(0, 50),
+    size=st.integers(1, 200),
+    extra=st.integers(0, 50),
     seed=st.text(min_size=1, max_size=4),
 )
 @settings(max_examples=80, deadline=None)
@@ -121,9 +123,17 @@ def test_unused_share_goes_to_the_others() -> None:
 
 def snapshot(**changes: object) -> QueueSnapshot:
     values: dict[str, object] = {
-        "version": 1, "active": 0, "issued": (0, 0, 0), "serving": (0, 0, 0),
-        "waiting": (0, 0, 0), "admitted": (0, 0, 0), "tokens": 0.0, "tokens_at": 0.0,
-        "credits": (0.0, 0.0, 0.0), "pre_queues": (None, None, None), "sealed_for": 0.0,
+        "version": 1,
+        "active": 0,
+        "issued": (0, 0, 0),
+        "serving": (0, 0, 0),
+        "waiting": (0, 0, 0),
+        "admitted": (0, 0, 0),
+        "tokens": 0.0,
+        "tokens_at": 0.0,
+        "credits": (0.0, 0.0, 0.0),
+        "pre_queues": (None, None, None),
+        "sealed_for": 0.0,
         "rate": 0.0,
     }
     values.update(changes)
@@ -132,8 +142,13 @@ def snapshot(**changes: object) -> QueueSnapshot:
 
 def plan(state: QueueSnapshot, **changes: object) -> AdmissionPlan:
     arguments: dict[str, object] = {
-        "now": 100.0, "capacity": 10, "rate": 5.0, "burst": 5.0, "shares": LaneShares(),
-        "opening_at": None, "seed": "s",
+        "now": 100.0,
+        "capacity": 10,
+        "rate": 5.0,
+        "burst": 5.0,
+        "shares": LaneShares(),
+        "opening_at": None,
+        "seed": "s",
     }
     arguments.update(changes)
     return plan_admissions(state, **arguments)  # type: ignore[arg-type]

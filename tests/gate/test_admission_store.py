@@ -19,17 +19,30 @@ async def view(store: AdmissionStore, now: float = NOW) -> StoreView:
 
 
 async def admit(
-    store: AdmissionStore, *, now: float = NOW, capacity: int = 100, rate: float = 10.0,
-    opening_at: float | None = None, seed: str = "seed",
+    store: AdmissionStore,
+    *,
+    now: float = NOW,
+    capacity: int = 100,
+    rate: float = 10.0,
+    opening_at: float | None = None,
+    seed: str = "seed",
 ) -> tuple[int, int, int] | None:
     snapshot = (await view(store, now)).queue
     plan = plan_admissions(
-        snapshot, now=now, capacity=capacity, rate=rate, burst=rate, shares=LaneShares(),
-        opening_at=opening_at, seed=seed,
+        snapshot,
+        now=now,
+        capacity=capacity,
+        rate=rate,
+        burst=rate,
+        shares=LaneShares(),
+        opening_at=opening_at,
+        seed=seed,
     )
     candidates = [
         candidates_after(
-            snapshot.serving[lane], snapshot.issued[lane], snapshot.pre_queues[lane],
+            snapshot.serving[lane],
+            snapshot.issued[lane],
+            snapshot.pre_queues[lane],
             2 * plan.grants[lane] + 8,
         )
         if plan.grants[lane]
@@ -110,8 +123,14 @@ async def test_a_stale_plan_is_refused(admission_store: AdmissionStore) -> None:
     await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
     snapshot = (await view(admission_store)).queue
     plan = plan_admissions(
-        snapshot, now=NOW, capacity=10, rate=10, burst=10, shares=LaneShares(),
-        opening_at=None, seed="s",
+        snapshot,
+        now=NOW,
+        capacity=10,
+        rate=10,
+        burst=10,
+        shares=LaneShares(),
+        opening_at=None,
+        seed="s",
     )
     assert await admission_store.apply(plan, [[], [(1, 1)], []], now=NOW, rate=1, rate_at=NOW)
     assert await admission_store.apply(plan, [[], [(1, 1)], []], now=NOW, rate=1, rate_at=NOW) is (

@@ -57,7 +57,9 @@ async def make_gate(
     built: list[GateMiddleware] = []
 
     def make(**changes: Any) -> GateMiddleware:
-        gate = build_gate(hello, settings=settings(**changes), secret_key=SECRET, state=shared_state)
+        gate = build_gate(
+            hello, settings=settings(**changes), secret_key=SECRET, state=shared_state
+        )
         built.append(gate)
         return gate
 
@@ -76,7 +78,9 @@ def device_cookie(profile: str) -> str:
     return Signer(SECRET, "device").sign({"pro": profile}, expires_at=time.time() + 3600)
 
 
-async def test_ungated_paths_pass_straight_through(make_gate: Callable[..., GateMiddleware]) -> None:
+async def test_ungated_paths_pass_straight_through(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
     gate = make_gate(capacity=1)
     async with client(gate) as browser:
         for path in ("/healthz", "/readyz", "/metrics", "/static/preau.css"):
@@ -109,7 +113,7 @@ async def test_admits_up_to_capacity_then_queues(make_gate: Callable[..., GateMi
     assert 'http-equiv="refresh"' in page.text
     assert "Vous êtes dans la salle d’attente" in page.text
     assert "Votre numéro dans la file : 3" in page.text
-    assert "<script src=\"/gate/assets/gate.js\" defer></script>" in page.text
+    assert '<script src="/gate/assets/gate.js" defer></script>' in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert int(page.headers["retry-after"]) >= 1
     for browser in browsers:
@@ -126,9 +130,10 @@ async def test_reloading_keeps_ones_place(make_gate: Callable[..., GateMiddlewar
             page = await waiter.get("/gate/wait?next=/")
             assert "Votre numéro dans la file : 2" in page.text
         assert (await waiter.get("/")).status_code == 303
-        assert Signer(SECRET, "ticket").verify(waiter.cookies["preau_ticket"], now=time.time())[
-            "n"
-        ] == Signer(SECRET, "ticket").verify(ticket, now=time.time())["n"]
+        assert (
+            Signer(SECRET, "ticket").verify(waiter.cookies["preau_ticket"], now=time.time())["n"]
+            == Signer(SECRET, "ticket").verify(ticket, now=time.time())["n"]
+        )
 
 
 async def test_english_and_api_clients(make_gate: Callable[..., GateMiddleware]) -> None:
@@ -156,7 +161,9 @@ async def test_english_and_api_clients(make_gate: Callable[..., GateMiddleware])
         assert status.json()["position"] == 3
 
 
-async def test_waiting_people_are_admitted_in_turn(make_gate: Callable[..., GateMiddleware]) -> None:
+async def test_waiting_people_are_admitted_in_turn(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
     gate = make_gate(capacity=1, idle_timeout_s=1.0, ticket_idle_s=30)
     async with client(gate) as first, client(gate, accept="application/json") as second:
         assert (await first.get("/")).status_code == 200

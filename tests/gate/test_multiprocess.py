@@ -145,8 +145,17 @@ async def test_capacity_and_order_hold_across_processes(
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], int]]:
     port = free_port()
-    command = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-               "--dir", str(tmp_path)]
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
     try:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     except FileNotFoundError:
@@ -168,8 +177,13 @@ async def test_redis_down_admits_a_share_and_fails_open(
     url, server, _ = own_redis
     state = RedisSharedState(url, prefix="down-test:")
     settings = GateSettings(
-        capacity=4, process_count=2, admission_rate_per_s=100, adaptive=False,
-        refresh_interval_s=0.1, flush_interval_s=0.2, under_attack="off",
+        capacity=4,
+        process_count=2,
+        admission_rate_per_s=100,
+        adaptive=False,
+        refresh_interval_s=0.1,
+        flush_interval_s=0.2,
+        under_attack="off",
         rate_limit_address="40/minute",
     )
     gate = build_gate(hello, settings=settings, secret_key=SECRET, state=state)
@@ -177,7 +191,9 @@ async def test_redis_down_admits_a_share_and_fails_open(
 
     def person() -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=transport, base_url="http://preau.test", headers={"accept": "application/json"}
+            transport=transport,
+            base_url="http://preau.test",
+            headers={"accept": "application/json"},
         )
 
     early = person()

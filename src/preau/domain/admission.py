@@ -181,8 +181,7 @@ def split_admissions(
     # A lane that empties forgets its credit, so it cannot hoard a burst for later; the
     # bound keeps one lane's debt from growing without end.
     carried = tuple(
-        max(-1.0, min(1.0, balance[i])) if waiting[i] - grants[i] > 0 else 0.0
-        for i in range(count)
+        max(-1.0, min(1.0, balance[i])) if waiting[i] - grants[i] > 0 else 0.0 for i in range(count)
     )
     return tuple(grants), carried
 

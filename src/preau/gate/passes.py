@@ -59,7 +59,13 @@ class Credentials:
     # Passes ------------------------------------------------------------------------------
 
     def issue_pass(
-        self, identifier: str, lane: Lane, *, now: float, idle_s: float, ttl_s: float,
+        self,
+        identifier: str,
+        lane: Lane,
+        *,
+        now: float,
+        idle_s: float,
+        ttl_s: float,
         issued_at: float | None = None,
     ) -> GatePass:
         issued = now if issued_at is None else issued_at

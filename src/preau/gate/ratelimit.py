@@ -34,6 +34,7 @@ class BatchedLimit:
         storage: Storage,
         *,
         divide_by: int = 1,
+        largest_batch: int = 16,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scope = scope
@@ -42,26 +43,30 @@ class BatchedLimit:
             item = type(item)(max(1, item.amount // divide_by), item.multiples, item.namespace)
         self.item: RateLimitItem = item
         # A batch is a small share of the limit, so batching never lets much more through.
-        self.batch = max(1, min(16, item.amount // 20))
+        self.batch = max(1, min(largest_batch, item.amount // 20))
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.clock = clock
-        self._pending: dict[str, int] = {}
-        self._blocked: dict[str, float] = {}
+        self.pending: dict[str, int] = {}
+        self.blocked: dict[str, float] = {}
         self._paused_until = 0.0
 
     async def allow(self, key: str) -> bool:
-        if self._blocked:
-            until = self._blocked.get(key)
+        if self.blocked:
+            until = self.blocked.get(key)
             if until is not None:
                 if until > self.clock():
                     metrics.RATE_LIMITED.labels(self.scope).inc()
                     return False
-                del self._blocked[key]
-        count = self._pending.get(key, 0) + 1
+                del self.blocked[key]
+        count = self.pending.get(key, 0) + 1
         if count < self.batch:
-            self._pending[key] = count
+            self.pending[key] = count
             return True
-        self._pending.pop(key, None)
+        self.pending.pop(key, None)
+        return await self.commit(key, count)
+
+    async def commit(self, key: str, count: int) -> bool:
+        """Hand ``count`` hits of ``key`` to the limiter; False if that goes over the limit."""
         if await self._hit(key, count):
             return True
         metrics.RATE_LIMITED.labels(self.scope).inc()
@@ -80,14 +85,16 @@ class BatchedLimit:
             log.warning("rate limit storage failed, letting requests through: %s", error)
             return True
         if not allowed:
-            if len(self._blocked) > _MAX_KEYS:
-                self._blocked.clear()
-            self._blocked[key] = now + _BLOCK_S
+            if len(self.blocked) > _MAX_KEYS:
+                self.blocked.clear()
+            self.blocked[key] = now + _BLOCK_S
         return bool(allowed)
 
     async def flush(self) -> None:
         """Hand the counts still pending to the limiter (called every second or two)."""
-        pending, self._pending = self._pending, {}
+        # Copy and clear in place: the middleware's hot path holds on to this dictionary.
+        pending = dict(self.pending)
+        self.pending.clear()
         for key, count in pending.items():
             await self._hit(key, count)
 

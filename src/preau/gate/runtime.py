@@ -261,9 +261,9 @@ class GateRuntime:
             return configured
         return min(configured, snapshot.rate)
 
-    async def _admit(self, store: AdmissionStore, view: StoreView, now: float, *, share: int) -> (
-        bool
-    ):
+    async def _admit(
+        self, store: AdmissionStore, view: StoreView, now: float, *, share: int
+    ) -> bool:
         settings = self.settings
         snapshot = view.queue
         rate = self.current_rate(snapshot) / share
@@ -325,8 +325,11 @@ class GateRuntime:
     async def flush(self, *, force: bool = False) -> None:
         now = self.clock()
         self._last_flush = now
-        passes, self.seen_passes = list(self.seen_passes), set()
-        tickets, self.seen_tickets = list(self.seen_tickets), set()
+        # Copy and clear in place: the middleware's hot path holds on to these sets.
+        passes = list(self.seen_passes)
+        self.seen_passes.clear()
+        tickets = list(self.seen_tickets)
+        self.seen_tickets.clear()
         stats, self.stats = dict(self.stats), Counter()
         if passes or tickets or stats:
 
@@ -338,8 +341,10 @@ class GateRuntime:
             if done is None and not force:
                 # Keep the counts for the next flush; seen ids simply wait for the next sighting.
                 self.stats.update(stats)
-        local_passes, self.seen_local_passes = list(self.seen_local_passes), set()
-        local_tickets, self.seen_local_tickets = list(self.seen_local_tickets), set()
+        local_passes = list(self.seen_local_passes)
+        self.seen_local_passes.clear()
+        local_tickets = list(self.seen_local_tickets)
+        self.seen_local_tickets.clear()
         if local_passes or local_tickets:
             await self.local.touch(now=now, passes=local_passes, tickets=local_tickets, stats={})
         for hook in self.flush_hooks:
@@ -422,10 +427,11 @@ class GateRuntime:
     def pass_for(self, origin: str, lane: Lane, number: int) -> str:
         return pass_id(lane, number, origin=origin)
 
-    def record_response(self, status: int, latency: float) -> None:
+    def record_response(self, status: int, latency: float, *, weight: int = 1) -> None:
+        """Count one response (or a sample standing for ``weight`` of them) for the AIMD."""
         health = self.health
-        health[0] += 1
+        health[0] += weight
         if status >= 500:
-            health[1] += 1
+            health[1] += weight
         if latency > self.settings.latency_target_s:
-            health[2] += 1
+            health[2] += max(1, weight)

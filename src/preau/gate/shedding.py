@@ -56,19 +56,22 @@ class LoadShedder:
         try:
             await call()
         finally:
-            finished = self.clock()
-            self.limit = adjust_concurrency_limit(
-                self.limit,
-                latency=finished - started,
-                latency_target=self.latency_target_s,
-                in_flight=self.in_flight,
-                minimum=self.minimum,
-                maximum=self.maximum,
-            )
+            self.adjust(self.clock() - started)
             self.in_flight -= 1
             if self.waiters:
-                self._release()
+                self.release()
         return True
+
+    def adjust(self, latency: float) -> None:
+        self.limit = adjust_concurrency_limit(
+            self.limit,
+            latency=latency,
+            latency_target=self.latency_target_s,
+            in_flight=self.in_flight,
+            minimum=self.minimum,
+            maximum=self.maximum,
+        )
+        metrics.IN_FLIGHT_LIMIT.set(self.limit)
 
     async def _wait_for_slot(self, criticality: Criticality) -> bool:
         now = self.clock()
@@ -101,14 +104,14 @@ class LoadShedder:
                 self.waiters.remove(waiter)
             if future.done() and not future.cancelled() and future.result():
                 self.in_flight -= 1
-                self._release()
+                self.release()
             future.cancel()
             raise
         finally:
             if not self.waiters:
                 self.last_empty_at = self.clock()
 
-    def _release(self) -> None:
+    def release(self) -> None:
         while self.waiters and self.in_flight < self.limit:
             best = max(range(len(self.waiters)), key=lambda i: (self.waiters[i].criticality, -i))
             waiter = self.waiters.pop(best)

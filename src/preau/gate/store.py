@@ -80,9 +80,9 @@ def decode_pre_queues(
     return found[0], found[1], found[2]
 
 
-def snapshot_from_fields(fields: Mapping[str, str], *, active: int, waiting: Sequence[int]) -> (
-    QueueSnapshot
-):
+def snapshot_from_fields(
+    fields: Mapping[str, str], *, active: int, waiting: Sequence[int]
+) -> QueueSnapshot:
     """Build a snapshot from the flat string fields both adapters keep their counters in."""
 
     def per_lane(name: str) -> tuple[int, int, int]:

@@ -68,7 +68,10 @@ class RedisAdmissionStore:
         keys = [self.meta, *self.alive, self.stats]
         keys.append(self.meta if device is None else self.device_key(device))
         args: list[str | int] = [
-            int(lane), repr(now), max(1, int(ticket_idle_s * 1000)), 0 if device is None else 1
+            int(lane),
+            repr(now),
+            max(1, int(ticket_idle_s * 1000)),
+            0 if device is None else 1,
         ]
         held_lane, number = await _guard(lambda: self._join(keys=keys, args=args))
         return Lane(int(held_lane)), int(number)
@@ -80,9 +83,7 @@ class RedisAdmissionStore:
         )
         meta_flat, active, waiting, stats_flat, settings = reply
         fields = _pairs(meta_flat)
-        queue = snapshot_from_fields(
-            fields, active=int(active), waiting=[int(w) for w in waiting]
-        )
+        queue = snapshot_from_fields(fields, active=int(active), waiting=[int(w) for w in waiting])
         return StoreView(
             queue=queue,
             stats={name: int(value) for name, value in _pairs(stats_flat).items()},
