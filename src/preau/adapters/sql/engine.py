@@ -39,7 +39,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database schema up to ``revision`` (idempotent)."""
 
     def run(connection: sa.Connection) -> None:
