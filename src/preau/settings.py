@@ -7,7 +7,6 @@ everything else receives a :class:`Settings` value.
 from __future__ import annotations
 
 import secrets
-import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,14 +54,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from ``PREAU_<FIELD>`` variables, with a clear error for bad values."""
-        values: dict[str, object] = {}
-        hints = typing.get_type_hints(cls)
-        for field in msgspec.structs.fields(cls):
-            raw = environ.get(PREFIX + field.name.upper())
-            if raw is None:
-                continue
-            values[field.name] = _parse(field.name, raw, hints[field.name])
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**read_environ(cls, environ, PREFIX))  # type: ignore[arg-type]  # parsed by type above
         if settings.require_secret and len(settings.secret_key) < 32:
             raise SettingsError(
                 "PREAU_SECRET_KEY must be set to at least 32 random characters "
@@ -81,8 +73,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.database_url.startswith("sqlite")
 
 
-def _parse(name: str, raw: str, hint: object) -> object:
-    variable = PREFIX + name.upper()
+def read_environ(
+    struct: type[msgspec.Struct], environ: Mapping[str, str], prefix: str
+) -> dict[str, object]:
+    """The fields of ``struct`` found as ``<prefix><FIELD>`` variables, parsed by type."""
+    values: dict[str, object] = {}
+    hints = typing.get_type_hints(struct)
+    for field in msgspec.structs.fields(struct):
+        variable = prefix + field.name.upper()
+        raw = environ.get(variable)
+        if raw is not None:
+            values[field.name] = _parse(variable, raw, hints[field.name])
+    return values
+
+
+def _parse(variable: str, raw: str, hint: object) -> object:
     if hint is bool:
         lowered = raw.strip().lower()
         if lowered in {"1", "true", "yes", "on"}:
@@ -102,6 +107,4 @@ def _parse(name: str, raw: str, hint: object) -> object:
             raise SettingsError(f"{variable} must be a number, not {raw!r}.") from None
     if hint is Path:
         return Path(raw)
-    if isinstance(hint, types.UnionType):
-        return raw
-    return raw
+    return raw.strip()
