@@ -28,6 +28,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_prefix: str = "preau:"
     files_dir: Path = Path("var/files")
 
+    # Classwork files: where they live and what is accepted.
+    files_backend: str = "local"  # "local" (under files_dir) or "s3"
+    files_max_upload_mb: int = 20  # per file
+    # Types are sniffed from the content, never taken from the client; comma-separated.
+    files_allowed_types: str = (
+        "application/pdf,image/png,image/jpeg,image/gif,image/webp,text/plain,application/zip,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+        "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet,"
+        "application/vnd.oasis.opendocument.presentation,audio/mpeg"
+    )
+    files_signed_urls: bool = False  # S3 only: answer downloads with a redirect to a signed URL
+    s3_endpoint_url: str = ""  # empty: AWS; otherwise any S3-compatible service
+    s3_bucket: str = "preau"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+
     # Secrets. Empty means "generate one for this process", which is only right for a
     # single-process development run; ``require_secret`` turns that into an error.
     secret_key: str = ""
