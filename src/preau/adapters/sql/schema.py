@@ -146,3 +146,153 @@ roster_imports = sa.Table(
     sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("rejected", sa.JSON, nullable=False),
 )
+
+# -- classwork ---------------------------------------------------------------------------
+# Homework (cahier de textes), hand-ins and their files. The to-do read path caches by the
+# counters in ``read_versions``, which every classwork write bumps in its own transaction.
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # random, also the storage key's stem
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("owner_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),  # sanitised, shown and downloaded as
+    sa.Column("content_type", sa.String(127), nullable=False),  # sniffed from the content
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("storage_key", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_files_school_owner", "school_id", "owner_id"),
+)
+
+homework = sa.Table(
+    "homework",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("group_id", sa.ForeignKey("groups.id"), nullable=False),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("instructions", sa.Text, nullable=False, server_default=""),
+    sa.Column("instructions_format", sa.String(8), nullable=False, server_default="text"),
+    sa.Column("publish_at", Timestamp, nullable=False),
+    sa.Column("due_at", Timestamp, nullable=False),
+    sa.Column("cutoff_at", Timestamp),  # nothing is accepted after it; empty: no cut-off
+    sa.Column("estimated_minutes", sa.Integer),
+    sa.Column("hand_in_expected", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("chosen_pupils", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("deleted_at", Timestamp),
+    sa.Index("ix_homework_school_group_due", "school_id", "group_id", "due_at"),
+)
+
+homework_targets = sa.Table(  # the chosen pupils of a homework set for some of a class
+    "homework_targets",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+)
+
+homework_revisions = sa.Table(
+    "homework_revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("change", sa.String(16), nullable=False),  # created, edited, deleted
+    sa.Column("editor_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("changed_at", Timestamp, nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),
+    sa.Index("ix_homework_revisions_school_homework", "school_id", "homework_id"),
+)
+
+homework_attachments = sa.Table(
+    "homework_attachments",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), primary_key=True),
+    sa.Column("file_id", sa.ForeignKey("files.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+)
+
+hand_ins = sa.Table(  # one per pupil per homework, created by the first action on it
+    "hand_ins",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), nullable=False),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="assigned"),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("turned_in_at", Timestamp),
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("returned_at", Timestamp),
+    sa.Column("feedback", sa.Text, nullable=False, server_default=""),
+    sa.Column("mark", sa.Float),
+    sa.Column("mark_out_of", sa.Float),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("homework_id", "pupil_id"),
+    sa.Index("ix_hand_ins_school_pupil", "school_id", "pupil_id"),
+)
+
+hand_in_files = sa.Table(
+    "hand_in_files",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("hand_in_id", sa.ForeignKey("hand_ins.id"), primary_key=True),
+    sa.Column("file_id", sa.ForeignKey("files.id"), primary_key=True),
+)
+
+hand_in_events = sa.Table(  # the history of state changes
+    "hand_in_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("hand_in_id", sa.ForeignKey("hand_ins.id"), nullable=False),
+    sa.Column("actor_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("from_state", sa.String(16), nullable=False),
+    sa.Column("to_state", sa.String(16), nullable=False),
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index("ix_hand_in_events_school_hand_in", "school_id", "hand_in_id"),
+)
+
+homework_extensions = sa.Table(
+    "homework_extensions",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("due_at", Timestamp, nullable=False),
+    sa.Column("cutoff_at", Timestamp),
+    sa.Column("granted_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("granted_at", Timestamp, nullable=False),
+    sa.Index("ix_homework_extensions_school_pupil", "school_id", "pupil_id"),
+)
+
+homework_done = sa.Table(  # the pupil's "done" tick on work without hand-in
+    "homework_done",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("done_at", Timestamp, nullable=False),
+    sa.Index("ix_homework_done_school_pupil", "school_id", "pupil_id"),
+)
+
+# Counters of cached reads ("group:12", "pupil:34"), bumped in the writing transaction.
+read_versions = sa.Table(
+    "read_versions",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), primary_key=True),
+    sa.Column("scope", sa.String(40), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    # Every process re-reads recent bumps in case a message was lost (a system query).
+    sa.Index("ix_read_versions_updated_at", "updated_at"),
+)
