@@ -63,6 +63,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
 
+    # Messages: sending limits per person, live updates, email digests over SMTP.
+    messages_per_minute: int = 20
+    messages_per_day: int = 400
+    live_heartbeat_seconds: float = 20.0
+    smtp_host: str = ""  # empty: digests are prepared but not sent
+    smtp_port: int = 25
+    smtp_tls: str = "none"  # "none", "starttls" or "tls" (implicit TLS, usually port 465)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Préau <no-reply@preau.invalid>"
+
     # Serving.
     host: str = "127.0.0.1"
     port: int = 8000

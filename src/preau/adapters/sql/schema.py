@@ -296,3 +296,146 @@ read_versions = sa.Table(
     # Every process re-reads recent bumps in case a message was lost (a system query).
     sa.Index("ix_read_versions_updated_at", "updated_at"),
 )
+
+# -- messages --------------------------------------------------------------------------
+# Conversations, announcements and their notifications (docs/messages.md).
+
+# Who may write to whom and the quiet hours, per school; a school without a row has the
+# defaults of ``preau.domain.messages.SchoolMessaging``.
+messaging_settings = sa.Table(
+    "messaging_settings",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), primary_key=True),
+    sa.Column("pupils_write_to_class", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("pupils_write_to_teachers", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("parents_write_to_teachers", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("quiet_enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("quiet_from_minute", sa.Integer, nullable=False, server_default="1200"),  # 20:00
+    sa.Column("quiet_until_minute", sa.Integer, nullable=False, server_default="420"),  # 07:00
+    # ISO weekdays (1 = Monday … 7 = Sunday) that are quiet all day, comma-separated.
+    sa.Column("quiet_days", sa.String(20), nullable=False, server_default="7"),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("started_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("replies_allowed", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_message_at", Timestamp, nullable=False),
+    sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
+)
+
+conversation_participants = sa.Table(
+    "conversation_participants",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("conversation_id", sa.ForeignKey("conversations.id"), primary_key=True),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    # Messages of others not yet read, kept with every write so counts cost no scan.
+    sa.Column("unread_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_read_message_id", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_message_at", Timestamp, nullable=False),
+    sa.Index("ix_conversation_participants_inbox", "school_id", "person_id", "last_message_at"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("conversation_id", sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # plain text, escaped when shown
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("hidden_at", Timestamp),
+    sa.Column("hidden_by", sa.ForeignKey("people.id")),
+    sa.Index("ix_messages_conversation", "school_id", "conversation_id", "id"),
+)
+
+message_attachments = sa.Table(
+    "message_attachments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("message_id", sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("file_key", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Index("ix_message_attachments_message", "school_id", "message_id"),
+)
+
+message_reports = sa.Table(
+    "message_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("message_id", sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("reported_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("resolved_at", Timestamp),
+    sa.Column("resolved_by", sa.ForeignKey("people.id")),
+    sa.UniqueConstraint("message_id", "reported_by"),
+    sa.Index("ix_message_reports_open", "school_id", "resolved_at"),
+)
+
+announcements = sa.Table(
+    "announcements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("include_parents", sa.Boolean, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("hidden_at", Timestamp),
+    sa.Index("ix_announcements_author", "school_id", "author_id", "created_at"),
+)
+
+announcement_groups = sa.Table(
+    "announcement_groups",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("announcement_id", sa.ForeignKey("announcements.id"), primary_key=True),
+    sa.Column("group_id", sa.ForeignKey("groups.id"), primary_key=True),
+)
+
+announcement_recipients = sa.Table(
+    "announcement_recipients",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("announcement_id", sa.ForeignKey("announcements.id"), primary_key=True),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("as_parent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("read_at", Timestamp),
+    sa.Index("ix_announcement_recipients_person", "school_id", "person_id", "read_at"),
+)
+
+notification_preferences = sa.Table(
+    "notification_preferences",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("email_digest", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# One row per digest sent: the next digest only tells what arrived since.
+digest_log = sa.Table(
+    "digest_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("person_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("sent_at", Timestamp, nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Index("ix_digest_log_person", "school_id", "person_id", "sent_at"),
+)
