@@ -97,7 +97,7 @@ TERMS = (("2025-09-01", "2025-11-30"), ("2025-12-01", "2026-02-28"), ("2026-03-0
 
 def generate(folder: Path, users: int, seed: int = 2021) -> Sizes:
     """Write a OneRoster 1.2 set of about ``users`` users into ``folder``."""
-    rng = random.Random(seed)  # noqa: S311 - seeded names for a benchmark, not a secret
+    rng = random.Random(seed)
     per_school = users // SCHOOLS
     pupils = per_school * 60 // 100
     parents = per_school * 36 // 100
@@ -307,7 +307,7 @@ def table(results: list[Result], sizes: Sizes, command: str) -> str:
         f"Roster import (OneRoster 1.2 CSV, {SCHOOLS} schools): {sizes.users:,} users, "
         f"{sizes.enrolments:,} enrolments, {sizes.links:,} parent links. "
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} CPUs "
-        f"({platform.machine()}, Python {platform.python_version()}) with `{command}`.",
+        f"({platform.machine()}, Python {platform.python_version()}) with {command}.",
         "",
         "Each time covers reading the CSV folder, checking every row, loading the "
         "schools' existing records and writing; each file is one transaction, written in "
@@ -327,21 +327,47 @@ def table(results: list[Result], sizes: Sizes, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_doc(text: str) -> None:
-    block = f"{START}\n{text}\n{END}"
-    if DOC.exists():
-        current = DOC.read_text(encoding="utf-8")
-        if START in current and END in current:
-            before, rest = current.split(START, 1)
-            after = rest.split(END, 1)[1]
-            DOC.write_text(before + block + after, encoding="utf-8")
-            return
-        DOC.write_text(
-            current.rstrip("\n") + "\n\n## Roster import\n\n" + block + "\n", encoding="utf-8"
-        )
-        return
+def _replace_between(text: str, start: str, end: str, block: str) -> str | None:
+    if start not in text or end not in text:
+        return None
+    before, rest = text.split(start, 1)
+    return before + block + rest.split(end, 1)[1]
+
+
+def write_doc(text: str, *, quick: bool) -> None:
+    """Replace this run's part (full or quick) of the roster-import section, so a quick
+    ``make bench`` never erases the 100,000-user measurement."""
+    part = "quick" if quick else "full"
+    part_start, part_end = (
+        f"<!-- roster-import:{part}:start -->",
+        f"<!-- roster-import:{part}:end -->",
+    )
+    part_block = f"{part_start}\n{text}\n{part_end}"
+    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    if START not in current or END not in current:
+        current = current.rstrip("\n") + f"\n\n## Roster import\n\n{START}\n{END}\n"
+    section = current.split(START, 1)[1].split(END, 1)[0]
+    replaced = _replace_between(section, part_start, part_end, part_block)
+    if replaced is None:
+        # Keep an existing full measurement first; drop anything older than the two parts.
+        parts = [
+            block
+            for name in ("full", "quick")
+            if (block := _part(section, name)) is not None and name != part
+        ]
+        parts.insert(0 if part == "full" else len(parts), part_block)
+        replaced = "\n" + "\n\n".join(parts) + "\n"
+    updated = _replace_between(current, START, END, f"{START}{replaced}{END}")
+    assert updated is not None
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text("# Performance\n\n## Roster import\n\n" + block + "\n", encoding="utf-8")
+    DOC.write_text(updated, encoding="utf-8")
+
+
+def _part(section: str, name: str) -> str | None:
+    start, end = f"<!-- roster-import:{name}:start -->", f"<!-- roster-import:{name}:end -->"
+    if start not in section or end not in section:
+        return None
+    return start + section.split(start, 1)[1].split(end, 1)[0] + end
 
 
 async def main() -> None:
@@ -352,9 +378,12 @@ async def main() -> None:
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
     args = parser.parse_args()
     users = 10_000 if args.quick else args.users
-    command = "python bench/roster_import.py" + (" --quick" if args.quick else "")
-    if not args.quick and users != 100_000:
-        command += f" --users {users}"
+    if args.quick:
+        command = "`python bench/roster_import.py --quick` (what `make bench` runs)"
+    elif users == 100_000:
+        command = "`python bench/roster_import.py` (what `make bench BENCH_ARGS=--full` runs)"
+    else:
+        command = f"`python bench/roster_import.py --users {users}`"
     with tempfile.TemporaryDirectory(prefix="preau-roster-bench-") as temp:
         workdir = Path(temp)
         folder = workdir / "roster"
@@ -374,7 +403,7 @@ async def main() -> None:
     print()
     print(text)
     if not args.no_doc:
-        write_doc(text)
+        write_doc(text, quick=args.quick)
         print(f"\nwritten to {DOC.relative_to(ROOT)}")
 
 
