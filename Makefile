@@ -54,7 +54,7 @@ bench: install system-deps services
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 messages: install
-	$(BIN)/pybabel extract --no-location -F babel.cfg -k lazy -k InvalidInput -k NotFound -k Forbidden -k Conflict -k NotAuthenticated -k TooManyAttempts -k PreauError -k ServiceUnavailable -o var/messages.pot src/preau
+	$(BIN)/pybabel extract --no-location -F babel.cfg -k lazy -k N_ -k InvalidInput -k NotFound -k Forbidden -k Conflict -k NotAuthenticated -k TooManyAttempts -k PreauError -k ServiceUnavailable -o var/messages.pot src/preau
 	@echo "Compare var/messages.pot with src/preau/translations/fr/LC_MESSAGES/*.po"
 
 clean:
