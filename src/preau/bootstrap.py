@@ -15,20 +15,25 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from preau.actions.accounts import LoginThrottle, Passwords
+from preau.actions.classwork_todo import TodoCache
 from preau.actions.context import Services
 from preau.actions.sessions import Sessions
+from preau.adapters.files.local import LocalFileStore
+from preau.adapters.files.s3 import S3FileStore
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.ratelimit import rate_limit_storage
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
+from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
 from preau.api import roster as api_roster
 from preau.asgi import ASGIApp
 from preau.observability import configure_logging
-from preau.ports import SharedState
+from preau.ports import FileStore, SharedState
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
+from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
 from preau.web import home as web_home
 from preau.web import ops as web_ops
@@ -47,6 +52,18 @@ def build_shared_state(settings: Settings) -> SharedState:
     if settings.redis_url:
         return RedisSharedState(settings.redis_url, prefix=settings.redis_prefix)
     return MemorySharedState()
+
+
+def build_file_store(settings: Settings) -> FileStore:
+    if settings.files_backend == "s3":
+        return S3FileStore(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key or None,
+            secret_key=settings.s3_secret_key or None,
+        )
+    return LocalFileStore(settings.files_dir)
 
 
 def build_services(settings: Settings) -> Services:
@@ -74,15 +91,20 @@ def build_services(settings: Settings) -> Services:
             per_account=settings.login_attempts_per_account,
             per_address=settings.login_attempts_per_address,
         ),
+        files=build_file_store(settings),
+        todo_cache=TodoCache(engine=engine, state=state),
     )
 
 
 async def start_services(services: Services) -> None:
     await services.sessions.start(services.clock)
+    await services.todo_cache.start()
 
 
 async def stop_services(services: Services) -> None:
     await services.sessions.stop()
+    await services.todo_cache.stop()
+    await services.files.close()
     await services.state.close()
     await services.engine.dispose()
 
@@ -122,9 +144,11 @@ def build_router(services: Services) -> Litestar:
             *web_home.routes,
             *web_directory.routes,
             *web_roster.routes,
+            *web_classwork.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_roster.routes,
+            *api_classwork.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -54,3 +54,34 @@ class SharedState(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class FileStoreUnavailable(RuntimeError):
+    """The file store (disk or S3) cannot be reached or refused an operation."""
+
+
+class FileStore(Protocol):
+    """Bytes of uploaded files, under keys Préau chooses (never the uploader's file name).
+
+    Metadata (name, type, size, hash, owner) lives in the ``files`` table; the store only
+    holds bytes.
+    """
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
+
+    def open(self, key: str) -> AsyncIterator[bytes]:
+        """The file's bytes in chunks; raises :class:`FileNotFoundError` if it is gone."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; absent keys are not an error."""
+        ...
+
+    async def signed_url(
+        self, key: str, *, filename: str, content_type: str, expires_seconds: int
+    ) -> str | None:
+        """A time-limited URL that serves the file directly with the given download
+        headers, or None when the store cannot (the app then streams the bytes)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.ports import SharedState
+from preau.ports import FileStore, SharedState
 from preau.settings import Settings
 
 if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
+    from preau.actions.classwork_todo import TodoCache
     from preau.actions.sessions import Sessions
 
 
@@ -30,6 +31,8 @@ class Services:
     sessions: Sessions
     passwords: Passwords
     throttle: LoginThrottle
+    files: FileStore
+    todo_cache: TodoCache
     clock: Callable[[], float] = field(default=time.time)
 
     def now(self) -> datetime:

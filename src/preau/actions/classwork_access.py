@@ -1,0 +1,238 @@
+"""The only place classwork objects are fetched for an actor: homework, hand-ins, files.
+
+Each function loads the facts the pure rules in :mod:`preau.domain.classwork` need,
+applies them and returns the rows, or raises :class:`NotFound` / :class:`Forbidden`.
+An object of another school, or one the actor may not know about, is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from preau.actions.access import GROUP_NOT_FOUND, child_ids
+from preau.actions.classwork_todo import aware
+from preau.adapters.sql.schema import (
+    enrolments,
+    files,
+    groups,
+    hand_in_files,
+    hand_ins,
+    homework,
+    homework_attachments,
+    homework_targets,
+)
+from preau.domain.access import Action, Decision
+from preau.domain.classwork import (
+    FILE_NOT_FOUND,
+    HAND_IN_NOT_FOUND,
+    HOMEWORK_NOT_FOUND,
+    NOT_YOUR_CLASS,
+    READ_ONLY,
+    HandInRight,
+    file_decision,
+    hand_in_decision,
+    homework_decision,
+)
+from preau.domain.errors import Forbidden, NotFound
+from preau.domain.people import STAFF_PROFILES, Actor, Profile
+
+Row = sa.Row[tuple[object, ...]]
+
+
+def enforce(decision: Decision, not_found: str, forbidden: str = READ_ONLY) -> None:
+    if decision is Decision.HIDE:
+        raise NotFound(not_found)
+    if decision is Decision.FORBID:
+        raise Forbidden(forbidden)
+
+
+async def teaches(connection: AsyncConnection, actor: Actor, group_id: int) -> bool:
+    if actor.profile not in STAFF_PROFILES:
+        return False
+    found = await connection.execute(
+        sa.select(enrolments.c.id).where(
+            enrolments.c.school_id == actor.school_id,
+            enrolments.c.group_id == group_id,
+            enrolments.c.person_id == actor.person_id,
+            enrolments.c.role == "teacher",
+        )
+    )
+    return found.first() is not None
+
+
+async def access_group_for_teaching(
+    connection: AsyncConnection, actor: Actor, group_id: int
+) -> Row:
+    """A class or group the actor teaches, to set homework for it."""
+    row = (
+        await connection.execute(
+            sa.select(groups).where(groups.c.id == group_id, groups.c.school_id == actor.school_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(GROUP_NOT_FOUND, field="group_id")
+    if not await teaches(connection, actor, group_id):
+        if actor.profile in STAFF_PROFILES:
+            raise Forbidden(NOT_YOUR_CLASS, field="group_id")
+        # Pupils and parents only learn about their own groups.
+        members = {actor.person_id} | await child_ids(connection, actor)
+        enrolled = await connection.execute(
+            sa.select(enrolments.c.id).where(
+                enrolments.c.school_id == actor.school_id,
+                enrolments.c.group_id == group_id,
+                enrolments.c.person_id.in_(members),
+            )
+        )
+        if enrolled.first() is None:
+            raise NotFound(GROUP_NOT_FOUND, field="group_id")
+        raise Forbidden(NOT_YOUR_CLASS, field="group_id")
+    return row
+
+
+async def is_set_for(connection: AsyncConnection, work: Row, pupil_ids: set[int]) -> set[int]:
+    """Which of ``pupil_ids`` the homework ``work`` is set for."""
+    if not pupil_ids:
+        return set()
+    mapping = work._mapping
+    if mapping["chosen_pupils"]:
+        query = sa.select(homework_targets.c.pupil_id).where(
+            homework_targets.c.school_id == mapping["school_id"],
+            homework_targets.c.homework_id == mapping["id"],
+            homework_targets.c.pupil_id.in_(pupil_ids),
+        )
+    else:
+        query = sa.select(enrolments.c.person_id).where(
+            enrolments.c.school_id == mapping["school_id"],
+            enrolments.c.group_id == mapping["group_id"],
+            enrolments.c.role == "pupil",
+            enrolments.c.person_id.in_(pupil_ids),
+        )
+    return {row[0] for row in await connection.execute(query)}
+
+
+async def access_homework_by_id(
+    connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
+) -> Row:
+    row = (
+        await connection.execute(
+            sa.select(homework).where(
+                homework.c.id == homework_id,
+                homework.c.school_id == actor.school_id,
+                homework.c.deleted_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(HOMEWORK_NOT_FOUND)
+    for_actor_or_child = False
+    if actor.profile in (Profile.PUPIL, Profile.PARENT):
+        members = {actor.person_id} | await child_ids(connection, actor)
+        for_actor_or_child = bool(await is_set_for(connection, row, members))
+    teaching = actor.profile in STAFF_PROFILES and await teaches(connection, actor, row.group_id)
+    enforce(
+        homework_decision(
+            actor,
+            action,
+            school_id=row.school_id,
+            teaches_group=teaching,
+            for_actor_or_child=for_actor_or_child,
+            published=aware(row.publish_at) <= now,
+        ),
+        HOMEWORK_NOT_FOUND,
+        NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,
+    )
+    return row
+
+
+async def access_hand_in_by_id(
+    connection: AsyncConnection,
+    actor: Actor,
+    homework_id: int,
+    pupil_id: int,
+    right: HandInRight,
+    *,
+    now: datetime,
+) -> tuple[Row, Row | None]:
+    """The homework and ``pupil_id``'s hand-in for it (None if nothing happened yet)."""
+    work = await access_homework_by_id(connection, actor, homework_id, Action.READ, now=now)
+    if not await is_set_for(connection, work, {pupil_id}):
+        raise NotFound(HAND_IN_NOT_FOUND)
+    children = await child_ids(connection, actor)
+    teaching = actor.profile in STAFF_PROFILES and await teaches(connection, actor, work.group_id)
+    enforce(
+        hand_in_decision(
+            actor,
+            right,
+            school_id=work.school_id,
+            pupil_id=pupil_id,
+            teaches_group=teaching,
+            is_parent_of_pupil=pupil_id in children,
+        ),
+        HAND_IN_NOT_FOUND,
+        NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,
+    )
+    hand_in = (
+        await connection.execute(
+            sa.select(hand_ins).where(
+                hand_ins.c.school_id == actor.school_id,
+                hand_ins.c.homework_id == homework_id,
+                hand_ins.c.pupil_id == pupil_id,
+            )
+        )
+    ).first()
+    return work, hand_in
+
+
+async def access_file_by_id(
+    connection: AsyncConnection, actor: Actor, file_id: str, *, now: datetime
+) -> Row:
+    """A file the actor uploaded, or one attached to homework or a hand-in they may read."""
+    row = (
+        await connection.execute(
+            sa.select(files).where(files.c.id == file_id, files.c.school_id == actor.school_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(FILE_NOT_FOUND)
+    reachable = False
+    if row.owner_id != actor.person_id:
+        reachable = await _reachable(connection, actor, file_id, now=now)
+    enforce(
+        file_decision(actor, school_id=row.school_id, owner_id=row.owner_id, reachable=reachable),
+        FILE_NOT_FOUND,
+    )
+    return row
+
+
+async def _reachable(
+    connection: AsyncConnection, actor: Actor, file_id: str, *, now: datetime
+) -> bool:
+    attached_to = await connection.execute(
+        sa.select(homework_attachments.c.homework_id).where(
+            homework_attachments.c.school_id == actor.school_id,
+            homework_attachments.c.file_id == file_id,
+        )
+    )
+    for (homework_id,) in attached_to.all():
+        try:
+            await access_homework_by_id(connection, actor, homework_id, Action.READ, now=now)
+        except (NotFound, Forbidden):
+            continue
+        return True
+    handed_in_with = await connection.execute(
+        sa.select(hand_ins.c.homework_id, hand_ins.c.pupil_id)
+        .join(hand_in_files, hand_in_files.c.hand_in_id == hand_ins.c.id)
+        .where(hand_in_files.c.school_id == actor.school_id, hand_in_files.c.file_id == file_id)
+    )
+    for homework_id, pupil_id in handed_in_with.all():
+        try:
+            await access_hand_in_by_id(
+                connection, actor, homework_id, pupil_id, HandInRight.READ, now=now
+            )
+        except (NotFound, Forbidden):
+            continue
+        return True
+    return False

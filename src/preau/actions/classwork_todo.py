@@ -1,0 +1,428 @@
+"""The pupil's to-do, the hottest read in Préau: a per-process cache kept coherent by
+version counters (DESIGN.md §5).
+
+Every classwork write bumps ``read_versions`` rows ("group:<id>" for homework, "pupil:<id>"
+for a pupil's hand-ins, ticks and extensions) in its own transaction and, after the
+commit, announces the new numbers on the shared-state channel ``classwork``. Each process
+keeps the versions it has heard of, the pupil's groups (for ``MEMBERSHIP_SECONDS``) and an
+LRU of built to-dos keyed by ``(school, pupil, groups, versions)``. A warm read is a few
+dict look-ups and no database query. A to-do also expires at the next publish, due or
+cut-off time of its items, since those change it without any write. A lost message is
+caught by a re-read of recent bumps every ``RESYNC_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from preau.adapters.sql.schema import (
+    enrolments,
+    groups,
+    hand_ins,
+    homework,
+    homework_attachments,
+    homework_done,
+    homework_extensions,
+    homework_targets,
+    read_versions,
+    schools,
+)
+from preau.domain.classwork import HandInState, Todo, TodoSource, build_todo
+from preau.ports import SharedState, SharedStateUnavailable
+
+CHANNEL = "classwork"
+MEMBERSHIP_SECONDS = 60.0  # enrolment changes reach the cached to-do within this time
+RESYNC_SECONDS = 5.0
+MAX_LIFETIME = timedelta(hours=6)  # even a to-do with no upcoming time is rebuilt now and then
+
+log = logging.getLogger("preau.classwork")
+
+
+def group_scope(group_id: int) -> str:
+    return f"group:{group_id}"
+
+
+def pupil_scope(pupil_id: int) -> str:
+    return f"pupil:{pupil_id}"
+
+
+def school_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Europe/Paris")
+
+
+class Bump(msgspec.Struct, frozen=True):
+    school_id: int
+    versions: dict[str, int]
+
+
+class CachedTodo:
+    """A built to-do and its rendered forms (JSON, pages per locale)."""
+
+    __slots__ = ("etag", "parts", "todo", "valid_until", "zone")
+
+    def __init__(self, todo: Todo, *, etag: str, valid_until: float, zone: ZoneInfo) -> None:
+        self.todo = todo
+        self.etag = etag
+        self.valid_until = valid_until
+        self.zone = zone
+        self.parts: dict[tuple[str, str], bytes] = {}
+
+
+class Membership:
+    __slots__ = ("expires", "group_ids", "scopes", "zone")
+
+    def __init__(
+        self, group_ids: tuple[int, ...], scopes: tuple[tuple[int, str], ...], zone: ZoneInfo,
+        expires: float,
+    ) -> None:  # fmt: skip
+        self.group_ids = group_ids
+        self.scopes = scopes
+        self.zone = zone
+        self.expires = expires
+
+
+async def bump_versions(
+    connection: AsyncConnection, school_id: int, scopes: Iterable[str], *, now: datetime
+) -> dict[str, int]:
+    """Inside the writer's transaction: add one to each scope's counter."""
+    insert: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    bumped: dict[str, int] = {}
+    for scope in sorted(set(scopes)):
+        statement = (
+            insert(read_versions)
+            .values(school_id=school_id, scope=scope, version=1, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["school_id", "scope"],
+                set_={"version": read_versions.c.version + 1, "updated_at": now},
+            )
+            .returning(read_versions.c.version)
+        )
+        bumped[scope] = int((await connection.execute(statement)).scalar_one())
+    return bumped
+
+
+class TodoCache:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        state: SharedState,
+        max_entries: int = 50_000,
+        clock: Callable[[], float] = time.time,  # for the resync only; reads pass `now`
+    ) -> None:
+        self.engine = engine
+        self.state = state
+        self.clock = clock
+        self.max_entries = max_entries
+        self.versions: dict[tuple[int, str], int] = {}
+        self.memberships: dict[tuple[int, int], Membership] = {}
+        self.entries: OrderedDict[tuple[object, ...], CachedTodo] = OrderedDict()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._synced_until = 0.0
+
+    # -- the warm path: no I/O -----------------------------------------------------------
+
+    def _key(self, school_id: int, pupil_id: int, now: float) -> tuple[object, ...] | None:
+        membership = self.memberships.get((school_id, pupil_id))
+        if membership is None or membership.expires <= now:
+            return None
+        versions = self.versions
+        try:
+            counted = tuple([versions[scope] for scope in membership.scopes])
+        except KeyError:
+            return None
+        return (school_id, pupil_id, membership.group_ids, counted)
+
+    def lookup(self, school_id: int, pupil_id: int, now: float) -> CachedTodo | None:
+        key = self._key(school_id, pupil_id, now)
+        if key is None:
+            return None
+        entry = self.entries.get(key)
+        if entry is None or entry.valid_until <= now:
+            return None
+        self.entries.move_to_end(key)
+        return entry
+
+    # -- the cold path -------------------------------------------------------------------
+
+    async def todo(self, school_id: int, pupil_id: int, *, now: float) -> CachedTodo:
+        """The pupil's to-do, from the cache or built with a fixed number of queries."""
+        entry = self.lookup(school_id, pupil_id, now)
+        if entry is not None:
+            return entry
+        moment = datetime.fromtimestamp(now, UTC)
+        async with self.engine.connect() as connection:
+            # 1. the pupil's groups and the school's zone
+            rows = (
+                await connection.execute(
+                    sa.select(schools.c.timezone, enrolments.c.group_id)
+                    .select_from(schools)
+                    .outerjoin(
+                        enrolments,
+                        sa.and_(
+                            enrolments.c.school_id == schools.c.id,
+                            enrolments.c.person_id == pupil_id,
+                            enrolments.c.role == "pupil",
+                        ),
+                    )
+                    .where(schools.c.id == school_id)
+                )
+            ).all()
+            zone = school_zone(rows[0].timezone if rows else "Europe/Paris")
+            group_ids = tuple(sorted({row.group_id for row in rows if row.group_id is not None}))
+            scopes = [pupil_scope(pupil_id), *(group_scope(g) for g in group_ids)]
+            # 2. the versions, read before the data they cover
+            known = dict(
+                (
+                    await connection.execute(
+                        sa.select(read_versions.c.scope, read_versions.c.version).where(
+                            read_versions.c.school_id == school_id,
+                            read_versions.c.scope.in_(scopes),
+                        )
+                    )
+                ).all()
+            )
+            read = tuple(int(known.get(scope, 0)) for scope in scopes)
+            # 3. the homework of those groups with this pupil's hand-in, tick and extension
+            sources = await _todo_sources(connection, school_id, pupil_id, group_ids, moment)
+        todo, boundary = build_todo(pupil_id, sources, now=moment, zone=zone)
+        valid_until = min(boundary or moment + MAX_LIFETIME, moment + MAX_LIFETIME).timestamp()
+        key: tuple[object, ...] = (school_id, pupil_id, group_ids, read)
+        digest = hashlib.blake2b(repr((key, valid_until)).encode(), digest_size=10).hexdigest()
+        entry = CachedTodo(todo, etag=digest, valid_until=valid_until, zone=zone)
+        self._remember(
+            school_id=school_id,
+            pupil_id=pupil_id,
+            group_ids=group_ids,
+            scopes=scopes,
+            read=read,
+            zone=zone,
+            now=now,
+        )
+        self.entries[key] = entry
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+        return entry
+
+    def _remember(
+        self,
+        *,
+        school_id: int,
+        pupil_id: int,
+        group_ids: tuple[int, ...],
+        scopes: list[str],
+        read: tuple[int, ...],
+        zone: ZoneInfo,
+        now: float,
+    ) -> None:
+        keys = tuple((school_id, scope) for scope in scopes)
+        for scope_key, version in zip(keys, read, strict=True):
+            if self.versions.get(scope_key, -1) < version:
+                self.versions[scope_key] = version
+        self.memberships[(school_id, pupil_id)] = Membership(
+            group_ids, keys, zone, now + MEMBERSHIP_SECONDS
+        )
+
+    # -- invalidation ----------------------------------------------------------------------
+
+    def apply(self, school_id: int, versions: dict[str, int]) -> None:
+        for scope, version in versions.items():
+            key = (school_id, scope)
+            if self.versions.get(key, -1) < version:
+                self.versions[key] = version
+
+    async def announce(self, school_id: int, versions: dict[str, int]) -> None:
+        """After the commit: apply here at once, then tell the other processes."""
+        if not versions:
+            return
+        self.apply(school_id, versions)
+        try:
+            await self.state.publish(
+                CHANNEL, msgspec.json.encode(Bump(school_id=school_id, versions=versions))
+            )
+        except SharedStateUnavailable:
+            log.warning("classwork bump not published; other processes resync within 5 s")
+
+    async def resync(self) -> None:
+        now = self.clock()
+        since = datetime.fromtimestamp(
+            max(self._synced_until - 2 * RESYNC_SECONDS, now - 3600), UTC
+        )
+        async with self.engine.connect() as connection:
+            # A system query across schools, like the revocation resync.
+            rows = await connection.execute(
+                sa.select(
+                    read_versions.c.school_id, read_versions.c.scope, read_versions.c.version
+                ).where(read_versions.c.updated_at >= since)
+            )
+            for school_id, scope, version in rows:
+                self.apply(school_id, {scope: version})
+        self._synced_until = now
+
+    async def start(self) -> None:
+        self._synced_until = self.clock()
+        self._tasks.append(asyncio.create_task(self._listen()))
+        self._tasks.append(asyncio.create_task(self._resync_forever()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _listen(self) -> None:
+        decoder = msgspec.json.Decoder(Bump)
+        while True:
+            try:
+                subscription = await self.state.subscribe(CHANNEL)
+                try:
+                    async for _channel, message in subscription:
+                        with contextlib.suppress(msgspec.DecodeError, ValueError):
+                            bump = decoder.decode(message)
+                            self.apply(bump.school_id, bump.versions)
+                finally:
+                    await subscription.close()
+            except (SharedStateUnavailable, OSError, ConnectionError):
+                log.warning("classwork channel lost; retrying in 2 s")
+                await asyncio.sleep(2)
+            except Exception:
+                log.exception("classwork listener failed; retrying in 2 s")
+                await asyncio.sleep(2)
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            try:
+                await self.resync()
+            except Exception:
+                log.exception("classwork resync failed; will retry")
+
+
+async def _todo_sources(
+    connection: AsyncConnection,
+    school_id: int,
+    pupil_id: int,
+    group_ids: tuple[int, ...],
+    now: datetime,
+) -> list[TodoSource]:
+    if not group_ids:
+        return []
+    horizon = now - timedelta(days=45)  # extensions can reach past the to-do's 30 days
+    attachment_count = (
+        sa.select(sa.func.count())
+        .select_from(homework_attachments)
+        .where(
+            homework_attachments.c.school_id == school_id,
+            homework_attachments.c.homework_id == homework.c.id,
+        )
+        .scalar_subquery()
+    )
+    joined = (
+        homework.join(groups, groups.c.id == homework.c.group_id)
+        .outerjoin(
+            homework_targets,
+            sa.and_(
+                homework_targets.c.homework_id == homework.c.id,
+                homework_targets.c.pupil_id == pupil_id,
+            ),
+        )
+        .outerjoin(
+            hand_ins,
+            sa.and_(hand_ins.c.homework_id == homework.c.id, hand_ins.c.pupil_id == pupil_id),
+        )
+        .outerjoin(
+            homework_done,
+            sa.and_(
+                homework_done.c.homework_id == homework.c.id, homework_done.c.pupil_id == pupil_id
+            ),
+        )
+        .outerjoin(
+            homework_extensions,
+            sa.and_(
+                homework_extensions.c.homework_id == homework.c.id,
+                homework_extensions.c.pupil_id == pupil_id,
+            ),
+        )
+    )
+    rows = await connection.execute(
+        sa.select(
+            homework.c.id,
+            homework.c.title,
+            groups.c.name.label("group_name"),
+            groups.c.subject,
+            homework.c.publish_at,
+            homework.c.due_at,
+            homework.c.cutoff_at,
+            homework.c.estimated_minutes,
+            homework.c.hand_in_expected,
+            homework.c.revision,
+            attachment_count.label("attachment_count"),
+            hand_ins.c.state,
+            hand_ins.c.late,
+            hand_ins.c.mark,
+            hand_ins.c.mark_out_of,
+            homework_done.c.done_at,
+            homework_extensions.c.due_at.label("extension_due"),
+            homework_extensions.c.cutoff_at.label("extension_cutoff"),
+        )
+        .select_from(joined)
+        .where(
+            homework.c.school_id == school_id,
+            homework.c.group_id.in_(group_ids),
+            homework.c.deleted_at.is_(None),
+            sa.or_(homework.c.due_at >= horizon, homework_extensions.c.due_at >= horizon),
+            sa.or_(homework.c.chosen_pupils.is_(False), homework_targets.c.pupil_id.is_not(None)),
+        )
+    )
+    return [
+        TodoSource(
+            homework_id=row.id,
+            title=row.title,
+            group_name=row.group_name,
+            subject=row.subject,
+            publish_at=aware(row.publish_at),
+            due_at=aware(row.due_at),
+            cutoff_at=aware_or_none(row.cutoff_at),
+            estimated_minutes=row.estimated_minutes,
+            hand_in_expected=row.hand_in_expected,
+            revision=row.revision,
+            attachment_count=row.attachment_count,
+            state=HandInState(row.state or HandInState.ASSIGNED),
+            handed_in_late=bool(row.late),
+            done=row.done_at is not None,
+            mark=row.mark,
+            mark_out_of=row.mark_out_of,
+            extension_due=aware_or_none(row.extension_due),
+            extension_cutoff=aware_or_none(row.extension_cutoff),
+        )
+        for row in rows
+    ]
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)

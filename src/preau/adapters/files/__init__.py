@@ -1,0 +1,1 @@
+"""Implementations of the :class:`preau.ports.FileStore` port: local disk and S3."""

@@ -1,0 +1,66 @@
+"""Files on the local disk, under one folder: the embedded default.
+
+Keys are chosen by Préau (random, see :mod:`preau.actions.classwork_files`), so they are
+never the uploader's file name; they are still checked, so no key can leave the folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+CHUNK = 256 * 1024
+_KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,199}$")
+
+
+def _checked(key: str) -> str:
+    if not _KEY.match(key) or "//" in key or key.endswith("/"):
+        raise ValueError(f"not a file key: {key!r}")
+    return key
+
+
+class LocalFileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / _checked(key)
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        path = self._path(key)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write aside, then rename: a reader never sees half a file.
+            temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+            with temporary.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.replace(path)
+
+        await asyncio.to_thread(write)
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        handle = await asyncio.to_thread(path.open, "rb")  # FileNotFoundError if gone
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    async def signed_url(
+        self, key: str, *, filename: str, content_type: str, expires_seconds: int
+    ) -> str | None:
+        return None  # the app streams local files itself
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,791 @@
+"""Classwork pages: the pupil's to-do and hand-in, the teacher's homework and reviews,
+the parents' read-only view, and file downloads.
+
+The to-do page is the hottest page in Préau. :class:`TodoFastPath` answers a warm request
+straight from the per-process cache (no database, no template), with an ETag; only a cold
+request reaches the handler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Stream
+
+from preau import i18n
+from preau.actions import classwork
+from preau.actions.classwork_files import Download, Upload, download
+from preau.actions.classwork_todo import CachedTodo
+from preau.actions.directory import get_person, relatives
+from preau.actions.sessions import Session
+from preau.asgi import ASGIApp, Receive, Scope, Send
+from preau.domain.classwork import (
+    ExtensionDraft,
+    HandInAction,
+    HandInState,
+    HomeworkChanges,
+    HomeworkCopy,
+    HomeworkDraft,
+    InstructionsFormat,
+    Review,
+    TurnIn,
+    attachment_disposition,
+)
+from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
+from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.web.cookies import CSRF_COOKIE
+from preau.web.render import environment, expected_csrf, render, services_of, session_of
+from preau.web.render import translate_error as sentence
+
+Req = Request[Any, Any, Any]
+
+CSRF_MARK = "@@preau-csrf@@"  # replaced by the reader's own token when a cached page is sent
+TODO_CACHE_CONTROL = b"private, no-cache"
+JSON_PART = ("json", "")
+NOT_A_PUPIL = i18n.lazy("Only pupils have a to-do list. Parents see their children's.")
+BAD_TIME = i18n.lazy("Write the time as a date and an hour, like 2026-11-23 08:00.")
+BAD_NUMBER = i18n.lazy("Write a number, like 14 or 14.5.")
+STATE_ACTIONS = {
+    "missing": HandInAction.MARK_MISSING,
+    "excused": HandInAction.MARK_EXCUSED,
+    "reset": HandInAction.RESET,
+}
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def signed_in(request: Req) -> Session:
+    session = session_of(request)
+    if session is None:
+        raise NotAuthenticated("Log in first, then try again.")
+    return session
+
+
+def moment_formatter(zone: ZoneInfo, locale: str) -> Any:
+    def when(moment: datetime | None, style: str = "datetime") -> str:
+        if moment is None:
+            return ""
+        if style == "day":
+            return format_date(moment.astimezone(zone).date(), "EEEE d MMMM", locale=locale)
+        if style == "input":
+            return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        return format_datetime(moment, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale)
+
+    return when
+
+
+def size_text(size: int) -> str:
+    if size < 1024:
+        return f"{size} o" if i18n.current_locale.get() == "fr" else f"{size} B"
+    if size < 1024 * 1024:
+        return (
+            f"{size / 1024:.0f} Ko"
+            if i18n.current_locale.get() == "fr"
+            else f"{size / 1024:.0f} KB"
+        )
+    unit = "Mo" if i18n.current_locale.get() == "fr" else "MB"
+    return f"{size / 1024 / 1024:.1f} {unit}"
+
+
+environment.globals["file_size"] = size_text
+
+
+async def zone_for(request: Req, actor: Actor) -> ZoneInfo:
+    return await classwork.school_zone_of(services_of(request), actor.school_id)
+
+
+def local_time(value: str, field: str) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace(" ", "T"))
+    except ValueError:
+        raise InvalidInput(BAD_TIME, field=field) from None
+
+
+def number(value: str, field: str) -> float | None:
+    value = value.strip().replace(",", ".")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidInput(BAD_NUMBER, field=field) from None
+
+
+async def uploads_of(form: Any, name: str) -> list[Upload]:
+    found = []
+    for item in form.getall(name, []):
+        if isinstance(item, UploadFile) and (item.filename or item.file):
+            data = await item.read()
+            if not item.filename and not data:
+                continue  # the empty file input a browser sends when nothing is chosen
+            found.append(Upload(name=item.filename or "", data=data))
+    return found
+
+
+def etag_matches(request_etag: str | None, etag: str) -> bool:
+    if not request_etag:
+        return False
+    return any(candidate.strip() in (etag, "*") for candidate in request_etag.split(","))
+
+
+def page_bytes(request: Req, template: str, **context: Any) -> bytes:
+    """A page rendered with a placeholder for the CSRF token, so it can be cached and
+    sent to each reader with their own token."""
+    session = session_of(request)
+    return (
+        environment.get_template(template)
+        .render(
+            request=request,
+            session=session,
+            actor=session.actor if session else None,
+            csrf_token=CSRF_MARK,
+            locale=i18n.current_locale.get(),
+            path=request.url.path,
+            **context,
+        )
+        .encode()
+    )
+
+
+def html_etag(entry: CachedTodo, locale: str, csrf: str) -> str:
+    reader = hashlib.blake2b(csrf.encode(), digest_size=4).hexdigest()
+    return f'W/"{entry.etag}-{locale}-{reader}"'
+
+
+# -- the to-do fast path -----------------------------------------------------------------
+
+
+class TodoFastPath:
+    """Route middleware on the pupil's to-do (page and API): a warm request is answered
+    from the cache with no I/O; anything else goes on to the handler."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope["state"]
+        session: Session | None = state.get("session")
+        if session is None or session.actor.profile is not Profile.PUPIL:
+            await self.app(scope, receive, send)
+            return
+        services = scope["app"].state.services
+        actor = session.actor
+        entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
+        if entry is None:
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith("/api/"):
+            body = entry.parts.get(JSON_PART)
+            etag = f'"{entry.etag}"'
+            content_type = b"application/json"
+        else:
+            locale = state["locale"]
+            body = entry.parts.get(("html", locale))
+            csrf = expected_csrf(
+                services.settings.secret_key, state["cookies"].get(CSRF_COOKIE, "")
+            )
+            etag = html_etag(entry, locale, csrf)
+            content_type = b"text/html; charset=utf-8"
+            if body is not None:
+                body = body.replace(CSRF_MARK.encode(), csrf.encode())
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        condition = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                condition = value.decode("latin-1")
+        headers = [
+            (b"etag", etag.encode()),
+            (b"cache-control", TODO_CACHE_CONTROL),
+        ]
+        if etag_matches(condition, etag):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers += [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def todo_fast_path(app: Any) -> Any:
+    """Litestar's route middleware factory for :class:`TodoFastPath`."""
+    return TodoFastPath(app)
+
+
+def cached_response(request: Req, body: bytes, etag: str, media_type: str) -> Response[bytes]:
+    headers = {"etag": etag, "cache-control": TODO_CACHE_CONTROL.decode()}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(b"", status_code=304, headers=headers, media_type=media_type)
+    return Response(body, headers=headers, media_type=media_type)
+
+
+@get("/todo", include_in_schema=False, middleware=[todo_fast_path])
+async def todo_page(request: Req) -> Response[Any]:
+    session = signed_in(request)
+    actor = session.actor
+    if actor.profile is Profile.PARENT:
+        return Redirect("/children")
+    if actor.profile is not Profile.PUPIL:
+        return Redirect("/classwork")
+    entry = await classwork.todo_of(services_of(request), actor, actor.person_id)
+    locale = i18n.current_locale.get()
+    part = entry.parts.get(("html", locale))
+    if part is None:
+        part = page_bytes(
+            request,
+            "classwork/todo.html",
+            todo=entry.todo,
+            when=moment_formatter(entry.zone, locale),
+            read_only=False,
+        )
+        entry.parts[("html", locale)] = part
+    csrf = expected_csrf(
+        services_of(request).settings.secret_key,
+        request.scope["state"]["cookies"].get(CSRF_COOKIE, ""),
+    )
+    body = part.replace(CSRF_MARK.encode(), csrf.encode())
+    return cached_response(
+        request, body, html_etag(entry, locale, csrf), "text/html; charset=utf-8"
+    )
+
+
+@post("/todo/{homework_id:int}/done", include_in_schema=False)
+async def todo_done(request: Req, homework_id: FromPath[int]) -> Redirect:
+    actor = signed_in(request).actor
+    form = await request.form()
+    await classwork.set_done(services_of(request), actor, homework_id, done=form.get("done") == "1")
+    return Redirect(f"/todo#homework-{homework_id}")
+
+
+# -- parents ---------------------------------------------------------------------------------
+
+
+@get("/children", include_in_schema=False)
+async def children_page(request: Req) -> Response[Any]:
+    actor = signed_in(request).actor
+    if actor.profile is not Profile.PARENT:
+        return Redirect("/todo")
+    children = await relatives(services_of(request), actor, actor.person_id)
+    if len(children) == 1:
+        return Redirect(f"/children/{children[0].id}/todo")
+    return render(request, "classwork/children.html", children=children)
+
+
+@get("/children/{pupil_id:int}/todo", include_in_schema=False)
+async def child_todo_page(request: Req, pupil_id: FromPath[int]) -> Response[Any]:
+    actor = signed_in(request).actor
+    services = services_of(request)
+    entry = await classwork.todo_of(services, actor, pupil_id)
+    child = await classwork_person(request, actor, pupil_id)
+    return render(
+        request,
+        "classwork/todo.html",
+        todo=entry.todo,
+        when=moment_formatter(entry.zone, i18n.current_locale.get()),
+        read_only=True,
+        child=child,
+    )
+
+
+async def classwork_person(request: Req, actor: Actor, person_id: int) -> Any:
+    return await get_person(services_of(request), actor, person_id)
+
+
+# -- one homework: the pupil's and parent's view ------------------------------------------
+
+
+@get("/homework/{homework_id:int}", include_in_schema=False)
+async def homework_page(
+    request: Req, homework_id: FromPath[int], pupil: FromQuery[int | None] = None
+) -> Response[Any]:
+    actor = signed_in(request).actor
+    if actor.profile in STAFF_PROFILES:
+        return await teacher_homework_page(request, actor, homework_id)
+    return await pupil_homework_page(request, actor, homework_id, pupil)
+
+
+async def pupil_homework_page(
+    request: Req,
+    actor: Actor,
+    homework_id: int,
+    pupil_id: int | None,
+    *,
+    error: PreauError | None = None,
+    text: str = "",
+) -> Response[Any]:
+    services = services_of(request)
+    work = await classwork.get_homework(services, actor, homework_id)
+    if pupil_id is None:
+        if actor.profile is Profile.PARENT:
+            children = await relatives(services, actor, actor.person_id)
+            for child in children:
+                if await _set_for(request, actor, homework_id, child.id):
+                    pupil_id = child.id
+                    break
+            else:
+                raise NotFound("This homework does not exist or is not for you.")
+        else:
+            pupil_id = actor.person_id
+    hand_in = await classwork.get_hand_in(services, actor, homework_id, pupil_id)
+    zone = await zone_for(request, actor)
+    return render(
+        request,
+        "classwork/homework.html",
+        status_code=error.status if error else 200,
+        work=work,
+        hand_in=hand_in,
+        when=moment_formatter(zone, i18n.current_locale.get()),
+        read_only=actor.profile is not Profile.PUPIL,
+        idempotency_key=secrets.token_urlsafe(16),
+        error=sentence(error) if error else None,
+        text=text or hand_in.text,
+    )
+
+
+async def _set_for(request: Req, actor: Actor, homework_id: int, pupil_id: int) -> bool:
+    try:
+        await classwork.get_hand_in(services_of(request), actor, homework_id, pupil_id)
+    except PreauError:
+        return False
+    return True
+
+
+@post("/homework/{homework_id:int}/turn-in", include_in_schema=False)
+async def turn_in_page(request: Req, homework_id: FromPath[int]) -> Response[Any]:
+    actor = signed_in(request).actor
+    form = await request.form()
+    text = str(form.get("text", ""))
+    try:
+        await classwork.turn_in(
+            services_of(request),
+            actor,
+            homework_id,
+            TurnIn(text=text, idempotency_key=str(form.get("idempotency_key", "")) or None),
+            await uploads_of(form, "files"),
+        )
+    except (InvalidInput, PreauError) as error:
+        if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
+            raise
+        return await pupil_homework_page(request, actor, homework_id, None, error=error, text=text)
+    return Redirect(f"/homework/{homework_id}?done=turned-in")
+
+
+@post("/homework/{homework_id:int}/take-back", include_in_schema=False)
+async def take_back_page(request: Req, homework_id: FromPath[int]) -> Response[Any]:
+    actor = signed_in(request).actor
+    try:
+        await classwork.take_back(services_of(request), actor, homework_id)
+    except PreauError as error:
+        if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
+            raise
+        return await pupil_homework_page(request, actor, homework_id, None, error=error)
+    return Redirect(f"/homework/{homework_id}?done=taken-back")
+
+
+# -- teachers ------------------------------------------------------------------------------
+
+
+@get("/classwork", include_in_schema=False)
+async def teacher_page(
+    request: Req, group: FromQuery[int | None] = None, week: FromQuery[str] = ""
+) -> Response[Any]:
+    actor = signed_in(request).actor
+    if actor.profile is Profile.PUPIL:
+        return Redirect("/todo")
+    if actor.profile is Profile.PARENT:
+        return Redirect("/children")
+    services = services_of(request)
+    teaching = await classwork.teachable_groups(services, actor)
+    week_of = local_time(week + "T12:00", "week") if week else None
+    if group is None and actor.profile is not Profile.TEACHER:
+        weeks = []
+    else:
+        weeks = await classwork.teacher_homework(services, actor, group_id=group, week_of=week_of)
+    zone = await zone_for(request, actor)
+    return render(
+        request,
+        "classwork/teacher.html",
+        weeks=weeks,
+        groups=teaching,
+        group=group,
+        week=week,
+        when=moment_formatter(zone, i18n.current_locale.get()),
+        format_day=lambda day: format_date(day, "d MMMM y", locale=i18n.current_locale.get()),
+    )
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    names = (
+        "group_id", "title", "instructions", "instructions_format", "publish_at", "due_at",
+        "cutoff_at", "estimated_minutes", "hand_in_expected",
+    )  # fmt: skip
+    return {name: str(form.get(name, "")) for name in names}
+
+
+def _minutes(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(
+            "The estimated time is between 1 and 600 minutes.", field="estimated_minutes"
+        ) from None
+
+
+def _format(value: str) -> InstructionsFormat:
+    return InstructionsFormat.MARKDOWN if value == "markdown" else InstructionsFormat.TEXT
+
+
+async def _homework_form(
+    request: Req,
+    actor: Actor,
+    *,
+    values: dict[str, str],
+    work: Any = None,
+    error: PreauError | None = None,
+) -> Response[str]:
+    services = services_of(request)
+    return render(
+        request,
+        "classwork/homework_form.html",
+        status_code=error.status if error else 200,
+        groups=await classwork.teachable_groups(services, actor),
+        values=values,
+        work=work,
+        error=sentence(error) if error else None,
+        error_field=error.field if error else None,
+    )
+
+
+@get("/classwork/new", include_in_schema=False)
+async def new_homework_page(request: Req, group: FromQuery[int | None] = None) -> Response[str]:
+    actor = signed_in(request).actor
+    values = {"group_id": str(group or ""), "hand_in_expected": "1", "instructions_format": "text"}
+    return await _homework_form(request, actor, values=values)
+
+
+@post("/classwork/new", include_in_schema=False)
+async def create_homework_page(request: Req) -> Response[Any]:
+    actor = signed_in(request).actor
+    form = await request.form()
+    values = _form_values(form)
+    try:
+        due = local_time(values["due_at"], "due_at")
+        if due is None:
+            raise InvalidInput("Give the due time.", field="due_at")
+        try:
+            group_id = int(values["group_id"])
+        except ValueError:
+            raise InvalidInput("Choose a class or group.", field="group_id") from None
+        pupils = [int(str(p)) for p in form.getall("pupil_ids", []) if str(p).isdigit()]
+        work = await classwork.create_homework(
+            services_of(request),
+            actor,
+            HomeworkDraft(
+                group_id=group_id,
+                title=values["title"],
+                instructions=values["instructions"],
+                instructions_format=_format(values["instructions_format"]),
+                publish_at=local_time(values["publish_at"], "publish_at"),
+                due_at=due,
+                cutoff_at=local_time(values["cutoff_at"], "cutoff_at"),
+                estimated_minutes=_minutes(values["estimated_minutes"]),
+                hand_in_expected=values["hand_in_expected"] == "1",
+                pupil_ids=pupils or None,
+            ),
+            await uploads_of(form, "files"),
+        )
+    except PreauError as error:
+        if error.status in (401, 403, 404) and error.field != "group_id":
+            raise
+        return await _homework_form(request, actor, values=values, error=error)
+    return Redirect(f"/homework/{work.id}?done=created")
+
+
+@get("/homework/{homework_id:int}/edit", include_in_schema=False)
+async def edit_homework_page(request: Req, homework_id: FromPath[int]) -> Response[str]:
+    actor = signed_in(request).actor
+    services = services_of(request)
+    work = await classwork.get_homework(services, actor, homework_id)
+    zone = await zone_for(request, actor)
+    when = moment_formatter(zone, "fr")
+    values = {
+        "group_id": str(work.group_id),
+        "title": work.title,
+        "instructions": work.instructions,
+        "instructions_format": work.instructions_format.value,
+        "publish_at": when(work.publish_at, "input"),
+        "due_at": when(work.due_at, "input"),
+        "cutoff_at": when(work.cutoff_at, "input"),
+        "estimated_minutes": str(work.estimated_minutes or ""),
+        "hand_in_expected": "1" if work.hand_in_expected else "0",
+    }
+    return await _homework_form(request, actor, values=values, work=work)
+
+
+@post("/homework/{homework_id:int}/edit", include_in_schema=False)
+async def update_homework_page(request: Req, homework_id: FromPath[int]) -> Response[Any]:
+    actor = signed_in(request).actor
+    services = services_of(request)
+    form = await request.form()
+    values = _form_values(form)
+    try:
+        cutoff = local_time(values["cutoff_at"], "cutoff_at")
+        keep = [str(file_id) for file_id in form.getall("keep_files", [])]
+        await classwork.update_homework(
+            services,
+            actor,
+            homework_id,
+            HomeworkChanges(
+                title=values["title"],
+                instructions=values["instructions"],
+                instructions_format=_format(values["instructions_format"]),
+                publish_at=local_time(values["publish_at"], "publish_at"),
+                due_at=local_time(values["due_at"], "due_at"),
+                cutoff_at=cutoff,
+                clear_cutoff=cutoff is None,
+                estimated_minutes=_minutes(values["estimated_minutes"]),
+                hand_in_expected=values["hand_in_expected"] == "1",
+                attachment_ids=keep,
+            ),
+            await uploads_of(form, "files"),
+        )
+    except PreauError as error:
+        if error.status in (401, 403, 404):
+            raise
+        work = await classwork.get_homework(services, actor, homework_id)
+        return await _homework_form(request, actor, values=values, work=work, error=error)
+    return Redirect(f"/homework/{homework_id}?done=saved")
+
+
+@post("/homework/{homework_id:int}/delete", include_in_schema=False)
+async def delete_homework_page(request: Req, homework_id: FromPath[int]) -> Redirect:
+    actor = signed_in(request).actor
+    await classwork.delete_homework(services_of(request), actor, homework_id)
+    return Redirect("/classwork?done=deleted")
+
+
+@post("/homework/{homework_id:int}/copy", include_in_schema=False)
+async def copy_homework_page(request: Req, homework_id: FromPath[int]) -> Redirect:
+    actor = signed_in(request).actor
+    form = await request.form()
+    try:
+        group_id = int(str(form.get("group_id", "")))
+    except ValueError:
+        raise InvalidInput("Choose a class or group.", field="group_id") from None
+    copy = await classwork.copy_homework(
+        services_of(request),
+        actor,
+        homework_id,
+        HomeworkCopy(
+            group_id=group_id,
+            due_at=local_time(str(form.get("due_at", "")), "due_at"),
+        ),
+    )
+    return Redirect(f"/homework/{copy.id}?done=copied")
+
+
+async def teacher_homework_page(request: Req, actor: Actor, homework_id: int) -> Response[Any]:
+    services = services_of(request)
+    work = await classwork.get_homework(services, actor, homework_id)
+    hand_ins = await classwork.hand_ins_of(services, actor, homework_id)
+    zone = await zone_for(request, actor)
+    counts = {s.value: sum(1 for h in hand_ins if h.state is s) for s in HandInState}
+    return render(
+        request,
+        "classwork/homework_teacher.html",
+        work=work,
+        hand_ins=hand_ins,
+        counts=counts,
+        late=sum(1 for h in hand_ins if h.late),
+        groups=await classwork.teachable_groups(services, actor),
+        when=moment_formatter(zone, i18n.current_locale.get()),
+        done=request.query_params.get("done", ""),
+    )
+
+
+@get("/homework/{homework_id:int}/hand-ins/{pupil_id:int}", include_in_schema=False)
+async def hand_in_page(
+    request: Req,
+    homework_id: FromPath[int],
+    pupil_id: FromPath[int],
+) -> Response[Any]:
+    actor = signed_in(request).actor
+    if actor.profile not in STAFF_PROFILES:
+        return await pupil_homework_page(request, actor, homework_id, pupil_id)
+    return await _review_page(request, actor, homework_id, pupil_id)
+
+
+async def _review_page(
+    request: Req, actor: Actor, homework_id: int, pupil_id: int, error: PreauError | None = None
+) -> Response[Any]:
+    services = services_of(request)
+    work = await classwork.get_homework(services, actor, homework_id)
+    hand_in = await classwork.get_hand_in(services, actor, homework_id, pupil_id)
+    zone = await zone_for(request, actor)
+    return render(
+        request,
+        "classwork/hand_in.html",
+        status_code=error.status if error else 200,
+        work=work,
+        hand_in=hand_in,
+        when=moment_formatter(zone, i18n.current_locale.get()),
+        error=sentence(error) if error else None,
+        done=request.query_params.get("done", ""),
+    )
+
+
+@post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/return", include_in_schema=False)
+async def return_page(
+    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+) -> Response[Any]:
+    actor = signed_in(request).actor
+    form = await request.form()
+    try:
+        await classwork.review_hand_in(
+            services_of(request),
+            actor,
+            homework_id,
+            pupil_id,
+            action=HandInAction.RETURN,
+            review=Review(
+                feedback=str(form.get("feedback", "")),
+                mark=number(str(form.get("mark", "")), "mark"),
+                mark_out_of=number(str(form.get("mark_out_of", "")), "mark_out_of"),
+            ),
+        )
+    except PreauError as error:
+        if error.status in (401, 403, 404):
+            raise
+        return await _review_page(request, actor, homework_id, pupil_id, error)
+    return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=returned")
+
+
+@post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/state", include_in_schema=False)
+async def state_page(
+    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+) -> Response[Any]:
+    actor = signed_in(request).actor
+    form = await request.form()
+    action = STATE_ACTIONS.get(str(form.get("action", "")))
+    try:
+        if action is None:
+            raise InvalidInput("Choose what to do from the buttons.", field="action")
+        await classwork.review_hand_in(
+            services_of(request), actor, homework_id, pupil_id, action=action
+        )
+    except PreauError as error:
+        if error.status in (401, 403, 404):
+            raise
+        return await _review_page(request, actor, homework_id, pupil_id, error)
+    return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=saved")
+
+
+@post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/extension", include_in_schema=False)
+async def extension_page(
+    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+) -> Response[Any]:
+    actor = signed_in(request).actor
+    form = await request.form()
+    try:
+        due = local_time(str(form.get("due_at", "")), "due_at")
+        draft = None
+        if due is not None and form.get("remove") != "1":
+            draft = ExtensionDraft(
+                due_at=due, cutoff_at=local_time(str(form.get("cutoff_at", "")), "cutoff_at")
+            )
+        await classwork.grant_extension(
+            services_of(request), actor, homework_id, pupil_id, draft=draft
+        )
+    except PreauError as error:
+        if error.status in (401, 403, 404):
+            raise
+        return await _review_page(request, actor, homework_id, pupil_id, error)
+    return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=saved")
+
+
+@get("/homework/{homework_id:int}/hand-ins.zip", include_in_schema=False)
+async def zip_page(request: Req, homework_id: FromPath[int]) -> Response[bytes]:
+    return await zip_response(request, homework_id)
+
+
+async def zip_response(request: Req, homework_id: int) -> Response[bytes]:
+    actor = signed_in(request).actor
+    name, data = await classwork.hand_ins_zip(services_of(request), actor, homework_id)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "content-disposition": attachment_disposition(name),
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def download_response(found: Download) -> Response[Any]:
+    """Always a download with the sniffed type; ``nosniff`` comes from SecurityHeaders and
+    a sandboxing policy stops the file from ever running as a page."""
+    if found.redirect is not None:
+        return Redirect(found.redirect, status_code=303)
+    assert found.chunks is not None
+    return Stream(
+        found.chunks,
+        media_type=found.view.content_type,
+        headers={
+            "content-disposition": attachment_disposition(found.view.name),
+            "content-length": str(found.view.size),
+            "cache-control": "private, max-age=3600",
+            "content-security-policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@get("/files/{file_id:str}", include_in_schema=False)
+async def file_page(request: Req, file_id: FromPath[str]) -> Response[Any]:
+    actor = signed_in(request).actor
+    return download_response(await download(services_of(request), actor, file_id[:64]))
+
+
+routes = [
+    todo_page,
+    todo_done,
+    children_page,
+    child_todo_page,
+    homework_page,
+    turn_in_page,
+    take_back_page,
+    teacher_page,
+    new_homework_page,
+    create_homework_page,
+    edit_homework_page,
+    update_homework_page,
+    delete_homework_page,
+    copy_homework_page,
+    hand_in_page,
+    return_page,
+    state_page,
+    extension_page,
+    zip_page,
+    file_page,
+]
