@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ class QueryCounter:
             if found is not None:
                 found.append(statement)
 
+    @contextmanager
     def counting(self) -> Iterator[list[str]]:
         found: list[str] = []
         token = self.active.set(found)
@@ -90,7 +92,9 @@ class Api:
         self.headers = {"authorization": f"Bearer {token}", "accept-language": "en"}
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.client.get(path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+        return await self.client.get(
+            path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs
+        )
 
     async def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.post(path, headers=self.headers, **kwargs)
@@ -123,7 +127,9 @@ def iso(clock: Clock, seconds: float) -> str:
     return datetime.fromtimestamp(clock.now + seconds, UTC).isoformat()
 
 
-async def post_homework(teacher: Api, school: School, clock: Clock, **fields: Any) -> dict[str, Any]:
+async def post_homework(
+    teacher: Api, school: School, clock: Clock, **fields: Any
+) -> dict[str, Any]:
     body = {
         "group_id": school.class_id,
         "title": "Exercices page 42",

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.classwork.conftest import PDF, PNG, Api, Clock, iso, post_homework
+from tests.classwork.conftest import PDF, PNG, Api, Clock, post_homework
 from tests.helpers import App, School
 
 
 async def upload(api: Api, name: str, data: bytes) -> dict[str, Any]:
-    response = await api.post("/api/v1/files", files={"file": (name, data, "application/octet-stream")})
+    response = await api.post(
+        "/api/v1/files", files={"file": (name, data, "application/octet-stream")}
+    )
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result

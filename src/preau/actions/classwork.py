@@ -82,6 +82,7 @@ from preau.domain.classwork import (
     HomeworkDraft,
     HomeworkSummary,
     HomeworkView,
+    InstructionsFormat,
     Review,
     TeacherWeek,
     TurnIn,
@@ -194,9 +195,9 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         author_name=_name(names),
         title=mapping["title"],
         instructions=mapping["instructions"],
-        instructions_format=mapping["instructions_format"],
+        instructions_format=InstructionsFormat(mapping["instructions_format"]),
         instructions_html=render_instructions(
-            mapping["instructions"], mapping["instructions_format"]
+            mapping["instructions"], InstructionsFormat(mapping["instructions_format"])
         ),
         publish_at=publish_at,
         due_at=aware(mapping["due_at"]),
@@ -231,7 +232,7 @@ def _checked_from_row(work: Row) -> CheckedHomework:
     return CheckedHomework(
         title=mapping["title"],
         instructions=mapping["instructions"],
-        instructions_format=mapping["instructions_format"],
+        instructions_format=InstructionsFormat(mapping["instructions_format"]),
         publish_at=aware(mapping["publish_at"]),
         due_at=aware(mapping["due_at"]),
         cutoff_at=aware_or_none(mapping["cutoff_at"]),
