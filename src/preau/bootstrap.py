@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork_todo import TodoCache
 from preau.actions.context import Services
+from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
@@ -27,6 +28,7 @@ from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
+from preau.api import messages as api_messages
 from preau.api import roster as api_roster
 from preau.asgi import ASGIApp
 from preau.observability import configure_logging
@@ -36,6 +38,8 @@ from preau.web import accounts as web_accounts
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
 from preau.web import home as web_home
+from preau.web import live as web_live
+from preau.web import messages as web_messages
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
 from preau.web.errors import check_csrf, exception_handlers
@@ -93,15 +97,22 @@ def build_services(settings: Settings) -> Services:
         ),
         files=build_file_store(settings),
         todo_cache=TodoCache(engine=engine, state=state),
+        sending=SendingLimit(
+            rate_limit_storage(state),
+            per_minute=settings.messages_per_minute,
+            per_day=settings.messages_per_day,
+        ),
     )
 
 
 async def start_services(services: Services) -> None:
     await services.sessions.start(services.clock)
     await services.todo_cache.start()
+    await services.live.start(services.state)
 
 
 async def stop_services(services: Services) -> None:
+    await services.live.stop()
     await services.sessions.stop()
     await services.todo_cache.stop()
     await services.files.close()
@@ -145,10 +156,13 @@ def build_router(services: Services) -> Litestar:
             *web_directory.routes,
             *web_roster.routes,
             *web_classwork.routes,
+            *web_messages.routes,
+            *web_live.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_roster.routes,
             *api_classwork.routes,
+            *api_messages.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -161,6 +161,26 @@ def create_admin(uai: str, given_name: str, family_name: str, username: str | No
     )
 
 
+@main.command(
+    "send-digests",
+    help="Email each person their unread messages and announcements (at most daily; "
+    "quiet hours hold it back). Schedule it hourly.",
+)
+def send_digests() -> None:
+    from preau.actions.digests import send_digests as run_digests
+
+    report = run_with_services(run_digests)
+    if not report.smtp_configured:
+        console.print("[yellow]PREAU_SMTP_HOST is not set: no digest was sent.[/yellow]")
+        sys.exit(1)
+    console.print(
+        f"Digests sent: {report.sent}, failed: {report.failed}, schools in quiet hours: "
+        f"{len(report.schools_in_quiet_hours)}."
+    )
+    if report.failed:
+        sys.exit(1)
+
+
 @main.command("import-roster", help="Import a OneRoster 1.2 CSV folder or zip (bulk or delta).")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--school", "uai", default=None, help="Only accept rows for this school (UAI).")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from preau.actions.sending import SendingLimit
+from preau.live import LiveHub
 from preau.ports import FileStore, SharedState
 from preau.settings import Settings
 
@@ -34,6 +36,8 @@ class Services:
     files: FileStore
     todo_cache: TodoCache
     clock: Callable[[], float] = field(default=time.time)
+    live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
+    sending: SendingLimit = field(default_factory=SendingLimit.in_memory)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

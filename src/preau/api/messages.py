@@ -1,0 +1,326 @@
+"""Messages API: conversations, announcements with read receipts, unread counts (with
+ETag for cheap polling), reports and moderation, school rules and personal preferences."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from preau.actions import messages
+from preau.api.accounts import require_session
+from preau.domain.messages import (
+    AnnouncementDraft,
+    AnnouncementsPage,
+    AnnouncementView,
+    ArchiveChange,
+    Contacts,
+    ConversationDraft,
+    ConversationView,
+    InboxPage,
+    NotificationPreferences,
+    Receipts,
+    ReplyDraft,
+    ReportDraft,
+    ReportView,
+    SchoolMessaging,
+    UnreadCounts,
+)
+from preau.web.render import services_of
+
+Req = Request[Any, Any, Any]
+TAGS = ["messages"]
+
+
+class Created(msgspec.Struct, kw_only=True):
+    id: int
+
+
+def _revalidated(request: Req, body: bytes, etag: str) -> Response[bytes]:
+    """The cached JSON, or 304 when the client already holds this version."""
+    headers = {"etag": etag, "cache-control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@get(
+    "/api/v1/unread",
+    tags=TAGS,
+    summary="My unread messages and announcements (send If-None-Match: answers 304 if unchanged)",
+    description=(
+        "For live updates, open GET /live (text/event-stream): each `unread` event carries "
+        "the same counts, the kind of change and whether to notify (not in quiet hours). "
+        "Poll this endpoint with the ETag where Server-Sent Events are not available."
+    ),
+    responses={200: ResponseSpec(data_container=UnreadCounts, description="Unread counts")},
+)
+async def unread(request: Req) -> Response[bytes]:
+    actor = require_session(request).actor
+    body, etag = await messages.unread_counts_cached(services_of(request), actor)
+    return _revalidated(request, body, etag)
+
+
+@get(
+    "/api/v1/conversations",
+    tags=TAGS,
+    summary="My conversations, newest first; q searches my own messages",
+    responses={200: ResponseSpec(data_container=InboxPage, description="A page of conversations")},
+)
+async def inbox(
+    request: Req,
+    *,
+    q: Annotated[str, QueryParameter(max_length=100)] = "",
+    archived: FromQuery[bool] = False,
+    page: Annotated[int, QueryParameter(ge=1)] = 1,
+    page_size: Annotated[int, QueryParameter(ge=1, le=200)] = messages.INBOX_PAGE_SIZE,
+) -> Response[bytes]:
+    actor = require_session(request).actor
+    services = services_of(request)
+    if not q and not archived and page == 1 and page_size == messages.INBOX_PAGE_SIZE:
+        body, etag = await messages.inbox_cached(services, actor)
+    else:
+        found: InboxPage = await messages.list_inbox(
+            services, actor, archived=archived, query=q, page=page, page_size=page_size
+        )
+        body = msgspec.json.encode(found)
+        etag = messages.etag_of(body)
+    return _revalidated(request, body, etag)
+
+
+@post("/api/v1/conversations", tags=TAGS, summary="Start a conversation")
+async def conversation_start(request: Req, data: JSONBody[ConversationDraft]) -> Created:
+    conversation_id = await messages.start_conversation(
+        services_of(request), require_session(request).actor, data
+    )
+    return Created(id=conversation_id)
+
+
+@get(
+    "/api/v1/conversations/{conversation_id:int}",
+    tags=TAGS,
+    summary="A conversation and its messages (does not mark it read)",
+)
+async def conversation_get(request: Req, conversation_id: FromPath[int]) -> ConversationView:
+    return await messages.get_conversation(
+        services_of(request), require_session(request).actor, conversation_id
+    )
+
+
+@post(
+    "/api/v1/conversations/{conversation_id:int}/messages",
+    tags=TAGS,
+    summary="Reply in a conversation",
+)
+async def conversation_reply(
+    request: Req, conversation_id: FromPath[int], data: JSONBody[ReplyDraft]
+) -> Created:
+    message_id = await messages.reply(
+        services_of(request), require_session(request).actor, conversation_id, data.body
+    )
+    return Created(id=message_id)
+
+
+@post(
+    "/api/v1/conversations/{conversation_id:int}/read",
+    tags=TAGS,
+    summary="Mark a conversation as read",
+    status_code=204,
+)
+async def conversation_read(request: Req, conversation_id: FromPath[int]) -> None:
+    await messages.mark_conversation_read(
+        services_of(request), require_session(request).actor, conversation_id
+    )
+
+
+@put(
+    "/api/v1/conversations/{conversation_id:int}/archived",
+    tags=TAGS,
+    summary="Archive a conversation or bring it back to the inbox",
+    status_code=204,
+)
+async def conversation_archive(
+    request: Req, conversation_id: FromPath[int], data: JSONBody[ArchiveChange]
+) -> None:
+    await messages.set_archived(
+        services_of(request), require_session(request).actor, conversation_id, data.archived
+    )
+
+
+@get("/api/v1/contacts", tags=TAGS, summary="People, classes and groups I may pick as recipients")
+async def contacts(
+    request: Req, *, q: Annotated[str, QueryParameter(max_length=100)] = ""
+) -> Contacts:
+    return await messages.list_contacts(
+        services_of(request), require_session(request).actor, query=q
+    )
+
+
+@post(
+    "/api/v1/messages/{message_id:int}/reports",
+    tags=TAGS,
+    summary="Report a message to the school staff",
+    status_code=204,
+)
+async def message_report(
+    request: Req, message_id: FromPath[int], data: JSONBody[ReportDraft]
+) -> None:
+    await messages.report_message(
+        services_of(request), require_session(request).actor, message_id, data.reason
+    )
+
+
+@post(
+    "/api/v1/messages/{message_id:int}/hide",
+    tags=TAGS,
+    summary="Hide a message for everyone (school staff)",
+    status_code=204,
+)
+async def message_hide(request: Req, message_id: FromPath[int]) -> None:
+    await messages.hide_message(services_of(request), require_session(request).actor, message_id)
+
+
+@get("/api/v1/message-reports", tags=TAGS, summary="Open reports of my school (school staff)")
+async def reports(request: Req) -> list[ReportView]:
+    return await messages.list_reports(services_of(request), require_session(request).actor)
+
+
+@post(
+    "/api/v1/message-reports/{report_id:int}/dismiss",
+    tags=TAGS,
+    summary="Close a report and leave the message (school staff)",
+    status_code=204,
+)
+async def report_dismiss(request: Req, report_id: FromPath[int]) -> None:
+    await messages.dismiss_report(services_of(request), require_session(request).actor, report_id)
+
+
+@get(
+    "/api/v1/announcements",
+    tags=TAGS,
+    summary="Announcements I received (or sent=true: that I posted, with read counts)",
+)
+async def announcements_list(
+    request: Req,
+    *,
+    sent: FromQuery[bool] = False,
+    page: Annotated[int, QueryParameter(ge=1)] = 1,
+    page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 30,
+) -> AnnouncementsPage:
+    return await messages.list_announcements(
+        services_of(request),
+        require_session(request).actor,
+        sent=sent,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@post(
+    "/api/v1/announcements",
+    tags=TAGS,
+    summary="Post an announcement to classes or groups (and their parents)",
+)
+async def announcement_post(request: Req, data: JSONBody[AnnouncementDraft]) -> Created:
+    announcement_id = await messages.post_announcement(
+        services_of(request), require_session(request).actor, data
+    )
+    return Created(id=announcement_id)
+
+
+@get(
+    "/api/v1/announcements/{announcement_id:int}",
+    tags=TAGS,
+    summary="One announcement (does not mark it read)",
+)
+async def announcement_get(request: Req, announcement_id: FromPath[int]) -> AnnouncementView:
+    return await messages.get_announcement(
+        services_of(request), require_session(request).actor, announcement_id
+    )
+
+
+@post(
+    "/api/v1/announcements/{announcement_id:int}/read",
+    tags=TAGS,
+    summary="Mark an announcement as read (its receipt)",
+    status_code=204,
+)
+async def announcement_read(request: Req, announcement_id: FromPath[int]) -> None:
+    await messages.mark_announcement_read(
+        services_of(request), require_session(request).actor, announcement_id
+    )
+
+
+@get(
+    "/api/v1/announcements/{announcement_id:int}/receipts",
+    tags=TAGS,
+    summary="Who read an announcement and who has not yet (its author and school staff)",
+)
+async def announcement_receipts(request: Req, announcement_id: FromPath[int]) -> Receipts:
+    return await messages.announcement_receipts(
+        services_of(request), require_session(request).actor, announcement_id
+    )
+
+
+@get("/api/v1/messaging-settings", tags=TAGS, summary="My school's messaging rules and quiet hours")
+async def settings_get(request: Req) -> SchoolMessaging:
+    return await messages.get_messaging_settings(
+        services_of(request), require_session(request).actor
+    )
+
+
+@put(
+    "/api/v1/messaging-settings",
+    tags=TAGS,
+    summary="Change my school's messaging rules and quiet hours (school staff)",
+)
+async def settings_put(request: Req, data: JSONBody[SchoolMessaging]) -> SchoolMessaging:
+    return await messages.update_messaging_settings(
+        services_of(request), require_session(request).actor, data
+    )
+
+
+@get("/api/v1/notification-preferences", tags=TAGS, summary="My notification preferences")
+async def preferences_get(request: Req) -> NotificationPreferences:
+    return await messages.get_preferences(services_of(request), require_session(request).actor)
+
+
+@put(
+    "/api/v1/notification-preferences",
+    tags=TAGS,
+    summary="Change my notification preferences (daily email digest on or off)",
+)
+async def preferences_put(
+    request: Req, data: JSONBody[NotificationPreferences]
+) -> NotificationPreferences:
+    return await messages.set_preferences(
+        services_of(request), require_session(request).actor, data
+    )
+
+
+routes = [
+    unread,
+    inbox,
+    conversation_start,
+    conversation_get,
+    conversation_reply,
+    conversation_read,
+    conversation_archive,
+    contacts,
+    message_report,
+    message_hide,
+    reports,
+    report_dismiss,
+    announcements_list,
+    announcement_post,
+    announcement_get,
+    announcement_read,
+    announcement_receipts,
+    settings_get,
+    settings_put,
+    preferences_get,
+    preferences_put,
+]

@@ -1,0 +1,251 @@
+"""Live updates inside one process: ONE shared-state subscription fans events out to the
+open Server-Sent-Events connections of this process, and drops the cached inbox and
+unread counts of the people an event concerns.
+
+Every process runs one hub. A write publishes one event after its commit; Redis pub/sub
+(or the in-process shared state) brings it to every hub, each of which wakes only its own
+listeners. A listener holds a small bounded queue: events carry absolute counts, so when a
+slow connection's queue is full the oldest event can be dropped without harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+import msgspec
+from prometheus_client import Counter, Gauge
+
+from preau.ports import SharedState, SharedStateUnavailable
+
+log = logging.getLogger("preau.live")
+
+CHANNEL = "live"
+QUEUE_SIZE = 8
+CACHE_SIZE = 20_000
+CACHE_SECONDS = 60.0  # a safety net: entries are dropped by events long before
+
+live_connections = Gauge("preau_live_connections", "Open live (SSE) connections in this process.")
+live_events = Counter("preau_live_events_total", "Live events received by this process.", ["kind"])
+live_publish_failures = Counter(
+    "preau_live_publish_failures_total",
+    "Live events not published because the shared state was unreachable (delivered locally).",
+)
+
+
+class LiveEvent(msgspec.Struct, kw_only=True, array_like=True):
+    """What changed for whom: the new unread counts of each person concerned."""
+
+    kind: str  # "message", "announcement", "read", "archive", "hidden"
+    origin: str  # the publishing process, which has delivered it locally already
+    school_id: int
+    counts: dict[int, tuple[int, int]]  # person id -> (unread messages, unread announcements)
+    notify: bool = True  # False in the school's quiet hours: update counts, no alert
+    title: str = ""  # an announcement's title, shown in the alert
+
+
+class Frame(msgspec.Struct, kw_only=True):
+    """One Server-Sent Event's data, as the page reads it."""
+
+    kind: str
+    messages: int
+    announcements: int
+    notify: bool
+    title: str = ""
+
+
+_event_encoder = msgspec.json.Encoder()
+_event_decoder = msgspec.json.Decoder(LiveEvent)
+_frame_encoder = msgspec.json.Encoder()
+
+
+def sse_frame(frame: Frame) -> bytes:
+    return b"event: unread\ndata: " + _frame_encoder.encode(frame) + b"\n\n"
+
+
+class Listener:
+    """One open live connection: its person and a bounded queue of SSE frames."""
+
+    __slots__ = ("person_id", "queue")
+
+    def __init__(self, person_id: int) -> None:
+        self.person_id = person_id
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_SIZE)
+
+    def push(self, frame: bytes | None) -> None:
+        if self.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+        self.queue.put_nowait(frame)
+
+
+class PersonCache:
+    """Rendered bytes per (person, name), dropped when an event concerns the person.
+
+    A reader takes a :meth:`ticket` before reading the database and stores its result
+    only if no event concerned the person meanwhile, so a slow read never puts back
+    what a write has just made stale.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: OrderedDict[tuple[int, str], tuple[float, bytes, str]] = OrderedDict()
+        self._clock = clock
+        self._counter = 0
+        self._dropped_at: dict[int, int] = {}
+
+    def ticket(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def get(self, person_id: int, name: str) -> tuple[bytes, str] | None:
+        entry = self._entries.get((person_id, name))
+        if entry is None:
+            return None
+        stored_at, body, etag = entry
+        if self._clock() - stored_at > CACHE_SECONDS:
+            del self._entries[(person_id, name)]
+            return None
+        return body, etag
+
+    def put(self, person_id: int, name: str, body: bytes, etag: str, ticket: int) -> None:
+        if self._dropped_at.get(person_id, 0) >= ticket:
+            return  # an event came while this was read: it may be stale
+        self._entries[(person_id, name)] = (self._clock(), body, etag)
+        if len(self._entries) > CACHE_SIZE:
+            self._entries.popitem(last=False)
+
+    def drop(self, person_id: int) -> None:
+        for name in ("inbox", "unread"):
+            self._entries.pop((person_id, name), None)
+        self._dropped_at[person_id] = self.ticket()
+        if len(self._dropped_at) > CACHE_SIZE:
+            self._dropped_at.clear()
+            self._entries.clear()  # with the marks gone, drop what they protected
+
+    def clear(self) -> None:
+        self._entries.clear()
+        marker = self.ticket()
+        self._dropped_at = dict.fromkeys(self._dropped_at, marker)
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self.origin = secrets.token_hex(8)
+        self.listeners: dict[int, set[Listener]] = {}
+        self.cache = PersonCache()
+        self._task: asyncio.Task[None] | None = None
+        self._state: SharedState | None = None
+        self.subscribed = asyncio.Event()
+
+    # -- listeners ---------------------------------------------------------------------
+
+    def connect(self, person_id: int) -> Listener:
+        listener = Listener(person_id)
+        self.listeners.setdefault(person_id, set()).add(listener)
+        live_connections.inc()
+        return listener
+
+    def disconnect(self, listener: Listener) -> None:
+        group = self.listeners.get(listener.person_id)
+        if group is not None and listener in group:
+            group.discard(listener)
+            live_connections.dec()
+            if not group:
+                del self.listeners[listener.person_id]
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(group) for group in self.listeners.values())
+
+    # -- events --------------------------------------------------------------------------
+
+    async def publish(self, state: SharedState, event: LiveEvent) -> None:
+        """Deliver ``event`` here at once (so the writer reads its own write), then to every
+        other process. Call it after the database commit."""
+        event = msgspec.structs.replace(event, origin=self.origin)
+        self.deliver_event(event)
+        try:
+            await state.publish(CHANNEL, _event_encoder.encode(event))
+        except SharedStateUnavailable:
+            # Other processes miss it: their cached entries expire and pages poll.
+            live_publish_failures.inc()
+
+    def deliver(self, payload: bytes) -> None:
+        try:
+            event = _event_decoder.decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("ignored a malformed live event")
+            return
+        if event.origin != self.origin:
+            self.deliver_event(event)
+
+    def deliver_event(self, event: LiveEvent) -> None:
+        live_events.labels(event.kind).inc()
+        for person_id, (messages, announcements) in event.counts.items():
+            self.cache.drop(person_id)
+            group = self.listeners.get(person_id)
+            if not group:
+                continue
+            frame = sse_frame(
+                Frame(
+                    kind=event.kind,
+                    messages=messages,
+                    announcements=announcements,
+                    notify=event.notify,
+                    title=event.title,
+                )
+            )
+            for listener in group:
+                listener.push(frame)
+
+    # -- the one subscription of this process -------------------------------------------------
+
+    async def start(self, state: SharedState) -> None:
+        self._state = state
+        self._task = asyncio.create_task(self._listen(state))
+        # Wait briefly for the subscription, so an event published right after start-up
+        # is not missed; carry on if the shared state is down (the task retries).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.subscribed.wait(), timeout=2)
+
+    async def stop(self) -> None:
+        for group in list(self.listeners.values()):
+            for listener in list(group):
+                listener.push(None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _listen(self, state: SharedState) -> None:
+        while True:
+            try:
+                subscription = await state.subscribe(CHANNEL)
+                # Events may have been missed while not subscribed: forget what they would
+                # have invalidated.
+                self.cache.clear()
+                self.subscribed.set()
+                try:
+                    async for _channel, payload in subscription:
+                        self.deliver(payload)
+                finally:
+                    self.subscribed.clear()
+                    with contextlib.suppress(Exception):
+                        await subscription.close()
+                await asyncio.sleep(0.5)  # the subscription ended: subscribe again
+            except asyncio.CancelledError:
+                raise
+            except (SharedStateUnavailable, OSError, ConnectionError):
+                log.warning("live channel lost; retrying in 1 s")
+                self.cache.clear()
+                await asyncio.sleep(1)
+            except Exception:
+                log.exception("live listener failed; retrying in 1 s")
+                self.cache.clear()
+                await asyncio.sleep(1)

@@ -1,0 +1,439 @@
+"""Pages for messages and announcements: inbox, compose, conversation, announcements with
+read receipts, moderation of reported messages, school rules and personal preferences.
+
+Text is shown escaped; only http(s) addresses become links (``linkify``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from markupsafe import Markup, escape
+
+from preau import i18n
+from preau.actions import messages
+from preau.actions.sessions import Session
+from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
+from preau.domain.messages import (
+    MODERATORS,
+    AnnouncementDraft,
+    ConversationDraft,
+    NotificationPreferences,
+    SchoolMessaging,
+    split_links,
+)
+from preau.domain.people import STAFF_PROFILES
+from preau.web.render import environment, render, services_of, session_of, translate_error
+
+Req = Request[Any, Any, Any]
+PARIS = ZoneInfo("Europe/Paris")
+
+SHOWN_VALUES = [
+    i18n.lazy("Monday"),
+    i18n.lazy("Tuesday"),
+    i18n.lazy("Wednesday"),
+    i18n.lazy("Thursday"),
+    i18n.lazy("Friday"),
+    i18n.lazy("Saturday"),
+    i18n.lazy("Sunday"),
+]
+WEEKDAYS = list(enumerate(SHOWN_VALUES, start=1))
+
+
+def linkify(text: str | None) -> Markup:
+    """Escape plain text and turn its http(s) addresses into safe links."""
+    if not text:
+        return Markup("")
+    pieces = []
+    for piece, is_link in split_links(text):
+        if is_link:
+            pieces.append(
+                Markup('<a href="{0}" rel="noopener noreferrer nofollow ugc">{0}</a>').format(piece)
+            )
+        else:
+            pieces.append(escape(piece))
+    return Markup("").join(pieces)
+
+
+def moment(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+environment.filters["linkify"] = linkify
+environment.filters["moment"] = moment
+
+
+def require(request: Req) -> Session:
+    session = session_of(request)
+    if session is None:
+        raise NotAuthenticated("Log in first, then try again.")
+    return session
+
+
+def _ids(values: list[Any], field: str) -> list[int]:
+    try:
+        return [int(str(value)) for value in values if str(value).strip()]
+    except ValueError:
+        raise InvalidInput("Choose someone from the list.", field=field) from None
+
+
+# -- inbox and conversations -------------------------------------------------------------
+
+
+@get("/messages", include_in_schema=False)
+async def inbox(
+    request: Req,
+    q: FromQuery[str] = "",
+    archived: FromQuery[bool] = False,
+    page: FromQuery[int] = 1,
+    done: FromQuery[str] = "",
+) -> Response[str]:
+    actor = require(request).actor
+    result = await messages.list_inbox(
+        services_of(request), actor, archived=archived, query=q[:100], page=max(page, 1)
+    )
+    return render(
+        request,
+        "messages/inbox.html",
+        result=result,
+        q=q,
+        archived=archived,
+        done=done,
+        moderator=actor.profile in MODERATORS,
+    )
+
+
+async def _compose(
+    request: Req, *, values: dict[str, Any], q: str = "", error: PreauError | None = None
+) -> Response[str]:
+    actor = require(request).actor
+    contacts = await messages.list_contacts(services_of(request), actor, query=q[:100])
+    return render(
+        request,
+        "messages/compose.html",
+        status_code=error.status if error else 200,
+        contacts=contacts,
+        values=values,
+        q=q,
+        error=translate_error(error) if error else None,
+        error_field=error.field if error else None,
+        may_address_groups=actor.profile in STAFF_PROFILES,
+    )
+
+
+@get("/messages/new", include_in_schema=False)
+async def compose(request: Req, q: FromQuery[str] = "", to: FromQuery[int] = 0) -> Response[str]:
+    return await _compose(request, values={"person_ids": [to] if to else []}, q=q)
+
+
+@post("/messages/new", include_in_schema=False)
+async def send(request: Req) -> Response[Any]:
+    actor = require(request).actor
+    form = await request.form()
+    values: dict[str, Any] = {
+        "subject": str(form.get("subject", "")),
+        "body": str(form.get("body", "")),
+        "person_ids": form.getall("person_ids") if "person_ids" in form else [],
+        "group_ids": form.getall("group_ids") if "group_ids" in form else [],
+        "parents_of_group_ids": (
+            form.getall("parents_of_group_ids") if "parents_of_group_ids" in form else []
+        ),
+        "replies_allowed": form.get("replies_allowed", "1") == "1",
+    }
+    try:
+        conversation_id = await messages.start_conversation(
+            services_of(request),
+            actor,
+            ConversationDraft(
+                subject=values["subject"],
+                body=values["body"],
+                person_ids=_ids(values["person_ids"], "person_ids"),
+                group_ids=_ids(values["group_ids"], "group_ids"),
+                parents_of_group_ids=_ids(values["parents_of_group_ids"], "group_ids"),
+                replies_allowed=values["replies_allowed"],
+            ),
+        )
+    except PreauError as error:
+        values["person_ids"] = [str(value) for value in values["person_ids"]]
+        values["group_ids"] = [str(value) for value in values["group_ids"]]
+        values["parents_of_group_ids"] = [str(v) for v in values["parents_of_group_ids"]]
+        return await _compose(request, values=values, error=error)
+    return Redirect(f"/messages/{conversation_id}?done=sent")
+
+
+async def _conversation_page(
+    request: Req,
+    conversation_id: int,
+    *,
+    done: str = "",
+    error: PreauError | None = None,
+    body: str = "",
+) -> Response[str]:
+    actor = require(request).actor
+    services = services_of(request)
+    view = await messages.open_conversation(services, actor, conversation_id)
+    return render(
+        request,
+        "messages/conversation.html",
+        status_code=error.status if error else 200,
+        conversation=view,
+        done=done,
+        body=body,
+        error=translate_error(error) if error else None,
+        error_field=error.field if error else None,
+    )
+
+
+@get("/messages/{conversation_id:int}", include_in_schema=False)
+async def conversation(
+    request: Req, conversation_id: FromPath[int], done: FromQuery[str] = ""
+) -> Response[str]:
+    return await _conversation_page(request, conversation_id, done=done)
+
+
+@post("/messages/{conversation_id:int}/reply", include_in_schema=False)
+async def reply(request: Req, conversation_id: FromPath[int]) -> Response[Any]:
+    actor = require(request).actor
+    form = await request.form()
+    body = str(form.get("body", ""))
+    try:
+        await messages.reply(services_of(request), actor, conversation_id, body)
+    except (InvalidInput, PreauError) as error:
+        if error.status == 404:
+            raise
+        return await _conversation_page(request, conversation_id, error=error, body=body)
+    return Redirect(f"/messages/{conversation_id}?done=sent#last")
+
+
+@post("/messages/{conversation_id:int}/archive", include_in_schema=False)
+async def archive(request: Req, conversation_id: FromPath[int]) -> Redirect:
+    actor = require(request).actor
+    form = await request.form()
+    archived = form.get("archived") == "1"
+    await messages.set_archived(services_of(request), actor, conversation_id, archived)
+    return Redirect(f"/messages?done={'archived' if archived else 'restored'}")
+
+
+@post("/messages/items/{message_id:int}/report", include_in_schema=False)
+async def report(request: Req, message_id: FromPath[int]) -> Response[Any]:
+    actor = require(request).actor
+    form = await request.form()
+    conversation_id = int(str(form.get("conversation_id", "0")) or 0)
+    try:
+        await messages.report_message(
+            services_of(request), actor, message_id, str(form.get("reason", ""))
+        )
+    except PreauError as error:
+        if error.status == 404 or not conversation_id:
+            raise
+        return await _conversation_page(request, conversation_id, error=error)
+    return Redirect(f"/messages/{conversation_id}?done=reported")
+
+
+@post("/messages/items/{message_id:int}/hide", include_in_schema=False)
+async def hide(request: Req, message_id: FromPath[int]) -> Redirect:
+    actor = require(request).actor
+    form = await request.form()
+    await messages.hide_message(services_of(request), actor, message_id)
+    back = str(form.get("back", ""))
+    return Redirect(back if back.startswith("/messages") else "/messages/reports?done=hidden")
+
+
+@get("/messages/reports", include_in_schema=False)
+async def reports(request: Req, done: FromQuery[str] = "") -> Response[str]:
+    actor = require(request).actor
+    found = await messages.list_reports(services_of(request), actor)
+    return render(request, "messages/reports.html", reports=found, done=done)
+
+
+@post("/messages/reports/{report_id:int}/dismiss", include_in_schema=False)
+async def dismiss(request: Req, report_id: FromPath[int]) -> Redirect:
+    actor = require(request).actor
+    await messages.dismiss_report(services_of(request), actor, report_id)
+    return Redirect("/messages/reports?done=dismissed")
+
+
+# -- settings and preferences ---------------------------------------------------------------
+
+
+@get("/messages/settings", include_in_schema=False)
+async def settings_page(request: Req, done: FromQuery[str] = "") -> Response[str]:
+    actor = require(request).actor
+    services = services_of(request)
+    return render(
+        request,
+        "messages/settings.html",
+        rules=await messages.get_messaging_settings(services, actor),
+        preferences=await messages.get_preferences(services, actor),
+        moderator=actor.profile in MODERATORS,
+        weekdays=WEEKDAYS,
+        done=done,
+    )
+
+
+@post("/messages/settings", include_in_schema=False)
+async def settings_save(request: Req) -> Response[Any]:
+    actor = require(request).actor
+    services = services_of(request)
+    form = await request.form()
+    try:
+        days = _ids(form.getall("quiet_days") if "quiet_days" in form else [], "quiet_days")
+        await messages.update_messaging_settings(
+            services,
+            actor,
+            SchoolMessaging(
+                pupils_write_to_class=form.get("pupils_write_to_class") == "1",
+                pupils_write_to_teachers=form.get("pupils_write_to_teachers") == "1",
+                parents_write_to_teachers=form.get("parents_write_to_teachers") == "1",
+                quiet_enabled=form.get("quiet_enabled") == "1",
+                quiet_from=str(form.get("quiet_from", "")),
+                quiet_until=str(form.get("quiet_until", "")),
+                quiet_days=days,
+            ),
+        )
+    except PreauError as error:
+        if error.status in (403, 404):
+            raise
+        return render(
+            request,
+            "messages/settings.html",
+            status_code=error.status,
+            rules=await messages.get_messaging_settings(services, actor),
+            preferences=await messages.get_preferences(services, actor),
+            moderator=True,
+            weekdays=WEEKDAYS,
+            done="",
+            error=translate_error(error),
+            error_field=error.field,
+        )
+    return Redirect("/messages/settings?done=rules")
+
+
+@post("/messages/preferences", include_in_schema=False)
+async def preferences_save(request: Req) -> Redirect:
+    actor = require(request).actor
+    form = await request.form()
+    await messages.set_preferences(
+        services_of(request),
+        actor,
+        NotificationPreferences(email_digest=form.get("email_digest") == "1"),
+    )
+    return Redirect("/messages/settings?done=preferences")
+
+
+# -- announcements ----------------------------------------------------------------------------
+
+
+@get("/announcements", include_in_schema=False)
+async def announcements(
+    request: Req, page: FromQuery[int] = 1, done: FromQuery[str] = ""
+) -> Response[str]:
+    actor = require(request).actor
+    services = services_of(request)
+    received = await messages.list_announcements(services, actor, page=max(page, 1))
+    sent = None
+    if actor.profile in STAFF_PROFILES:
+        sent = await messages.list_announcements(services, actor, sent=True, page_size=50)
+    return render(
+        request,
+        "messages/announcements.html",
+        received=received,
+        sent=sent,
+        done=done,
+        may_post=actor.profile in STAFF_PROFILES,
+    )
+
+
+async def _announce_form(
+    request: Req, *, values: dict[str, Any], error: PreauError | None = None
+) -> Response[str]:
+    actor = require(request).actor
+    contacts = await messages.list_contacts(services_of(request), actor)
+    return render(
+        request,
+        "messages/announce.html",
+        status_code=error.status if error else 200,
+        groups=contacts.groups,
+        values=values,
+        error=translate_error(error) if error else None,
+        error_field=error.field if error else None,
+    )
+
+
+@get("/announcements/new", include_in_schema=False)
+async def announce_form(request: Req) -> Response[str]:
+    return await _announce_form(request, values={"group_ids": [], "include_parents": False})
+
+
+@post("/announcements/new", include_in_schema=False)
+async def announce(request: Req) -> Response[Any]:
+    actor = require(request).actor
+    form = await request.form()
+    values: dict[str, Any] = {
+        "title": str(form.get("title", "")),
+        "body": str(form.get("body", "")),
+        "group_ids": [str(v) for v in (form.getall("group_ids") if "group_ids" in form else [])],
+        "include_parents": form.get("include_parents") == "1",
+    }
+    try:
+        announcement_id = await messages.post_announcement(
+            services_of(request),
+            actor,
+            AnnouncementDraft(
+                title=values["title"],
+                body=values["body"],
+                group_ids=_ids(values["group_ids"], "group_ids"),
+                include_parents=values["include_parents"],
+            ),
+        )
+    except PreauError as error:
+        return await _announce_form(request, values=values, error=error)
+    return Redirect(f"/announcements/{announcement_id}?done=posted")
+
+
+@get("/announcements/{announcement_id:int}", include_in_schema=False)
+async def announcement(
+    request: Req, announcement_id: FromPath[int], done: FromQuery[str] = ""
+) -> Response[str]:
+    actor = require(request).actor
+    services = services_of(request)
+    view = await messages.open_announcement(services, actor, announcement_id)
+    receipts = None
+    if view.recipient_count is not None:
+        receipts = await messages.announcement_receipts(services, actor, announcement_id)
+    return render(
+        request,
+        "messages/announcement.html",
+        announcement=view,
+        receipts=receipts,
+        done=done,
+    )
+
+
+routes = [
+    inbox,
+    compose,
+    send,
+    conversation,
+    reply,
+    archive,
+    report,
+    hide,
+    reports,
+    dismiss,
+    settings_page,
+    settings_save,
+    preferences_save,
+    announcements,
+    announce_form,
+    announce,
+    announcement,
+]
