@@ -57,7 +57,7 @@ def stored_files(root: Path) -> list[Path]:
         ("", b"x", 400, ""),
     ],
 )
-async def test_refused_uploads(
+async def test_refused_uploads(  # noqa: PLR0917  # fixtures and parameters
     app: App,
     world: dict[str, School],
     tmp_path: Path,
@@ -112,7 +112,10 @@ async def test_html_and_script_are_never_rendered(
         world["a"],
         clock,
         instructions_format="markdown",
-        instructions="**Lire** [ceci](javascript:alert(1)) <b onclick=x>gras</b> ![img](https://evil.example/x.png) [doc](https://eduscol.education.fr)",
+        instructions=(
+            "**Lire** [ceci](javascript:alert(1)) <b onclick=x>gras</b> "
+            "![img](https://evil.example/x.png) [doc](https://eduscol.education.fr)"
+        ),
     )
     html = markdown["instructions_html"]
     assert "<strong>Lire</strong>" in html
