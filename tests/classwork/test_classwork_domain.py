@@ -1,0 +1,179 @@
+"""The pure rules of classwork, without fixtures: states, deadlines, the to-do, file names
+and types, instructions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from preau.domain.classwork import (
+    TRANSITIONS,
+    HandInAction,
+    HandInState,
+    InstructionsFormat,
+    TodoSource,
+    attachment_disposition,
+    build_todo,
+    check_hand_in_open,
+    clean_file_name,
+    effective_deadlines,
+    next_state,
+    render_instructions,
+    sniff_content_type,
+)
+from preau.domain.errors import Conflict, InvalidInput
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # a Monday, 8:00 in Paris
+
+
+def test_the_hand_in_cycle() -> None:
+    state = HandInState.ASSIGNED
+    for action, expected in [
+        (HandInAction.TURN_IN, HandInState.TURNED_IN),
+        (HandInAction.TAKE_BACK, HandInState.ASSIGNED),
+        (HandInAction.TURN_IN, HandInState.TURNED_IN),
+        (HandInAction.RETURN, HandInState.RETURNED),
+        (HandInAction.TURN_IN, HandInState.TURNED_IN),
+    ]:
+        state = next_state(state, action)
+        assert state is expected
+    with pytest.raises(Conflict):
+        next_state(HandInState.RETURNED, HandInAction.TAKE_BACK)
+
+
+@given(st.sampled_from(list(HandInState)), st.sampled_from(list(HandInAction)))
+def test_every_transition_is_either_listed_or_refused(
+    state: HandInState, action: HandInAction
+) -> None:
+    allowed_from, target = TRANSITIONS[action]
+    if state in allowed_from:
+        assert next_state(state, action) is target
+    else:
+        with pytest.raises(Conflict):
+            next_state(state, action)
+
+
+def test_extensions_never_shorten_the_cutoff() -> None:
+    due, cutoff = NOW, NOW + timedelta(days=2)
+    assert effective_deadlines(due, cutoff, None, None) == (due, cutoff)
+    later = NOW + timedelta(days=1)
+    assert effective_deadlines(due, cutoff, later, None) == (later, cutoff)
+    much_later = NOW + timedelta(days=5)
+    assert effective_deadlines(due, cutoff, much_later, None) == (much_later, much_later)
+    assert effective_deadlines(due, None, later, much_later) == (later, much_later)
+    check_hand_in_open(NOW, None)
+    with pytest.raises(Conflict):
+        check_hand_in_open(cutoff + timedelta(seconds=1), cutoff)
+
+
+def source(**overrides: object) -> TodoSource:
+    values: dict[str, object] = {
+        "homework_id": 1,
+        "title": "Devoir",
+        "group_name": "6e A",
+        "subject": None,
+        "publish_at": NOW - timedelta(days=1),
+        "due_at": NOW + timedelta(days=1),
+        "cutoff_at": None,
+        "estimated_minutes": None,
+        "hand_in_expected": True,
+        "revision": 1,
+        "attachment_count": 0,
+        "state": HandInState.ASSIGNED,
+        "handed_in_late": False,
+        "done": False,
+        "mark": None,
+        "mark_out_of": None,
+        "extension_due": None,
+        "extension_cutoff": None,
+    }
+    values.update(overrides)
+    return TodoSource(**values)  # type: ignore[arg-type]
+
+
+def test_the_todo_groups_by_local_day_and_knows_its_next_change() -> None:
+    evening = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 23:30 in Paris: still Monday
+    sources = [
+        source(homework_id=1, due_at=evening),
+        source(homework_id=2, due_at=evening + timedelta(hours=1)),  # Tuesday in Paris
+        source(homework_id=3, publish_at=NOW + timedelta(hours=2)),  # not yet published
+        source(homework_id=4, due_at=NOW - timedelta(hours=1)),  # overdue
+    ]
+    todo, boundary = build_todo(7, sources, now=NOW, zone=PARIS)
+    days = [(day.day.isoformat(), [item.homework_id for item in day.items]) for day in todo.days]
+    assert days == [("2026-11-23", [4, 1]), ("2026-11-24", [2])]
+    assert todo.days[0].items[0].late is True
+    assert boundary == NOW + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("head", "name", "expected"),
+    [
+        (b"%PDF-1.7\n", "a.pdf", "application/pdf"),
+        (b"\x89PNG\r\n\x1a\n....", "a.png", "image/png"),
+        (b"\xff\xd8\xff\xe0", "a.jpg", "image/jpeg"),
+        (
+            b"PK\x03\x04" + b"\x00" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.textPK",
+            "a.odt",
+            "application/vnd.oasis.opendocument.text",
+        ),
+        (
+            b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml",
+            "a.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml", "a.zip", "application/zip"),
+        ("Bonjour, voilà mon travail".encode(), "a.pdf", "text/plain"),
+        (b"  <!DOCTYPE html><p>", "a.txt", "text/html"),
+        (b"<svg onload=alert(1)>", "a.png", "text/html"),
+        (b"MZ\x90\x00", "a.pdf", "application/octet-stream"),
+    ],
+)
+def test_types_come_from_the_content(head: bytes, name: str, expected: str) -> None:
+    assert sniff_content_type(head, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("  Fiche  n°1 .pdf", "Fiche n°1 .pdf"),
+        ("..hidden.txt", "hidden.txt"),
+        ('what?<is>"this".txt', "what__is__this_.txt"),
+        ("a" * 300 + ".pdf", "a" * 146 + ".pdf"),
+    ],
+)
+def test_file_names_are_cleaned(name: str, expected: str) -> None:
+    assert clean_file_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["../x.txt", "a/b.txt", "a\\b.txt", "a\x00b", "\x1b[31m.txt", ""])
+def test_bad_file_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInput):
+        clean_file_name(name)
+
+
+def test_downloads_always_carry_an_attachment_disposition() -> None:
+    header = attachment_disposition('Élève "1"; x.pdf')
+    assert header == (
+        'attachment; filename="_l_ve _1__ x.pdf"; '
+        "filename*=UTF-8''%C3%89l%C3%A8ve%20%221%22%3B%20x.pdf"
+    )
+
+
+@given(st.text(max_size=300))
+def test_plain_instructions_never_carry_markup(text: str) -> None:
+    html = render_instructions(text, InstructionsFormat.TEXT)
+    for tag in ("<script", "<img", "<iframe", "<style", "onerror=", "<svg"):
+        assert tag not in html.lower()
+
+
+@given(st.text(max_size=300))
+def test_markdown_instructions_never_carry_markup(text: str) -> None:
+    html = render_instructions(text, InstructionsFormat.MARKDOWN)
+    for tag in ("<script", "<img", "<iframe", "<style", "onerror=", 'javascript:"', "<svg"):
+        assert tag not in html.lower()
