@@ -330,12 +330,22 @@ class Health(msgspec.Struct, frozen=True):
     requests: int
     errors: int
     slow_requests: int  # slower than the latency target
+    # How late the worker's event loop runs what is ready: requests wait there before the
+    # gate can time them, so this is where a saturated Python worker shows first.
+    loop_lag_s: float = 0.0
 
 
 def judge_health(
-    health: Health, *, error_ratio_limit: float, slow_ratio_limit: float, minimum_requests: int
+    health: Health,
+    *,
+    error_ratio_limit: float,
+    slow_ratio_limit: float,
+    minimum_requests: int,
+    loop_lag_limit: float = math.inf,
 ) -> bool | None:
     """True if the app looks healthy, False if it is struggling, None if too few samples."""
+    if health.loop_lag_s > loop_lag_limit:
+        return False
     if health.requests < minimum_requests:
         return None
     if health.errors / health.requests > error_ratio_limit:

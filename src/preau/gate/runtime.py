@@ -47,6 +47,7 @@ T = TypeVar("T")
 SHARED = ""  # origin of tickets and passes granted by the shared store
 _RATE_WINDOW_S = 10.0
 _ADAPT_EVERY_S = 2.0
+_LAG_SAMPLE_S = 0.05
 
 
 class TicketStatus(msgspec.Struct, frozen=True):
@@ -88,6 +89,9 @@ class GateRuntime:
         self.seen_local_tickets: set[tuple[int, int]] = set()
         self.stats: Counter[str] = Counter()
         self.health = [0, 0, 0]  # requests, errors, slow: since the last adaptation
+        self.loop_lag_total = 0.0
+        self.loop_lag_samples = 0
+        self._lag_task: asyncio.Task[None] | None = None
         self._last_flush = 0.0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -106,9 +110,15 @@ class GateRuntime:
         self._stopping = False
         await self.run_round()
         self._task = asyncio.create_task(self._loop(), name="preau-gate")
+        self._lag_task = asyncio.create_task(self._watch_loop_lag(), name="preau-gate-lag")
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+            self._lag_task = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -132,6 +142,15 @@ class GateRuntime:
                     await self.flush()
             except Exception:  # the gate must keep running whatever one round hit
                 log.exception("gate round failed")
+
+    async def _watch_loop_lag(self) -> None:
+        """Sample how late the event loop wakes a sleeper: queueing the gate cannot time."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            expected = loop.time() + _LAG_SAMPLE_S
+            await asyncio.sleep(_LAG_SAMPLE_S)
+            self.loop_lag_total += max(0.0, loop.time() - expected)
+            self.loop_lag_samples += 1
 
     async def admission_round_soon(self, wait_s: float = 0.25) -> None:
         """Ask the background task for a round now, and wait (briefly) until it is done."""
@@ -271,11 +290,14 @@ class GateRuntime:
         if settings.adaptive and share == 1 and now - view.rate_at >= _ADAPT_EVERY_S:
             requests, errors, slow = self.health
             self.health = [0, 0, 0]
+            lag = self.loop_lag_total / max(1, self.loop_lag_samples)
+            self.loop_lag_total, self.loop_lag_samples = 0.0, 0
             healthy = judge_health(
-                Health(requests, errors, slow),
+                Health(requests, errors, slow, loop_lag_s=lag),
                 error_ratio_limit=settings.error_ratio_limit,
                 slow_ratio_limit=settings.slow_ratio_limit,
                 minimum_requests=20,
+                loop_lag_limit=settings.loop_lag_limit_s,
             )
             rate = adjust_rate(
                 rate,
