@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -10,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.accounts import format_activation_code, new_activation_code
 from preau.actions.context import Services
 from preau.actions.directory import create_school, insert_person
-from preau.adapters.sql.schema import enrolments, groups, parent_links, people, school_years
+from preau.adapters.sql.schema import (
+    enrolments,
+    groups,
+    homework,
+    parent_links,
+    people,
+    school_years,
+)
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
 from preau.domain.tokens import fingerprint
@@ -164,11 +172,54 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
             school_id=school_id, parent_id=ids["parent.demo"], child_id=ids["eleve.demo"]
         )
     )
+    await _demo_homework(services, connection, school_id, ids["prof.demo"], class_ids)
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
         people.update()
         .where(people.c.school_id == school_id, people.c.username.in_([n[0] for n in NAMED]))
         .values(password_hash=password_hash, activated_at=services.now())
+    )
+
+
+DEMO_HOMEWORK = [
+    # (class index, title, instructions, due in days, hand-in expected, minutes)
+    (0, "Fractions : exercices 12 à 15 p. 48", "Rédigez les calculs sur une feuille, "
+     "photographiez-la et rendez la photo.", 2, True, 40),
+    (0, "Relire la leçon sur les fractions", "Leçon du manuel, p. 44 à 46.", 1, False, 15),
+    (1, "Puissances de 10", "Fiche distribuée en classe, exercices 1 à 4.", 3, True, 30),
+]  # fmt: skip
+
+
+async def _demo_homework(
+    services: Services,
+    connection: AsyncConnection,
+    school_id: int,
+    teacher_id: int,
+    class_ids: list[int],
+) -> None:
+    now = services.now()
+    await connection.execute(
+        homework.insert(),
+        [
+            {
+                "school_id": school_id,
+                "group_id": class_ids[index],
+                "author_id": teacher_id,
+                "title": title,
+                "instructions": instructions,
+                "instructions_format": "text",
+                "publish_at": now,
+                "due_at": now.replace(hour=17, minute=0, second=0, microsecond=0)
+                + timedelta(days=days),
+                "estimated_minutes": minutes,
+                "hand_in_expected": hand_in,
+                "chosen_pupils": False,
+                "revision": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for index, title, instructions, days, hand_in, minutes in DEMO_HOMEWORK
+        ],
     )
 
 
