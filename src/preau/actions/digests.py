@@ -264,7 +264,11 @@ def _email(services: Services, reader: Any, items: list[DigestItem]) -> EmailMes
         label = (
             i18n.gettext("Announcement") if item.kind == "announcement" else i18n.gettext("Message")
         )
-        lines.append(f"- {label}: {item.title} ({item.author})")
+        lines.append(
+            i18n.gettext("- {kind}: {title} ({author})").format(
+                kind=label, title=item.title, author=item.author
+            )
+        )
     if count > ITEMS_LISTED:
         lines.append(i18n.gettext("… and {more} more.").format(more=count - ITEMS_LISTED))
     base = settings.base_url.rstrip("/")
