@@ -30,6 +30,7 @@ from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
+from preau.api import timetable as api_timetable
 from preau.asgi import ASGIApp
 from preau.observability import configure_logging
 from preau.ports import FileStore, SharedState
@@ -42,6 +43,7 @@ from preau.web import live as web_live
 from preau.web import messages as web_messages
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
+from preau.web import timetable as web_timetable
 from preau.web.errors import check_csrf, exception_handlers
 from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 
@@ -158,11 +160,13 @@ def build_router(services: Services) -> Litestar:
             *web_classwork.routes,
             *web_messages.routes,
             *web_live.routes,
+            *web_timetable.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_roster.routes,
             *api_classwork.routes,
             *api_messages.routes,
+            *api_timetable.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -74,6 +74,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_password: str = ""
     smtp_from: str = "Préau <no-reply@preau.invalid>"
 
+    # Virtual classes on a pool of Janus nodes (docs/virtual-classes.md). Nodes are
+    # comma-separated ``name|janus_url|admin_url|max_participants|max_kbps``, e.g.
+    # ``a|http://127.0.0.1:8088/janus|http://127.0.0.1:7088/admin|300|150000``.
+    # Empty: virtual classes are shown as unavailable.
+    janus_nodes: str = ""
+    janus_admin_secret: str = ""  # Admin API secret, the same on every node
+    janus_token_secret: str = ""  # Janus's token_auth_secret: Préau signs tokens with it
+    janus_room_key: str = ""  # VideoRoom admin_key: only Préau may create rooms
+    janus_bind: str = "127.0.0.1"  # what `preau janus-config` binds transports to
+    janus_rtp_ports: str = "20000-40000"
+    janus_config_dir: Path = Path("var/janus")
+    janus_lead_minutes: int = 10  # rooms are created this long before a lesson
+    janus_join_early_minutes: int = 5  # the join button shows this long before the start
+    janus_room_bitrate: int = 512_000  # the teacher's video, bits/s
+    janus_room_cap: int = 40  # tokens issued per class (Janus has no participant limit)
+    janus_poll_seconds: float = 2.0  # Admin API health polling
+    janus_dead_after: int = 2  # missed polls before a node's rooms move elsewhere
+
     # Serving.
     host: str = "127.0.0.1"
     port: int = 8000

@@ -439,3 +439,116 @@ digest_log = sa.Table(
     sa.Column("item_count", sa.Integer, nullable=False),
     sa.Index("ix_digest_log_person", "school_id", "person_id", "sent_at"),
 )
+
+# -- timetable ---------------------------------------------------------------------------
+# Weekly lessons, one-off changes, holidays, secret calendar feeds, and the virtual
+# classes placed on Janus nodes (docs/virtual-classes.md).
+
+timetable_lessons = sa.Table(
+    "timetable_lessons",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("group_id", sa.ForeignKey("groups.id"), nullable=False),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("teacher_id", sa.ForeignKey("people.id")),
+    sa.Column("room", sa.String(50), nullable=False, server_default=""),
+    sa.Column("weekday", sa.Integer, nullable=False),  # 1 = Monday
+    sa.Column("starts_minute", sa.Integer, nullable=False),  # school time, from midnight
+    sa.Column("ends_minute", sa.Integer, nullable=False),
+    sa.Column("weeks", sa.String(3), nullable=False, server_default="all"),  # all, A, B
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("virtual", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_timetable_lessons_group", "school_id", "group_id"),
+    sa.Index("ix_timetable_lessons_teacher", "school_id", "teacher_id"),
+    sa.Index("ix_timetable_lessons_weekday", "weekday", "virtual"),
+)
+
+timetable_changes = sa.Table(  # one occurrence, named by its lesson and original day
+    "timetable_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("lesson_id", sa.ForeignKey("timetable_lessons.id"), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # cancelled, moved, replaced
+    sa.Column("new_day", sa.Date),
+    sa.Column("new_starts_minute", sa.Integer),
+    sa.Column("new_ends_minute", sa.Integer),
+    sa.Column("new_room", sa.String(50)),
+    sa.Column("new_teacher_id", sa.ForeignKey("people.id")),
+    sa.Column("new_subject", sa.String(100)),
+    sa.Column("note", sa.String(500), nullable=False, server_default=""),
+    sa.Column("virtual", sa.Boolean),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("lesson_id", "day"),
+    sa.Index("ix_timetable_changes_school_day", "school_id", "day"),
+)
+
+timetable_holidays = sa.Table(
+    "timetable_holidays",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Index("ix_timetable_holidays_school", "school_id", "first_day"),
+)
+
+calendar_feeds = sa.Table(  # a person's secret iCalendar address; revoked ones stay 404
+    "calendar_feeds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("person_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("revoked_at", Timestamp),
+    sa.Index("ix_calendar_feeds_person", "school_id", "person_id"),
+)
+
+virtual_rooms = sa.Table(  # one per virtual lesson occurrence or unscheduled class
+    "virtual_rooms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("group_id", sa.ForeignKey("groups.id"), nullable=False),
+    sa.Column("lesson_id", sa.ForeignKey("timetable_lessons.id")),
+    sa.Column("day", sa.Date),  # with lesson_id: the occurrence
+    sa.Column("teacher_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("starts_at", Timestamp, nullable=False),
+    sa.Column("ends_at", Timestamp, nullable=False),
+    sa.Column("janus_room", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("node", sa.String(50)),  # the Janus node holding it, once placed
+    sa.Column("expected", sa.Integer, nullable=False),  # participants, for placement
+    sa.Column("capacity", sa.Integer, nullable=False),  # tokens Préau will issue
+    sa.Column("bitrate", sa.Integer, nullable=False),  # the teacher's video, bits/s
+    sa.Column("placed_at", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("ended_at", Timestamp),
+    sa.UniqueConstraint("lesson_id", "day"),
+    sa.Index("ix_virtual_rooms_school_group", "school_id", "group_id"),
+    sa.Index("ix_virtual_rooms_node_ends", "node", "ends_at"),
+)
+
+virtual_guests = sa.Table(  # staff invited to a virtual class
+    "virtual_guests",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), primary_key=True),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+)
+
+virtual_seats = sa.Table(  # one per person given tokens: Préau's attendance cap counts these
+    "virtual_seats",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), primary_key=True),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("role", sa.String(8), nullable=False),  # teacher, pupil, guest
+    sa.Column("issued_at", Timestamp, nullable=False),
+)

@@ -1,0 +1,139 @@
+"""Timetable pages: the week of a pupil, a parent's child or a teacher; making one lesson
+a virtual class; the secret calendar address and the iCalendar feed it serves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from itertools import groupby
+from typing import Any
+
+from babel.dates import format_date
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+
+from preau import i18n
+from preau.actions import timetable
+from preau.actions.directory import get_person
+from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound
+from preau.domain.people import STAFF_PROFILES, Actor
+from preau.domain.timetable import Occurrence, monday_of, parse_week
+from preau.web.render import render, services_of, session_of
+
+Req = Request[Any, Any, Any]
+
+SHOWN_STATUSES = [i18n.lazy("cancelled"), i18n.lazy("moved"), i18n.lazy("replaced")]
+BAD_DAY = i18n.lazy("Write the day as a date, like 2026-11-23.")
+
+
+def signed_in(request: Req) -> Actor:
+    session = session_of(request)
+    if session is None:
+        raise NotAuthenticated("Log in first, then try again.")
+    return session.actor
+
+
+def chosen_monday(request: Req, week: str) -> date:
+    if week:
+        return parse_week(week)
+    return monday_of(services_of(request).now().date())
+
+
+def day_formatter(locale: str) -> Callable[[date], str]:
+    return lambda day: format_date(day, "EEEE d MMMM", locale=locale)
+
+
+def hour(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def by_day(occurrences: list[Occurrence]) -> list[tuple[date, list[Occurrence]]]:
+    return [
+        (day, list(items))
+        for day, items in groupby(occurrences, key=lambda item: item.starts_at.date())
+    ]
+
+
+@get("/timetable", include_in_schema=False)
+async def week_page(
+    request: Req, week: FromQuery[str] = "", child: FromQuery[int | None] = None
+) -> Response[str]:
+    actor = signed_in(request)
+    services = services_of(request)
+    view = await timetable.week(services, actor, chosen_monday(request, week), person_id=child)
+    child_view = await get_person(services, actor, child) if child else None
+    return render(
+        request,
+        "timetable/week.html",
+        view=view,
+        days=by_day(view.occurrences),
+        child=child_view,
+        extra=f"&child={child}" if child else "",
+        can_change=actor.profile in STAFF_PROFILES,
+        day_name=day_formatter(i18n.current_locale.get()),
+        hour=hour,
+    )
+
+
+@post("/timetable/virtual", include_in_schema=False)
+async def make_virtual(request: Req) -> Redirect:
+    actor = signed_in(request)
+    form = await request.form()
+    try:
+        lesson_id = int(str(form.get("lesson_id", "")))
+        day = date.fromisoformat(str(form.get("day", "")))
+    except ValueError:
+        raise InvalidInput(BAD_DAY, field="day") from None
+    await timetable.set_virtual(
+        services_of(request), actor, lesson_id, day, virtual=form.get("virtual") == "1"
+    )
+    week = str(form.get("week", ""))
+    return Redirect(f"/timetable?week={week}" if week else "/timetable")
+
+
+@get("/timetable/calendar", include_in_schema=False)
+async def calendar_page(request: Req, revoked: FromQuery[bool] = False) -> Response[str]:
+    actor = signed_in(request)
+    active = await timetable.has_feed(services_of(request), actor)
+    return render(request, "timetable/calendar.html", active=active, address=None, revoked=revoked)
+
+
+def feed_address(request: Req, secret: str) -> str:
+    return f"{services_of(request).settings.base_url.rstrip('/')}/calendar/{secret}.ics"
+
+
+@post("/timetable/calendar", include_in_schema=False)
+async def calendar_new(request: Req) -> Response[str]:
+    actor = signed_in(request)
+    secret = await timetable.new_feed_secret(services_of(request), actor)
+    return render(
+        request,
+        "timetable/calendar.html",
+        active=True,
+        address=feed_address(request, secret),
+        revoked=False,
+    )
+
+
+@post("/timetable/calendar/revoke", include_in_schema=False)
+async def calendar_revoke(request: Req) -> Redirect:
+    await timetable.revoke_feed(services_of(request), signed_in(request))
+    return Redirect("/timetable/calendar?revoked=true")
+
+
+@get("/calendar/{name:str}", include_in_schema=False)
+async def calendar_feed(request: Req, name: FromPath[str]) -> Response[bytes]:
+    """The iCalendar feed: reached by its secret alone, so calendar apps need no login."""
+    secret, dot, extension = name.rpartition(".")
+    if not dot or extension != "ics":
+        raise NotFound(timetable.FEED_NOT_FOUND)
+    body = await timetable.feed_by_secret(services_of(request), secret)
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"cache-control": "private, max-age=300", "referrer-policy": "no-referrer"},
+    )
+
+
+routes = [week_page, make_virtual, calendar_page, calendar_new, calendar_revoke, calendar_feed]
