@@ -15,6 +15,7 @@ BENCHMARKS = [
     ("roster_import.py", ["--quick"], []),
     ("gate_cost.py", ["--quick"], []),
     ("gate_overload.py", ["--quick"], []),
+    ("classwork_todo.py", ["--quick"], []),
 ]
 
 
