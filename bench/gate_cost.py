@@ -22,10 +22,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gate_common import ROOT, free_port, pinned, wait_for_port, write_section  # noqa: E402
+import uvicorn
 
-SECRET = "gate-cost-benchmark-secret-0123456789abcdef"
+from preau.adapters.memory.shared_state import MemorySharedState
+from preau.domain.admission import Lane
+from preau.gate import build_gate
+from preau.gate.passes import Credentials
+from preau.gate.settings import GateSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gate_common import ROOT, free_port, pinned, wait_for_port, write_section
+
+SECRET = "gate-cost-benchmark-secret-0123456789abcdef"  # noqa: S105 - a benchmark's own key
 BODY = b'{"homework":[]}'
 
 
@@ -47,20 +55,15 @@ async def hot(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def build(gated: bool) -> Any:
-    from preau.adapters.memory.shared_state import MemorySharedState
-    from preau.gate import build_gate
-    from preau.gate.settings import GateSettings
 
     # Both variants load and build the gate, so both processes hold the same modules and
     # the same heap (garbage collection cost grows with it); only one puts it in the path.
-    settings = GateSettings(idle_timeout_s=3600, rate_limit_pass="100000000/minute")
+    settings = GateSettings(idle_timeout_s=3600, rate_limit_pass="100000000/minute")  # noqa: S106
     gate = build_gate(hot, settings=settings, secret_key=SECRET, state=MemorySharedState())
     return gate if gated else hot
 
 
 def pass_cookie() -> str:
-    from preau.domain.admission import Lane
-    from preau.gate.passes import Credentials
 
     issued = Credentials(SECRET).issue_pass(
         "0.1", Lane.KNOWN, now=time.time(), idle_s=3600, ttl_s=8 * 3600
@@ -69,7 +72,6 @@ def pass_cookie() -> str:
 
 
 def serve(gated: bool, port: int) -> None:
-    import uvicorn
 
     uvicorn.run(build(gated), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -130,10 +132,11 @@ def main() -> None:
     plain_rate, gated_rate = statistics.median(plain), statistics.median(gated)
     ratio = gated_rate / plain_rate
     verdict = "meets" if ratio >= 0.9 else "misses"
+    command = "bench/gate_cost.py" + (" --quick" if arguments.quick else "")
     table = f"""
 Hot endpoint (raw ASGI, fixed 15-byte body) on uvicorn, one worker pinned to CPU 0,
 `wrk -t1 -c64` pinned to CPU 1, valid pass cookie on every request; median of {rounds}
-alternating runs of {seconds} s (`.venv/bin/python bench/gate_cost.py{" --quick" if arguments.quick else ""}`,
+alternating runs of {seconds} s (`.venv/bin/python {command}`,
 {time.strftime("%Y-%m-%d")}, Python {platform.python_version()}).
 
 | variant | requests/s (median) | runs |

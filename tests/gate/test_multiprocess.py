@@ -205,10 +205,9 @@ async def test_redis_down_admits_a_share_and_fails_open(
         server.wait(5)
         # Someone already admitted carries on: the pass is checked without Redis.
         assert (await early.get("/api/home")).status_code == 200
-        answers = []
         late = [person() for _ in range(4)]
-        for newcomer in late:
-            answers.append((await newcomer.get("/api/home")).status_code)
+        # One after the other, in order: the comprehension awaits each in turn.
+        answers = [(await newcomer.get("/api/home")).status_code for newcomer in late]
         # This process's share is capacity ÷ process count = 2.
         assert answers == [200, 200, 429, 429]
         assert gate.runtime.degraded

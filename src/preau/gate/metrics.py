@@ -28,5 +28,4 @@ ACTIVE = Gauge("preau_gate_active_passes", "Active passes, as last read from sha
 WAITING = Gauge("preau_gate_waiting", "Tickets waiting, as last read from shared state.", ["lane"])
 ADMISSION_RATE = Gauge("preau_gate_admission_rate", "Admission rate in force (per second).")
 UNDER_ATTACK = Gauge("preau_gate_under_attack", "1 while joining requires a proof of work.")
-IN_FLIGHT = Gauge("preau_gate_in_flight", "Requests this worker is running.")
 IN_FLIGHT_LIMIT = Gauge("preau_gate_in_flight_limit", "This worker's adaptive concurrency limit.")

@@ -34,7 +34,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     latency_target_s: float = 0.5  # an admitted request slower than this counts as slow
     slow_ratio_limit: float = 0.1  # more than this share of slow requests: unhealthy
     error_ratio_limit: float = 0.05  # more than this share of 5xx answers: unhealthy
-    loop_lag_limit_s: float = 0.1  # event loop running this late on average: unhealthy
+    loop_lag_limit_s: float = 0.05  # event loop running this late on average: unhealthy
     idle_timeout_s: float = 300.0  # a pass unused for this long frees its slot
     pass_ttl_s: float = 8 * 3600.0  # a pass never lasts longer than a school day
     ticket_idle_s: float = 120.0  # a waiting place is kept this long after the last poll
