@@ -9,8 +9,10 @@ for an actor only through :func:`access_conversation_by_id` and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from preau.actions.classwork_files import StoredFile, Upload, check_uploads
 from preau.actions.context import Services
 from preau.adapters.sql.schema import (
     announcement_groups,
@@ -44,6 +47,7 @@ from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from preau.domain.messages import (
     ADDRESS_GROUPS,
     INACTIVE_RECIPIENT,
+    MAX_ATTACHMENTS,
     MAX_GROUPS,
     MAX_RECIPIENTS,
     MODERATORS,
@@ -51,6 +55,7 @@ from preau.domain.messages import (
     AnnouncementDraft,
     AnnouncementsPage,
     AnnouncementView,
+    AttachmentUpload,
     AttachmentView,
     Contact,
     Contacts,
@@ -108,6 +113,8 @@ TOO_MANY_GROUPS = lazy("Choose at most {limit} classes or groups at once.")
 EMPTY_GROUPS = lazy("Nobody would receive this: the classes or groups chosen have no pupils yet.")
 NO_GROUP_CHOSEN = lazy("Choose at least one class or group.")
 OWN_MESSAGE = lazy("You cannot report your own message.")
+ATTACHMENT_NOT_FOUND = lazy("This file does not exist or you cannot see it.")
+TOO_MANY_FILES = lazy("A message can carry at most {limit} files.")
 ALREADY_REPORTED = lazy("You have already reported this message. The school staff will look at it.")
 
 INBOX_PAGE_SIZE = 30
@@ -586,12 +593,58 @@ async def _parents_of(
     return sorted(found)
 
 
+@asynccontextmanager
+async def _stored_attachments(
+    services: Services, uploads: Sequence[AttachmentUpload]
+) -> AsyncIterator[list[StoredFile]]:
+    """Check the files (the files port's size and type limits, types sniffed from the
+    content) and store their bytes; if the block fails they are removed again, so a
+    refused message leaves nothing behind."""
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise InvalidInput(TOO_MANY_FILES, field="attachments", limit=MAX_ATTACHMENTS)
+    prepared = check_uploads(services, [Upload(name=u.name, data=u.data) for u in uploads])
+    stored: list[StoredFile] = []
+    try:
+        for upload, item in zip(uploads, prepared, strict=True):
+            await services.files.put(item.key, upload.data, content_type=item.content_type)
+            stored.append(item)
+        yield prepared
+    except BaseException:
+        for item in stored:
+            with contextlib.suppress(Exception):
+                await services.files.delete(item.key)
+        raise
+
+
+async def _record_attachments(
+    connection: AsyncConnection, school_id: int, message_id: int, stored: list[StoredFile]
+) -> None:
+    if stored:
+        await connection.execute(
+            message_attachments.insert(),
+            [
+                {
+                    "school_id": school_id,
+                    "message_id": message_id,
+                    "file_key": item.key,
+                    "name": item.name,
+                    "content_type": item.content_type,
+                    "size": item.size,
+                }
+                for item in stored
+            ],
+        )
+
+
 async def start_conversation(services: Services, actor: Actor, draft: ConversationDraft) -> int:
     """Start a conversation; returns its id. Nothing is stored if any check fails."""
     subject = check_subject(draft.subject)
     body = check_body(draft.body)
     now = services.now()
-    async with services.engine.begin() as connection:
+    async with (
+        _stored_attachments(services, draft.attachments) as stored,
+        services.engine.begin() as connection,
+    ):
         recipients = await _resolve_recipients(connection, actor, draft)
         await services.sending.hit(actor.school_id, actor.person_id)
         result = await connection.execute(
@@ -616,6 +669,7 @@ async def start_conversation(services: Services, actor: Actor, draft: Conversati
             )
         )
         message_id = int(message.inserted_primary_key[0])  # type: ignore[index]
+        await _record_attachments(connection, actor.school_id, message_id, stored)
         await connection.execute(
             conversation_participants.insert(),
             [
@@ -635,11 +689,20 @@ async def start_conversation(services: Services, actor: Actor, draft: Conversati
     return conversation_id
 
 
-async def reply(services: Services, actor: Actor, conversation_id: int, body: str) -> int:
+async def reply(
+    services: Services,
+    actor: Actor,
+    conversation_id: int,
+    body: str,
+    attachments: Sequence[AttachmentUpload] = (),
+) -> int:
     """Add a message to a conversation; returns the message id."""
     body = check_body(body)
     now = services.now()
-    async with services.engine.begin() as connection:
+    async with (
+        _stored_attachments(services, attachments) as stored,
+        services.engine.begin() as connection,
+    ):
         await access_conversation_by_id(
             connection, actor, conversation_id, ConversationAction.REPLY
         )
@@ -654,6 +717,7 @@ async def reply(services: Services, actor: Actor, conversation_id: int, body: st
             )
         )
         message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        await _record_attachments(connection, actor.school_id, message_id, stored)
         in_conversation = (
             conversation_participants.c.school_id == actor.school_id,
             conversation_participants.c.conversation_id == conversation_id,
@@ -755,6 +819,7 @@ async def _conversation_view(
                     name=attachment.name,
                     content_type=attachment.content_type,
                     size=int(attachment.size),
+                    url=f"/messages/attachments/{attachment.id}",
                 )
             )
     started_by = by_id.get(int(row.started_by))
@@ -1489,3 +1554,56 @@ async def set_preferences(
                 )
             )
     return preferences
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentDownload:
+    name: str
+    content_type: str
+    size: int
+    chunks: AsyncIterator[bytes]
+
+
+async def open_attachment(
+    services: Services, actor: Actor, attachment_id: int
+) -> AttachmentDownload:
+    """The bytes of a file attached to a message the actor may read (not once hidden)."""
+    async with services.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                sa.select(message_attachments, messages.c.conversation_id, messages.c.hidden_at)
+                .join(messages, messages.c.id == message_attachments.c.message_id)
+                .where(
+                    message_attachments.c.school_id == actor.school_id,
+                    messages.c.school_id == actor.school_id,
+                    message_attachments.c.id == attachment_id,
+                )
+            )
+        ).first()
+        if row is None or row.hidden_at is not None:
+            raise NotFound(ATTACHMENT_NOT_FOUND)
+        try:
+            await access_conversation_by_id(
+                connection, actor, int(row.conversation_id), ConversationAction.READ
+            )
+        except NotFound:
+            raise NotFound(ATTACHMENT_NOT_FOUND) from None
+    chunks = services.files.open(row.file_key)
+    try:
+        first = await anext(chunks)
+    except FileNotFoundError:
+        raise NotFound(ATTACHMENT_NOT_FOUND) from None
+    except StopAsyncIteration:
+        first = b""
+
+    async def everything() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return AttachmentDownload(
+        name=row.name, content_type=row.content_type, size=int(row.size), chunks=everything()
+    )

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from preau.actions import messages
 from preau.api.accounts import require_session
@@ -29,6 +30,7 @@ from preau.domain.messages import (
     SchoolMessaging,
     UnreadCounts,
 )
+from preau.web.messages import attachment_response
 from preau.web.render import services_of
 
 Req = Request[Any, Any, Any]
@@ -119,9 +121,26 @@ async def conversation_reply(
     request: Req, conversation_id: FromPath[int], data: JSONBody[ReplyDraft]
 ) -> Created:
     message_id = await messages.reply(
-        services_of(request), require_session(request).actor, conversation_id, data.body
+        services_of(request),
+        require_session(request).actor,
+        conversation_id,
+        data.body,
+        data.attachments,
     )
     return Created(id=message_id)
+
+
+@get(
+    "/api/v1/message-attachments/{attachment_id:int}",
+    tags=TAGS,
+    summary="Download a file attached to a message I may read",
+    responses={200: ResponseSpec(data_container=bytes, description="The file's bytes")},
+)
+async def attachment_get(request: Req, attachment_id: FromPath[int]) -> Stream:
+    found = await messages.open_attachment(
+        services_of(request), require_session(request).actor, attachment_id
+    )
+    return attachment_response(found)
 
 
 @post(
@@ -307,6 +326,7 @@ routes = [
     conversation_start,
     conversation_get,
     conversation_reply,
+    attachment_get,
     conversation_read,
     conversation_archive,
     contacts,

@@ -22,6 +22,7 @@ MAX_BODY = 10_000
 MAX_REASON = 500
 MAX_RECIPIENTS = 2_000
 MAX_GROUPS = 50
+MAX_ATTACHMENTS = 5  # per message; each within the files port's size and type limits
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention for "extract, translate later"
@@ -343,6 +344,13 @@ def split_links(text: str) -> list[tuple[str, bool]]:
 # -- drafts and views ----------------------------------------------------------------------
 
 
+class AttachmentUpload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A file sent with a message; in JSON ``data`` is base64."""
+
+    name: str
+    data: bytes
+
+
 class ConversationDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A new conversation. Recipients: people, the pupils of classes or groups, and the
     parents of the pupils of classes or groups (the last two for teachers and staff)."""
@@ -353,10 +361,12 @@ class ConversationDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     group_ids: list[int] = msgspec.field(default_factory=list)
     parents_of_group_ids: list[int] = msgspec.field(default_factory=list)
     replies_allowed: bool = True
+    attachments: list[AttachmentUpload] = msgspec.field(default_factory=list)
 
 
 class ReplyDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body: str
+    attachments: list[AttachmentUpload] = msgspec.field(default_factory=list)
 
 
 class ReportDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -394,6 +404,7 @@ class AttachmentView(msgspec.Struct, kw_only=True):
     name: str
     content_type: str
     size: int
+    url: str
 
 
 class MessageView(msgspec.Struct, kw_only=True):

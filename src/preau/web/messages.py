@@ -11,17 +11,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect
+from litestar.response import Redirect, Stream
 from markupsafe import Markup, escape
 
 from preau import i18n
 from preau.actions import messages
+from preau.actions.messages import AttachmentDownload
 from preau.actions.sessions import Session
+from preau.domain.classwork import attachment_disposition
 from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
 from preau.domain.messages import (
     MODERATORS,
     AnnouncementDraft,
+    AttachmentUpload,
     ConversationDraft,
     NotificationPreferences,
     SchoolMessaging,
@@ -83,6 +87,31 @@ def _ids(values: list[Any], field: str) -> list[int]:
         return [int(str(value)) for value in values if str(value).strip()]
     except ValueError:
         raise InvalidInput("Choose someone from the list.", field=field) from None
+
+
+async def _uploads(form: FormMultiDict) -> list[AttachmentUpload]:
+    """The files of a multipart form (an empty file field sends a nameless part)."""
+    parts = form.getall("files") if "files" in form else []
+    return [
+        AttachmentUpload(name=item.filename, data=await item.read())
+        for item in parts
+        if isinstance(item, UploadFile) and item.filename
+    ]
+
+
+def attachment_response(found: AttachmentDownload) -> Stream:
+    """Always a download with the sniffed type; a sandboxing policy stops the file from
+    ever running as a page (``nosniff`` comes from SecurityHeaders)."""
+    return Stream(
+        found.chunks,
+        media_type=found.content_type,
+        headers={
+            "content-disposition": attachment_disposition(found.name),
+            "content-length": str(found.size),
+            "cache-control": "private, max-age=3600",
+            "content-security-policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 # -- inbox and conversations -------------------------------------------------------------
@@ -159,6 +188,7 @@ async def send(request: Req) -> Response[Any]:
                 group_ids=_ids(values["group_ids"], "group_ids"),
                 parents_of_group_ids=_ids(values["parents_of_group_ids"], "group_ids"),
                 replies_allowed=values["replies_allowed"],
+                attachments=await _uploads(form),
             ),
         )
     except PreauError as error:
@@ -205,12 +235,22 @@ async def reply(request: Req, conversation_id: FromPath[int]) -> Response[Any]:
     form = await request.form()
     body = str(form.get("body", ""))
     try:
-        await messages.reply(services_of(request), actor, conversation_id, body)
+        await messages.reply(
+            services_of(request), actor, conversation_id, body, await _uploads(form)
+        )
     except (InvalidInput, PreauError) as error:
         if error.status == 404:
             raise
         return await _conversation_page(request, conversation_id, error=error, body=body)
     return Redirect(f"/messages/{conversation_id}?done=sent#last")
+
+
+@get("/messages/attachments/{attachment_id:int}", include_in_schema=False)
+async def attachment(request: Req, attachment_id: FromPath[int]) -> Stream:
+    actor = require(request).actor
+    return attachment_response(
+        await messages.open_attachment(services_of(request), actor, attachment_id)
+    )
 
 
 @post("/messages/{conversation_id:int}/archive", include_in_schema=False)
@@ -424,6 +464,7 @@ routes = [
     send,
     conversation,
     reply,
+    attachment,
     archive,
     report,
     hide,
