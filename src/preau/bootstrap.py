@@ -19,6 +19,7 @@ from preau.actions.classwork_todo import TodoCache
 from preau.actions.context import Services
 from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
+from preau.actions.virtual import JanusPool
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
 from preau.adapters.memory.shared_state import MemorySharedState
@@ -31,6 +32,7 @@ from preau.api import directory as api_directory
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
 from preau.api import timetable as api_timetable
+from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
 from preau.observability import configure_logging
 from preau.ports import FileStore, SharedState
@@ -99,6 +101,7 @@ def build_services(settings: Settings) -> Services:
         ),
         files=build_file_store(settings),
         todo_cache=TodoCache(engine=engine, state=state),
+        janus=JanusPool(settings),
         sending=SendingLimit(
             rate_limit_storage(state),
             per_minute=settings.messages_per_minute,
@@ -111,9 +114,13 @@ async def start_services(services: Services) -> None:
     await services.sessions.start(services.clock)
     await services.todo_cache.start()
     await services.live.start(services.state)
+    if services.janus is not None:
+        await services.janus.start(services)
 
 
 async def stop_services(services: Services) -> None:
+    if services.janus is not None:
+        await services.janus.stop()
     await services.live.stop()
     await services.sessions.stop()
     await services.todo_cache.stop()
@@ -167,6 +174,7 @@ def build_router(services: Services) -> Litestar:
             *api_classwork.routes,
             *api_messages.routes,
             *api_timetable.routes,
+            *api_virtual.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -205,5 +205,13 @@ def import_roster(path: Path, uai: str | None) -> None:
     render_report(report, console)  # type: ignore[arg-type]
 
 
+def _add_janus_commands() -> None:
+    from preau.virtual_cli import janus
+
+    main.add_command(janus)
+
+
+_add_janus_commands()
+
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork_todo import TodoCache
     from preau.actions.sessions import Sessions
+    from preau.actions.virtual import JanusPool
 
 
 def utc_now() -> datetime:
@@ -38,6 +39,7 @@ class Services:
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     sending: SendingLimit = field(default_factory=SendingLimit.in_memory)
+    janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

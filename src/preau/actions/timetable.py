@@ -222,10 +222,10 @@ async def occurrences_for_person(
     else:
         lessons = []
     teacher = person.id if person.profile != Profile.PUPIL.value else None
-    return await _expand(connection, school_id, lessons, first, days, teacher_id=teacher)
+    return await expand_lessons(connection, school_id, lessons, first, days, teacher_id=teacher)
 
 
-async def _expand(
+async def expand_lessons(
     connection: AsyncConnection,
     school_id: int,
     lessons: list[Lesson],
@@ -271,7 +271,7 @@ async def week(
         if group_id is not None:
             await access_group_by_id(connection, actor, group_id, Action.READ)
             lessons = await load_lessons(connection, actor.school_id, group_ids=[group_id])
-            occurrences = await _expand(connection, actor.school_id, lessons, monday, 7)
+            occurrences = await expand_lessons(connection, actor.school_id, lessons, monday, 7)
         else:
             target = person_id or actor.person_id
             person = await access_person_by_id(connection, actor, target, Action.READ)
@@ -419,7 +419,7 @@ async def change_occurrence(services: Services, actor: Actor, draft: ChangeDraft
         around = draft.new_day or draft.day
         span_start = min(draft.day, around)
         span = (max(draft.day, around) - span_start).days + 1
-        occurrences = await _expand(connection, actor.school_id, [lesson], span_start, span)
+        occurrences = await expand_lessons(connection, actor.school_id, [lesson], span_start, span)
     return next(item for item in occurrences if item.day == draft.day)
 
 

@@ -74,7 +74,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers]
+                own = message.get("headers", [])
+                headers = self.headers
+                # A page that needs its own policy (the virtual class page must reach the
+                # Janus nodes) sets a stricter-or-equal one itself; keep it, not both.
+                if any(name == b"content-security-policy" for name, _ in own):
+                    headers = [h for h in headers if h[0] != b"content-security-policy"]
+                message["headers"] = [*own, *headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
