@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("gate_cost.py", ["--quick"], []),
     ("gate_overload.py", ["--quick"], []),
     ("classwork_todo.py", ["--quick"], []),
+    ("messages.py", ["--quick"], []),
 ]
 
 
