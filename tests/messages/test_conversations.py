@@ -435,3 +435,30 @@ async def test_the_compose_form_sends_and_refuses_with_a_sentence(
             await connection.execute(sa.select(sa.func.count()).select_from(messaging_settings))
         ).scalar_one()
     assert settings_rows == 0  # defaults apply without a row
+
+
+async def test_everything_is_in_the_openapi_document(app: App) -> None:
+    document = (await app.client.get("/api/v1/schema/openapi.json")).json()
+    paths = document["paths"]
+    for path, method in [
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations", "post"),
+        ("/api/v1/conversations/{conversation_id}", "get"),
+        ("/api/v1/conversations/{conversation_id}/messages", "post"),
+        ("/api/v1/conversations/{conversation_id}/read", "post"),
+        ("/api/v1/conversations/{conversation_id}/archived", "put"),
+        ("/api/v1/message-attachments/{attachment_id}", "get"),
+        ("/api/v1/messages/{message_id}/reports", "post"),
+        ("/api/v1/messages/{message_id}/hide", "post"),
+        ("/api/v1/message-reports", "get"),
+        ("/api/v1/announcements", "post"),
+        ("/api/v1/announcements/{announcement_id}/receipts", "get"),
+        ("/api/v1/unread", "get"),
+        ("/api/v1/contacts", "get"),
+        ("/api/v1/messaging-settings", "put"),
+        ("/api/v1/notification-preferences", "put"),
+    ]:
+        assert method in paths.get(path, {}), (method, path)
+    schemas = document["components"]["schemas"]
+    assert {"ConversationDraft", "InboxPage", "UnreadCounts", "Receipts"} <= set(schemas)
+    assert "/live" in paths["/api/v1/unread"]["get"]["description"]
