@@ -46,6 +46,7 @@ from preau.web import messages as web_messages
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
 from preau.web import timetable as web_timetable
+from preau.web import virtual as web_virtual
 from preau.web.errors import check_csrf, exception_handlers
 from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 
@@ -168,6 +169,7 @@ def build_router(services: Services) -> Litestar:
             *web_messages.routes,
             *web_live.routes,
             *web_timetable.routes,
+            *web_virtual.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_roster.routes,

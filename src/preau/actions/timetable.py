@@ -77,6 +77,11 @@ async def school_zone(connection: AsyncConnection, school_id: int) -> ZoneInfo:
     return ZoneInfo(str(name))
 
 
+async def zone_of_school(services: Services, school_id: int) -> ZoneInfo:
+    async with services.engine.connect() as connection:
+        return await school_zone(connection, school_id)
+
+
 teachers = people.alias("teachers")
 new_teachers = people.alias("new_teachers")
 

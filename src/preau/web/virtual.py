@@ -1,0 +1,144 @@
+"""Virtual class pages: my classes with their join buttons, starting an unscheduled one,
+the class page itself, and janus.js served from Debian's libjs-janus-gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel.dates import format_datetime
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import File, Redirect
+
+from preau import i18n
+from preau.actions import virtual
+from preau.actions.directory import my_groups
+from preau.actions.timetable import zone_of_school
+from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
+from preau.domain.people import STAFF_PROFILES, Actor
+from preau.domain.virtual import UNAVAILABLE
+from preau.web.middleware import CONTENT_SECURITY_POLICY
+from preau.web.render import render, services_of, session_of, translate_error
+
+Req = Request[Any, Any, Any]
+
+JANUS_JS = Path("/usr/share/javascript/janus-gateway/janus.js")  # Debian: libjs-janus-gateway
+JANUS_JS_MISSING = i18n.lazy(
+    "janus.js is not installed on this server (Debian package libjs-janus-gateway), so "
+    "virtual classes cannot open. Ask the administrator to install it."
+)
+BAD_GROUP = i18n.lazy("Choose a class or group from the list.")
+
+
+def signed_in(request: Req) -> Actor:
+    session = session_of(request)
+    if session is None:
+        raise NotAuthenticated("Log in first, then try again.")
+    return session.actor
+
+
+def available(request: Req) -> bool:
+    pool = services_of(request).janus
+    return pool is not None and pool.configured and pool.any_available()
+
+
+async def moment(request: Req, actor: Actor) -> Any:
+    """Shows a moment in the school's time zone and the reader's language."""
+    zone = await zone_of_school(services_of(request), actor.school_id)
+    locale = i18n.current_locale.get()
+    return lambda value: format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale)
+
+
+@get("/virtual", include_in_schema=False)
+async def rooms_page(request: Req) -> Response[str]:
+    actor = signed_in(request)
+    services = services_of(request)
+    teaching = []
+    if actor.profile in STAFF_PROFILES:
+        teaching = list(await my_groups(services, actor))
+    return render(
+        request,
+        "virtual/rooms.html",
+        rooms=await virtual.my_rooms(services, actor),
+        available=available(request),
+        unavailable=i18n.gettext(UNAVAILABLE),
+        teaching=teaching,
+        when=await moment(request, actor),
+    )
+
+
+@post("/virtual/start", include_in_schema=False)
+async def start(request: Req) -> Response[Any]:
+    actor = signed_in(request)
+    services = services_of(request)
+    form = await request.form()
+    try:
+        group_id = int(str(form.get("group_id", "")))
+    except ValueError:
+        raise InvalidInput(BAD_GROUP, field="group_id") from None
+    try:
+        room = await virtual.start_unscheduled(
+            services, actor, group_id, title=str(form.get("title", ""))
+        )
+    except PreauError as error:
+        return render(
+            request,
+            "virtual/rooms.html",
+            status_code=error.status,
+            rooms=await virtual.my_rooms(services, actor),
+            available=available(request),
+            unavailable=i18n.gettext(UNAVAILABLE),
+            teaching=await my_groups(services, actor),
+            when=await moment(request, actor),
+            error=translate_error(error),
+        )
+    return Redirect(f"/virtual/rooms/{room.id}")
+
+
+def class_page_policy(request: Req) -> str:
+    """Préau's policy, plus the Janus nodes the page talks to (and nothing else)."""
+    pool = services_of(request).janus
+    origins = sorted(
+        {
+            f"{urlsplit(node.janus_url).scheme}://{urlsplit(node.janus_url).netloc}"
+            for node in (pool.nodes if pool is not None else [])
+        }
+    )
+    return CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", " ".join(["connect-src 'self'", *origins])
+    )
+
+
+@get("/virtual/rooms/{room_id:int}", include_in_schema=False)
+async def class_page(request: Req, room_id: FromPath[int]) -> Response[str]:
+    actor = signed_in(request)
+    room = await virtual.get_room(services_of(request), actor, room_id)
+    response = render(
+        request,
+        "virtual/room.html",
+        room=room,
+        available=available(request),
+        unavailable=i18n.gettext(UNAVAILABLE),
+        when=await moment(request, actor),
+    )
+    response.headers["content-security-policy"] = class_page_policy(request)
+    return response
+
+
+@get("/janus-gateway/janus.js", include_in_schema=False)
+async def janus_js(request: Req) -> Response[Any]:
+    """Debian's janus.js, never copied into Préau; a clear 404 when it is not installed."""
+    if not await asyncio.to_thread(JANUS_JS.is_file):
+        raise NotFound(JANUS_JS_MISSING)
+    return File(
+        path=JANUS_JS,
+        media_type="text/javascript",
+        content_disposition_type="inline",
+        headers={"cache-control": "public, max-age=86400"},
+    )
+
+
+routes = [rooms_page, start, class_page, janus_js]
