@@ -187,3 +187,21 @@ async def test_edit_copy_extend_and_delete_in_pages(
     assert (await pupil.get(path)).status_code == 404
     for client in (teacher, pupil, other_pupil):
         await client.aclose()
+
+
+async def test_staff_read_a_groups_homework(
+    app: App, world: dict[str, School], clock: Clock
+) -> None:
+    from tests.classwork.conftest import Api, post_homework
+    from tests.helpers import api_token
+
+    teacher = Api(app.client, await api_token(app.client, "teacher.a"))
+    await post_homework(teacher, world["a"], clock, title="Devoir de la classe")
+    staff = await signed_in(app, "staff.a")
+    everything = await staff.get("/classwork")
+    assert everything.status_code == 200
+    assert "class a" in everything.text  # the groups to choose from
+    one_group = await staff.get(f"/classwork?group={world['a'].class_id}")
+    assert "Devoir de la classe" in one_group.text
+    assert "/classwork/new" not in one_group.text  # staff read, teachers set
+    await staff.aclose()

@@ -24,7 +24,7 @@ from preau import i18n
 from preau.actions import classwork
 from preau.actions.classwork_files import Download, Upload, download
 from preau.actions.classwork_todo import CachedTodo
-from preau.actions.directory import get_person, relatives
+from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
 from preau.asgi import ASGIApp, Receive, Scope, Send
 from preau.domain.classwork import (
@@ -379,7 +379,7 @@ async def turn_in_page(request: Req, homework_id: FromPath[int]) -> Response[Any
             TurnIn(text=text, idempotency_key=str(form.get("idempotency_key", "")) or None),
             await uploads_of(form, "files"),
         )
-    except (InvalidInput, PreauError) as error:
+    except PreauError as error:
         if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
             raise
         return await pupil_homework_page(request, actor, homework_id, None, error=error, text=text)
@@ -411,7 +411,9 @@ async def teacher_page(
     if actor.profile is Profile.PARENT:
         return Redirect("/children")
     services = services_of(request)
-    teaching = await classwork.teachable_groups(services, actor)
+    teaching: list[Any] = await classwork.teachable_groups(services, actor)
+    if actor.profile is not Profile.TEACHER:  # staff and administrators read any group's
+        teaching = (await list_groups(services, actor, page_size=200)).items
     week_of = local_time(week + "T12:00", "week") if week else None
     if group is None and actor.profile is not Profile.TEACHER:
         weeks = []
