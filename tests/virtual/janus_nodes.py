@@ -33,6 +33,7 @@ class JanusProcess:
     rtp_ports: str
     bind: str = "127.0.0.1"
     allow_origin: str = "*"
+    netns: str | None = None  # run inside this network namespace (ip netns exec)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def write_configuration(self) -> None:
@@ -50,8 +51,9 @@ class JanusProcess:
         for name, text in files.items():
             (self.folder / name).write_text(text)
 
-    def start(self, command_prefix: list[str] | None = None) -> None:
+    def start(self) -> None:
         self.write_configuration()
+        command_prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
         log = (self.folder / "janus.log").open("ab")
         self.process = subprocess.Popen(
             [
@@ -72,11 +74,9 @@ class JanusProcess:
     def wait_ready(self, seconds: float = 10) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.node.janus_url + "/info", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
+            if answers(self.node.janus_url + "/info", self.netns):
+                return
+            time.sleep(0.05)
         raise RuntimeError(f"janus {self.node.name} did not start: {self.log_tail()}")
 
     def log_tail(self) -> str:
@@ -97,8 +97,25 @@ class JanusProcess:
             self.start()
 
 
+def answers(url: str, netns: str | None = None) -> bool:
+    """Whether ``url`` answers 200, asked from inside ``netns`` when given."""
+    if netns:
+        probe = ["ip", "netns", "exec", netns, "curl", "-sf", "-o", "/dev/null", "-m", "1", url]
+        return subprocess.run(probe, check=False, capture_output=True).returncode == 0
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def make_node(
-    name: str, folder: Path, *, host: str = "127.0.0.1", rtp_base: int = 20000
+    name: str,
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    rtp_base: int = 20000,
+    netns: str | None = None,
+    allow_origin: str = "*",
 ) -> JanusProcess:
     janus_port, admin_port = free_port(), free_port()
     node = Node(
@@ -108,7 +125,13 @@ def make_node(
         max_participants=200,
         max_bitrate=200_000_000,
     )
-    return JanusProcess(node=node, folder=folder, rtp_ports=f"{rtp_base}-{rtp_base + 499}")
+    return JanusProcess(
+        node=node,
+        folder=folder,
+        rtp_ports=f"{rtp_base}-{rtp_base + 499}",
+        netns=netns,
+        allow_origin=allow_origin,
+    )
 
 
 def nodes_setting(nodes: list[JanusProcess]) -> str:
