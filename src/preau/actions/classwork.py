@@ -1048,6 +1048,8 @@ async def turn_in(
             if key is not None:
                 replay = await _replayed(connection, actor, key, action_name)
                 if replay is not None:
+                    for item in stored:  # a retry's files are already in the first answer
+                        await services.files.delete(item.key)
                     return replay
             view, versions = await _do_turn_in(
                     connection, services, actor, work=work, existing=existing, text=text,
