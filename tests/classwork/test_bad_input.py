@@ -220,3 +220,28 @@ async def test_a_refused_page_turn_in_leaves_nothing_behind(
     assert await count_rows(app.services, files) == 0
     assert stored_files(tmp_path / "files") == before
     await browser.aclose()
+
+
+async def test_a_form_sent_twice_turns_in_once(
+    app: App, world: dict[str, School], clock: Clock, as_user: Any, tmp_path: Path
+) -> None:
+    work = await post_homework(await as_user("teacher.a"), world["a"], clock)
+    browser = app.client_for()
+    await login(browser, "pupil.a")
+    page = await browser.get(f"/homework/{work['id']}")
+    form = {
+        "text": "ma réponse",
+        "csrf_token": csrf_from(page.text),
+        "idempotency_key": "twice-001",
+    }
+    for _ in range(2):
+        sent = await browser.post(
+            f"/homework/{work['id']}/turn-in",
+            data=form,
+            files=[("files", ("copie.pdf", PDF, "application/pdf"))],
+        )
+        assert sent.status_code in (302, 303), sent.text
+    assert await count_rows(app.services, hand_ins) == 1
+    assert await count_rows(app.services, files) == 1
+    assert len(stored_files(tmp_path / "files")) == 1  # the retry's copy was removed
+    await browser.aclose()
