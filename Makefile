@@ -19,7 +19,7 @@ install: $(STAMP)
 
 # Debian packages the browser tests, benchmarks and virtual classes need (root only).
 system-deps:
-	@missing=""; for p in chromium wrk; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
@@ -37,7 +37,18 @@ run: install
 	$(BIN)/preau migrate
 	$(BIN)/preau demo
 	@echo "Préau is starting on http://127.0.0.1:8000 (Ctrl+C to stop)"
-	$(BIN)/preau serve
+	@# One local Janus with Préau's own configuration when Debian's janus is installed;
+	@# development secrets are made once in var/janus.env.
+	@if [ -x /usr/bin/janus ]; then \
+	  test -f var/janus.env || $(BIN)/python -c "import secrets; [print(f'export PREAU_JANUS_{n}={secrets.token_urlsafe(24)}') for n in ('ADMIN_SECRET', 'TOKEN_SECRET', 'ROOM_KEY')]; print(\"export PREAU_JANUS_NODES='local|http://127.0.0.1:8088/janus|http://127.0.0.1:7088/admin|200|200000'\")" > var/janus.env; \
+	  . var/janus.env && $(BIN)/preau janus config local >/dev/null && \
+	  { /usr/bin/janus -F $$PWD/var/janus/local -C $$PWD/var/janus/local/janus.jcfg -o > var/janus.log 2>&1 & janus_pid=$$!; \
+	    trap 'kill $$janus_pid 2>/dev/null' EXIT; echo "Janus started for virtual classes (log: var/janus.log)"; \
+	    $(BIN)/preau serve; }; \
+	else \
+	  echo "Janus is not installed (apt-get install janus libjs-janus-gateway): virtual classes will show as unavailable."; \
+	  $(BIN)/preau serve; \
+	fi
 
 # Browser tests run in their own pytest process: Playwright's synchronous driver and the
 # asyncio loop of the HTTP tests must not share one.

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
 import httpx
 
 from preau.domain.virtual import VIDEOROOM, Node
+
+# httpx logs every request at INFO; health polls every few seconds would drown the log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 ROOM_EXISTS = 427  # VideoRoom: "Room <id> already exists"
 NO_SUCH_ROOM = 426
