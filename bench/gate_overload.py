@@ -120,7 +120,7 @@ def preau_settings(capacity: float) -> Any:
         capacity=100_000,
         # Cloudflare advises 75 % of what the origin can take; 90 % here, and the AIMD
         # on latency, errors and event-loop lag takes it down further if need be.
-        admission_rate_per_s=0.9 * capacity / REQUESTS_PER_PERSON,
+        admission_rate_per_s=0.85 * capacity / REQUESTS_PER_PERSON,
         admission_burst_s=0.5,
         adaptive=True,
         adaptive_increase_per_s=0.5,
@@ -466,7 +466,7 @@ def plot(results: list[dict[str, Any]], ideal: float, path: Path) -> None:
 
 
 async def experiment(quick: bool) -> None:
-    people = 150 if quick else 600
+    people = 300 if quick else 1200
     capacity = await measure_capacity(2.0 if quick else 4.0)
     ramp_s = 2.0
     ideal = people * REQUESTS_PER_PERSON / capacity

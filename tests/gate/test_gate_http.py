@@ -329,3 +329,96 @@ def test_build_gate_picks_the_store_from_the_state(memory_state: MemorySharedSta
     redis_state = RedisSharedState("redis://127.0.0.1:1/0", prefix="x:")
     gate = build_gate(hello, settings=settings(), secret_key=SECRET, state=redis_state)
     assert isinstance(gate.runtime.store, RedisAdmissionStore)
+
+
+async def test_before_opening_everyone_waits_for_the_draw(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    gate = make_gate(opening_time="2099-09-01T08:00:00+02:00", capacity=100)
+    async with client(gate) as early:
+        assert (await early.get("/home")).status_code == 303
+        page = await early.get("/gate/wait?next=/home")
+        assert "L’accès ouvre à" in page.text
+        assert "tirée au sort" in page.text
+    async with client(gate, accept="application/json") as api:
+        response = await api.get("/api/v1/x")
+        assert response.status_code == 429
+        assert response.json()["detail"].startswith("L’accès ouvre à")
+
+
+async def test_signed_in_accounts_have_their_own_limit(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    gate = make_gate(capacity=10, rate_limit_account="40/minute")
+    session = Signer(SECRET, "session").sign(
+        {"pro": "pupil", "pid": 42}, expires_at=time.time() + 3600
+    )
+    codes = []
+    async with client(gate) as browser:
+        await browser.get("/")
+        browser.cookies.set("preau_session", session, domain="preau.test")
+        for _ in range(60):
+            codes.append((await browser.get("/homework")).status_code)
+    assert codes[0] == 200
+    assert 429 in codes
+    sample = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "account"})
+    assert sample is not None
+    assert sample >= 1
+
+
+async def test_a_busy_worker_sheds_with_retry_after(shared_state: SharedState) -> None:
+    release = asyncio.Event()
+
+    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await release.wait()
+        await hello(scope, receive, send)
+
+    gate = build_gate(
+        slow,
+        settings=settings(capacity=10, max_in_flight=1, min_in_flight=1, shed_queue_length=0),
+        secret_key=SECRET,
+        state=shared_state,
+    )
+    try:
+        async with client(gate) as first, client(gate) as second:
+            # Both get in: admission happens before the app is called.
+            holder = asyncio.create_task(first.get("/"))
+            await asyncio.sleep(0.05)
+            shed = await second.get("/", headers={"accept": "application/json"})
+            assert shed.status_code == 503
+            assert int(shed.headers["retry-after"]) >= 1
+            assert shed.json()["type"] == "urn:preau:gate:overloaded"
+            release.set()
+            assert (await holder).status_code == 200
+    finally:
+        await gate.stop()
+
+
+async def test_attack_is_detected_from_arrivals() -> None:
+    from preau.adapters.memory.admission import MemoryAdmissionStore
+    from preau.domain.admission import Lane
+    from preau.gate.runtime import GateRuntime
+
+    now = [1000.0]
+    store = MemoryAdmissionStore()
+    runtime = GateRuntime(
+        settings(under_attack="auto", attack_arrivals_per_s=5, attack_hold_s=60),
+        store,
+        clock=lambda: now[0],
+    )
+    await runtime.run_round()
+    for _ in range(30):
+        await runtime.join(Lane.FIRST_TIME, device=None)
+    now[0] += 3
+    await runtime.run_round()
+    assert runtime.attack
+    await runtime.flush()
+    view = await store.view(now=now[0], pass_cutoff=0, ticket_cutoff=0)
+    assert view.attack_until == 1063.0
+    # Another process reads the flag from shared state.
+    other = GateRuntime(settings(under_attack="auto"), store, clock=lambda: now[0])
+    await other.run_round()
+    assert other.attack
+    now[0] += 100
+    await other.run_round()
+    assert not other.attack
