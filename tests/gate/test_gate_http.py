@@ -353,12 +353,10 @@ async def test_signed_in_accounts_have_their_own_limit(
     session = Signer(SECRET, "session").sign(
         {"pro": "pupil", "pid": 42}, expires_at=time.time() + 3600
     )
-    codes = []
     async with client(gate) as browser:
         await browser.get("/")
         browser.cookies.set("preau_session", session, domain="preau.test")
-        for _ in range(60):
-            codes.append((await browser.get("/homework")).status_code)
+        codes = [(await browser.get("/homework")).status_code for _ in range(60)]
     assert codes[0] == 200
     assert 429 in codes
     sample = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "account"})
