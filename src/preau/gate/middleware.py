@@ -112,6 +112,7 @@ class GateMiddleware:
             queue_length=settings.shed_queue_length,
             latency_target_s=settings.shed_latency_target_s,
         )
+        self._enabled = settings.enabled
         self._hot_passes: dict[bytes, GatePass] = {}
         # The hot path counts a pass's requests in the limiter's own pending batch.
         self._pass_pending = self.pass_limit.pending
@@ -128,70 +129,18 @@ class GateMiddleware:
     # --- ASGI ---------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            if not self.settings.enabled:
+        if scope["type"] != "http" or not self._enabled:
+            if scope["type"] == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
                 await self.app(scope, receive, send)
-                return
-            await self._http_request(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def receive_and_follow() -> Message:
-            nonlocal started
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await self.start()
-                started = True
-            elif message["type"] == "lifespan.shutdown":
-                await self.stop()
-            return message
-
-        try:
-            await self.app(scope, receive_and_follow, send)
-        except Exception:
-            if started:
-                raise
-            # The application does not speak lifespan: the gate still needs its tasks.
-            log.info("application without lifespan support; the gate runs it alone")
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await self.start()
-                await send({"type": "lifespan.startup.complete"})
-                message = await receive()
-            if message["type"] == "lifespan.shutdown":
-                await self.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-
-    async def start(self) -> None:
-        if self._flush_limits not in self.runtime.flush_hooks:
-            self.runtime.flush_hooks.append(self._flush_limits)
-        await self.runtime.start()
-
-    async def stop(self) -> None:
-        await self.runtime.stop()
-
-    async def _flush_limits(self) -> None:
-        for limit in self._limits:
-            await limit.flush()
-
-    # --- Requests -----------------------------------------------------------------------
-
-    async def _http_request(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve an admitted browser's ordinary request at once; anything else goes to
-        :meth:`_http`.
-
-        This is most of the traffic, so it is written flat, in one coroutine: the pass is
-        found in the raw cookie header and looked up among passes this process already
-        verified; no token is parsed, no coroutine is created for the rate limit or the
-        shedder, and only one request in eight is timed and has ``send`` wrapped (to
-        sample latency and status codes for the shedder and the admission AIMD).
-        """
+            return
+        # The hot path: an admitted browser's ordinary request, most of the traffic. It is
+        # written flat, in this one coroutine: the pass is found in the raw cookie header
+        # and looked up among passes this process already verified; no token is parsed, no
+        # coroutine is created for the rate limit or the shedder, and only one request in
+        # eight is timed and has ``send`` wrapped (to sample latency and status codes for
+        # the shedder and the admission AIMD). Anything else goes to :meth:`_http`.
         raw = None
         for key, value in scope["headers"]:
             if key == b"cookie":
@@ -243,6 +192,49 @@ class GateMiddleware:
                     shedder.release()
             return
         await self._measured(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def receive_and_follow() -> Message:
+            nonlocal started
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.start()
+                started = True
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+            return message
+
+        try:
+            await self.app(scope, receive_and_follow, send)
+        except Exception:
+            if started:
+                raise
+            # The application does not speak lifespan: the gate still needs its tasks.
+            log.info("application without lifespan support; the gate runs it alone")
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.start()
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+
+    async def start(self) -> None:
+        if self._flush_limits not in self.runtime.flush_hooks:
+            self.runtime.flush_hooks.append(self._flush_limits)
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+
+    async def _flush_limits(self) -> None:
+        for limit in self._limits:
+            await limit.flush()
+
+    # --- Requests -----------------------------------------------------------------------
 
     async def _measured(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run one sampled request, timing it for the shedder and the admission AIMD."""
