@@ -420,3 +420,40 @@ async def test_attack_is_detected_from_arrivals() -> None:
     now[0] += 100
     await other.run_round()
     assert not other.attack
+
+
+async def test_people_in_line_are_not_limited_by_their_shared_address(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    """A school behind one address: arrivals count against it, waiting does not."""
+    gate = make_gate(capacity=1, rate_limit_address="100/minute", rate_limit_ticket="20/minute")
+    async with client(gate) as holder:
+        await holder.get("/")
+    pupils = [client(gate, accept="application/json") for _ in range(4)]
+    try:
+        for pupil in pupils:
+            assert (await pupil.get("/api/x")).status_code == 429
+        polls = [
+            (await pupil.get("/gate/status?next=/api/x")).status_code
+            for _ in range(10)
+            for pupil in pupils
+        ]
+        assert polls == [200] * 40
+        # One device polling far too fast is held back on its own.
+        flood = [(await pupils[0].get("/gate/status?next=/")).status_code for _ in range(40)]
+        assert 429 in flood
+    finally:
+        for pupil in pupils:
+            await pupil.aclose()
+
+
+def test_next_paths_stay_on_this_site() -> None:
+    from preau.gate.middleware import _safe_next
+
+    assert _safe_next("/home?x=1") == "/home?x=1"
+    assert _safe_next("//evil.example/") == "/"
+    assert _safe_next("https://evil.example/") == "/"
+    assert _safe_next("/\\evil.example") == "/"
+    assert _safe_next("/gate/wait") == "/"
+    assert _safe_next("/a\r\nSet-Cookie: x=1") == "/a%0D%0ASet-Cookie:%20x=1"
+    assert _safe_next("/élève") == "/%C3%A9l%C3%A8ve"

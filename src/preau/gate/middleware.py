@@ -64,12 +64,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
+    """Only a path on this site, percent-encoded: never an open redirect or a header break."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     if value.startswith("/gate/"):
         return "/"
-    return value[:2000]
+    return urllib.parse.quote(value[:2000], safe="/?=&%:@!$'()*+,;~-._")
 
 
 def _wants_json(scope: Scope, path: str) -> bool:
@@ -106,6 +106,7 @@ class GateMiddleware:
         # Arrivals and waiting clients are the flood path: their limits are shared.
         self.address_limit = BatchedLimit("address", settings.rate_limit_address, shared_limits)
         self.route_limits = RouteLimits(settings.rate_limit_routes, shared_limits)
+        self.ticket_limit = BatchedLimit("ticket", settings.rate_limit_ticket, memory)
         self.shedder = LoadShedder(
             maximum=settings.max_in_flight,
             minimum=settings.min_in_flight,
@@ -122,9 +123,12 @@ class GateMiddleware:
         self._renew_margin = settings.idle_timeout_s * 0.75
         self._latency_target = settings.latency_target_s
         self._sample = 0
-        self._limits = [self.pass_limit, self.account_limit, self.address_limit] + [
-            limit for _, limit in self.route_limits.routes
-        ]
+        self._limits = [
+            self.pass_limit,
+            self.account_limit,
+            self.address_limit,
+            self.ticket_limit,
+        ] + [limit for _, limit in self.route_limits.routes]
 
     # --- ASGI ---------------------------------------------------------------------------
 
@@ -366,12 +370,20 @@ class GateMiddleware:
         if path in pages.ASSETS:
             await self._asset(send, path)
             return
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        route_limit = self.route_limits.for_path(path)
-        allowed = await self.address_limit.allow(address)
-        if allowed and route_limit is not None:
-            allowed = await route_limit.allow(address)
+        ticket = self._ticket_from(cookies, now)
+        if ticket is not None:
+            # Someone already in line is limited per ticket, in this process: a whole
+            # school waiting behind one address must not trip the address limit.
+            allowed = await self.ticket_limit.allow(
+                f"{ticket.origin}{int(ticket.lane)}.{ticket.number}"
+            )
+        else:
+            client = scope.get("client")
+            address = client[0] if client else "unknown"
+            route_limit = self.route_limits.for_path(path)
+            allowed = await self.address_limit.allow(address)
+            if allowed and route_limit is not None:
+                allowed = await route_limit.allow(address)
         if not allowed:
             self.runtime.stats["rate_limited"] += 1
             await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
@@ -391,7 +403,6 @@ class GateMiddleware:
                 path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
             )
             as_json = _wants_json(scope, path)
-        ticket = self._ticket_from(cookies, now)
         if ticket is None:
             if self.runtime.attack:
                 await self._ask_for_proof(send, next_path, as_json)

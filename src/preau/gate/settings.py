@@ -52,7 +52,8 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     process_count: int = 1  # when Redis is down, each process admits capacity ÷ this
 
     # Floods.
-    rate_limit_address: str = "3000/minute"  # requests without a pass, per address
+    rate_limit_address: str = "3000/minute"  # requests with neither pass nor ticket
+    rate_limit_ticket: str = "120/minute"  # polls and page loads of one waiting device
     rate_limit_account: str = "1200/minute"  # requests of a signed-in person
     rate_limit_pass: str = "1200/minute"  # noqa: S105 - per admitted device, not a password
     rate_limit_routes: str = "/gate/join=60/minute;/gate/challenge=120/minute"
