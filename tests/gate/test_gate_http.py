@@ -457,3 +457,49 @@ def test_next_paths_stay_on_this_site() -> None:
     assert _safe_next("/gate/wait") == "/"
     assert _safe_next("/a\r\nSet-Cookie: x=1") == "/a%0D%0ASet-Cookie:%20x=1"
     assert _safe_next("/élève") == "/%C3%A9l%C3%A8ve"
+
+
+async def run_lifespan(gate: GateMiddleware) -> list[str]:
+    messages = asyncio.Queue[dict[str, Any]]()
+    for kind in ("lifespan.startup", "lifespan.shutdown"):
+        messages.put_nowait({"type": kind})
+    sent: list[str] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+        if message["type"] == "lifespan.startup.complete":
+            assert gate.runtime.started
+
+    await gate({"type": "lifespan"}, messages.get, send)
+    return sent
+
+
+async def test_lifespan_starts_the_gate_and_reaches_the_app(shared_state: SharedState) -> None:
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                seen.append(message["type"])
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        elif scope["type"] == "websocket":
+            seen.append("websocket")
+
+    gate = build_gate(app, settings=settings(), secret_key=SECRET, state=shared_state)
+    assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == ["lifespan.startup", "lifespan.shutdown"]
+    assert not gate.runtime.started
+    await gate({"type": "websocket", "path": "/ws"}, None, None)  # type: ignore[arg-type]
+    assert seen[-1] == "websocket"
+
+
+async def test_lifespan_works_for_an_app_without_it(shared_state: SharedState) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("no lifespan here")
+
+    gate = build_gate(app, settings=settings(), secret_key=SECRET, state=shared_state)
+    assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
