@@ -17,6 +17,7 @@ BENCHMARKS = [
     ("gate_overload.py", ["--quick"], []),
     ("classwork_todo.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),
+    ("virtual.py", ["--quick"], []),
 ]
 
 

@@ -116,14 +116,15 @@ def make_node(
     rtp_base: int = 20000,
     netns: str | None = None,
     allow_origin: str = "*",
+    max_participants: int = 200,
 ) -> JanusProcess:
     janus_port, admin_port = free_port(), free_port()
     node = Node(
         name=name,
         janus_url=f"http://{host}:{janus_port}/janus",
         admin_url=f"http://{host}:{admin_port}/admin",
-        max_participants=200,
-        max_bitrate=200_000_000,
+        max_participants=max_participants,
+        max_bitrate=max_participants * 1_000_000,
     )
     return JanusProcess(
         node=node,

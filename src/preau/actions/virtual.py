@@ -40,6 +40,7 @@ from preau.domain.access import Decision
 from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.domain.virtual import (
+    AUDIO_BITRATE,
     NO_ROOM_FOR_CLASS,
     NOT_OPEN_YET,
     ROOM_FULL,
@@ -218,8 +219,12 @@ async def node_loads(
             virtual_rooms.c.node,
             sa.func.coalesce(sa.func.sum(virtual_rooms.c.expected), 0).label("participants"),
             sa.func.count().label("rooms"),
+            # The same egress as planned_bitrate: the teacher's stream to every other one.
             sa.func.coalesce(
-                sa.func.sum(virtual_rooms.c.bitrate * virtual_rooms.c.expected), 0
+                sa.func.sum(
+                    (virtual_rooms.c.expected - 1) * (virtual_rooms.c.bitrate + AUDIO_BITRATE)
+                ),
+                0,
             ).label("bitrate"),
         )
         .where(

@@ -177,10 +177,12 @@ def choose_node(
     return chosen
 
 
+AUDIO_BITRATE = 32_000
+
+
 def planned_bitrate(participants: int, room_bitrate: int) -> int:
     """Egress of a room: the teacher's stream to every other participant, plus audio."""
-    receivers = max(participants - 1, 1)
-    return receivers * (room_bitrate + 32_000)
+    return max(participants - 1, 0) * (room_bitrate + AUDIO_BITRATE)
 
 
 # -- who may join ------------------------------------------------------------------------
