@@ -47,6 +47,7 @@ from preau.web import ops as web_ops
 from preau.web import roster as web_roster
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
+from preau.web.classwork import TodoFastPath
 from preau.web.errors import check_csrf, exception_handlers
 from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 
@@ -201,8 +202,9 @@ def build_app(settings: Settings) -> ASGIApp:
     context, sessions, then the router."""
     services = build_services(settings)
     router = build_router(services)
+    # A warm to-do is answered before the router (DESIGN.md §5).
     app: ASGIApp = SessionMiddleware(
-        cast("ASGIApp", router),
+        TodoFastPath(cast("ASGIApp", router), services=services),
         sessions=services.sessions,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,

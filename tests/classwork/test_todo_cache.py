@@ -178,3 +178,43 @@ async def test_another_process_hears_the_write(
 
             await asyncio.sleep(0.01)
         assert titles((await pupil_there.get("/api/v1/todo")).json()) == ["Premier", "Second"]
+
+
+async def test_the_served_stack_answers_a_warm_to_do_before_the_router(
+    engine: AsyncEngine, database_url: str, tmp_path: Any
+) -> None:
+    """``bootstrap.build_app`` puts the fast path inside the session layer: a warm request
+    never reaches Litestar (the router is swapped for one that would fail)."""
+    import httpx
+
+    from preau.bootstrap import build_app, start_services, stop_services
+    from preau.web.classwork import TodoFastPath
+
+    app = build_app(make_settings(database_url, files_dir=tmp_path / "files"))
+    fast = app.app.app.app  # type: ignore[attr-defined]  # SecurityHeaders > RequestContext > Sessions
+    assert isinstance(fast, TodoFastPath)
+    services = fast.services
+    assert services is not None
+    await start_services(services)
+    try:
+        world = await build_world(services, await services.passwords.hash(PASSWORD))
+        clock = Clock()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            teacher = Api(client, await api_token(client, "teacher.a"))
+            pupil = Api(client, await api_token(client, "pupil.a"))
+            await post_homework(teacher, world["a"], clock, title="Servi")
+            cold = await pupil.get("/api/v1/todo")
+            router = fast.app
+
+            async def no_router(*_args: Any) -> None:
+                raise AssertionError("the warm to-do reached the router")
+
+            fast.app = no_router
+            warm = await pupil.get("/api/v1/todo")
+            fast.app = router
+        assert warm.status_code == 200
+        assert warm.content == cold.content
+    finally:
+        await stop_services(services)

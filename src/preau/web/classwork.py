@@ -24,6 +24,7 @@ from preau import i18n
 from preau.actions import classwork
 from preau.actions.classwork_files import Download, Upload, download
 from preau.actions.classwork_todo import CachedTodo
+from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
 from preau.asgi import ASGIApp, Receive, Scope, Send
@@ -167,20 +168,31 @@ def html_etag(entry: CachedTodo, locale: str, csrf: str) -> str:
 # -- the to-do fast path -----------------------------------------------------------------
 
 
-class TodoFastPath:
-    """Route middleware on the pupil's to-do (page and API): a warm request is answered
-    from the cache with no I/O; anything else goes on to the handler."""
+FAST_PATHS = frozenset({"/todo", "/api/v1/todo"})
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class TodoFastPath:
+    """Answers a warm request for the pupil's to-do (page and API) from the cache, with
+    no I/O; anything else goes on. Used twice: as route middleware on the two handlers
+    (so every stack has it) and, in ``bootstrap.build_app``, right inside the session layer
+    with ``services`` given, so a warm request does not even reach the router."""
+
+    def __init__(self, app: ASGIApp, services: Services | None = None) -> None:
         self.app = app
+        self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope["state"]
+        state: dict[str, Any] = scope.get("state") or {}
         session: Session | None = state.get("session")
-        if session is None or session.actor.profile is not Profile.PUPIL:
+        if (
+            session is None
+            or session.actor.profile is not Profile.PUPIL
+            or scope["path"] not in FAST_PATHS
+            or scope["method"] != "GET"
+        ):
             await self.app(scope, receive, send)
             return
-        services = scope["app"].state.services
+        services = self.services or scope["app"].state.services
         actor = session.actor
         entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
         if entry is None:
