@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from bench.gate_common import write_section  # after the path fix above
+from playwright.sync_api import sync_playwright
 from tests.browser.virtual_lab import FRAMES, logged_in_page, media_lab, netns_chromium, wait_for
 from tests.helpers import PASSWORD, build_world, make_settings
 from tests.virtual.janus_nodes import (
@@ -113,7 +114,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 def media(folder: Path, pupils: int, seconds: float) -> dict[str, float]:
-    with media_lab(folder, pupils) as lab, netns_chromium(lab) as browser:
+    with (
+        media_lab(folder, pupils) as lab,
+        sync_playwright() as playwright,
+        netns_chromium(lab, playwright.chromium) as browser,
+    ):
         teacher = logged_in_page(browser, lab.url, "teacher.a")
         teacher.goto(lab.url + "/virtual")
         teacher.get_by_role("button", name="Start").click()

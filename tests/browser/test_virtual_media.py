@@ -38,9 +38,10 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 
 
 @pytest.fixture
-def netns_browser(lab: Lab) -> Iterator[Any]:
-    with netns_chromium(lab) as browser:
-        yield browser
+def netns_browser(lab: Lab, browser: Any) -> Iterator[Any]:
+    # The session's Playwright (one per thread) launches a second Chromium, in the namespace.
+    with netns_chromium(lab, browser.browser_type) as inside:
+        yield inside
 
 
 def test_pupils_receive_the_teacher_and_again_after_the_node_dies(

@@ -147,18 +147,16 @@ def media_lab(tmp_path: Path, pupils: int, extra: dict[str, str] | None = None) 
 
 
 @contextmanager
-def netns_chromium(lab: Lab) -> Iterator[Any]:
-    """Chromium launched by Playwright inside the lab's namespace (over pipes)."""
-    from playwright.sync_api import sync_playwright
-
+def netns_chromium(lab: Lab, browser_type: Any) -> Iterator[Any]:
+    """Chromium launched by Playwright's ``browser_type`` inside the lab's namespace (the
+    driver talks to it over pipes, which cross namespaces)."""
     wrapper = lab.folder / "chromium-in-netns"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {lab.netns} {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(wrapper), args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
-        )
+    browser = browser_type.launch(executable_path=str(wrapper), args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+    try:
         yield browser
+    finally:
         browser.close()
 
 
