@@ -120,7 +120,7 @@ def preau_settings(capacity: float) -> Any:
         capacity=100_000,
         # Cloudflare advises 75 % of what the origin can take; 90 % here, and the AIMD
         # on latency, errors and event-loop lag takes it down further if need be.
-        admission_rate_per_s=0.85 * capacity / REQUESTS_PER_PERSON,
+        admission_rate_per_s=0.9 * capacity / REQUESTS_PER_PERSON,
         admission_burst_s=0.5,
         adaptive=True,
         adaptive_increase_per_s=0.5,

@@ -118,7 +118,6 @@ class GateMiddleware:
         # The hot path counts a pass's requests in the limiter's own pending batch.
         self._pass_pending = self.pass_limit.pending
         self._pass_batch = self.pass_limit.batch
-        self._pass_blocked = self.pass_limit.blocked
         self._seen_passes = runtime.seen_passes
         self._renew_margin = settings.idle_timeout_s * 0.75
         self._latency_target = settings.latency_target_s
@@ -143,7 +142,7 @@ class GateMiddleware:
         # written flat, in this one coroutine: the pass is found in the raw cookie header
         # and looked up among passes this process already verified; no token is parsed, no
         # coroutine is created for the rate limit or the shedder, and only one request in
-        # eight is timed and has ``send`` wrapped (to sample latency and status codes for
+        # 32 is timed and has ``send`` wrapped (to sample latency and status codes for
         # the shedder and the admission AIMD). Anything else goes to :meth:`_http`.
         raw = None
         for key, value in scope["headers"]:
@@ -158,27 +157,27 @@ class GateMiddleware:
             await self._http(scope, receive, send)
             return
         end = raw.find(b";", start)
-        gate_pass = self._hot_passes.get(raw[start + 11 : end if end >= 0 else len(raw)])
-        if gate_pass is None:
-            await self._http(scope, receive, send)
-            return
-        now = time.time()
-        if gate_pass.expires_at - now < self._renew_margin or scope["path"].startswith(_NOT_HOT):
+        token = raw[start + 11 : end if end >= 0 else len(raw)]
+        gate_pass = self._hot_passes.get(token)
+        if (
+            gate_pass is None
+            or gate_pass.renew_at < self.runtime.now
+            or scope["path"].startswith(_NOT_HOT)
+        ):
             await self._http(scope, receive, send)
             return
         identifier = gate_pass.identifier
         pending = self._pass_pending
-        blocked = self._pass_blocked
-        if blocked and identifier in blocked:
-            await self._http(scope, receive, send)  # over its limit: answered with a 429
-            return
         count = pending.get(identifier, 0) + 1
         if count < self._pass_batch:
             pending[identifier] = count
         else:
             pending.pop(identifier, None)
             if not await self.pass_limit.commit(identifier, count):
-                await self._http(scope, receive, send)  # answered with a 429
+                # Over its limit: out of the hot cache until the general path, which
+                # answers 429 meanwhile, finds it allowed again.
+                self._hot_passes.pop(token, None)
+                await self._http(scope, receive, send)
                 return
         shedder = self.shedder
         if shedder.in_flight >= shedder.limit or shedder.waiters:
@@ -186,7 +185,7 @@ class GateMiddleware:
             return
         self._seen_passes.add(identifier)
         shedder.in_flight += 1
-        self._sample = sample = (self._sample + 1) & 7
+        self._sample = sample = (self._sample + 1) & 31
         if sample:
             try:
                 await self.app(scope, receive, send)
@@ -258,13 +257,14 @@ class GateMiddleware:
             shedder.in_flight -= 1
             latency = time.monotonic() - started
             shedder.adjust(latency)
-            self.runtime.record_response(status, latency, weight=8)
+            self.runtime.record_response(status, latency, weight=32)
             if shedder.waiters:
                 shedder.release()
 
     def _remember_pass(self, token: str, gate_pass: GatePass) -> None:
         if len(self._hot_passes) >= 100_000:
             self._hot_passes.clear()
+        gate_pass.renew_at = gate_pass.expires_at - self._renew_margin
         self._hot_passes[token.encode("latin-1")] = gate_pass
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -281,8 +281,6 @@ class GateMiddleware:
         if pass_token and not path.startswith("/gate/"):
             gate_pass = self.credentials.check_pass(pass_token, now=now)
             if gate_pass is not None:
-                if not gate_pass.identifier.startswith("L"):
-                    self._remember_pass(pass_token, gate_pass)
                 await self._admitted(
                     scope, receive, send, gate_pass=gate_pass, cookies=cookies, now=now
                 )
@@ -315,6 +313,8 @@ class GateMiddleware:
             runtime.stats["rate_limited"] += 1
             await self._refuse(scope, send, 429, "rate-limited", retry_after=5)
             return
+        if session is None and not gate_pass.identifier.startswith("L"):
+            self._remember_pass(gate_pass.token, gate_pass)
         criticality = criticality_for(gate_pass.lane, signed_in=session is not None)
         settings = runtime.settings
         renewed: bytes | None = None

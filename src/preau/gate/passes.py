@@ -20,7 +20,7 @@ _CACHE_LIMIT = 100_000
 
 
 class GatePass:
-    __slots__ = ("expires_at", "identifier", "issued_at", "lane", "token")
+    __slots__ = ("expires_at", "identifier", "issued_at", "lane", "renew_at", "token")
 
     def __init__(
         self, identifier: str, lane: Lane, issued_at: float, expires_at: float, token: str
@@ -30,6 +30,7 @@ class GatePass:
         self.issued_at = issued_at
         self.expires_at = expires_at
         self.token = token
+        self.renew_at = expires_at  # set earlier by the middleware when it caches the pass
 
 
 class GateTicket:

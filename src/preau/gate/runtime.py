@@ -98,6 +98,9 @@ class GateRuntime:
         self._round_done: asyncio.Future[None] | None = None
         self.started = False
         self._stopping = False
+        # A clock read by the hot path instead of calling time.time() per request; kept
+        # fresh (every 50 ms) by the loop-lag watcher, good enough for expiries in seconds.
+        self.now = clock()
         # Called at each flush: the rate limiters hand over their pending counts there.
         self.flush_hooks: list[Callable[[], Awaitable[None]]] = []
 
@@ -151,6 +154,7 @@ class GateRuntime:
             await asyncio.sleep(_LAG_SAMPLE_S)
             self.loop_lag_total += max(0.0, loop.time() - expected)
             self.loop_lag_samples += 1
+            self.now = self.clock()
 
     async def admission_round_soon(self, wait_s: float = 0.25) -> None:
         """Ask the background task for a round now, and wait (briefly) until it is done."""
