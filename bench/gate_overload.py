@@ -123,7 +123,7 @@ def preau_settings(capacity: float) -> Any:
         admission_rate_per_s=0.9 * capacity / REQUESTS_PER_PERSON,
         admission_burst_s=0.5,
         adaptive=True,
-        adaptive_increase_per_s=0.5,
+        adaptive_increase_per_s=1.0,
         latency_target_s=0.25,
         idle_timeout_s=5.0,
         ticket_idle_s=60.0,

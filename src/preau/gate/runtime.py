@@ -46,8 +46,10 @@ log = logging.getLogger("preau.gate")
 T = TypeVar("T")
 SHARED = ""  # origin of tickets and passes granted by the shared store
 _RATE_WINDOW_S = 10.0
-_ADAPT_EVERY_S = 2.0
+_ADAPT_EVERY_S = 2.0  # grow the admission rate at most this often
+_DECREASE_AFTER_S = 0.5  # shrink it this soon after the last change
 _LAG_SAMPLE_S = 0.05
+_ROUND_SPACING_S = 0.05
 
 
 class TicketStatus(msgspec.Struct, frozen=True):
@@ -145,6 +147,9 @@ class GateRuntime:
                     await self.flush()
             except Exception:  # the gate must keep running whatever one round hit
                 log.exception("gate round failed")
+            # Arrivals wake the loop for a quick round; during a rush this spacing turns a
+            # round per arrival into a round per few dozen, for the CPU and for Redis.
+            await asyncio.sleep(_ROUND_SPACING_S)
 
     async def _watch_loop_lag(self) -> None:
         """Sample how late the event loop wakes a sleeper: queueing the gate cannot time."""
@@ -291,11 +296,10 @@ class GateRuntime:
         snapshot = view.queue
         rate = self.current_rate(snapshot) / share
         rate_at = view.rate_at
-        if settings.adaptive and share == 1 and now - view.rate_at >= _ADAPT_EVERY_S:
+        since = now - view.rate_at
+        if settings.adaptive and share == 1 and since >= _DECREASE_AFTER_S:
             requests, errors, slow = self.health
-            self.health = [0, 0, 0]
             lag = self.loop_lag_total / max(1, self.loop_lag_samples)
-            self.loop_lag_total, self.loop_lag_samples = 0.0, 0
             healthy = judge_health(
                 Health(requests, errors, slow, loop_lag_s=lag),
                 error_ratio_limit=settings.error_ratio_limit,
@@ -303,14 +307,18 @@ class GateRuntime:
                 minimum_requests=20,
                 loop_lag_limit=settings.loop_lag_limit_s,
             )
-            rate = adjust_rate(
-                rate,
-                healthy,
-                minimum=settings.adaptive_minimum_rate_per_s,
-                maximum=settings.admission_rate_per_s,
-                increase=settings.adaptive_increase_per_s,
-            )
-            rate_at = now
+            # Back off as soon as trouble shows; grow back only after a calm period.
+            if healthy is False or since >= _ADAPT_EVERY_S:
+                self.health = [0, 0, 0]
+                self.loop_lag_total, self.loop_lag_samples = 0.0, 0
+                rate = adjust_rate(
+                    rate,
+                    healthy,
+                    minimum=settings.adaptive_minimum_rate_per_s,
+                    maximum=settings.admission_rate_per_s,
+                    increase=settings.adaptive_increase_per_s,
+                )
+                rate_at = now
         metrics.ADMISSION_RATE.set(rate * share)
         plan = plan_admissions(
             snapshot,
@@ -429,14 +437,18 @@ class GateRuntime:
         return TicketStatus(False, position, ahead, wait, waiting_total, serving, None)
 
     def lane_rate(self, snapshot: QueueSnapshot, lane: Lane, share: int) -> float:
-        observed = self.lane_rates[lane] if share == 1 else 0.0
-        if observed > 0:
-            return observed
+        """Admissions per second this lane can expect from now on.
+
+        The rate observed over the last seconds, but never more than the rate in force
+        allows: right after a burst of saved-up admissions the observed rate runs ahead of
+        what the token bucket will refill.
+        """
         weights = LaneShares(self.settings.priority_share, self.settings.first_time_share).weights()
         expected = expected_lane_rates(
             self.current_rate(snapshot) / share, snapshot.waiting, weights
-        )
-        return expected[lane]
+        )[lane]
+        observed = self.lane_rates[lane] if share == 1 else 0.0
+        return min(observed, expected) if observed > 0 else expected
 
     def saw_pass(self, identifier: str) -> None:
         if identifier.startswith("L"):
