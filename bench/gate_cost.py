@@ -152,6 +152,8 @@ def main() -> None:
         for v in VARIANTS
     )
     table = f"""
+## The gate: cost per admitted request
+
 Hot endpoint (raw ASGI, fixed 15-byte body) on uvicorn, one worker pinned to CPU 0,
 `wrk -t1 -c64` pinned to CPU 1, valid pass cookie on every request; median of {rounds}
 interleaved runs of {seconds} s each (`.venv/bin/python {command}`,

@@ -498,6 +498,8 @@ async def experiment(quick: bool) -> None:
     )
     verdicts = "; ".join(f"{name}: {'met' if ok else 'missed'}" for name, ok in checks)
     table = f"""
+## The gate under a 10× overload
+
 {people} people, each needing {REQUESTS_PER_PERSON} answers from an endpoint that burns
 {WORK_S * 1000:.0f} ms of CPU; measured capacity **{capacity:.0f} requests/s** (uvicorn, one
 worker on CPU 0; clients on CPU 1, loopback). Arrivals ramp over {ramp_s:.0f} s to 10×
