@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PREAU_DATABASE_URL ?= sqlite+aiosqlite:///var/preau.sqlite3
 export PREAU_FILES_DIR ?= var/files
+# The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
+export PREAU_OPERATOR_UAIS ?= 0751234A
 
 .PHONY: run test lint bench install system-deps services messages clean
 

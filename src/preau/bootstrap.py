@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import cast
 
+import msgspec
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -29,17 +30,21 @@ from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
+from preau.api import gate as api_gate
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
 from preau.api import timetable as api_timetable
 from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
+from preau.gate import build_gate
+from preau.gate.settings import GateSettings
 from preau.observability import configure_logging
 from preau.ports import FileStore, SharedState
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
+from preau.web import gate as web_gate
 from preau.web import home as web_home
 from preau.web import live as web_live
 from preau.web import messages as web_messages
@@ -76,11 +81,12 @@ def build_file_store(settings: Settings) -> FileStore:
     return LocalFileStore(settings.files_dir)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, gate: GateSettings | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     state = build_shared_state(settings)
     return Services(
         settings=settings,
+        gate=gate or GateSettings(),
         engine=engine,
         state=state,
         sessions=Sessions(
@@ -165,6 +171,7 @@ def build_router(services: Services) -> Litestar:
             *web_accounts.routes,
             *web_home.routes,
             *web_directory.routes,
+            *web_gate.routes,
             *web_roster.routes,
             *web_classwork.routes,
             *web_messages.routes,
@@ -173,6 +180,7 @@ def build_router(services: Services) -> Litestar:
             *web_virtual.routes,
             *api_accounts.routes,
             *api_directory.routes,
+            *api_gate.routes,
             *api_roster.routes,
             *api_classwork.routes,
             *api_messages.routes,
@@ -197,10 +205,11 @@ def build_router(services: Services) -> Litestar:
     return app
 
 
-def build_app(settings: Settings) -> ASGIApp:
-    """The whole ASGI application, outermost layer first: security headers, request
-    context, sessions, then the router."""
-    services = build_services(settings)
+def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
+    """The whole ASGI application, outermost layer first: security headers, the gate
+    (waiting room, rate limits, shedding), request context, sessions, then the router."""
+    gate = gate or GateSettings()
+    services = build_services(settings, gate)
     router = build_router(services)
     # A warm to-do is answered before the router (DESIGN.md §5).
     app: ASGIApp = SessionMiddleware(
@@ -210,6 +219,8 @@ def build_app(settings: Settings) -> ASGIApp:
         secure_cookies=settings.cookie_secure,
     )
     app = RequestContext(app, default_locale=settings.default_locale)
+    if gate.enabled:
+        app = build_gate(app, settings=gate, secret_key=settings.secret_key, state=services.state)
     return SecurityHeaders(app, hsts=settings.cookie_secure)
 
 
@@ -217,4 +228,7 @@ def asgi_app() -> ASGIApp:
     """Factory for ASGI servers (``uvicorn --factory preau.bootstrap:asgi_app``)."""
     settings = load_settings()
     configure_logging(json_lines=settings.log_json)
-    return build_app(settings)
+    gate = GateSettings.from_environ(os.environ)
+    if settings.cookie_secure and not gate.cookie_secure:
+        gate = msgspec.structs.replace(gate, cookie_secure=True)
+    return build_app(settings, gate)

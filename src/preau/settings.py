@@ -98,6 +98,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str = "http://127.0.0.1:8000"
     log_json: bool = True
     default_locale: str = "fr"
+    # UAIs (comma-separated) whose administrators operate the whole platform: the gate's
+    # figures and settings. Empty: nobody (set it; `make run` sets the demo school's).
+    operator_uais: str = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -503,3 +503,36 @@ async def test_lifespan_works_for_an_app_without_it(shared_state: SharedState) -
 
     gate = build_gate(app, settings=settings(), secret_key=SECRET, state=shared_state)
     assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_live_streams_hold_no_in_flight_slot(shared_state: SharedState) -> None:
+    """An open Server-Sent Events stream is admitted but does not count against the
+    shedder's in-flight limit, so open pages cannot starve ordinary requests."""
+    release = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["path"] == "/live":
+            await release.wait()
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    gate = build_gate(
+        app,
+        settings=settings(max_in_flight=1, min_in_flight=1, shed_queue_length=0),
+        secret_key=SECRET,
+        state=shared_state,
+    )
+    try:
+        async with client(gate) as browser:
+            assert (await browser.get("/")).status_code == 200  # admitted: holds a pass
+            stream = asyncio.create_task(browser.get("/live"))
+            await asyncio.sleep(0.05)
+            assert gate.shedder.in_flight == 0
+            assert (await browser.get("/next")).status_code == 200
+            release.set()
+            assert (await stream).status_code == 200
+    finally:
+        release.set()
+        await gate.stop()

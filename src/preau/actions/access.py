@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.adapters.sql.schema import enrolments, groups, parent_links, people
+from preau.adapters.sql.schema import enrolments, groups, parent_links, people, schools
 from preau.domain.access import Action, Decision, group_decision, person_decision
 from preau.domain.errors import Forbidden, NotFound
 from preau.domain.people import Actor, Profile
@@ -93,3 +93,23 @@ async def access_group_by_id(
         GROUP_NOT_FOUND,
     )
     return row
+
+
+NOT_OPERATOR = lazy("Only the platform's operators can see or change the waiting room.")
+
+
+async def access_platform_operator(
+    connection: AsyncConnection, actor: Actor, operator_uais: str
+) -> None:
+    """The waiting room is the whole platform's: only administrators of the schools named
+    in ``PREAU_OPERATOR_UAIS`` run it. Others are told it is not theirs."""
+    allowed = {uai.strip().upper() for uai in operator_uais.split(",") if uai.strip()}
+    if actor.profile is Profile.ADMIN and allowed:
+        uai = (
+            await connection.execute(
+                sa.select(schools.c.uai).where(schools.c.id == actor.school_id)
+            )
+        ).scalar()
+        if uai in allowed:
+            return
+    raise Forbidden(NOT_OPERATOR)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.actions.sending import SendingLimit
+from preau.gate.settings import GateSettings
 from preau.live import LiveHub
 from preau.ports import FileStore, SharedState
 from preau.settings import Settings
@@ -40,6 +41,7 @@ class Services:
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     sending: SendingLimit = field(default_factory=SendingLimit.in_memory)
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
+    gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -51,7 +51,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("preau.gate")
 UNGATED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
-_NOT_HOT = (*UNGATED_PREFIXES, "/gate/")
+# Streams that stay open for minutes (Server-Sent Events): admitted like any request, but
+# they neither hold one of the shedder's in-flight slots nor count as latency samples.
+LONG_LIVED_PREFIXES = ("/live",)
+_NOT_HOT = (*UNGATED_PREFIXES, *LONG_LIVED_PREFIXES, "/gate/")
 _JITTER = random.Random()  # noqa: S311 - spreading polls needs no cryptographic randomness
 
 
@@ -340,6 +343,9 @@ class GateMiddleware:
         set_cookie: bytes | None,
     ) -> None:
         runtime = self.runtime
+        if scope["path"].startswith(LONG_LIVED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
         status = 500
         started = time.monotonic()
 

@@ -8,16 +8,17 @@ override the start-up values in every process within a couple of seconds.
 from __future__ import annotations
 
 import datetime
-import typing
 from collections.abc import Mapping
 
 import msgspec
+
+from preau.settings import SettingsError, read_environ
 
 PREFIX = "PREAU_GATE_"
 UNDER_ATTACK_MODES = ("auto", "on", "off")
 
 
-class GateSettingsError(ValueError):
+class GateSettingsError(SettingsError):
     """A ``PREAU_GATE_*`` variable holds a value the gate cannot use."""
 
 
@@ -77,14 +78,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GateSettings:
-        values: dict[str, object] = {}
-        hints = typing.get_type_hints(cls)
-        for field in msgspec.structs.fields(cls):
-            variable = PREFIX + field.name.upper()
-            raw = environ.get(variable)
-            if raw is not None:
-                values[field.name] = _parse(variable, raw, hints[field.name])
-        settings = cls(**values)  # type: ignore[arg-type]
+        try:
+            values = read_environ(cls, environ, PREFIX)
+        except SettingsError as error:
+            raise GateSettingsError(str(error)) from None
+        settings = cls(**values)  # type: ignore[arg-type]  # parsed by type
         settings.check()
         return settings
 
@@ -143,24 +141,3 @@ class RuntimeSettings(msgspec.Struct, frozen=True, kw_only=True):
         if self.under_attack is not None:
             changes["under_attack"] = self.under_attack
         return msgspec.structs.replace(settings, **changes) if changes else settings
-
-
-def _parse(variable: str, raw: str, hint: object) -> object:
-    if hint is bool:
-        lowered = raw.strip().lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off", ""}:
-            return False
-        raise GateSettingsError(f"{variable} must be true or false, not {raw!r}.")
-    if hint is int:
-        try:
-            return int(raw)
-        except ValueError:
-            raise GateSettingsError(f"{variable} must be a whole number, not {raw!r}.") from None
-    if hint is float:
-        try:
-            return float(raw)
-        except ValueError:
-            raise GateSettingsError(f"{variable} must be a number, not {raw!r}.") from None
-    return raw.strip()

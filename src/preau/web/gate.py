@@ -1,0 +1,75 @@
+"""The waiting room's operator page: live figures and settings for every process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect
+
+from preau.actions.access import access_platform_operator
+from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
+from preau.domain.people import Actor
+from preau.gate.control import read_gate_status, update_gate_settings
+from preau.web.render import render, services_of, session_of, translate_error
+
+Req = Request[Any, Any, Any]
+
+
+async def operator(request: Req) -> Actor:
+    session = session_of(request)
+    if session is None:
+        raise NotAuthenticated("Log in first, then try again.")
+    services = services_of(request)
+    async with services.engine.connect() as connection:
+        await access_platform_operator(connection, session.actor, services.settings.operator_uais)
+    return session.actor
+
+
+def number(value: str, field: str, kind: type[int] | type[float]) -> int | float | None:
+    if not value.strip():
+        return None
+    try:
+        return kind(value.strip())
+    except ValueError:
+        raise InvalidInput("This must be a number.", field=field) from None
+
+
+@get("/admin/gate", include_in_schema=False)
+async def gate_page(request: Req) -> Response[str]:
+    await operator(request)
+    services = services_of(request)
+    status = await read_gate_status(services.state, services.gate)
+    return render(request, "operator.html", status=status)
+
+
+@post("/admin/gate", include_in_schema=False)
+async def gate_update(request: Req) -> Response[Any]:
+    await operator(request)
+    services = services_of(request)
+    form = await request.form()
+    try:
+        await update_gate_settings(
+            services.state,
+            services.gate,
+            capacity=number(str(form.get("capacity", "")), "capacity", int),  # type: ignore[arg-type]
+            admission_rate_per_s=number(
+                str(form.get("admission_rate_per_s", "")), "admission_rate_per_s", float
+            ),
+            opening_time=str(form.get("opening_time", "")),
+            under_attack=str(form.get("under_attack", "")) or None,
+        )
+    except PreauError as error:
+        status = await read_gate_status(services.state, services.gate)
+        return render(
+            request,
+            "operator.html",
+            status_code=error.status,
+            status=status,
+            error=translate_error(error),
+            error_field=error.field,
+        )
+    return Redirect("/admin/gate")
+
+
+routes = [gate_page, gate_update]

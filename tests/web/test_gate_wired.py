@@ -1,0 +1,84 @@
+"""The whole application as servers run it (``build_app``): the gate in front, its operator
+page and API for the platform's operators only, and live streams outside the shedder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from preau.bootstrap import build_app
+from preau.gate.settings import GateSettings
+from tests.helpers import PASSWORD, build_world, csrf_from, make_settings
+
+
+@pytest.fixture
+async def client(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(database_url, operator_uais="0750001A")
+    app = build_app(settings, GateSettings(capacity=50, admission_rate_per_s=100.0))
+    # Seed through a second composition on the same database.
+    from preau.bootstrap import build_services, stop_services
+
+    services = build_services(settings)
+    await build_world(services, await services.passwords.hash(PASSWORD))
+    await stop_services(services)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def log_in(client: httpx.AsyncClient, username: str) -> None:
+    page = await client.get("/login")
+    assert page.status_code == 200, page.text
+    response = await client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code in (302, 303), response.text
+
+
+async def test_a_first_visit_gets_a_pass_and_the_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/login")
+    assert response.status_code == 200
+    assert "preau_pass" in client.cookies
+    assert "content-security-policy" in response.headers
+    assert (await client.get("/healthz")).text == "ok"
+
+
+async def test_operator_page_and_api_are_for_operators_only(client: httpx.AsyncClient) -> None:
+    await log_in(client, "admin.a")  # school A is the operator school
+    page = await client.get("/admin/gate")
+    assert page.status_code == 200
+    assert "/ 50" in page.text
+    changed = await client.post(
+        "/admin/gate",
+        data={
+            "capacity": "80",
+            "admission_rate_per_s": "",
+            "opening_time": "",
+            "under_attack": "auto",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert changed.status_code in (302, 303)
+    bad = await client.post(
+        "/admin/gate", data={"capacity": "many", "csrf_token": csrf_from(page.text)}
+    )
+    assert bad.status_code == 400
+    token = (
+        await client.post(
+            "/api/v1/session",
+            json={"username": "admin.a", "password": PASSWORD},
+            headers={"cookie": ""},
+        )
+    ).json()["token"]
+    status = await client.get("/api/v1/gate", headers={"authorization": f"Bearer {token}"})
+    assert status.status_code == 200
+    assert status.json()["capacity"] == 80
+    for username in ("admin.b", "teacher.a"):
+        other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+        await log_in(other, username)
+        assert (await other.get("/admin/gate")).status_code == 403
+        await other.aclose()
