@@ -21,6 +21,7 @@ from collections.abc import Callable
 import msgspec
 from prometheus_client import Counter, Gauge
 
+from preau.channels import follow
 from preau.ports import SharedState, SharedStateUnavailable
 
 log = logging.getLogger("preau.live")
@@ -224,28 +225,14 @@ class LiveHub:
             self._task = None
 
     async def _listen(self, state: SharedState) -> None:
-        while True:
-            try:
-                subscription = await state.subscribe(CHANNEL)
-                # Events may have been missed while not subscribed: forget what they would
-                # have invalidated.
-                self.cache.clear()
-                self.subscribed.set()
-                try:
-                    async for _channel, payload in subscription:
-                        self.deliver(payload)
-                finally:
-                    self.subscribed.clear()
-                    with contextlib.suppress(Exception):
-                        await subscription.close()
-                await asyncio.sleep(0.5)  # the subscription ended: subscribe again
-            except asyncio.CancelledError:
-                raise
-            except (SharedStateUnavailable, OSError, ConnectionError):
-                log.warning("live channel lost; retrying in 1 s")
-                self.cache.clear()
-                await asyncio.sleep(1)
-            except Exception:
-                log.exception("live listener failed; retrying in 1 s")
-                self.cache.clear()
-                await asyncio.sleep(1)
+        def subscribed() -> None:
+            # Events may have been missed while not subscribed: forget what they would
+            # have invalidated.
+            self.cache.clear()
+            self.subscribed.set()
+
+        def lost() -> None:
+            self.subscribed.clear()
+            self.cache.clear()
+
+        await follow(state, CHANNEL, self.deliver, on_subscribed=subscribed, on_lost=lost)

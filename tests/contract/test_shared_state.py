@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
+from preau.adapters.memory.shared_state import MemorySharedState
 from preau.ports import SharedState
 
 
@@ -54,3 +56,56 @@ async def test_publish_reaches_subscribers_in_order(shared_state: SharedState) -
 
 async def test_ping(shared_state: SharedState) -> None:
     await shared_state.ping()
+
+
+async def test_follow_subscribes_again_after_a_loss(shared_state: SharedState) -> None:
+    from preau.channels import follow
+
+    received: list[bytes] = []
+    subscribed = asyncio.Event()
+    lost: list[int] = []
+
+    def on_subscribed() -> None:
+        subscribed.set()
+
+    def on_lost() -> None:
+        subscribed.clear()
+        lost.append(1)
+
+    task = asyncio.create_task(
+        follow(
+            shared_state,
+            "news",
+            received.append,
+            on_subscribed=on_subscribed,
+            on_lost=on_lost,
+            retry_s=0.01,
+        )
+    )
+    try:
+        await asyncio.wait_for(subscribed.wait(), 2)
+        await asyncio.sleep(0.05)
+        await shared_state.publish("news", b"before")
+        # Close the listener's subscriptions from under it, as a lost connection would.
+        if isinstance(shared_state, MemorySharedState):
+            for subscription in list(shared_state._subscriptions):
+                await subscription.close()
+        else:
+            # Only this test's connections: others share the Redis server.
+            pool = shared_state.client.connection_pool
+            for connection in [*pool._in_use_connections, *pool._available_connections]:
+                await connection.disconnect()
+        await asyncio.sleep(0.1)
+        await asyncio.wait_for(subscribed.wait(), 2)
+        await asyncio.sleep(0.05)
+        await shared_state.publish("news", b"after")
+        for _ in range(100):
+            if b"after" in received:
+                break
+            await asyncio.sleep(0.01)
+        assert received == [b"before", b"after"]
+        assert lost
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -41,6 +41,7 @@ from preau.adapters.sql.schema import (
     read_versions,
     schools,
 )
+from preau.channels import follow
 from preau.domain.classwork import HandInState, Todo, TodoSource, build_todo
 from preau.ports import SharedState, SharedStateUnavailable
 
@@ -292,22 +293,14 @@ class TodoCache:
 
     async def _listen(self) -> None:
         decoder = msgspec.json.Decoder(Bump)
-        while True:
-            try:
-                subscription = await self.state.subscribe(CHANNEL)
-                try:
-                    async for _channel, message in subscription:
-                        with contextlib.suppress(msgspec.DecodeError, ValueError):
-                            bump = decoder.decode(message)
-                            self.apply(bump.school_id, bump.versions)
-                finally:
-                    await subscription.close()
-            except (SharedStateUnavailable, OSError, ConnectionError):
-                log.warning("classwork channel lost; retrying in 2 s")
-                await asyncio.sleep(2)
-            except Exception:
-                log.exception("classwork listener failed; retrying in 2 s")
-                await asyncio.sleep(2)
+
+        def on_message(message: bytes) -> None:
+            with contextlib.suppress(msgspec.DecodeError, ValueError):
+                bump = decoder.decode(message)
+                self.apply(bump.school_id, bump.versions)
+
+        # A lost message is caught by the periodic resync within RESYNC_SECONDS.
+        await follow(self.state, CHANNEL, on_message, retry_s=2.0)
 
     async def _resync_forever(self) -> None:
         while True:

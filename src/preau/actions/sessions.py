@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from preau.adapters.sql.schema import devices, people
+from preau.channels import follow
 from preau.domain.people import Actor, Profile
 from preau.domain.tokens import BadToken, Signer
 from preau.ports import SharedState, SharedStateUnavailable
@@ -305,21 +306,13 @@ class Sessions:
 
     async def _listen(self) -> None:
         decoder = msgspec.json.Decoder(Revocation)
-        while True:
-            try:
-                subscription = await self.state.subscribe(REVOCATION_CHANNEL)
-                try:
-                    async for _channel, message in subscription:
-                        with contextlib.suppress(msgspec.DecodeError, ValueError):
-                            self._apply(decoder.decode(message))
-                finally:
-                    await subscription.close()
-            except (SharedStateUnavailable, OSError, ConnectionError):
-                log.warning("revocation channel lost; retrying in 2 s")
-                await asyncio.sleep(2)
-            except Exception:
-                log.exception("revocation listener failed; retrying in 2 s")
-                await asyncio.sleep(2)
+
+        def on_message(message: bytes) -> None:
+            with contextlib.suppress(msgspec.DecodeError, ValueError):
+                self._apply(decoder.decode(message))
+
+        # A lost message is caught by the database resync within RESYNC_SECONDS.
+        await follow(self.state, REVOCATION_CHANNEL, on_message, retry_s=2.0)
 
     async def _resync_forever(self, clock: Any) -> None:
         while True:
