@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.classwork_access import access_file_by_id
 from preau.actions.context import Services
+from preau.adapters.files import open_existing
 from preau.adapters.sql.schema import files
 from preau.domain.classwork import (
     FILE_NOT_FOUND,
@@ -176,17 +177,8 @@ async def download(services: Services, actor: Actor, file_id: str) -> Download:
         )
         if url is not None:
             return Download(view=view, chunks=None, redirect=url)
-    chunks = services.files.open(row.storage_key)
     try:
-        first = await anext(chunks)
+        chunks = await open_existing(services.files, row.storage_key)
     except FileNotFoundError:
         raise NotFound(FILE_NOT_FOUND) from None
-    except StopAsyncIteration:
-        first = b""
-
-    async def everything() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in chunks:
-            yield chunk
-
-    return Download(view=view, chunks=everything(), redirect=None)
+    return Download(view=view, chunks=chunks, redirect=None)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.classwork_files import StoredFile, Upload, check_uploads
 from preau.actions.context import Services
+from preau.adapters.files import open_existing
 from preau.adapters.sql.schema import (
     announcement_groups,
     announcement_recipients,
@@ -1591,19 +1592,10 @@ async def open_attachment(
             )
         except NotFound:
             raise NotFound(ATTACHMENT_NOT_FOUND) from None
-    chunks = services.files.open(row.file_key)
     try:
-        first = await anext(chunks)
+        chunks = await open_existing(services.files, row.file_key)
     except FileNotFoundError:
         raise NotFound(ATTACHMENT_NOT_FOUND) from None
-    except StopAsyncIteration:
-        first = b""
-
-    async def everything() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in chunks:
-            yield chunk
-
     return AttachmentDownload(
-        name=row.name, content_type=row.content_type, size=int(row.size), chunks=everything()
+        name=row.name, content_type=row.content_type, size=int(row.size), chunks=chunks
     )
