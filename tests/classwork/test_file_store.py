@@ -155,3 +155,13 @@ async def test_the_app_on_s3(  # fixtures and a parameter
         assert response.content == PDF
         assert response.headers["content-disposition"].startswith("attachment;")
         assert not (tmp_path / "unused").exists()
+
+
+async def test_open_existing_fails_before_the_first_byte(store: FileStore) -> None:
+    from preau.adapters.files import open_existing
+
+    with pytest.raises(FileNotFoundError):
+        await open_existing(store, "no/such/key")
+    await store.put("there", b"a" * 100_000, content_type="application/octet-stream")
+    chunks = await open_existing(store, "there")
+    assert b"".join([chunk async for chunk in chunks]) == b"a" * 100_000
