@@ -18,6 +18,7 @@ from preau.adapters.sql.schema import (
     parent_links,
     people,
     school_years,
+    timetable_lessons,
 )
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
@@ -173,6 +174,14 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
         )
     )
     await _demo_homework(services, connection, school_id, ids["prof.demo"], class_ids)
+    await _demo_timetable(
+        services,
+        connection,
+        school_id,
+        maths_teacher_id=ids["prof.demo"],
+        teacher_ids=teacher_ids,
+        class_ids=class_ids,
+    )
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
         people.update()
@@ -219,6 +228,64 @@ async def _demo_homework(
                 "updated_at": now,
             }
             for index, title, instructions, days, hand_in, minutes in DEMO_HOMEWORK
+        ],
+    )
+
+
+# (class index, teacher: None for prof.demo or an index in TEACHERS, subject, room, weekday,
+#  start, end, virtual) — a week that fills both classes' mornings, one lesson held online.
+DEMO_TIMETABLE = [
+    (0, None, "Mathématiques", "B12", 1, "08:00", "08:55", False),
+    (0, 0, "Français", "B14", 1, "09:00", "09:55", False),
+    (0, None, "Mathématiques", "B12", 3, "10:00", "10:55", True),
+    (0, 0, "Français", "B14", 4, "08:00", "08:55", False),
+    (1, None, "Mathématiques", "B12", 2, "08:00", "08:55", False),
+    (1, 1, "Histoire-géographie", "C03", 2, "09:00", "09:55", False),
+    (1, None, "Mathématiques", "B12", 5, "10:00", "10:55", False),
+]  # fmt: skip
+
+
+async def _demo_timetable(
+    services: Services,
+    connection: AsyncConnection,
+    school_id: int,
+    *,
+    maths_teacher_id: int,
+    teacher_ids: list[int],
+    class_ids: list[int],
+) -> None:
+    year = (
+        await connection.execute(
+            sa.select(school_years.c.starts_on, school_years.c.ends_on).where(
+                school_years.c.school_id == school_id
+            )
+        )
+    ).one()
+    now = services.now()
+
+    def minute(text: str) -> int:
+        hours, minutes = text.split(":")
+        return int(hours) * 60 + int(minutes)
+
+    await connection.execute(
+        timetable_lessons.insert(),
+        [
+            {
+                "school_id": school_id,
+                "group_id": class_ids[index],
+                "subject": subject,
+                "teacher_id": maths_teacher_id if teacher is None else teacher_ids[teacher],
+                "room": room,
+                "weekday": weekday,
+                "starts_minute": minute(starts),
+                "ends_minute": minute(ends),
+                "weeks": "all",
+                "first_day": year.starts_on,
+                "last_day": year.ends_on,
+                "virtual": virtual,
+                "created_at": now,
+            }
+            for index, teacher, subject, room, weekday, starts, ends, virtual in DEMO_TIMETABLE
         ],
     )
 
