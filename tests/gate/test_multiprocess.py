@@ -22,6 +22,7 @@ from preau.domain.tokens import Signer
 from preau.gate import build_gate
 from preau.gate.control import update_gate_settings
 from preau.gate.settings import GateSettings
+from tests.conftest import missing_service
 
 from .gate_app import SECRET, hello
 
@@ -159,7 +160,7 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], in
     try:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     except FileNotFoundError:
-        pytest.skip("redis-server is not installed")
+        missing_service("redis-server is not installed (apt-get install redis-server)")
     wait_for_port(port, process)
     yield f"redis://127.0.0.1:{port}/0", process, port
     if process.poll() is None:

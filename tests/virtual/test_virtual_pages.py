@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.actions import virtual
 from preau.web import virtual as web_virtual
+from tests.conftest import missing_service
 from tests.helpers import (
     PASSWORD,
     App,
@@ -60,7 +61,9 @@ async def test_janus_js_comes_from_the_debian_package_or_a_clear_404(
     app: App, world: dict[str, School], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not web_virtual.JANUS_JS.exists():
-        pytest.skip("libjs-janus-gateway is not installed")
+        missing_service(
+            "libjs-janus-gateway is not installed (apt-get install libjs-janus-gateway)"
+        )
     served = await app.client.get("/janus-gateway/janus.js")
     assert served.status_code == 200
     assert served.headers["content-type"].startswith("text/javascript")

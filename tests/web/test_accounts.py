@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from preau.actions.accounts import password_hashes
@@ -213,7 +212,3 @@ async def test_revocation_reaches_another_process_through_redis(
             "the second process still accepts a revoked session"
         )
         assert world["a"].id
-
-
-def _unused(client: httpx.AsyncClient) -> None:  # pragma: no cover
-    del client
