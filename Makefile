@@ -9,7 +9,7 @@ export PREAU_FILES_DIR ?= var/files
 # The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
 export PREAU_OPERATOR_UAIS ?= 0751234A
 
-.PHONY: run test lint bench install system-deps services messages clean
+.PHONY: run test lint bench install system-deps services messages clean cluster cluster-down
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ bench: install system-deps services
 messages: install
 	$(BIN)/pybabel extract --no-location -F babel.cfg -k lazy -k N_ -k InvalidInput -k NotFound -k Forbidden -k Conflict -k NotAuthenticated -k TooManyAttempts -k PreauError -k ServiceUnavailable -o var/messages.pot src/preau
 	@echo "Compare var/messages.pot with src/preau/translations/fr/LC_MESSAGES/*.po"
+
+cluster: install services
+	$(BIN)/python deploy/cluster.py up --workers $(or $(CLUSTER_WORKERS),2)
+
+cluster-down:
+	$(BIN)/python deploy/cluster.py down
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
