@@ -348,20 +348,15 @@ async def create_homework(
             [*draft.attachment_ids, *(item.id for item in stored)],
             replace=False,
         )
-        await _revision(
+        view, versions = await _first_revision(
             connection,
             actor,
             homework_id,
-            revision=1,
-            change="created",
+            group_id=group.id,
             checked=checked,
             attachment_ids=attached,
             now=now,
         )
-        versions = await bump_versions(
-            connection, actor.school_id, [group_scope(group.id)], now=now
-        )
-        view = await _view_by_id(connection, actor, homework_id, now=now)
     await services.todo_cache.announce(actor.school_id, versions)
     return view
 
@@ -404,6 +399,32 @@ async def _insert_homework(
             ],
         )
     return homework_id
+
+
+async def _first_revision(
+    connection: AsyncConnection,
+    actor: Actor,
+    homework_id: int,
+    *,
+    group_id: int,
+    checked: CheckedHomework,
+    attachment_ids: list[str],
+    now: datetime,
+) -> tuple[HomeworkView, dict[str, int]]:
+    """A new homework item (set or copied): its first revision, the group's to-do version
+    bumped in the same transaction, and its view. Announce the versions after commit."""
+    await _revision(
+        connection,
+        actor,
+        homework_id,
+        revision=1,
+        change="created",
+        checked=checked,
+        attachment_ids=attachment_ids,
+        now=now,
+    )
+    versions = await bump_versions(connection, actor.school_id, [group_scope(group_id)], now=now)
+    return await _view_by_id(connection, actor, homework_id, now=now), versions
 
 
 async def _revision(
@@ -601,20 +622,15 @@ async def copy_homework(
                     for index, file_id in enumerate(attachment_ids)
                 ],
             )
-        await _revision(
+        view, versions = await _first_revision(
             connection,
             actor,
             new_id,
-            revision=1,
-            change="created",
+            group_id=group.id,
             checked=checked,
             attachment_ids=attachment_ids,
             now=now,
         )
-        versions = await bump_versions(
-            connection, actor.school_id, [group_scope(group.id)], now=now
-        )
-        view = await _view_by_id(connection, actor, new_id, now=now)
     await services.todo_cache.announce(actor.school_id, versions)
     return view
 
