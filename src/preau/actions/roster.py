@@ -408,6 +408,22 @@ async def _update_many(
             stage.advance(len(chunk))
 
 
+def _refresh(
+    by_id: Mapping[int, Any],
+    updates: list[dict[str, Any]],
+    inserted: Iterable[Any],
+    make: Callable[[Any], Any],
+    add: Callable[[Any], None],
+) -> None:
+    """After a commit: bring the import's in-memory copy of a table up to date with the rows
+    it updated (by ``row_id``) and inserted. Only columns the cached record has are copied."""
+    for update in updates:
+        old = by_id[update["row_id"]]
+        add(old._replace(**{k: v for k, v in update.items() if k in old._fields}))
+    for row in inserted:
+        add(make(row))
+
+
 async def _insert_many(
     connection: AsyncConnection,
     table: sa.Table,
@@ -778,13 +794,7 @@ class _Importer:
 
             def after_commit() -> None:
                 by_id = {s.id: s for s in directory.schools_by_uai.values()}
-                for update in writes.updates:
-                    old = by_id[update["row_id"]]
-                    directory.add_school(
-                        old._replace(**{k: v for k, v in update.items() if k != "row_id"})
-                    )
-                for row in inserted:
-                    directory.add_school(_School._make(row))
+                _refresh(by_id, writes.updates, inserted, _School._make, directory.add_school)
 
             return after_commit
 
@@ -905,13 +915,7 @@ class _Importer:
                 for year in deleted_years:
                     directory.years.pop((year.school_id, year.source_id or ""), None)
                 by_id = {year.id: year for year in directory.years.values()}
-                for update in writes.updates:
-                    old = by_id[update["row_id"]]
-                    directory.add_year(
-                        old._replace(**{k: v for k, v in update.items() if k != "row_id"})
-                    )
-                for row in inserted:
-                    directory.add_year(_Year._make(row))
+                _refresh(by_id, writes.updates, inserted, _Year._make, directory.add_year)
 
             return after_commit
 
@@ -1003,13 +1007,7 @@ class _Importer:
 
             def after_commit() -> None:
                 by_id = {g.id: g for g in directory.groups.values()}
-                for update in writes.updates:
-                    old = by_id[update["row_id"]]
-                    directory.add_group(
-                        old._replace(**{k: v for k, v in update.items() if k != "row_id"})
-                    )
-                for row in inserted:
-                    directory.add_group(_Group._make(row))
+                _refresh(by_id, writes.updates, inserted, _Group._make, directory.add_group)
 
             return after_commit
 
@@ -1157,13 +1155,9 @@ class _Importer:
             await self._write_links(connection, link_writes, links_stage)
 
             def after_commit() -> None:
-                for update in writes.updates:
-                    old = directory.people_by_id[update["row_id"]]
-                    directory.add_person(
-                        old._replace(
-                            **{k: v for k, v in update.items() if k not in ("row_id", "updated_at")}
-                        )
-                    )
+                _refresh(
+                    directory.people_by_id, writes.updates, [], _Person._make, directory.add_person
+                )
                 for person in inserted:
                     directory.add_person(person)
                 links_report.rejected.extend(link_rejected)
