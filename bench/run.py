@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("gate_cost.py", ["--quick"], []),
     ("gate_overload.py", ["--quick"], []),
     ("classwork_todo.py", ["--quick"], []),
+    ("kolibri_compare.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),
     ("virtual.py", ["--quick"], []),
 ]
