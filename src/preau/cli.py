@@ -102,9 +102,25 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
 
 
 @main.command(help="Create the demo school (once) and print one working login per profile.")
-def demo() -> None:
+@click.option(
+    "--size",
+    type=click.Choice(["small", "academie"]),
+    default=None,
+    help="Instead: demo data for load tests (small: 2 schools, 300 pupils; academie: 50 "
+    "schools, 40,000 pupils, 3,000 teachers), made once; each run rewrites its people file.",
+)
+@click.option(
+    "--people-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --size: where to write the logins (default var/demo-SIZE/people.csv).",
+)
+def demo(size: str | None, people_file: Path | None) -> None:
     from preau.actions.demo import DEMO_NAME, seed_demo
 
+    if size is not None:
+        demo_size(size, people_file or Path("var") / f"demo-{size}" / "people.csv")
+        return
     logins = run_with_services(seed_demo)
     table = Table(title=f"{DEMO_NAME} — http://127.0.0.1:8000")
     table.add_column("Profile")
@@ -113,6 +129,41 @@ def demo() -> None:
     for login in logins:
         table.add_row(login.profile, login.username, login.secret)
     console.print(table)
+
+
+def demo_size(size_name: str, people_file: Path) -> None:
+    import os
+
+    from preau.actions.demo_academie import SIZES, seed_academie
+    from preau.settings import Settings
+
+    # Device credentials only make sense when the servers share this secret.
+    shared_secret = bool(Settings.from_environ(os.environ).secret_key)
+    size = SIZES[size_name]
+    report = run_with_services(
+        lambda services: seed_academie(
+            services, size, people_file=people_file, device_tokens=shared_secret
+        )
+    )
+    if report.created:
+        table = Table(title=f"Demo '{size.name}' created in {report.seconds:.1f} s")
+        table.add_column("Records")
+        table.add_column("Count", justify="right")
+        for name, count in report.counts.items():
+            table.add_row(name, f"{count:,}")
+        console.print(table)
+    else:
+        console.print(
+            f"The '{size.name}' demo data already exists: nothing was added "
+            f"({report.seconds:.1f} s to re-issue credentials)."
+        )
+    console.print(
+        f"Logins written to {report.people_file}: password preau-demo-2026, "
+        f"{report.activation_codes:,} fresh activation codes, "
+        f"{report.device_tokens:,} device credentials"
+        + ("" if shared_secret else " (none: PREAU_SECRET_KEY is not set)")
+        + ". Demo data only: every account shares one password hash."
+    )
 
 
 @main.command("create-school", help="Create a school by its UAI (does nothing if it exists).")
