@@ -36,7 +36,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import classwork_todo
-from gate_common import ROOT, free_port, pinned, wait_for_port, write_section
+from gate_common import PERFORMANCE, ROOT, free_port, pinned, wait_for_port, write_section
 
 KOLIBRI_VERSION = "0.19.5"
 KOLIBRI_DIR = ROOT / "var" / "kolibri"
@@ -47,6 +47,7 @@ KOLIBRI_PASSWORD = "Bench-Pass-1"  # noqa: S105  # a throwaway learner on loopba
 KOLIBRI_ENDPOINT = "/learn/api/learnerclassroom/"
 PREAU_ENDPOINT = "/api/v1/todo"
 LESSONS, QUIZZES = 10, 5  # as many assignments as the Préau pupil's homework items
+CONCURRENCY = (8, 64)  # modest for Kolibri; and the -c64 of the other Préau benchmarks
 WRK_TIMEOUT = "10s"  # longer than wrk's 2 s, so Kolibri's slow tail is measured, not cut
 
 # Run inside Kolibri by `kolibri manage shell -c`: one class, its coach (the facility's
@@ -145,7 +146,11 @@ def start_kolibri(port: int) -> subprocess.Popen[bytes]:
         server = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=kolibri_environment()
         )
-    wait_for_port(port, server, timeout=120)
+    try:
+        wait_for_port(port, server, timeout=120)
+    except RuntimeError:
+        stop(server)
+        raise
     return server
 
 
@@ -233,10 +238,44 @@ def wrk(port: int, path: str, connections: int, seconds: int, cookie: str) -> Ru
     )
 
 
+def wrk_version() -> str:
+    """``wrk 4.1.0-3+b2`` from Debian's ``wrk debian/4.1.0-3+b2 [epoll] ...``."""
+    banner = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout
+    return "wrk " + banner.split()[1].removeprefix("debian/")
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    servers: dict[str, subprocess.Popen[bytes]],
+    ports: dict[str, int],
+    paths: dict[str, str],
+    cookies: dict[str, str],
+    *,
+    seconds: int,
+    rounds: int,
+) -> tuple[dict[tuple[str, int], list[Run]], dict[tuple[str, str], float]]:
+    """Alternating rounds of wrk against each side; also the CPU each server used while
+    either side was loaded, as a share of the time under load."""
+    results: dict[tuple[str, int], list[Run]] = {}
+    cpu_used = dict.fromkeys(((loaded, server) for loaded in ports for server in ports), 0.0)
+    for number in range(rounds):
+        order = ("preau", "kolibri") if number % 2 == 0 else ("kolibri", "preau")
+        for connections in CONCURRENCY:
+            for side in order:  # alternate, so drift in the machine hits both alike
+                wrk(ports[side], paths[side], connections, 1, cookies[side])  # warm-up
+                before = {name: cpu_seconds(server.pid) for name, server in servers.items()}
+                run = wrk(ports[side], paths[side], connections, seconds, cookies[side])
+                for name, server in servers.items():
+                    cpu_used[side, name] += cpu_seconds(server.pid) - before[name]
+                results.setdefault((side, connections), []).append(run)
+                print(f"round {number + 1} -c{connections} {side}: {run}", flush=True)
+    loaded_seconds = rounds * len(CONCURRENCY) * seconds
+    return results, {key: used / loaded_seconds for key, used in cpu_used.items()}
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -262,7 +301,7 @@ def report(
     rounds: int,
     versions: dict[str, str],
     bodies: dict[str, int],
-    idle_share: float,
+    cpu_share: dict[tuple[str, str], float],
 ) -> str:
     rows, runs_lines, spreads = [], [], []
     for connections in sorted({c for _, c in results}):
@@ -284,16 +323,20 @@ def report(
     table_rows, runs_list = "\n".join(rows), "\n".join(runs_lines)
     command = f".venv/bin/python bench/kolibri_compare.py{' --quick' if quick else ''}"
     return f"""
-Préau `GET {PREAU_ENDPOINT}` (warm to-do of a pupil with {classwork_todo.HOMEWORK_ITEMS}
-homework items, {bodies["preau"]:,} bytes of JSON) against Kolibri {versions["kolibri"]}
-`GET {KOLIBRI_ENDPOINT}` (the learner's class with its {LESSONS} lessons and {QUIZZES}
-quizzes, {bodies["kolibri"]:,} bytes of JSON), each with its logged-in session cookie.
-Préau: uvicorn {versions["uvicorn"]}, one worker, SQLite, **without the gate** (the
-gate-cost section gives its price), as `bench/classwork_todo.py` serves it. Kolibri: `kolibri
-start --foreground` as shipped ({versions["server"]}, Django {versions["django"]}, SQLite,
-its default thread pool). Both servers pinned to CPU 0 and up for the whole run; `wrk -t1
--cN --timeout {WRK_TIMEOUT} --latency` on CPU 1; {rounds} alternating rounds of {seconds} s
-per side after a 1 s warm-up; medians of the rounds. Command: `{command}`
+Préau `GET {PREAU_ENDPOINT}`: the warm to-do of a pupil with
+{classwork_todo.HOMEWORK_ITEMS} homework items ({bodies["preau"]:,} bytes of JSON), served as
+`bench/classwork_todo.py` serves it (uvicorn {versions["uvicorn"]}, one worker, SQLite,
+**without the gate**: the gate-cost section gives its price). Kolibri {versions["kolibri"]}
+`GET {KOLIBRI_ENDPOINT}`: the classes a learner belongs to with their active lessons and
+quizzes, here one class with {LESSONS} lessons and {QUIZZES} quizzes ({bodies["kolibri"]:,}
+bytes of JSON); it is Kolibri's closest read to a pupil's list of work, and what its learner
+home page loads (inside `/learn/api/homehydrate/`). Kolibri runs as `kolibri start
+--foreground` ships it: {versions["server"]}, Django {versions["django"]}, SQLite, default
+thread pool. Each side uses its own logged-in session cookie.
+
+Both servers pinned to CPU 0 and up for the whole run; `wrk -t1 -cN --timeout {WRK_TIMEOUT}
+--latency` pinned to CPU 1; {rounds} rounds alternating the sides, {seconds} s per side
+after a 1 s warm-up; medians of the rounds. Command: `{command}`
 ({time.strftime("%Y-%m-%d")}, Python {platform.python_version()}, {versions["wrk"]},
 {os.cpu_count()} CPUs).
 
@@ -303,13 +346,30 @@ per side after a 1 s warm-up; medians of the rounds. Command: `{command}`
 Runs (req/s):
 {runs_list}
 
-Kolibri's lessons and quizzes are empty (no content channel is imported), so it skips the
-content-node look-ups a real lesson adds: this flatters Kolibri. Préau's warm to-do runs no
-SQL; Kolibri's endpoint runs its queries on every request. While Préau was measured, the
-idle Kolibri process used {idle_share:.1%} of CPU 0. This machine is a shared 2-core VM with
-other benchmarks running (runs of one side differ by up to {max(spreads):.1f}×): the ratio
-is indicative; re-run it on a quiet machine before quoting it.
+Share of CPU 0 used while each side was loaded: Préau's server
+{cpu_share["preau", "preau"]:.0%} (idle Kolibri {cpu_share["preau", "kolibri"]:.1%}),
+Kolibri's server {cpu_share["kolibri", "kolibri"]:.0%} (idle Préau
+{cpu_share["kolibri", "preau"]:.1%}). Kolibri's lessons and quizzes are empty (no content
+channel is imported), so it skips the content-node look-ups a real lesson adds: this
+flatters Kolibri. Préau's warm to-do runs no SQL; Kolibri's endpoint queries SQLite on every
+request. This machine is a 2-core VM shared with other benchmarks during the run (runs of
+one side differ by up to {max(spreads):.1f}×): read the ratio as indicative, and re-run it
+on a quiet machine before quoting it.
 """
+
+
+FULL_QUICK = ("full", "quick")
+
+
+def write_doc(text: str, *, quick: bool) -> None:
+    """Replace this run's part (full or quick) of the kolibri section, so a quick
+    ``make bench`` keeps the last full measurement."""
+    if "<!-- kolibri:full:start -->" not in PERFORMANCE.read_text(encoding="utf-8"):
+        parts = [
+            f"<!-- kolibri:{part}:start -->\n<!-- kolibri:{part}:end -->" for part in FULL_QUICK
+        ]
+        write_section("kolibri", "\n\n".join(parts))
+    write_section("kolibri:quick" if quick else "kolibri:full", text)
 
 
 def main() -> None:
@@ -319,7 +379,6 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     seconds, rounds = (3, 3) if arguments.quick else (10, 5)
-    concurrency = (8, 64)
 
     install_kolibri()
     learner = provision_kolibri()
@@ -341,20 +400,9 @@ def main() -> None:
             assignments = answers["kolibri"].json()[0]
             if len(assignments["lessons"]) + len(assignments["exams"]) != LESSONS + QUIZZES:
                 raise RuntimeError(f"Kolibri lists other assignments: {assignments}")
-            results: dict[tuple[str, int], list[Run]] = {}
-            kolibri_idle = preau_busy = 0.0
-            for number in range(rounds):
-                order = ("preau", "kolibri") if number % 2 == 0 else ("kolibri", "preau")
-                for connections in concurrency:
-                    for side in order:  # alternate, so drift in the machine hits both alike
-                        wrk(ports[side], paths[side], connections, 1, cookies[side])
-                        before = cpu_seconds(servers["kolibri"].pid)
-                        run = wrk(ports[side], paths[side], connections, seconds, cookies[side])
-                        if side == "preau":
-                            kolibri_idle += cpu_seconds(servers["kolibri"].pid) - before
-                            preau_busy += seconds
-                        results.setdefault((side, connections), []).append(run)
-                        print(f"round {number + 1} c{connections} {side}: {run}", flush=True)
+            results, cpu_share = measure(
+                servers, ports, paths, cookies, seconds=seconds, rounds=rounds
+            )
         finally:
             for server in servers.values():
                 stop(server)
@@ -363,11 +411,8 @@ def main() -> None:
         "django": learner["django"],
         "server": answers["kolibri"].headers.get("server", "cheroot"),
         "uvicorn": uvicorn.__version__,
-        "wrk": subprocess.run(
-            ["wrk", "-v"], capture_output=True, text=True, check=False
-        ).stdout.split()[1],
+        "wrk": wrk_version(),
     }
-    versions["wrk"] = f"wrk {versions['wrk'].removeprefix('debian/')}"
     table = report(
         results,
         quick=arguments.quick,
@@ -375,10 +420,10 @@ def main() -> None:
         rounds=rounds,
         versions=versions,
         bodies={side: len(answer.content) for side, answer in answers.items()},
-        idle_share=kolibri_idle / preau_busy,
+        cpu_share=cpu_share,
     )
     print(table)
-    write_section("kolibri", table)
+    write_doc(table, quick=arguments.quick)
 
 
 if __name__ == "__main__":
