@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -60,6 +60,7 @@ def lazy(message: str) -> str:
     return message
 
 
+@lru_cache(maxsize=1024)  # a few distinct headers are most of the traffic
 def negotiate(cookie_value: str | None, accept_language: str | None) -> str:
     """Pick the locale: an explicit choice (cookie), then the browser's preference, then French."""
     if cookie_value in LOCALES:

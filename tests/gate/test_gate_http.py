@@ -364,6 +364,27 @@ async def test_signed_in_accounts_have_their_own_limit(
     assert sample >= 1
 
 
+async def test_the_account_limit_counts_every_device_of_the_account(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    # Signed-in requests take the gate's hot path once their pass and session are known;
+    # the account's limit must still add up the requests of all its devices.
+    gate = make_gate(capacity=10, rate_limit_account="40/minute")
+    session = Signer(SECRET, "session").sign(
+        {"pro": "pupil", "pid": 43}, expires_at=time.time() + 3600
+    )
+    codes = []
+    async with client(gate) as phone, client(gate) as laptop:
+        for device in (phone, laptop):
+            await device.get("/")
+            device.cookies.set("preau_session", session, domain="preau.test")
+        for _ in range(25):
+            codes.append((await phone.get("/homework")).status_code)
+            codes.append((await laptop.get("/homework")).status_code)
+    assert codes[:30] == [200] * 30
+    assert 429 in codes
+
+
 async def test_a_busy_worker_sheds_with_retry_after(shared_state: SharedState) -> None:
     release = asyncio.Event()
 

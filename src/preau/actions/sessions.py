@@ -32,6 +32,7 @@ SESSION_COOKIE = "preau_session"
 DEVICE_COOKIE = "preau_device"
 REVOCATION_CHANNEL = "revocations"
 RESYNC_SECONDS = 5.0
+_VERIFIED_LIMIT = 100_000  # session tokens remembered as verified, per process
 
 log = logging.getLogger("preau.sessions")
 
@@ -70,17 +71,28 @@ class Sessions:
         self.valid_after: dict[int, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._synced_until = 0.0
+        self._verified: dict[str, tuple[float, Session]] = {}
 
     # -- checks with no I/O -------------------------------------------------------------
 
     def check(self, token: str | None, *, now: float) -> Session | None:
         if not token:
             return None
+        # Most requests carry a token this process has already verified: the HMAC and
+        # the parsing are done once per token; expiry and revocation are checked each time.
+        known = self._verified.get(token)
+        if known is not None and known[0] > now:
+            return self._unrevoked(known[1])
         try:
             claims = self.session_signer.verify(token, now=now)
         except BadToken:
             return None
-        return self._session_from_claims(claims)
+        session = self._session_from_claims(claims)
+        if session is not None:
+            if len(self._verified) >= _VERIFIED_LIMIT:
+                self._verified.clear()
+            self._verified[token] = (float(claims["exp"]), session)
+        return session
 
     def check_device(self, token: str | None, *, now: float) -> Session | None:
         """The device claims, if signed, unexpired and not known to be revoked (no I/O)."""
@@ -105,6 +117,9 @@ class Sessions:
             )
         except (KeyError, ValueError, TypeError):
             return None
+        return self._unrevoked(session)
+
+    def _unrevoked(self, session: Session) -> Session | None:
         if session.device_id in self.revoked_devices:
             return None
         if session.issued_at < self.valid_after.get(session.actor.person_id, 0.0):

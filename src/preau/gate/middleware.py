@@ -118,9 +118,13 @@ class GateMiddleware:
         )
         self._enabled = settings.enabled
         self._hot_passes: dict[bytes, GatePass] = {}
+        # Session tokens seen on admitted requests: token -> (expiry, account key).
+        self._hot_sessions: dict[bytes, tuple[float, str]] = {}
         # The hot path counts a pass's requests in the limiter's own pending batch.
         self._pass_pending = self.pass_limit.pending
         self._pass_batch = self.pass_limit.batch
+        self._account_pending = self.account_limit.pending
+        self._account_batch = self.account_limit.batch
         self._seen_passes = runtime.seen_passes
         self._renew_margin = settings.idle_timeout_s * 0.75
         self._latency_target = settings.latency_target_s
@@ -142,33 +146,51 @@ class GateMiddleware:
                 await self.app(scope, receive, send)
             return
         # The hot path: an admitted browser's ordinary request, most of the traffic. It is
-        # written flat, in this one coroutine: the pass is found in the raw cookie header
-        # and looked up among passes this process already verified; no token is parsed, no
-        # coroutine is created for the rate limit or the shedder, and only one request in
-        # 32 is timed and has ``send`` wrapped (to sample latency and status codes for
-        # the shedder and the admission AIMD). Anything else goes to :meth:`_http`.
+        # written flat, in this one coroutine: the pass (and the session, when signed in)
+        # is found in the raw cookie header and looked up among tokens this process has
+        # already verified; no token is parsed, no coroutine is created for the rate
+        # limits or the shedder, and only one request in 32 is timed and has ``send``
+        # wrapped (to sample latency and status codes for the shedder and the admission
+        # AIMD). Anything else goes to :meth:`_http`.
         raw = None
         for key, value in scope["headers"]:
             if key == b"cookie":
-                raw = value
-                break
+                # HTTP/2 may split the cookies over several header lines.
+                raw = value if raw is None else raw + b"; " + value
         if raw is None:
             await self._http(scope, receive, send)
             return
         start = raw.find(b"preau_pass=")
-        if start < 0 or b"preau_session=" in raw:
+        if start < 0:
             await self._http(scope, receive, send)
             return
         end = raw.find(b";", start)
         token = raw[start + 11 : end if end >= 0 else len(raw)]
         gate_pass = self._hot_passes.get(token)
-        if (
-            gate_pass is None
-            or gate_pass.renew_at < self.runtime.now
-            or scope["path"].startswith(_NOT_HOT)
-        ):
+        now = self.runtime.now
+        if gate_pass is None or gate_pass.renew_at < now or scope["path"].startswith(_NOT_HOT):
             await self._http(scope, receive, send)
             return
+        start = raw.find(b"preau_session=")
+        if start >= 0:
+            end = raw.find(b";", start)
+            session_token = raw[start + 14 : end if end >= 0 else len(raw)]
+            account = self._hot_sessions.get(session_token)
+            if account is None or account[0] < now:
+                await self._http(scope, receive, send)
+                return
+            key = account[1]
+            pending = self._account_pending
+            count = pending.get(key, 0) + 1
+            if count < self._account_batch:
+                pending[key] = count
+            else:
+                pending.pop(key, None)
+                if not await self.account_limit.commit(key, count):
+                    # Over its limit: the general path answers 429 until it is allowed.
+                    self._hot_sessions.pop(session_token, None)
+                    await self._http(scope, receive, send)
+                    return
         identifier = gate_pass.identifier
         pending = self._pass_pending
         count = pending.get(identifier, 0) + 1
@@ -270,6 +292,11 @@ class GateMiddleware:
         gate_pass.renew_at = gate_pass.expires_at - self._renew_margin
         self._hot_passes[token.encode("latin-1")] = gate_pass
 
+    def _remember_session(self, token: str, session: dict[str, Any]) -> None:
+        if len(self._hot_sessions) >= 100_000:
+            self._hot_sessions.clear()
+        self._hot_sessions[token.encode("latin-1")] = (float(session["exp"]), str(session["pid"]))
+
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if path.startswith(UNGATED_PREFIXES):
@@ -316,8 +343,10 @@ class GateMiddleware:
             runtime.stats["rate_limited"] += 1
             await self._refuse(scope, send, 429, "rate-limited", retry_after=5)
             return
-        if session is None and not gate_pass.identifier.startswith("L"):
+        if not gate_pass.identifier.startswith("L"):
             self._remember_pass(gate_pass.token, gate_pass)
+            if session is not None and "pid" in session:
+                self._remember_session(cookies[SESSION_COOKIE], session)
         criticality = criticality_for(gate_pass.lane, signed_in=session is not None)
         settings = runtime.settings
         renewed: bytes | None = None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import time
@@ -39,6 +40,8 @@ session_resumes = Counter(
     "preau_session_resumes_total", "Sessions resumed from a device credential.", ["outcome"]
 )
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
@@ -66,6 +69,7 @@ class SecurityHeaders:
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         self.headers = headers
+        self.headers_without_policy = [h for h in headers if h[0] != b"content-security-policy"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,8 +82,10 @@ class SecurityHeaders:
                 headers = self.headers
                 # A page that needs its own policy (the virtual class page must reach the
                 # Janus nodes) sets a stricter-or-equal one itself; keep it, not both.
-                if any(name == b"content-security-policy" for name, _ in own):
-                    headers = [h for h in headers if h[0] != b"content-security-policy"]
+                for name, _ in own:
+                    if name == b"content-security-policy":
+                        headers = self.headers_without_policy
+                        break
                 message["headers"] = [*own, *headers]
             await send(message)
 
@@ -92,19 +98,32 @@ class RequestContext:
     def __init__(self, app: ASGIApp, *, default_locale: str) -> None:
         self.app = app
         self.default_locale = default_locale
+        # Request ids: a random prefix per process and a counter, so making one costs no
+        # system call; they only have to tell requests apart in the logs.
+        self._id_prefix = secrets.token_hex(4)
+        self._ids = itertools.count(1)
+        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or secrets.token_hex(
-            8
-        )
-        cookies = parse_cookies(headers.get(b"cookie", b"").decode("latin-1"))
-        locale = i18n.negotiate(
-            cookies.get(LANG_COOKIE), headers.get(b"accept-language", b"").decode("latin-1")
-        )
+        request_id = ""
+        cookie_header = ""
+        accept_language = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                text = value.decode("latin-1")
+                # HTTP/2 may split the cookies over several header lines.
+                cookie_header = f"{cookie_header}; {text}" if cookie_header else text
+            elif name == b"accept-language":
+                accept_language = value.decode("latin-1")
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")[:64]
+        if not request_id:
+            request_id = f"{self._id_prefix}{next(self._ids) & 0xFFFFFFFF:08x}"
+        cookies = parse_cookies(cookie_header) if cookie_header else {}
+        locale = i18n.negotiate(cookies.get(LANG_COOKIE), accept_language)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["cookies"] = cookies
@@ -132,8 +151,17 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             method = scope["method"]
-            requests_total.labels(method, route, str(status)).inc()
-            request_seconds.labels(method, route).observe(elapsed)
+            if method not in _METHODS:
+                method = "OTHER"  # a client's made-up method must not add label sets
+            children = self._metrics.get((method, route, status))
+            if children is None:
+                children = (
+                    requests_total.labels(method, route, str(status)),
+                    request_seconds.labels(method, route),
+                )
+                self._metrics[(method, route, status)] = children
+            children[0].inc()
+            children[1].observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
