@@ -1,48 +1,146 @@
-"""The Monday-morning surge against ``make cluster``: a Locust scenario.
+"""The Monday-morning surge against ``make cluster``: a Locust scenario, one account per person.
 
-    make cluster
-    .venv/bin/locust -f bench/locust_morning.py --headless -u 20 -r 5 -t 30s \\
+    .venv/bin/python deploy/cluster.py up --size academie     # or: make cluster, then
+                                                              # deploy/cluster.py seed
+    MORNING_PEOPLE=var/cluster/people-academie.csv \\
+    .venv/bin/locust -f bench/locust_morning.py --headless -u 50 -r 5 -t 60s \\
         --host http://127.0.0.1:8080
     make cluster-down
 
-Each simulated person lives several "mornings" (one per task run). Most resume with a
-device credential: they log in once with "keep me logged in" when they start, then each
-morning starts a fresh session (every cookie gone but the device's) and the device cookie
-resumes it without a password. The others type their password every morning. Pupils open
-the to-do (page and API), open two items and sometimes turn work in; parents read their
-child's to-do; teachers look at the hand-ins of the homework they set.
+``bench/morning.py`` does all of this and writes the report. The people come from the file
+the seeding step writes (``preau demo --size``: username, profile, school, password or
+activation code, a device credential signed with the cluster's secret, their class or child).
+
+Each Locust user is a stream of arrivals: every run of its task is one person's morning,
+from a fresh browser. Most arrive on a device remembered on an earlier day and resume with
+its device credential (no password); some type their password; a few activate their
+account with the code from their letter. Then pupils open the to-do (page and API), open
+two items (one with a worksheet when there is one), download an attachment and sometimes
+turn work in (with the form's idempotency key, kept across retries); parents read their
+child's to-do, one item and their messages; teachers look at the hand-ins of their
+homework, set homework for one of their classes and sometimes post a class announcement.
+
+Arrivals ramp up: with ``MORNING_USERS`` set, a load shape raises the number of people
+present from 0 to that many over ``MORNING_RAMP_S`` seconds, holds it until
+``MORNING_DURATION_S`` and stops (``-u``/``-r``/``-t`` are then ignored).
 
 Everyone goes through the gate. A 429 or 503 with ``Retry-After`` is the gate (or a
-worker's shedding) doing its job: it is reported under its own name, the user waits as
-the waiting page would (``Retry-After``, with jitter) and tries again. Being sent to
-``/gate/wait`` is handled the same way.
-
-All simulated people share the demo school's accounts (``make cluster`` seeds them), so
-two pupils may turn in the same homework at once: the second gets 409 "already turned in",
-which is counted as the expected answer it is.
+worker's shedding) doing its job, and so is being sent to ``/gate/wait``: it is reported
+under its own request type ``GATE``, the person waits as the waiting page would and tries
+again. The run exits 0 when the gate's answers are the only failures.
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 import random
 import re
 import time
+from collections import deque
+from http.cookiejar import Cookie
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, LoadTestShape, between, events, task
 
-PASSWORD = "preau-demo-2026"  # noqa: S105 - the demo school's printed password
-PUPIL, PARENT, TEACHER = "eleve.demo", "parent.demo", "prof.demo"
+ROOT = Path(__file__).resolve().parent.parent
+PEOPLE_FILE = Path(os.environ.get("MORNING_PEOPLE", ROOT / "var/cluster/people-academie.csv"))
+DEMO_PASSWORD = "preau-demo-2026"  # noqa: S105 - the printed demo password
 DEVICE_COOKIE = "preau_device"
-REMEMBER_SHARE = 0.8  # most devices were remembered on a previous day
+# How people arrive (shares of arrivals; a pool that runs dry falls back to passwords).
+ACTIVATION_SHARE = 0.03
+PASSWORD_SHARE = 0.12  # the rest resume with a device credential
 TURN_IN_SHARE = 0.3  # share of mornings a pupil turns something in
-MAX_GATE_WAITS = 5
+SET_HOMEWORK_SHARE = 0.5  # share of mornings a teacher sets homework
+ANNOUNCE_SHARE = 0.2  # share of mornings a teacher posts a class announcement
+MAX_GATE_WAITS = 8
 MAX_WAIT_S = 10.0
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 HOMEWORK_LINK = re.compile(r'href="/homework/(\d+)"')
-CHILD_TODO = re.compile(r"/children/(\d+)/todo")
+FILE_LINK = re.compile(r'href="(/files/[A-Za-z0-9]+)"')
+ANNOUNCEMENT_LINK = re.compile(r'href="/announcements/(\d+)"')
+
+
+class People:
+    """The seeded accounts, by profile and by how each can arrive; each person is used by
+    one simulated browser at a time (a pool is a queue: taken, then put back)."""
+
+    def __init__(self, path: Path) -> None:
+        self.pools: dict[tuple[str, str], deque[dict[str, str]]] = {}
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        random.shuffle(rows)
+        for row in rows:
+            profile = (
+                "teacher" if row["profile"] in ("teacher", "staff", "admin") else row["profile"]
+            )
+            if row["profile"] in ("staff", "admin"):
+                continue  # staff have no morning routine here
+            if row["activation_code"]:
+                kind = "activation"
+            elif row["device_token"]:
+                kind = "device"
+            else:
+                kind = "password"
+            self.pools.setdefault((profile, kind), deque()).append(row)
+
+    def take(self, profile: str, kind: str) -> tuple[str, dict[str, str]] | None:
+        for choice in (kind, "device", "password"):
+            pool = self.pools.get((profile, choice))
+            if pool:
+                return choice, pool.popleft()
+        return None
+
+    def give_back(self, profile: str, kind: str, person: dict[str, str]) -> None:
+        if kind == "activation":  # the code is spent: from now on a password account
+            person = {**person, "activation_code": "", "password": DEMO_PASSWORD}
+            kind = "password"
+        self.pools.setdefault((profile, kind), deque()).append(person)
+
+
+PEOPLE = People(PEOPLE_FILE)
+
+
+@events.init.add_listener
+def check_people_file(environment: Any, **_: Any) -> None:
+    if not PEOPLE.pools:
+        raise SystemExit(
+            f"{PEOPLE_FILE} is missing or empty: seed first "
+            "(.venv/bin/python deploy/cluster.py seed --size small), or set MORNING_PEOPLE."
+        )
+
+
+def device_cookie(host: str, token: str) -> Cookie:
+    """The device credential as the browser kept it from an earlier day."""
+    return Cookie(
+        version=0,
+        name=DEVICE_COOKIE,
+        value=token,
+        port=None,
+        port_specified=False,
+        domain=host,
+        domain_specified=False,
+        domain_initial_dot=False,
+        path="/",
+        path_specified=True,
+        secure=False,
+        expires=None,
+        discard=False,
+        comment=None,
+        comment_url=None,
+        rest={},
+    )
+
+
+class GateRefusal(Exception):
+    """The gate's designed answer: 429/503 with Retry-After, or the waiting page."""
 
 
 def report_gate(name: str, status: int | str, retry_after: float) -> None:
@@ -57,20 +155,10 @@ def report_gate(name: str, status: int | str, retry_after: float) -> None:
     )
 
 
-class GateRefusal(Exception):
-    """The gate's designed answer: 429/503 with Retry-After, or the waiting page."""
-
-
 class Morning(FastHttpUser):
     abstract = True
-    wait_time = between(1, 3)
-    username = ""
-
-    def on_start(self) -> None:
-        self.remembered = random.random() < REMEMBER_SHARE
-        if self.remembered:
-            # The first day on this device: a password once, "keep me logged in" ticked.
-            self.log_in(remember=True)
+    wait_time = between(1, 3)  # between two people arriving on this simulated browser
+    profile = ""
 
     # Gate-aware requests
 
@@ -82,149 +170,253 @@ class Morning(FastHttpUser):
         """One request through the gate: waits and retries on 429/503 or the waiting page."""
         name = name or path
         expected = kwargs.pop("expected", (200,))
+        last: Any = None
         for _ in range(MAX_GATE_WAITS + 1):
             with self.client.request(
                 method, path, name=name, catch_response=True, **kwargs
             ) as response:
+                last = response
                 status = response.status_code
                 final = str(getattr(response, "url", "") or "")
-                if status in (429, 503) and response.headers.get("retry-after"):
+                retry_after = response.headers.get("retry-after")
+                if status in (429, 503) and retry_after:
                     response.success()  # reported below as the gate's, not as an error
-                    retry_after = response.headers.get("retry-after")
                     report_gate(name, status, float(retry_after or 0))
                     self.wait_like_the_waiting_page(retry_after)
                     continue
                 if "/gate/wait" in final:
                     response.success()
-                    report_gate(name, "queued", float(response.headers.get("retry-after") or 0))
-                    self.wait_like_the_waiting_page(response.headers.get("retry-after"))
+                    report_gate(name, "queued", float(retry_after or 0))
+                    self.wait_like_the_waiting_page(retry_after)
                     continue
-                if "/login" in final and not path.startswith("/login"):
+                if "/login" in final and not path.startswith(("/login", "/activate")):
                     response.failure("sent to the login page: the session did not resume")
-                    return response
+                    return last
                 if status not in expected:
-                    response.failure(f"HTTP {status}")
+                    response.failure(f"HTTP {status}: {(response.text or '')[:200]}")
                     return response
                 response.success()
                 return response
         return response
 
-    # Sessions
+    # Arriving
 
-    def fresh_session(self, keep_device: bool) -> None:
-        """A new morning: the browser kept at most the device cookie."""
-        jar = self.client.cookiejar
-        for cookie in list(jar):
-            if not (keep_device and cookie.name == DEVICE_COOKIE):
-                jar.clear(cookie.domain, cookie.path, cookie.name)
+    def fresh_browser(self, device_token: str = "") -> None:
+        """A new person at a browser that kept nothing, or only its device credential."""
+        self.client.cookiejar.clear()
+        if device_token:
+            host = urlparse(self.host).hostname or "127.0.0.1"
+            self.client.cookiejar.set_cookie(device_cookie(host, device_token))
 
-    def log_in(self, remember: bool) -> None:
-        page = self.call("GET", "/login")
+    def csrf(self, page: Any) -> str:
         match = CSRF.search(page.text or "")
-        if not match:
-            return
-        form = {
-            "csrf_token": match.group(1),
-            "username": self.username,
-            "password": PASSWORD,
-            "next": "/home",
-        }
-        if remember:
-            form["remember"] = "on"
-        self.call("POST", "/login", name="/login [password]", data=form)
+        return match.group(1) if match else ""
 
-    def start_morning(self) -> None:
-        self.fresh_session(keep_device=self.remembered)
-        if not self.remembered:
-            self.log_in(remember=False)
+    def arrive(self) -> bool:
+        draw = random.random()
+        kind = (
+            "activation"
+            if draw < ACTIVATION_SHARE
+            else "password"
+            if draw < ACTIVATION_SHARE + PASSWORD_SHARE
+            else "device"
+        )
+        taken = PEOPLE.take(self.profile, kind)
+        if taken is None:
+            return False
+        self.kind, self.person = taken
+        if self.kind == "device":
+            self.fresh_browser(self.person["device_token"])
+            return True
+        self.fresh_browser()
+        if self.kind == "activation":
+            page = self.call("GET", "/activate")
+            form = {
+                "csrf_token": self.csrf(page),
+                "username": self.person["username"],
+                "code": self.person["activation_code"],
+                "password": DEMO_PASSWORD,
+                "password_again": DEMO_PASSWORD,
+                "remember": "on",
+            }
+            answer = self.call("POST", "/activate", name="/activate [code]", data=form)
+        else:
+            page = self.call("GET", "/login")
+            form = {
+                "csrf_token": self.csrf(page),
+                "username": self.person["username"],
+                "password": self.person["password"],
+                "next": "/home",
+            }
+            answer = self.call("POST", "/login", name="/login [password]", data=form)
+        return bool(answer is not None and answer.status_code == 200)
 
-    def first_page(self, path: str) -> Any:
+    def leave(self) -> None:
+        PEOPLE.give_back(self.profile, self.kind, self.person)
+
+    def first_page(self, path: str, name: str | None = None) -> Any:
         """The morning's first page: a remembered device resumes its session here."""
-        name = f"{path} [device resume]" if self.remembered else path
-        return self.call("GET", path, name=name)
+        name = name or path
+        return self.call(
+            "GET", path, name=f"{name} [device resume]" if self.kind == "device" else name
+        )
+
+    @task
+    def morning(self) -> None:
+        if not self.arrive():
+            if getattr(self, "person", None):
+                self.leave()
+            return
+        try:
+            self.routine()
+        finally:
+            self.leave()
+
+    def routine(self) -> None:
+        raise NotImplementedError
 
 
 class Pupil(Morning):
     weight = 7
-    username = PUPIL
+    profile = "pupil"
 
-    @task
-    def morning(self) -> None:
-        self.start_morning()
+    def routine(self) -> None:
         page = self.first_page("/todo")
-        self.call("GET", "/api/v1/todo")
+        todo = self.call("GET", "/api/v1/todo")
+        items = [item for day in _json(todo).get("days", []) for item in day.get("items", [])]
+        with_files = [i["homework_id"] for i in items if i.get("attachment_count")]
         ids = list(dict.fromkeys(HOMEWORK_LINK.findall(page.text or "")))
         opened = random.sample(ids, min(2, len(ids)))
+        if with_files and not set(opened) & {str(i) for i in with_files}:
+            opened = [str(random.choice(with_files)), *opened[:1]]
+        downloaded = False
         for homework_id in opened:
             item = self.call("GET", f"/homework/{homework_id}", name="/homework/[id]")
-            if random.random() < TURN_IN_SHARE and 'action="/homework/' in (item.text or ""):
-                self.turn_in(homework_id, item.text or "")
+            text = item.text or ""
+            link = FILE_LINK.search(text)
+            if link and not downloaded:
+                self.call("GET", link.group(1), name="/files/[id]")
+                downloaded = True
+            if random.random() < TURN_IN_SHARE and 'action="/homework/' in text:
+                self.turn_in(homework_id, text)
 
     def turn_in(self, homework_id: str, page: str) -> None:
         csrf, key = CSRF.search(page), IDEMPOTENCY.search(page)
-        if not csrf:
-            return
-        if key is None:  # already turned in: take it back, as a pupil fixing a mistake would
-            self.call(
-                "POST",
-                f"/homework/{homework_id}/take-back",
-                name="/homework/[id]/take-back",
-                data={"csrf_token": csrf.group(1)},
-                expected=(200, 409),
-            )
-            return
+        if not csrf or f'action="/homework/{homework_id}/turn-in"' not in page or key is None:
+            return  # already turned in, or no hand-in expected
         self.call(
             "POST",
             f"/homework/{homework_id}/turn-in",
             name="/homework/[id]/turn-in",
             data={
                 "csrf_token": csrf.group(1),
-                "idempotency_key": key.group(1),
+                "idempotency_key": key.group(1),  # the same key on every retry
                 "text": "Exercices faits, photo du cahier jointe demain.",
             },
-            expected=(200, 409),  # 409: another simulated device of eleve.demo was first
         )
 
 
 class Parent(Morning):
     weight = 2
-    username = PARENT
+    profile = "parent"
 
-    @task
-    def morning(self) -> None:
-        self.start_morning()
+    def routine(self) -> None:
         self.first_page("/home")
-        children = self.call("GET", "/children", name="/children/[id]/todo")
-        match = CHILD_TODO.search(str(getattr(children, "url", "")) or "") or CHILD_TODO.search(
-            children.text or ""
-        )
-        if match:
-            self.call(
-                "GET", f"/api/v1/pupils/{match.group(1)}/todo", name="/api/v1/pupils/[id]/todo"
-            )
-            for homework_id in list(dict.fromkeys(HOMEWORK_LINK.findall(children.text or "")))[:1]:
-                self.call("GET", f"/homework/{homework_id}", name="/homework/[id]")
+        child = self.person.get("child_id")
+        page = self.call("GET", "/children", name="/children/[id]/todo")
+        if child:
+            self.call("GET", f"/api/v1/pupils/{child}/todo", name="/api/v1/pupils/[id]/todo")
+        for homework_id in list(dict.fromkeys(HOMEWORK_LINK.findall(page.text or "")))[:1]:
+            self.call("GET", f"/homework/{homework_id}", name="/homework/[id] [parent]")
+        self.call("GET", "/api/v1/unread", name="/api/v1/unread")
+        self.call("GET", "/messages")
+        notices = self.call("GET", "/announcements")
+        for announcement in ANNOUNCEMENT_LINK.findall(notices.text or "")[:1]:
+            self.call("GET", f"/announcements/{announcement}", name="/announcements/[id]")
 
 
 class Teacher(Morning):
     weight = 1
-    username = TEACHER
+    profile = "teacher"
 
-    @task
-    def morning(self) -> None:
-        self.start_morning()
+    def routine(self) -> None:
         page = self.first_page("/classwork")
         listing = self.call("GET", "/api/v1/homework")
-        ids = list(dict.fromkeys(HOMEWORK_LINK.findall(page.text or "")))
-        if not ids:
-            ids = [str(item) for item in re.findall(r'"id":\s*(\d+)', listing.text or "")]
-        for homework_id in ids[:2]:
+        ids = [str(item["id"]) for week in _json_list(listing) for item in week.get("items", [])]
+        ids = ids or list(dict.fromkeys(HOMEWORK_LINK.findall(page.text or "")))
+        for homework_id in random.sample(ids, min(2, len(ids))):
             self.call(
                 "GET",
                 f"/api/v1/homework/{homework_id}/hand-ins",
                 name="/api/v1/homework/[id]/hand-ins",
             )
-            self.call("GET", f"/homework/{homework_id}", name="/homework/[id] [teacher]")
+        group = self.person.get("group_id")
+        token = self.csrf(page)
+        if not group or not token:
+            return
+        headers = {"X-CSRF-Token": token}
+        if random.random() < SET_HOMEWORK_SHARE:
+            due = time.strftime("%Y-%m-%dT17:00:00", time.localtime(time.time() + 2 * 86400))
+            self.call(
+                "POST",
+                "/api/v1/homework",
+                json={
+                    "group_id": int(group),
+                    "title": "Exercices pour jeudi",
+                    "instructions": "Faire les exercices 4 à 7 de la fiche.",
+                    "due_at": due,
+                    "hand_in_expected": True,
+                    "estimated_minutes": 30,
+                },
+                headers=headers,
+                expected=(200, 201),
+            )
+        if random.random() < ANNOUNCE_SHARE:
+            self.call(
+                "POST",
+                "/api/v1/announcements",
+                json={
+                    "title": "Cours à distance demain",
+                    "body": "Bonjour, le cours de demain aura lieu en classe virtuelle.",
+                    "group_ids": [int(group)],
+                    "include_parents": True,
+                },
+                headers=headers,
+                expected=(200, 201),
+            )
+
+
+def _json(response: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(response.text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _json_list(response: Any) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(response.text or "[]")
+    except ValueError:
+        return []
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+if os.environ.get("MORNING_USERS"):
+
+    class MorningRamp(LoadTestShape):
+        """Arrivals ramp up to MORNING_USERS people at once, hold, then the run ends."""
+
+        peak = int(os.environ["MORNING_USERS"])
+        ramp_s = float(os.environ.get("MORNING_RAMP_S", "20"))
+        duration_s = float(os.environ.get("MORNING_DURATION_S", "60"))
+
+        def tick(self) -> tuple[int, float] | None:
+            elapsed = self.get_run_time()
+            if elapsed >= self.duration_s:
+                return None
+            users = max(1, round(self.peak * min(1.0, elapsed / self.ramp_s)))
+            return users, max(1.0, self.peak / self.ramp_s)
 
 
 @events.quitting.add_listener

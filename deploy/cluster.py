@@ -1,10 +1,13 @@
 """Préau on one machine, the way it runs in production: nginx in front of N app processes.
 
 ``up`` creates the ``preau_cluster`` PostgreSQL database when absent, migrates it, seeds
-the demo school, starts N ``preau serve --port P`` processes (uvicorn, 127.0.0.1) sharing
-Redis and one secret key, then nginx on 127.0.0.1:8080 with an upstream of those ports.
+the demo school (and with ``--size academie`` the load-test data, see ``seed``), starts N
+``preau serve --port P`` processes (uvicorn, 127.0.0.1) sharing Redis and one secret key,
+then nginx on 127.0.0.1:8080 with an upstream of those ports.
 Everything it starts is recorded by a pid file under ``var/cluster``; ``down`` stops
-exactly those processes and nothing else. ``status`` tells which are running.
+exactly those processes and nothing else. ``status`` tells which are running. ``seed
+--size small|academie`` runs ``preau demo --size`` with the cluster's secret and writes the
+load test's logins (device credentials included) to ``var/cluster/people-SIZE.csv``.
 
 Run it with the project's virtual environment (``make cluster``, ``make cluster-down``).
 """
@@ -116,6 +119,24 @@ def prepare_database(environ: dict[str, str]) -> list[tuple[str, str, str]]:
         text=True,
     )
     return [tuple(row) for row in json.loads(result.stdout.strip().splitlines()[-1])]
+
+
+def people_file(size: str) -> Path:
+    """The load test's logins for a seeded size, signed with the cluster's secret."""
+    return RUN_DIR / f"people-{size}.csv"
+
+
+def seed_size(environ: dict[str, str], size: str) -> Path:
+    """Seed ``preau demo --size`` (made once; each run re-issues codes and device credentials)."""
+    path = people_file(size)
+    log(f"seeding the '{size}' demo data (once; logins rewritten to {path.relative_to(ROOT)})")
+    subprocess.run(  # noqa: S603 - our own preau command
+        [str(BIN / "preau"), "demo", "--size", size, "--people-file", str(path)],
+        env=environ,
+        check=True,
+        cwd=ROOT,
+    )
+    return path
 
 
 # Processes and pid files
@@ -246,6 +267,8 @@ def up(args: argparse.Namespace) -> int:
         stale.unlink()
     environ = cluster_environ(workers, listen_port)
     logins = prepare_database(environ)
+    if args.size:
+        seed_size(environ, args.size)
     processes = [start_app(port, environ) for port in ports]
     try:
         for port, process in zip(ports, processes, strict=True):
@@ -263,6 +286,15 @@ def up(args: argparse.Namespace) -> int:
     print("Demo logins:")
     for profile, username, secret in logins:
         print(f"  {profile:<10} {username:<20} {secret}")
+    return 0
+
+
+def seed(args: argparse.Namespace) -> int:
+    """Seed a demo size into the cluster's database, running or not."""
+    environ = cluster_environ(args.workers, args.listen_port)
+    asyncio.run(create_database())
+    subprocess.run([str(BIN / "preau"), "migrate"], env=environ, check=True, cwd=ROOT)  # noqa: S603
+    seed_size(environ, args.size)
     return 0
 
 
@@ -317,7 +349,20 @@ def main() -> int:
     )
     start.add_argument("--base-port", type=int, default=8101, help="first app port (8101)")
     start.add_argument("--listen-port", type=int, default=8080, help="nginx's port (8080)")
+    start.add_argument(
+        "--size",
+        choices=("small", "academie"),
+        default=os.environ.get("CLUSTER_SIZE") or None,
+        help="also seed `preau demo --size` (people file in var/cluster/people-SIZE.csv)",
+    )
     start.set_defaults(run=up)
+    seeding = commands.add_parser(
+        "seed", help="seed `preau demo --size` into the cluster's database"
+    )
+    seeding.add_argument("--size", choices=("small", "academie"), default="academie")
+    seeding.set_defaults(
+        run=seed, workers=int(os.environ.get("CLUSTER_WORKERS") or 2), listen_port=8080
+    )
     commands.add_parser("down", help="stop what up started").set_defaults(run=down)
     commands.add_parser("status", help="which processes run").set_defaults(run=status)
     args = parser.parse_args()
