@@ -3,8 +3,9 @@ and assignments, on the same machine in the same run, as a ratio.
 
     .venv/bin/python bench/kolibri_compare.py [--quick]
 
-Préau is served exactly as ``bench/classwork_todo.py`` serves it (uvicorn, one worker,
-SQLite, built without the gate), with a pupil who has 15 homework items. Kolibri
+Préau is served by ``bench/serving.py``: ``bootstrap.build_app`` with the gate off (the
+stack ``bench/classwork_todo.py`` measures), uvicorn, one worker, SQLite, with a pupil who
+has 15 homework items. Kolibri
 (pinned below, installed from PyPI into its own venv under ``var/kolibri/``, never into
 Préau's) runs as ``kolibri start --foreground`` runs it, on its cheroot server, with a
 learner enrolled in one class that has 10 lessons and 5 quizzes assigned. Both servers are
@@ -28,14 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import classwork_todo
+import serving
 from gate_common import PERFORMANCE, ROOT, free_port, pinned, wait_for_port, write_section
 
 KOLIBRI_VERSION = "0.19.5"
@@ -45,7 +46,7 @@ KOLIBRI_HOME = KOLIBRI_DIR / "home"
 KOLIBRI_LOG = KOLIBRI_DIR / "server.log"
 KOLIBRI_PASSWORD = "Bench-Pass-1"  # noqa: S105  # a throwaway learner on loopback
 KOLIBRI_ENDPOINT = "/learn/api/learnerclassroom/"
-PREAU_ENDPOINT = "/api/v1/todo"
+PREAU_ENDPOINT = serving.TODO_PATH
 LESSONS, QUIZZES = 10, 5  # as many assignments as the Préau pupil's homework items
 CONCURRENCY = (8, 64)  # modest for Kolibri; and the -c64 of the other Préau benchmarks
 WRK_TIMEOUT = "10s"  # longer than wrk's 2 s, so Kolibri's slow tail is measured, not cut
@@ -199,6 +200,15 @@ class Run:
     p99_ms: float
     errors: int  # connect, read and write errors, and answers other than 2xx or 3xx
     timeouts: int
+    # Shares of one core during the run: the loaded server, the idle one, each core in all.
+    server_cpu: float = 0.0
+    idle_server_cpu: float = 0.0
+    cpu0_busy: float = 0.0
+    cpu1_busy: float = 0.0
+
+    @property
+    def server_cpu_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu / self.requests_per_second
 
 
 SIDE_COLUMNS = ["req/s", "p50 ms", "p99 ms", "errors / timeouts"]
@@ -207,6 +217,9 @@ COLUMNS = ["wrk -c", *SIDES, "Préau ÷ Kolibri", "per round"]
 TABLE_HEADER = (
     "| " + " | ".join(COLUMNS) + " |\n|" + "---:|" * 4 + "---|" + "---:|" * 3 + "---|---:|---|"
 )
+CPU_COLUMNS = ["wrk -c", "side", "loaded server", "idle server", "all of CPU 0"]
+CPU_COLUMNS += ["all of CPU 1 (wrk)", "server CPU ms per request"]
+CPU_HEADER = "| " + " | ".join(CPU_COLUMNS) + " |\n|---:|---|" + "---:|" * 5
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -244,6 +257,18 @@ def wrk_version() -> str:
     return "wrk " + banner.split()[1].removeprefix("debian/")
 
 
+def core_times() -> dict[str, tuple[int, int]]:
+    """(busy, total) clock ticks so far of CPU 0 and CPU 1, from /proc/stat."""
+    times = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name in ("cpu0", "cpu1"):
+            ticks = [int(field) for field in fields]
+            idle = ticks[3] + ticks[4]  # idle and iowait
+            times[name] = (sum(ticks) - idle, sum(ticks))
+    return times
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -258,24 +283,38 @@ def measure(
     *,
     seconds: int,
     rounds: int,
-) -> tuple[dict[tuple[str, int], list[Run]], dict[tuple[str, str], float]]:
-    """Alternating rounds of wrk against each side; also the CPU each server used while
-    either side was loaded, as a share of the time under load."""
+) -> dict[tuple[str, int], list[Run]]:
+    """Alternating rounds of wrk against each side, with the CPU each server and each core
+    used during each run."""
     results: dict[tuple[str, int], list[Run]] = {}
-    cpu_used = dict.fromkeys(((loaded, server) for loaded in ports for server in ports), 0.0)
     for number in range(rounds):
         order = ("preau", "kolibri") if number % 2 == 0 else ("kolibri", "preau")
         for connections in CONCURRENCY:
             for side in order:  # alternate, so drift in the machine hits both alike
+                idle = next(name for name in servers if name != side)
                 wrk(ports[side], paths[side], connections, 1, cookies[side])  # warm-up
                 before = {name: cpu_seconds(server.pid) for name, server in servers.items()}
+                cores_before, started = core_times(), time.monotonic()
                 run = wrk(ports[side], paths[side], connections, seconds, cookies[side])
-                for name, server in servers.items():
-                    cpu_used[side, name] += cpu_seconds(server.pid) - before[name]
+                cores_after, elapsed = core_times(), time.monotonic() - started
+                used = {
+                    name: (cpu_seconds(server.pid) - before[name]) / elapsed
+                    for name, server in servers.items()
+                }
+                busy = {
+                    core: (busy - cores_before[core][0]) / (total - cores_before[core][1])
+                    for core, (busy, total) in cores_after.items()
+                }
+                run = replace(
+                    run,
+                    server_cpu=used[side],
+                    idle_server_cpu=used[idle],
+                    cpu0_busy=busy["cpu0"],
+                    cpu1_busy=busy["cpu1"],
+                )
                 results.setdefault((side, connections), []).append(run)
                 print(f"round {number + 1} -c{connections} {side}: {run}", flush=True)
-    loaded_seconds = rounds * len(CONCURRENCY) * seconds
-    return results, {key: used / loaded_seconds for key, used in cpu_used.items()}
+    return results
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -301,9 +340,8 @@ def report(
     rounds: int,
     versions: dict[str, str],
     bodies: dict[str, int],
-    cpu_share: dict[tuple[str, str], float],
 ) -> str:
-    rows, runs_lines, spreads = [], [], []
+    rows, runs_lines, spreads, cpu_rows, cpu_ratios = [], [], [], [], []
     for connections in sorted({c for _, c in results}):
         preau, peer = results["preau", connections], results["kolibri", connections]
         ratio = median_of(preau, "requests_per_second") / median_of(peer, "requests_per_second")
@@ -314,25 +352,35 @@ def report(
             f"| {connections} | {side_cells(preau)} | {side_cells(peer)} | **{ratio:,.0f}×** "
             f"| {per_round[0]:,.0f}–{per_round[-1]:,.0f}× |"
         )
-        for side, runs in (("Préau", preau), ("Kolibri", peer)):
+        sides = (("Préau", preau), ("Kolibri", peer))
+        for side, runs in sides:
+            cpu_rows.append(
+                f"| {connections} | {side} | {median_of(runs, 'server_cpu'):.0%} "
+                f"| {median_of(runs, 'idle_server_cpu'):.1%} | {median_of(runs, 'cpu0_busy'):.0%} "
+                f"| {median_of(runs, 'cpu1_busy'):.0%} "
+                f"| {median_of(runs, 'server_cpu_ms_per_request'):,.3f} |"
+            )
             rates = [run.requests_per_second for run in runs]
             spreads.append(max(rates) / min(rates))
             runs_lines.append(
                 f"- {side}, `-c{connections}`: " + ", ".join(f"{r:,.0f}" for r in rates)
             )
+        cost = {name: median_of(runs, "server_cpu_ms_per_request") for name, runs in sides}
+        cpu_ratios.append(f"{cost['Kolibri'] / cost['Préau']:,.0f}× (at `-c{connections}`)")
     table_rows, runs_list = "\n".join(rows), "\n".join(runs_lines)
     command = f".venv/bin/python bench/kolibri_compare.py{' --quick' if quick else ''}"
     return f"""
-Préau `GET {PREAU_ENDPOINT}`: the warm to-do of a pupil with
-{classwork_todo.HOMEWORK_ITEMS} homework items ({bodies["preau"]:,} bytes of JSON), served as
-`bench/classwork_todo.py` serves it (uvicorn {versions["uvicorn"]}, one worker, SQLite,
-**without the gate**: the gate-cost section gives its price). Kolibri {versions["kolibri"]}
-`GET {KOLIBRI_ENDPOINT}`: the classes a learner belongs to with their active lessons and
-quizzes, here one class with {LESSONS} lessons and {QUIZZES} quizzes ({bodies["kolibri"]:,}
-bytes of JSON); it is Kolibri's closest read to a pupil's list of work, and what its learner
-home page loads (inside `/learn/api/homehydrate/`). Kolibri runs as `kolibri start
---foreground` ships it: {versions["server"]}, Django {versions["django"]}, SQLite, default
-thread pool. Each side uses its own logged-in session cookie.
+Préau `GET {PREAU_ENDPOINT}`: the warm to-do of a pupil with {serving.HOMEWORK_ITEMS}
+homework items ({bodies["preau"]:,} bytes of JSON). Préau is built by `bootstrap.build_app`
+**with the gate off** (the gate-cost section gives its price; the same stack as
+`bench/classwork_todo.py`), on uvicorn {versions["uvicorn"]}, one worker, SQLite.
+
+Kolibri {versions["kolibri"]} `GET {KOLIBRI_ENDPOINT}`: the classes a learner belongs to,
+with their active lessons and quizzes; here one class with {LESSONS} lessons and {QUIZZES}
+quizzes ({bodies["kolibri"]:,} bytes of JSON). It is Kolibri's closest read to a pupil's
+list of work, and what its learner home page loads (inside `/learn/api/homehydrate/`).
+Kolibri runs as `kolibri start --foreground` ships it: {versions["server"]}, Django
+{versions["django"]}, SQLite, default thread pool. Each side uses its own logged-in session cookie.
 
 Both servers pinned to CPU 0 and up for the whole run; `wrk -t1 -cN --timeout {WRK_TIMEOUT}
 --latency` pinned to CPU 1; {rounds} rounds alternating the sides, {seconds} s per side
@@ -346,15 +394,22 @@ after a 1 s warm-up; medians of the rounds. Command: `{command}`
 Runs (req/s):
 {runs_list}
 
-Share of CPU 0 used while each side was loaded: Préau's server
-{cpu_share["preau", "preau"]:.0%} (idle Kolibri {cpu_share["preau", "kolibri"]:.1%}),
-Kolibri's server {cpu_share["kolibri", "kolibri"]:.0%} (idle Préau
-{cpu_share["kolibri", "preau"]:.1%}). Kolibri's lessons and quizzes are empty (no content
-channel is imported), so it skips the content-node look-ups a real lesson adds: this
-flatters Kolibri. Préau's warm to-do runs no SQL; Kolibri's endpoint queries SQLite on every
-request. This machine is a 2-core VM shared with other benchmarks during the run (runs of
-one side differ by up to {max(spreads):.1f}×): read the ratio as indicative, and re-run it
-on a quiet machine before quoting it.
+Server CPU during the runs (medians; shares of one core; /proc):
+
+{CPU_HEADER}
+{chr(10).join(cpu_rows)}
+
+Kolibri's server spent {" and ".join(cpu_ratios)} as much CPU time per request as
+Préau's; this holds up better than req/s when other work shares CPU 0. A server well under
+100 % of a core while CPU 0 is full lost CPU 0 to other work; a full CPU 1 means wrk may
+have been the limit. Both cut Préau's req/s, not Kolibri's, so the req/s ratio is then a
+lower bound. Kolibri's
+lessons and quizzes are empty (no content channel is imported), so it skips the
+content-node look-ups a real lesson adds: this flatters Kolibri. Préau's warm to-do runs no
+SQL; Kolibri's endpoint queries SQLite on every request. This machine is a 2-core VM shared
+with other benchmarks during the run (runs of one side differ by up to
+{max(spreads):.1f}×): read the ratio as indicative, and re-run it on a quiet machine before
+quoting it.
 """
 
 
@@ -386,23 +441,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="preau-bench-kolibri-") as temporary:
         folder = Path(temporary)
         url = f"sqlite+aiosqlite:///{folder / 'todo.sqlite3'}"
-        preau_cookies = asyncio.run(classwork_todo.prepare(url, folder / "files"))
+        preau_cookies = asyncio.run(serving.prepare_pupil(url, folder / "files"))
         cookies = {"preau": "; ".join(f"{name}={value}" for name, value in preau_cookies.items())}
         ports = {"preau": free_port(), "kolibri": free_port()}
         paths = {"preau": PREAU_ENDPOINT, "kolibri": KOLIBRI_ENDPOINT}
         try:
-            servers["preau"] = classwork_todo.start(
-                ["--serve", "preau", "--database", url, "--files", str(folder)], ports["preau"]
-            )
+            servers["preau"] = serving.start_preau(url, folder / "files", ports["preau"])
             servers["kolibri"] = start_kolibri(ports["kolibri"])
             cookies["kolibri"] = log_in_to_kolibri(ports["kolibri"], learner)
             answers = {side: warm(ports[side], paths[side], cookies[side]) for side in ports}
             assignments = answers["kolibri"].json()[0]
             if len(assignments["lessons"]) + len(assignments["exams"]) != LESSONS + QUIZZES:
                 raise RuntimeError(f"Kolibri lists other assignments: {assignments}")
-            results, cpu_share = measure(
-                servers, ports, paths, cookies, seconds=seconds, rounds=rounds
-            )
+            results = measure(servers, ports, paths, cookies, seconds=seconds, rounds=rounds)
         finally:
             for server in servers.values():
                 stop(server)
@@ -420,7 +471,6 @@ def main() -> None:
         rounds=rounds,
         versions=versions,
         bodies={side: len(answer.content) for side, answer in answers.items()},
-        cpu_share=cpu_share,
     )
     print(table)
     write_doc(table, quick=arguments.quick)
