@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from locust import FastHttpUser, LoadTestShape, between, events, task
+from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events, task
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE_FILE = Path(os.environ.get("MORNING_PEOPLE", ROOT / "var/cluster/people-academie.csv"))
@@ -261,8 +261,7 @@ class Morning(FastHttpUser):
             "GET", path, name=f"{name} [device resume]" if self.kind == "device" else name
         )
 
-    @task
-    def morning(self) -> None:
+    def one_morning(self) -> None:
         if not self.arrive():
             if getattr(self, "person", None):
                 self.leave()
@@ -276,7 +275,17 @@ class Morning(FastHttpUser):
         raise NotImplementedError
 
 
-class Pupil(Morning):
+class Arrivals(Morning):
+    """Each run of the task is a new person's morning."""
+
+    abstract = True
+
+    @task
+    def morning(self) -> None:
+        self.one_morning()
+
+
+class Pupil(Arrivals):
     weight = 7
     profile = "pupil"
 
@@ -316,7 +325,7 @@ class Pupil(Morning):
         )
 
 
-class Parent(Morning):
+class Parent(Arrivals):
     weight = 2
     profile = "parent"
 
@@ -335,7 +344,7 @@ class Parent(Morning):
             self.call("GET", f"/announcements/{announcement}", name="/announcements/[id]")
 
 
-class Teacher(Morning):
+class Teacher(Arrivals):
     weight = 1
     profile = "teacher"
 
@@ -400,6 +409,52 @@ def _json_list(response: Any) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+PROBES = {  # name: (profile, request) — one endpoint at a time, for its CPU cost
+    "todo-api": ("pupil", "/api/v1/todo"),
+    "todo-page": ("pupil", "/todo"),
+    "homework": ("pupil", "/homework/[id]"),
+    "file": ("pupil", "/files/[id]"),
+    "hand-ins": ("teacher", "/api/v1/homework/[id]/hand-ins"),
+}
+
+if os.environ.get("MORNING_PROBE"):
+
+    class Probe(Morning):  # run alone: `locust … Probe`
+        """Signed in once (device credential), then one request over and over:
+        ``bench/morning.py`` runs one short phase per probe to measure CPU per request."""
+
+        # 15 requests/s per person stays under the gate's per-pass and per-account limits.
+        wait_time = constant_throughput(15)
+        probe = os.environ["MORNING_PROBE"]
+        profile, label = PROBES[probe]
+
+        def on_start(self) -> None:
+            taken = PEOPLE.take(self.profile, "device")
+            if taken is None:
+                raise SystemExit("no seeded person with a device credential")
+            self.kind, self.person = taken
+            self.fresh_browser(self.person["device_token"])
+            self.path = self.label
+            if self.profile == "teacher":
+                listing = self.call("GET", "/api/v1/homework", name="setup")
+                ids = [str(i["id"]) for week in _json_list(listing) for i in week.get("items", [])]
+                self.path = self.label.replace("[id]", ids[0] if ids else "0")
+                return
+            todo = _json(self.call("GET", "/api/v1/todo", name="setup"))
+            items = [item for day in todo.get("days", []) for item in day.get("items", [])]
+            attached = [i for i in items if i.get("attachment_count")] or items
+            homework_id = str(attached[0]["homework_id"]) if attached else "0"
+            self.path = self.label.replace("[id]", homework_id)
+            if self.probe == "file":
+                page = self.call("GET", f"/homework/{homework_id}", name="setup")
+                link = FILE_LINK.search(page.text or "")
+                self.path = link.group(1) if link else "/files/none"
+
+        @task
+        def repeat(self) -> None:
+            self.call("GET", self.path, name=self.label)
 
 
 if os.environ.get("MORNING_USERS"):

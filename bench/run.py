@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("kolibri_compare.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),
     ("virtual.py", ["--quick"], []),
+    ("morning.py", ["--quick"], []),
     ("capacity_model.py", ["--quick"], []),
 ]
 
