@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/capacity_calibrate.py [--quick] [--output var/bench/calibration.json]
 
-The real Préau app (composed as ``bootstrap.build_app`` does, gate included) runs in this
+The real Préau app (``bootstrap.build_app``, gate included) runs in this
 process on PostgreSQL and on a Redis server of its own (started here on a free port, so its
 ``INFO commandstats`` counts only our commands). Requests are driven straight through ASGI
 (no network, no HTTP parsing), a few at a time. For each request type it records:
@@ -47,6 +47,7 @@ import asyncpg
 import redis
 import sqlalchemy as sa
 
+from preau import bootstrap
 from preau.actions import classwork
 from preau.actions import messages as message_actions
 from preau.actions.directory import create_school, insert_person
@@ -59,16 +60,12 @@ from preau.adapters.sql.schema import (
     school_years,
     timetable_lessons,
 )
-from preau.bootstrap import build_router, build_services
 from preau.domain.classwork import HomeworkDraft
 from preau.domain.directory import PersonDraft
 from preau.domain.messages import ConversationDraft
 from preau.domain.people import Actor, Profile
-from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 from preau.settings import Settings
-from preau.web.classwork import TodoFastPath
-from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 from preau.web.render import expected_csrf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -535,7 +532,20 @@ async def calibrate(
     url = f"{base}/{DATABASE}"
     settings = settings_for(url, redis_url, folder / "files")
     gate = gate_settings()
-    services = build_services(settings, gate)
+    # bootstrap.build_app itself, with a handle kept on the services it builds.
+    captured = []
+    build_services = bootstrap.build_services
+
+    def keep(*given: Any, **named: Any) -> Any:
+        captured.append(build_services(*given, **named))
+        return captured[-1]
+
+    bootstrap.build_services = keep  # type: ignore[assignment]
+    try:
+        app = bootstrap.build_app(settings, gate)
+    finally:
+        bootstrap.build_services = build_services
+    services = captured[0]
     await migrate(services.engine)
     world = await seed(services, pupils, counts["resume"] + 20)
 
@@ -554,18 +564,6 @@ async def calibrate(
     sa.event.listen(services.engine.sync_engine, "begin", on_begin)
     sa.event.listen(services.engine.sync_engine.pool, "checkout", on_checkout)
 
-    # The same layers as bootstrap.build_app, keeping a handle on the services.
-    router = build_router(services)
-    inner: Any = SessionMiddleware(
-        TodoFastPath(router, services=services),
-        sessions=services.sessions,
-        session_seconds=settings.session_seconds,
-        secure_cookies=False,
-    )
-    inner = RequestContext(inner, default_locale="fr")
-    app = SecurityHeaders(
-        build_gate(inner, settings=gate, secret_key=SECRET, state=services.state), hsts=False
-    )
     probe = Probe(counters, redis_client, redis_pid, admin)
     started = time.monotonic()
     async with lifespan(app):

@@ -561,6 +561,7 @@ class Simulation:
         """2021: at most Q sessions at once, each cut after a while; refused people come back
         after a fixed delay, and give up after a few tries. No queue, no pacing."""
         s, people, dt = self.s, self.people, self.s.dt
+        self.capacity = int(self.rate * s.quota_session_s)  # national, reported
         quota = max(1, int(self.rate * self.shard * s.quota_session_s))
         retries: list[list[np.ndarray]] = [[] for _ in range(self.steps + 1)]
         attempts = np.zeros(len(people.arrival), dtype=int)
@@ -869,7 +870,7 @@ Commands: `{command}` ({time.strftime("%Y-%m-%d")}, {seconds:.0f} s), calibratio
 
 ![Arrivals, active, waiting and wait times: Préau vs the 2021 quota](img/{image})
 
-How it works. Arrivals per second follow the curve below; each joins a lane of the gate
+How it works. Arrivals follow the curve in the inputs below; each joins a lane of the gate
 (staff: priority; pupils with a remembered device: known; those who must type a password:
 first time). Every {s.dt:g} s the gate's own pure functions plan a round
 (`plan_admissions` with its token bucket and lane shares; `judge_health` and
