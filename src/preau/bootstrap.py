@@ -52,9 +52,9 @@ from preau.web import ops as web_ops
 from preau.web import roster as web_roster
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
-from preau.web.classwork import TodoFastPath
 from preau.web.errors import check_csrf, exception_handlers
 from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
+from preau.web.warm import WarmReads
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -211,9 +211,10 @@ def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
     gate = gate or GateSettings()
     services = build_services(settings, gate)
     router = build_router(services)
-    # A warm to-do is answered before the router (DESIGN.md §5).
+    # Warm reads (to-do, inbox, unread counts) are answered before the router (DESIGN.md §5).
+    warm_reads = {**api_classwork.WARM_READS, **web_classwork.WARM_READS, **api_messages.WARM_READS}
     app: ASGIApp = SessionMiddleware(
-        TodoFastPath(cast("ASGIApp", router), services=services),
+        WarmReads(cast("ASGIApp", router), services=services, lookups=warm_reads),
         sessions=services.sessions,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,

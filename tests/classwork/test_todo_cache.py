@@ -183,21 +183,21 @@ async def test_another_process_hears_the_write(
 async def test_the_served_stack_answers_a_warm_to_do_before_the_router(
     engine: AsyncEngine, database_url: str, tmp_path: Any
 ) -> None:
-    """``bootstrap.build_app`` puts the fast path inside the session layer: a warm request
+    """``bootstrap.build_app`` puts the warm reads inside the session layer: a warm request
     never reaches Litestar (the router is swapped for one that would fail)."""
     import httpx
 
     from preau.bootstrap import build_app, start_services, stop_services
-    from preau.web.classwork import TodoFastPath
+    from preau.web.warm import WarmReads
 
     app = build_app(make_settings(database_url, files_dir=tmp_path / "files"))
-    # Headers > gate > request context > sessions > fast path > router.
+    # Headers > gate > request context > sessions > warm reads > router.
     fast: Any = app
     for _ in range(10):
-        if isinstance(fast, TodoFastPath):
+        if isinstance(fast, WarmReads):
             break
         fast = fast.app
-    assert isinstance(fast, TodoFastPath)
+    assert isinstance(fast, WarmReads)
     services = fast.services
     assert services is not None
     await start_services(services)
@@ -210,16 +210,25 @@ async def test_the_served_stack_answers_a_warm_to_do_before_the_router(
             teacher = Api(client, await api_token(client, "teacher.a"))
             pupil = Api(client, await api_token(client, "pupil.a"))
             await post_homework(teacher, world["a"], clock, title="Servi")
-            cold = await pupil.get("/api/v1/todo")
+            paths = ("/api/v1/todo", "/api/v1/conversations", "/api/v1/unread")
+            cold = [await pupil.get(path) for path in paths]
             router = fast.app
 
             async def no_router(*_args: Any) -> None:
-                raise AssertionError("the warm to-do reached the router")
+                raise AssertionError("a warm read reached the router")
 
             fast.app = no_router
-            warm = await pupil.get("/api/v1/todo")
+            warm = [await pupil.get(path) for path in paths]
+            again = [
+                await pupil.get(path, headers={"if-none-match": answer.headers["etag"]})
+                for path, answer in zip(paths, warm, strict=True)
+            ]
             fast.app = router
-        assert warm.status_code == 200
-        assert warm.content == cold.content
+        for cold_answer, warm_answer, revalidated in zip(cold, warm, again, strict=True):
+            assert cold_answer.status_code == warm_answer.status_code == 200
+            assert warm_answer.content == cold_answer.content
+            assert warm_answer.headers["etag"] == cold_answer.headers["etag"]
+            assert revalidated.status_code == 304
+            assert revalidated.content == b""
     finally:
         await stop_services(services)

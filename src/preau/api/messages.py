@@ -15,7 +15,7 @@ from preau.actions import messages
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.api.accounts import require_session
-from preau.asgi import ASGIApp, Receive, Scope, Send
+from preau.asgi import Scope
 from preau.domain.messages import (
     AnnouncementDraft,
     AnnouncementsPage,
@@ -35,66 +35,40 @@ from preau.domain.messages import (
 )
 from preau.web.messages import attachment_response
 from preau.web.render import services_of
+from preau.web.warm import PRIVATE_NO_CACHE, Warm, WarmLookup, etag_matches
 
 Req = Request[Any, Any, Any]
 TAGS = ["messages"]
-CACHE_CONTROL = b"private, no-cache"
 
 
 class Created(msgspec.Struct, kw_only=True):
     id: int
 
 
-class WarmFastPath:
-    """Route middleware: a warm cached answer (the first inbox page, the unread counts)
-    goes out straight from ASGI, with no parameter parsing and no query; anything else,
-    or a cold cache, goes on to the handler, which fills the cache."""
+def _warm(name: str) -> WarmLookup:
+    def lookup(services: Services, session: Session, scope: Scope) -> Warm | None:
+        if scope["query_string"]:
+            return None  # a search or another page: not what is kept warm
+        cached = services.live.cache.get(session.actor.person_id, name)
+        if cached is None:
+            return None
+        body, etag = cached
+        return Warm(body, etag, b"application/json")
 
-    def __init__(self, app: ASGIApp, name: str) -> None:
-        self.app = app
-        self.name = name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session: Session | None = scope["state"].get("session")
-        if scope["type"] == "http" and not scope.get("query_string") and session is not None:
-            services: Services = scope["litestar_app"].state.services
-            cached = services.live.cache.get(session.actor.person_id, self.name)
-            if cached is not None:
-                body, etag = cached
-                fresh = any(
-                    name == b"if-none-match" and value.decode("latin-1") == etag
-                    for name, value in scope["headers"]
-                )
-                headers = [
-                    (b"etag", etag.encode()),
-                    (b"cache-control", CACHE_CONTROL),
-                    (b"content-type", b"application/json"),
-                    (b"content-length", b"0" if fresh else str(len(body)).encode()),
-                ]
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 304 if fresh else 200,
-                        "headers": headers,
-                    }
-                )
-                await send({"type": "http.response.body", "body": b"" if fresh else body})
-                return
-        await self.app(scope, receive, send)
+    return lookup
 
 
-def inbox_fast_path(app: Any) -> Any:  # Litestar's middleware factories are loosely typed
-    return WarmFastPath(app, "inbox")
-
-
-def unread_fast_path(app: Any) -> Any:
-    return WarmFastPath(app, "unread")
+# The first page of the inbox and the unread counts, answered warm (see ``web/warm.py``).
+WARM_READS: dict[str, WarmLookup] = {
+    "/api/v1/conversations": _warm("inbox"),
+    "/api/v1/unread": _warm("unread"),
+}
 
 
 def _revalidated(request: Req, body: bytes, etag: str) -> Response[bytes]:
     """The cached JSON, or 304 when the client already holds this version."""
-    headers = {"etag": etag, "cache-control": CACHE_CONTROL.decode()}
-    if request.headers.get("if-none-match") == etag:
+    headers = {"etag": etag, "cache-control": PRIVATE_NO_CACHE.decode()}
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
@@ -109,7 +83,6 @@ def _revalidated(request: Req, body: bytes, etag: str) -> Response[bytes]:
         "Poll this endpoint with the ETag where Server-Sent Events are not available."
     ),
     responses={200: ResponseSpec(data_container=UnreadCounts, description="Unread counts")},
-    middleware=[unread_fast_path],
 )
 async def unread(request: Req) -> Response[bytes]:
     actor = require_session(request).actor
@@ -122,7 +95,6 @@ async def unread(request: Req) -> Response[bytes]:
     tags=TAGS,
     summary="My conversations, newest first; q searches my own messages",
     responses={200: ResponseSpec(data_container=InboxPage, description="A page of conversations")},
-    middleware=[inbox_fast_path],
 )
 async def inbox(
     request: Req,

@@ -1,9 +1,9 @@
 """Classwork pages: the pupil's to-do and hand-in, the teacher's homework and reviews,
 the parents' read-only view, and file downloads.
 
-The to-do page is the hottest page in Préau. :class:`TodoFastPath` answers a warm request
-straight from the per-process cache (no database, no template), with an ETag; only a cold
-request reaches the handler.
+The to-do page is the hottest page in Préau: a warm one is answered before the router
+(:func:`warm_todo_page`, see ``web/warm.py``) straight from the per-process cache (no
+database, no template), with an ETag; only a cold request reaches the handler.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from preau.actions.classwork_todo import CachedTodo
 from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
-from preau.asgi import ASGIApp, Receive, Scope, Send
+from preau.asgi import Scope
 from preau.domain.classwork import (
     ExtensionDraft,
     HandInAction,
@@ -45,11 +45,11 @@ from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.cookies import CSRF_COOKIE
 from preau.web.render import environment, expected_csrf, render, services_of, session_of
 from preau.web.render import translate_error as sentence
+from preau.web.warm import PRIVATE_NO_CACHE, Warm, WarmLookup, etag_matches
 
 Req = Request[Any, Any, Any]
 
 CSRF_MARK = "@@preau-csrf@@"  # replaced by the reader's own token when a cached page is sent
-TODO_CACHE_CONTROL = b"private, no-cache"
 JSON_PART = ("json", "")
 NOT_A_PUPIL = i18n.lazy("Only pupils have a to-do list. Parents see their children's.")
 BAD_TIME = i18n.lazy("Write the time as a date and an hour, like 2026-11-23 08:00.")
@@ -135,12 +135,6 @@ async def uploads_of(form: Any, name: str) -> list[Upload]:
     return found
 
 
-def etag_matches(request_etag: str | None, etag: str) -> bool:
-    if not request_etag:
-        return False
-    return any(candidate.strip() in (etag, "*") for candidate in request_etag.split(","))
-
-
 def page_bytes(request: Req, template: str, **context: Any) -> bytes:
     """A page rendered with a placeholder for the CSRF token, so it can be cached and
     sent to each reader with their own token."""
@@ -165,89 +159,41 @@ def html_etag(entry: CachedTodo, locale: str, csrf: str) -> str:
     return f'W/"{entry.etag}-{locale}-{reader}"'
 
 
-# -- the to-do fast path -----------------------------------------------------------------
+# -- the to-do, warm ------------------------------------------------------------------------
 
 
-FAST_PATHS = frozenset({"/todo", "/api/v1/todo"})
+def warm_todo_page(services: Services, session: Session, scope: Scope) -> Warm | None:
+    """The pupil's to-do page from the cache, with the reader's own CSRF token, or None."""
+    actor = session.actor
+    if actor.profile is not Profile.PUPIL:
+        return None
+    entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
+    if entry is None:
+        return None
+    state = scope["state"]
+    locale = state["locale"]
+    body = entry.parts.get(("html", locale))
+    if body is None:
+        return None
+    csrf = expected_csrf(services.settings.secret_key, state["cookies"].get(CSRF_COOKIE, ""))
+    return Warm(
+        body.replace(CSRF_MARK.encode(), csrf.encode()),
+        html_etag(entry, locale, csrf),
+        b"text/html; charset=utf-8",
+    )
 
 
-class TodoFastPath:
-    """Answers a warm request for the pupil's to-do (page and API) from the cache, with
-    no I/O; anything else goes on. Used twice: as route middleware on the two handlers
-    (so every stack has it) and, in ``bootstrap.build_app``, right inside the session layer
-    with ``services`` given, so a warm request does not even reach the router."""
-
-    def __init__(self, app: ASGIApp, services: Services | None = None) -> None:
-        self.app = app
-        self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state: dict[str, Any] = scope.get("state") or {}
-        session: Session | None = state.get("session")
-        if (
-            session is None
-            or session.actor.profile is not Profile.PUPIL
-            or scope["path"] not in FAST_PATHS
-            or scope["method"] != "GET"
-        ):
-            await self.app(scope, receive, send)
-            return
-        services = self.services or scope["app"].state.services
-        actor = session.actor
-        entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
-        if entry is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["path"].startswith("/api/"):
-            body = entry.parts.get(JSON_PART)
-            etag = f'"{entry.etag}"'
-            content_type = b"application/json"
-        else:
-            locale = state["locale"]
-            body = entry.parts.get(("html", locale))
-            csrf = expected_csrf(
-                services.settings.secret_key, state["cookies"].get(CSRF_COOKIE, "")
-            )
-            etag = html_etag(entry, locale, csrf)
-            content_type = b"text/html; charset=utf-8"
-            if body is not None:
-                body = body.replace(CSRF_MARK.encode(), csrf.encode())
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        condition = None
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                condition = value.decode("latin-1")
-        headers = [
-            (b"etag", etag.encode()),
-            (b"cache-control", TODO_CACHE_CONTROL),
-        ]
-        if etag_matches(condition, etag):
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        headers += [
-            (b"content-type", content_type),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-def todo_fast_path(app: Any) -> Any:
-    """Litestar's route middleware factory for :class:`TodoFastPath`."""
-    return TodoFastPath(app)
+WARM_READS: dict[str, WarmLookup] = {"/todo": warm_todo_page}
 
 
 def cached_response(request: Req, body: bytes, etag: str, media_type: str) -> Response[bytes]:
-    headers = {"etag": etag, "cache-control": TODO_CACHE_CONTROL.decode()}
+    headers = {"etag": etag, "cache-control": PRIVATE_NO_CACHE.decode()}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=headers, media_type=media_type)
     return Response(body, headers=headers, media_type=media_type)
 
 
-@get("/todo", include_in_schema=False, middleware=[todo_fast_path])
+@get("/todo", include_in_schema=False)
 async def todo_page(request: Req) -> Response[Any]:
     session = signed_in(request)
     actor = session.actor

@@ -1,0 +1,78 @@
+"""Warm reads, answered before the router (DESIGN.md §5).
+
+The hottest reads (the pupil's to-do, the inbox, the unread counts) are kept rendered in
+per-process caches that the writers invalidate. When the signed-in reader's copy is warm,
+this layer sends it straight from ASGI with its ``ETag`` (or ``304 Not Modified``): no
+routing, no parameter parsing, no query, no template. Anything else, or a cold cache,
+goes on to the router, whose handler fills the cache.
+
+Each area says which of its paths have a warm answer (``WARM_READS`` in its web or API
+module); ``bootstrap.build_app`` puts them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from preau.actions.context import Services
+from preau.actions.sessions import Session
+from preau.asgi import ASGIApp, Receive, Scope, Send
+
+PRIVATE_NO_CACHE = b"private, no-cache"  # the browser may keep it, but must revalidate
+
+
+class Warm(NamedTuple):
+    body: bytes
+    etag: str  # quoted, as sent in the header
+    content_type: bytes
+
+
+WarmLookup = Callable[[Services, Session, Scope], Warm | None]
+
+
+def etag_matches(request_etag: str | None, etag: str) -> bool:
+    """``If-None-Match`` holds this ETag (or ``*``)."""
+    if not request_etag:
+        return False
+    return any(candidate.strip() in (etag, "*") for candidate in request_etag.split(","))
+
+
+class WarmReads:
+    def __init__(
+        self, app: ASGIApp, *, services: Services, lookups: Mapping[str, WarmLookup]
+    ) -> None:
+        self.app = app
+        self.services = services
+        self.lookups = dict(lookups)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            lookup = self.lookups.get(scope["path"])
+            if lookup is not None:
+                session: Session | None = scope["state"].get("session")
+                if session is not None:
+                    warm = lookup(self.services, session, scope)
+                    if warm is not None:
+                        await _answer(scope, send, warm)
+                        return
+        await self.app(scope, receive, send)
+
+
+async def _answer(scope: Scope, send: Send, warm: Warm) -> None:
+    condition = None
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            condition = value.decode("latin-1")
+    headers: list[tuple[bytes, Any]] = [
+        (b"etag", warm.etag.encode()),
+        (b"cache-control", PRIVATE_NO_CACHE),
+    ]
+    if etag_matches(condition, warm.etag):
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers.append((b"content-type", warm.content_type))
+    headers.append((b"content-length", str(len(warm.body)).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": warm.body})
