@@ -321,7 +321,7 @@ def measure(
 
 
 def median_of(runs: list[Run], field: str) -> float:
-    return statistics.median(getattr(run, field) for run in runs)
+    return statistics.median(float(getattr(run, field)) for run in runs)
 
 
 def side_cells(runs: list[Run]) -> str:
@@ -380,7 +380,9 @@ with their active lessons and quizzes; here one class with {LESSONS} lessons and
 quizzes ({bodies["kolibri"]:,} bytes of JSON). It is Kolibri's closest read to a pupil's
 list of work, and what its learner home page loads (inside `/learn/api/homehydrate/`).
 Kolibri runs as `kolibri start --foreground` ships it: {versions["server"]}, Django
-{versions["django"]}, SQLite, default thread pool. Each side uses its own logged-in session cookie.
+{versions["django"]}, SQLite, default thread pool, and its default log of a line per
+request (to `var/kolibri/server.log`; Préau's server keeps no access log). Each side uses
+its own logged-in session cookie.
 
 Both servers pinned to CPU 0 and up for the whole run; `wrk -t1 -cN --timeout {WRK_TIMEOUT}
 --latency` pinned to CPU 1; {rounds} rounds alternating the sides, {seconds} s per side
@@ -414,6 +416,21 @@ quoting it.
 
 
 FULL_QUICK = ("full", "quick")
+
+
+def unwrap(text: str) -> str:
+    """One line per paragraph, as in the other sections; tables and lists stay as they are."""
+    lines: list[str] = []
+    paragraph: list[str] = []
+    for line in [*text.strip().splitlines(), ""]:
+        if line and not line.startswith(("|", "- ")):
+            paragraph.append(line)
+            continue
+        if paragraph:
+            lines.append(" ".join(paragraph))
+            paragraph = []
+        lines.append(line)
+    return "\n".join(lines).strip()
 
 
 def write_doc(text: str, *, quick: bool) -> None:
@@ -472,6 +489,7 @@ def main() -> None:
         versions=versions,
         bodies={side: len(answer.content) for side, answer in answers.items()},
     )
+    table = unwrap(table)
     print(table)
     write_doc(table, quick=arguments.quick)
 
