@@ -1,0 +1,396 @@
+"""Hot reads at the limit: Préau's warm to-do (JSON, page, 304), inbox and timetable against
+a raw ASGI app returning the very same bytes, on uvicorn and on granian, in one run.
+
+    .venv/bin/python bench/hot_paths.py [--quick]
+
+Préau is the whole application as ``bootstrap.build_app`` serves it in production: the gate
+(the pupil holds a valid pass), request context, sessions, warm reads and the router, on
+PostgreSQL and Redis. The raw app answers every request with the status, content type and
+body that Préau gave for the same request. Each server runs one worker pinned to CPU 0;
+``wrk -t1 -c64`` runs pinned to CPU 1, with the pupil's cookies. Variants alternate in
+rounds, so drift in the machine hits them alike. One pupil sends all the load, so the
+bench raises the per-device and per-account rate limits, which would otherwise refuse it.
+The table goes into ``docs/performance.md`` between the ``hot-paths`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from preau.actions import messages, timetable
+from preau.bootstrap import build_app, build_services
+from preau.domain.admission import Lane
+from preau.domain.messages import ConversationDraft
+from preau.domain.people import Actor, Profile
+from preau.domain.timetable import LessonDraft
+from preau.gate.passes import Credentials
+from preau.gate.settings import GateSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import serving
+from gate_common import ROOT, free_port, pinned, wait_for_port, write_section
+
+REDIS_URL = os.environ.get("PREAU_TEST_REDIS", "redis://127.0.0.1:6379/0")
+GATE = GateSettings(
+    idle_timeout_s=3600,
+    pass_ttl_s=8 * 3600,
+    rate_limit_pass="100000000/minute",  # noqa: S106 - one pupil sends the whole load
+    rate_limit_account="100000000/minute",
+)
+READS = [  # (name, path, extra header, expected status)
+    ("to-do, JSON", "/api/v1/todo", None, 200),
+    ("to-do, JSON, 304", "/api/v1/todo", "if-none-match", 304),
+    ("to-do, page", "/todo", None, 200),
+    ("inbox, JSON", "/api/v1/conversations", None, 200),
+    ("timetable week, JSON", "/api/v1/timetable/week", None, 200),
+]
+SERVERS = ("uvicorn", "granian")
+
+
+# -- the data ---------------------------------------------------------------------------------
+
+
+async def prepare(url: str, files: Path) -> dict[str, str]:
+    """The pupil of ``serving.prepare_pupil`` with a few messages and a week of lessons;
+    returns the cookies of an admitted, signed-in pupil."""
+    cookies = await serving.prepare_pupil(url, files)
+    services = build_services(serving.settings_for(url, files))
+    try:
+        session = services.sessions.check(cookies["preau_session"], now=time.time())
+        assert session is not None
+        pupil = session.actor
+        teacher = await _teacher_of(services, pupil)
+        for number in range(3):
+            await messages.start_conversation(
+                services,
+                teacher,
+                ConversationDraft(
+                    subject=f"Sortie au musée {number + 1}",
+                    body="Pensez à l'autorisation signée pour jeudi.",
+                    person_ids=[pupil.person_id],
+                ),
+            )
+        group_id = await _class_of(services, pupil)
+        today = datetime.now(UTC).date()
+        for day in range(1, 6):
+            await timetable.create_lesson(
+                services,
+                Actor(teacher.person_id, pupil.school_id, Profile.ADMIN),
+                LessonDraft(
+                    group_id=group_id,
+                    teacher_id=teacher.person_id,
+                    subject="Mathématiques",
+                    weekday=day,
+                    starts="08:30",
+                    ends="09:25",
+                    room="B12",
+                    first_day=today - timedelta(days=30),
+                    last_day=today + timedelta(days=60),
+                ),
+            )
+    finally:
+        await services.engine.dispose()
+    issued = Credentials(serving.SECRET).issue_pass(
+        "0.1", Lane.KNOWN, now=time.time(), idle_s=GATE.idle_timeout_s, ttl_s=GATE.pass_ttl_s
+    )
+    return {**cookies, "preau_pass": issued.token}
+
+
+async def _teacher_of(services: Any, pupil: Actor) -> Actor:
+    from preau.adapters.sql.schema import people  # noqa: PLC0415
+
+    async with services.engine.connect() as connection:
+        person_id = (
+            await connection.execute(
+                people.select()
+                .with_only_columns(people.c.id)
+                .where(people.c.school_id == pupil.school_id, people.c.profile == "teacher")
+            )
+        ).scalar_one()
+    return Actor(int(person_id), pupil.school_id, Profile.TEACHER)
+
+
+async def _class_of(services: Any, pupil: Actor) -> int:
+    from preau.adapters.sql.schema import enrolments  # noqa: PLC0415
+
+    async with services.engine.connect() as connection:
+        return int(
+            (
+                await connection.execute(
+                    enrolments.select()
+                    .with_only_columns(enrolments.c.group_id)
+                    .where(enrolments.c.person_id == pupil.person_id)
+                )
+            ).scalar_one()
+        )
+
+
+# -- the servers -------------------------------------------------------------------------------
+
+
+def preau_factory() -> Any:
+    settings = serving.settings_for(os.environ["HOT_DATABASE"], Path(os.environ["HOT_FILES"]))
+    import msgspec  # noqa: PLC0415
+
+    settings = msgspec.structs.replace(
+        settings, redis_url=REDIS_URL, redis_prefix=f"preau-hot-{os.getpid()}:"
+    )
+    return build_app(settings, msgspec.structs.replace(GATE, process_count=1))
+
+
+def raw_factory() -> Any:
+    status = int(os.environ["HOT_STATUS"])
+    body = Path(os.environ["HOT_BODY"]).read_bytes()
+    headers = [(b"content-type", os.environ["HOT_TYPE"].encode())]
+    if status != 304:
+        headers.append((b"content-length", str(len(body)).encode()))
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def serve(server: str, factory: str, port: int) -> None:
+    if server == "uvicorn":
+        import uvicorn  # noqa: PLC0415
+
+        uvicorn.run(
+            f"hot_paths:{factory}",
+            factory=True,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    else:
+        from granian import Granian  # noqa: PLC0415
+        from granian.constants import Interfaces  # noqa: PLC0415
+
+        Granian(
+            f"hot_paths:{factory}",
+            factory=True,
+            address="127.0.0.1",
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=1,
+            log_enabled=False,
+        ).serve()
+
+
+def start(server: str, factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = pinned(
+        0, [sys.executable, __file__, "--serve", server, "--factory", factory, "--port", str(port)]
+    )
+    path = f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}"
+    process = subprocess.Popen(command, env={**os.environ, **env, "PYTHONPATH": path})
+    try:
+        wait_for_port(port, process, timeout=90)  # a busy machine starts the app slowly
+    except RuntimeError:
+        stop(process)
+        raise
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+# -- the load ----------------------------------------------------------------------------------
+
+
+def wrk(port: int, path: str, seconds: int, headers: dict[str, str], status: int) -> float:
+    command = ["wrk", "-t1", "-c64", f"-d{seconds}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(
+        pinned(1, [*command, f"http://127.0.0.1:{port}{path}"]),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if not match or "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"unexpected wrk output (expected {status}):\n{output}")
+    return float(match.group(1))
+
+
+def capture(port: int, headers: dict[str, str]) -> dict[str, tuple[int, bytes, str, str]]:
+    """Préau's answer to each read: status, body, content type, ETag (checked twice)."""
+    answers = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+        for name, path, extra, status in READS:
+            first = client.get(path)
+            etag = first.headers.get("etag", "")
+            sent = {"if-none-match": etag} if extra == "if-none-match" else {}
+            again = client.get(path, headers=sent)
+            if again.status_code != status or (status == 200 and again.content != first.content):
+                raise RuntimeError(f"{name}: {again.status_code} {again.text[:300]}")
+            answers[name] = (status, again.content, again.headers.get("content-type", ""), etag)
+    return answers
+
+
+def measure(
+    server: str, env: dict[str, str], cookie: str, folder: Path, *, seconds: int, rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    base = {"cookie": cookie}
+    port = free_port()
+    process = start(server, "preau_factory", port, env)
+    try:
+        answers = capture(port, base)
+    finally:
+        stop(process)
+    runs: dict[str, dict[str, list[float]]] = {}
+    for name, path, extra, status in READS:
+        _, body, content_type, etag = answers[name]
+        headers = {**base, **({"if-none-match": etag} if extra else {})}
+        body_file = folder / f"{server}-{len(runs)}.body"
+        body_file.write_bytes(body)
+        raw_env = {
+            "HOT_STATUS": str(status),
+            "HOT_BODY": str(body_file),
+            "HOT_TYPE": content_type or "text/plain",
+        }
+        runs[name] = {"preau": [], "raw": []}
+        for _ in range(rounds):
+            for variant, factory, extra_env in (
+                ("preau", "preau_factory", env),
+                ("raw", "raw_factory", raw_env),
+            ):
+                port = free_port()
+                process = start(server, factory, port, extra_env)
+                try:
+                    wrk(port, path, 1, headers, status)  # warm up: caches filled, loops hot
+                    runs[name][variant].append(wrk(port, path, seconds, headers, status))
+                finally:
+                    stop(process)
+        print(
+            f"{server:8s} {name:22s} Préau {statistics.median(runs[name]['preau']):>8,.0f} "
+            f"raw {statistics.median(runs[name]['raw']):>8,.0f}",
+            flush=True,
+        )
+    return runs
+
+
+async def postgres_url(name: str) -> str:
+    import asyncpg  # noqa: PLC0415
+
+    admin = os.environ.get("PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    connection = await asyncpg.connect(admin, timeout=3)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+def report(
+    results: dict[str, dict[str, dict[str, list[float]]]], quick: bool, seconds: int, rounds: int
+) -> str:
+    lines = []
+    for server in SERVERS:
+        for name, *_ in READS:
+            runs = results[server][name]
+            preau, raw = statistics.median(runs["preau"]), statistics.median(runs["raw"])
+            target = {"to-do, JSON": 0.5, "to-do, JSON, 304": 0.7}.get(name)
+            goal = f"≥ {target}: {'met' if preau / raw >= target else 'missed'}" if target else ""
+            lines.append(
+                f"| {server} | {name} | {preau:,.0f} | {raw:,.0f} | **{preau / raw:.2f}** "
+                f"| {goal} | {', '.join(f'{r:,.0f}' for r in runs['preau'])} / "
+                f"{', '.join(f'{r:,.0f}' for r in runs['raw'])} |"
+            )
+    todo = {s: statistics.median(results[s]["to-do, JSON"]["preau"]) for s in SERVERS}
+    faster = max(SERVERS, key=lambda s: todo[s])
+    spread = max(
+        max(r) / min(r) for per in results.values() for v in per.values() for r in v.values()
+    )
+    caution = (
+        f"\nRuns of one variant differ by up to {spread:.1f}×: other work shared these two "
+        "cores, so read the ratios as indicative.\n"
+        if spread > 1.3
+        else ""
+    )
+    command = "bench/hot_paths.py" + (" --quick" if quick else "")
+    return f"""
+Warm reads of one pupil (15 homework items, 3 conversations, 5 lessons a week), the whole
+application with the gate on PostgreSQL and Redis, against a raw ASGI app answering the
+same status and bytes on the same server. One worker pinned to CPU 0, `wrk -t1 -c64`
+pinned to CPU 1, median of {rounds} alternating runs of {seconds} s (`.venv/bin/python
+{command}`, {time.strftime("%Y-%m-%d")}, Python {platform.python_version()}, uvicorn
+{version("uvicorn")}, granian {version("granian")}).
+
+| server | read | Préau req/s | raw ASGI req/s | ratio | target | runs (Préau / raw) |
+|---|---|---:|---:|---:|---|---|
+{chr(10).join(lines)}
+{caution}
+Warm to-do in absolute terms: uvicorn {todo["uvicorn"]:,.0f} req/s, granian
+{todo["granian"]:,.0f} req/s on one core; {faster} serves more of them.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    parser.add_argument("--factory", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.serve:
+        serve(arguments.serve, arguments.factory, arguments.port)
+        return
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    seconds, rounds = (3, 2) if arguments.quick else (8, 3)
+    with tempfile.TemporaryDirectory(prefix="preau-bench-hot-") as temporary:
+        folder = Path(temporary)
+        url = asyncio.run(postgres_url("preau_bench_hot"))
+        cookies = asyncio.run(prepare(url, folder / "files"))
+        cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        env = {"HOT_DATABASE": url, "HOT_FILES": str(folder / "files")}
+        results = {
+            server: measure(server, env, cookie, folder, seconds=seconds, rounds=rounds)
+            for server in SERVERS
+        }
+    table = report(results, arguments.quick, seconds, rounds)
+    print(table)
+    write_section("hot-paths", table)
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "hot_paths.json").write_text(
+        json.dumps({"date": datetime.now(UTC).isoformat(), "results": results}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
