@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +24,13 @@ from preau.domain.admission import (
     estimated_wait,
     full_jitter,
     lane_for_profile,
+    paced_until,
     people_ahead,
     plan_admissions,
     poll_interval,
     position_of_ticket,
+    release_spacing,
+    release_time,
     shuffle_index,
     split_admissions,
     ticket_at_position,
@@ -197,6 +202,74 @@ def test_no_ticket_is_admitted_twice(served_per_round: list[int], size: int, see
             serving = candidates[-1][0]
     assert len(offered) == len(set(offered))
     assert serving == min(size, sum(served_per_round))
+
+
+def test_a_round_starts_where_the_last_schedule_ends() -> None:
+    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0)
+    assert plan(busy).release_start == 100.0
+    assert plan(snapshot(waiting=(0, 50, 0), paced_until=100.4)).release_start == 100.4
+
+
+@given(
+    rounds=st.lists(
+        st.tuples(st.floats(0.0, 2.0), st.integers(0, 12), st.booleans()),
+        min_size=1,
+        max_size=20,
+    ),
+    rate=st.floats(0.5, 500.0),
+)
+def test_paced_admissions_come_in_order_one_every_1_over_rate(
+    rounds: list[tuple[float, int, bool]], rate: float
+) -> None:
+    """However rounds are timed and sized, the people admitted come in in queue order, no
+    sooner than the round that admitted them and one every 1/rate; an abandoned ticket
+    among them only takes its share of the round's time."""
+    now, until, serving = 0.0, 0.0, 0
+    released: list[tuple[float, float]] = []  # release time, time of the admitting round
+    for pause, granted, with_abandoned in rounds:
+        now += pause
+        if not granted:
+            continue
+        start = max(now, until)
+        walked = granted + (1 if with_abandoned else 0)
+        spacing = release_spacing(granted, walked, rate)
+        times = [
+            release_time(p, release_from=serving, release_at=start, spacing=spacing)
+            for p in range(serving + 1, serving + walked + 1)
+        ]
+        if with_abandoned:
+            times.pop(len(times) // 2)
+        released.extend((at, now) for at in times)
+        serving += walked
+        until = paced_until(start, granted, rate)
+        # The schedule ends one spacing after the last position walked.
+        assert abs(until - (start + walked * spacing)) < 1e-6 * max(1.0, until)
+    times = [at for at, _ in released] or [0.0]
+    assert all(at >= admitted_at - 1e-9 for at, admitted_at in released)
+    assert times == sorted(times)
+    # Never more than the rate allows, give or take one person (a bucket of one).
+    slack = 1e-6 * max(1.0, times[-1]) * rate
+    for i, j in itertools.combinations(range(len(times)), 2):
+        assert j - i <= rate * (times[j] - times[i]) + 1 + slack
+    if not any(with_abandoned for _, _, with_abandoned in rounds):
+        assert all(b - a >= 1 / rate - slack / rate for a, b in itertools.pairwise(times))
+
+
+def test_a_round_is_spread_over_the_time_it_earned() -> None:
+    # Four admissions at 8/s take half a second: one every 1/8 s, the first at once.
+    spacing = release_spacing(4, 4, 8.0)
+    assert spacing == 0.125
+    assert [
+        release_time(p, release_from=10, release_at=50.0, spacing=spacing) for p in (11, 14)
+    ] == [
+        50.0,
+        50.375,
+    ]
+    assert paced_until(50.0, 4, 8.0) == 50.5
+    # Two abandoned tickets among six positions walked: positions are closer together.
+    assert release_spacing(4, 6, 8.0) == 0.5 / 6
+    assert release_spacing(0, 0, 8.0) == 0.0
+    assert paced_until(50.0, 0, 8.0) == 50.0
 
 
 def test_what_a_waiting_person_is_told() -> None:

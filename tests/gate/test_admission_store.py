@@ -87,6 +87,25 @@ async def test_admission_follows_ticket_order_and_uses_the_rate(
     assert await admit(admission_store, now=NOW + 1, rate=3.0) == (0, 0, 2)
 
 
+async def test_a_round_is_paced_after_the_previous_one(admission_store: AdmissionStore) -> None:
+    for _ in range(6):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store, rate=4.0) == (0, 0, 4)
+    snapshot = (await view(admission_store)).queue
+    # Four admissions at 4/s: one every 0.25 s from now; the schedule runs out in 1 s.
+    assert snapshot.release_from == (0, 0, 0)
+    assert snapshot.release_at[Lane.FIRST_TIME] == NOW
+    assert snapshot.release_spacing[Lane.FIRST_TIME] == 0.25
+    assert snapshot.paced_until == NOW + 1.0
+    # Half a second later two more tokens: they queue behind the first schedule.
+    assert await admit(admission_store, now=NOW + 0.5, rate=4.0) == (0, 0, 2)
+    later = (await view(admission_store, NOW + 0.5)).queue
+    assert later.release_from[Lane.FIRST_TIME] == 4
+    assert later.release_at[Lane.FIRST_TIME] == NOW + 1.0
+    assert later.release_spacing[Lane.FIRST_TIME] == 0.25
+    assert later.paced_until == NOW + 1.5
+
+
 async def test_capacity_bounds_active_passes(admission_store: AdmissionStore) -> None:
     for _ in range(5):
         await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)

@@ -221,6 +221,13 @@ class QueueSnapshot(msgspec.Struct, frozen=True):
     pre_queues: tuple[PreQueue | None, PreQueue | None, PreQueue | None]
     sealed_for: float  # the opening time whose pre-queue was shuffled, 0 if none
     rate: float  # current admission rate (per second), after adaptation; 0 before the first
+    # When the people of the latest rounds may come in (see "Pacing" below): per lane, the
+    # serving position before that lane's latest round, when it started and the spacing of
+    # its positions; and when the whole schedule of granted admissions runs out.
+    release_from: tuple[int, int, int] = (0, 0, 0)
+    release_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    release_spacing: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    paced_until: float = 0.0
 
 
 class Seal(msgspec.Struct, frozen=True):
@@ -236,6 +243,7 @@ class AdmissionPlan(msgspec.Struct, frozen=True):
     tokens: float  # after refill, before spending the grants
     credits: tuple[float, float, float]
     seal: Seal | None = None
+    release_start: float = 0.0  # when the first person this plan admits may come in
 
 
 def refill_tokens(tokens: float, since: float, now: float, rate: float, burst: float) -> float:
@@ -273,7 +281,46 @@ def plan_admissions(
         (grants[0], grants[1], grants[2]),
         tokens,
         (credits[0], credits[1], credits[2]),
+        release_start=max(now, snapshot.paced_until),
     )
+
+
+# --- Pacing: when the people of a round may come in ---------------------------------------
+#
+# A round admits a handful of people at once (the tokens saved since the last round). Let
+# in together, their first requests would land on the application in the same instant and
+# queue behind each other. So a round's admissions are spread evenly over the time the rate
+# needs to earn them, starting where the previous round's schedule ends: the people come in
+# one every 1/rate seconds, as a steady stream, however the rounds are timed.
+
+
+def release_spacing(granted: int, walked: int, rate: float) -> float:
+    """Seconds between two positions of a lane whose round walked ``walked`` positions.
+
+    The round's ``granted`` admissions (all lanes) take ``granted / rate`` seconds; each lane
+    spreads its walked positions (abandoned tickets included) over that time.
+    """
+    if walked <= 0 or granted <= 0 or rate <= 0:
+        return 0.0
+    return granted / rate / walked
+
+
+def paced_until(release_start: float, granted: int, rate: float) -> float:
+    """When the schedule of a round that starts at ``release_start`` runs out."""
+    if granted <= 0 or rate <= 0:
+        return release_start
+    return release_start + granted / rate
+
+
+def release_time(position: int, *, release_from: int, release_at: float, spacing: float) -> float:
+    """When the admitted ``position`` may come in: the first of its round at ``release_at``,
+    then one every ``spacing`` seconds.
+
+    Positions of the lane's earlier rounds fall before ``release_at`` on the same line; as
+    each round starts where the previous schedule ended, that is within a spacing or so of
+    the time they were given.
+    """
+    return release_at + (position - release_from - 1) * spacing
 
 
 # --- What a waiting person is told --------------------------------------------------------

@@ -35,6 +35,7 @@ from preau.domain.admission import (
     people_ahead,
     plan_admissions,
     position_of_ticket,
+    release_time,
     under_attack,
 )
 from preau.gate import metrics
@@ -98,6 +99,7 @@ class GateRuntime:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._round_done: asyncio.Future[None] | None = None
+        self._next_view: asyncio.Future[None] | None = None  # people held for their turn
         self.started = False
         self._stopping = False
         # A clock read by the hot path instead of calling time.time() per request; kept
@@ -233,6 +235,8 @@ class GateRuntime:
             )
         if self._round_done is not None and not self._round_done.done():
             self._round_done.set_result(None)
+        if self._next_view is not None and not self._next_view.done():
+            self._next_view.set_result(None)
 
     def _use_view(self, view: StoreView, now: float) -> None:
         self.view = view
@@ -414,7 +418,11 @@ class GateRuntime:
             return not self.degraded and self.view is not None
         return origin == self.local_origin
 
-    def ticket_status(self, origin: str, lane: Lane, number: int) -> TicketStatus:
+    def ticket_status(
+        self, origin: str, lane: Lane, number: int, *, now: float | None = None
+    ) -> TicketStatus:
+        """Where a ticket stands, from this process's cached counters (no I/O)."""
+        now = self.clock() if now is None else now
         view = self.view if origin == SHARED else self.local_view
         settings = self.settings
         opening_at = settings.opening_at
@@ -429,12 +437,64 @@ class GateRuntime:
         position = position_of_ticket(number, pre_queue)
         serving = snapshot.serving[lane]
         if position <= serving:
-            return TicketStatus(True, position, 0, 0.0, waiting_total, serving, None)
+            # Admitted by a round, but let in at its place in the round's even stream.
+            release = release_time(
+                position,
+                release_from=snapshot.release_from[lane],
+                release_at=snapshot.release_at[lane],
+                spacing=snapshot.release_spacing[lane],
+            )
+            if release <= now:
+                return TicketStatus(True, position, 0, 0.0, waiting_total, serving, None)
+            return TicketStatus(False, position, 0, release - now, waiting_total, serving, None)
         ahead = people_ahead(position, serving, snapshot.waiting[lane], snapshot.issued[lane])
         share = 1 if origin == SHARED else settings.process_count
         rate = self.lane_rate(snapshot, lane, share)
         wait = estimated_wait(ahead + 1, rate)
+        if wait is not None:
+            # Those admitted already but not yet let in come first.
+            wait += max(0.0, snapshot.paced_until - now)
         return TicketStatus(False, position, ahead, wait, waiting_total, serving, None)
+
+    async def wait_for_turn(
+        self, origin: str, lane: Lane, number: int, *, limit_s: float
+    ) -> TicketStatus:
+        """Hold a request whose turn is due within ``limit_s``, and answer at the turn.
+
+        Told to come back, the person would arrive at a random moment of their next poll
+        interval; held, they come in at their place in the even stream of admissions, and
+        save a poll. At most ``limit_s`` (the shortest poll interval) of a coroutine.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while True:
+            status = self.ticket_status(origin, lane, number)
+            remaining = deadline - loop.time()
+            if (
+                status.admitted
+                or remaining <= 0
+                or status.wait_s is None
+                or status.opening_at is not None
+            ):
+                return status
+            if 0 < status.position <= status.serving:
+                # Granted already: the release time is known.
+                await asyncio.sleep(min(status.wait_s, remaining))
+                continue
+            if self._full(origin):
+                # Slots free only as passes idle out: the turn cannot be foreseen.
+                return status
+            # Not granted yet: see again after the next round.
+            if self._next_view is None or self._next_view.done():
+                self._next_view = loop.create_future()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await asyncio.shield(self._next_view)
+
+    def _full(self, origin: str) -> bool:
+        view = self.view if origin == SHARED else self.local_view
+        share = 1 if origin == SHARED else self.settings.process_count
+        return view is not None and view.queue.active >= max(1, self.settings.capacity // share)
 
     def lane_rate(self, snapshot: QueueSnapshot, lane: Lane, share: int) -> float:
         """Admissions per second this lane can expect from now on.

@@ -92,6 +92,13 @@ def snapshot_from_fields(
             int(fields.get(f"{name}2", "0")),
         )
 
+    def per_lane_float(name: str) -> tuple[float, float, float]:
+        return (
+            float(fields.get(f"{name}0", "0")),
+            float(fields.get(f"{name}1", "0")),
+            float(fields.get(f"{name}2", "0")),
+        )
+
     return QueueSnapshot(
         version=int(fields.get("version", "0")),
         active=active,
@@ -109,6 +116,10 @@ def snapshot_from_fields(
         pre_queues=decode_pre_queues(fields),
         sealed_for=float(fields.get("sealed_for", "0")),
         rate=float(fields.get("rate", "0")),
+        release_from=per_lane("rf"),
+        release_at=per_lane_float("rt"),
+        release_spacing=per_lane_float("rd"),
+        paced_until=float(fields.get("paced_until", "0")),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from preau.domain.admission import AdmissionPlan, Lane
+from preau.domain.admission import AdmissionPlan, Lane, paced_until, release_spacing
 from preau.gate.store import StoreView, pass_id, snapshot_from_fields
 
 
@@ -78,9 +78,12 @@ class MemoryAdmissionStore:
             self._fields["seed"] = plan.seal.seed
             self._fields["sealed_for"] = repr(plan.seal.opening_at)
         granted = [0, 0, 0]
+        walked = [0, 0, 0]
+        serving_before = [0, 0, 0]
         for lane in Lane:
             wanted = plan.grants[lane]
             serving: int | None = None
+            before = serving_before[lane] = int(self._fields.get(f"s{lane}", "0"))
             for position, number in candidates[lane]:
                 if granted[lane] >= wanted:
                     break
@@ -90,9 +93,19 @@ class MemoryAdmissionStore:
                 serving = position
             if serving is not None:
                 self._fields[f"s{lane}"] = str(serving)
+                walked[lane] = serving - before
             if granted[lane]:
                 self._incr(f"a{lane}", granted[lane])
-        self._fields["tokens"] = repr(plan.tokens - sum(granted))
+        total = sum(granted)
+        if total:
+            # Spread this round's admissions over the time the rate needs to earn them.
+            for lane in Lane:
+                if walked[lane] > 0:
+                    self._fields[f"rf{lane}"] = str(serving_before[lane])
+                    self._fields[f"rt{lane}"] = repr(plan.release_start)
+                    self._fields[f"rd{lane}"] = repr(release_spacing(total, walked[lane], rate))
+            self._fields["paced_until"] = repr(paced_until(plan.release_start, total, rate))
+        self._fields["tokens"] = repr(plan.tokens - total)
         self._fields["tokens_at"] = repr(now)
         for lane in Lane:
             self._fields[f"c{lane}"] = repr(plan.credits[lane])

@@ -113,6 +113,7 @@ class RedisAdmissionStore:
             repr(seal.opening_at) if seal else "0",
             seal.seed if seal else "",
             *plan.grants,
+            repr(plan.release_start),
         ]
         for lane in Lane:
             args.append(len(candidates[lane]))

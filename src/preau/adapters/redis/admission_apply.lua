@@ -1,7 +1,7 @@
 -- Apply one admission plan if the counters have not moved since it was made.
 -- KEYS: meta, passes, alive0, alive1, alive2
 -- ARGV: version, now, tokens, rate, rate_at, credit0, credit1, credit2,
---       seal (0|1), seal_opening_at, seal_seed, grant0, grant1, grant2,
+--       seal (0|1), seal_opening_at, seal_seed, grant0, grant1, grant2, release_start,
 --       then for each lane: candidate count, then position, number pairs
 local meta = KEYS[1]
 local version = tonumber(redis.call('HGET', meta, 'version') or '0')
@@ -18,13 +18,16 @@ if ARGV[9] == '1' then
   redis.call('HSET', meta, 'seed', ARGV[11], 'sealed_for', ARGV[10])
 end
 local granted = {0, 0, 0}
+local walked = {0, 0, 0}
+local before = {0, 0, 0}
 local total = 0
-local index = 15
+local index = 16
 for lane = 0, 2 do
   local wanted = tonumber(ARGV[12 + lane])
   local count = tonumber(ARGV[index])
   index = index + 1
   local serving = nil
+  before[lane + 1] = tonumber(redis.call('HGET', meta, 's' .. lane) or '0')
   for _ = 1, count do
     local position = ARGV[index]
     local number = ARGV[index + 1]
@@ -39,11 +42,25 @@ for lane = 0, 2 do
   end
   if serving then
     redis.call('HSET', meta, 's' .. lane, serving)
+    walked[lane + 1] = tonumber(serving) - before[lane + 1]
   end
   if granted[lane + 1] > 0 then
     redis.call('HINCRBY', meta, 'a' .. lane, granted[lane + 1])
     total = total + granted[lane + 1]
   end
+end
+local pace = tonumber(ARGV[4])
+if total > 0 and pace > 0 then
+  -- Spread this round's admissions over the time the rate needs to earn them
+  -- (release_spacing and paced_until in domain/admission.py).
+  local start = tonumber(ARGV[15])
+  for lane = 0, 2 do
+    if walked[lane + 1] > 0 then
+      redis.call('HSET', meta, 'rf' .. lane, before[lane + 1], 'rt' .. lane, ARGV[15],
+        'rd' .. lane, string.format('%.17g', total / pace / walked[lane + 1]))
+    end
+  end
+  redis.call('HSET', meta, 'paced_until', string.format('%.17g', start + total / pace))
 end
 redis.call('HSET', meta,
   'tokens', tostring(tonumber(ARGV[3]) - total), 'tokens_at', now,
