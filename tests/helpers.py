@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.actions.context import Services
 from preau.actions.directory import create_school, insert_person
@@ -191,3 +194,28 @@ async def api_token(client: httpx.AsyncClient, username: str, password: str = PA
     assert response.status_code == 201, response.text
     client.cookies.clear()
     return str(response.json()["token"])
+
+
+class QueryCounter:
+    """Counts the SQL statements run inside ``counting()`` blocks of this task only, so
+    background jobs (revocation and version resyncs) never blur the count."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.active: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+            "queries", default=None
+        )
+
+        @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            found = self.active.get()
+            if found is not None:
+                found.append(statement)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        found: list[str] = []
+        token = self.active.set(found)
+        try:
+            yield found
+        finally:
+            self.active.reset(token)

@@ -20,6 +20,7 @@ from preau.actions.classwork_todo import TodoCache
 from preau.actions.context import Services
 from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
+from preau.actions.timetable import WeekCache
 from preau.actions.virtual import JanusPool
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
@@ -84,6 +85,7 @@ def build_file_store(settings: Settings) -> FileStore:
 def build_services(settings: Settings, gate: GateSettings | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     state = build_shared_state(settings)
+    todo_cache = TodoCache(engine=engine, state=state)
     return Services(
         settings=settings,
         gate=gate or GateSettings(),
@@ -108,7 +110,8 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             per_address=settings.login_attempts_per_address,
         ),
         files=build_file_store(settings),
-        todo_cache=TodoCache(engine=engine, state=state),
+        todo_cache=todo_cache,
+        week_cache=WeekCache(todo_cache),
         janus=JanusPool(settings),
         sending=SendingLimit(
             rate_limit_storage(state),
@@ -211,8 +214,14 @@ def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
     gate = gate or GateSettings()
     services = build_services(settings, gate)
     router = build_router(services)
-    # Warm reads (to-do, inbox, unread counts) are answered before the router (DESIGN.md §5).
-    warm_reads = {**api_classwork.WARM_READS, **web_classwork.WARM_READS, **api_messages.WARM_READS}
+    # Warm reads (to-do, inbox, unread counts, own week) skip the router (DESIGN.md §5).
+    warm_reads = {
+        **api_classwork.WARM_READS,
+        **web_classwork.WARM_READS,
+        **api_messages.WARM_READS,
+        **api_timetable.WARM_READS,
+        **web_timetable.WARM_READS,
+    }
     app: ASGIApp = SessionMiddleware(
         WarmReads(cast("ASGIApp", router), services=services, lookups=warm_reads),
         sessions=services.sessions,

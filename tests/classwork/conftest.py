@@ -3,19 +3,25 @@ moves, the two-school world, and a counter of the SQL statements a request runs.
 
 from __future__ import annotations
 
-import contextvars
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import PASSWORD, App, School, api_token, build_world, make_settings, running_app
+from tests.helpers import (
+    PASSWORD,
+    App,
+    QueryCounter,
+    School,
+    api_token,
+    build_world,
+    make_settings,
+    running_app,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -32,31 +38,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-class QueryCounter:
-    """Counts the SQL statements run inside ``counting()`` blocks of this task only, so
-    background jobs (revocation and version resyncs) never blur the count."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.active: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
-            "queries", default=None
-        )
-
-        @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
-        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            found = self.active.get()
-            if found is not None:
-                found.append(statement)
-
-    @contextmanager
-    def counting(self) -> Iterator[list[str]]:
-        found: list[str] = []
-        token = self.active.set(found)
-        try:
-            yield found
-        finally:
-            self.active.reset(token)
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.classwork.conftest import Api, Clock, QueryCounter, iso, post_homework
+from tests.classwork.conftest import Api, Clock, iso, post_homework
 from tests.helpers import (
     PASSWORD,
     App,
+    QueryCounter,
     School,
     api_token,
     build_world,

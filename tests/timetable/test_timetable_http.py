@@ -3,12 +3,26 @@ who reads which week, and the secret iCalendar feed (parsed back, revocable)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import icalendar
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.helpers import App, School, api_token, csrf_from, login
+from tests.helpers import (
+    PASSWORD,
+    App,
+    QueryCounter,
+    School,
+    api_token,
+    build_world,
+    csrf_from,
+    login,
+    make_settings,
+    running_app,
+)
+from tests.timetable.conftest import MONDAY
 
 LESSON = {
     "subject": "Maths",
@@ -183,3 +197,70 @@ async def test_the_calendar_page_makes_and_stops_an_address(
         "/timetable/calendar/revoke", data={"csrf_token": csrf_from(made.text)}
     )
     assert stopped.status_code in (302, 303)
+
+
+async def test_ones_own_week_is_kept_warm_and_every_timetable_write_refreshes_it(
+    app: App, world: dict[str, School]
+) -> None:
+    school = world["a"]
+    pupil = await bearer(app, "pupil.a")
+    empty = await pupil.get("/api/v1/timetable/week")
+    assert empty.status_code == 200
+    assert empty.json()["occurrences"] == []
+    etag = empty.headers["etag"]
+    again = await pupil.get("/api/v1/timetable/week", headers={"if-none-match": etag})
+    assert again.status_code == 304
+    counter = QueryCounter(app.services.engine)
+    with counter.counting() as warm:
+        assert (await pupil.get("/api/v1/timetable/week")).content == empty.content
+    assert warm == []
+
+    lesson = await add_lesson(app, school)
+    week = await pupil.get("/api/v1/timetable/week", headers={"if-none-match": etag})
+    assert week.status_code == 200
+    assert [item["subject"] for item in week.json()["occurrences"]] == ["Maths"]
+
+    teacher = await bearer(app, "teacher.a")
+    change = {"lesson_id": lesson["id"], "day": "2026-11-23", "kind": "cancelled"}
+    assert (await teacher.post("/api/v1/timetable/changes", json=change)).status_code == 201
+    week = await pupil.get("/api/v1/timetable/week")
+    assert [item["status"] for item in week.json()["occurrences"]] == ["cancelled"]
+
+    admin = await bearer(app, "admin.a")
+    holiday = {"name": "Pont", "first_day": "2026-11-23", "last_day": "2026-11-29"}
+    assert (await admin.post("/api/v1/timetable/holidays", json=holiday)).status_code == 201
+    week = await pupil.get("/api/v1/timetable/week")
+    assert week.json()["holidays"] == ["Pont"]
+    assert week.json()["occurrences"] == []
+
+    browser = app.client_for()
+    await login(browser, "pupil.a")
+    page = await browser.get("/timetable")
+    assert page.status_code == 200
+    assert "Pont" in page.text
+    assert "@@" not in page.text  # the reader's own form token, not the cache's placeholder
+    assert (
+        await browser.get("/timetable", headers={"if-none-match": page.headers["etag"]})
+    ).status_code == 304
+
+
+async def test_another_process_hears_a_timetable_write(
+    engine: AsyncEngine, database_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    """Two app instances on one database and one Redis: a holiday added through the first
+    reaches the week the second keeps warm, through pub/sub after the commit."""
+    settings = make_settings(database_url, redis_url=redis_url, redis_prefix=redis_prefix)
+    async with running_app(settings) as first, running_app(settings) as second:
+        for running in (first, second):
+            running.services.clock = MONDAY.timestamp
+        await build_world(first.services, await first.services.passwords.hash(PASSWORD))
+        pupil_there = await bearer(second, "pupil.a")
+        assert (await pupil_there.get("/api/v1/timetable/week")).json()["holidays"] == []
+        admin = await bearer(first, "admin.a")
+        holiday = {"name": "Pont", "first_day": "2026-11-23", "last_day": "2026-11-29"}
+        assert (await admin.post("/api/v1/timetable/holidays", json=holiday)).status_code == 201
+        for _ in range(200):  # the message crosses Redis; wait for it, not for a timer
+            if (await pupil_there.get("/api/v1/timetable/week")).json()["holidays"] == ["Pont"]:
+                break
+            await asyncio.sleep(0.01)
+        assert (await pupil_there.get("/api/v1/timetable/week")).json()["holidays"] == ["Pont"]

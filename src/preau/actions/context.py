@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork_todo import TodoCache
     from preau.actions.sessions import Sessions
+    from preau.actions.timetable import WeekCache
     from preau.actions.virtual import JanusPool
 
 
@@ -36,7 +37,8 @@ class Services:
     passwords: Passwords
     throttle: LoginThrottle
     files: FileStore
-    todo_cache: TodoCache
+    todo_cache: TodoCache  # also the registry of read versions (DESIGN.md §5)
+    week_cache: WeekCache  # timetables: one's own week, warm
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     sending: SendingLimit = field(default_factory=SendingLimit.in_memory)

@@ -8,22 +8,27 @@ hash, and a revoked or replaced secret is simply not found.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_group_by_id, access_person_by_id, child_ids, enforce
+from preau.actions.classwork_todo import TodoCache, bump_versions
 from preau.actions.context import Services
 from preau.adapters.sql.schema import (
     calendar_feeds,
     enrolments,
     groups,
     people,
+    read_versions,
     schools,
     timetable_changes,
     timetable_holidays,
@@ -289,6 +294,83 @@ async def week(
     return view
 
 
+# -- one's own week, warm --------------------------------------------------------------------
+
+# Any timetable write of a school bumps this read version (DESIGN.md §5); the versions are
+# kept and heard of by the to-do cache's registry, like the classwork ones.
+TIMETABLE_SCOPE = "timetable"
+WEEK_SECONDS = 60.0  # a warm week is rebuilt this often anyway: enrolments, a new day
+
+
+class CachedWeek:
+    """One person's week as JSON, and its pages per locale (filled by the web layer)."""
+
+    __slots__ = ("body", "etag", "parts", "valid_until", "version", "view")
+
+    def __init__(self, view: WeekView, *, version: int, valid_until: float) -> None:
+        self.view = view
+        self.version = version
+        self.valid_until = valid_until
+        self.body = msgspec.json.encode(view)
+        self.etag = hashlib.blake2b(self.body, digest_size=10).hexdigest()
+        self.parts: dict[str, bytes] = {}
+
+
+class WeekCache:
+    """The weeks people look at most, their own current one, per process (LRU)."""
+
+    def __init__(self, versions: TodoCache, *, max_entries: int = 50_000) -> None:
+        self.versions = versions
+        self.max_entries = max_entries
+        self.entries: OrderedDict[tuple[int, int, date], CachedWeek] = OrderedDict()
+
+    def lookup(self, actor: Actor, monday: date, now: float) -> CachedWeek | None:
+        key = (actor.school_id, actor.person_id, monday)
+        entry = self.entries.get(key)
+        if entry is None or entry.valid_until <= now:
+            return None
+        if entry.version < self.versions.versions.get((actor.school_id, TIMETABLE_SCOPE), 0):
+            return None
+        self.entries.move_to_end(key)
+        return entry
+
+    async def week(self, services: Services, actor: Actor, monday: date) -> CachedWeek:
+        """The actor's own week, from the cache or read (the version first, then the data)."""
+        now = services.clock()
+        entry = self.lookup(actor, monday, now)
+        if entry is not None:
+            return entry
+        async with services.engine.connect() as connection:
+            version = int(
+                (
+                    await connection.execute(
+                        sa.select(read_versions.c.version).where(
+                            read_versions.c.school_id == actor.school_id,
+                            read_versions.c.scope == TIMETABLE_SCOPE,
+                        )
+                    )
+                ).scalar()
+                or 0
+            )
+        self.versions.apply(actor.school_id, {TIMETABLE_SCOPE: version})
+        entry = CachedWeek(
+            await week(services, actor, monday), version=version, valid_until=now + WEEK_SECONDS
+        )
+        key = (actor.school_id, actor.person_id, monday)
+        self.entries[key] = entry
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+        return entry
+
+
+async def _timetable_changed(
+    services: Services, connection: AsyncConnection, school_id: int
+) -> dict[str, int]:
+    """Inside the writer's transaction; announce the result after the commit."""
+    return await bump_versions(connection, school_id, [TIMETABLE_SCOPE], now=services.now())
+
+
 # -- writing -----------------------------------------------------------------------------
 
 
@@ -339,7 +421,10 @@ async def create_lesson(services: Services, actor: Actor, draft: LessonDraft) ->
             )
         )
         lesson_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # one key
-        return (await load_lessons(connection, actor.school_id, lesson_ids=[lesson_id]))[0]
+        lesson = (await load_lessons(connection, actor.school_id, lesson_ids=[lesson_id]))[0]
+        bumped = await _timetable_changed(services, connection, actor.school_id)
+    await services.todo_cache.announce(actor.school_id, bumped)
+    return lesson
 
 
 async def access_lesson_by_id(
@@ -425,6 +510,8 @@ async def change_occurrence(services: Services, actor: Actor, draft: ChangeDraft
         span_start = min(draft.day, around)
         span = (max(draft.day, around) - span_start).days + 1
         occurrences = await expand_lessons(connection, actor.school_id, [lesson], span_start, span)
+        bumped = await _timetable_changed(services, connection, actor.school_id)
+    await services.todo_cache.announce(actor.school_id, bumped)
     return next(item for item in occurrences if item.day == draft.day)
 
 
@@ -456,6 +543,8 @@ async def set_virtual(
                     created_at=services.now(),
                 )
             )
+        bumped = await _timetable_changed(services, connection, actor.school_id)
+    await services.todo_cache.announce(actor.school_id, bumped)
 
 
 async def add_holiday(services: Services, actor: Actor, draft: HolidayDraft) -> Holiday:
@@ -470,6 +559,8 @@ async def add_holiday(services: Services, actor: Actor, draft: HolidayDraft) -> 
                 last_day=draft.last_day,
             )
         )
+        bumped = await _timetable_changed(services, connection, actor.school_id)
+    await services.todo_cache.announce(actor.school_id, bumped)
     return Holiday(name=draft.name, first_day=draft.first_day, last_day=draft.last_day)
 
 

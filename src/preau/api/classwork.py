@@ -40,12 +40,11 @@ from preau.domain.errors import Forbidden
 from preau.domain.people import Profile
 from preau.web.classwork import (
     JSON_PART,
-    cached_response,
     download_response,
     zip_response,
 )
 from preau.web.render import services_of
-from preau.web.warm import Warm, WarmLookup
+from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 TAGS = ["classwork"]
@@ -71,7 +70,7 @@ def warm_todo(services: Services, session: Session, scope: Scope) -> Warm | None
     body = entry.parts.get(JSON_PART)
     if body is None:
         return None
-    return Warm(body, f'"{entry.etag}"', b"application/json")
+    return Warm(body, f'"{entry.etag}"', JSON)
 
 
 WARM_READS: dict[str, WarmLookup] = {"/api/v1/todo": warm_todo}

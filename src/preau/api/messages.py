@@ -35,7 +35,7 @@ from preau.domain.messages import (
 )
 from preau.web.messages import attachment_response
 from preau.web.render import services_of
-from preau.web.warm import PRIVATE_NO_CACHE, Warm, WarmLookup, etag_matches
+from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 TAGS = ["messages"]
@@ -53,7 +53,7 @@ def _warm(name: str) -> WarmLookup:
         if cached is None:
             return None
         body, etag = cached
-        return Warm(body, etag, b"application/json")
+        return Warm(body, etag, JSON)
 
     return lookup
 
@@ -63,14 +63,6 @@ WARM_READS: dict[str, WarmLookup] = {
     "/api/v1/conversations": _warm("inbox"),
     "/api/v1/unread": _warm("unread"),
 }
-
-
-def _revalidated(request: Req, body: bytes, etag: str) -> Response[bytes]:
-    """The cached JSON, or 304 when the client already holds this version."""
-    headers = {"etag": etag, "cache-control": PRIVATE_NO_CACHE.decode()}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(b"", status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
 
 
 @get(
@@ -87,7 +79,7 @@ def _revalidated(request: Req, body: bytes, etag: str) -> Response[bytes]:
 async def unread(request: Req) -> Response[bytes]:
     actor = require_session(request).actor
     body, etag = await messages.unread_counts_cached(services_of(request), actor)
-    return _revalidated(request, body, etag)
+    return cached_response(request, body, etag, JSON.decode())
 
 
 @get(
@@ -114,7 +106,7 @@ async def inbox(
         )
         body = msgspec.json.encode(found)
         etag = messages.etag_of(body)
-    return _revalidated(request, body, etag)
+    return cached_response(request, body, etag, JSON.decode())
 
 
 @post("/api/v1/conversations", tags=TAGS, summary="Start a conversation")

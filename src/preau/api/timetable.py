@@ -6,11 +6,15 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Request, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from preau.actions import timetable
+from preau.actions.context import Services
+from preau.actions.sessions import Session
 from preau.api.accounts import require_session
+from preau.asgi import Scope
 from preau.domain.timetable import (
     ChangeDraft,
     Holiday,
@@ -24,6 +28,7 @@ from preau.domain.timetable import (
 )
 from preau.web.render import services_of
 from preau.web.timetable import feed_address
+from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 
@@ -34,18 +39,47 @@ class FeedAddress(msgspec.Struct, kw_only=True):
     url: str
 
 
-@get("/api/v1/timetable/week", tags=["timetable"], summary="One week of lessons")
+def warm_week(services: Services, session: Session, scope: Scope) -> Warm | None:
+    """One's own current week as JSON from the cache, or None (see ``web/warm.py``)."""
+    if scope["query_string"]:
+        return None
+    monday = monday_of(services.now().date())
+    entry = services.week_cache.lookup(session.actor, monday, services.clock())
+    if entry is None:
+        return None
+    return Warm(entry.body, f'"{entry.etag}"', JSON)
+
+
+WARM_READS: dict[str, WarmLookup] = {"/api/v1/timetable/week": warm_week}
+
+
+@get(
+    "/api/v1/timetable/week",
+    tags=["timetable"],
+    summary="One week of lessons",
+    description=(
+        "One's own week is served from a cache; send the `ETag` back as `If-None-Match` to "
+        "get `304 Not Modified` when nothing changed."
+    ),
+    responses={
+        200: ResponseSpec(data_container=WeekView, description="The week, day by day."),
+        304: ResponseSpec(None, description="Unchanged since the ETag sent in If-None-Match."),
+    },
+)
 async def week_get(
     request: Req,
     week: FromQuery[str] = "",
     person_id: FromQuery[int | None] = None,
     group_id: FromQuery[int | None] = None,
-) -> WeekView:
+) -> Response[bytes]:
     services = services_of(request)
+    actor = require_session(request).actor
     monday = parse_week(week) if week else monday_of(services.now().date())
-    return await timetable.week(
-        services, require_session(request).actor, monday, person_id=person_id, group_id=group_id
-    )
+    if group_id is None and person_id in (None, actor.person_id):
+        entry = await services.week_cache.week(services, actor, monday)
+        return cached_response(request, entry.body, f'"{entry.etag}"', JSON.decode())
+    view = await timetable.week(services, actor, monday, person_id=person_id, group_id=group_id)
+    return Response(msgspec.json.encode(view), media_type=JSON.decode())
 
 
 @post("/api/v1/timetable/lessons", tags=["timetable"], summary="Add a weekly lesson (admins)")

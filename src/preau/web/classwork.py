@@ -8,7 +8,6 @@ database, no template), with an ETag; only a cold request reaches the handler.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,6 @@ from litestar.response import Redirect, Stream
 from preau import i18n
 from preau.actions import classwork
 from preau.actions.classwork_files import Download, Upload, download
-from preau.actions.classwork_todo import CachedTodo
 from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
@@ -42,14 +40,12 @@ from preau.domain.classwork import (
 )
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
-from preau.web.cookies import CSRF_COOKIE
-from preau.web.render import environment, expected_csrf, render, services_of, session_of
+from preau.web.render import environment, for_reader, page_bytes, render, services_of, session_of
 from preau.web.render import translate_error as sentence
-from preau.web.warm import PRIVATE_NO_CACHE, Warm, WarmLookup, etag_matches
+from preau.web.warm import HTML, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 
-CSRF_MARK = "@@preau-csrf@@"  # replaced by the reader's own token when a cached page is sent
 JSON_PART = ("json", "")
 NOT_A_PUPIL = i18n.lazy("Only pupils have a to-do list. Parents see their children's.")
 BAD_TIME = i18n.lazy("Write the time as a date and an hour, like 2026-11-23 08:00.")
@@ -135,30 +131,6 @@ async def uploads_of(form: Any, name: str) -> list[Upload]:
     return found
 
 
-def page_bytes(request: Req, template: str, **context: Any) -> bytes:
-    """A page rendered with a placeholder for the CSRF token, so it can be cached and
-    sent to each reader with their own token."""
-    session = session_of(request)
-    return (
-        environment.get_template(template)
-        .render(
-            request=request,
-            session=session,
-            actor=session.actor if session else None,
-            csrf_token=CSRF_MARK,
-            locale=i18n.current_locale.get(),
-            path=request.url.path,
-            **context,
-        )
-        .encode()
-    )
-
-
-def html_etag(entry: CachedTodo, locale: str, csrf: str) -> str:
-    reader = hashlib.blake2b(csrf.encode(), digest_size=4).hexdigest()
-    return f'W/"{entry.etag}-{locale}-{reader}"'
-
-
 # -- the to-do, warm ------------------------------------------------------------------------
 
 
@@ -172,25 +144,20 @@ def warm_todo_page(services: Services, session: Session, scope: Scope) -> Warm |
         return None
     state = scope["state"]
     locale = state["locale"]
-    body = entry.parts.get(("html", locale))
-    if body is None:
+    page = entry.parts.get(("html", locale))
+    if page is None:
         return None
-    csrf = expected_csrf(services.settings.secret_key, state["cookies"].get(CSRF_COOKIE, ""))
-    return Warm(
-        body.replace(CSRF_MARK.encode(), csrf.encode()),
-        html_etag(entry, locale, csrf),
-        b"text/html; charset=utf-8",
+    body, etag = for_reader(
+        page,
+        entry.etag,
+        locale=locale,
+        secret=services.settings.secret_key,
+        cookies=state["cookies"],
     )
+    return Warm(body, etag, HTML)
 
 
 WARM_READS: dict[str, WarmLookup] = {"/todo": warm_todo_page}
-
-
-def cached_response(request: Req, body: bytes, etag: str, media_type: str) -> Response[bytes]:
-    headers = {"etag": etag, "cache-control": PRIVATE_NO_CACHE.decode()}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(b"", status_code=304, headers=headers, media_type=media_type)
-    return Response(body, headers=headers, media_type=media_type)
 
 
 @get("/todo", include_in_schema=False)
@@ -213,14 +180,14 @@ async def todo_page(request: Req) -> Response[Any]:
             read_only=False,
         )
         entry.parts[("html", locale)] = part
-    csrf = expected_csrf(
-        services_of(request).settings.secret_key,
-        request.scope["state"]["cookies"].get(CSRF_COOKIE, ""),
+    body, etag = for_reader(
+        part,
+        entry.etag,
+        locale=locale,
+        secret=services_of(request).settings.secret_key,
+        cookies=request.scope["state"]["cookies"],
     )
-    body = part.replace(CSRF_MARK.encode(), csrf.encode())
-    return cached_response(
-        request, body, html_etag(entry, locale, csrf), "text/html; charset=utf-8"
-    )
+    return cached_response(request, body, etag, HTML.decode())
 
 
 @post("/todo/{homework_id:int}/done", include_in_schema=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,37 @@ def render(
         cookies=cookies or [],
         headers={"cache-control": "no-store"},
     )
+
+
+# -- pages kept rendered in a cache ---------------------------------------------------------
+
+CSRF_MARK = "@@preau-csrf@@"  # replaced by the reader's own token when a cached page is sent
+
+
+def page_bytes(request: Request[Any, Any, Any], template: str, **context: Any) -> bytes:
+    """A page rendered with a placeholder for the CSRF token, so it can be cached and
+    sent to each reader with their own token (:func:`for_reader`)."""
+    session = session_of(request)
+    return (
+        environment.get_template(template)
+        .render(
+            request=request,
+            session=session,
+            actor=session.actor if session else None,
+            csrf_token=CSRF_MARK,
+            locale=i18n.current_locale.get(),
+            path=request.url.path,
+            **context,
+        )
+        .encode()
+    )
+
+
+def for_reader(
+    page: bytes, etag: str, *, locale: str, secret: str, cookies: dict[str, str]
+) -> tuple[bytes, str]:
+    """A cached page with the reader's CSRF token in it, and its ETag: the cached
+    version's, the locale's and (hashed) the reader's."""
+    csrf = expected_csrf(secret, cookies.get(CSRF_COOKIE, ""))
+    reader = hashlib.blake2b(csrf.encode(), digest_size=4).hexdigest()
+    return page.replace(CSRF_MARK.encode(), csrf.encode()), f'W/"{etag}-{locale}-{reader}"'

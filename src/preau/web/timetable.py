@@ -15,11 +15,15 @@ from litestar.response import Redirect
 
 from preau import i18n
 from preau.actions import timetable
+from preau.actions.context import Services
 from preau.actions.directory import get_person
+from preau.actions.sessions import Session
+from preau.asgi import Scope
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor
-from preau.domain.timetable import Occurrence, monday_of, parse_week
-from preau.web.render import render, services_of, session_of
+from preau.domain.timetable import Occurrence, WeekView, monday_of, parse_week
+from preau.web.render import for_reader, page_bytes, render, services_of, session_of
+from preau.web.warm import HTML, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 
@@ -55,25 +59,69 @@ def by_day(occurrences: list[Occurrence]) -> list[tuple[date, list[Occurrence]]]
     ]
 
 
+def warm_week_page(services: Services, session: Session, scope: Scope) -> Warm | None:
+    """One's own current week as a page from the cache, or None (see ``web/warm.py``)."""
+    if scope["query_string"]:
+        return None
+    monday = monday_of(services.now().date())
+    entry = services.week_cache.lookup(session.actor, monday, services.clock())
+    if entry is None:
+        return None
+    state = scope["state"]
+    page = entry.parts.get(state["locale"])
+    if page is None:
+        return None
+    body, etag = for_reader(
+        page,
+        entry.etag,
+        locale=state["locale"],
+        secret=services.settings.secret_key,
+        cookies=state["cookies"],
+    )
+    return Warm(body, etag, HTML)
+
+
+WARM_READS: dict[str, WarmLookup] = {"/timetable": warm_week_page}
+
+
+def week_context(actor: Actor, view: WeekView, child: Any = None) -> dict[str, Any]:
+    return {
+        "view": view,
+        "days": by_day(view.occurrences),
+        "child": child,
+        "extra": f"&child={child.id}" if child else "",
+        "can_change": actor.profile in STAFF_PROFILES,
+        "day_name": day_formatter(i18n.current_locale.get()),
+        "hour": hour,
+    }
+
+
 @get("/timetable", include_in_schema=False)
 async def week_page(
     request: Req, week: FromQuery[str] = "", child: FromQuery[int | None] = None
-) -> Response[str]:
+) -> Response[Any]:
     actor = signed_in(request)
     services = services_of(request)
-    view = await timetable.week(services, actor, chosen_monday(request, week), person_id=child)
-    child_view = await get_person(services, actor, child) if child else None
-    return render(
-        request,
-        "timetable/week.html",
-        view=view,
-        days=by_day(view.occurrences),
-        child=child_view,
-        extra=f"&child={child}" if child else "",
-        can_change=actor.profile in STAFF_PROFILES,
-        day_name=day_formatter(i18n.current_locale.get()),
-        hour=hour,
-    )
+    monday = chosen_monday(request, week)
+    if child is None:
+        # One's own week: kept rendered, sent with the reader's CSRF token and an ETag.
+        entry = await services.week_cache.week(services, actor, monday)
+        locale = i18n.current_locale.get()
+        page = entry.parts.get(locale)
+        if page is None:
+            page = page_bytes(request, "timetable/week.html", **week_context(actor, entry.view))
+            entry.parts[locale] = page
+        body, etag = for_reader(
+            page,
+            entry.etag,
+            locale=locale,
+            secret=services.settings.secret_key,
+            cookies=request.scope["state"]["cookies"],
+        )
+        return cached_response(request, body, etag, HTML.decode())
+    view = await timetable.week(services, actor, monday, person_id=child)
+    child_view = await get_person(services, actor, child)
+    return render(request, "timetable/week.html", **week_context(actor, view, child_view))
 
 
 @post("/timetable/virtual", include_in_schema=False)

@@ -15,11 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from litestar import Response
+
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.asgi import ASGIApp, Receive, Scope, Send
 
 PRIVATE_NO_CACHE = b"private, no-cache"  # the browser may keep it, but must revalidate
+HTML = b"text/html; charset=utf-8"
+JSON = b"application/json"
 
 
 class Warm(NamedTuple):
@@ -76,3 +80,11 @@ async def _answer(scope: Scope, send: Send, warm: Warm) -> None:
     headers.append((b"content-length", str(len(warm.body)).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": warm.body})
+
+
+def cached_response(request: Any, body: bytes, etag: str, media_type: str) -> Response[bytes]:
+    """What a handler sends for a cached read it had to fill: the body, or ``304``."""
+    headers = {"etag": etag, "cache-control": PRIVATE_NO_CACHE.decode()}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(b"", status_code=304, headers=headers, media_type=media_type)
+    return Response(body, headers=headers, media_type=media_type)
