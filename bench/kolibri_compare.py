@@ -3,14 +3,14 @@ and assignments, on the same machine in the same run, as a ratio.
 
     .venv/bin/python bench/kolibri_compare.py [--quick]
 
-Préau is served by ``bench/serving.py``: ``bootstrap.build_app`` with the gate off (the
-stack ``bench/classwork_todo.py`` measures), uvicorn, one worker, SQLite, with a pupil who
-has 15 homework items. Kolibri
-(pinned below, installed from PyPI into its own venv under ``var/kolibri/``, never into
-Préau's) runs as ``kolibri start --foreground`` runs it, on its cheroot server, with a
-learner enrolled in one class that has 10 lessons and 5 quizzes assigned. Both servers are
-pinned to CPU 0 and stay up for the whole run; ``wrk`` runs on CPU 1 with the same
-parameters against each, in alternating rounds. The result goes into
+Préau is served by ``bench/serving.py``: ``bootstrap.build_app`` with the gate off
+(``bench/hot_paths.py`` measures the same read with the gate), uvicorn, one worker,
+SQLite, with a pupil who has 15 homework items. Kolibri (pinned below, installed from
+PyPI into its own venv under ``var/kolibri/``, never into Préau's) runs as ``kolibri
+start --foreground`` runs it, on its cheroot server, with a learner enrolled in one class
+that has 10 lessons and 5 quizzes assigned. Both servers are pinned to CPU 0 and stay up
+for the whole run; ``wrk`` runs on CPU 1 with the same parameters against each, in
+alternating rounds. The result goes into
 ``docs/performance.md`` between the ``kolibri`` markers.
 """
 
@@ -372,8 +372,8 @@ def report(
     return f"""
 Préau `GET {PREAU_ENDPOINT}`: the warm to-do of a pupil with {serving.HOMEWORK_ITEMS}
 homework items ({bodies["preau"]:,} bytes of JSON). Préau is built by `bootstrap.build_app`
-**with the gate off** (the gate-cost section gives its price; the same stack as
-`bench/classwork_todo.py`), on uvicorn {versions["uvicorn"]}, one worker, SQLite.
+**with the gate off** (the hot-paths section measures the same read with the gate), on
+uvicorn {versions["uvicorn"]}, one worker, SQLite.
 
 Kolibri {versions["kolibri"]} `GET {KOLIBRI_ENDPOINT}`: the classes a learner belongs to,
 with their active lessons and quizzes; here one class with {LESSONS} lessons and {QUIZZES}

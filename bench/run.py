@@ -15,7 +15,7 @@ BENCHMARKS = [
     ("roster_import.py", ["--quick"], []),
     ("gate_cost.py", ["--quick"], []),
     ("gate_overload.py", ["--quick"], []),
-    ("classwork_todo.py", ["--quick"], []),
+    ("hot_paths.py", ["--quick"], []),
     ("kolibri_compare.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),
     ("virtual.py", ["--quick"], []),
