@@ -170,6 +170,11 @@ class Morning(FastHttpUser):
         """One request through the gate: waits and retries on 429/503 or the waiting page."""
         name = name or path
         expected = kwargs.pop("expected", (200,))
+        if method == "POST":
+            # Follow a form's redirect separately: if the page after it is refused by the
+            # gate, it is that page that is retried, never the form (a spent activation
+            # code, a second login).
+            kwargs.setdefault("allow_redirects", False)
         last: Any = None
         for _ in range(MAX_GATE_WAITS + 1):
             with self.client.request(
@@ -184,7 +189,14 @@ class Morning(FastHttpUser):
                     report_gate(name, status, float(retry_after or 0))
                     self.wait_like_the_waiting_page(retry_after)
                     continue
-                if "/gate/wait" in final:
+                location = response.headers.get("location") or ""
+                if status in (302, 303) and method == "POST" and "/gate/wait" not in location:
+                    if "/login" in location and not path.startswith(("/login", "/activate")):
+                        response.failure("sent to the login page: the session did not resume")
+                        return response
+                    response.success()
+                    return self.call("GET", location, name=f"{name} → redirect")
+                if "/gate/wait" in final or "/gate/wait" in location:
                     response.success()
                     report_gate(name, "queued", float(retry_after or 0))
                     self.wait_like_the_waiting_page(retry_after)
