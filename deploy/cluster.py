@@ -76,6 +76,7 @@ def cluster_environ(workers: int, listen_port: int) -> dict[str, str]:
             "PREAU_SECRET_KEY": secret_key(),
             "PREAU_REQUIRE_SECRET": "true",
             "PREAU_LOG_JSON": "true",
+            "PREAU_ACCESS_LOG": "false",  # nginx logs each request, with its X-Request-Id
             "PREAU_FILES_DIR": str(RUN_DIR / "files"),
             "PREAU_BASE_URL": f"http://127.0.0.1:{listen_port}",
             "PREAU_GATE_PROCESS_COUNT": str(workers),

@@ -228,7 +228,9 @@ def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,
     )
-    app = RequestContext(app, default_locale=settings.default_locale)
+    app = RequestContext(
+        app, default_locale=settings.default_locale, access_log=settings.access_log
+    )
     if gate.enabled:
         app = build_gate(app, settings=gate, secret_key=settings.secret_key, state=services.state)
     return SecurityHeaders(app, hsts=settings.cookie_secure)

@@ -1,12 +1,19 @@
-"""JSON log lines on standard error, one per event, with the request id when there is one."""
+"""JSON log lines on standard error, one per event, with the request id when there is one;
+per-route request counts and latencies for ``/metrics``."""
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 import sys
 import time
+from collections.abc import Iterator
 
 import msgspec
+from prometheus_client import REGISTRY
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -36,3 +43,53 @@ def configure_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
     root.setLevel(level)
     # One line per request comes from preau.access; the servers' own access logs are off.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_BOUNDS: tuple[float, ...] = (*LATENCY_BUCKETS, math.inf)
+
+
+class RequestStats(Collector):
+    """Requests by route and status, and their latencies, counted with plain integers
+    (a request adds to two lists and a dict; no lock, since one event loop runs a process's
+    requests) and turned into Prometheus metrics only when ``/metrics`` is scraped."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], int] = {}
+        # (method, route) -> [count per bucket..., +Inf count, sum of seconds]
+        self.latencies: dict[tuple[str, str], list[float]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        row = self.latencies.get((method, route))
+        if row is None:
+            row = self.latencies[(method, route)] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        row[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        row[-1] += seconds
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        counter = CounterMetricFamily(
+            "preau_http_requests",
+            "HTTP requests by route template and status.",
+            labels=["method", "route", "status"],
+        )
+        for (method, route, status), count in list(self.counts.items()):
+            counter.add_metric([method, route, str(status)], count)
+        yield counter
+        histogram = HistogramMetricFamily(
+            "preau_http_request_seconds",
+            "HTTP request latency by route template.",
+            labels=["method", "route"],
+        )
+        for (method, route), row in list(self.latencies.items()):
+            cumulative, buckets = 0.0, []
+            for bound, in_bucket in zip(_BOUNDS, row, strict=False):
+                cumulative += in_bucket
+                buckets.append(("+Inf" if math.isinf(bound) else repr(bound), cumulative))
+            histogram.add_metric([method, route], buckets, sum_value=row[-1])
+        yield histogram
+
+
+REQUEST_STATS = RequestStats()
+REGISTRY.register(REQUEST_STATS)

@@ -97,6 +97,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     base_url: str = "http://127.0.0.1:8000"
     log_json: bool = True
+    # One log line per request. Off behind a proxy that logs them (make cluster's nginx
+    # logs each request with the X-Request-Id it passes on); errors are logged either way.
+    access_log: bool = True
     default_locale: str = "fr"
     # UAIs (comma-separated) whose administrators operate the whole platform: the gate's
     # figures and settings. Empty: nobody (set it; `make run` sets the demo school's).

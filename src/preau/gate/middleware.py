@@ -102,9 +102,18 @@ class GateMiddleware:
         memory = local_storage()
         # Admitted traffic is already bounded by capacity; its limits guard against one
         # misbehaving device or account and are checked in the process, with no I/O.
-        self.pass_limit = BatchedLimit("pass", settings.rate_limit_pass, memory, largest_batch=64)
+        # Left out at each hand-over: one hit in two seconds, 30 a minute at most against
+        # limits of a thousand or more (see ratelimit.py).
+        self.pass_limit = BatchedLimit(
+            "pass", settings.rate_limit_pass, memory, largest_batch=64, flush_floor=2
+        )
         self.account_limit = BatchedLimit(
-            "account", settings.rate_limit_account, memory, divide_by=processes
+            "account",
+            settings.rate_limit_account,
+            memory,
+            divide_by=processes,
+            largest_batch=64,
+            flush_floor=2,
         )
         # Arrivals and waiting clients are the flood path: their limits are shared.
         self.address_limit = BatchedLimit("address", settings.rate_limit_address, shared_limits)

@@ -9,11 +9,12 @@ import secrets
 import time
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 
 from preau import i18n
 from preau.actions.sessions import Session, Sessions
 from preau.asgi import ASGIApp, Message, Receive, Scope, Send
+from preau.observability import REQUEST_STATS
 from preau.web.cookies import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
@@ -25,21 +26,11 @@ from preau.web.cookies import (
 
 log = logging.getLogger("preau.access")
 
-requests_total = Counter(
-    "preau_http_requests_total",
-    "HTTP requests by route template and status.",
-    ["method", "route", "status"],
-)
-request_seconds = Histogram(
-    "preau_http_request_seconds",
-    "HTTP request latency by route template.",
-    ["method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
 session_resumes = Counter(
     "preau_session_resumes_total", "Sessions resumed from a device credential.", ["outcome"]
 )
 
+_PARSED_COOKIES_LIMIT = 10_000
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 CONTENT_SECURITY_POLICY = (
@@ -95,14 +86,16 @@ class SecurityHeaders:
 class RequestContext:
     """Request id, locale, per-route metrics and one JSON access-log line per request."""
 
-    def __init__(self, app: ASGIApp, *, default_locale: str) -> None:
+    def __init__(self, app: ASGIApp, *, default_locale: str, access_log: bool = True) -> None:
         self.app = app
         self.default_locale = default_locale
+        self.access_log = access_log
         # Request ids: a random prefix per process and a counter, so making one costs no
         # system call; they only have to tell requests apart in the logs.
         self._id_prefix = secrets.token_hex(4)
         self._ids = itertools.count(1)
-        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # Parsed cookie headers: a browser sends the same one request after request.
+        self._cookies: dict[str, dict[str, str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,7 +115,15 @@ class RequestContext:
                 request_id = value.decode("latin-1")[:64]
         if not request_id:
             request_id = f"{self._id_prefix}{next(self._ids) & 0xFFFFFFFF:08x}"
-        cookies = parse_cookies(cookie_header) if cookie_header else {}
+        if cookie_header:
+            parsed = self._cookies.get(cookie_header)
+            if parsed is None:
+                if len(self._cookies) >= _PARSED_COOKIES_LIMIT:
+                    self._cookies.clear()
+                parsed = self._cookies[cookie_header] = parse_cookies(cookie_header)
+            cookies = dict(parsed)  # the layers inside may add to their copy
+        else:
+            cookies = {}
         locale = i18n.negotiate(cookies.get(LANG_COOKIE), accept_language)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -153,16 +154,8 @@ class RequestContext:
             method = scope["method"]
             if method not in _METHODS:
                 method = "OTHER"  # a client's made-up method must not add label sets
-            children = self._metrics.get((method, route, status))
-            if children is None:
-                children = (
-                    requests_total.labels(method, route, str(status)),
-                    request_seconds.labels(method, route),
-                )
-                self._metrics[(method, route, status)] = children
-            children[0].inc()
-            children[1].observe(elapsed)
-            if log.isEnabledFor(logging.INFO):
+            REQUEST_STATS.observe(method, route, status, elapsed)
+            if self.access_log and log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
                     extra={
