@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -219,3 +220,22 @@ class QueryCounter:
             yield found
         finally:
             self.active.reset(token)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[None]:
+    """Run an ASGI application's lifespan, as a server would: its services start, and
+    stop (connections closed) at the end."""
+    events: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, events.get, answers.put))
+    await events.put({"type": "lifespan.startup"})
+    started = await answers.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await events.put({"type": "lifespan.shutdown"})
+        await answers.get()
+        await task

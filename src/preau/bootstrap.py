@@ -7,13 +7,14 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork_todo import TodoCache
@@ -233,7 +234,10 @@ def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
     )
     if gate.enabled:
         app = build_gate(app, settings=gate, secret_key=settings.secret_key, state=services.state)
-    return SecurityHeaders(app, hsts=settings.cookie_secure)
+    app = SecurityHeaders(app, hsts=settings.cookie_secure)
+    # Outermost, whatever the server: the client's address as the trusted proxy gives it.
+    trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",") if host.strip()]
+    return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), trusted_hosts=trusted))
 
 
 def asgi_app() -> ASGIApp:

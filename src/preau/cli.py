@@ -96,7 +96,7 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
         workers=workers,
         access_log=False,
         log_level="warning",
-        proxy_headers=True,
+        proxy_headers=False,  # done by the application itself (PREAU_FORWARDED_ALLOW_IPS)
         server_header=False,
     )
 

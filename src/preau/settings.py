@@ -100,6 +100,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # One log line per request. Off behind a proxy that logs them (make cluster's nginx
     # logs each request with the X-Request-Id it passes on); errors are logged either way.
     access_log: bool = True
+    # Proxies trusted to say who the client is (X-Forwarded-For, X-Forwarded-Proto): the
+    # gate's per-address limits need the real address behind nginx. Comma-separated.
+    forwarded_allow_ips: str = "127.0.0.1"
     default_locale: str = "fr"
     # UAIs (comma-separated) whose administrators operate the whole platform: the gate's
     # figures and settings. Empty: nobody (set it; `make run` sets the demo school's).

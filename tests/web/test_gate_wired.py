@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.bootstrap import build_app
 from preau.gate.settings import GateSettings
-from tests.helpers import PASSWORD, build_world, csrf_from, make_settings
+from tests.helpers import PASSWORD, build_world, csrf_from, make_settings, serving
 
 
 @pytest.fixture
@@ -25,7 +25,10 @@ async def client(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.
     await build_world(services, await services.passwords.hash(PASSWORD))
     await stop_services(services)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with (
+        serving(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
         yield client
 
 
@@ -82,3 +85,24 @@ async def test_operator_page_and_api_are_for_operators_only(client: httpx.AsyncC
         await log_in(other, username)
         assert (await other.get("/admin/gate")).status_code == 403
         await other.aclose()
+
+
+async def test_the_gate_limits_the_address_the_trusted_proxy_gives(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """Behind nginx every request comes from 127.0.0.1: the per-address limit must use the
+    X-Forwarded-For it sets, and only when it comes from a trusted proxy."""
+    app = build_app(make_settings(database_url), GateSettings(rate_limit_address="2/minute"))
+
+    async def arrive(peer: str, forwarded_for: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(peer, 4321))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as fresh:
+            response = await fresh.get("/login", headers={"x-forwarded-for": forwarded_for})
+            return response.status_code
+
+    async with serving(app):
+        assert [await arrive("127.0.0.1", "203.0.113.7") for _ in range(3)] == [200, 200, 429]
+        assert await arrive("127.0.0.1", "203.0.113.8") == 200  # another pupil's home
+        # Not from a trusted proxy: the header is ignored and the peer's address is limited.
+        spoofed = [await arrive("198.51.100.9", f"203.0.113.{n}") for n in (20, 21, 22)]
+        assert spoofed == [200, 200, 429]
