@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the browser tests, benchmarks and virtual classes need (root only).
+# Debian packages the browser tests, benchmarks, virtual classes and make cluster need (root only).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway nginx-light; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
@@ -70,7 +70,7 @@ messages: install
 	$(BIN)/pybabel extract --no-location -F babel.cfg -k lazy -k N_ -k InvalidInput -k NotFound -k Forbidden -k Conflict -k NotAuthenticated -k TooManyAttempts -k PreauError -k ServiceUnavailable -o var/messages.pot src/preau
 	@echo "Compare var/messages.pot with src/preau/translations/fr/LC_MESSAGES/*.po"
 
-cluster: install services
+cluster: install system-deps services
 	$(BIN)/python deploy/cluster.py up --workers $(or $(CLUSTER_WORKERS),2)
 
 cluster-down:
