@@ -58,6 +58,7 @@ class WarmReads:
                 if session is not None:
                     warm = lookup(self.services, session, scope)
                     if warm is not None:
+                        scope["path_template"] = scope["path"]  # for metrics and logs
                         await _answer(scope, send, warm)
                         return
         await self.app(scope, receive, send)
