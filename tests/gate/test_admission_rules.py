@@ -11,6 +11,7 @@ from preau.domain.admission import (
     AdmissionPlan,
     AttackThresholds,
     Criticality,
+    Health,
     Lane,
     LaneShares,
     PreQueue,
@@ -23,6 +24,7 @@ from preau.domain.admission import (
     criticality_for,
     estimated_wait,
     full_jitter,
+    judge_health,
     lane_for_profile,
     paced_until,
     people_ahead,
@@ -304,6 +306,17 @@ def test_aimd() -> None:
         10, latency=0.01, latency_target=0.1, in_flight=1, minimum=2, maximum=20
     )
     assert slow < idle == 10 < fast
+
+
+def test_a_late_event_loop_is_unhealthy_only_if_the_worker_kept_the_cpu() -> None:
+    limits = {"error_ratio_limit": 0.05, "slow_ratio_limit": 0.1, "minimum_requests": 20}
+    saturated = Health(40, 0, 0, loop_lag_s=0.2, cpu_share=0.95)
+    assert judge_health(saturated, **limits, loop_lag_limit=0.05) is False
+    assert judge_health(saturated, **limits, loop_lag_limit=0.5) is True
+    # Late while hardly running: other processes have the CPU; fewer admissions won't help.
+    starved = Health(40, 0, 0, loop_lag_s=0.2, cpu_share=0.2)
+    assert judge_health(starved, **limits, loop_lag_limit=0.05) is True
+    assert judge_health(Health(3, 0, 0, loop_lag_s=0.2, cpu_share=0.2), **limits) is None
 
 
 def test_codel_and_shedding_order() -> None:

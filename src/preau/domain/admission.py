@@ -380,6 +380,8 @@ class Health(msgspec.Struct, frozen=True):
     # How late the worker's event loop runs what is ready: requests wait there before the
     # gate can time them, so this is where a saturated Python worker shows first.
     loop_lag_s: float = 0.0
+    # Share of the same wall-clock time the worker spent running on a CPU.
+    cpu_share: float = 1.0
 
 
 def judge_health(
@@ -389,9 +391,16 @@ def judge_health(
     slow_ratio_limit: float,
     minimum_requests: int,
     loop_lag_limit: float = math.inf,
+    busy_share_floor: float = 0.5,
 ) -> bool | None:
-    """True if the app looks healthy, False if it is struggling, None if too few samples."""
-    if health.loop_lag_s > loop_lag_limit:
+    """True if the app looks healthy, False if it is struggling, None if too few samples.
+
+    A late event loop counts only if the worker itself kept the CPU busy (at least
+    ``busy_share_floor`` of the time). A loop that runs late while the worker hardly ran
+    is held back by something fewer admissions cannot fix (other processes on its CPU):
+    cutting the rate then only leaves the application idle once it gets the CPU back.
+    """
+    if health.loop_lag_s > loop_lag_limit and health.cpu_share >= busy_share_floor:
         return False
     if health.requests < minimum_requests:
         return None

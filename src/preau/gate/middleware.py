@@ -489,14 +489,21 @@ class GateMiddleware:
         runtime = self.runtime
         settings = runtime.settings
         status = runtime.ticket_status(ticket.origin, ticket.lane, ticket.number)
+        path: str = scope["path"]
         hold_s = settings.poll_minimum_s
-        if not status.admitted and status.wait_s is not None and status.wait_s <= hold_s:
-            # One's turn is due before the next poll could come: answer at the turn.
+        if (
+            not status.admitted
+            and path.startswith("/gate/")
+            and status.wait_s is not None
+            and status.wait_s <= hold_s
+        ):
+            # A poll whose turn is due before the next poll could come: answer at the turn.
+            # (Only the waiting room's own requests are held: a request for the application
+            # never has waiting in line hidden in its time.)
             status = await runtime.wait_for_turn(
                 ticket.origin, ticket.lane, ticket.number, limit_s=hold_s
             )
             now = time.time()
-        path: str = scope["path"]
         if status.admitted:
             pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
             gate_pass = self.credentials.issue_pass(

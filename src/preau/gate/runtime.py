@@ -48,7 +48,8 @@ T = TypeVar("T")
 SHARED = ""  # origin of tickets and passes granted by the shared store
 _RATE_WINDOW_S = 10.0
 _ADAPT_EVERY_S = 2.0  # grow the admission rate at most this often
-_DECREASE_AFTER_S = 0.5  # shrink it this soon after the last change
+_DECREASE_AFTER_S = 0.5  # shrink it this soon after the last change…
+_DECREASE_AGAIN_AFTER_S = 2.0  # …but after a cut, give the cut time to show first
 _LAG_SAMPLE_S = 0.05
 _ROUND_SPACING_S = 0.05
 
@@ -94,6 +95,9 @@ class GateRuntime:
         self.health = [0, 0, 0]  # requests, errors, slow: since the last adaptation
         self.loop_lag_total = 0.0
         self.loop_lag_samples = 0
+        # CPU time of this process and wall time at the start of the health period.
+        self._cpu_since = (time.process_time(), time.monotonic())
+        self._last_cut_at = 0.0
         self._lag_task: asyncio.Task[None] | None = None
         self._last_flush = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -304,17 +308,28 @@ class GateRuntime:
         if settings.adaptive and share == 1 and since >= _DECREASE_AFTER_S:
             requests, errors, slow = self.health
             lag = self.loop_lag_total / max(1, self.loop_lag_samples)
+            cpu_then, wall_then = self._cpu_since
+            cpu_share = (time.process_time() - cpu_then) / max(1e-6, time.monotonic() - wall_then)
             healthy = judge_health(
-                Health(requests, errors, slow, loop_lag_s=lag),
+                Health(requests, errors, slow, loop_lag_s=lag, cpu_share=cpu_share),
                 error_ratio_limit=settings.error_ratio_limit,
                 slow_ratio_limit=settings.slow_ratio_limit,
                 minimum_requests=20,
                 loop_lag_limit=settings.loop_lag_limit_s,
             )
-            # Back off as soon as trouble shows; grow back only after a calm period.
-            if healthy is False or since >= _ADAPT_EVERY_S:
+            # Back off as soon as trouble shows, but not again before the cut could take
+            # effect: a transient (a rush of arrivals) must not compound into a collapse.
+            # Grow back only after a calm period.
+            cut_again = now - self._last_cut_at >= _DECREASE_AGAIN_AFTER_S
+            if (healthy is False and cut_again) or since >= _ADAPT_EVERY_S:
+                if healthy is False:
+                    if not cut_again:
+                        healthy = None  # too soon after the last cut: hold the rate
+                    else:
+                        self._last_cut_at = now
                 self.health = [0, 0, 0]
                 self.loop_lag_total, self.loop_lag_samples = 0.0, 0
+                self._cpu_since = (time.process_time(), time.monotonic())
                 rate = adjust_rate(
                     rate,
                     healthy,
