@@ -82,6 +82,23 @@ def _wants_json(scope: Scope, path: str) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+_HOT_LIMIT = 100_000  # cookie headers remembered per process
+
+
+class _HotEntry:
+    """What the hot path needs of an admitted browser's cookies: its pass (and account),
+    when to look again (pass renewal, session expiry), and the hits not yet counted."""
+
+    __slots__ = ("account", "batch", "hits", "pass_id", "renew_at")
+
+    def __init__(self, pass_id: str, account: str | None, renew_at: float, batch: int) -> None:
+        self.pass_id = pass_id
+        self.account = account
+        self.renew_at = renew_at
+        self.batch = batch
+        self.hits = 0
+
+
 class GateMiddleware:
     def __init__(
         self,
@@ -102,10 +119,13 @@ class GateMiddleware:
         memory = local_storage()
         # Admitted traffic is already bounded by capacity; its limits guard against one
         # misbehaving device or account and are checked in the process, with no I/O.
-        # Left out at each hand-over: one hit in two seconds, 30 a minute at most against
-        # limits of a thousand or more (see ratelimit.py).
+        # Keys under half their limit's pace are left out of the hand-overs (ratelimit.py).
         self.pass_limit = BatchedLimit(
-            "pass", settings.rate_limit_pass, memory, largest_batch=64, flush_floor=2
+            "pass",
+            settings.rate_limit_pass,
+            memory,
+            largest_batch=64,
+            hand_over_s=settings.flush_interval_s,
         )
         self.account_limit = BatchedLimit(
             "account",
@@ -113,7 +133,7 @@ class GateMiddleware:
             memory,
             divide_by=processes,
             largest_batch=64,
-            flush_floor=2,
+            hand_over_s=settings.flush_interval_s,
         )
         # Arrivals and waiting clients are the flood path: their limits are shared.
         self.address_limit = BatchedLimit("address", settings.rate_limit_address, shared_limits)
@@ -126,14 +146,9 @@ class GateMiddleware:
             latency_target_s=settings.shed_latency_target_s,
         )
         self._enabled = settings.enabled
-        self._hot_passes: dict[bytes, GatePass] = {}
-        # Session tokens seen on admitted requests: token -> (expiry, account key).
-        self._hot_sessions: dict[bytes, tuple[float, str]] = {}
-        # The hot path counts a pass's requests in the limiter's own pending batch.
-        self._pass_pending = self.pass_limit.pending
-        self._pass_batch = self.pass_limit.batch
-        self._account_pending = self.account_limit.pending
-        self._account_batch = self.account_limit.batch
+        # Cookie headers of admitted requests already checked by the general path, as the
+        # browser sends them again and again: the hot path's only look-up.
+        self._hot: dict[bytes, _HotEntry] = {}
         self._seen_passes = runtime.seen_passes
         self._renew_margin = settings.idle_timeout_s * 0.75
         self._latency_target = settings.latency_target_s
@@ -155,9 +170,10 @@ class GateMiddleware:
                 await self.app(scope, receive, send)
             return
         # The hot path: an admitted browser's ordinary request, most of the traffic. It is
-        # written flat, in this one coroutine: the pass (and the session, when signed in)
-        # is found in the raw cookie header and looked up among tokens this process has
-        # already verified; no token is parsed, no coroutine is created for the rate
+        # written flat, in this one coroutine: the browser's whole cookie header is looked
+        # up among those whose pass (and session, when signed in) this process has already
+        # checked on the general path, so no token is parsed; the hits are counted on that
+        # entry and handed to the rate limits in batches; no coroutine is created for the
         # limits or the shedder, and only one request in 32 is timed and has ``send``
         # wrapped (to sample latency and status codes for the shedder and the admission
         # AIMD). Anything else goes to :meth:`_http`.
@@ -169,50 +185,22 @@ class GateMiddleware:
         if raw is None:
             await self._http(scope, receive, send)
             return
-        start = raw.find(b"preau_pass=")
-        if start < 0:
+        entry = self._hot.get(raw)
+        if entry is None or entry.renew_at < self.runtime.now or scope["path"].startswith(_NOT_HOT):
             await self._http(scope, receive, send)
             return
-        end = raw.find(b";", start)
-        token = raw[start + 11 : end if end >= 0 else len(raw)]
-        gate_pass = self._hot_passes.get(token)
-        now = self.runtime.now
-        if gate_pass is None or gate_pass.renew_at < now or scope["path"].startswith(_NOT_HOT):
-            await self._http(scope, receive, send)
-            return
-        start = raw.find(b"preau_session=")
-        if start >= 0:
-            end = raw.find(b";", start)
-            session_token = raw[start + 14 : end if end >= 0 else len(raw)]
-            account = self._hot_sessions.get(session_token)
-            if account is None or account[0] < now:
-                await self._http(scope, receive, send)
-                return
-            key = account[1]
-            pending = self._account_pending
-            count = pending.get(key, 0) + 1
-            if count < self._account_batch:
-                pending[key] = count
-            else:
-                pending.pop(key, None)
-                if not await self.account_limit.commit(key, count):
-                    # Over its limit: the general path answers 429 until it is allowed.
-                    self._hot_sessions.pop(session_token, None)
-                    await self._http(scope, receive, send)
-                    return
-        identifier = gate_pass.identifier
-        pending = self._pass_pending
-        count = pending.get(identifier, 0) + 1
-        if count < self._pass_batch:
-            pending[identifier] = count
+        hits = entry.hits + 1
+        if hits < entry.batch:
+            entry.hits = hits
         else:
-            pending.pop(identifier, None)
-            if not await self.pass_limit.commit(identifier, count):
-                # Over its limit: out of the hot cache until the general path, which
-                # answers 429 meanwhile, finds it allowed again.
-                self._hot_passes.pop(token, None)
+            entry.hits = 0
+            if not await self._commit(entry, hits):
+                # Over a limit: out of the hot cache; the general path answers 429 until
+                # the limit allows it again.
+                self._hot.pop(raw, None)
                 await self._http(scope, receive, send)
                 return
+        identifier = entry.pass_id
         shedder = self.shedder
         if shedder.in_flight >= shedder.limit or shedder.waiters:
             await self._http(scope, receive, send)
@@ -268,8 +256,23 @@ class GateMiddleware:
         await self.runtime.stop()
 
     async def _flush_limits(self) -> None:
+        # Hits counted on the hot entries join the limits' pending counts first.
+        passes, accounts = self.pass_limit.pending, self.account_limit.pending
+        for entry in self._hot.values():
+            if entry.hits:
+                passes[entry.pass_id] = passes.get(entry.pass_id, 0) + entry.hits
+                if entry.account is not None:
+                    accounts[entry.account] = accounts.get(entry.account, 0) + entry.hits
+                entry.hits = 0
         for limit in self._limits:
             await limit.flush()
+
+    async def _commit(self, entry: _HotEntry, hits: int) -> bool:
+        """Hand a hot entry's batch of hits to its pass's and account's limits."""
+        allowed = await self.pass_limit.commit(entry.pass_id, hits)
+        if entry.account is not None:
+            allowed = await self.account_limit.commit(entry.account, hits) and allowed
+        return allowed
 
     # --- Requests -----------------------------------------------------------------------
 
@@ -295,16 +298,24 @@ class GateMiddleware:
             if shedder.waiters:
                 shedder.release()
 
-    def _remember_pass(self, token: str, gate_pass: GatePass) -> None:
-        if len(self._hot_passes) >= 100_000:
-            self._hot_passes.clear()
-        gate_pass.renew_at = gate_pass.expires_at - self._renew_margin
-        self._hot_passes[token.encode("latin-1")] = gate_pass
-
-    def _remember_session(self, token: str, session: dict[str, Any]) -> None:
-        if len(self._hot_sessions) >= 100_000:
-            self._hot_sessions.clear()
-        self._hot_sessions[token.encode("latin-1")] = (float(session["exp"]), str(session["pid"]))
+    def _remember(self, scope: Scope, gate_pass: GatePass, session: dict[str, Any] | None) -> None:
+        """Let the hot path take this browser's next requests with the same cookies."""
+        raw = None
+        for key, value in scope["headers"]:
+            if key == b"cookie":
+                raw = value if raw is None else raw + b"; " + value
+        if raw is None:
+            return
+        if len(self._hot) >= _HOT_LIMIT:
+            self._hot.clear()
+        renew_at = gate_pass.expires_at - self._renew_margin
+        account = None
+        batch = self.pass_limit.batch
+        if session is not None and "pid" in session:
+            account = str(session["pid"])
+            renew_at = min(renew_at, float(session["exp"]))
+            batch = min(batch, self.account_limit.batch)
+        self._hot[raw] = _HotEntry(gate_pass.identifier, account, renew_at, batch)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -353,9 +364,7 @@ class GateMiddleware:
             await self._refuse(scope, send, 429, "rate-limited", retry_after=5)
             return
         if not gate_pass.identifier.startswith("L"):
-            self._remember_pass(gate_pass.token, gate_pass)
-            if session is not None and "pid" in session:
-                self._remember_session(cookies[SESSION_COOKIE], session)
+            self._remember(scope, gate_pass, session)
         criticality = criticality_for(gate_pass.lane, signed_in=session is not None)
         settings = runtime.settings
         renewed: bytes | None = None

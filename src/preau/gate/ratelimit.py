@@ -3,9 +3,11 @@
 Hits are counted in the process and handed to the limiter in small batches, so most
 requests cost a dictionary update and only one in ``batch`` reaches the storage (Redis
 for limits shared by every process). The counts still pending are handed over every few
-seconds; a limit may leave out the keys with fewer than ``flush_floor`` hits in that time
-(a device that made one request in two seconds is nowhere near its limit, and each hand-over
-costs about 20 µs in memory, a round trip on Redis). A key found over its limit stays
+seconds. A limit may leave out of a hand-over the keys whose hits in that period are under
+half its pace (``hand_over_s``): such a key is under its limit whatever it did before, and
+each hand-over costs about 20 µs in memory, a round trip on Redis, so a pupil who makes a
+few requests a minute costs the limiter nothing; a key that goes faster is counted in full.
+A key found over its limit stays
 refused locally for a second. When the storage fails, the limit fails open: the request
 goes through, the failure is counted, and the storage is left alone for a second.
 """
@@ -38,17 +40,21 @@ class BatchedLimit:
         *,
         divide_by: int = 1,
         largest_batch: int = 16,
-        flush_floor: int = 1,
+        hand_over_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scope = scope
-        self.flush_floor = flush_floor
         item = parse(limit)
         if divide_by > 1:
             item = type(item)(max(1, item.amount // divide_by), item.multiples, item.namespace)
         self.item: RateLimitItem = item
         # A batch is a small share of the limit, so batching never lets much more through.
         self.batch = max(1, min(largest_batch, item.amount // 20))
+        # Fewer hits than this in one hand-over period: under half the limit's pace.
+        self.flush_floor = 1
+        if hand_over_s is not None:
+            half_pace = item.amount * hand_over_s / item.get_expiry() / 2
+            self.flush_floor = max(1, int(half_pace))
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.clock = clock
         self.pending: dict[str, int] = {}
