@@ -54,7 +54,9 @@ UNGATED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico
 # Streams that stay open for minutes (Server-Sent Events): admitted like any request, but
 # they neither hold one of the shedder's in-flight slots nor count as latency samples.
 LONG_LIVED_PREFIXES = ("/live",)
-_NOT_HOT = (*UNGATED_PREFIXES, *LONG_LIVED_PREFIXES, "/gate/")
+# The hot path leaves these to the general path: the waiting room's own pages, and streams
+# (kept out of the shedder). Ungated paths may take it: they cost nothing more there.
+_NOT_HOT = (*LONG_LIVED_PREFIXES, "/gate/")
 _JITTER = random.Random()  # noqa: S311 - spreading polls needs no cryptographic randomness
 
 
@@ -174,7 +176,7 @@ class GateMiddleware:
         # up among those whose pass (and session, when signed in) this process has already
         # checked on the general path, so no token is parsed; the hits are counted on that
         # entry and handed to the rate limits in batches; no coroutine is created for the
-        # limits or the shedder, and only one request in 32 is timed and has ``send``
+        # limits or the shedder, and only one request in 64 is timed and has ``send``
         # wrapped (to sample latency and status codes for the shedder and the admission
         # AIMD). Anything else goes to :meth:`_http`.
         raw = None
@@ -200,14 +202,12 @@ class GateMiddleware:
                 self._hot.pop(raw, None)
                 await self._http(scope, receive, send)
                 return
-        identifier = entry.pass_id
         shedder = self.shedder
         if shedder.in_flight >= shedder.limit or shedder.waiters:
             await self._http(scope, receive, send)
             return
-        self._seen_passes.add(identifier)
         shedder.in_flight += 1
-        self._sample = sample = (self._sample + 1) & 31
+        self._sample = sample = (self._sample + 1) & 63
         if sample:
             try:
                 await self.app(scope, receive, send)
@@ -258,8 +258,10 @@ class GateMiddleware:
     async def _flush_limits(self) -> None:
         # Hits counted on the hot entries join the limits' pending counts first.
         passes, accounts = self.pass_limit.pending, self.account_limit.pending
+        seen = self._seen_passes
         for entry in self._hot.values():
             if entry.hits:
+                seen.add(entry.pass_id)
                 passes[entry.pass_id] = passes.get(entry.pass_id, 0) + entry.hits
                 if entry.account is not None:
                     accounts[entry.account] = accounts.get(entry.account, 0) + entry.hits
@@ -269,6 +271,7 @@ class GateMiddleware:
 
     async def _commit(self, entry: _HotEntry, hits: int) -> bool:
         """Hand a hot entry's batch of hits to its pass's and account's limits."""
+        self._seen_passes.add(entry.pass_id)
         allowed = await self.pass_limit.commit(entry.pass_id, hits)
         if entry.account is not None:
             allowed = await self.account_limit.commit(entry.account, hits) and allowed
@@ -294,7 +297,7 @@ class GateMiddleware:
             shedder.in_flight -= 1
             latency = time.monotonic() - started
             shedder.adjust(latency)
-            self.runtime.record_response(status, latency, weight=32)
+            self.runtime.record_response(status, latency, weight=64)
             if shedder.waiters:
                 shedder.release()
 

@@ -378,6 +378,10 @@ class GateRuntime:
     async def flush(self, *, force: bool = False) -> None:
         now = self.clock()
         self._last_flush = now
+        # First the hooks: the middleware's hot path counts its sightings on its own
+        # entries and adds them to ``seen_passes`` here.
+        for hook in self.flush_hooks:
+            await hook()
         # Copy and clear in place: the middleware's hot path holds on to these sets.
         passes = list(self.seen_passes)
         self.seen_passes.clear()
@@ -400,8 +404,6 @@ class GateRuntime:
         self.seen_local_tickets.clear()
         if local_passes or local_tickets:
             await self.local.touch(now=now, passes=local_passes, tickets=local_tickets, stats={})
-        for hook in self.flush_hooks:
-            await hook()
         if self._pending_attack_until:
             until, self._pending_attack_until = self._pending_attack_until, 0.0
             await self._shared("attack", lambda: self.store.raise_attack_until(until))

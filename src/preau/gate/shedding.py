@@ -43,6 +43,7 @@ class LoadShedder:
         self.in_flight = 0
         self.waiters: list[_Waiter] = []
         self.last_empty_at = clock()
+        metrics.IN_FLIGHT_LIMIT.set(self.limit)
 
     async def run(self, criticality: Criticality, call: Callable[[], Awaitable[None]]) -> bool:
         """Run ``call`` when a slot is free; False if the request was shed instead."""
@@ -63,7 +64,7 @@ class LoadShedder:
         return True
 
     def adjust(self, latency: float) -> None:
-        self.limit = adjust_concurrency_limit(
+        limit = adjust_concurrency_limit(
             self.limit,
             latency=latency,
             latency_target=self.latency_target_s,
@@ -71,7 +72,9 @@ class LoadShedder:
             minimum=self.minimum,
             maximum=self.maximum,
         )
-        metrics.IN_FLIGHT_LIMIT.set(self.limit)
+        if limit != self.limit:
+            self.limit = limit
+            metrics.IN_FLIGHT_LIMIT.set(limit)
 
     async def _wait_for_slot(self, criticality: Criticality) -> bool:
         now = self.clock()
