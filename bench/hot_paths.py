@@ -380,7 +380,7 @@ def main() -> None:
         return
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    seconds, rounds = (3, 2) if arguments.quick else (8, 5)
+    seconds, rounds = (3, 2) if arguments.quick else (5, 3)
     with tempfile.TemporaryDirectory(prefix="preau-bench-hot-") as temporary:
         folder = Path(temporary)
         url = asyncio.run(postgres_url("preau_bench_hot"))
