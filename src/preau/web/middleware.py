@@ -68,7 +68,9 @@ class SecurityHeaders:
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and message["status"] != 304:
+                # A 304 carries no content: the browser keeps the headers it stored with
+                # the response it revalidates (RFC 9111 §4.3.4).
                 own = message.get("headers", [])
                 headers = self.headers
                 # A page that needs its own policy (the virtual class page must reach the

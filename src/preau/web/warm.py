@@ -59,28 +59,29 @@ class WarmReads:
                     warm = lookup(self.services, session, scope)
                     if warm is not None:
                         scope["path_template"] = scope["path"]  # for metrics and logs
-                        await _answer(scope, send, warm)
+                        condition = None
+                        for name, value in scope["headers"]:
+                            if name == b"if-none-match":
+                                condition = value.decode("latin-1")
+                        etag = warm.etag
+                        headers: list[tuple[bytes, Any]] = [
+                            (b"etag", etag.encode()),
+                            (b"cache-control", PRIVATE_NO_CACHE),
+                        ]
+                        if condition == etag or etag_matches(condition, etag):
+                            await send(
+                                {"type": "http.response.start", "status": 304, "headers": headers}
+                            )
+                            await send({"type": "http.response.body", "body": b""})
+                            return
+                        headers.append((b"content-type", warm.content_type))
+                        headers.append((b"content-length", str(len(warm.body)).encode()))
+                        await send(
+                            {"type": "http.response.start", "status": 200, "headers": headers}
+                        )
+                        await send({"type": "http.response.body", "body": warm.body})
                         return
         await self.app(scope, receive, send)
-
-
-async def _answer(scope: Scope, send: Send, warm: Warm) -> None:
-    condition = None
-    for name, value in scope["headers"]:
-        if name == b"if-none-match":
-            condition = value.decode("latin-1")
-    headers: list[tuple[bytes, Any]] = [
-        (b"etag", warm.etag.encode()),
-        (b"cache-control", PRIVATE_NO_CACHE),
-    ]
-    if etag_matches(condition, warm.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    headers.append((b"content-type", warm.content_type))
-    headers.append((b"content-length", str(len(warm.body)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": warm.body})
 
 
 def cached_response(request: Any, body: bytes, etag: str, media_type: str) -> Response[bytes]:
