@@ -2,7 +2,7 @@
 
 ``up`` creates the ``preau_cluster`` PostgreSQL database when absent, migrates it, seeds
 the demo school (and with ``--size academie`` the load-test data, see ``seed``), starts N
-``preau serve --port P`` processes (uvicorn, 127.0.0.1) sharing Redis and one secret key,
+``preau serve --port P`` processes (granian, 127.0.0.1) sharing Redis and one secret key,
 then nginx on 127.0.0.1:8080 with an upstream of those ports.
 Everything it starts is recorded by a pid file under ``var/cluster``; ``down`` stops
 exactly those processes and nothing else. ``status`` tells which are running. ``seed
