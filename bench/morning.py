@@ -99,6 +99,19 @@ def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: granian serves from worker processes it starts."""
+    children: dict[int, list[int]] = {}
+    for other in all_pids():
+        children.setdefault(parent_of(other), []).append(other)
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
 def app_pids() -> dict[str, int]:
     """The cluster's app processes by name (``app-8101``), from its pid files."""
     found = {}
@@ -170,8 +183,12 @@ class Sampler(threading.Thread):
 
     def sample(self) -> None:
         for name, pid in self.apps.items():
-            stat = read_stat(pid)
-            self.series[name].add({pid: stat} if stat else {}, self.started_once)
+            samples = {}
+            for member in process_tree(pid):
+                stat = read_stat(member)
+                if stat:
+                    samples[member] = stat
+            self.series[name].add(samples, self.started_once)
         for group in ("nginx", "postgresql", "redis", "locust"):
             samples = {}
             for pid in group_pids(group, self.locust_pid):
@@ -300,7 +317,9 @@ class ProbeResult:
 
 
 def app_cpu(apps: dict[str, int]) -> float:
-    return sum((read_stat(pid) or (0.0, 0))[0] for pid in apps.values())
+    return sum(
+        (read_stat(member) or (0.0, 0))[0] for pid in apps.values() for member in process_tree(pid)
+    )
 
 
 def run_probes(people: Path, seconds: int, apps: dict[str, int]) -> list[ProbeResult]:
@@ -415,12 +434,13 @@ def report(
     lines += [
         "",
         f"**App CPU per request: {app_cpu / requests * 1000 if requests else 0:.2f} ms** "
-        f"({app_cpu:.1f} CPU-seconds over {len(apps)} processes ÷ {requests:,} requests, "
+        f"({app_cpu:.1f} CPU-seconds over {len(apps)} app servers ÷ {requests:,} requests, "
         "gate answers excluded). Overall only: the endpoints ran mixed in one process, so "
         "CPU is not split by endpoint here (the latencies above are wall time; see the "
-        "per-endpoint phases below). Memory is the RSS "
-        "of one process, or for a group the sum of its pages not shared (so PostgreSQL's "
-        "shared buffers are not counted once per backend). nginx and Locust are all their "
+        "per-endpoint phases below). An app server is `preau serve` and the granian worker "
+        "it starts; its memory, like a group's, is the sum of its processes' pages not "
+        "shared (so PostgreSQL's shared buffers are not counted once per backend), and the "
+        "RSS where one process is alone. nginx and Locust are all their "
         "processes; PostgreSQL counts the backends connected to `preau_cluster`; "
         "Redis is the shared server (other work may use it). The machine's two cores also "
         "ran Locust and other people's jobs: treat the figures as indicative.",
