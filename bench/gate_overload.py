@@ -5,7 +5,7 @@ retrying after a fixed delay, and (c) Préau's gate.
     .venv/bin/python bench/gate_overload.py [--quick]
 
 The application costs a fixed CPU time per request, so its capacity is known (and measured
-first). It runs under uvicorn pinned to CPU 0; the simulated people (a few lines of asyncio,
+first). It runs under granian (as `preau serve` does) pinned to CPU 0; the simulated people (a few lines of asyncio,
 loopback only, bounded in number and time) run here on CPU 1. Each person needs ``K``
 requests answered. Results go to ``docs/performance.md`` (``gate-overload`` markers) and
 ``docs/img/gate-overload.png``.
@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from granian import Granian
+from granian.constants import Interfaces
 
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.gate import build_gate
@@ -138,7 +139,7 @@ def preau_settings(capacity: float) -> Any:
     )
 
 
-def serve(variant: str, port: int, capacity: float) -> None:
+def build(variant: str, capacity: float) -> Any:
     app: Any = work
     people_per_s = capacity / REQUESTS_PER_PERSON
     if variant == "quota":
@@ -147,14 +148,27 @@ def serve(variant: str, port: int, capacity: float) -> None:
     elif variant == "preau":
         settings = preau_settings(capacity)
         app = build_gate(work, settings=settings, secret_key=SECRET, state=MemorySharedState())
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
+    return app
+
+
+def app_factory() -> Any:
+    """For granian, which imports the application in its worker process."""
+    return build(os.environ["OVERLOAD_VARIANT"], float(os.environ["OVERLOAD_CAPACITY"]))
+
+
+def serve(variant: str, port: int, capacity: float) -> None:
+    # The server Préau ships (``preau serve``): granian, one worker.
+    os.environ["OVERLOAD_VARIANT"] = variant
+    os.environ["OVERLOAD_CAPACITY"] = str(capacity)
+    Granian(
+        "gate_overload:app_factory",
+        factory=True,
+        address="127.0.0.1",
         port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=120,
-    )
+        interface=Interfaces.ASGI,
+        workers=1,
+        log_enabled=False,
+    ).serve()
 
 
 # --- The simulated people (client side) --------------------------------------------------
@@ -345,7 +359,7 @@ async def run_variant(variant: str, capacity: float, people: int, ramp_s: float)
         ],
     )
     server = await asyncio.create_subprocess_exec(
-        *command, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        *command, env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}"}
     )
     try:
         await asyncio.to_thread(wait_for_port, port, server)  # type: ignore[arg-type]
@@ -413,7 +427,7 @@ async def measure_capacity(seconds: float) -> float:
         0, [sys.executable, __file__, "--serve", "none", "--port", str(port), "--capacity", "1"]
     )
     server = await asyncio.create_subprocess_exec(
-        *command, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        *command, env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}"}
     )
     try:
         await asyncio.to_thread(wait_for_port, port, server)  # type: ignore[arg-type]
@@ -504,7 +518,7 @@ async def experiment(quick: bool) -> None:
 ## The gate under a 10× overload
 
 {people} people, each needing {REQUESTS_PER_PERSON} answers from an endpoint that burns
-{WORK_S * 1000:.0f} ms of CPU; measured capacity **{capacity:.0f} requests/s** (uvicorn, one
+{WORK_S * 1000:.0f} ms of CPU; measured capacity **{capacity:.0f} requests/s** (granian, one
 worker on CPU 0; clients on CPU 1, loopback). Arrivals ramp over {ramp_s:.0f} s to 10×
 capacity. Ideal time to serve everyone: {ideal:.1f} s. Command:
 `.venv/bin/python {command}` ({time.strftime("%Y-%m-%d")}).
