@@ -5,8 +5,9 @@ retrying after a fixed delay, and (c) Préau's gate.
     .venv/bin/python bench/gate_overload.py [--quick]
 
 The application costs a fixed CPU time per request, so its capacity is known (and measured
-first). It runs under granian (as `preau serve` does) pinned to CPU 0; the simulated people (a few lines of asyncio,
-loopback only, bounded in number and time) run here on CPU 1. Each person needs ``K``
+first). It runs under granian (as ``preau serve`` does) pinned to CPU 0; the simulated
+people (a few lines of asyncio, loopback only, bounded in number and time) run here on
+CPU 1. Each person needs ``K``
 requests answered. Results go to ``docs/performance.md`` (``gate-overload`` markers) and
 ``docs/img/gate-overload.png``.
 """
