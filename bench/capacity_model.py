@@ -82,7 +82,8 @@ class Scenario:
     turn_in_share: float = 0.3  # turn something in during the first minutes (locust_morning)
     first_minutes_s: float = 120.0  # the ~8 requests of §7 fall in the first two minutes
     later_interval_s: float = 120.0  # then one request every so often (assumption)
-    server_overhead_ms: float = 0.037  # HTTP server per request: uvicorn raw ASGI 27k/s
+    # HTTP server per request: granian (what ``preau serve`` runs), raw ASGI 40,600/s.
+    server_overhead_ms: float = 0.025
     target_utilisation: float = 0.6  # operator's rule: admission rate = this × C ÷ CPU/arrival
     aimd_increase_share: float = 0.01  # AIMD step, as a share of the configured rate
     hash_utilisation: float = 0.7  # hashing pool sized for this utilisation at the max rate
@@ -813,7 +814,7 @@ def section(
             ("afterwards", f"one request every {s.later_interval_s:.0f} s (304, to-do, "
              "homework, inbox)", "assumption"),
             ("HTTP server work", f"{s.server_overhead_ms * 1000:.0f} µs per request",
-             "research/stack-ceilings.md: uvicorn raw ASGI 27,000 req/s"),
+             "research/stack-ceilings.md: granian (`preau serve`) raw ASGI 40,600 req/s"),
             ("per-request costs", "table below", f"measured here: `{calibration['command']}`"),
             ("gate", gate, "GateSettings defaults; rule above"),
             ("2021 quota", quota_text, "DESIGN.md §1 (\"come back in a few minutes\")"),
