@@ -394,7 +394,7 @@ def report(
         "",
         f"Seeded size **{plan.size}**; arrivals ramp to {plan.users} people on the site at once "
         f"over {plan.ramp_s} s, held to {plan.duration_s} s ({seconds:.0f} s measured). "
-        f"{len(apps)} app processes (uvicorn) behind nginx, PostgreSQL, Redis; Locust on the "
+        f"{len(apps)} app servers (granian) behind nginx, PostgreSQL, Redis; Locust on the "
         "same two cores. Locust exit code "
         f"{exit_code} ({'only the gate refused anything' if exit_code == 0 else 'errors'}).",
         "",
