@@ -27,7 +27,7 @@ from preau.domain.timetable import (
     parse_week,
 )
 from preau.web.render import services_of
-from preau.web.timetable import feed_address
+from preau.web.timetable import feed_address, own_week_warm
 from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
@@ -41,10 +41,7 @@ class FeedAddress(msgspec.Struct, kw_only=True):
 
 def warm_week(services: Services, session: Session, scope: Scope) -> Warm | None:
     """One's own current week as JSON from the cache, or None (see ``web/warm.py``)."""
-    if scope["query_string"]:
-        return None
-    monday = monday_of(services.now().date())
-    entry = services.week_cache.lookup(session.actor, monday, services.clock())
+    entry = own_week_warm(services, session, scope)
     if entry is None:
         return None
     return Warm(entry.body, f'"{entry.etag}"', JSON)

@@ -68,6 +68,15 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _cookie_header(scope: Scope) -> bytes | None:
+    """The raw cookie header; HTTP/2 may split the cookies over several header lines."""
+    raw = None
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            raw = value if raw is None else raw + b"; " + value
+    return raw
+
+
 def _safe_next(value: str | None) -> str:
     """Only a path on this site, percent-encoded: never an open redirect or a header break."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -179,10 +188,9 @@ class GateMiddleware:
         # limits or the shedder, and only one request in 64 is timed and has ``send``
         # wrapped (to sample latency and status codes for the shedder and the admission
         # AIMD). Anything else goes to :meth:`_http`.
-        raw = None
+        raw = None  # as _cookie_header(scope), written out here to save a call
         for key, value in scope["headers"]:
             if key == b"cookie":
-                # HTTP/2 may split the cookies over several header lines.
                 raw = value if raw is None else raw + b"; " + value
         if raw is None:
             await self._http(scope, receive, send)
@@ -303,10 +311,7 @@ class GateMiddleware:
 
     def _remember(self, scope: Scope, gate_pass: GatePass, session: dict[str, Any] | None) -> None:
         """Let the hot path take this browser's next requests with the same cookies."""
-        raw = None
-        for key, value in scope["headers"]:
-            if key == b"cookie":
-                raw = value if raw is None else raw + b"; " + value
+        raw = _cookie_header(scope)
         if raw is None:
             return
         if len(self._hot) >= _HOT_LIMIT:

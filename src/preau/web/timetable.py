@@ -18,6 +18,7 @@ from preau.actions import timetable
 from preau.actions.context import Services
 from preau.actions.directory import get_person
 from preau.actions.sessions import Session
+from preau.actions.timetable import CachedWeek
 from preau.asgi import Scope
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor
@@ -59,12 +60,17 @@ def by_day(occurrences: list[Occurrence]) -> list[tuple[date, list[Occurrence]]]
     ]
 
 
-def warm_week_page(services: Services, session: Session, scope: Scope) -> Warm | None:
-    """One's own current week as a page from the cache, or None (see ``web/warm.py``)."""
+def own_week_warm(services: Services, session: Session, scope: Scope) -> CachedWeek | None:
+    """One's own current week if this process keeps it warm (no other week is)."""
     if scope["query_string"]:
         return None
     monday = monday_of(services.now().date())
-    entry = services.week_cache.lookup(session.actor, monday, services.clock())
+    return services.week_cache.lookup(session.actor, monday, services.clock())
+
+
+def warm_week_page(services: Services, session: Session, scope: Scope) -> Warm | None:
+    """One's own current week as a page from the cache, or None (see ``web/warm.py``)."""
+    entry = own_week_warm(services, session, scope)
     if entry is None:
         return None
     state = scope["state"]
