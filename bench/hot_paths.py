@@ -267,7 +267,14 @@ def capture(port: int, headers: dict[str, str]) -> dict[str, tuple[int, bytes, s
 
 
 def measure(
-    server: str, env: dict[str, str], cookie: str, folder: Path, *, seconds: int, rounds: int
+    server: str,
+    env: dict[str, str],
+    cookie: str,
+    folder: Path,
+    *,
+    seconds: int,
+    rounds: int,
+    reads: list[tuple[str, str, str | None, int]],
 ) -> dict[str, dict[str, list[float]]]:
     """Préau stays up for the whole server's run (its caches warm, as in production); a
     raw app is started for each read, and the two take turns under the same load."""
@@ -277,7 +284,7 @@ def measure(
     runs: dict[str, dict[str, list[float]]] = {}
     try:
         answers = capture(preau_port, base)
-        for name, path, extra, status in READS:
+        for name, path, extra, status in reads:
             _, body, content_type, etag = answers[name]
             headers = {**base, **({"if-none-match": etag} if extra else {})}
             body_file = folder / f"{server}-{len(runs)}.body"
@@ -371,6 +378,12 @@ Warm to-do in absolute terms: uvicorn {todo["uvicorn"]:,.0f} req/s, granian
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument(
+        "--server", choices=SERVERS, help="one server only (prints, leaves the docs alone)"
+    )
+    parser.add_argument(
+        "--read", help="only the reads whose name contains this (prints, leaves the docs alone)"
+    )
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     parser.add_argument("--factory", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -387,10 +400,20 @@ def main() -> None:
         cookies = asyncio.run(prepare(url, folder / "files"))
         cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
         env = {"HOT_DATABASE": url, "HOT_FILES": str(folder / "files")}
+        servers = [arguments.server] if arguments.server else list(SERVERS)
+        reads = [read for read in READS if (arguments.read or "") in read[0]]
         results = {
-            server: measure(server, env, cookie, folder, seconds=seconds, rounds=rounds)
-            for server in SERVERS
+            server: measure(
+                server, env, cookie, folder, seconds=seconds, rounds=rounds, reads=reads
+            )
+            for server in servers
         }
+    if arguments.server or arguments.read:
+        for server, per_read in results.items():
+            for name, runs in per_read.items():
+                preau, raw = statistics.median(runs["preau"]), statistics.median(runs["raw"])
+                print(f"{server:8s} {name:22s} ratio {preau / raw:.3f}")
+        return
     table = report(results, arguments.quick, seconds, rounds)
     print(table)
     write_section("hot-paths", table)

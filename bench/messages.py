@@ -43,11 +43,10 @@ from preau.actions.directory import create_school
 from preau.actions.sending import SendingLimit
 from preau.adapters.sql.engine import migrate
 from preau.adapters.sql.schema import enrolments, groups, people
-from preau.bootstrap import build_router, build_services
+from preau.bootstrap import around, build_router, build_services
 from preau.domain.messages import ConversationDraft
 from preau.domain.people import Actor, Profile
 from preau.settings import Settings
-from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gate_common import ROOT, free_port, pinned, wait_for_port, write_section
@@ -84,18 +83,7 @@ def serve(database: Path, folder: Path, port: int) -> None:
     raise_file_limit()
     settings = settings_for(database, folder)
     services = build_services(settings)
-    app = SecurityHeaders(
-        RequestContext(
-            SessionMiddleware(
-                build_router(services),  # type: ignore[arg-type]
-                sessions=services.sessions,
-                session_seconds=settings.session_seconds,
-                secure_cookies=False,
-            ),
-            default_locale="fr",
-        ),
-        hsts=False,
-    )
+    app = around(build_router(services), services, settings, gate=None)  # type: ignore[arg-type]
     raw: dict[str, bytes] = {}
 
     async def dispatch(scope: dict[str, Any], receive: Any, send: Any) -> None:

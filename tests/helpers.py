@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import sqlalchemy as sa
@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from preau.actions.context import Services
 from preau.actions.directory import create_school, insert_person
 from preau.adapters.sql.schema import enrolments, groups, parent_links, people
-from preau.bootstrap import build_router, build_services, start_services, stop_services
+from preau.asgi import ASGIApp
+from preau.bootstrap import around, build_router, build_services, start_services, stop_services
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
 from preau.settings import Settings
-from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
 
 PASSWORD = "correct horse battery"
 
@@ -56,18 +56,7 @@ class App:
 async def running_app(settings: Settings) -> AsyncIterator[App]:
     services = build_services(settings)
     router = build_router(services)
-    asgi = SecurityHeaders(
-        RequestContext(
-            SessionMiddleware(
-                router,
-                sessions=services.sessions,
-                session_seconds=settings.session_seconds,
-                secure_cookies=False,
-            ),
-            default_locale="fr",
-        ),
-        hsts=False,
-    )
+    asgi = around(cast("ASGIApp", router), services, settings, gate=None)
     await start_services(services)
     try:
         transport = httpx.ASGITransport(app=asgi)  # type: ignore[arg-type]

@@ -7,14 +7,13 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork_todo import TodoCache
@@ -55,7 +54,7 @@ from preau.web import roster as web_roster
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
 from preau.web.errors import check_csrf, exception_handlers
-from preau.web.middleware import RequestContext, SecurityHeaders, SessionMiddleware
+from preau.web.middleware import Edge, SessionMiddleware
 from preau.web.warm import WarmReads
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -210,12 +209,19 @@ def build_router(services: Services) -> Litestar:
 
 
 def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
-    """The whole ASGI application, outermost layer first: security headers, the gate
-    (waiting room, rate limits, shedding), request context, sessions, then the router."""
+    """The whole ASGI application: the router inside the layers of :func:`around`."""
     gate = gate or GateSettings()
     services = build_services(settings, gate)
-    router = build_router(services)
-    # Warm reads (to-do, inbox, unread counts, own week) skip the router (DESIGN.md §5).
+    return around(cast("ASGIApp", build_router(services)), services, settings, gate=gate)
+
+
+def around(
+    router: ASGIApp, services: Services, settings: Settings, *, gate: GateSettings | None
+) -> ASGIApp:
+    """The layers around the router, outermost first: the edge (proxy address, request
+    id, security headers, metrics), the gate (waiting room, rate limits, shedding; left
+    out when ``gate`` is None or disabled), sessions (cookies, locale, session), then the
+    warm reads (to-do, inbox, unread counts, own week) that skip the router (DESIGN.md §5)."""
     warm_reads = {
         **api_classwork.WARM_READS,
         **web_classwork.WARM_READS,
@@ -224,20 +230,20 @@ def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
         **web_timetable.WARM_READS,
     }
     app: ASGIApp = SessionMiddleware(
-        WarmReads(cast("ASGIApp", router), services=services, lookups=warm_reads),
+        WarmReads(router, services=services, lookups=warm_reads),
         sessions=services.sessions,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,
+        default_locale=settings.default_locale,
     )
-    app = RequestContext(
-        app, default_locale=settings.default_locale, access_log=settings.access_log
-    )
-    if gate.enabled:
+    if gate is not None and gate.enabled:
         app = build_gate(app, settings=gate, secret_key=settings.secret_key, state=services.state)
-    app = SecurityHeaders(app, hsts=settings.cookie_secure)
-    # Outermost, whatever the server: the client's address as the trusted proxy gives it.
-    trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",") if host.strip()]
-    return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), trusted_hosts=trusted))
+    return Edge(
+        app,
+        hsts=settings.cookie_secure,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=settings.access_log,
+    )
 
 
 def asgi_app() -> ASGIApp:

@@ -61,8 +61,11 @@ def lazy(message: str) -> str:
 
 
 @lru_cache(maxsize=1024)  # a few distinct headers are most of the traffic
-def negotiate(cookie_value: str | None, accept_language: str | None) -> str:
-    """Pick the locale: an explicit choice (cookie), then the browser's preference, then French."""
+def negotiate(
+    cookie_value: str | None, accept_language: str | None, *, default: str = DEFAULT_LOCALE
+) -> str:
+    """Pick the locale: an explicit choice (cookie), then the browser's preference, then the
+    default (French unless the site says otherwise)."""
     if cookie_value in LOCALES:
         return cookie_value
     if accept_language:
@@ -80,4 +83,4 @@ def negotiate(cookie_value: str | None, accept_language: str | None) -> str:
                 ranked.append((-quality, index, language))
         if ranked:
             return min(ranked)[2]
-    return DEFAULT_LOCALE
+    return default if default in LOCALES else DEFAULT_LOCALE

@@ -1,8 +1,10 @@
-"""Plain ASGI middleware around the router: security headers, request context
-(request id, locale, metrics, access log) and sessions (checked with no I/O)."""
+"""Plain ASGI middleware around the router: the edge (proxy address, request id, security
+headers, metrics, access log), outside the gate, and the session layer (cookies, locale,
+session checked with no I/O), inside it."""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
 import secrets
@@ -12,7 +14,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from preau import i18n
-from preau.actions.sessions import Session, Sessions
+from preau.actions.sessions import Sessions
 from preau.asgi import ASGIApp, Message, Receive, Scope, Send
 from preau.observability import REQUEST_STATS
 from preau.web.cookies import (
@@ -30,7 +32,7 @@ session_resumes = Counter(
     "preau_session_resumes_total", "Sessions resumed from a device credential.", ["outcome"]
 )
 
-_PARSED_COOKIES_LIMIT = 10_000
+_KNOWN_HEADERS_LIMIT = 10_000
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 CONTENT_SECURITY_POLICY = (
@@ -40,11 +42,25 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-class SecurityHeaders:
-    """Strict headers on every HTTP response (no inline script anywhere in Préau)."""
+class Edge:
+    """What every HTTP exchange gets, in one outermost layer (one ``send`` wrapper instead
+    of one per concern, which the hottest reads feel): the client's address and scheme as
+    a trusted proxy gives them, a request id, strict security headers (no inline script
+    anywhere in Préau), per-route metrics and one JSON access-log line per request.
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    It wraps the gate, so the gate's own refusals are counted, logged and carry the same
+    headers. Proxy headers are read only from the addresses in ``forwarded_allow_ips``
+    (comma-separated addresses or networks, or ``*``), as uvicorn's ``--forwarded-allow-ips``
+    does: the client is the right-most ``X-Forwarded-For`` entry that is not itself a
+    trusted proxy.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool, forwarded_allow_ips: str, access_log: bool = True
+    ) -> None:
         self.app = app
+        self.access_log = access_log
+        self.trusted = TrustedProxies(forwarded_allow_ips)
         headers = [
             (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
             (b"x-content-type-options", b"nosniff"),
@@ -61,96 +77,66 @@ class SecurityHeaders:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         self.headers = headers
         self.headers_without_policy = [h for h in headers if h[0] != b"content-security-policy"]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] != 304:
-                # A 304 carries no content: the browser keeps the headers it stored with
-                # the response it revalidates (RFC 9111 §4.3.4).
-                own = message.get("headers", [])
-                headers = self.headers
-                # A page that needs its own policy (the virtual class page must reach the
-                # Janus nodes) sets a stricter-or-equal one itself; keep it, not both.
-                for name, _ in own:
-                    if name == b"content-security-policy":
-                        headers = self.headers_without_policy
-                        break
-                message["headers"] = [*own, *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class RequestContext:
-    """Request id, locale, per-route metrics and one JSON access-log line per request."""
-
-    def __init__(self, app: ASGIApp, *, default_locale: str, access_log: bool = True) -> None:
-        self.app = app
-        self.default_locale = default_locale
-        self.access_log = access_log
         # Request ids: a random prefix per process and a counter, so making one costs no
         # system call; they only have to tell requests apart in the logs.
-        self._id_prefix = secrets.token_hex(4)
+        self._id_prefix = secrets.token_hex(4).encode()
         self._ids = itertools.count(1)
-        # Parsed cookie headers: a browser sends the same one request after request.
-        self._cookies: dict[str, dict[str, str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                self.trusted.apply(scope)
             await self.app(scope, receive, send)
             return
-        request_id = ""
-        cookie_header = ""
-        accept_language = None
+        request_id = b""
+        proto: bytes | None = None
+        forwarded: list[bytes] | None = None
         for name, value in scope["headers"]:
-            if name == b"cookie":
-                text = value.decode("latin-1")
-                # HTTP/2 may split the cookies over several header lines.
-                cookie_header = f"{cookie_header}; {text}" if cookie_header else text
-            elif name == b"accept-language":
-                accept_language = value.decode("latin-1")
-            elif name == b"x-request-id":
-                request_id = value.decode("latin-1")[:64]
+            if name == b"x-request-id":
+                request_id = value[:64]
+            elif name == b"x-forwarded-for":
+                forwarded = [value] if forwarded is None else [*forwarded, value]
+            elif name == b"x-forwarded-proto":
+                proto = value
+        if forwarded is not None or proto is not None:
+            self.trusted.resolve(scope, proto, forwarded or [])
         if not request_id:
-            request_id = f"{self._id_prefix}{next(self._ids) & 0xFFFFFFFF:08x}"
-        if cookie_header:
-            parsed = self._cookies.get(cookie_header)
-            if parsed is None:
-                if len(self._cookies) >= _PARSED_COOKIES_LIMIT:
-                    self._cookies.clear()
-                parsed = self._cookies[cookie_header] = parse_cookies(cookie_header)
-            cookies = dict(parsed)  # the layers inside may add to their copy
-        else:
-            cookies = {}
-        locale = i18n.negotiate(cookies.get(LANG_COOKIE), accept_language)
+            request_id = b"%s%08x" % (self._id_prefix, next(self._ids) & 0xFFFFFFFF)
         state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        state["cookies"] = cookies
-        state["locale"] = locale
-        token = i18n.current_locale.set(locale)
+        state["request_id"] = request_id.decode("latin-1")
         started = time.perf_counter()
         status = 500
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                    (b"content-language", locale.encode()),
-                    (b"vary", b"Accept-Language, Cookie"),
-                ]
+                own = message.get("headers", [])
+                if status == 304:
+                    # A 304 carries no content: the browser keeps the headers it stored
+                    # with the response it revalidates (RFC 9111 §4.3.4); Vary is due.
+                    message["headers"] = [*own, (b"x-request-id", request_id), _VARY[0]]
+                else:
+                    headers = self.headers
+                    # A page that needs its own policy (the virtual class page must reach
+                    # the Janus nodes) sets a stricter-or-equal one itself; keep it.
+                    for name, _ in own:
+                        if name == b"content-security-policy":
+                            headers = self.headers_without_policy
+                            break
+                    # The session layer, inside the gate, chose the locale; the gate's
+                    # own pages say theirs.
+                    message["headers"] = [
+                        *own,
+                        *headers,
+                        (b"x-request-id", request_id),
+                        *_COMMON.get(state.get("locale"), _VARY),
+                    ]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_headers)
         finally:
-            i18n.current_locale.reset(token)
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             method = scope["method"]
@@ -161,7 +147,7 @@ class RequestContext:
                 log.info(
                     "request",
                     extra={
-                        "request_id": request_id,
+                        "request_id": state["request_id"],
                         "method": method,
                         "path": scope["path"],
                         "route": route,
@@ -171,13 +157,87 @@ class RequestContext:
                 )
 
 
-class SessionMiddleware:
-    """Puts the verified session (or None) in ``scope["state"]["session"]``.
+_VARY = [(b"vary", b"Accept-Language, Cookie")]
+_COMMON: dict[str | None, list[tuple[bytes, bytes]]] = {
+    locale: [(b"content-language", locale.encode()), *_VARY] for locale in i18n.LOCALES
+}
 
-    A valid session cookie is checked with no I/O. Without one, a device credential
-    resumes a session (one database read) and a fresh session cookie is set. An API
-    client may send the session token as ``Authorization: Bearer``. Also makes sure a
-    CSRF cookie exists for forms.
+
+class TrustedProxies:
+    """The addresses whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed."""
+
+    def __init__(self, allowed: str) -> None:
+        entries = [entry.strip() for entry in allowed.split(",") if entry.strip()]
+        self.everyone = "*" in entries
+        self.hosts: set[str] = set()
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                if "/" in entry:
+                    self.networks.append(ipaddress.ip_network(entry, strict=False))
+                else:
+                    self.hosts.add(str(ipaddress.ip_address(entry)))
+            except ValueError:
+                self.hosts.add(entry)  # a name, e.g. a unix socket's literal
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, host: str | None) -> bool:
+        if host is None:
+            return False
+        if self.everyone or host in self.hosts:
+            return True
+        known = self._known.get(host)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(host)
+            except ValueError:
+                known = False
+            else:
+                known = any(address in network for network in self.networks)
+            if len(self._known) >= 10_000:
+                self._known.clear()
+            self._known[host] = known
+        return known
+
+    def apply(self, scope: Scope) -> None:
+        """Take the client and scheme from the proxy headers, if the peer is trusted."""
+        proto = None
+        forwarded = []
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-proto":
+                proto = value
+            elif name == b"x-forwarded-for":
+                forwarded.append(value)
+        self.resolve(scope, proto, forwarded)
+
+    def resolve(self, scope: Scope, proto: bytes | None, forwarded: list[bytes]) -> None:
+        client = scope.get("client")
+        if client is None or client[0] not in self:
+            return
+        if proto is not None:
+            scheme = proto.decode("latin-1").strip()
+            if scheme in ("http", "https", "ws", "wss"):
+                if scope["type"] == "websocket":
+                    scheme = scheme.replace("http", "ws")
+                scope["scheme"] = scheme
+        if forwarded:
+            hosts = [h.strip() for h in b",".join(forwarded).decode("latin-1").split(",")]
+            chosen = next((h for h in reversed(hosts) if h not in self), hosts[0])
+            if chosen:
+                scope["client"] = (chosen, 0)
+
+
+class SessionMiddleware:
+    """Who is asking: the cookies, the locale and the verified session (or None), in
+    ``scope["state"]`` as ``cookies``, ``locale`` and ``session``.
+
+    A browser sends the same cookie header request after request: its parsing and the
+    locale are remembered per header. A valid session cookie is checked with no I/O.
+    Without one, a device credential resumes a session (one database read) and a fresh
+    session cookie is set. An API client may send the session token as
+    ``Authorization: Bearer``. Also makes sure a CSRF cookie exists for forms.
     """
 
     def __init__(
@@ -187,24 +247,52 @@ class SessionMiddleware:
         sessions: Sessions,
         session_seconds: int,
         secure_cookies: bool,
+        default_locale: str = i18n.DEFAULT_LOCALE,
         clock: Any = time.time,
     ) -> None:
         self.app = app
         self.sessions = sessions
         self.session_seconds = session_seconds
         self.secure = secure_cookies
+        self.default_locale = default_locale
         self.clock = clock
+        # (cookie header, Accept-Language) -> (cookies, locale); the cookies are shared by
+        # the requests that sent the same header, so no layer may change them in place.
+        self._known: dict[tuple[bytes | None, bytes | None], tuple[dict[str, str], str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state: dict[str, Any] = scope["state"]
-        cookies: dict[str, str] = state.get("cookies", {})
+        cookie_header: bytes | None = None
+        accept_language: bytes | None = None
+        bearer: str | None = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                # HTTP/2 may split the cookies over several header lines.
+                cookie_header = value if cookie_header is None else cookie_header + b"; " + value
+            elif name == b"accept-language":
+                accept_language = value
+            elif name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and token.strip():
+                    bearer = token.strip()
+        known = self._known.get((cookie_header, accept_language))
+        if known is None:
+            cookies = parse_cookies(cookie_header.decode("latin-1")) if cookie_header else {}
+            locale = i18n.negotiate(
+                cookies.get(LANG_COOKIE),
+                accept_language.decode("latin-1") if accept_language else None,
+                default=self.default_locale,
+            )
+            if len(self._known) >= _KNOWN_HEADERS_LIMIT:
+                self._known.clear()
+            known = self._known[(cookie_header, accept_language)] = (cookies, locale)
+        cookies, locale = known
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["locale"] = locale
         now = self.clock()
         new_cookies: list[str] = []
-        session: Session | None = None
-        bearer = _bearer(scope)
         state["bearer"] = bearer is not None
         if bearer is not None:
             session = self.sessions.check(bearer, now=now)
@@ -223,37 +311,29 @@ class SessionMiddleware:
                 else:
                     new_cookies.append(set_cookie(DEVICE_COOKIE, "", max_age=0, secure=self.secure))
             if CSRF_COOKIE not in cookies:
-                cookies[CSRF_COOKIE] = secrets.token_urlsafe(24)
+                csrf = secrets.token_urlsafe(24)
+                cookies = {**cookies, CSRF_COOKIE: csrf}
                 new_cookies.append(
                     set_cookie(
-                        CSRF_COOKIE,
-                        cookies[CSRF_COOKIE],
-                        max_age=None,
-                        secure=self.secure,
-                        same_site="Strict",
+                        CSRF_COOKIE, csrf, max_age=None, secure=self.secure, same_site="Strict"
                     )
                 )
+        state["cookies"] = cookies
         state["session"] = session
+        token = i18n.current_locale.set(locale)
+        try:
+            if not new_cookies:
+                await self.app(scope, receive, send)
+                return
 
-        if not new_cookies:
-            await self.app(scope, receive, send)
-            return
+            async def send_with_cookies(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        *((b"set-cookie", value.encode()) for value in new_cookies),
+                    ]
+                await send(message)
 
-        async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *((b"set-cookie", value.encode()) for value in new_cookies),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookies)
-
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token:
-                return str(token).strip()
-    return None
+            await self.app(scope, receive, send_with_cookies)
+        finally:
+            i18n.current_locale.reset(token)
