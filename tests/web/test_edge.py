@@ -97,9 +97,7 @@ async def test_request_ids_are_kept_or_made_and_differ() -> None:
     edge = Edge(answering(200), hsts=False, forwarded_allow_ips="127.0.0.1")
     given = await call(edge, http_scope([(b"x-request-id", b"r" * 100)]))
     assert dict(given[0]["headers"])[b"x-request-id"] == b"r" * 64
-    made = {
-        dict((await call(edge, http_scope()))[0]["headers"])[b"x-request-id"] for _ in range(3)
-    }
+    made = {dict((await call(edge, http_scope()))[0]["headers"])[b"x-request-id"] for _ in range(3)}
     assert len(made) == 3
 
 
