@@ -50,23 +50,26 @@ _BOUNDS: tuple[float, ...] = (*LATENCY_BUCKETS, math.inf)
 
 
 class RequestStats(Collector):
-    """Requests by route and status, and their latencies, counted with plain integers
-    (a request adds to two lists and a dict; no lock, since one event loop runs a process's
-    requests) and turned into Prometheus metrics only when ``/metrics`` is scraped."""
+    """Requests by route and status, and their latencies, counted with plain numbers (a
+    request adds to one list found by one look-up; no lock, since one event loop runs a
+    process's requests) and turned into Prometheus metrics only when ``/metrics`` is
+    scraped."""
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, str, int], int] = {}
-        # (method, route) -> [count per bucket..., +Inf count, sum of seconds]
-        self.latencies: dict[tuple[str, str], list[float]] = {}
+        # (method, route, status) -> [count per bucket..., +Inf count, sum of seconds]
+        self.rows: dict[tuple[str, str, int], list[float]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        row = self.latencies.get((method, route))
+        row = self.rows.get(key)
         if row is None:
-            row = self.latencies[(method, route)] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+            row = self.rows[key] = [0.0] * (len(LATENCY_BUCKETS) + 2)
         row[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
         row[-1] += seconds
+
+    def count(self, method: str, route: str, status: int) -> int:
+        row = self.rows.get((method, route, status))
+        return 0 if row is None else int(sum(row[:-1]))
 
     def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         counter = CounterMetricFamily(
@@ -74,15 +77,19 @@ class RequestStats(Collector):
             "HTTP requests by route template and status.",
             labels=["method", "route", "status"],
         )
-        for (method, route, status), count in list(self.counts.items()):
-            counter.add_metric([method, route, str(status)], count)
+        by_route: dict[tuple[str, str], list[float]] = {}
+        for (method, route, status), row in list(self.rows.items()):
+            counter.add_metric([method, route, str(status)], sum(row[:-1]))
+            total = by_route.setdefault((method, route), [0.0] * len(row))
+            for index, value in enumerate(row):
+                total[index] += value
         yield counter
         histogram = HistogramMetricFamily(
             "preau_http_request_seconds",
             "HTTP request latency by route template.",
             labels=["method", "route"],
         )
-        for (method, route), row in list(self.latencies.items()):
+        for (method, route), row in by_route.items():
             cumulative, buckets = 0.0, []
             for bound, in_bucket in zip(_BOUNDS, row, strict=False):
                 cumulative += in_bucket

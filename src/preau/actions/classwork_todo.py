@@ -76,11 +76,12 @@ class Bump(msgspec.Struct, frozen=True):
 class CachedTodo:
     """A built to-do and its rendered forms (JSON, pages per locale)."""
 
-    __slots__ = ("etag", "parts", "todo", "valid_until", "zone")
+    __slots__ = ("etag", "parts", "quoted_etag", "todo", "valid_until", "zone")
 
     def __init__(self, todo: Todo, *, etag: str, valid_until: float, zone: ZoneInfo) -> None:
         self.todo = todo
         self.etag = etag
+        self.quoted_etag = b'"%s"' % etag.encode()  # as the ETag header carries it
         self.valid_until = valid_until
         self.zone = zone
         self.parts: dict[tuple[str, str], bytes] = {}
@@ -135,6 +136,11 @@ class TodoCache:
         self.versions: dict[tuple[int, str], int] = {}
         self.memberships: dict[tuple[int, int], Membership] = {}
         self.entries: OrderedDict[tuple[object, ...], CachedTodo] = OrderedDict()
+        # The shortest warm path: (school, pupil) -> (entry, its key, the school's change
+        # count when it was found, until when it holds). Any new version in the school
+        # makes it look again through the versions.
+        self.changes: dict[int, int] = {}
+        self._found: dict[tuple[int, int], tuple[CachedTodo, tuple[object, ...], int, float]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._synced_until = 0.0
 
@@ -152,6 +158,10 @@ class TodoCache:
         return (school_id, pupil_id, membership.group_ids, counted)
 
     def lookup(self, school_id: int, pupil_id: int, now: float) -> CachedTodo | None:
+        found = self._found.get((school_id, pupil_id))
+        if found is not None and found[2] == self.changes.get(school_id, 0) and now < found[3]:
+            self.entries.move_to_end(found[1])
+            return found[0]
         key = self._key(school_id, pupil_id, now)
         if key is None:
             return None
@@ -159,6 +169,15 @@ class TodoCache:
         if entry is None or entry.valid_until <= now:
             return None
         self.entries.move_to_end(key)
+        membership = self.memberships[(school_id, pupil_id)]
+        if len(self._found) >= self.max_entries:
+            self._found.clear()
+        self._found[(school_id, pupil_id)] = (
+            entry,
+            key,
+            self.changes.get(school_id, 0),
+            min(entry.valid_until, membership.expires),
+        )
         return entry
 
     # -- the cold path -------------------------------------------------------------------
@@ -220,7 +239,8 @@ class TodoCache:
         self.entries[key] = entry
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+            evicted, _ = self.entries.popitem(last=False)
+            self._found.pop((evicted[0], evicted[1]), None)  # type: ignore[arg-type]
         return entry
 
     def _remember(
@@ -238,6 +258,8 @@ class TodoCache:
         for scope_key, version in zip(keys, read, strict=True):
             if self.versions.get(scope_key, -1) < version:
                 self.versions[scope_key] = version
+                self.changes[school_id] = self.changes.get(school_id, 0) + 1
+        self._found.pop((school_id, pupil_id), None)
         self.memberships[(school_id, pupil_id)] = Membership(
             group_ids, keys, zone, now + MEMBERSHIP_SECONDS
         )
@@ -249,6 +271,7 @@ class TodoCache:
             key = (school_id, scope)
             if self.versions.get(key, -1) < version:
                 self.versions[key] = version
+                self.changes[school_id] = self.changes.get(school_id, 0) + 1
 
     async def announce(self, school_id: int, versions: dict[str, int]) -> None:
         """After the commit: apply here at once, then tell the other processes."""

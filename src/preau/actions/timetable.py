@@ -305,7 +305,7 @@ WEEK_SECONDS = 60.0  # a warm week is rebuilt this often anyway: enrolments, a n
 class CachedWeek:
     """One person's week as JSON, and its pages per locale (filled by the web layer)."""
 
-    __slots__ = ("body", "etag", "parts", "valid_until", "version", "view")
+    __slots__ = ("body", "etag", "parts", "quoted_etag", "valid_until", "version", "view")
 
     def __init__(self, view: WeekView, *, version: int, valid_until: float) -> None:
         self.view = view
@@ -313,6 +313,7 @@ class CachedWeek:
         self.valid_until = valid_until
         self.body = msgspec.json.encode(view)
         self.etag = hashlib.blake2b(self.body, digest_size=10).hexdigest()
+        self.quoted_etag = b'"%s"' % self.etag.encode()  # as the ETag header carries it
         self.parts: dict[str, bytes] = {}
 
 

@@ -101,9 +101,7 @@ class Edge:
         if forwarded is not None or proto is not None:
             self.trusted.resolve(scope, proto, forwarded or [])
         if not request_id:
-            request_id = b"%s%08x" % (self._id_prefix, next(self._ids) & 0xFFFFFFFF)
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id.decode("latin-1")
+            request_id = self._id_prefix + b"%08x" % (next(self._ids) & 0xFFFFFFFF)
         started = time.perf_counter()
         status = 500
 
@@ -126,11 +124,12 @@ class Edge:
                             break
                     # The session layer, inside the gate, chose the locale; the gate's
                     # own pages say theirs.
+                    state = scope.get("state")
                     message["headers"] = [
                         *own,
                         *headers,
                         (b"x-request-id", request_id),
-                        *_COMMON.get(state.get("locale"), _VARY),
+                        *_COMMON.get(state and state.get("locale"), _VARY),
                     ]
             await send(message)
 
@@ -147,7 +146,7 @@ class Edge:
                 log.info(
                     "request",
                     extra={
-                        "request_id": state["request_id"],
+                        "request_id": request_id.decode("latin-1"),
                         "method": method,
                         "path": scope["path"],
                         "route": route,

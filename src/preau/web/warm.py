@@ -28,7 +28,7 @@ JSON = b"application/json"
 
 class Warm(NamedTuple):
     body: bytes
-    etag: str  # quoted, as sent in the header
+    etag: bytes  # quoted, as sent in the header
     content_type: bytes
 
 
@@ -62,13 +62,16 @@ class WarmReads:
                         condition = None
                         for name, value in scope["headers"]:
                             if name == b"if-none-match":
-                                condition = value.decode("latin-1")
+                                condition = value
                         etag = warm.etag
                         headers: list[tuple[bytes, Any]] = [
-                            (b"etag", etag.encode()),
+                            (b"etag", etag),
                             (b"cache-control", PRIVATE_NO_CACHE),
                         ]
-                        if condition == etag or etag_matches(condition, etag):
+                        if condition is not None and (
+                            condition == etag
+                            or etag_matches(condition.decode("latin-1"), etag.decode("latin-1"))
+                        ):
                             await send(
                                 {"type": "http.response.start", "status": 304, "headers": headers}
                             )
