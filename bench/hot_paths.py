@@ -4,12 +4,14 @@ a raw ASGI app returning the very same bytes, on uvicorn and on granian, in one 
     .venv/bin/python bench/hot_paths.py [--quick]
 
 Préau is the whole application as ``bootstrap.build_app`` serves it in production: the gate
-(the pupil holds a valid pass), request context, sessions, warm reads and the router, on
+(the pupil holds a valid pass), the edge, sessions, warm reads and the router, on
 PostgreSQL and Redis. The raw app answers every request with the status, content type and
 body that Préau gave for the same request. Each server runs one worker pinned to CPU 0;
-``wrk -t1 -c64`` runs pinned to CPU 1, with the pupil's cookies. Variants alternate in
-rounds, so drift in the machine hits them alike. One pupil sends all the load, so the
-bench raises the per-device and per-account rate limits, which would otherwise refuse it.
+``wrk -t1 -c64`` runs pinned to CPU 1, with the pupil's cookies. Préau and the raw app
+take turns in short pairs of runs, and the ratio is the median of the pairs' ratios, so
+drift in the machine's speed (other work on the host) hits both sides of a pair alike.
+One pupil sends all the load, so the bench raises the per-device and per-account rate
+limits, which would otherwise refuse it.
 The table goes into ``docs/performance.md`` between the ``hot-paths`` markers.
 """
 
@@ -307,12 +309,19 @@ def measure(
                 stop(raw)
             print(
                 f"{server:8s} {name:22s} Préau {statistics.median(runs[name]['preau']):>8,.0f} "
-                f"raw {statistics.median(runs[name]['raw']):>8,.0f}",
+                f"raw {statistics.median(runs[name]['raw']):>8,.0f} "
+                f"ratio {paired_ratio(runs[name]):.3f}",
                 flush=True,
             )
     finally:
         stop(preau)
     return runs
+
+
+def paired_ratio(runs: dict[str, list[float]]) -> float:
+    """The median of the ratios of runs taken side by side: the machine's speed drifts
+    (other work on the host), and a pair shares its moment."""
+    return statistics.median(p / r for p, r in zip(runs["preau"], runs["raw"], strict=True))
 
 
 async def postgres_url(name: str) -> str:
@@ -337,12 +346,13 @@ def report(
         for name, *_ in READS:
             runs = results[server][name]
             preau, raw = statistics.median(runs["preau"]), statistics.median(runs["raw"])
+            ratio = paired_ratio(runs)
+            pairs = sorted(p / r for p, r in zip(runs["preau"], runs["raw"], strict=True))
             target = {"to-do, JSON": 0.5, "to-do, JSON, 304": 0.7}.get(name)
-            goal = f"≥ {target}: {'met' if preau / raw >= target else 'missed'}" if target else ""
+            goal = f"≥ {target}: {'met' if ratio >= target else 'missed'}" if target else ""
             lines.append(
-                f"| {server} | {name} | {preau:,.0f} | {raw:,.0f} | **{preau / raw:.2f}** "
-                f"| {goal} | {', '.join(f'{r:,.0f}' for r in runs['preau'])} / "
-                f"{', '.join(f'{r:,.0f}' for r in runs['raw'])} |"
+                f"| {server} | {name} | {preau:,.0f} | {raw:,.0f} | **{ratio:.2f}** "
+                f"| {goal} | {pairs[0]:.2f}–{pairs[-1]:.2f} |"
             )
     todo = {s: statistics.median(results[s]["to-do, JSON"]["preau"]) for s in SERVERS}
     faster = max(SERVERS, key=lambda s: todo[s])
@@ -350,8 +360,8 @@ def report(
         max(r) / min(r) for per in results.values() for v in per.values() for r in v.values()
     )
     caution = (
-        f"\nRuns of one variant differ by up to {spread:.1f}×: other work shared these two "
-        "cores, so read the ratios as indicative.\n"
+        f"\nRuns of one variant differ by up to {spread:.1f}× (other work on the host); the "
+        "ratio is the median of the pairs' ratios, which that drift moves much less.\n"
         if spread > 1.3
         else ""
     )
@@ -361,12 +371,13 @@ Warm reads of one pupil (15 homework items, 3 conversations, 5 lessons a week), 
 application with the gate on PostgreSQL and Redis, logging as `make cluster` runs it (JSON,
 no per-request line: nginx logs those), against a raw ASGI app answering the
 same status and bytes on the same server. One worker pinned to CPU 0 (Préau up for the
-whole run, its caches warm), `wrk -t1 -c64` pinned to CPU 1, median of {rounds} alternating
-runs of {seconds} s (`.venv/bin/python
+whole run, its caches warm), `wrk -t1 -c64` pinned to CPU 1, {rounds} pairs of runs of
+{seconds} s taken side by side; req/s are medians, the ratio is the median of the pairs'
+ratios (`.venv/bin/python
 {command}`, {time.strftime("%Y-%m-%d")}, Python {platform.python_version()}, uvicorn
 {version("uvicorn")}, granian {version("granian")}).
 
-| server | read | Préau req/s | raw ASGI req/s | ratio | target | runs (Préau / raw) |
+| server | read | Préau req/s | raw ASGI req/s | ratio | target | pairs' ratios |
 |---|---|---:|---:|---:|---|---|
 {chr(10).join(lines)}
 {caution}
@@ -393,7 +404,7 @@ def main() -> None:
         return
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
-    seconds, rounds = (3, 2) if arguments.quick else (5, 3)
+    seconds, rounds = (2, 5) if arguments.quick else (3, 11)
     with tempfile.TemporaryDirectory(prefix="preau-bench-hot-") as temporary:
         folder = Path(temporary)
         url = asyncio.run(postgres_url("preau_bench_hot"))
@@ -411,8 +422,10 @@ def main() -> None:
     if arguments.server or arguments.read:
         for server, per_read in results.items():
             for name, runs in per_read.items():
-                preau, raw = statistics.median(runs["preau"]), statistics.median(runs["raw"])
-                print(f"{server:8s} {name:22s} ratio {preau / raw:.3f}")
+                pairs = " ".join(
+                    f"{p / r:.2f}" for p, r in zip(runs["preau"], runs["raw"], strict=True)
+                )
+                print(f"{server:8s} {name:22s} ratio {paired_ratio(runs):.3f} ({pairs})")
         return
     table = report(results, arguments.quick, seconds, rounds)
     print(table)

@@ -70,7 +70,7 @@ def warm_todo(services: Services, session: Session, scope: Scope) -> Warm | None
     body = entry.parts.get(JSON_PART)
     if body is None:
         return None
-    return Warm(body, entry.quoted_etag, JSON)
+    return body, entry.quoted_etag, JSON
 
 
 WARM_READS: dict[str, WarmLookup] = {"/api/v1/todo": warm_todo}

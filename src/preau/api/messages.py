@@ -53,7 +53,7 @@ def _warm(name: str) -> WarmLookup:
         if cached is None:
             return None
         body, etag = cached
-        return Warm(body, etag.encode(), JSON)
+        return body, etag.encode(), JSON
 
     return lookup
 

@@ -44,7 +44,7 @@ def warm_week(services: Services, session: Session, scope: Scope) -> Warm | None
     entry = own_week_warm(services, session, scope)
     if entry is None:
         return None
-    return Warm(entry.body, entry.quoted_etag, JSON)
+    return entry.body, entry.quoted_etag, JSON
 
 
 WARM_READS: dict[str, WarmLookup] = {"/api/v1/timetable/week": warm_week}

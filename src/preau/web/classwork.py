@@ -154,7 +154,7 @@ def warm_todo_page(services: Services, session: Session, scope: Scope) -> Warm |
         secret=services.settings.secret_key,
         cookies=state["cookies"],
     )
-    return Warm(body, etag.encode(), HTML)
+    return body, etag.encode(), HTML
 
 
 WARM_READS: dict[str, WarmLookup] = {"/todo": warm_todo_page}

@@ -84,7 +84,7 @@ def warm_week_page(services: Services, session: Session, scope: Scope) -> Warm |
         secret=services.settings.secret_key,
         cookies=state["cookies"],
     )
-    return Warm(body, etag.encode(), HTML)
+    return body, etag.encode(), HTML
 
 
 WARM_READS: dict[str, WarmLookup] = {"/timetable": warm_week_page}
