@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from preau.actions.accounts import LoginThrottle, Passwords
-from preau.actions.classwork_todo import TodoCache
+from preau.actions.classwork_todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
 from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
@@ -112,6 +112,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         files=build_file_store(settings),
         todo_cache=todo_cache,
         week_cache=WeekCache(todo_cache),
+        homework_cache=HomeworkCache(todo_cache),
         janus=JanusPool(settings),
         sending=SendingLimit(
             rate_limit_storage(state),

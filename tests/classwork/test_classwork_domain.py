@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from preau.domain.classwork import (
     TRANSITIONS,
     HandInAction,
     HandInState,
+    HandInView,
     InstructionsFormat,
     TodoSource,
     attachment_disposition,
@@ -22,6 +24,7 @@ from preau.domain.classwork import (
     clean_file_name,
     effective_deadlines,
     next_state,
+    own_view_changes_at,
     render_instructions,
     sniff_content_type,
 )
@@ -109,6 +112,21 @@ def test_the_todo_groups_by_local_day_and_knows_its_next_change() -> None:
     assert days == [("2026-11-23", [4, 1]), ("2026-11-24", [2])]
     assert todo.days[0].items[0].late is True
     assert boundary == NOW + timedelta(hours=2)
+
+
+def test_the_pupils_own_view_knows_its_next_change() -> None:
+    due, cutoff = NOW + timedelta(hours=1), NOW + timedelta(hours=3)
+    hand_in = HandInView(
+        homework_id=1, pupil_id=7, pupil_name="Léa Martin", state=HandInState.ASSIGNED,
+        text="", files=[], turned_in_at=None, late=False, returned_at=None, feedback="",
+        mark=None, mark_out_of=None, due_at=due, cutoff_at=cutoff, extended=False, open=True,
+    )  # fmt: skip
+    assert own_view_changes_at(hand_in, now=NOW) == due  # turns late
+    assert own_view_changes_at(hand_in, now=due) == due  # not late until it has passed
+    assert own_view_changes_at(hand_in, now=due + timedelta(seconds=1)) == cutoff  # closes
+    assert own_view_changes_at(hand_in, now=cutoff + timedelta(seconds=1)) is None
+    no_cutoff = msgspec.structs.replace(hand_in, cutoff_at=None)
+    assert own_view_changes_at(no_cutoff, now=due + timedelta(seconds=1)) is None
 
 
 @pytest.mark.parametrize(

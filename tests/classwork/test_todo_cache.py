@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from preau.web.render import CSRF_MARK
 from tests.classwork.conftest import Api, Clock, iso, post_homework
 from tests.helpers import (
     PASSWORD,
@@ -92,7 +93,7 @@ async def test_the_page_is_cached_too_with_each_readers_form_token(
         again = await browser.get("/todo")
     assert warm == []
     assert again.text == cold.text
-    assert "@@preau-csrf@@" not in again.text
+    assert CSRF_MARK not in again.text
     assert (
         await browser.get("/todo", headers={"if-none-match": again.headers["etag"]})
     ).status_code == 304

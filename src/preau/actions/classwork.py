@@ -38,6 +38,7 @@ from preau.actions.classwork_files import (
     stored_uploads,
 )
 from preau.actions.classwork_todo import (
+    CachedHomework,
     CachedTodo,
     aware,
     aware_or_none,
@@ -66,6 +67,7 @@ from preau.adapters.sql.schema import (
 )
 from preau.domain.access import Action, Decision
 from preau.domain.classwork import (
+    HOMEWORK_NOT_FOUND,
     MAX_ATTACHMENTS,
     MAX_HAND_IN_TEXT,
     NO_HAND_IN,
@@ -1034,6 +1036,26 @@ async def get_hand_in(
             connection, actor, homework_id, pupil_id, HandInRight.READ, now=now
         )
         return await _hand_in_view(connection, work, pupil_id, now=now)
+
+
+async def own_homework(services: Services, actor: Actor, homework_id: int) -> CachedHomework:
+    """A pupil's own view of one homework (the homework and their hand-in): from this
+    process's cache while their to-do key holds, no query; else read with the same access
+    checks as :func:`get_homework` and :func:`get_hand_in`, the to-do key taken first."""
+    if actor.profile is not Profile.PUPIL:
+        raise NotFound(HOMEWORK_NOT_FOUND)
+    now = services.clock()
+    cache = services.homework_cache
+    entry = cache.lookup(actor.school_id, actor.person_id, homework_id, now)
+    if entry is not None:
+        return entry
+    key, zone = await services.todo_cache.key_for_reading(actor.school_id, actor.person_id, now=now)
+    entry = cache.lookup(actor.school_id, actor.person_id, homework_id, now)
+    if entry is not None:  # the pupil's groups were read again and nothing else changed
+        return entry
+    work = await get_homework(services, actor, homework_id)
+    hand_in = await get_hand_in(services, actor, homework_id, actor.person_id)
+    return cache.keep(actor.school_id, key, work, hand_in, zone=zone, now=now)
 
 
 async def turn_in(

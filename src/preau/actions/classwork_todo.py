@@ -9,6 +9,8 @@ LRU of built to-dos keyed by ``(school, pupil, groups, versions)``. A warm read 
 dict look-ups and no database query. A to-do also expires at the next publish, due or
 cut-off time of its items, since those change it without any write. A lost message is
 caught by a re-read of recent bumps every ``RESYNC_SECONDS``.
+
+:class:`HomeworkCache` keeps a pupil's own view of one homework under the same key.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -42,7 +45,15 @@ from preau.adapters.sql.schema import (
     schools,
 )
 from preau.channels import follow
-from preau.domain.classwork import HandInState, Todo, TodoSource, build_todo
+from preau.domain.classwork import (
+    HandInState,
+    HandInView,
+    HomeworkView,
+    Todo,
+    TodoSource,
+    build_todo,
+    own_view_changes_at,
+)
 from preau.ports import SharedState, SharedStateUnavailable
 
 CHANNEL = "classwork"
@@ -146,7 +157,10 @@ class TodoCache:
 
     # -- the warm path: no I/O -----------------------------------------------------------
 
-    def _key(self, school_id: int, pupil_id: int, now: float) -> tuple[object, ...] | None:
+    def current_key(self, school_id: int, pupil_id: int, now: float) -> tuple[object, ...] | None:
+        """The pupil's to-do key ``(school, pupil, groups, versions)`` as this process knows
+        it, or None once their groups are no longer known. Other caches that follow the
+        to-do (:class:`HomeworkCache`) are served only while their key is this one."""
         membership = self.memberships.get((school_id, pupil_id))
         if membership is None or membership.expires <= now:
             return None
@@ -162,7 +176,7 @@ class TodoCache:
         if found is not None and found[2] == self.changes.get(school_id, 0) and now < found[3]:
             self.entries.move_to_end(found[1])
             return found[0]
-        key = self._key(school_id, pupil_id, now)
+        key = self.current_key(school_id, pupil_id, now)
         if key is None:
             return None
         entry = self.entries.get(key)
@@ -189,37 +203,8 @@ class TodoCache:
             return entry
         moment = datetime.fromtimestamp(now, UTC)
         async with self.engine.connect() as connection:
-            # 1. the pupil's groups and the school's zone
-            rows = (
-                await connection.execute(
-                    sa.select(schools.c.timezone, enrolments.c.group_id)
-                    .select_from(schools)
-                    .outerjoin(
-                        enrolments,
-                        sa.and_(
-                            enrolments.c.school_id == schools.c.id,
-                            enrolments.c.person_id == pupil_id,
-                            enrolments.c.role == "pupil",
-                        ),
-                    )
-                    .where(schools.c.id == school_id)
-                )
-            ).all()
-            zone = school_zone(rows[0].timezone if rows else "Europe/Paris")
-            group_ids = tuple(sorted({row.group_id for row in rows if row.group_id is not None}))
-            scopes = [pupil_scope(pupil_id), *(group_scope(g) for g in group_ids)]
-            # 2. the versions, read before the data they cover
-            known = dict(
-                (
-                    await connection.execute(
-                        sa.select(read_versions.c.scope, read_versions.c.version).where(
-                            read_versions.c.school_id == school_id,
-                            read_versions.c.scope.in_(scopes),
-                        )
-                    )
-                ).all()
-            )
-            read = tuple(int(known.get(scope, 0)) for scope in scopes)
+            # 1. and 2. the pupil's groups, the school's zone, then the versions
+            group_ids, scopes, read, zone = await _membership(connection, school_id, pupil_id)
             # 3. the homework of those groups with this pupil's hand-in, tick and extension
             sources = await _todo_sources(connection, school_id, pupil_id, group_ids, moment)
         todo, boundary = build_todo(pupil_id, sources, now=moment, zone=zone)
@@ -242,6 +227,29 @@ class TodoCache:
             evicted, _ = self.entries.popitem(last=False)
             self._found.pop((evicted[0], evicted[1]), None)  # type: ignore[arg-type]
         return entry
+
+    async def key_for_reading(
+        self, school_id: int, pupil_id: int, *, now: float
+    ) -> tuple[tuple[object, ...], ZoneInfo]:
+        """The pupil's current to-do key and the school's zone, for a cold read about to
+        load data under that key: from memory while their groups are known, else read
+        (2 queries). Either way the versions are taken before the data they cover, so an
+        entry is never kept under a key newer than its data."""
+        key = self.current_key(school_id, pupil_id, now)
+        if key is None:
+            async with self.engine.connect() as connection:
+                group_ids, scopes, read, zone = await _membership(connection, school_id, pupil_id)
+            self._remember(
+                school_id=school_id,
+                pupil_id=pupil_id,
+                group_ids=group_ids,
+                scopes=scopes,
+                read=read,
+                zone=zone,
+                now=now,
+            )
+            key = (school_id, pupil_id, group_ids, read)
+        return key, self.memberships[(school_id, pupil_id)].zone
 
     def _remember(
         self,
@@ -332,6 +340,113 @@ class TodoCache:
                 await self.resync()
             except Exception:
                 log.exception("classwork resync failed; will retry")
+
+
+class CachedHomework:
+    """A pupil's own view of one homework (the homework as they see it, their hand-in) and
+    its pages per locale, with placeholders for the reader's CSRF token and the turn-in
+    form's idempotency key (filled by the web layer)."""
+
+    __slots__ = ("hand_in", "key", "pages", "valid_until", "work", "zone")
+
+    def __init__(
+        self, work: HomeworkView, hand_in: HandInView, *, key: tuple[object, ...],
+        valid_until: float, zone: ZoneInfo,
+    ) -> None:  # fmt: skip
+        self.work = work
+        self.hand_in = hand_in
+        self.key = key
+        self.valid_until = valid_until
+        self.zone = zone
+        self.pages: dict[str, bytes] = {}
+
+
+class HomeworkCache:
+    """Pupils' own views of one homework, per process (LRU). An entry is served only while
+    the pupil's to-do key in the shared registry is the one it was loaded under (same
+    groups, same versions of the pupil's and groups' scopes), so every write that moves
+    the to-do on moves this on too; and only until its due time or cut-off passes."""
+
+    # About 5 KB an entry (a short homework, its hand-in, the page in one locale).
+    def __init__(self, versions: TodoCache, *, max_entries: int = 10_000) -> None:
+        self.versions = versions
+        self.max_entries = max_entries
+        self.entries: OrderedDict[tuple[int, int, int], CachedHomework] = OrderedDict()
+
+    def lookup(
+        self, school_id: int, pupil_id: int, homework_id: int, now: float
+    ) -> CachedHomework | None:
+        place = (school_id, pupil_id, homework_id)
+        entry = self.entries.get(place)
+        if entry is None or entry.valid_until <= now:
+            return None
+        if entry.key != self.versions.current_key(school_id, pupil_id, now):
+            return None
+        self.entries.move_to_end(place)
+        return entry
+
+    def keep(
+        self,
+        school_id: int,
+        key: tuple[object, ...],
+        work: HomeworkView,
+        hand_in: HandInView,
+        *,
+        zone: ZoneInfo,
+        now: float,
+    ) -> CachedHomework:
+        """An entry for what a cold read loaded under ``key`` (taken before the data); kept
+        only when the homework's group is one of the pupil's groups, whose version covers
+        it (work set for chosen pupils stays visible to one who has left the group)."""
+        moment = datetime.fromtimestamp(now, UTC)
+        change = own_view_changes_at(hand_in, now=moment) or moment + MAX_LIFETIME
+        # Good through that instant itself (late and closed begin once it has passed).
+        valid_until = math.nextafter(min(change, moment + MAX_LIFETIME).timestamp(), math.inf)
+        entry = CachedHomework(work, hand_in, key=key, valid_until=valid_until, zone=zone)
+        group_ids = key[2]
+        if isinstance(group_ids, tuple) and work.group_id in group_ids:
+            place = (school_id, hand_in.pupil_id, work.id)
+            self.entries[place] = entry
+            self.entries.move_to_end(place)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        return entry
+
+
+async def _membership(
+    connection: AsyncConnection, school_id: int, pupil_id: int
+) -> tuple[tuple[int, ...], list[str], tuple[int, ...], ZoneInfo]:
+    """Two queries: the pupil's groups and the school's zone, then the versions of the
+    pupil's and groups' scopes (read before any data they cover)."""
+    rows = (
+        await connection.execute(
+            sa.select(schools.c.timezone, enrolments.c.group_id)
+            .select_from(schools)
+            .outerjoin(
+                enrolments,
+                sa.and_(
+                    enrolments.c.school_id == schools.c.id,
+                    enrolments.c.person_id == pupil_id,
+                    enrolments.c.role == "pupil",
+                ),
+            )
+            .where(schools.c.id == school_id)
+        )
+    ).all()
+    zone = school_zone(rows[0].timezone if rows else "Europe/Paris")
+    group_ids = tuple(sorted({row.group_id for row in rows if row.group_id is not None}))
+    scopes = [pupil_scope(pupil_id), *(group_scope(g) for g in group_ids)]
+    known = dict(
+        (
+            await connection.execute(
+                sa.select(read_versions.c.scope, read_versions.c.version).where(
+                    read_versions.c.school_id == school_id,
+                    read_versions.c.scope.in_(scopes),
+                )
+            )
+        ).all()
+    )
+    return group_ids, scopes, tuple(int(known.get(scope, 0)) for scope in scopes), zone
 
 
 async def _todo_sources(

@@ -18,7 +18,7 @@ from preau.settings import Settings
 
 if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
-    from preau.actions.classwork_todo import TodoCache
+    from preau.actions.classwork_todo import HomeworkCache, TodoCache
     from preau.actions.sessions import Sessions
     from preau.actions.timetable import WeekCache
     from preau.actions.virtual import JanusPool
@@ -39,6 +39,7 @@ class Services:
     files: FileStore
     todo_cache: TodoCache  # also the registry of read versions (DESIGN.md §5)
     week_cache: WeekCache  # timetables: one's own week, warm
+    homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     sending: SendingLimit = field(default_factory=SendingLimit.in_memory)

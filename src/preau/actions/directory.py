@@ -14,10 +14,12 @@ from preau.actions.access import (
     child_ids,
     enforce,
 )
+from preau.actions.classwork_todo import bump_versions, group_scope
 from preau.actions.context import Services
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
+    homework,
     parent_links,
     people,
     school_years,
@@ -222,6 +224,7 @@ async def update_person(
             raise InvalidInput(
                 "You cannot deactivate your own account or remove your own administrator role."
             )
+        bumped: dict[str, int] = {}
         if values:
             values["updated_at"] = services.now()
             await connection.execute(
@@ -229,6 +232,8 @@ async def update_person(
                 .where(people.c.school_id == actor.school_id, people.c.id == person_id)
                 .values(**values)
             )
+            if "given_name" in values or "family_name" in values:
+                bumped = await _authors_homework_changed(services, connection, actor, person_id)
         ends_sessions = changes.active is False or changes.profile is not None
         if ends_sessions:
             await services.sessions.revoke_person(
@@ -241,7 +246,28 @@ async def update_person(
         row = await access_person_by_id(connection, actor, person_id, Action.READ)
     if ends_sessions:
         await services.sessions.announce_person(person_id, after=now)
+    await services.todo_cache.announce(actor.school_id, bumped)
     return person_view(row)
+
+
+async def _authors_homework_changed(
+    services: Services, connection: AsyncConnection, actor: Actor, person_id: int
+) -> dict[str, int]:
+    """A teacher's name is shown on the homework they set (the pupil's cached page for it):
+    inside the renaming transaction, bump the groups of that homework."""
+    group_ids = (
+        await connection.execute(
+            sa.select(homework.c.group_id)
+            .where(
+                homework.c.school_id == actor.school_id,
+                homework.c.author_id == person_id,
+                homework.c.deleted_at.is_(None),
+            )
+            .distinct()
+        )
+    ).scalars()
+    scopes = [group_scope(group_id) for group_id in group_ids]
+    return await bump_versions(connection, actor.school_id, scopes, now=services.now())
 
 
 async def list_people(
@@ -379,6 +405,7 @@ async def update_group(
         values["subject"] = optional_text(changes.subject, "subject")
     if changes.active is not None:
         values["active"] = changes.active
+    bumped: dict[str, int] = {}
     async with services.engine.begin() as connection:
         await access_group_by_id(connection, actor, group_id, Action.CHANGE)
         if values:
@@ -387,7 +414,13 @@ async def update_group(
                 .where(groups.c.school_id == actor.school_id, groups.c.id == group_id)
                 .values(**values)
             )
+            # The group's name and subject are shown in its pupils' cached to-dos and
+            # homework pages: move them on, as a homework write does.
+            bumped = await bump_versions(
+                connection, actor.school_id, [group_scope(group_id)], now=services.now()
+            )
         row = await access_group_by_id(connection, actor, group_id, Action.READ)
+    await services.todo_cache.announce(actor.school_id, bumped)
     return group_view(row)
 
 

@@ -742,6 +742,17 @@ def build_todo(
     return Todo(pupil_id=pupil_id, days=days), min(boundaries, default=None)
 
 
+def own_view_changes_at(hand_in: HandInView, *, now: datetime) -> datetime | None:
+    """The next instant at which a pupil's own view of one homework would look different
+    without any write: it turns late after the due time (with their extension) and closes
+    after the cut-off. A time equal to ``now`` counts, since both change only once it has
+    passed."""
+    return min(
+        (moment for moment in (hand_in.due_at, hand_in.cutoff_at) if moment and moment >= now),
+        default=None,
+    )
+
+
 def week_start(moment: datetime, zone: tzinfo) -> date:
     local = moment.astimezone(zone).date()
     return local - timedelta(days=local.weekday())

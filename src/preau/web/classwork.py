@@ -3,7 +3,8 @@ the parents' read-only view, and file downloads.
 
 The to-do page is the hottest page in Préau: a warm one is answered before the router
 (:func:`warm_todo_page`, see ``web/warm.py``) straight from the per-process cache (no
-database, no template), with an ETag; only a cold request reaches the handler.
+database, no template), with an ETag; only a cold request reaches the handler. A pupil's
+own page for one homework is kept rendered the same way (:func:`own_homework_page`).
 """
 
 from __future__ import annotations
@@ -40,13 +41,23 @@ from preau.domain.classwork import (
 )
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
-from preau.web.render import environment, for_reader, page_bytes, render, services_of, session_of
+from preau.web.render import (
+    CSRF_MARK,
+    csrf_token,
+    environment,
+    for_reader,
+    page_bytes,
+    render,
+    services_of,
+    session_of,
+)
 from preau.web.render import translate_error as sentence
 from preau.web.warm import HTML, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 
 JSON_PART = ("json", "")
+CSRF_MARK_BYTES = CSRF_MARK.encode()
 NOT_A_PUPIL = i18n.lazy("Only pupils have a to-do list. Parents see their children's.")
 BAD_TIME = i18n.lazy("Write the time as a date and an hour, like 2026-11-23 08:00.")
 BAD_NUMBER = i18n.lazy("Write a number, like 14 or 14.5.")
@@ -242,7 +253,44 @@ async def homework_page(
     actor = signed_in(request).actor
     if actor.profile in STAFF_PROFILES:
         return await teacher_homework_page(request, actor, homework_id)
+    if actor.profile is Profile.PUPIL and not request.scope["query_string"]:
+        # The plain case, warm: no `pupil`, no `done=` message (those go the long way).
+        return await own_homework_page(request, actor, homework_id)
     return await pupil_homework_page(request, actor, homework_id, pupil)
+
+
+# Replaced by a new key on every page sent: a form answered twice (a double click, a
+# retry) turns in once, and two pages never share a key. Random for each process, like
+# the CSRF mark, so instructions or a hand-in text cannot carry it.
+IDEMPOTENCY_MARK = f"@@preau-idempotency-{secrets.token_hex(8)}@@".encode()
+
+
+async def own_homework_page(request: Req, actor: Actor, homework_id: int) -> Response[bytes]:
+    """A pupil's own page for one homework, rendered once per locale and kept with the
+    cached homework and hand-in; each reader gets their CSRF token and a fresh
+    idempotency key put into it. Never revalidated with an ETag: a page kept by the
+    browser would turn in with a key already used."""
+    services = services_of(request)
+    entry = await classwork.own_homework(services, actor, homework_id)
+    locale = i18n.current_locale.get()
+    page = entry.pages.get(locale)
+    if page is None:
+        page = page_bytes(
+            request,
+            "classwork/homework.html",
+            work=entry.work,
+            hand_in=entry.hand_in,
+            when=moment_formatter(entry.zone, locale),
+            read_only=False,
+            idempotency_key=IDEMPOTENCY_MARK.decode(),
+            error=None,
+            text=entry.hand_in.text,
+        )
+        entry.pages[locale] = page
+    body = page.replace(CSRF_MARK_BYTES, csrf_token(request).encode()).replace(
+        IDEMPOTENCY_MARK, secrets.token_urlsafe(16).encode()
+    )
+    return Response(body, media_type="text/html", headers={"cache-control": "no-store"})
 
 
 async def pupil_homework_page(

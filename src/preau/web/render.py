@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,10 @@ def render(
 
 # -- pages kept rendered in a cache ---------------------------------------------------------
 
-CSRF_MARK = "@@preau-csrf@@"  # replaced by the reader's own token when a cached page is sent
+# Replaced by the reader's own token when a cached page is sent. Random for each process,
+# so text someone typed (a title, Markdown instructions with a link) cannot carry the mark
+# and have another reader's token put into it.
+CSRF_MARK = f"@@preau-csrf-{secrets.token_hex(8)}@@"
 
 
 def page_bytes(request: Request[Any, Any, Any], template: str, **context: Any) -> bytes:
