@@ -99,6 +99,9 @@ async def test_request_ids_are_kept_or_made_and_differ() -> None:
     assert dict(given[0]["headers"])[b"x-request-id"] == b"r" * 64
     made = {dict((await call(edge, http_scope()))[0]["headers"])[b"x-request-id"] for _ in range(3)}
     assert len(made) == 3
+    # A client that is not a trusted proxy does not name its requests in our logs.
+    stranger = http_scope([(b"x-request-id", b"forged")], client=("198.51.100.9", 5000))
+    assert dict((await call(edge, stranger))[0]["headers"])[b"x-request-id"] != b"forged"
 
 
 async def test_security_headers_but_not_on_a_304() -> None:

@@ -49,7 +49,8 @@ class Edge:
     anywhere in Préau), per-route metrics and one JSON access-log line per request.
 
     It wraps the gate, so the gate's own refusals are counted, logged and carry the same
-    headers. Proxy headers are read only from the addresses in ``forwarded_allow_ips``
+    headers. Proxy headers (and an ``X-Request-Id`` to log under, such as nginx's
+    ``$request_id``) are read only from the addresses in ``forwarded_allow_ips``
     (comma-separated addresses or networks, or ``*``), as uvicorn's ``--forwarded-allow-ips``
     does: the client is the right-most ``X-Forwarded-For`` entry that is not itself a
     trusted proxy.
@@ -89,17 +90,20 @@ class Edge:
             await self.app(scope, receive, send)
             return
         request_id = b""
-        proto: bytes | None = None
-        forwarded: list[bytes] | None = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                request_id = value[:64]
-            elif name == b"x-forwarded-for":
-                forwarded = [value] if forwarded is None else [*forwarded, value]
-            elif name == b"x-forwarded-proto":
-                proto = value
-        if forwarded is not None or proto is not None:
-            self.trusted.resolve(scope, proto, forwarded or [])
+        client = scope.get("client")
+        if client is not None and client[0] in self.trusted:
+            # Only a trusted proxy says who the client is and names the request.
+            proto: bytes | None = None
+            forwarded: list[bytes] = []
+            for name, value in scope["headers"]:
+                if name == b"x-request-id":
+                    request_id = value[:64]
+                elif name == b"x-forwarded-for":
+                    forwarded.append(value)
+                elif name == b"x-forwarded-proto":
+                    proto = value
+            if forwarded or proto is not None:
+                self.trusted.resolve(scope, proto, forwarded)
         if not request_id:
             request_id = self._id_prefix + b"%08x" % (next(self._ids) & 0xFFFFFFFF)
         started = time.perf_counter()
