@@ -59,7 +59,7 @@ async def running_app(settings: Settings) -> AsyncIterator[App]:
     asgi = around(cast("ASGIApp", router), services, settings, gate=None)
     await start_services(services)
     try:
-        transport = httpx.ASGITransport(app=asgi)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=as_served(asgi))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield App(services=services, client=client)
     finally:
@@ -209,6 +209,19 @@ class QueryCounter:
             yield found
         finally:
             self.active.reset(token)
+
+
+def as_served(app: Any) -> Any:
+    """The application as uvicorn and granian call it: each request's scope carries a
+    ``state`` (their copy of the lifespan's, empty here), which httpx's transport leaves
+    out."""
+
+    async def served(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("state", {})
+        await app(scope, receive, send)
+
+    return served
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from tests.helpers import (
     QueryCounter,
     School,
     api_token,
+    as_served,
     build_world,
     login,
     make_settings,
@@ -207,7 +208,7 @@ async def test_the_served_stack_answers_a_warm_to_do_before_the_router(
         world = await build_world(services, await services.passwords.hash(PASSWORD))
         clock = Clock()
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            transport=httpx.ASGITransport(app=as_served(app)), base_url="http://testserver"
         ) as client:
             teacher = Api(client, await api_token(client, "teacher.a"))
             pupil = Api(client, await api_token(client, "pupil.a"))

@@ -25,6 +25,7 @@ from preau.gate.control import read_gate_status, update_gate_settings
 from preau.gate.middleware import GateMiddleware
 from preau.gate.settings import GateSettings
 from preau.ports import SharedState
+from tests.helpers import as_served
 
 SECRET = "s" * 40
 
@@ -70,7 +71,9 @@ async def make_gate(
 
 def client(gate: GateMiddleware, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=gate), base_url="http://preau.test", headers=headers
+        transport=httpx.ASGITransport(app=as_served(gate)),
+        base_url="http://preau.test",
+        headers=headers,
     )
 
 

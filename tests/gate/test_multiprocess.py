@@ -23,6 +23,7 @@ from preau.gate import build_gate
 from preau.gate.control import update_gate_settings
 from preau.gate.settings import GateSettings
 from tests.conftest import missing_service
+from tests.helpers import as_served
 
 from .gate_app import SECRET, hello
 
@@ -188,7 +189,7 @@ async def test_redis_down_admits_a_share_and_fails_open(
         rate_limit_address="40/minute",
     )
     gate = build_gate(hello, settings=settings, secret_key=SECRET, state=state)
-    transport = httpx.ASGITransport(app=gate)
+    transport = httpx.ASGITransport(app=as_served(gate))
 
     def person() -> httpx.AsyncClient:
         return httpx.AsyncClient(

@@ -118,6 +118,16 @@ async def test_security_headers_but_not_on_a_304() -> None:
     assert b"x-request-id" in names
 
 
+async def test_an_answer_from_before_the_session_layer_has_no_locale_to_say() -> None:
+    """Granian hands every request a ``state`` (a copy of the lifespan's, often empty); the
+    gate answers before the session layer puts a locale in it."""
+    for state in ({}, {"something": 1}):
+        scope = {**http_scope(), "state": dict(state)}
+        sent = await call(Edge(answering(503), hsts=False, forwarded_allow_ips=""), scope)
+        assert sent[0]["status"] == 503
+        assert b"content-language" not in dict(sent[0]["headers"])
+
+
 async def test_a_page_with_its_own_policy_keeps_it_alone() -> None:
     own = (b"content-security-policy", b"default-src 'none'")
     sent = await call(Edge(answering(200, [own]), hsts=False, forwarded_allow_ips=""), http_scope())

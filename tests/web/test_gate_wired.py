@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.bootstrap import build_app
 from preau.gate.settings import GateSettings
-from tests.helpers import PASSWORD, build_world, csrf_from, make_settings, serving
+from tests.helpers import PASSWORD, as_served, build_world, csrf_from, make_settings, serving
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ async def client(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.
     services = build_services(settings)
     await build_world(services, await services.passwords.hash(PASSWORD))
     await stop_services(services)
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=as_served(app))  # type: ignore[arg-type]
     async with (
         serving(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
@@ -95,7 +95,7 @@ async def test_the_gate_limits_the_address_the_trusted_proxy_gives(
     app = build_app(make_settings(database_url), GateSettings(rate_limit_address="2/minute"))
 
     async def arrive(peer: str, forwarded_for: str) -> int:
-        transport = httpx.ASGITransport(app=app, client=(peer, 4321))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=as_served(app), client=(peer, 4321))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as fresh:
             response = await fresh.get("/login", headers={"x-forwarded-for": forwarded_for})
             return response.status_code

@@ -129,11 +129,12 @@ class Edge:
                     # The session layer, inside the gate, chose the locale; the gate's
                     # own pages say theirs.
                     state = scope.get("state")
+                    locale = state.get("locale") if state else None
                     message["headers"] = [
                         *own,
                         *headers,
                         (b"x-request-id", request_id),
-                        *_COMMON.get(state and state.get("locale"), _VARY),
+                        *_COMMON.get(locale, _VARY),
                     ]
             await send(message)
 
