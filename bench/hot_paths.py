@@ -237,7 +237,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # -- the load ----------------------------------------------------------------------------------
 
 
-def wrk(port: int, path: str, seconds: int, headers: dict[str, str], status: int) -> float:
+UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def wrk(
+    port: int, path: str, seconds: int, headers: dict[str, str], *, status: int, body_size: int
+) -> float:
+    """Requests per second; fails unless every answer was of the expected kind: wrk counts
+    3xx as success, so a 304 read that Préau began to answer 200 (a changed ETag) would
+    pass unnoticed but for the bytes per answer, checked here against the body's size."""
     command = ["wrk", "-t1", "-c64", f"-d{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -248,8 +256,15 @@ def wrk(port: int, path: str, seconds: int, headers: dict[str, str], status: int
         check=True,
     ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if not match or "Non-2xx" in output or "Socket errors" in output:
+    moved = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", output)
+    if not match or not moved or "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"unexpected wrk output (expected {status}):\n{output}")
+    per_answer = float(moved.group(1)) * UNITS[moved.group(2)] / float(match.group(1))
+    if not body_size <= per_answer < body_size + 2000:  # headers: a few hundred bytes
+        raise RuntimeError(
+            f"{path}: {per_answer:,.0f} bytes per answer, expected a {status} with a "
+            f"{body_size:,}-byte body:\n{output}"
+        )
     return float(match.group(1))
 
 
@@ -300,11 +315,13 @@ def measure(
             raw = start(server, "raw_factory", raw_port, raw_env)
             try:
                 runs[name] = {"preau": [], "raw": []}
+                size = len(body) if status == 200 else 0
                 for port in (preau_port, raw_port):
-                    wrk(port, path, 1, headers, status)  # warm up: caches filled, loops hot
+                    wrk(port, path, 1, headers, status=status, body_size=size)  # warm up
                 for _ in range(rounds):  # alternate, so drift in the machine hits both alike
-                    runs[name]["preau"].append(wrk(preau_port, path, seconds, headers, status))
-                    runs[name]["raw"].append(wrk(raw_port, path, seconds, headers, status))
+                    for side, port in (("preau", preau_port), ("raw", raw_port)):
+                        ran = wrk(port, path, seconds, headers, status=status, body_size=size)
+                        runs[name][side].append(ran)
             finally:
                 stop(raw)
             print(

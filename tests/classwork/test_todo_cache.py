@@ -78,6 +78,22 @@ async def test_revalidation_answers_304_until_something_changes(
     assert (item["title"], item["changed"]) == ("Exercices page 43", True)
 
 
+async def test_a_to_do_rebuilt_unchanged_keeps_its_etag(
+    app: App, world: dict[str, School], clock: Clock, as_user: Any, queries: QueryCounter
+) -> None:
+    """The pupil's groups are read again every minute and a write elsewhere in the school
+    moves a version: the to-do is rebuilt, but a browser's copy still revalidates."""
+    teacher: Api = await as_user("teacher.a")
+    pupil: Api = await as_user("pupil.a")
+    await post_homework(teacher, world["a"], clock, title="Un", due_at=iso(clock, 30 * 86400))
+    etag = (await pupil.get("/api/v1/todo")).headers["etag"]
+    clock.advance(120)  # past the membership's minute: the next read is cold
+    with queries.counting() as rebuilt:
+        again = await pupil.get("/api/v1/todo", headers={"if-none-match": etag})
+    assert len(rebuilt) == COLD_QUERIES
+    assert again.status_code == 304
+
+
 async def test_the_page_is_cached_too_with_each_readers_form_token(
     app: App, world: dict[str, School], clock: Clock, as_user: Any, queries: QueryCounter
 ) -> None:

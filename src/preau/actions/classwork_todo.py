@@ -87,10 +87,15 @@ class Bump(msgspec.Struct, frozen=True):
 class CachedTodo:
     """A built to-do and its rendered forms (JSON, pages per locale)."""
 
-    __slots__ = ("etag", "parts", "quoted_etag", "todo", "valid_until", "zone")
+    __slots__ = ("etag", "json", "parts", "quoted_etag", "todo", "valid_until", "zone")
 
-    def __init__(self, todo: Todo, *, etag: str, valid_until: float, zone: ZoneInfo) -> None:
+    def __init__(self, todo: Todo, *, valid_until: float, zone: ZoneInfo) -> None:
         self.todo = todo
+        self.json = msgspec.json.encode(todo)
+        # From the content alone: a to-do rebuilt unchanged (its pupil's groups are read
+        # again every minute; a write elsewhere moved a version) keeps its ETag, so the
+        # browser's copy still revalidates with a 304.
+        etag = hashlib.blake2b(self.json, digest_size=10).hexdigest()
         self.etag = etag
         self.quoted_etag = b'"%s"' % etag.encode()  # as the ETag header carries it
         self.valid_until = valid_until
@@ -210,8 +215,7 @@ class TodoCache:
         todo, boundary = build_todo(pupil_id, sources, now=moment, zone=zone)
         valid_until = min(boundary or moment + MAX_LIFETIME, moment + MAX_LIFETIME).timestamp()
         key: tuple[object, ...] = (school_id, pupil_id, group_ids, read)
-        digest = hashlib.blake2b(repr((key, valid_until)).encode(), digest_size=10).hexdigest()
-        entry = CachedTodo(todo, etag=digest, valid_until=valid_until, zone=zone)
+        entry = CachedTodo(todo, valid_until=valid_until, zone=zone)
         self._remember(
             school_id=school_id,
             pupil_id=pupil_id,

@@ -39,7 +39,6 @@ from preau.domain.classwork import (
 from preau.domain.errors import Forbidden
 from preau.domain.people import Profile
 from preau.web.classwork import (
-    JSON_PART,
     download_response,
     zip_response,
 )
@@ -67,10 +66,7 @@ def warm_todo(services: Services, session: Session, scope: Scope) -> Warm | None
     entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
     if entry is None:
         return None
-    body = entry.parts.get(JSON_PART)
-    if body is None:
-        return None
-    return body, entry.quoted_etag, JSON
+    return entry.json, entry.quoted_etag, JSON
 
 
 WARM_READS: dict[str, WarmLookup] = {"/api/v1/todo": warm_todo}
@@ -97,10 +93,7 @@ async def todo(request: Req) -> Response[bytes]:
     if actor.profile is not Profile.PUPIL:
         raise Forbidden(i18n.lazy("Only pupils have a to-do list. Parents see their children's."))
     entry = await classwork.todo_of(services_of(request), actor, actor.person_id)
-    body = entry.parts.get(JSON_PART)
-    if body is None:
-        body = entry.parts[JSON_PART] = msgspec.json.encode(entry.todo)
-    return cached_response(request, body, f'"{entry.etag}"', "application/json")
+    return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
 
 
 @get(
@@ -111,10 +104,7 @@ async def todo(request: Req) -> Response[bytes]:
 )
 async def pupil_todo(request: Req, pupil_id: FromPath[int]) -> Response[bytes]:
     entry = await classwork.todo_of(services_of(request), require_session(request).actor, pupil_id)
-    body = entry.parts.get(JSON_PART)
-    if body is None:
-        body = entry.parts[JSON_PART] = msgspec.json.encode(entry.todo)
-    return cached_response(request, body, f'"{entry.etag}"', "application/json")
+    return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
 
 
 @get("/api/v1/homework", tags=TAGS, summary="Homework I set, by week (teachers and staff)")

@@ -56,7 +56,6 @@ from preau.web.warm import HTML, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 
-JSON_PART = ("json", "")
 CSRF_MARK_BYTES = CSRF_MARK.encode()
 NOT_A_PUPIL = i18n.lazy("Only pupils have a to-do list. Parents see their children's.")
 BAD_TIME = i18n.lazy("Write the time as a date and an hour, like 2026-11-23 08:00.")
