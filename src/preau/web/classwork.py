@@ -718,7 +718,7 @@ async def zip_response(request: Req, homework_id: int) -> Response[bytes]:
 
 
 def download_response(found: Download) -> Response[Any]:
-    """Always a download with the sniffed type; ``nosniff`` comes from SecurityHeaders and
+    """Always a download with the sniffed type; ``nosniff`` comes from the edge layer and
     a sandboxing policy stops the file from ever running as a page."""
     if found.redirect is not None:
         return Redirect(found.redirect, status_code=303)

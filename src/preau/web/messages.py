@@ -101,7 +101,7 @@ async def _uploads(form: FormMultiDict) -> list[AttachmentUpload]:
 
 def attachment_response(found: AttachmentDownload) -> Stream:
     """Always a download with the sniffed type; a sandboxing policy stops the file from
-    ever running as a page (``nosniff`` comes from SecurityHeaders)."""
+    ever running as a page (``nosniff`` comes from the edge layer)."""
     return Stream(
         found.chunks,
         media_type=found.content_type,
