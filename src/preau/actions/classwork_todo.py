@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -209,22 +209,13 @@ class TodoCache:
         moment = datetime.fromtimestamp(now, UTC)
         async with self.engine.connect() as connection:
             # 1. and 2. the pupil's groups, the school's zone, then the versions
-            group_ids, scopes, read, zone = await _membership(connection, school_id, pupil_id)
+            groups = await _membership(connection, school_id, pupil_id)
             # 3. the homework of those groups with this pupil's hand-in, tick and extension
-            sources = await _todo_sources(connection, school_id, pupil_id, group_ids, moment)
-        todo, boundary = build_todo(pupil_id, sources, now=moment, zone=zone)
+            sources = await _todo_sources(connection, school_id, pupil_id, groups.group_ids, moment)
+        todo, boundary = build_todo(pupil_id, sources, now=moment, zone=groups.zone)
         valid_until = min(boundary or moment + MAX_LIFETIME, moment + MAX_LIFETIME).timestamp()
-        key: tuple[object, ...] = (school_id, pupil_id, group_ids, read)
-        entry = CachedTodo(todo, valid_until=valid_until, zone=zone)
-        self._remember(
-            school_id=school_id,
-            pupil_id=pupil_id,
-            group_ids=group_ids,
-            scopes=scopes,
-            read=read,
-            zone=zone,
-            now=now,
-        )
+        entry = CachedTodo(todo, valid_until=valid_until, zone=groups.zone)
+        key = self._remember(school_id, pupil_id, groups, now=now)
         self.entries[key] = entry
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
@@ -242,39 +233,22 @@ class TodoCache:
         key = self.current_key(school_id, pupil_id, now)
         if key is None:
             async with self.engine.connect() as connection:
-                group_ids, scopes, read, zone = await _membership(connection, school_id, pupil_id)
-            self._remember(
-                school_id=school_id,
-                pupil_id=pupil_id,
-                group_ids=group_ids,
-                scopes=scopes,
-                read=read,
-                zone=zone,
-                now=now,
-            )
-            key = (school_id, pupil_id, group_ids, read)
+                groups = await _membership(connection, school_id, pupil_id)
+            key = self._remember(school_id, pupil_id, groups, now=now)
         return key, self.memberships[(school_id, pupil_id)].zone
 
     def _remember(
-        self,
-        *,
-        school_id: int,
-        pupil_id: int,
-        group_ids: tuple[int, ...],
-        scopes: list[str],
-        read: tuple[int, ...],
-        zone: ZoneInfo,
-        now: float,
-    ) -> None:
-        keys = tuple((school_id, scope) for scope in scopes)
-        for scope_key, version in zip(keys, read, strict=True):
-            if self.versions.get(scope_key, -1) < version:
-                self.versions[scope_key] = version
-                self.changes[school_id] = self.changes.get(school_id, 0) + 1
+        self, school_id: int, pupil_id: int, groups: PupilGroups, *, now: float
+    ) -> tuple[object, ...]:
+        """Keep what was just read of the pupil's groups and their versions; returns the
+        to-do key they make."""
+        self.apply(school_id, dict(zip(groups.scopes, groups.read, strict=True)))
         self._found.pop((school_id, pupil_id), None)
+        keys = tuple((school_id, scope) for scope in groups.scopes)
         self.memberships[(school_id, pupil_id)] = Membership(
-            group_ids, keys, zone, now + MEMBERSHIP_SECONDS
+            groups.group_ids, keys, groups.zone, now + MEMBERSHIP_SECONDS
         )
+        return (school_id, pupil_id, groups.group_ids, groups.read)
 
     # -- invalidation ----------------------------------------------------------------------
 
@@ -417,9 +391,14 @@ class HomeworkCache:
         return entry
 
 
-async def _membership(
-    connection: AsyncConnection, school_id: int, pupil_id: int
-) -> tuple[tuple[int, ...], list[str], tuple[int, ...], ZoneInfo]:
+class PupilGroups(NamedTuple):
+    group_ids: tuple[int, ...]
+    scopes: list[str]  # the pupil's scope, then each group's
+    read: tuple[int, ...]  # their versions, in the same order
+    zone: ZoneInfo
+
+
+async def _membership(connection: AsyncConnection, school_id: int, pupil_id: int) -> PupilGroups:
     """Two queries: the pupil's groups and the school's zone, then the versions of the
     pupil's and groups' scopes (read before any data they cover)."""
     rows = (
@@ -450,7 +429,7 @@ async def _membership(
             )
         ).all()
     )
-    return group_ids, scopes, tuple(int(known.get(scope, 0)) for scope in scopes), zone
+    return PupilGroups(group_ids, scopes, tuple(int(known.get(scope, 0)) for scope in scopes), zone)
 
 
 async def _todo_sources(
