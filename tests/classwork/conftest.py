@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,23 @@ async def as_user(app: App, world: dict[str, School]) -> Any:
         return cache[username]
 
     return make
+
+
+@asynccontextmanager
+async def two_processes(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[App, App, dict[str, School]]]:
+    """Two app instances on one database and one Redis (for a test parametrized with
+    ``shared="redis"``), and the two-school world."""
+    settings = make_settings(
+        database_url,
+        files_dir=tmp_path / "files",
+        redis_url=request.getfixturevalue("redis_url"),
+        redis_prefix=request.getfixturevalue("redis_prefix"),
+    )
+    async with running_app(settings) as first, running_app(settings) as second:
+        world = await build_world(first.services, await first.services.passwords.hash(PASSWORD))
+        yield first, second, world
 
 
 def iso(clock: Clock, seconds: float) -> str:

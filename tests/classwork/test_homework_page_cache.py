@@ -17,19 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from preau.adapters.sql.schema import enrolments, hand_in_events
 from preau.web.classwork import IDEMPOTENCY_MARK
 from preau.web.render import CSRF_MARK
-from tests.classwork.conftest import PDF, PNG, Api, Clock, iso, post_homework
+from tests.classwork.conftest import PDF, PNG, Api, Clock, iso, post_homework, two_processes
 from tests.classwork.test_homework_flow import upload
 from tests.helpers import (
-    PASSWORD,
     App,
     QueryCounter,
     School,
     api_token,
-    build_world,
     csrf_from,
     login,
-    make_settings,
-    running_app,
 )
 
 # The pupil's groups and zone, their versions (the to-do key, read first), then what
@@ -431,13 +427,7 @@ async def test_another_process_sees_the_write(
 ) -> None:
     """Two app instances on one database and one Redis: a write through the first moves
     the second's cached page on, through pub/sub after the commit."""
-    redis_url = request.getfixturevalue("redis_url")
-    prefix = request.getfixturevalue("redis_prefix")
-    settings = make_settings(
-        database_url, files_dir=tmp_path / "files", redis_url=redis_url, redis_prefix=prefix
-    )
-    async with running_app(settings) as first, running_app(settings) as second:
-        world = await build_world(first.services, await first.services.passwords.hash(PASSWORD))
+    async with two_processes(database_url, tmp_path, request) as (first, second, world):
         clock = Clock()
         teacher = Api(first.client, await api_token(first.client, "teacher.a"))
         work = await post_homework(teacher, world["a"], clock, title="Premier titre")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.web.render import CSRF_MARK
-from tests.classwork.conftest import Api, Clock, iso, post_homework
+from tests.classwork.conftest import Api, Clock, iso, post_homework, two_processes
 from tests.helpers import (
     PASSWORD,
     App,
@@ -21,7 +21,6 @@ from tests.helpers import (
     build_world,
     login,
     make_settings,
-    running_app,
 )
 
 COLD_QUERIES = 3  # the pupil's groups and zone, their versions, the homework with everything
@@ -173,13 +172,7 @@ async def test_another_process_hears_the_write(
 ) -> None:
     """Two app instances on one database and one Redis: a write through the first moves
     the second's cached to-do on, through pub/sub after the commit."""
-    redis_url = request.getfixturevalue("redis_url")
-    prefix = request.getfixturevalue("redis_prefix")
-    settings = make_settings(
-        database_url, files_dir=tmp_path / "files", redis_url=redis_url, redis_prefix=prefix
-    )
-    async with running_app(settings) as first, running_app(settings) as second:
-        world = await build_world(first.services, await first.services.passwords.hash(PASSWORD))
+    async with two_processes(database_url, tmp_path, request) as (first, second, world):
         clock = Clock()
         teacher = Api(first.client, await api_token(first.client, "teacher.a"))
         pupil_there = Api(second.client, await api_token(second.client, "pupil.a"))
