@@ -1,4 +1,5 @@
-"""ASGI types for Préau's plain middleware (the gate, headers, sessions)."""
+"""ASGI types for Préau's plain middleware (the gate, headers, sessions), and the request
+headers by name, read once per request for all of them."""
 
 from __future__ import annotations
 
@@ -10,3 +11,27 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+HEADERS_KEY = "preau.headers"
+
+
+def headers_of(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by (lower-case) name, made by the first layer that asks and
+    kept in the scope for the others: one pass over the header list per request instead
+    of one per layer. A name sent on several lines has its values joined, cookies with
+    ``; `` (HTTP/2 splits them, RFC 9113 §8.2.3), any other with ``, `` (RFC 9110 §5.3)."""
+    found: dict[bytes, bytes] | None = scope.get(HEADERS_KEY)
+    if found is None:
+        raw = scope["headers"]
+        found = dict(raw)
+        if len(found) != len(raw):  # a name came more than once
+            found = {}
+            for name, value in raw:
+                earlier = found.get(name)
+                found[name] = (
+                    value
+                    if earlier is None
+                    else earlier + (b"; " if name == b"cookie" else b", ") + value
+                )
+        scope[HEADERS_KEY] = found
+    return found

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from preau.asgi import Message, Receive, Scope, Send
+from preau.asgi import Message, Receive, Scope, Send, headers_of
 from preau.observability import REQUEST_STATS
 from preau.web.middleware import Edge, TrustedProxies
 
@@ -133,6 +133,37 @@ async def test_a_page_with_its_own_policy_keeps_it_alone() -> None:
     sent = await call(Edge(answering(200, [own]), hsts=False, forwarded_allow_ips=""), http_scope())
     policies = [value for name, value in sent[0]["headers"] if name == b"content-security-policy"]
     assert policies == [b"default-src 'none'"]
+
+
+async def test_a_security_header_set_inside_is_not_sent_twice() -> None:
+    """The gate's own pages stand alone too, so they set nosniff and a policy themselves."""
+    own = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"content-security-policy", b"default-src 'none'"),
+    ]
+    sent = await call(Edge(answering(503, own), hsts=False, forwarded_allow_ips=""), http_scope())
+    names = [name for name, _ in sent[0]["headers"]]
+    assert names.count(b"x-content-type-options") == 1
+    assert names.count(b"content-security-policy") == 1
+    assert b"x-frame-options" in names  # the others are still added
+
+
+def test_headers_are_read_once_per_request_and_repeated_names_joined() -> None:
+    scope = http_scope(
+        [
+            (b"cookie", b"a=1"),
+            (b"accept", b"text/html"),
+            (b"cookie", b"b=2"),
+            (b"x-forwarded-for", b"198.51.100.4"),
+            (b"x-forwarded-for", b"203.0.113.7"),
+        ]
+    )
+    headers = headers_of(scope)
+    assert headers[b"cookie"] == b"a=1; b=2"  # HTTP/2 splits cookies over lines
+    assert headers[b"x-forwarded-for"] == b"198.51.100.4, 203.0.113.7"
+    assert headers[b"accept"] == b"text/html"
+    assert headers_of(scope) is headers  # the next layer gets the same map
+    assert headers_of(http_scope([(b"accept", b"*/*")])) == {b"accept": b"*/*"}
 
 
 async def test_the_locale_chosen_inside_is_said_and_requests_are_counted() -> None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from preau.gate.settings import GateSettings
 
 if TYPE_CHECKING:
-    from preau.gate.middleware import ASGIApp, GateMiddleware
+    from preau.asgi import ASGIApp
+    from preau.gate.middleware import GateMiddleware
     from preau.ports import SharedState
 
 __all__ = ["GateSettings", "build_gate"]

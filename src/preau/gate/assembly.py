@@ -8,7 +8,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from preau.adapters.memory.admission import MemoryAdmissionStore
 from preau.adapters.redis.admission import RedisAdmissionStore
 from preau.adapters.redis.shared_state import RedisSharedState
-from preau.gate.middleware import ASGIApp, GateMiddleware
+from preau.asgi import ASGIApp
+from preau.gate.middleware import GateMiddleware
 from preau.gate.passes import Credentials
 from preau.gate.pow import ProofOfWork
 from preau.gate.runtime import GateRuntime

@@ -14,10 +14,10 @@ import logging
 import random
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from preau import i18n
+from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.domain.admission import (
     Criticality,
     criticality_for,
@@ -43,12 +43,6 @@ from preau.gate.runtime import GateRuntime, TicketStatus
 from preau.gate.settings import GateSettings
 from preau.gate.shedding import LoadShedder
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 log = logging.getLogger("preau.gate")
 UNGATED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
 # Streams that stay open for minutes (Server-Sent Events): admitted like any request, but
@@ -61,20 +55,8 @@ _JITTER = random.Random()  # noqa: S311 - spreading polls needs no cryptographic
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            decoded: str = value.decode("latin-1")
-            return decoded
-    return None
-
-
-def _cookie_header(scope: Scope) -> bytes | None:
-    """The raw cookie header; HTTP/2 may split the cookies over several header lines."""
-    raw = None
-    for key, value in scope["headers"]:
-        if key == b"cookie":
-            raw = value if raw is None else raw + b"; " + value
-    return raw
+    value = headers_of(scope).get(name)
+    return None if value is None else value.decode("latin-1")
 
 
 def _safe_next(value: str | None) -> str:
@@ -188,10 +170,7 @@ class GateMiddleware:
         # limits or the shedder, and only one request in 64 is timed and has ``send``
         # wrapped (to sample latency and status codes for the shedder and the admission
         # AIMD). Anything else goes to :meth:`_http`.
-        raw = None  # as _cookie_header(scope), written out here to save a call
-        for key, value in scope["headers"]:
-            if key == b"cookie":
-                raw = value if raw is None else raw + b"; " + value
+        raw = headers_of(scope).get(b"cookie")
         if raw is None:
             await self._http(scope, receive, send)
             return
@@ -311,7 +290,7 @@ class GateMiddleware:
 
     def _remember(self, scope: Scope, gate_pass: GatePass, session: dict[str, Any] | None) -> None:
         """Let the hot path take this browser's next requests with the same cookies."""
-        raw = _cookie_header(scope)
+        raw = headers_of(scope).get(b"cookie")
         if raw is None:
             return
         if len(self._hot) >= _HOT_LIMIT:

@@ -9,13 +9,14 @@ import itertools
 import logging
 import secrets
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from prometheus_client import Counter
 
 from preau import i18n
 from preau.actions.sessions import Sessions
-from preau.asgi import ASGIApp, Message, Receive, Scope, Send
+from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.observability import REQUEST_STATS
 from preau.web.cookies import (
     CSRF_COOKIE,
@@ -77,7 +78,7 @@ class Edge:
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         self.headers = headers
-        self.headers_without_policy = [h for h in headers if h[0] != b"content-security-policy"]
+        self.header_names = frozenset(name for name, _ in headers)
         # Request ids: a random prefix per process and a counter, so making one costs no
         # system call; they only have to tell requests apart in the logs.
         self._id_prefix = secrets.token_hex(4).encode()
@@ -93,23 +94,20 @@ class Edge:
         client = scope.get("client")
         if client is not None and client[0] in self.trusted:
             # Only a trusted proxy says who the client is and names the request.
-            proto: bytes | None = None
-            forwarded: list[bytes] = []
-            for name, value in scope["headers"]:
-                if name == b"x-request-id":
-                    request_id = value[:64]
-                elif name == b"x-forwarded-for":
-                    forwarded.append(value)
-                elif name == b"x-forwarded-proto":
-                    proto = value
-            if forwarded or proto is not None:
+            headers = headers_of(scope)
+            request_id = headers.get(b"x-request-id", b"")[:64]
+            proto = headers.get(b"x-forwarded-proto")
+            forwarded = headers.get(b"x-forwarded-for")
+            if forwarded is not None or proto is not None:
                 self.trusted.resolve(scope, proto, forwarded)
         if not request_id:
             request_id = self._id_prefix + b"%08x" % (next(self._ids) & 0xFFFFFFFF)
         started = time.perf_counter()
         status = 500
 
-        async def send_with_headers(message: Message) -> None:
+        # A plain function that hands back the server's awaitable: one coroutine fewer
+        # per message than an ``async def`` wrapper, on every response.
+        def send_with_headers(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -120,11 +118,14 @@ class Edge:
                     message["headers"] = [*own, (b"x-request-id", request_id), _VARY[0]]
                 else:
                     headers = self.headers
-                    # A page that needs its own policy (the virtual class page must reach
-                    # the Janus nodes) sets a stricter-or-equal one itself; keep it.
+                    # An answer that sets one of these itself keeps its own: a page that
+                    # needs its own policy (the virtual class page must reach the Janus
+                    # nodes) sets a stricter-or-equal one; the gate's pages, which also
+                    # stand alone, set theirs.
                     for name, _ in own:
-                        if name == b"content-security-policy":
-                            headers = self.headers_without_policy
+                        if name in self.header_names:
+                            own_names = {n for n, _ in own}
+                            headers = [h for h in headers if h[0] not in own_names]
                             break
                     # The session layer, inside the gate, chose the locale; the gate's
                     # own pages say theirs.
@@ -136,7 +137,7 @@ class Edge:
                         (b"x-request-id", request_id),
                         *_COMMON.get(locale, _VARY),
                     ]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
@@ -207,27 +208,22 @@ class TrustedProxies:
 
     def apply(self, scope: Scope) -> None:
         """Take the client and scheme from the proxy headers, if the peer is trusted."""
-        proto = None
-        forwarded = []
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-proto":
-                proto = value
-            elif name == b"x-forwarded-for":
-                forwarded.append(value)
-        self.resolve(scope, proto, forwarded)
+        headers = headers_of(scope)
+        self.resolve(scope, headers.get(b"x-forwarded-proto"), headers.get(b"x-forwarded-for"))
 
-    def resolve(self, scope: Scope, proto: bytes | None, forwarded: list[bytes]) -> None:
+    def resolve(self, scope: Scope, proto: bytes | None, forwarded: bytes | None) -> None:
         client = scope.get("client")
         if client is None or client[0] not in self:
             return
         if proto is not None:
-            scheme = proto.decode("latin-1").strip()
+            # Several values (lines or a list): the last proxy's, the one next to us.
+            scheme = proto.decode("latin-1").rpartition(",")[2].strip()
             if scheme in ("http", "https", "ws", "wss"):
                 if scope["type"] == "websocket":
                     scheme = scheme.replace("http", "ws")
                 scope["scheme"] = scheme
         if forwarded:
-            hosts = [h.strip() for h in b",".join(forwarded).decode("latin-1").split(",")]
+            hosts = [h.strip() for h in forwarded.decode("latin-1").split(",")]
             chosen = next((h for h in reversed(hosts) if h not in self), hosts[0])
             if chosen:
                 scope["client"] = (chosen, 0)
@@ -268,19 +264,15 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookie_header: bytes | None = None
-        accept_language: bytes | None = None
+        headers = headers_of(scope)
+        cookie_header = headers.get(b"cookie")
+        accept_language = headers.get(b"accept-language")
         bearer: str | None = None
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                # HTTP/2 may split the cookies over several header lines.
-                cookie_header = value if cookie_header is None else cookie_header + b"; " + value
-            elif name == b"accept-language":
-                accept_language = value
-            elif name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    bearer = token.strip()
+        authorization = headers.get(b"authorization")
+        if authorization is not None:
+            scheme, _, credential = authorization.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credential.strip():
+                bearer = credential.strip()
         known = self._known.get((cookie_header, accept_language))
         if known is None:
             cookies = parse_cookies(cookie_header.decode("latin-1")) if cookie_header else {}
@@ -306,10 +298,10 @@ class SessionMiddleware:
                 session = await self.sessions.resume(cookies[DEVICE_COOKIE], now=now)
                 session_resumes.labels("resumed" if session else "refused").inc()
                 if session is not None:
-                    token = self.sessions.issue_session(session.actor, session.device_id, now=now)
+                    fresh = self.sessions.issue_session(session.actor, session.device_id, now=now)
                     new_cookies.append(
                         set_cookie(
-                            SESSION_COOKIE, token, max_age=self.session_seconds, secure=self.secure
+                            SESSION_COOKIE, fresh, max_age=self.session_seconds, secure=self.secure
                         )
                     )
                 else:

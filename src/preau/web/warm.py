@@ -19,7 +19,7 @@ from litestar import Response
 
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.asgi import ASGIApp, Receive, Scope, Send
+from preau.asgi import ASGIApp, Receive, Scope, Send, headers_of
 
 PRIVATE_NO_CACHE = b"private, no-cache"  # the browser may keep it, but must revalidate
 HTML = b"text/html; charset=utf-8"
@@ -59,10 +59,7 @@ class WarmReads:
                     if warm is not None:
                         body, etag, content_type = warm
                         scope["path_template"] = scope["path"]  # for metrics and logs
-                        condition = None
-                        for name, value in scope["headers"]:
-                            if name == b"if-none-match":
-                                condition = value
+                        condition = headers_of(scope).get(b"if-none-match")
                         headers: list[tuple[bytes, Any]] = [
                             (b"etag", etag),
                             (b"cache-control", PRIVATE_NO_CACHE),
