@@ -44,6 +44,12 @@ def signed_in(browser: Any, server: Server, profile: str) -> Any:
     return page
 
 
+def confirmed(page: Any, sentence: str) -> None:
+    """Wait for the page the form led back to: the same address (the confirmation comes in
+    a one-time cookie, so the page can be served from the cache), saying ``sentence``."""
+    page.locator("p.ok[role=status]", has_text=sentence).wait_for()
+
+
 def set_homework(page: Any, server: Server, title: str, **times: str) -> str:
     page.goto(server.url + "/home")
     page.get_by_role("link", name="Donner un devoir").click()
@@ -82,14 +88,16 @@ def test_homework_hand_in_and_feedback(server: Server, browser: Any, tmp_path: P
     pupil.get_by_label("Ma réponse").fill("1/2 + 1/4 = 3/4")
     pupil.get_by_label("Fichiers (facultatif)").set_input_files(str(answer))
     pupil.get_by_role("button", name="Rendre", exact=True).click()
-    pupil.wait_for_url("**?done=turned-in")
-    assert "Votre travail est rendu." in pupil.content()
+    confirmed(pupil, "Votre travail est rendu.")
+    assert pupil.url == homework_url
     assert "ma-copie.png" in pupil.content()
     pupil.get_by_role("button", name="Reprendre").click()
-    pupil.wait_for_url("**?done=taken-back")
+    confirmed(pupil, "Votre travail est repris")
     pupil.get_by_label("Ma réponse").fill("1/2 + 1/4 = 3/4, vérifié")
     pupil.get_by_role("button", name="Rendre", exact=True).click()
-    pupil.wait_for_url("**?done=turned-in")
+    confirmed(pupil, "Votre travail est rendu.")
+    pupil.reload()  # shown once
+    assert "Votre travail est rendu." not in pupil.content()
 
     teacher.goto(homework_url)
     teacher.get_by_role("link", name="Léa Dubois").click()
@@ -141,7 +149,7 @@ def test_late_and_cutoff(server: Server, browser: Any) -> None:
     pupil.goto(late_url)
     pupil.get_by_label("Ma réponse").fill("Désolée pour le retard")
     pupil.get_by_role("button", name="Rendre", exact=True).click()
-    pupil.wait_for_url("**?done=turned-in")
+    confirmed(pupil, "Votre travail est rendu.")
     assert pupil.locator(".badge.bad", has_text="en retard").count() == 1
 
     pupil.goto(closed_url)

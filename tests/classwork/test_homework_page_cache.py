@@ -171,10 +171,68 @@ async def test_turning_in_with_a_warm_pages_key_works_once(
             )
         ).scalar_one()
     assert turned_in == 1
+    confirmed = await Page(browser, path, queries).view()
+    assert "Your work is turned in." in confirmed
     after = await Page(browser, path, queries).warm()
     assert "Turned in on" in after
     assert "Mes réponses" in after
     assert 'name="idempotency_key"' not in after  # turned in: take back, no turn-in form
+    await browser.aclose()
+
+
+async def test_the_confirmation_after_turning_in_leaves_the_page_cacheable(
+    app: App, world: dict[str, School], clock: Clock, as_user: Any, queries: QueryCounter
+) -> None:
+    """The form sends the pupil back to the page's plain address with what they did in a
+    short-lived cookie for that page alone: the first view shows it in their language,
+    clears it and fills the cache, so the next view is warm and shows it no more."""
+    teacher: Api = await as_user("teacher.a")
+    work = await post_homework(teacher, world["a"], clock)
+    other = await post_homework(teacher, world["a"], clock, title="Lecture")
+    path = f"/homework/{work['id']}"
+    browser = await signed_in(app, "pupil.a")
+    page = Page(browser, path, queries)
+    before = await page.warm()
+    turned = await browser.post(
+        f"{path}/turn-in",
+        data={
+            "csrf_token": csrf_from(before),
+            "text": "Mes réponses",
+            "idempotency_key": idempotency_key(before),
+        },
+    )
+    assert turned.status_code in (302, 303), turned.text
+    assert turned.headers["location"] == path  # no query string: the cached page
+    assert f"path={path}" in turned.headers["set-cookie"].lower()
+    # Another homework's page does not take it.
+    elsewhere = (await browser.get(f"/homework/{other['id']}")).text
+    assert '<p class="ok" role="status">' not in elsewhere
+    confirmed = await page.view()
+    assert '<p class="ok" role="status">Your work is turned in.</p>' in confirmed
+    assert "Turned in on" in confirmed
+    with queries.counting() as next_view:
+        after = await page.view()
+    assert next_view == []
+    assert '<p class="ok" role="status">' not in after
+    assert without_keys(after) == without_keys(confirmed).replace(
+        '<p class="ok" role="status">Your work is turned in.</p>', ""
+    )
+    # In French, taking it back.
+    browser.headers["accept-language"] = "fr"
+    taken = await browser.post(f"{path}/take-back", data={"csrf_token": csrf_from(after)})
+    assert taken.status_code in (302, 303), taken.text
+    assert taken.headers["location"] == path
+    confirmed = await page.view()
+    assert "Votre travail est repris : modifiez-le et rendez-le à nouveau." in confirmed
+    with queries.counting() as next_view:
+        after = await page.view()
+    assert next_view == []
+    assert '<p class="ok" role="status">' not in after
+    for html in (before, confirmed, after, elsewhere):
+        assert "@@preau-" not in html  # no placeholder left in a page sent
+    # An address from before the cookie (a process not yet updated) still says it.
+    old_style = (await browser.get(f"{path}?done=turned-in")).text
+    assert "Votre travail est rendu." in old_style
     await browser.aclose()
 
 

@@ -25,9 +25,8 @@ from preau.actions.access import access_person_by_id
 from preau.actions.classwork_access import (
     access_group_for_teaching,
     access_hand_in_by_id,
+    access_hand_ins_by_homework_id,
     access_homework_by_id,
-    enforce,
-    teaches,
 )
 from preau.actions.classwork_files import (
     StoredFile,
@@ -65,7 +64,7 @@ from preau.adapters.sql.schema import (
     people,
     schools,
 )
-from preau.domain.access import Action, Decision
+from preau.domain.access import Action
 from preau.domain.classwork import (
     HOMEWORK_NOT_FOUND,
     MAX_ATTACHMENTS,
@@ -1344,72 +1343,92 @@ async def grant_extension(
     return view
 
 
+def _pupils_with_hand_ins(pupil_ids: sa.Select[tuple[int]]) -> sa.Select[Any]:
+    """The pupils ``pupil_ids`` selects, in name order, each with their hand-in and
+    extension (if any) for the homework ``:homework_id``."""
+    return (
+        sa.select(
+            people.c.id.label("pupil_id"),
+            people.c.given_name,
+            people.c.family_name,
+            hand_ins,
+            homework_extensions.c.due_at.label("extension_due"),
+            homework_extensions.c.cutoff_at.label("extension_cutoff"),
+        )
+        .select_from(people)
+        .outerjoin(
+            hand_ins,
+            sa.and_(
+                hand_ins.c.homework_id == sa.bindparam("homework_id"),
+                hand_ins.c.pupil_id == people.c.id,
+            ),
+        )
+        .outerjoin(
+            homework_extensions,
+            sa.and_(
+                homework_extensions.c.homework_id == sa.bindparam("homework_id"),
+                homework_extensions.c.pupil_id == people.c.id,
+            ),
+        )
+        .where(people.c.school_id == sa.bindparam("school_id"), people.c.id.in_(pupil_ids))
+        .order_by(people.c.family_name, people.c.given_name)
+    )
+
+
+# The teacher's list of hand-ins is the costliest read of the morning load
+# (docs/performance.md): its statements are built once, so a request neither builds them
+# again nor walks them for SQLAlchemy's cache key (a built statement keeps its key), and
+# it runs 4 statements whatever the class size: the homework, whether the reader teaches
+# its group, the pupils with their hand-ins and extensions, the files handed in.
+_HAND_INS_OF_GROUP = _pupils_with_hand_ins(
+    sa.select(enrolments.c.person_id).where(
+        enrolments.c.school_id == sa.bindparam("school_id"),
+        enrolments.c.group_id == sa.bindparam("group_id"),
+        enrolments.c.role == "pupil",
+    )
+)
+_HAND_INS_OF_CHOSEN = _pupils_with_hand_ins(
+    sa.select(homework_targets.c.pupil_id).where(
+        homework_targets.c.school_id == sa.bindparam("school_id"),
+        homework_targets.c.homework_id == sa.bindparam("homework_id"),
+    )
+)
+_HANDED_IN_FILES = (
+    sa.select(hand_in_files.c.hand_in_id, files)
+    .join(files, files.c.id == hand_in_files.c.file_id)
+    .join(hand_ins, hand_ins.c.id == hand_in_files.c.hand_in_id)
+    .where(
+        hand_in_files.c.school_id == sa.bindparam("school_id"),
+        hand_ins.c.school_id == sa.bindparam("school_id"),
+        hand_ins.c.homework_id == sa.bindparam("homework_id"),
+    )
+    .order_by(files.c.name)
+)
+
+
 async def hand_ins_of(services: Services, actor: Actor, homework_id: int) -> list[HandInView]:
     """Every pupil the homework is set for, with their hand-in (teachers and staff)."""
     now = services.now()
     async with services.engine.connect() as connection:
-        work = await access_homework_by_id(connection, actor, homework_id, Action.READ, now=now)
-        if actor.profile not in STAFF_PROFILES:
-            raise Forbidden("Only a teacher of this class or group can do this.")
-        if actor.profile is Profile.TEACHER and not await teaches(connection, actor, work.group_id):
-            enforce(Decision.FORBID, "", "Only a teacher of this class or group can do this.")
+        work = await access_hand_ins_by_homework_id(connection, actor, homework_id, now=now)
+        keys = {"school_id": actor.school_id, "homework_id": homework_id}
         if work.chosen_pupils:
-            pupil_ids = sa.select(homework_targets.c.pupil_id).where(
-                homework_targets.c.school_id == actor.school_id,
-                homework_targets.c.homework_id == homework_id,
-            )
+            listing = _HAND_INS_OF_CHOSEN
         else:
-            pupil_ids = sa.select(enrolments.c.person_id).where(
-                enrolments.c.school_id == actor.school_id,
-                enrolments.c.group_id == work.group_id,
-                enrolments.c.role == "pupil",
-            )
-        rows = (
-            await connection.execute(
-                sa.select(
-                    people.c.id.label("pupil_id"),
-                    people.c.given_name,
-                    people.c.family_name,
-                    hand_ins,
-                    homework_extensions.c.due_at.label("extension_due"),
-                    homework_extensions.c.cutoff_at.label("extension_cutoff"),
-                )
-                .select_from(people)
-                .outerjoin(
-                    hand_ins,
-                    sa.and_(
-                        hand_ins.c.homework_id == homework_id, hand_ins.c.pupil_id == people.c.id
-                    ),
-                )
-                .outerjoin(
-                    homework_extensions,
-                    sa.and_(
-                        homework_extensions.c.homework_id == homework_id,
-                        homework_extensions.c.pupil_id == people.c.id,
-                    ),
-                )
-                .where(people.c.school_id == actor.school_id, people.c.id.in_(pupil_ids))
-                .order_by(people.c.family_name, people.c.given_name)
-            )
-        ).all()
-        hand_in_ids = [row.id for row in rows if row.id is not None]
-        handed: dict[int, list[FileView]] = {hand_in_id: [] for hand_in_id in hand_in_ids}
-        if hand_in_ids:
-            for item in await connection.execute(
-                sa.select(hand_in_files.c.hand_in_id, files)
-                .join(files, files.c.id == hand_in_files.c.file_id)
-                .where(
-                    hand_in_files.c.school_id == actor.school_id,
-                    hand_in_files.c.hand_in_id.in_(hand_in_ids),
-                )
-                .order_by(files.c.name)
-            ):
-                handed[item.hand_in_id].append(file_view(item))
+            listing = _HAND_INS_OF_GROUP
+            keys["group_id"] = work.group_id
+        rows = (await connection.execute(listing, keys)).all()
+        handed: dict[int, list[FileView]] = {row.id: [] for row in rows if row.id is not None}
+        if handed:
+            for item in await connection.execute(_HANDED_IN_FILES, keys):
+                if item.hand_in_id in handed:
+                    handed[item.hand_in_id].append(file_view(item))
+    due_at, cutoff_at = aware(work.due_at), aware_or_none(work.cutoff_at)
     views = []
     for row in rows:
         due, cutoff = effective_deadlines(
-            aware(work.due_at),
-            aware_or_none(work.cutoff_at),
+            due_at,
+            cutoff_at,
             aware_or_none(row.extension_due),
             aware_or_none(row.extension_cutoff),
         )

@@ -116,6 +116,29 @@ async def is_set_for(connection: AsyncConnection, work: Row, pupil_ids: set[int]
 async def access_homework_by_id(
     connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
 ) -> Row:
+    row, _teaching = await _homework_and_teaching(connection, actor, homework_id, action, now=now)
+    return row
+
+
+async def access_hand_ins_by_homework_id(
+    connection: AsyncConnection, actor: Actor, homework_id: int, *, now: datetime
+) -> Row:
+    """A homework whose every hand-in the actor may list: teachers of its group, staff and
+    administrators. Whoever may not read the homework gets "not found"; pupils, parents
+    and teachers of other groups who may, a refusal."""
+    work, teaching = await _homework_and_teaching(
+        connection, actor, homework_id, Action.READ, now=now
+    )
+    if actor.profile not in STAFF_PROFILES or (actor.profile is Profile.TEACHER and not teaching):
+        raise Forbidden(NOT_YOUR_CLASS)
+    return work
+
+
+async def _homework_and_teaching(
+    connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
+) -> tuple[Row, bool]:
+    """The homework the actor may read or change, and whether they teach its group (for
+    the callers that decide more, so nobody asks the database twice)."""
     row = (
         await connection.execute(
             sa.select(homework).where(
@@ -144,7 +167,7 @@ async def access_homework_by_id(
         HOMEWORK_NOT_FOUND,
         NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,
     )
-    return row
+    return row, teaching
 
 
 async def access_hand_in_by_id(
@@ -157,11 +180,12 @@ async def access_hand_in_by_id(
     now: datetime,
 ) -> tuple[Row, Row | None]:
     """The homework and ``pupil_id``'s hand-in for it (None if nothing happened yet)."""
-    work = await access_homework_by_id(connection, actor, homework_id, Action.READ, now=now)
+    work, teaching = await _homework_and_teaching(
+        connection, actor, homework_id, Action.READ, now=now
+    )
     if not await is_set_for(connection, work, {pupil_id}):
         raise NotFound(HAND_IN_NOT_FOUND)
     children = await child_ids(connection, actor)
-    teaching = actor.profile in STAFF_PROFILES and await teaches(connection, actor, work.group_id)
     enforce(
         hand_in_decision(
             actor,

@@ -6,8 +6,9 @@ for a pupil's hand-ins, ticks and extensions) in its own transaction and, after 
 commit, announces the new numbers on the shared-state channel ``classwork``. Each process
 keeps the versions it has heard of, the pupil's groups (for ``MEMBERSHIP_SECONDS``) and an
 LRU of built to-dos keyed by ``(school, pupil, groups, versions)``. A warm read is a few
-dict look-ups and no database query. A to-do also expires at the next publish, due or
-cut-off time of its items, since those change it without any write. A lost message is
+dict look-ups and no database query. A to-do also expires at the next publish time of its
+items, or right after their next due or cut-off time, since those change it without any
+write. A lost message is
 caught by a re-read of recent bumps every ``RESYNC_SECONDS``.
 
 :class:`HomeworkCache` keeps a pupil's own view of one homework under the same key.
@@ -213,6 +214,8 @@ class TodoCache:
             # 3. the homework of those groups with this pupil's hand-in, tick and extension
             sources = await _todo_sources(connection, school_id, pupil_id, groups.group_ids, moment)
         todo, boundary = build_todo(pupil_id, sources, now=moment, zone=groups.zone)
+        # The first instant it may look different, always after `moment`: the entry is
+        # good strictly before it (`lookup` drops it once `valid_until <= now`).
         valid_until = min(boundary or moment + MAX_LIFETIME, moment + MAX_LIFETIME).timestamp()
         entry = CachedTodo(todo, valid_until=valid_until, zone=groups.zone)
         key = self._remember(school_id, pupil_id, groups, now=now)

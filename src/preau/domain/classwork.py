@@ -29,6 +29,9 @@ MAX_FEEDBACK = 10_000
 MAX_MINUTES = 600
 MAX_ATTACHMENTS = 20
 TODO_PAST_DAYS = 30  # the to-do shows work due up to this many days ago
+# The first instant after a moment, at datetime's resolution: late, closed and "left the
+# to-do" begin once their moment has passed, not at the moment itself.
+RIGHT_AFTER = timedelta(microseconds=1)
 
 
 def lazy(message: str) -> str:
@@ -688,8 +691,11 @@ class TodoSource(msgspec.Struct, kw_only=True):
 def build_todo(
     pupil_id: int, sources: Iterable[TodoSource], *, now: datetime, zone: tzinfo
 ) -> tuple[Todo, datetime | None]:
-    """The pupil's to-do grouped by due day (in the school's zone), and the next instant
-    at which it would look different without any write (a publish, due or cut-off time)."""
+    """The pupil's to-do grouped by due day (in the school's zone), and the first instant
+    at which it may look different without any write, always after ``now``: a publish time
+    itself (the work shows from then on), or the instant right after a due time, a
+    cut-off or the end of the 30-day window (late, closed and gone begin once those have
+    passed, so a to-do built at exactly such a time still changes right after it)."""
     boundaries: list[datetime] = []
     items: list[TodoItem] = []
     horizon = now - timedelta(days=TODO_PAST_DAYS)
@@ -703,9 +709,9 @@ def build_todo(
         if due < horizon:
             continue
         boundaries.extend(
-            moment
+            moment + RIGHT_AFTER
             for moment in (due, cutoff, due + timedelta(days=TODO_PAST_DAYS))
-            if moment is not None and moment > now
+            if moment is not None and moment >= now
         )
         waiting = source.state in (HandInState.ASSIGNED, HandInState.MISSING)
         handed_in = source.state in (HandInState.TURNED_IN, HandInState.RETURNED)

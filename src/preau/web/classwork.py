@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from litestar import Request, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Stream
 
@@ -41,6 +41,7 @@ from preau.domain.classwork import (
 )
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.web.cookies import CONFIRMATION_COOKIE
 from preau.web.render import (
     CSRF_MARK,
     csrf_token,
@@ -253,7 +254,8 @@ async def homework_page(
     if actor.profile in STAFF_PROFILES:
         return await teacher_homework_page(request, actor, homework_id)
     if actor.profile is Profile.PUPIL and not request.scope["query_string"]:
-        # The plain case, warm: no `pupil`, no `done=` message (those go the long way).
+        # The plain case, warm: no `pupil`, no `done=` (those go the long way); the
+        # confirmation after turning in or taking back comes in a cookie.
         return await own_homework_page(request, actor, homework_id)
     return await pupil_homework_page(request, actor, homework_id, pupil)
 
@@ -262,13 +264,18 @@ async def homework_page(
 # retry) turns in once, and two pages never share a key. Random for each process, like
 # the CSRF mark, so instructions or a hand-in text cannot carry it.
 IDEMPOTENCY_MARK = f"@@preau-idempotency-{secrets.token_hex(8)}@@".encode()
+# Where the one-time confirmation goes ("Your work is turned in."), or nothing.
+CONFIRMATION_MARK = f"@@preau-confirmation-{secrets.token_hex(8)}@@".encode()
+CONFIRMATION_SECONDS = 60  # the redirect is followed at once; this only bounds a lost one
 
 
 async def own_homework_page(request: Req, actor: Actor, homework_id: int) -> Response[bytes]:
     """A pupil's own page for one homework, rendered once per locale and kept with the
     cached homework and hand-in; each reader gets their CSRF token and a fresh
-    idempotency key put into it. Never revalidated with an ETag: a page kept by the
-    browser would turn in with a key already used."""
+    idempotency key put into it, and the confirmation of what they just did if the
+    redirect from the form left one in a cookie (cleared by this page). Never
+    revalidated with an ETag: a page kept by the browser would turn in with a key
+    already used."""
     services = services_of(request)
     entry = await classwork.own_homework(services, actor, homework_id)
     locale = i18n.current_locale.get()
@@ -282,14 +289,48 @@ async def own_homework_page(request: Req, actor: Actor, homework_id: int) -> Res
             when=moment_formatter(entry.zone, locale),
             read_only=False,
             idempotency_key=IDEMPOTENCY_MARK.decode(),
+            confirmation_mark=CONFIRMATION_MARK.decode(),
             error=None,
             text=entry.hand_in.text,
         )
         entry.pages[locale] = page
-    body = page.replace(CSRF_MARK_BYTES, csrf_token(request).encode()).replace(
-        IDEMPOTENCY_MARK, secrets.token_urlsafe(16).encode()
+    done = request.scope["state"]["cookies"].get(CONFIRMATION_COOKIE)
+    confirmation = b""
+    cookies: list[Cookie] = []
+    if done is not None:
+        template = environment.get_template("classwork/_confirmation.html")
+        confirmation = template.render(done=done).encode()
+        cookies.append(confirmation_cookie(request, homework_id, "", max_age=0))
+    body = (
+        page.replace(CSRF_MARK_BYTES, csrf_token(request).encode())
+        .replace(IDEMPOTENCY_MARK, secrets.token_urlsafe(16).encode())
+        .replace(CONFIRMATION_MARK, confirmation)
     )
-    return Response(body, media_type="text/html", headers={"cache-control": "no-store"})
+    return Response(
+        body, media_type="text/html", headers={"cache-control": "no-store"}, cookies=cookies
+    )
+
+
+def confirmation_cookie(request: Req, homework_id: int, done: str, *, max_age: int) -> Cookie:
+    """The one-time confirmation for one homework's page, sent to that page only."""
+    return Cookie(
+        key=CONFIRMATION_COOKIE,
+        value=done,
+        path=f"/homework/{homework_id}",
+        max_age=max_age,
+        httponly=True,
+        secure=services_of(request).settings.cookie_secure,
+        samesite="lax",
+    )
+
+
+def back_to_homework(request: Req, homework_id: int, done: str) -> Redirect:
+    """Back to the homework's plain address, which the pupil's page cache serves, with
+    what was done in a short-lived cookie rather than in a query string."""
+    return Redirect(
+        f"/homework/{homework_id}",
+        cookies=[confirmation_cookie(request, homework_id, done, max_age=CONFIRMATION_SECONDS)],
+    )
 
 
 async def pupil_homework_page(
@@ -325,6 +366,8 @@ async def pupil_homework_page(
         when=moment_formatter(zone, i18n.current_locale.get()),
         read_only=actor.profile is not Profile.PUPIL,
         idempotency_key=secrets.token_urlsafe(16),
+        confirmation_mark="",
+        done=request.query_params.get("done", ""),  # as redirects said before the cookie
         error=sentence(error) if error else None,
         text=text or hand_in.text,
     )
@@ -355,7 +398,7 @@ async def turn_in_page(request: Req, homework_id: FromPath[int]) -> Response[Any
         if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
             raise
         return await pupil_homework_page(request, actor, homework_id, None, error=error, text=text)
-    return Redirect(f"/homework/{homework_id}?done=turned-in")
+    return back_to_homework(request, homework_id, "turned-in")
 
 
 @post("/homework/{homework_id:int}/take-back", include_in_schema=False)
@@ -367,7 +410,7 @@ async def take_back_page(request: Req, homework_id: FromPath[int]) -> Response[A
         if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
             raise
         return await pupil_homework_page(request, actor, homework_id, None, error=error)
-    return Redirect(f"/homework/{homework_id}?done=taken-back")
+    return back_to_homework(request, homework_id, "taken-back")
 
 
 # -- teachers ------------------------------------------------------------------------------

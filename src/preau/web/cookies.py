@@ -5,6 +5,7 @@ from __future__ import annotations
 from preau.actions.sessions import DEVICE_COOKIE, SESSION_COOKIE
 
 __all__ = [
+    "CONFIRMATION_COOKIE",
     "CSRF_COOKIE",
     "DEVICE_COOKIE",
     "LANG_COOKIE",
@@ -14,6 +15,9 @@ __all__ = [
 ]
 
 CSRF_COOKIE = "preau_csrf"
+# "Your work is turned in": shown once by the page a form redirects to, then cleared, so
+# that page's address carries no query string and it can be served from a cache.
+CONFIRMATION_COOKIE = "preau_done"
 LANG_COOKIE = "preau_lang"
 
 
