@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
+import redis.asyncio as aioredis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -209,6 +210,26 @@ class QueryCounter:
             yield found
         finally:
             self.active.reset(token)
+
+
+@asynccontextmanager
+async def redis_commands(url: str, prefix: str) -> AsyncIterator[list[str]]:
+    """The commands Redis ran on keys under ``prefix`` inside the block, those run by Lua
+    scripts included (as ``INFO commandstats`` and bench/capacity_calibrate.py count them),
+    read from MONITOR. The list is filled when the block ends."""
+    client = aioredis.Redis.from_url(url)
+    found: list[str] = []
+    try:
+        async with client.monitor() as monitor:
+            yield found
+            # Redis feeds MONITOR in execution order: once this command shows, all came.
+            end = prefix + "end-of-count"
+            await client.exists(end)
+            while end not in (command := (await monitor.next_command())["command"]):
+                if prefix in command:
+                    found.append(command)
+    finally:
+        await client.aclose()
 
 
 def as_served(app: Any) -> Any:

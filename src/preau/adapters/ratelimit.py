@@ -17,5 +17,5 @@ def rate_limit_storage(state: SharedState) -> Storage:
         implementation="redispy",
         key_prefix=state.prefix + "limits",
         wrap_exceptions=True,
-        connection_pool=state.client.connection_pool,  # type: ignore[arg-type]  # handed to redis-py  # type: ignore[arg-type]  # passed through to redis-py
+        connection_pool=state.client.connection_pool,  # type: ignore[arg-type]  # passed through to redis-py
     )
