@@ -81,7 +81,7 @@ class Edge:
         self.header_names = frozenset(name for name, _ in headers)
         # Request ids: a random prefix per process and a counter, so making one costs no
         # system call; they only have to tell requests apart in the logs.
-        self._id_prefix = secrets.token_hex(4).encode()
+        self._id_format = secrets.token_hex(4).encode() + b"%08x"
         self._ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,7 +101,7 @@ class Edge:
             if forwarded is not None or proto is not None:
                 self.trusted.resolve(scope, proto, forwarded)
         if not request_id:
-            request_id = self._id_prefix + b"%08x" % (next(self._ids) & 0xFFFFFFFF)
+            request_id = self._id_format % next(self._ids)
         started = time.perf_counter()
         status = 500
 
