@@ -232,7 +232,7 @@ def around(
     }
     app: ASGIApp = SessionMiddleware(
         WarmReads(router, services=services, lookups=warm_reads),
-        sessions=services.sessions,
+        services=services,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,
         default_locale=settings.default_locale,

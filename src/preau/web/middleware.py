@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from preau import i18n
-from preau.actions.sessions import Sessions
+from preau.actions.context import Services
 from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.observability import REQUEST_STATS
 from preau.web.cookies import (
@@ -244,18 +244,19 @@ class SessionMiddleware:
         self,
         app: ASGIApp,
         *,
-        sessions: Sessions,
+        services: Services,
         session_seconds: int,
         secure_cookies: bool,
         default_locale: str = i18n.DEFAULT_LOCALE,
-        clock: Any = time.time,
     ) -> None:
         self.app = app
-        self.sessions = sessions
+        # The services' clock, read at each request: the application's one clock (tests
+        # set it), the one that issued the sessions checked here.
+        self.services = services
+        self.sessions = services.sessions
         self.session_seconds = session_seconds
         self.secure = secure_cookies
         self.default_locale = default_locale
-        self.clock = clock
         # (cookie header, Accept-Language) -> (cookies, locale); the cookies are shared by
         # the requests that sent the same header, so no layer may change them in place.
         self._known: dict[tuple[bytes | None, bytes | None], tuple[dict[str, str], str]] = {}
@@ -287,7 +288,7 @@ class SessionMiddleware:
         cookies, locale = known
         state: dict[str, Any] = scope.setdefault("state", {})
         state["locale"] = locale
-        now = self.clock()
+        now = self.services.clock()
         new_cookies: list[str] = []
         state["bearer"] = bearer is not None
         if bearer is not None:
