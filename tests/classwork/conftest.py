@@ -50,7 +50,11 @@ def clock() -> Clock:
 async def app(
     engine: AsyncEngine, database_url: str, tmp_path: Path, clock: Clock
 ) -> AsyncIterator[App]:
-    settings = make_settings(database_url, files_dir=tmp_path / "files")
+    # The tests move the clock on by days (publish, due and cut-off times); the sessions
+    # they signed in with, checked on that clock, must outlive it.
+    settings = make_settings(
+        database_url, files_dir=tmp_path / "files", session_seconds=30 * 24 * 3600
+    )
     async with running_app(settings) as running:
         running.services.clock = clock
         yield running
