@@ -43,7 +43,7 @@ from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauE
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.cookies import CONFIRMATION_COOKIE
 from preau.web.render import (
-    CSRF_MARK,
+    CSRF_MARK_BYTES,
     csrf_token,
     environment,
     for_reader,
@@ -57,7 +57,6 @@ from preau.web.warm import HTML, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
 
-CSRF_MARK_BYTES = CSRF_MARK.encode()
 NOT_A_PUPIL = i18n.lazy("Only pupils have a to-do list. Parents see their children's.")
 BAD_TIME = i18n.lazy("Write the time as a date and an hour, like 2026-11-23 08:00.")
 BAD_NUMBER = i18n.lazy("Write a number, like 14 or 14.5.")

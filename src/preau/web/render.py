@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -61,6 +62,14 @@ def csrf_token(request: Request[Any, Any, Any]) -> str:
     return expected_csrf(services_of(request).settings.secret_key, cookie)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _reader_marks(secret: str, cookie_value: str) -> tuple[bytes, str]:
+    """A reader's CSRF token and the short hash of it that their ETags carry, remembered
+    per CSRF cookie: a browser sends the same one with every warm page it reads."""
+    csrf = expected_csrf(secret, cookie_value)
+    return csrf.encode(), hashlib.blake2b(csrf.encode(), digest_size=4).hexdigest()
+
+
 def expected_csrf(secret: str, cookie_value: str) -> str:
     mac = hmac.digest(secret.encode(), b"csrf:" + cookie_value.encode(), "sha256")
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
@@ -108,6 +117,7 @@ def render(
 # so text someone typed (a title, Markdown instructions with a link) cannot carry the mark
 # and have another reader's token put into it.
 CSRF_MARK = f"@@preau-csrf-{secrets.token_hex(8)}@@"
+CSRF_MARK_BYTES = CSRF_MARK.encode()
 
 
 def page_bytes(request: Request[Any, Any, Any], template: str, **context: Any) -> bytes:
@@ -134,6 +144,5 @@ def for_reader(
 ) -> tuple[bytes, str]:
     """A cached page with the reader's CSRF token in it, and its ETag: the cached
     version's, the locale's and (hashed) the reader's."""
-    csrf = expected_csrf(secret, cookies.get(CSRF_COOKIE, ""))
-    reader = hashlib.blake2b(csrf.encode(), digest_size=4).hexdigest()
-    return page.replace(CSRF_MARK.encode(), csrf.encode()), f'W/"{etag}-{locale}-{reader}"'
+    csrf, reader = _reader_marks(secret, cookies.get(CSRF_COOKIE, ""))
+    return page.replace(CSRF_MARK_BYTES, csrf), f'W/"{etag}-{locale}-{reader}"'
