@@ -6,6 +6,7 @@ A missing PostgreSQL or Redis is a skip locally; with ``PREAU_TEST_REQUIRE_SERVI
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,6 +41,11 @@ def worker_id() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+# Databases are named after the checkout too, so two checkouts (git worktrees) can run
+# their suites at the same time on one PostgreSQL without dropping each other's.
+CHECKOUT = hashlib.blake2s(str(Path(__file__).resolve().parent).encode(), digest_size=3).hexdigest()
+
+
 async def _recreate_postgres_database(name: str) -> str:
     try:
         connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
@@ -66,7 +72,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_root: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_root / f'test-{uuid.uuid4().hex}.sqlite3'}"
     else:
-        url = await _recreate_postgres_database(f"preau_test_{worker_id()}")
+        url = await _recreate_postgres_database(f"preau_test_{CHECKOUT}_{worker_id()}")
     engine = make_engine(url)
     await migrate(engine)
     await engine.dispose()
