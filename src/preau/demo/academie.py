@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.accounts import format_activation_code, new_activation_code
 from preau.actions.classwork_todo import group_scope
 from preau.actions.context import Services
-from preau.actions.demo import DEMO_PASSWORD
 from preau.adapters.sql.schema import (
     announcement_groups,
     announcement_recipients,
@@ -53,6 +52,7 @@ from preau.adapters.sql.schema import (
     schools,
     timetable_lessons,
 )
+from preau.demo.school import DEMO_PASSWORD
 from preau.domain.errors import Conflict
 from preau.domain.people import Actor, Profile, username_base
 from preau.domain.tokens import fingerprint
