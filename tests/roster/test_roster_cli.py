@@ -12,13 +12,9 @@ from babel.messages.pofile import read_po
 from rich.console import Console
 
 from preau import i18n
-from preau.domain.roster import (
-    FileMode,
-    FileReport,
-    FileStatus,
-    RosterReport,
-    reject,
-)
+from preau.domain.roster.reasons import reject
+from preau.domain.roster.records import FileMode, FileStatus
+from preau.domain.roster.report import FileReport, RosterReport
 from preau.roster_cli import RichProgress, render_report
 
 SOURCE = Path(__file__).parent.parent.parent / "src" / "preau"

@@ -23,7 +23,7 @@ from preau.adapters.sql.schema import (
     school_years,
     schools,
 )
-from preau.domain.roster import RosterReport
+from preau.domain.roster.report import RosterReport
 
 SAMPLES = Path(__file__).parent / "samples"
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

@@ -39,31 +39,22 @@ from preau.domain.people import (
     check_username,
     username_base,
 )
-from preau.domain.roster import (
-    KIND_CLASS,
-    KIND_SCHOOL,
-    KIND_USER,
-    N_,
+from preau.domain.roster.checks import Known, check_references, referenced_schools
+from preau.domain.roster.parse import parse_roster
+from preau.domain.roster.reasons import KIND_CLASS, KIND_SCHOOL, KIND_USER, N_, RejectedRow, reject
+from preau.domain.roster.records import (
     ROLES,
     ClassRecord,
     EnrollmentRecord,
     FileMode,
-    FileReport,
     FileStatus,
-    Known,
     ParsedFile,
     ParsedRoster,
-    RejectedRow,
-    RosterReport,
     SessionRecord,
     UserRecord,
-    check_references,
-    parent_link,
-    parse_roster,
-    referenced_schools,
-    reject,
-    school_year_of,
 )
+from preau.domain.roster.report import FileReport, RosterReport
+from preau.domain.roster.rules import parent_link, school_year_of
 
 Progress = Callable[[str, int, int], None]
 
