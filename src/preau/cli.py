@@ -239,7 +239,7 @@ def send_digests() -> None:
 @click.option("--school", "uai", default=None, help="Only accept rows for this school (UAI).")
 def import_roster(path: Path, uai: str | None) -> None:
     from preau.actions import directory
-    from preau.actions.roster import import_roster as run_import
+    from preau.actions.roster.importer import import_roster as run_import
     from preau.roster_cli import RichProgress, render_report
 
     async def job(services: Services) -> object:

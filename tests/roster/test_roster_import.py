@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.adapters.sql.schema import (
     enrolments,
     groups,

@@ -10,7 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from preau.actions.access import enforce
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.api.accounts import require_session
 from preau.domain.access import Action, directory_decision
 from preau.domain.roster.report import RosterReport

@@ -10,7 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from preau import i18n
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.domain.errors import InvalidInput
 from preau.domain.roster.records import FileStatus
 from preau.web.directory import admin
