@@ -367,14 +367,7 @@ class _Generator:
         school.admin_id = staff[0]
         teacher_count = max(len(SUBJECT_HOURS), self._share(size.teachers, number))
         teachers = await self._add_people(school, Profile.TEACHER, teacher_count)
-        # Every subject has a teacher; the rest are spread by weekly hours.
-        weights = [hours for _, hours in SUBJECT_HOURS]
-        for index, teacher in enumerate(teachers):
-            if index < len(SUBJECT_HOURS):
-                subject = SUBJECT_HOURS[index][0]
-            else:
-                subject = rng.choices([s for s, _ in SUBJECT_HOURS], weights)[0]
-            school.teachers_by_subject.setdefault(subject, []).append(teacher)
+        self._give_subjects(school, teachers)
         pupils = await self._add_people(school, Profile.PUPIL, self._share(size.pupils, number))
         year_id = (
             await self.connection.execute(
@@ -402,26 +395,7 @@ class _Generator:
                 )
                 members.append(share[class_index::class_count])
         class_ids = await _insert_ids(self.connection, groups, class_rows)
-        group_rows: list[dict[str, Any]] = []
-        group_members: list[list[int]] = []
-        group_specs: list[tuple[str, str, str]] = []
-        for level in LEVELS:
-            for name, subject, group_share, taught_by in LEVEL_GROUPS:
-                chosen = [p for p in level_pupils[level] if rng.random() < group_share]
-                if not chosen:
-                    continue
-                group_rows.append(
-                    {
-                        "school_id": school.id,
-                        "kind": "group",
-                        "name": f"{name} {level}",
-                        "level": level,
-                        "subject": subject,
-                        "school_year_id": year_id,
-                    }
-                )
-                group_members.append(chosen)
-                group_specs.append((subject, taught_by, level))
+        group_rows, group_members, group_specs = self._level_groups(school, level_pupils, year_id)
         group_ids = await _insert_ids(self.connection, groups, group_rows)
         self.count("classes", len(class_ids))
         self.count("groups", len(group_ids))
@@ -462,18 +436,7 @@ class _Generator:
             school.level_groups.append((group_id, level, teacher, chosen))
         await _insert(self.connection, enrolments, enrolment_rows)
         self.count("enrolments", len(enrolment_rows))
-        # Parents: one per pupil, a second for half of them (about 1.5 per pupil).
-        second_share = max(0.0, self.size.parents_per_pupil - 1.0)
-        children = [p for p in pupils for _ in range(1 + (rng.random() < second_share))]
-        parents = await self._add_people(school, Profile.PARENT, len(children))
-        links = [
-            {"school_id": school.id, "parent_id": parent, "child_id": child}
-            for parent, child in zip(parents, children, strict=True)
-        ]
-        for parent, child in zip(parents, children, strict=True):
-            self.parents_of.setdefault(child, []).append(parent)
-        await _insert(self.connection, parent_links, links)
-        self.count("parent links", len(links))
+        await self._parents(school, pupils)
         # The to-do cache keys by these counters; start every group at 1.
         await _insert(
             self.connection,
@@ -488,6 +451,57 @@ class _Generator:
                 for g in [*class_ids, *group_ids]
             ],
         )
+
+    def _level_groups(
+        self, school: _School, level_pupils: dict[str, list[int]], year_id: int
+    ) -> tuple[list[dict[str, Any]], list[list[int]], list[tuple[str, str, str]]]:
+        """Each level's groups (``LEVEL_GROUPS``) with a random share of its pupils: the
+        rows to insert, their pupils, and (subject, taught by, level) for each."""
+        group_rows: list[dict[str, Any]] = []
+        group_members: list[list[int]] = []
+        group_specs: list[tuple[str, str, str]] = []
+        for level in LEVELS:
+            for name, subject, group_share, taught_by in LEVEL_GROUPS:
+                chosen = [p for p in level_pupils[level] if self.rng.random() < group_share]
+                if not chosen:
+                    continue
+                group_rows.append(
+                    {
+                        "school_id": school.id,
+                        "kind": "group",
+                        "name": f"{name} {level}",
+                        "level": level,
+                        "subject": subject,
+                        "school_year_id": year_id,
+                    }
+                )
+                group_members.append(chosen)
+                group_specs.append((subject, taught_by, level))
+        return group_rows, group_members, group_specs
+
+    def _give_subjects(self, school: _School, teachers: list[int]) -> None:
+        """Every subject has a teacher; the rest are spread by weekly hours."""
+        weights = [hours for _, hours in SUBJECT_HOURS]
+        for index, teacher in enumerate(teachers):
+            if index < len(SUBJECT_HOURS):
+                subject = SUBJECT_HOURS[index][0]
+            else:
+                subject = self.rng.choices([s for s, _ in SUBJECT_HOURS], weights)[0]
+            school.teachers_by_subject.setdefault(subject, []).append(teacher)
+
+    async def _parents(self, school: _School, pupils: list[int]) -> None:
+        """One parent per pupil, a second for half of them (about 1.5 per pupil)."""
+        second_share = max(0.0, self.size.parents_per_pupil - 1.0)
+        children = [p for p in pupils for _ in range(1 + (self.rng.random() < second_share))]
+        parents = await self._add_people(school, Profile.PARENT, len(children))
+        links = [
+            {"school_id": school.id, "parent_id": parent, "child_id": child}
+            for parent, child in zip(parents, children, strict=True)
+        ]
+        for parent, child in zip(parents, children, strict=True):
+            self.parents_of.setdefault(child, []).append(parent)
+        await _insert(self.connection, parent_links, links)
+        self.count("parent links", len(links))
 
     # -- timetable ------------------------------------------------------------------------
 
