@@ -4,6 +4,7 @@ school and with a free username; their parent links are written in the same tran
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -104,14 +105,18 @@ def _plan_person(run: ImportRun, report: FileReport, plan: _PeoplePlan, user: Us
         plan.accepted.append((user, None))
         return
     plan.accepted.append((user, existing.id))
-    values = {
+    plan.writes.plan(report, existing, _values(user), new={}, changed={"updated_at": run.now})
+
+
+def _values(user: UserRecord) -> dict[str, Any]:
+    """The columns a users.csv row sets, named as the stored person's fields."""
+    return {
         "profile": str(user.profile),
         "given_name": user.given_name,
         "family_name": user.family_name,
         "email": user.email,
         "active": user.enabled,
     }
-    plan.writes.plan(report, existing, values, new={}, changed={"updated_at": run.now})
 
 
 def _school_of_user(run: ImportRun, user: UserRecord) -> int | RejectedRow:
@@ -151,12 +156,8 @@ async def _write_people(
     rows = [
         {
             "school_id": school_id,
-            "profile": str(user.profile),
             "username": username,
-            "given_name": user.given_name,
-            "family_name": user.family_name,
-            "email": user.email,
-            "active": user.enabled,
+            **_values(user),
             "source_id": user.source_id,
             "created_at": run.now,
             "updated_at": run.now,

@@ -5,21 +5,19 @@ with the line of the row it depended on when that row was refused first."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import msgspec
 
 from preau.domain.people import EnrolmentRole
 from preau.domain.roster.reasons import N_, RejectedRow, reject
 from preau.domain.roster.records import (
-    ClassRecord,
     EnrollmentRecord,
     OrgRecord,
     ParsedFile,
     ParsedRoster,
     RecordT,
     RoleRecord,
-    SessionRecord,
     UserRecord,
 )
 
@@ -214,8 +212,8 @@ def check_references(roster: ParsedRoster, known: Known) -> None:
     schools.update(
         org.source_id for org in roster.orgs.records if org.org_type == "school" and not org.deleted
     )
-    _check_sessions(roster, schools)
-    _check_classes(roster, schools)
+    _check_school(roster, roster.sessions, lambda session: session.org_source_id or None, schools)
+    _check_school(roster, roster.classes, lambda group: group.school_source_id, schools)
     _check_users(roster, schools)
     classes = set(known.classes)
     classes.update(group.source_id for group in roster.classes.records)
@@ -238,30 +236,21 @@ def _unknown_school(roster: ParsedRoster, file: str, line: int, value: str) -> R
     )
 
 
-def _check_sessions(roster: ParsedRoster, schools: set[str]) -> None:
-    refused: list[tuple[SessionRecord, RejectedRow]] = []
-    for session in roster.sessions.records:
-        if session.deleted or not session.org_source_id:
+def _check_school(
+    roster: ParsedRoster,
+    parsed: ParsedFile[RecordT],
+    school_of: Callable[[RecordT], str | None],
+    schools: set[str],
+) -> None:
+    """Refuse the rows of ``parsed`` whose school (``school_of``, None when the row names none)
+    is not a school here; rows marked tobedeleted are not checked."""
+    refused: list[tuple[RecordT, RejectedRow]] = []
+    for record in parsed.records:
+        school = school_of(record)
+        if record.deleted or school is None or school in schools:
             continue
-        if session.org_source_id not in schools:
-            reason = _unknown_school(
-                roster, roster.sessions.file, session.line, session.org_source_id
-            )
-            refused.append((session, reason))
-    _drop(roster.sessions, refused)
-
-
-def _check_classes(roster: ParsedRoster, schools: set[str]) -> None:
-    refused: list[tuple[ClassRecord, RejectedRow]] = []
-    for group in roster.classes.records:
-        if group.deleted:
-            continue
-        if group.school_source_id not in schools:
-            reason = _unknown_school(
-                roster, roster.classes.file, group.line, group.school_source_id
-            )
-            refused.append((group, reason))
-    _drop(roster.classes, refused)
+        refused.append((record, _unknown_school(roster, parsed.file, record.line, school)))
+    _drop(parsed, refused)
 
 
 def _check_users(roster: ParsedRoster, schools: set[str]) -> None:

@@ -183,6 +183,7 @@ def split_list(value: str) -> tuple[str, ...]:
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EMPTY = N_("the column {column} is empty; it is required.")
 
 
 def read_date(value: str, column: str) -> date:
@@ -217,20 +218,14 @@ def _check_date_last_modified(value: str) -> None:
 
 
 def read_name(value: str, column: str, limit: int = 100) -> str:
-    value = " ".join(value.split())
-    if not value:
-        raise RowError(N_("the column {column} is empty; it is required."), column=column)
-    if len(value) > limit:
-        raise RowError(
-            N_("the value in {column} is longer than {limit} characters."),
-            column=column,
-            limit=limit,
-        )
-    if any(unicodedata.category(character).startswith("C") for character in value):
+    name = optional_text(value, column, limit)
+    if name is None:
+        raise RowError(_EMPTY, column=column)
+    if any(unicodedata.category(character).startswith("C") for character in name):
         raise RowError(
             N_("the value in {column} contains invisible control characters."), column=column
         )
-    return value
+    return name
 
 
 def optional_text(value: str, column: str, limit: int) -> str | None:
@@ -249,7 +244,7 @@ def optional_text(value: str, column: str, limit: int) -> str | None:
 def read_required(row: Row, column: str) -> str:
     value = row[column.lower()]
     if not value:
-        raise RowError(N_("the column {column} is empty; it is required."), column=column)
+        raise RowError(_EMPTY, column=column)
     return value
 
 
