@@ -16,7 +16,7 @@ import hashlib
 import random
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.accounts import format_activation_code, new_activation_code
 from preau.actions.classwork_todo import group_scope
 from preau.actions.context import Services
+from preau.actions.roster.writes import CHUNK, chunks
 from preau.adapters.sql.schema import (
     announcement_groups,
     announcement_recipients,
@@ -57,8 +58,6 @@ from preau.domain.errors import Conflict
 from preau.domain.people import Actor, Profile, username_base
 from preau.domain.tokens import fingerprint
 
-#: Rows per statement batch, as in the roster import.
-CHUNK = 5000
 #: Seeded device credentials carry this label (``devices.label``), so a later run finds them.
 SEEDED_DEVICE_LABEL = "Demo device (seeded for load tests)"
 ZONE = ZoneInfo("Europe/Paris")
@@ -230,15 +229,10 @@ async def seed_academie(
     return report
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 async def _insert(
     connection: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]
 ) -> None:
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows, CHUNK):
         await connection.execute(table.insert(), list(chunk))
 
 
@@ -248,7 +242,7 @@ async def _insert_ids(
     """Insert and return the new ids in the order of ``rows``."""
     ids: list[int] = []
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows, CHUNK):
         ids.extend(int(row[0]) for row in await connection.execute(statement, list(chunk)))
     return ids
 
@@ -876,7 +870,7 @@ async def _write_people_file(  # noqa: PLR0917 - one private caller
             .values(activation_code_hash=sa.bindparam("code_hash"))
         )
         pairs = [{"person_id": pid, "code_hash": fingerprint(code)} for pid, code in codes.items()]
-        for chunk in _chunks(pairs):
+        for chunk in chunks(pairs, CHUNK):
             await connection.execute(update, list(chunk))
         report.activation_codes = len(codes)
         tokens: dict[int, str] = {}
