@@ -25,9 +25,9 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.adapters.sql.engine import make_engine, migrate
-from preau.domain.roster import RosterReport
+from preau.domain.roster.report import RosterReport
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"

@@ -106,7 +106,7 @@ def prepare_database(environ: dict[str, str]) -> list[tuple[str, str, str]]:
     subprocess.run([str(BIN / "preau"), "migrate"], env=environ, check=True, cwd=ROOT)  # noqa: S603
     code = (
         "import json\n"
-        "from preau.actions.demo import seed_demo\n"
+        "from preau.demo.school import seed_demo\n"
         "from preau.cli import run_with_services\n"
         "logins = run_with_services(seed_demo)\n"
         "print(json.dumps([[l.profile, l.username, l.secret] for l in logins]))\n"

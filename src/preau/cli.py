@@ -118,7 +118,7 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
     help="With --size: where to write the logins (default var/demo-SIZE/people.csv).",
 )
 def demo(size: str | None, people_file: Path | None) -> None:
-    from preau.actions.demo import DEMO_NAME, seed_demo
+    from preau.demo.school import DEMO_NAME, seed_demo
 
     if size is not None:
         demo_size(size, people_file or Path("var") / f"demo-{size}" / "people.csv")
@@ -136,7 +136,7 @@ def demo(size: str | None, people_file: Path | None) -> None:
 def demo_size(size_name: str, people_file: Path) -> None:
     import os
 
-    from preau.actions.demo_academie import SIZES, seed_academie
+    from preau.demo.academie import SIZES, seed_academie
     from preau.settings import Settings
 
     # Device credentials only make sense when the servers share this secret.
@@ -239,7 +239,7 @@ def send_digests() -> None:
 @click.option("--school", "uai", default=None, help="Only accept rows for this school (UAI).")
 def import_roster(path: Path, uai: str | None) -> None:
     from preau.actions import directory
-    from preau.actions.roster import import_roster as run_import
+    from preau.actions.roster.importer import import_roster as run_import
     from preau.roster_cli import RichProgress, render_report
 
     async def job(services: Services) -> object:

@@ -11,7 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from preau.domain.roster import N_, FileStatus, RosterReport
+from preau.domain.roster.reasons import N_
+from preau.domain.roster.records import FileStatus
+from preau.domain.roster.report import RosterReport
 from preau.i18n import gettext
 
 #: Rejected rows printed in full; the rest are counted (all of them are in the stored report).

@@ -12,17 +12,17 @@ from babel.messages.pofile import read_po
 from rich.console import Console
 
 from preau import i18n
-from preau.domain.roster import (
-    FileMode,
-    FileReport,
-    FileStatus,
-    RosterReport,
-    reject,
-)
+from preau.domain.roster.reasons import reject
+from preau.domain.roster.records import FileMode, FileStatus
+from preau.domain.roster.report import FileReport, RosterReport
 from preau.roster_cli import RichProgress, render_report
 
 SOURCE = Path(__file__).parent.parent.parent / "src" / "preau"
-ROSTER_SOURCES = ("domain/roster.py", "actions/roster.py", "roster_cli.py")
+ROSTER_SOURCES = (
+    *sorted(SOURCE.glob("domain/roster/*.py")),
+    *sorted(SOURCE.glob("actions/roster/*.py")),
+    SOURCE / "roster_cli.py",
+)
 CATALOGUE = SOURCE / "translations" / "fr" / "LC_MESSAGES" / "roster.po"
 
 
@@ -130,7 +130,7 @@ def test_every_roster_message_has_a_french_translation() -> None:
         message
         for path in ROSTER_SOURCES
         for _line, message, _comments, _context in extract_from_file(
-            "python", SOURCE / path, keywords={"N_": None}
+            "python", path, keywords={"N_": None}
         )
         if isinstance(message, str)  # N_ takes one string, never a plural pair
     }

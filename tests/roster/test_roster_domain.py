@@ -5,21 +5,12 @@ from __future__ import annotations
 import pytest
 
 from preau.domain.people import EnrolmentRole, GroupKind, Profile
-from preau.domain.roster import (
-    KIND_CLASS,
-    FileMode,
-    FileStatus,
-    Known,
-    ParsedRoster,
-    RejectedRow,
-    SessionRecord,
-    check_references,
-    parent_link,
-    parse_roster,
-    read_table,
-    reject,
-    school_year_of,
-)
+from preau.domain.roster.checks import Known, check_references
+from preau.domain.roster.parse import parse_roster
+from preau.domain.roster.reasons import KIND_CLASS, RejectedRow, reject
+from preau.domain.roster.records import FileMode, FileStatus, ParsedRoster, SessionRecord
+from preau.domain.roster.rules import parent_link, school_year_of
+from preau.domain.roster.table import read_table
 
 MANIFEST_HEAD = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n"
 ORGS = (

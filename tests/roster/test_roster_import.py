@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
@@ -23,7 +23,7 @@ from preau.adapters.sql.schema import (
     school_years,
     schools,
 )
-from preau.domain.roster import RosterReport
+from preau.domain.roster.report import RosterReport
 
 SAMPLES = Path(__file__).parent / "samples"
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -587,3 +587,163 @@ async def test_the_number_of_statements_does_not_grow_with_the_roster(
     assert counts(large)[("users.csv", "parent links")][2] == 400
     # 400 "jean.martin" need one extra look-up round for the usernames, not one query each.
     assert large_count - small_count <= 2, (small_count, large_count)
+
+
+# ---------------------------------------------------------------------------------------------
+# School years (each in its school, deleted only while unused) and enrolments (found by
+# sourcedId, else by person, class and role)
+
+DELTA_MANIFEST = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n"
+SESSIONS = (
+    "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,orgSourcedId\n"
+)
+ENROLLMENTS = (
+    "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role\n"
+)
+
+
+def delta(**files: str) -> bytes:
+    """A zip of delta files (``academicSessions=…``), the others absent."""
+    manifest = DELTA_MANIFEST + "".join(f"file.{name},delta\n" for name in files)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("manifest.csv", manifest)
+        for name, text in files.items():
+            archive.writestr(f"{name}.csv", text)
+    return buffer.getvalue()
+
+
+async def years_by_school(engine: AsyncEngine) -> list[tuple[str, str, str]]:
+    return sorted(
+        await fetch(
+            engine,
+            sa.select(schools.c.uai, school_years.c.source_id, school_years.c.name).join(
+                schools, schools.c.id == school_years.c.school_id
+            ),
+        )
+    )
+
+
+async def test_school_years_go_to_their_school_and_are_deleted_only_when_unused(
+    engine: AsyncEngine,
+) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    first = await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + "year-2025,tobedeleted,,,,,,,\n"
+            + "year-x,active,,Year X,schoolYear,2026-09-01,2027-07-04,,org-hugo\n"
+            + "year-y,active,,Year Y,schoolYear,2026-09-01,2027-07-04,,org-nowhere\n"
+            + "term-9,active,,T9,term,2026-09-01,2026-11-30,year-x,\n"
+            + "year-z,active,,Year Z,schoolYear,2026-09-01,2027-07-04,,\n"
+            # A row naming Zola, so its school years are loaded too (see the xfail below).
+            + "year-w,active,,Year W,schoolYear,2026-09-01,2027-07-04,,org-zola\n"
+        ),
+        now=LATER,
+    )
+    assert counts(first)[("academicSessions.csv", "school years")] == (
+        "applied", 6, 2, 0, 0, 0, 0, 1, 4,
+    )  # fmt: skip
+    assert [row.describe() for row in first.rejected] == [
+        # year-2025 is used by 4e B and Espagnol LV2 at Hugo, by 2de A at Zola.
+        "academicSessions.csv line 2: the school year 'year-2025' cannot be deleted while 2 "
+        "classes or groups use it; move or delete them first.",
+        "academicSessions.csv line 2: the school year 'year-2025' cannot be deleted while 1 "
+        "classes or groups use it; move or delete them first.",
+        "academicSessions.csv line 4: the school 'org-nowhere' is not a school in this import "
+        "or in Préau.",
+        "academicSessions.csv line 6: the school year 'year-z' is not linked to any school: no "
+        "class uses it and orgs.csv has no school. Import it with its schools and classes, or "
+        "add an orgSourcedId column.",
+    ]
+    assert await years_by_school(engine) == [
+        ("0751234A", "year-2025", "2025-2026"),
+        ("0751234A", "year-x", "Year X"),
+        ("0759876B", "year-2025", "2025-2026"),
+        ("0759876B", "year-w", "Year W"),
+    ]
+
+    # With a row naming Hugo (see the xfail below), its unused school year is deleted.
+    second = await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + "year-x,tobedeleted,,,,,,,\n"
+            + "year-h,active,,Year H,schoolYear,2027-09-01,2028-07-04,,org-hugo\n"
+        ),
+        now=LATER,
+    )
+    assert counts(second)[("academicSessions.csv", "school years")] == (
+        "applied", 2, 1, 0, 0, 0, 1, 0, 0,
+    )  # fmt: skip
+    assert await years_by_school(engine) == [
+        ("0751234A", "year-2025", "2025-2026"),
+        ("0751234A", "year-h", "Year H"),
+        ("0759876B", "year-2025", "2025-2026"),
+        ("0759876B", "year-w", "Year W"),
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug, left as it is: a deleted school year's school is not looked up from "
+    "its sourcedId (as it is for classes, users and enrolments), so a delta that names no "
+    "row of that school counts the deletion as 'nothing to delete'",
+)
+async def test_a_school_year_deleted_by_its_sourcedid_alone_is_deleted(
+    engine: AsyncEngine,
+) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + "year-x,active,,X,schoolYear,2026-09-01,2027-07-04,,org-hugo\n"
+        ),
+        now=NOW,
+    )
+    report = await import_roster(
+        engine, delta(academicSessions=SESSIONS + "year-x,tobedeleted,,,,,,,\n"), now=LATER
+    )
+    assert counts(report)[("academicSessions.csv", "school years")][6] == 1  # deleted
+    assert ("0751234A", "year-x", "X") not in await years_by_school(engine)
+
+
+async def test_an_enrolment_is_found_by_sourcedid_then_adopted_by_person_class_and_role(
+    engine: AsyncEngine,
+) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    upload = delta(
+        enrollments=ENROLLMENTS
+        # e-1 and e-2 swap classes: each would take the other's person, class and role.
+        + "e-1,active,,grp-esp,org-hugo,u-zoe,student\n"
+        + "e-2,active,,cls-4b,org-hugo,u-zoe,student\n"
+        # Marc teaches 4e B under e-3, which the file no longer names: e-10 adopts it.
+        + "e-10,active,,cls-4b,,u-marc,teacher\n"
+        + "e-11,active,,grp-esp,,u-marc,student\n"
+    )
+    report = await import_roster(engine, upload, now=LATER)
+    assert counts(report)[("enrollments.csv", "enrolments")] == (
+        "applied", 4, 1, 1, 0, 0, 0, 0, 2,
+    )  # fmt: skip
+    assert [row.describe() for row in report.rejected] == [
+        "enrollments.csv line 2: the user 'u-zoe' is already enrolled in the class 'grp-esp' "
+        "as pupil (enrolment 'e-2').",
+        "enrollments.csv line 3: the user 'u-zoe' is already enrolled in the class 'cls-4b' "
+        "as pupil (enrolment 'e-1').",
+    ]
+    marc = sa.select(people.c.id).where(people.c.source_id == "u-marc").scalar_subquery()
+    assert sorted(
+        await fetch(
+            engine,
+            sa.select(enrolments.c.source_id, enrolments.c.role, enrolments.c.subject).where(
+                enrolments.c.person_id == marc
+            ),
+        )
+    ) == [("e-10", "teacher", None), ("e-11", "pupil", None), ("e-4", "teacher", "Espagnol")]
+
+    again = await import_roster(engine, upload, now=LATER)
+    assert counts(again)[("enrollments.csv", "enrolments")] == (
+        "applied", 4, 0, 0, 2, 0, 0, 0, 2,
+    )  # fmt: skip

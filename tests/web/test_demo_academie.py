@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from preau.actions.demo import DEMO_PASSWORD
-from preau.actions.demo_academie import SIZES, seed_academie
 from preau.adapters.sql.schema import homework, homework_attachments, people, schools
+from preau.demo.academie import SIZES, seed_academie
+from preau.demo.school import DEMO_PASSWORD
 from preau.domain.people import Profile
 from tests.helpers import App, count_rows, login
 

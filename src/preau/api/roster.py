@@ -10,10 +10,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from preau.actions.access import enforce
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.api.accounts import require_session
 from preau.domain.access import Action, directory_decision
-from preau.domain.roster import RosterReport
+from preau.domain.roster.report import RosterReport
 from preau.web.render import services_of
 from preau.web.roster import MAX_UPLOAD_BYTES, read_zip
 

@@ -10,9 +10,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from preau import i18n
-from preau.actions.roster import import_roster
+from preau.actions.roster.importer import import_roster
 from preau.domain.errors import InvalidInput
-from preau.domain.roster import FileStatus
+from preau.domain.roster.records import FileStatus
 from preau.web.directory import admin
 from preau.web.render import render, services_of, translate_error
 

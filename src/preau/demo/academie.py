@@ -11,12 +11,11 @@ load test reads (``bench/locust_morning.py``).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import random
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,17 +25,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.accounts import format_activation_code, new_activation_code
 from preau.actions.classwork_todo import group_scope
 from preau.actions.context import Services
-from preau.actions.demo import DEMO_PASSWORD
+from preau.actions.roster.writes import CHUNK, chunks
 from preau.adapters.sql.schema import (
     announcement_groups,
     announcement_recipients,
     announcements,
     conversation_participants,
     conversations,
-    devices,
     enrolments,
     files,
     groups,
@@ -53,14 +50,11 @@ from preau.adapters.sql.schema import (
     schools,
     timetable_lessons,
 )
+from preau.demo.credentials import write_people_file
+from preau.demo.school import DEMO_PASSWORD
 from preau.domain.errors import Conflict
-from preau.domain.people import Actor, Profile, username_base
-from preau.domain.tokens import fingerprint
+from preau.domain.people import Profile, username_base
 
-#: Rows per statement batch, as in the roster import.
-CHUNK = 5000
-#: Seeded device credentials carry this label (``devices.label``), so a later run finds them.
-SEEDED_DEVICE_LABEL = "Demo device (seeded for load tests)"
 ZONE = ZoneInfo("Europe/Paris")
 
 
@@ -159,17 +153,6 @@ ATTACHMENT = (
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n" + b"%" + b"x" * 20_000 + b"\n"
 )
-PEOPLE_COLUMNS = (
-    "username",
-    "profile",
-    "school",
-    "password",
-    "activation_code",
-    "device_token",
-    "person_id",
-    "group_id",
-    "child_id",
-)
 
 
 @dataclass
@@ -225,20 +208,21 @@ async def seed_academie(
         async with services.engine.begin() as connection:
             report.counts = await _Generator(services, connection, size, uais, password_hash).run()
     report.seconds = time.perf_counter() - started
-    await _write_people_file(services, size, uais, people_file, device_tokens, report)
+    report.activation_codes, report.device_tokens = await write_people_file(
+        services,
+        uais,
+        people_file,
+        remembered_share=size.remembered_share if device_tokens else None,
+    )
+    report.people_file = people_file
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def _insert(
     connection: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]
 ) -> None:
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows, CHUNK):
         await connection.execute(table.insert(), list(chunk))
 
 
@@ -248,7 +232,7 @@ async def _insert_ids(
     """Insert and return the new ids in the order of ``rows``."""
     ids: list[int] = []
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows, CHUNK):
         ids.extend(int(row[0]) for row in await connection.execute(statement, list(chunk)))
     return ids
 
@@ -367,14 +351,7 @@ class _Generator:
         school.admin_id = staff[0]
         teacher_count = max(len(SUBJECT_HOURS), self._share(size.teachers, number))
         teachers = await self._add_people(school, Profile.TEACHER, teacher_count)
-        # Every subject has a teacher; the rest are spread by weekly hours.
-        weights = [hours for _, hours in SUBJECT_HOURS]
-        for index, teacher in enumerate(teachers):
-            if index < len(SUBJECT_HOURS):
-                subject = SUBJECT_HOURS[index][0]
-            else:
-                subject = rng.choices([s for s, _ in SUBJECT_HOURS], weights)[0]
-            school.teachers_by_subject.setdefault(subject, []).append(teacher)
+        self._give_subjects(school, teachers)
         pupils = await self._add_people(school, Profile.PUPIL, self._share(size.pupils, number))
         year_id = (
             await self.connection.execute(
@@ -402,26 +379,7 @@ class _Generator:
                 )
                 members.append(share[class_index::class_count])
         class_ids = await _insert_ids(self.connection, groups, class_rows)
-        group_rows: list[dict[str, Any]] = []
-        group_members: list[list[int]] = []
-        group_specs: list[tuple[str, str, str]] = []
-        for level in LEVELS:
-            for name, subject, group_share, taught_by in LEVEL_GROUPS:
-                chosen = [p for p in level_pupils[level] if rng.random() < group_share]
-                if not chosen:
-                    continue
-                group_rows.append(
-                    {
-                        "school_id": school.id,
-                        "kind": "group",
-                        "name": f"{name} {level}",
-                        "level": level,
-                        "subject": subject,
-                        "school_year_id": year_id,
-                    }
-                )
-                group_members.append(chosen)
-                group_specs.append((subject, taught_by, level))
+        group_rows, group_members, group_specs = self._level_groups(school, level_pupils, year_id)
         group_ids = await _insert_ids(self.connection, groups, group_rows)
         self.count("classes", len(class_ids))
         self.count("groups", len(group_ids))
@@ -462,18 +420,7 @@ class _Generator:
             school.level_groups.append((group_id, level, teacher, chosen))
         await _insert(self.connection, enrolments, enrolment_rows)
         self.count("enrolments", len(enrolment_rows))
-        # Parents: one per pupil, a second for half of them (about 1.5 per pupil).
-        second_share = max(0.0, self.size.parents_per_pupil - 1.0)
-        children = [p for p in pupils for _ in range(1 + (rng.random() < second_share))]
-        parents = await self._add_people(school, Profile.PARENT, len(children))
-        links = [
-            {"school_id": school.id, "parent_id": parent, "child_id": child}
-            for parent, child in zip(parents, children, strict=True)
-        ]
-        for parent, child in zip(parents, children, strict=True):
-            self.parents_of.setdefault(child, []).append(parent)
-        await _insert(self.connection, parent_links, links)
-        self.count("parent links", len(links))
+        await self._parents(school, pupils)
         # The to-do cache keys by these counters; start every group at 1.
         await _insert(
             self.connection,
@@ -488,6 +435,57 @@ class _Generator:
                 for g in [*class_ids, *group_ids]
             ],
         )
+
+    def _level_groups(
+        self, school: _School, level_pupils: dict[str, list[int]], year_id: int
+    ) -> tuple[list[dict[str, Any]], list[list[int]], list[tuple[str, str, str]]]:
+        """Each level's groups (``LEVEL_GROUPS``) with a random share of its pupils: the
+        rows to insert, their pupils, and (subject, taught by, level) for each."""
+        group_rows: list[dict[str, Any]] = []
+        group_members: list[list[int]] = []
+        group_specs: list[tuple[str, str, str]] = []
+        for level in LEVELS:
+            for name, subject, group_share, taught_by in LEVEL_GROUPS:
+                chosen = [p for p in level_pupils[level] if self.rng.random() < group_share]
+                if not chosen:
+                    continue
+                group_rows.append(
+                    {
+                        "school_id": school.id,
+                        "kind": "group",
+                        "name": f"{name} {level}",
+                        "level": level,
+                        "subject": subject,
+                        "school_year_id": year_id,
+                    }
+                )
+                group_members.append(chosen)
+                group_specs.append((subject, taught_by, level))
+        return group_rows, group_members, group_specs
+
+    def _give_subjects(self, school: _School, teachers: list[int]) -> None:
+        """Every subject has a teacher; the rest are spread by weekly hours."""
+        weights = [hours for _, hours in SUBJECT_HOURS]
+        for index, teacher in enumerate(teachers):
+            if index < len(SUBJECT_HOURS):
+                subject = SUBJECT_HOURS[index][0]
+            else:
+                subject = self.rng.choices([s for s, _ in SUBJECT_HOURS], weights)[0]
+            school.teachers_by_subject.setdefault(subject, []).append(teacher)
+
+    async def _parents(self, school: _School, pupils: list[int]) -> None:
+        """One parent per pupil, a second for half of them (about 1.5 per pupil)."""
+        second_share = max(0.0, self.size.parents_per_pupil - 1.0)
+        children = [p for p in pupils for _ in range(1 + (self.rng.random() < second_share))]
+        parents = await self._add_people(school, Profile.PARENT, len(children))
+        links = [
+            {"school_id": school.id, "parent_id": parent, "child_id": child}
+            for parent, child in zip(parents, children, strict=True)
+        ]
+        for parent, child in zip(parents, children, strict=True):
+            self.parents_of.setdefault(child, []).append(parent)
+        await _insert(self.connection, parent_links, links)
+        self.count("parent links", len(links))
 
     # -- timetable ------------------------------------------------------------------------
 
@@ -795,162 +793,3 @@ class _Generator:
         await _insert(self.connection, conversation_participants, participants)
         self.count("conversations", len(conversation_ids))
         self.count("messages", len(message_ids))
-
-
-# -- credentials: re-issued on every run --------------------------------------------------
-
-
-async def _write_people_file(  # noqa: PLR0917 - one private caller
-    services: Services,
-    size: DemoSize,
-    uais: list[str],
-    path: Path,
-    device_tokens: bool,
-    report: SeedReport,
-) -> None:
-    now = services.clock()
-    moment = services.now()
-    rng = random.Random()  # noqa: S311 - picks which demo accounts are remembered
-    async with services.engine.begin() as connection:
-        school_rows = (
-            await connection.execute(
-                sa.select(schools.c.id, schools.c.uai).where(schools.c.uai.in_(uais))
-            )
-        ).all()
-        uai_of = {int(row.id): str(row.uai) for row in school_rows}
-        school_ids = list(uai_of)
-        rows = (
-            await connection.execute(
-                sa.select(
-                    people.c.id,
-                    people.c.school_id,
-                    people.c.profile,
-                    people.c.username,
-                    people.c.password_hash,
-                )
-                .where(people.c.school_id.in_(school_ids))
-                .order_by(people.c.id)
-            )
-        ).all()
-        first_group = dict(
-            (
-                await connection.execute(
-                    sa.select(enrolments.c.person_id, sa.func.min(enrolments.c.group_id))
-                    .join(groups, groups.c.id == enrolments.c.group_id)
-                    .where(enrolments.c.school_id.in_(school_ids), groups.c.kind == "class")
-                    .group_by(enrolments.c.person_id)
-                )
-            ).all()
-        )
-        first_child = dict(
-            (
-                await connection.execute(
-                    sa.select(parent_links.c.parent_id, sa.func.min(parent_links.c.child_id))
-                    .where(parent_links.c.school_id.in_(school_ids))
-                    .group_by(parent_links.c.parent_id)
-                )
-            ).all()
-        )
-        # Accounts never activated get a fresh code each run (the old one stops working).
-        codes: dict[int, str] = {}
-        for row in rows:
-            if row.password_hash is None:
-                codes[int(row.id)] = new_activation_code()
-        update = (
-            people.update()
-            .where(people.c.id == sa.bindparam("person_id"))
-            .values(activation_code_hash=sa.bindparam("code_hash"))
-        )
-        pairs = [{"person_id": pid, "code_hash": fingerprint(code)} for pid, code in codes.items()]
-        for chunk in _chunks(pairs):
-            await connection.execute(update, list(chunk))
-        report.activation_codes = len(codes)
-        tokens: dict[int, str] = {}
-        if device_tokens:
-            tokens = await _device_tokens(
-                services, connection, size, school_ids, rows, now=now, moment=moment, rng=rng
-            )
-            report.device_tokens = len(tokens)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(PEOPLE_COLUMNS)
-        for row in rows:
-            person_id = int(row.id)
-            code = codes.get(person_id)
-            writer.writerow(
-                [
-                    row.username,
-                    row.profile,
-                    uai_of[int(row.school_id)],
-                    "" if code else DEMO_PASSWORD,
-                    format_activation_code(code) if code else "",
-                    tokens.get(person_id, ""),
-                    person_id,
-                    first_group.get(person_id, ""),
-                    first_child.get(person_id, ""),
-                ]
-            )
-    partial.chmod(0o600)  # device credentials are bearer secrets
-    partial.replace(path)
-    report.people_file = path
-
-
-async def _device_tokens(
-    services: Services,
-    connection: AsyncConnection,
-    size: DemoSize,
-    school_ids: list[int],
-    rows: Sequence[Any],
-    *,
-    now: float,
-    moment: datetime,
-    rng: random.Random,
-) -> dict[int, str]:
-    """Device credentials for the remembered accounts, signed with this deployment's secret.
-
-    The ``devices`` rows are made once (labelled :data:`SEEDED_DEVICE_LABEL`); later runs
-    sign new credentials for the same devices, valid for the configured lifetime.
-    """
-    seeded = (
-        devices.c.school_id.in_(school_ids),
-        devices.c.label == SEEDED_DEVICE_LABEL,
-        devices.c.revoked_at.is_(None),
-    )
-    found = await connection.execute(sa.select(devices.c.person_id, devices.c.id).where(*seeded))
-    existing = {int(person): str(device) for person, device in found}
-    if not existing:
-        lifetime = timedelta(seconds=services.sessions.device_seconds)
-        new_rows: list[dict[str, Any]] = [
-            {
-                "id": secrets.token_urlsafe(16),
-                "school_id": int(row.school_id),
-                "person_id": int(row.id),
-                "label": SEEDED_DEVICE_LABEL,
-                "created_at": moment,
-                "last_seen_at": moment,
-                "expires_at": moment + lifetime,
-            }
-            for row in rows
-            if row.password_hash is not None and rng.random() < size.remembered_share
-        ]
-        await _insert(connection, devices, new_rows)
-        existing = {int(row["person_id"]): str(row["id"]) for row in new_rows}
-    else:
-        # Keep the devices alive for as long as the credentials about to be signed.
-        await connection.execute(
-            devices.update()
-            .where(*seeded)
-            .values(expires_at=moment + timedelta(seconds=services.sessions.device_seconds))
-        )
-    by_id = {int(row.id): row for row in rows}
-    return {
-        person_id: services.sessions.issue_device(
-            Actor(person_id, int(by_id[person_id].school_id), Profile(by_id[person_id].profile)),
-            device_id,
-            now=now,
-        )
-        for person_id, device_id in existing.items()
-        if person_id in by_id
-    }
