@@ -685,12 +685,6 @@ async def test_school_years_go_to_their_school_and_are_deleted_only_when_unused(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, left as it is: a deleted school year's school is not looked up from "
-    "its sourcedId (as it is for classes, users and enrolments), so a delta that names no "
-    "row of that school counts the deletion as 'nothing to delete'",
-)
 async def test_a_school_year_deleted_by_its_sourcedid_alone_is_deleted(
     engine: AsyncEngine,
 ) -> None:

@@ -25,7 +25,7 @@ from preau.actions.roster.school_years import apply_school_years
 from preau.actions.roster.schools import apply_schools
 from preau.actions.roster.source import read_roster_source
 from preau.actions.roster.writes import LOOKUP_CHUNK, Progress, chunks
-from preau.adapters.sql.schema import enrolments, groups, people, roster_imports
+from preau.adapters.sql.schema import enrolments, groups, people, roster_imports, school_years
 from preau.domain.roster.checks import Known, check_references, referenced_schools
 from preau.domain.roster.parse import parse_roster
 from preau.domain.roster.records import FileMode, FileStatus, ParsedRoster
@@ -120,6 +120,7 @@ async def _apply(run: ImportRun) -> None:
 async def _schools_of_deleted_rows(connection: AsyncConnection, roster: ParsedRoster) -> set[int]:
     """A delta row marked tobedeleted may carry only its sourcedId: find its school."""
     wanted: list[tuple[sa.Table, list[str]]] = [
+        (school_years, [r.source_id for r in roster.sessions.records if r.deleted]),
         (groups, [r.source_id for r in roster.classes.records if r.deleted]),
         (people, [r.source_id for r in roster.users.records if r.deleted]),
         (enrolments, [r.source_id for r in roster.enrollments.records if r.deleted]),
