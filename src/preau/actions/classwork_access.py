@@ -24,7 +24,13 @@ from preau.adapters.sql.schema import (
     homework_attachments,
     homework_targets,
 )
-from preau.domain.access import Action, Decision
+from preau.domain.access import (
+    Action,
+    Decision,
+    file_decision,
+    hand_in_decision,
+    homework_decision,
+)
 from preau.domain.classwork import (
     FILE_NOT_FOUND,
     HAND_IN_NOT_FOUND,
@@ -32,9 +38,6 @@ from preau.domain.classwork import (
     NOT_YOUR_CLASS,
     READ_ONLY,
     HandInRight,
-    file_decision,
-    hand_in_decision,
-    homework_decision,
 )
 from preau.domain.errors import Forbidden, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor, Profile

@@ -43,7 +43,12 @@ from preau.adapters.sql.schema import (
     people,
     schools,
 )
-from preau.domain.access import Decision
+from preau.domain.access import (
+    Decision,
+    announcement_decision,
+    conversation_decision,
+    messaging_settings_decision,
+)
 from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from preau.domain.messages import (
     ADDRESS_GROUPS,
@@ -75,17 +80,14 @@ from preau.domain.messages import (
     SchoolMessaging,
     SenderCircle,
     UnreadCounts,
-    announcement_decision,
     announcement_refusal,
     check_body,
     check_reason,
     check_school_messaging,
     check_subject,
-    conversation_decision,
     display_name,
     group_refusal,
     is_quiet,
-    settings_decision,
     write_refusal,
 )
 from preau.domain.people import Actor, Profile
@@ -194,7 +196,7 @@ def local_time(moment: datetime, timezone: str) -> datetime:
 
 async def get_messaging_settings(services: Services, actor: Actor) -> SchoolMessaging:
     _enforce(
-        settings_decision(actor, school_id=actor.school_id, change=False),
+        messaging_settings_decision(actor, school_id=actor.school_id, change=False),
         UNKNOWN_GROUPS,
         ONLY_MODERATORS,
     )
@@ -207,7 +209,7 @@ async def update_messaging_settings(
     services: Services, actor: Actor, rules: SchoolMessaging
 ) -> SchoolMessaging:
     _enforce(
-        settings_decision(actor, school_id=actor.school_id, change=True),
+        messaging_settings_decision(actor, school_id=actor.school_id, change=True),
         UNKNOWN_GROUPS,
         ONLY_MODERATORS,
     )

@@ -34,7 +34,7 @@ from preau.adapters.sql.schema import (
     timetable_holidays,
     timetable_lessons,
 )
-from preau.domain.access import Action, Decision, directory_decision
+from preau.domain.access import Action, Decision, directory_decision, lesson_decision
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.domain.timetable import (
@@ -57,7 +57,6 @@ from preau.domain.timetable import (
     check_lesson,
     expand,
     in_week_pattern,
-    lesson_decision,
     monday_of,
     week_view,
 )

@@ -36,7 +36,7 @@ from preau.adapters.sql.schema import (
     virtual_rooms,
     virtual_seats,
 )
-from preau.domain.access import Decision
+from preau.domain.access import Decision, room_decision
 from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.domain.virtual import (
@@ -53,7 +53,6 @@ from preau.domain.virtual import (
     Role,
     choose_node,
     core_token,
-    join_role,
     join_window,
     parse_nodes,
     planned_bitrate,
@@ -549,7 +548,7 @@ async def access_room_by_id(
             )
         )
     ).first() is not None
-    decision, role = join_role(
+    decision, role = room_decision(
         actor,
         room_school_id=room.school_id,
         is_host=room.teacher_id == actor.person_id,
