@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.access import access_person_by_id
-from preau.actions.classwork_access import (
+from preau.actions.access import (
     access_group_for_teaching,
     access_hand_in_by_id,
     access_hand_ins_by_homework_id,
     access_homework_by_id,
+    access_person_by_id,
 )
 from preau.actions.classwork_files import (
     StoredFile,
