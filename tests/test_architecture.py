@@ -140,3 +140,73 @@ def test_the_checks_catch_what_they_are_for() -> None:
         "preau.domain.access.directory_decision",
         "preau.actions.access.enforce",
     ]
+
+
+# Every object type the access module guards has its rows in a role × object × action ×
+# school matrix. A new access_* function or *_decision rule fails here until it is named
+# with the matrix test that covers it.
+WEB_MATRIX = "web/test_authorization_matrix.py"
+CLASSWORK_MATRIX = "classwork/test_authorization.py"
+MESSAGES_MATRIX = "messages/test_messages_matrix.py"
+COVERED_BY = {
+    # actions/access.py
+    "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
+    "access_school_directory": (WEB_MATRIX, "test_school_directory_matrix"),
+    "access_group_by_id": (WEB_MATRIX, "test_group_matrix"),
+    "visible_groups": (WEB_MATRIX, "test_lists_stay_inside_the_school"),
+    "access_group_for_teaching": (CLASSWORK_MATRIX, "test_setting_homework_matrix"),
+    "access_group_for_virtual_class": (WEB_MATRIX, "test_starting_a_virtual_class_matrix"),
+    "access_groups_for_announcement": (MESSAGES_MATRIX, "test_announcement_groups_matrix"),
+    "access_homework_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "access_hand_ins_by_homework_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "access_hand_in_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "access_file_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "access_conversation_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
+    "access_announcement_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
+    "access_lesson_by_id": (WEB_MATRIX, "test_lesson_matrix"),
+    "access_room_by_id": (WEB_MATRIX, "test_virtual_room_matrix"),
+    "joinable_rooms": (WEB_MATRIX, "test_virtual_room_matrix"),
+    "access_platform_operator": (
+        "web/test_gate_wired.py",
+        "test_operator_page_and_api_are_for_operators_only",
+    ),
+    # domain/access.py
+    "person_decision": (WEB_MATRIX, "test_people_matrix"),
+    "group_decision": (WEB_MATRIX, "test_group_matrix"),
+    "directory_decision": (WEB_MATRIX, "test_school_directory_matrix"),
+    "homework_decision": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "hand_in_decision": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "file_decision": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "conversation_decision": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
+    "announcement_decision": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
+    "messaging_settings_decision": (MESSAGES_MATRIX, "test_messaging_settings_matrix"),
+    "lesson_decision": (WEB_MATRIX, "test_lesson_matrix"),
+    "room_decision": (WEB_MATRIX, "test_virtual_room_matrix"),
+}
+# The facts and the raising the access functions share: not object types of their own.
+SHARED_HELPERS = frozenset({"enforce", "child_ids", "teaches", "is_set_for"})
+
+
+def public_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and not node.name.startswith("_")
+    }
+
+
+def test_every_guarded_object_type_has_a_matrix() -> None:
+    guarded = (public_functions(ACCESS_ACTIONS) - SHARED_HELPERS) | public_functions(ACCESS_RULES)
+    assert guarded == set(COVERED_BY), (
+        f"name the matrix test of {sorted(guarded - set(COVERED_BY))}; "
+        f"no longer guarded: {sorted(set(COVERED_BY) - guarded)}"
+    )
+    tests = Path(__file__).resolve().parent
+    missing = [
+        f"{name}: {path}::{test}"
+        for name, (path, test) in COVERED_BY.items()
+        if test not in public_functions(tests / path)
+    ]
+    assert not missing, f"matrix tests not found: {missing}"
