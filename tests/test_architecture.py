@@ -156,6 +156,7 @@ COVERED_BY = {
     "visible_groups": (WEB_MATRIX, "test_lists_stay_inside_the_school"),
     "access_group_for_teaching": (CLASSWORK_MATRIX, "test_setting_homework_matrix"),
     "access_group_for_virtual_class": (WEB_MATRIX, "test_starting_a_virtual_class_matrix"),
+    "access_groups_for_conversation": (MESSAGES_MATRIX, "test_conversation_groups_matrix"),
     "access_groups_for_announcement": (MESSAGES_MATRIX, "test_announcement_groups_matrix"),
     "access_homework_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_hand_ins_by_homework_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),

@@ -157,6 +157,34 @@ async def test_lists_stay_inside_the_school(app: App, world: dict[str, School]) 
     assert len(reports.json()) == 2
 
 
+async def test_conversation_groups_matrix(app: App, world: dict[str, School]) -> None:
+    """Whose classes one may write to as a whole: teachers, staff and admins any class of
+    their school; a class of another school is unknown; pupils and parents none."""
+    failures: list[str] = []
+    for actor_school, role in itertools.product("ab", ROLES):
+        auth = await headers_for(app, f"{role.replace('_', '-')}.{actor_school}")
+        for target_school, group in itertools.product("ab", ["class", "other_class"]):
+            started = await app.client.post(
+                "/api/v1/conversations",
+                json={
+                    "subject": "Sortie",
+                    "body": "Bonjour",
+                    "group_ids": [getattr(world[target_school], f"{group}_id")],
+                },
+                headers=auth,
+            )
+            if role not in ("teacher", *MODERATORS):
+                expected = 403
+            else:
+                expected = 201 if actor_school == target_school else 400
+            if started.status_code != expected:
+                failures.append(
+                    f"{role}@{actor_school} write to {group}@{target_school}: "
+                    f"{started.status_code} != {expected}"
+                )
+    assert not failures, "\n".join(failures)
+
+
 async def test_announcement_groups_matrix(app: App, world: dict[str, School]) -> None:
     """Whom an announcement may go to: a teacher the classes they teach, staff and admins
     any class of their school; a class of another school is unknown; pupils and parents

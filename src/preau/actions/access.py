@@ -247,12 +247,12 @@ async def access_group_for_virtual_class(
     return row
 
 
-async def access_groups_for_announcement(
+async def access_groups_for_conversation(
     connection: AsyncConnection, actor: Actor, group_ids: Sequence[int]
 ) -> None:
-    """Classes and groups (distinct ids) the actor may post one announcement to: all of
-    their school's for staff and administrators, those they teach for a teacher (the
-    profiles allowed at all are checked before, by ``announcement_refusal``)."""
+    """Classes and groups (distinct ids) whose pupils or parents the actor may write to:
+    any of their school's (the profiles allowed at all are checked before, by
+    ``group_refusal``). One of another school is an unknown group in the form."""
     found = (
         await connection.execute(
             sa.select(sa.func.count())
@@ -262,6 +262,15 @@ async def access_groups_for_announcement(
     ).scalar_one()
     if found != len(group_ids):
         raise InvalidInput(GROUP_NOT_FOUND, field="group_ids")
+
+
+async def access_groups_for_announcement(
+    connection: AsyncConnection, actor: Actor, group_ids: Sequence[int]
+) -> None:
+    """Classes and groups (distinct ids) the actor may post one announcement to: all of
+    their school's for staff and administrators, those they teach for a teacher (the
+    profiles allowed at all are checked before, by ``announcement_refusal``)."""
+    await access_groups_for_conversation(connection, actor, group_ids)
     if actor.profile is Profile.TEACHER:
         taught = (
             await connection.execute(

@@ -29,6 +29,7 @@ from preau.actions.access import (
     access_announcement_by_id,
     access_conversation_by_id,
     access_groups_for_announcement,
+    access_groups_for_conversation,
     child_ids,
     enforce,
 )
@@ -403,15 +404,7 @@ async def _resolve_recipients(
                 raise Forbidden(refusal, field="person_ids")
             chosen.append(contact.person_id)
     if group_ids:
-        found = (
-            await connection.execute(
-                sa.select(sa.func.count())
-                .select_from(groups)
-                .where(groups.c.school_id == actor.school_id, groups.c.id.in_(group_ids))
-            )
-        ).scalar_one()
-        if found != len(group_ids):
-            raise InvalidInput(UNKNOWN_GROUPS, field="group_ids")
+        await access_groups_for_conversation(connection, actor, group_ids)
         chosen.extend(await _pupils_of(connection, actor.school_id, sorted(set(draft.group_ids))))
         chosen.extend(
             await _parents_of(
