@@ -238,3 +238,37 @@ async def test_setting_homework_matrix(app: App, world: dict[str, School], clock
             expected,
         )
     assert not failures, "\n".join(failures)
+
+
+async def test_homework_lists_by_group_matrix(
+    app: App, world: dict[str, School], clock: Clock
+) -> None:
+    """Teachers and staff list a class's homework in their own school; another school's
+    class does not exist for them; pupils and parents have no such list."""
+    teacher = Api(app.client, await api_token(app.client, "teacher.a"))
+    await post_homework(teacher, world["a"], clock)
+    everyone = await people(app, world)
+    failures: list[str] = []
+    for ((letter, role), api), target in itertools.product(everyone.items(), "ab"):
+        listed = await api.get(f"/api/v1/homework?group_id={world[target].class_id}")
+        if role not in ("admin", "staff", "teacher"):
+            expected = 403
+        else:
+            expected = 200 if letter == target else 404
+        check(
+            failures,
+            f"{role}@{letter}",
+            f"list homework of class@{target}",
+            listed.status_code,
+            expected,
+        )
+        if listed.status_code == 200:
+            titles = [item["title"] for week in listed.json() for item in week["items"]]
+            check(
+                failures,
+                f"{role}@{letter}",
+                "homework listed",
+                len(titles),
+                1 if target == "a" else 0,
+            )
+    assert not failures, "\n".join(failures)
