@@ -164,6 +164,8 @@ COVERED_BY = {
     "access_file_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_conversation_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
     "access_announcement_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
+    "access_message_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
+    "access_attachment_by_id": ("messages/test_attachments.py", "test_attachment_matrix"),
     "access_lesson_by_id": (WEB_MATRIX, "test_lesson_matrix"),
     "access_room_by_id": (WEB_MATRIX, "test_virtual_room_matrix"),
     "joinable_rooms": (WEB_MATRIX, "test_virtual_room_matrix"),

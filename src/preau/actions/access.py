@@ -32,6 +32,7 @@ from preau.adapters.sql.schema import (
     homework,
     homework_attachments,
     homework_targets,
+    message_attachments,
     message_reports,
     messages,
     parent_links,
@@ -87,6 +88,8 @@ REPLIES_CLOSED = lazy(
 )
 NOT_A_PARTICIPANT = lazy("Only the people in this conversation can do this.")
 ONLY_MODERATORS = lazy("Only the school staff can do this.")
+MESSAGE_NOT_FOUND = lazy("This message does not exist or you cannot see it.")
+ATTACHMENT_NOT_FOUND = lazy("This file does not exist or you cannot see it.")
 ONLY_RECIPIENTS = lazy("Only the recipients of an announcement can mark it as read.")
 ONLY_OVERSEERS = lazy(
     "Only the author of an announcement and the school staff can see who read it."
@@ -540,6 +543,54 @@ async def access_conversation_by_id(
     return ConversationAccess(
         row=row, participant=participant, moderator=actor.profile in MODERATORS
     )
+
+
+async def access_message_by_id(
+    connection: AsyncConnection, actor: Actor, message_id: int, action: ConversationAction
+) -> Row:
+    """A message, to report or hide it: as its conversation decides, and "not found" as a
+    message when the conversation is not the actor's to see."""
+    row = (
+        await connection.execute(
+            sa.select(messages).where(
+                messages.c.school_id == actor.school_id, messages.c.id == message_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    try:
+        await access_conversation_by_id(connection, actor, int(row.conversation_id), action)
+    except NotFound:
+        raise NotFound(MESSAGE_NOT_FOUND) from None
+    return row
+
+
+async def access_attachment_by_id(
+    connection: AsyncConnection, actor: Actor, attachment_id: int
+) -> Row:
+    """A file attached to a message whose conversation the actor may read, until the
+    message is hidden; with its message's conversation id and hiding time."""
+    row = (
+        await connection.execute(
+            sa.select(message_attachments, messages.c.conversation_id, messages.c.hidden_at)
+            .join(messages, messages.c.id == message_attachments.c.message_id)
+            .where(
+                message_attachments.c.school_id == actor.school_id,
+                messages.c.school_id == actor.school_id,
+                message_attachments.c.id == attachment_id,
+            )
+        )
+    ).first()
+    if row is None or row.hidden_at is not None:
+        raise NotFound(ATTACHMENT_NOT_FOUND)
+    try:
+        await access_conversation_by_id(
+            connection, actor, int(row.conversation_id), ConversationAction.READ
+        )
+    except NotFound:
+        raise NotFound(ATTACHMENT_NOT_FOUND) from None
+    return row
 
 
 async def access_announcement_by_id(

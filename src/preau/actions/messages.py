@@ -24,12 +24,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import (
+    ATTACHMENT_NOT_FOUND,
+    MESSAGE_NOT_FOUND,
     ONLY_MODERATORS,
     ConversationAccess,
     access_announcement_by_id,
+    access_attachment_by_id,
     access_conversation_by_id,
     access_groups_for_announcement,
     access_groups_for_conversation,
+    access_message_by_id,
     child_ids,
     enforce,
 )
@@ -99,7 +103,6 @@ from preau.domain.people import Actor, Profile
 from preau.i18n import lazy
 from preau.live import LiveEvent
 
-MESSAGE_NOT_FOUND = lazy("This message does not exist or you cannot see it.")
 UNKNOWN_PEOPLE = lazy(
     "Some recipients do not exist or are not in your school. Choose them from the list."
 )
@@ -110,7 +113,6 @@ TOO_MANY_GROUPS = lazy("Choose at most {limit} classes or groups at once.")
 EMPTY_GROUPS = lazy("Nobody would receive this: the classes or groups chosen have no pupils yet.")
 NO_GROUP_CHOSEN = lazy("Choose at least one class or group.")
 OWN_MESSAGE = lazy("You cannot report your own message.")
-ATTACHMENT_NOT_FOUND = lazy("This file does not exist or you cannot see it.")
 TOO_MANY_FILES = lazy("A message can carry at most {limit} files.")
 ALREADY_REPORTED = lazy("You have already reported this message. The school staff will look at it.")
 
@@ -931,31 +933,12 @@ async def list_contacts(services: Services, actor: Actor, *, query: str = "") ->
 # -- safety: reports and moderation ----------------------------------------------------------
 
 
-async def _message_row(
-    connection: AsyncConnection, actor: Actor, message_id: int
-) -> sa.Row[tuple[object, ...]]:
-    row = (
-        await connection.execute(
-            sa.select(messages).where(
-                messages.c.school_id == actor.school_id, messages.c.id == message_id
-            )
-        )
-    ).first()
-    if row is None:
-        raise NotFound(MESSAGE_NOT_FOUND)
-    return row
-
-
 async def report_message(services: Services, actor: Actor, message_id: int, reason: str) -> None:
     reason = check_reason(reason)
     async with services.engine.begin() as connection:
-        message = await _message_row(connection, actor, message_id)
-        try:
-            await access_conversation_by_id(
-                connection, actor, int(message.conversation_id), ConversationAction.REPORT
-            )
-        except NotFound:
-            raise NotFound(MESSAGE_NOT_FOUND) from None
+        message = await access_message_by_id(
+            connection, actor, message_id, ConversationAction.REPORT
+        )
         if message.author_id == actor.person_id:
             raise InvalidInput(OWN_MESSAGE)
         try:
@@ -977,14 +960,10 @@ async def hide_message(services: Services, actor: Actor, message_id: int) -> Non
     """Staff hide a message for everyone; its open reports are resolved."""
     now = services.now()
     async with services.engine.begin() as connection:
-        message = await _message_row(connection, actor, message_id)
+        message = await access_message_by_id(
+            connection, actor, message_id, ConversationAction.MODERATE
+        )
         conversation_id = int(message.conversation_id)
-        try:
-            await access_conversation_by_id(
-                connection, actor, conversation_id, ConversationAction.MODERATE
-            )
-        except NotFound:
-            raise NotFound(MESSAGE_NOT_FOUND) from None
         if message.hidden_at is None:
             await connection.execute(
                 messages.update()
@@ -1418,25 +1397,7 @@ async def open_attachment(
 ) -> AttachmentDownload:
     """The bytes of a file attached to a message the actor may read (not once hidden)."""
     async with services.engine.connect() as connection:
-        row = (
-            await connection.execute(
-                sa.select(message_attachments, messages.c.conversation_id, messages.c.hidden_at)
-                .join(messages, messages.c.id == message_attachments.c.message_id)
-                .where(
-                    message_attachments.c.school_id == actor.school_id,
-                    messages.c.school_id == actor.school_id,
-                    message_attachments.c.id == attachment_id,
-                )
-            )
-        ).first()
-        if row is None or row.hidden_at is not None:
-            raise NotFound(ATTACHMENT_NOT_FOUND)
-        try:
-            await access_conversation_by_id(
-                connection, actor, int(row.conversation_id), ConversationAction.READ
-            )
-        except NotFound:
-            raise NotFound(ATTACHMENT_NOT_FOUND) from None
+        row = await access_attachment_by_id(connection, actor, attachment_id)
     try:
         chunks = await open_existing(services.files, row.file_key)
     except FileNotFoundError:
