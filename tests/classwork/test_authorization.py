@@ -4,13 +4,14 @@ goes through the HTTP API."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from preau.actions.directory import insert_person
 from preau.adapters.sql.schema import parent_links
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
-from tests.classwork.conftest import PDF, PNG, Api, Clock, post_homework
+from tests.classwork.conftest import PDF, PNG, Api, Clock, iso, post_homework
 from tests.helpers import PASSWORD, App, School, api_token
 
 ROLES = ["admin", "staff", "teacher", "pupil", "other_pupil", "parent", "other_parent"]
@@ -196,3 +197,78 @@ async def test_work_for_chosen_pupils_is_theirs_only(
         },
     )
     assert outsider.status_code == 400
+
+
+async def test_setting_homework_matrix(app: App, world: dict[str, School], clock: Clock) -> None:
+    """Whose classes homework may be set for: a teacher the ones they teach; other staff
+    are refused; pupils and parents are refused for their (child's) own class and are not
+    told about others; nobody learns about another school's."""
+    everyone = await people(app, world)
+    member_of = {  # the class each pupil (or parent's child) is in
+        "pupil": "class",
+        "parent": "class",
+        "other_pupil": "other_class",
+        "other_parent": "other_class",
+    }
+    failures: list[str] = []
+    for ((letter, role), api), target, group in itertools.product(
+        everyone.items(), "ab", ["class", "other_class"]
+    ):
+        created = await api.post(
+            "/api/v1/homework",
+            json={
+                "group_id": getattr(world[target], f"{group}_id"),
+                "title": "Exercices",
+                "due_at": iso(clock, 2 * 86400),
+            },
+        )
+        if letter != target:
+            expected = 404
+        elif role == "teacher":
+            expected = 201 if group == "class" else 403
+        elif role in ("admin", "staff"):
+            expected = 403
+        else:
+            expected = 403 if member_of[role] == group else 404
+        check(
+            failures,
+            f"{role}@{letter}",
+            f"set homework for {group}@{target}",
+            created.status_code,
+            expected,
+        )
+    assert not failures, "\n".join(failures)
+
+
+async def test_homework_lists_by_group_matrix(
+    app: App, world: dict[str, School], clock: Clock
+) -> None:
+    """Teachers and staff list a class's homework in their own school; another school's
+    class does not exist for them; pupils and parents have no such list."""
+    teacher = Api(app.client, await api_token(app.client, "teacher.a"))
+    await post_homework(teacher, world["a"], clock)
+    everyone = await people(app, world)
+    failures: list[str] = []
+    for ((letter, role), api), target in itertools.product(everyone.items(), "ab"):
+        listed = await api.get(f"/api/v1/homework?group_id={world[target].class_id}")
+        if role not in ("admin", "staff", "teacher"):
+            expected = 403
+        else:
+            expected = 200 if letter == target else 404
+        check(
+            failures,
+            f"{role}@{letter}",
+            f"list homework of class@{target}",
+            listed.status_code,
+            expected,
+        )
+        if listed.status_code == 200:
+            titles = [item["title"] for week in listed.json() for item in week["items"]]
+            check(
+                failures,
+                f"{role}@{letter}",
+                "homework listed",
+                len(titles),
+                1 if target == "a" else 0,
+            )
+    assert not failures, "\n".join(failures)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from preau.domain.access import Decision
+from preau.domain.access import Decision, announcement_decision, conversation_decision
 from preau.domain.errors import InvalidInput
 from preau.domain.messages import (
     NO_ANNOUNCEMENT,
@@ -25,12 +25,10 @@ from preau.domain.messages import (
     ConversationAction,
     SchoolMessaging,
     SenderCircle,
-    announcement_decision,
     announcement_refusal,
     check_body,
     check_school_messaging,
     check_subject,
-    conversation_decision,
     group_refusal,
     is_quiet,
     split_links,

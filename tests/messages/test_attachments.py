@@ -4,6 +4,7 @@ conversation's people download them, a refused message leaves no bytes behind.""
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -77,6 +78,40 @@ async def test_the_people_of_the_conversation_download_attachments(
             f"/api/v1/message-attachments/{file['id']}", headers=await headers_for(app, username)
         )
         assert refused.status_code == 404, username
+
+
+async def test_attachment_matrix(filed: tuple[App, dict[str, School], Path]) -> None:
+    """Every role of both schools against each school's attachment: the people of the
+    conversation download it; nobody else learns it exists, the school's staff included."""
+    app, world, _files = filed
+    files: dict[str, int] = {}
+    for letter, school in world.items():
+        created = await app.client.post(
+            "/api/v1/conversations",
+            json={
+                "subject": "Schéma",
+                "body": "Voici le schéma.",
+                "person_ids": [school.people["pupil"], school.people["parent"]],
+                "attachments": [attachment("schéma.png", PNG)],
+            },
+            headers=await headers_for(app, f"teacher.{letter}"),
+        )
+        assert created.status_code == 201, created.text
+        thread = await app.client.get(
+            f"/api/v1/conversations/{created.json()['id']}",
+            headers=await headers_for(app, f"pupil.{letter}"),
+        )
+        files[letter] = thread.json()["messages"][0]["attachments"][0]["id"]
+    failures = []
+    for letter, role, target in itertools.product(
+        "ab", ["admin", "staff", "teacher", "pupil", "other_pupil", "parent"], "ab"
+    ):
+        auth = await headers_for(app, f"{role.replace('_', '-')}.{letter}")
+        got = await app.client.get(f"/api/v1/message-attachments/{files[target]}", headers=auth)
+        expected = 200 if letter == target and role in ("teacher", "pupil", "parent") else 404
+        if got.status_code != expected:
+            failures.append(f"{role}@{letter} download@{target}: {got.status_code} != {expected}")
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize(

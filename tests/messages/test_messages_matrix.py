@@ -155,3 +155,84 @@ async def test_lists_stay_inside_the_school(app: App, world: dict[str, School]) 
         "/api/v1/message-reports", headers=await headers_for(app, "staff.a")
     )
     assert len(reports.json()) == 2
+
+
+async def test_conversation_groups_matrix(app: App, world: dict[str, School]) -> None:
+    """Whose classes one may write to as a whole: teachers, staff and admins any class of
+    their school; a class of another school is unknown; pupils and parents none."""
+    failures: list[str] = []
+    for actor_school, role in itertools.product("ab", ROLES):
+        auth = await headers_for(app, f"{role.replace('_', '-')}.{actor_school}")
+        for target_school, group in itertools.product("ab", ["class", "other_class"]):
+            started = await app.client.post(
+                "/api/v1/conversations",
+                json={
+                    "subject": "Sortie",
+                    "body": "Bonjour",
+                    "group_ids": [getattr(world[target_school], f"{group}_id")],
+                },
+                headers=auth,
+            )
+            if role not in ("teacher", *MODERATORS):
+                expected = 403
+            else:
+                expected = 201 if actor_school == target_school else 400
+            if started.status_code != expected:
+                failures.append(
+                    f"{role}@{actor_school} write to {group}@{target_school}: "
+                    f"{started.status_code} != {expected}"
+                )
+    assert not failures, "\n".join(failures)
+
+
+async def test_announcement_groups_matrix(app: App, world: dict[str, School]) -> None:
+    """Whom an announcement may go to: a teacher the classes they teach, staff and admins
+    any class of their school; a class of another school is unknown; pupils and parents
+    post none."""
+    failures: list[str] = []
+    for actor_school, role in itertools.product("ab", ROLES):
+        auth = await headers_for(app, f"{role.replace('_', '-')}.{actor_school}")
+        for target_school, group in itertools.product("ab", ["class", "other_class"]):
+            posted = await app.client.post(
+                "/api/v1/announcements",
+                json={
+                    "title": "Info",
+                    "body": "Texte",
+                    "group_ids": [getattr(world[target_school], f"{group}_id")],
+                },
+                headers=auth,
+            )
+            if role not in ("teacher", *MODERATORS):
+                expected = 403
+            elif actor_school != target_school:
+                expected = 400
+            elif role == "teacher" and group != "class":
+                expected = 403
+            else:
+                expected = 201
+            if posted.status_code != expected:
+                failures.append(
+                    f"{role}@{actor_school} announce to {group}@{target_school}: "
+                    f"{posted.status_code} != {expected}"
+                )
+    assert not failures, "\n".join(failures)
+
+
+async def test_messaging_settings_matrix(app: App, world: dict[str, School]) -> None:
+    """Everyone reads their own school's messaging rules; its staff change them, and only
+    theirs."""
+    for letter in "ab":
+        for role in ROLES:
+            auth = await headers_for(app, f"{role.replace('_', '-')}.{letter}")
+            read = await app.client.get("/api/v1/messaging-settings", headers=auth)
+            assert read.status_code == 200, (role, letter)
+            changed = await app.client.put(
+                "/api/v1/messaging-settings",
+                json={"pupils_write_to_class": letter == "b"},
+                headers=auth,
+            )
+            assert changed.status_code == (200 if role in MODERATORS else 403), (role, letter)
+    for letter in "ab":
+        auth = await headers_for(app, f"pupil.{letter}")
+        rules = (await app.client.get("/api/v1/messaging-settings", headers=auth)).json()
+        assert rules["pupils_write_to_class"] is (letter == "b"), letter

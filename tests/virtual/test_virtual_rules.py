@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from preau.domain.access import Decision
+from preau.domain.access import Decision, room_decision
 from preau.domain.errors import InvalidInput
 from preau.domain.people import Actor, Profile
 from preau.domain.virtual import (
@@ -19,7 +19,6 @@ from preau.domain.virtual import (
     choose_node,
     core_token,
     janus_configuration,
-    join_role,
     parse_nodes,
     room_token,
 )
@@ -70,7 +69,7 @@ def test_placement_picks_the_most_spare_capacity_and_skips_drained_or_dead_nodes
 
 def test_only_the_class_its_teacher_and_invited_staff_join() -> None:
     def role(profile: Profile, **facts: bool) -> tuple[Decision, Role | None]:
-        return join_role(
+        return room_decision(
             Actor(person_id=1, school_id=1, profile=profile),
             room_school_id=1 if facts.get("school", True) else 2,
             is_host=facts.get("host", False),

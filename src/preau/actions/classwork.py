@@ -21,12 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.access import access_person_by_id
-from preau.actions.classwork_access import (
+from preau.actions.access import (
+    access_group_by_id,
     access_group_for_teaching,
     access_hand_in_by_id,
     access_hand_ins_by_homework_id,
     access_homework_by_id,
+    access_person_by_id,
 )
 from preau.actions.classwork_files import (
     StoredFile,
@@ -729,15 +730,7 @@ async def teacher_homework(
             homework.c.deleted_at.is_(None),
         ]
         if group_id is not None:
-            group = (
-                await connection.execute(
-                    sa.select(groups.c.id).where(
-                        groups.c.school_id == actor.school_id, groups.c.id == group_id
-                    )
-                )
-            ).first()
-            if group is None:
-                raise NotFound("This class or group does not exist or is not in your school.")
+            await access_group_by_id(connection, actor, group_id, Action.READ)
             conditions.append(homework.c.group_id == group_id)
         elif actor.profile is Profile.TEACHER:
             conditions.append(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.classwork_access import access_file_by_id
+from preau.actions.access import access_file_by_id
 from preau.actions.context import Services
 from preau.adapters.files import open_existing
 from preau.adapters.sql.schema import files

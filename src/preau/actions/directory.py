@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.access import (
     access_group_by_id,
     access_person_by_id,
-    child_ids,
     enforce,
+    visible_groups,
 )
 from preau.actions.classwork_todo import bump_versions, group_scope
 from preau.actions.context import Services
@@ -440,17 +440,7 @@ async def list_groups(
     if query.strip():
         conditions.append(sa.func.lower(groups.c.name).like("%" + query.strip().lower() + "%"))
     async with services.engine.connect() as connection:
-        if actor.profile not in STAFF_PROFILES:
-            # Pupils and parents list only their own (or their children's) classes.
-            members = {actor.person_id} | await child_ids(connection, actor)
-            conditions.append(
-                groups.c.id.in_(
-                    sa.select(enrolments.c.group_id).where(
-                        enrolments.c.school_id == actor.school_id,
-                        enrolments.c.person_id.in_(members),
-                    )
-                )
-            )
+        conditions.extend(await visible_groups(connection, actor))
         total = (
             await connection.execute(
                 sa.select(sa.func.count()).select_from(groups).where(*conditions)

@@ -3,8 +3,8 @@ announcements with read receipts, moderation, preferences, and the live events t
 follow every change (published after the commit).
 
 Every query filters on the actor's school. Conversations and announcements are fetched
-for an actor only through :func:`access_conversation_by_id` and
-:func:`access_announcement_by_id`.
+for an actor only through ``access_conversation_by_id`` and ``access_announcement_by_id``
+(:mod:`preau.actions.access`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,20 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from preau.actions.access import (
+    ATTACHMENT_NOT_FOUND,
+    MESSAGE_NOT_FOUND,
+    ONLY_MODERATORS,
+    ConversationAccess,
+    access_announcement_by_id,
+    access_attachment_by_id,
+    access_conversation_by_id,
+    access_groups_for_announcement,
+    access_groups_for_conversation,
+    access_message_by_id,
+    child_ids,
+    enforce,
+)
 from preau.actions.classwork_files import StoredFile, Upload, check_uploads
 from preau.actions.context import Services
 from preau.adapters.files import open_existing
@@ -43,7 +57,7 @@ from preau.adapters.sql.schema import (
     people,
     schools,
 )
-from preau.domain.access import Decision
+from preau.domain.access import messaging_settings_decision
 from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from preau.domain.messages import (
     ADDRESS_GROUPS,
@@ -75,35 +89,20 @@ from preau.domain.messages import (
     SchoolMessaging,
     SenderCircle,
     UnreadCounts,
-    announcement_decision,
     announcement_refusal,
     check_body,
     check_reason,
     check_school_messaging,
     check_subject,
-    conversation_decision,
     display_name,
     group_refusal,
     is_quiet,
-    settings_decision,
     write_refusal,
 )
 from preau.domain.people import Actor, Profile
 from preau.i18n import lazy
 from preau.live import LiveEvent
 
-CONVERSATION_NOT_FOUND = lazy("This conversation does not exist or you cannot see it.")
-MESSAGE_NOT_FOUND = lazy("This message does not exist or you cannot see it.")
-ANNOUNCEMENT_NOT_FOUND = lazy("This announcement does not exist or you cannot see it.")
-REPLIES_CLOSED = lazy(
-    "Replies are closed in this conversation: only the person who started it can write."
-)
-NOT_A_PARTICIPANT = lazy("Only the people in this conversation can do this.")
-ONLY_MODERATORS = lazy("Only the school staff can do this.")
-ONLY_RECIPIENTS = lazy("Only the recipients of an announcement can mark it as read.")
-ONLY_OVERSEERS = lazy(
-    "Only the author of an announcement and the school staff can see who read it."
-)
 UNKNOWN_PEOPLE = lazy(
     "Some recipients do not exist or are not in your school. Choose them from the list."
 )
@@ -114,7 +113,6 @@ TOO_MANY_GROUPS = lazy("Choose at most {limit} classes or groups at once.")
 EMPTY_GROUPS = lazy("Nobody would receive this: the classes or groups chosen have no pupils yet.")
 NO_GROUP_CHOSEN = lazy("Choose at least one class or group.")
 OWN_MESSAGE = lazy("You cannot report your own message.")
-ATTACHMENT_NOT_FOUND = lazy("This file does not exist or you cannot see it.")
 TOO_MANY_FILES = lazy("A message can carry at most {limit} files.")
 ALREADY_REPORTED = lazy("You have already reported this message. The school staff will look at it.")
 
@@ -124,13 +122,6 @@ CONTACTS_SHOWN = 300
 IN_CHUNK = 900  # ids per IN (...) list, under SQLite's limit on parameters
 
 _json = msgspec.json.Encoder()
-
-
-def _enforce(decision: Decision, not_found: str, forbidden: str) -> None:
-    if decision is Decision.HIDE:
-        raise NotFound(not_found)
-    if decision is Decision.FORBID:
-        raise Forbidden(forbidden)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -193,8 +184,8 @@ def local_time(moment: datetime, timezone: str) -> datetime:
 
 
 async def get_messaging_settings(services: Services, actor: Actor) -> SchoolMessaging:
-    _enforce(
-        settings_decision(actor, school_id=actor.school_id, change=False),
+    enforce(
+        messaging_settings_decision(actor, school_id=actor.school_id, change=False),
         UNKNOWN_GROUPS,
         ONLY_MODERATORS,
     )
@@ -206,8 +197,8 @@ async def get_messaging_settings(services: Services, actor: Actor) -> SchoolMess
 async def update_messaging_settings(
     services: Services, actor: Actor, rules: SchoolMessaging
 ) -> SchoolMessaging:
-    _enforce(
-        settings_decision(actor, school_id=actor.school_id, change=True),
+    enforce(
+        messaging_settings_decision(actor, school_id=actor.school_id, change=True),
         UNKNOWN_GROUPS,
         ONLY_MODERATORS,
     )
@@ -240,23 +231,11 @@ async def update_messaging_settings(
 # -- who the sender is to the rules --------------------------------------------------------
 
 
-async def child_ids(connection: AsyncConnection, actor: Actor) -> list[int]:
-    if actor.profile is not Profile.PARENT:
-        return []
-    rows = await connection.execute(
-        sa.select(parent_links.c.child_id).where(
-            parent_links.c.school_id == actor.school_id,
-            parent_links.c.parent_id == actor.person_id,
-        )
-    )
-    return [int(row.child_id) for row in rows]
-
-
 async def sender_circle(connection: AsyncConnection, actor: Actor) -> SenderCircle:
     """The teachers of the pupil's (or the parent's children's) groups, and the pupil's
     classmates: two indexed queries, none for teachers and staff."""
     if actor.profile is Profile.PUPIL:
-        members = [actor.person_id]
+        members = {actor.person_id}
     elif actor.profile is Profile.PARENT:
         members = await child_ids(connection, actor)
     else:
@@ -291,108 +270,6 @@ async def sender_circle(connection: AsyncConnection, actor: Actor) -> SenderCirc
             classmates.add(int(row.person_id))
     classmates.discard(actor.person_id)
     return SenderCircle(teacher_ids=frozenset(teachers), classmate_ids=frozenset(classmates))
-
-
-# -- access ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConversationAccess:
-    row: sa.Row[tuple[object, ...]]
-    participant: sa.Row[tuple[object, ...]] | None
-    moderator: bool
-
-
-async def access_conversation_by_id(
-    connection: AsyncConnection, actor: Actor, conversation_id: int, action: ConversationAction
-) -> ConversationAccess:
-    row = (
-        await connection.execute(
-            sa.select(conversations).where(
-                conversations.c.school_id == actor.school_id,
-                conversations.c.id == conversation_id,
-            )
-        )
-    ).first()
-    if row is None:
-        raise NotFound(CONVERSATION_NOT_FOUND)
-    participant = (
-        await connection.execute(
-            sa.select(conversation_participants).where(
-                conversation_participants.c.school_id == actor.school_id,
-                conversation_participants.c.conversation_id == conversation_id,
-                conversation_participants.c.person_id == actor.person_id,
-            )
-        )
-    ).first()
-    open_report = False
-    if participant is None and actor.profile in MODERATORS:
-        open_report = (
-            await connection.execute(
-                sa.select(sa.func.count())
-                .select_from(message_reports)
-                .join(messages, messages.c.id == message_reports.c.message_id)
-                .where(
-                    message_reports.c.school_id == actor.school_id,
-                    messages.c.school_id == actor.school_id,
-                    messages.c.conversation_id == conversation_id,
-                    message_reports.c.resolved_at.is_(None),
-                )
-            )
-        ).scalar_one() > 0
-    decision = conversation_decision(
-        actor,
-        action,
-        school_id=int(row.school_id),
-        is_participant=participant is not None,
-        started_by_actor=row.started_by == actor.person_id,
-        replies_allowed=bool(row.replies_allowed),
-        has_open_report=open_report,
-    )
-    forbidden = {
-        ConversationAction.REPLY: REPLIES_CLOSED,
-        ConversationAction.MODERATE: ONLY_MODERATORS,
-    }.get(action, NOT_A_PARTICIPANT)
-    _enforce(decision, CONVERSATION_NOT_FOUND, forbidden)
-    return ConversationAccess(
-        row=row, participant=participant, moderator=actor.profile in MODERATORS
-    )
-
-
-async def access_announcement_by_id(
-    connection: AsyncConnection, actor: Actor, announcement_id: int, action: AnnouncementAction
-) -> tuple[sa.Row[tuple[object, ...]], sa.Row[tuple[object, ...]] | None]:
-    """The announcement and the actor's recipient row (None if not a recipient)."""
-    row = (
-        await connection.execute(
-            sa.select(announcements).where(
-                announcements.c.school_id == actor.school_id,
-                announcements.c.id == announcement_id,
-                announcements.c.hidden_at.is_(None),
-            )
-        )
-    ).first()
-    if row is None:
-        raise NotFound(ANNOUNCEMENT_NOT_FOUND)
-    recipient = (
-        await connection.execute(
-            sa.select(announcement_recipients).where(
-                announcement_recipients.c.school_id == actor.school_id,
-                announcement_recipients.c.announcement_id == announcement_id,
-                announcement_recipients.c.person_id == actor.person_id,
-            )
-        )
-    ).first()
-    decision = announcement_decision(
-        actor,
-        action,
-        school_id=int(row.school_id),
-        is_author=row.author_id == actor.person_id,
-        is_recipient=recipient is not None,
-    )
-    forbidden = ONLY_RECIPIENTS if action is AnnouncementAction.MARK_READ else ONLY_OVERSEERS
-    _enforce(decision, ANNOUNCEMENT_NOT_FOUND, forbidden)
-    return row, recipient
 
 
 # -- unread counts and live events ----------------------------------------------------------
@@ -529,15 +406,7 @@ async def _resolve_recipients(
                 raise Forbidden(refusal, field="person_ids")
             chosen.append(contact.person_id)
     if group_ids:
-        found = (
-            await connection.execute(
-                sa.select(sa.func.count())
-                .select_from(groups)
-                .where(groups.c.school_id == actor.school_id, groups.c.id.in_(group_ids))
-            )
-        ).scalar_one()
-        if found != len(group_ids):
-            raise InvalidInput(UNKNOWN_GROUPS, field="group_ids")
+        await access_groups_for_conversation(connection, actor, group_ids)
         chosen.extend(await _pupils_of(connection, actor.school_id, sorted(set(draft.group_ids))))
         chosen.extend(
             await _parents_of(
@@ -1064,31 +933,12 @@ async def list_contacts(services: Services, actor: Actor, *, query: str = "") ->
 # -- safety: reports and moderation ----------------------------------------------------------
 
 
-async def _message_row(
-    connection: AsyncConnection, actor: Actor, message_id: int
-) -> sa.Row[tuple[object, ...]]:
-    row = (
-        await connection.execute(
-            sa.select(messages).where(
-                messages.c.school_id == actor.school_id, messages.c.id == message_id
-            )
-        )
-    ).first()
-    if row is None:
-        raise NotFound(MESSAGE_NOT_FOUND)
-    return row
-
-
 async def report_message(services: Services, actor: Actor, message_id: int, reason: str) -> None:
     reason = check_reason(reason)
     async with services.engine.begin() as connection:
-        message = await _message_row(connection, actor, message_id)
-        try:
-            await access_conversation_by_id(
-                connection, actor, int(message.conversation_id), ConversationAction.REPORT
-            )
-        except NotFound:
-            raise NotFound(MESSAGE_NOT_FOUND) from None
+        message = await access_message_by_id(
+            connection, actor, message_id, ConversationAction.REPORT
+        )
         if message.author_id == actor.person_id:
             raise InvalidInput(OWN_MESSAGE)
         try:
@@ -1110,14 +960,10 @@ async def hide_message(services: Services, actor: Actor, message_id: int) -> Non
     """Staff hide a message for everyone; its open reports are resolved."""
     now = services.now()
     async with services.engine.begin() as connection:
-        message = await _message_row(connection, actor, message_id)
+        message = await access_message_by_id(
+            connection, actor, message_id, ConversationAction.MODERATE
+        )
         conversation_id = int(message.conversation_id)
-        try:
-            await access_conversation_by_id(
-                connection, actor, conversation_id, ConversationAction.MODERATE
-            )
-        except NotFound:
-            raise NotFound(MESSAGE_NOT_FOUND) from None
         if message.hidden_at is None:
             await connection.execute(
                 messages.update()
@@ -1228,29 +1074,7 @@ async def post_announcement(services: Services, actor: Actor, draft: Announcemen
         raise InvalidInput(TOO_MANY_GROUPS, field="group_ids", limit=MAX_GROUPS)
     now = services.now()
     async with services.engine.begin() as connection:
-        found = (
-            await connection.execute(
-                sa.select(sa.func.count())
-                .select_from(groups)
-                .where(groups.c.school_id == actor.school_id, groups.c.id.in_(group_ids))
-            )
-        ).scalar_one()
-        if found != len(group_ids):
-            raise InvalidInput(UNKNOWN_GROUPS, field="group_ids")
-        if actor.profile is Profile.TEACHER:
-            taught = (
-                await connection.execute(
-                    sa.select(sa.func.count(sa.distinct(enrolments.c.group_id))).where(
-                        enrolments.c.school_id == actor.school_id,
-                        enrolments.c.person_id == actor.person_id,
-                        enrolments.c.role == "teacher",
-                        enrolments.c.group_id.in_(group_ids),
-                    )
-                )
-            ).scalar_one()
-            refusal = announcement_refusal(actor, teaches_every_group=taught == len(group_ids))
-            if refusal is not None:
-                raise Forbidden(refusal, field="group_ids")
+        await access_groups_for_announcement(connection, actor, group_ids)
         pupils = await _pupils_of(connection, actor.school_id, group_ids)
         parents = (
             await _parents_of(connection, actor.school_id, pupils) if draft.include_parents else []
@@ -1573,25 +1397,7 @@ async def open_attachment(
 ) -> AttachmentDownload:
     """The bytes of a file attached to a message the actor may read (not once hidden)."""
     async with services.engine.connect() as connection:
-        row = (
-            await connection.execute(
-                sa.select(message_attachments, messages.c.conversation_id, messages.c.hidden_at)
-                .join(messages, messages.c.id == message_attachments.c.message_id)
-                .where(
-                    message_attachments.c.school_id == actor.school_id,
-                    messages.c.school_id == actor.school_id,
-                    message_attachments.c.id == attachment_id,
-                )
-            )
-        ).first()
-        if row is None or row.hidden_at is not None:
-            raise NotFound(ATTACHMENT_NOT_FOUND)
-        try:
-            await access_conversation_by_id(
-                connection, actor, int(row.conversation_id), ConversationAction.READ
-            )
-        except NotFound:
-            raise NotFound(ATTACHMENT_NOT_FOUND) from None
+        row = await access_attachment_by_id(connection, actor, attachment_id)
     try:
         chunks = await open_existing(services.files, row.file_key)
     except FileNotFoundError:

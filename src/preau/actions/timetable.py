@@ -20,7 +20,12 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.access import access_group_by_id, access_person_by_id, child_ids, enforce
+from preau.actions.access import (
+    access_group_by_id,
+    access_lesson_by_id,
+    access_person_by_id,
+    enforce,
+)
 from preau.actions.classwork_todo import TodoCache, bump_versions
 from preau.actions.context import Services
 from preau.adapters.sql.schema import (
@@ -34,13 +39,12 @@ from preau.adapters.sql.schema import (
     timetable_holidays,
     timetable_lessons,
 )
-from preau.domain.access import Action, Decision, directory_decision
+from preau.domain.access import Action, directory_decision
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.domain.timetable import (
     FEED_WEEKS_AFTER,
     FEED_WEEKS_BEFORE,
-    LESSON_NOT_FOUND,
     Change,
     ChangeDraft,
     ChangeKind,
@@ -57,7 +61,6 @@ from preau.domain.timetable import (
     check_lesson,
     expand,
     in_week_pattern,
-    lesson_decision,
     monday_of,
     week_view,
 )
@@ -425,39 +428,6 @@ async def create_lesson(services: Services, actor: Actor, draft: LessonDraft) ->
         lesson = (await load_lessons(connection, actor.school_id, lesson_ids=[lesson_id]))[0]
         bumped = await _timetable_changed(services, connection, actor.school_id)
     await services.todo_cache.announce(actor.school_id, bumped)
-    return lesson
-
-
-async def access_lesson_by_id(
-    connection: AsyncConnection, actor: Actor, lesson_id: int, action: Action
-) -> Lesson:
-    """The only way to reach a lesson for an actor (see :func:`lesson_decision`)."""
-    found = await load_lessons(connection, actor.school_id, lesson_ids=[lesson_id])
-    if not found:
-        raise NotFound(LESSON_NOT_FOUND, field="lesson_id")
-    lesson = found[0]
-    member = False
-    if actor.profile in (Profile.PUPIL, Profile.PARENT):
-        members = {actor.person_id} | await child_ids(connection, actor)
-        member = (
-            await connection.execute(
-                sa.select(enrolments.c.id).where(
-                    enrolments.c.school_id == actor.school_id,
-                    enrolments.c.group_id == lesson.group_id,
-                    enrolments.c.person_id.in_(members),
-                )
-            )
-        ).first() is not None
-    decision = lesson_decision(
-        actor,
-        action,
-        lesson_school_id=actor.school_id,
-        actor_teaches_lesson=lesson.teacher_id == actor.person_id,
-        actor_or_child_in_group=member,
-    )
-    if decision is Decision.HIDE:
-        raise NotFound(LESSON_NOT_FOUND, field="lesson_id")
-    enforce(decision)
     return lesson
 
 

@@ -23,12 +23,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from preau.actions.access import (
+    access_group_for_virtual_class,
+    access_room_by_id,
+    joinable_rooms,
+)
 from preau.actions.context import Services
 from preau.actions.timetable import expand_lessons, load_lessons, school_zone
 from preau.adapters.janus import JanusAdmin, JanusUnavailable
 from preau.adapters.sql.schema import (
     enrolments,
-    groups,
     people,
     timetable_changes,
     timetable_lessons,
@@ -36,15 +40,13 @@ from preau.adapters.sql.schema import (
     virtual_rooms,
     virtual_seats,
 )
-from preau.domain.access import Decision
 from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import (
     AUDIO_BITRATE,
     NO_ROOM_FOR_CLASS,
     NOT_OPEN_YET,
     ROOM_FULL,
-    ROOM_NOT_FOUND,
     ROOM_OVER,
     UNAVAILABLE,
     JoinGrant,
@@ -53,7 +55,6 @@ from preau.domain.virtual import (
     Role,
     choose_node,
     core_token,
-    join_role,
     join_window,
     parse_nodes,
     planned_bitrate,
@@ -66,7 +67,6 @@ from preau.settings import Settings
 log = logging.getLogger("preau.virtual")
 Row = sa.Row[Any]
 
-NOT_YOUR_CLASS = lazy("You can only start a virtual class for a class or group you teach.")
 ONLY_HOST = lazy("Only the teacher of this virtual class can do this.")
 GUEST_NOT_STAFF = lazy("Only staff of your school can be invited.")
 BAD_MINUTES = lazy("A virtual class lasts between 10 and 240 minutes.")
@@ -518,49 +518,6 @@ async def node_statuses(services: Services) -> list[NodeStatus]:
 # -- rooms for people --------------------------------------------------------------------
 
 
-async def access_room_by_id(
-    connection: AsyncConnection, actor: Actor, room_id: int
-) -> tuple[Row, Role]:
-    """The only way to reach a virtual room for an actor: the room and the actor's role."""
-    room = (
-        await connection.execute(
-            sa.select(virtual_rooms, groups.c.name.label("group_name"))
-            .join(groups, groups.c.id == virtual_rooms.c.group_id)
-            .where(virtual_rooms.c.id == room_id, virtual_rooms.c.school_id == actor.school_id)
-        )
-    ).first()
-    if room is None:
-        raise NotFound(ROOM_NOT_FOUND)
-    in_group = (
-        await connection.execute(
-            sa.select(enrolments.c.id).where(
-                enrolments.c.school_id == actor.school_id,
-                enrolments.c.group_id == room.group_id,
-                enrolments.c.person_id == actor.person_id,
-                enrolments.c.role == "pupil",
-            )
-        )
-    ).first() is not None
-    guest = (
-        await connection.execute(
-            sa.select(virtual_guests.c.person_id).where(
-                virtual_guests.c.room_id == room_id,
-                virtual_guests.c.person_id == actor.person_id,
-            )
-        )
-    ).first() is not None
-    decision, role = join_role(
-        actor,
-        room_school_id=room.school_id,
-        is_host=room.teacher_id == actor.person_id,
-        is_pupil_of_group=in_group,
-        is_guest=guest,
-    )
-    if decision is not Decision.ALLOW or role is None:
-        raise NotFound(ROOM_NOT_FOUND)
-    return room, role
-
-
 def _view(services: Services, room: Row, role: Role, now: datetime) -> RoomView:
     opens, closes = join_window(
         aware(room.starts_at),
@@ -588,28 +545,13 @@ async def my_rooms(services: Services, actor: Actor) -> list[RoomView]:
     """Today's and upcoming virtual classes the actor may join (host, pupil, guest)."""
     now = services.now()
     async with services.engine.connect() as connection:
-        my_groups = sa.select(enrolments.c.group_id).where(
-            enrolments.c.school_id == actor.school_id,
-            enrolments.c.person_id == actor.person_id,
-            enrolments.c.role == "pupil",
-        )
-        invited = sa.select(virtual_guests.c.room_id).where(
-            virtual_guests.c.school_id == actor.school_id,
-            virtual_guests.c.person_id == actor.person_id,
-        )
         rows = await connection.execute(
             sa.select(virtual_rooms.c.id)
             .where(
                 virtual_rooms.c.school_id == actor.school_id,
                 virtual_rooms.c.ends_at > now,
                 virtual_rooms.c.ended_at.is_(None),
-                sa.or_(
-                    virtual_rooms.c.teacher_id == actor.person_id,
-                    virtual_rooms.c.group_id.in_(my_groups)
-                    if actor.profile is Profile.PUPIL
-                    else sa.false(),
-                    virtual_rooms.c.id.in_(invited),
-                ),
+                joinable_rooms(actor),
             )
             .order_by(virtual_rooms.c.starts_at)
             .limit(50)
@@ -637,27 +579,7 @@ async def start_unscheduled(
     title = " ".join(title.split())[:200]
     now = services.now()
     async with services.engine.begin() as connection:
-        group = (
-            await connection.execute(
-                sa.select(groups.c.name).where(
-                    groups.c.id == group_id, groups.c.school_id == actor.school_id
-                )
-            )
-        ).first()
-        teaches = (
-            await connection.execute(
-                sa.select(enrolments.c.id).where(
-                    enrolments.c.school_id == actor.school_id,
-                    enrolments.c.group_id == group_id,
-                    enrolments.c.person_id == actor.person_id,
-                    enrolments.c.role == "teacher",
-                )
-            )
-        ).first()
-        if group is None or (teaches is None and actor.profile not in STAFF_PROFILES):
-            raise NotFound(lazy("This class or group does not exist or is not in your school."))
-        if teaches is None:
-            raise Forbidden(NOT_YOUR_CLASS, field="group_id")
+        group = await access_group_for_virtual_class(connection, actor, group_id)
         room_id = await _insert_room(
             services,
             connection,

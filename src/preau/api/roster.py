@@ -9,10 +9,10 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from preau.actions.access import enforce
+from preau.actions.access import access_school_directory
 from preau.actions.roster.importer import import_roster
 from preau.api.accounts import require_session
-from preau.domain.access import Action, directory_decision
+from preau.domain.access import Action
 from preau.domain.roster.report import RosterReport
 from preau.web.render import services_of
 from preau.web.roster import MAX_UPLOAD_BYTES, read_zip
@@ -31,7 +31,7 @@ async def roster_upload_api(
     data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> RosterReport:
     session = require_session(request)
-    enforce(directory_decision(session.actor, Action.CHANGE, school_id=session.actor.school_id))
+    access_school_directory(session.actor, Action.CHANGE)
     upload = data.get("roster")
     content = await read_zip(upload)
     services = services_of(request)

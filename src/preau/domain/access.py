@@ -1,14 +1,20 @@
-"""Who may do what to the directory: pure rules over facts the actions load.
+"""Who may do what to which object: the pure rules, over facts the actions load.
 
-Every rule starts with the school: nobody acts across schools. A refusal for an object
-of another school is reported as "not found", so ids of other schools leak nothing.
+One ``*_decision`` per object type, in sections by area; :mod:`preau.actions.access` loads
+the facts, asks the rule and raises. Every rule starts with the school: nobody acts across
+schools, and an object of another school is hidden ("not found"), so its id leaks nothing.
+The areas' own vocabulary (hand-in rights, conversation actions, room roles) stays in
+their domain modules; none of them imports this one.
 """
 
 from __future__ import annotations
 
 import enum
 
+from preau.domain.classwork import HandInRight
+from preau.domain.messages import MODERATORS, AnnouncementAction, ConversationAction
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.domain.virtual import Role
 
 
 class Action(enum.StrEnum):
@@ -20,6 +26,9 @@ class Decision(enum.Enum):
     ALLOW = "allow"
     FORBID = "forbid"  # the object exists for this actor but the action is not theirs
     HIDE = "hide"  # the actor may not even know the object exists
+
+
+# -- the directory: people, classes and groups, the school's lists -------------------------
 
 
 def person_decision(
@@ -69,3 +78,181 @@ def directory_decision(actor: Actor, action: Action, *, school_id: int) -> Decis
     if action is Action.CHANGE:
         return Decision.ALLOW if actor.profile is Profile.ADMIN else Decision.FORBID
     return Decision.ALLOW if actor.profile in STAFF_PROFILES else Decision.FORBID
+
+
+# -- classwork: homework, hand-ins, files ----------------------------------------------------
+
+
+def homework_decision(
+    actor: Actor,
+    action: Action,
+    *,
+    school_id: int,
+    teaches_group: bool,
+    for_actor_or_child: bool,
+    published: bool,
+) -> Decision:
+    """May ``actor`` read or change a homework?
+
+    Teachers change the homework of the groups they teach; staff, administrators and
+    other teachers read it; pupils and parents read published work set for them (or
+    their child) and nothing else.
+    """
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if actor.profile in STAFF_PROFILES:
+        if action is Action.CHANGE and not teaches_group:
+            return Decision.FORBID
+        return Decision.ALLOW
+    if not (for_actor_or_child and published):
+        return Decision.HIDE
+    return Decision.ALLOW if action is Action.READ else Decision.FORBID
+
+
+def hand_in_decision(
+    actor: Actor,
+    right: HandInRight,
+    *,
+    school_id: int,
+    pupil_id: int,
+    teaches_group: bool,
+    is_parent_of_pupil: bool,
+) -> Decision:
+    """May ``actor`` read, turn in or review the hand-in of ``pupil_id``?"""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if actor.profile is Profile.PUPIL:
+        if actor.person_id != pupil_id:
+            return Decision.HIDE
+        return Decision.FORBID if right is HandInRight.REVIEW else Decision.ALLOW
+    if actor.profile is Profile.PARENT:
+        if not is_parent_of_pupil:
+            return Decision.HIDE
+        return Decision.ALLOW if right is HandInRight.READ else Decision.FORBID
+    if teaches_group:
+        return Decision.FORBID if right is HandInRight.TURN_IN else Decision.ALLOW
+    if actor.profile in (Profile.STAFF, Profile.ADMIN) and right is HandInRight.READ:
+        return Decision.ALLOW
+    return Decision.FORBID
+
+
+def file_decision(actor: Actor, *, school_id: int, owner_id: int, reachable: bool) -> Decision:
+    """May ``actor`` download a file? Its owner may, and whoever may read the homework or
+    hand-in it is attached to (``reachable``, worked out by the action)."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if actor.person_id == owner_id or reachable:
+        return Decision.ALLOW
+    return Decision.HIDE
+
+
+# -- messages: conversations, announcements, the school's messaging settings --------------
+# Who may write to whom is messaging policy, not access to an object: it stays in
+# domain/messages.py (write_refusal, group_refusal, announcement_refusal).
+
+
+def conversation_decision(
+    actor: Actor,
+    action: ConversationAction,
+    *,
+    school_id: int,
+    is_participant: bool,
+    started_by_actor: bool,
+    replies_allowed: bool,
+    has_open_report: bool,
+) -> Decision:
+    """Participants read, reply (unless the starter closed replies) and report; the
+    school's staff see a conversation with an open report, to moderate it."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    moderator = actor.profile in MODERATORS
+    if not (is_participant or (moderator and has_open_report)):
+        return Decision.HIDE
+    if action is ConversationAction.READ:
+        return Decision.ALLOW
+    if action is ConversationAction.MODERATE:
+        return Decision.ALLOW if moderator else Decision.FORBID
+    if not is_participant:
+        return Decision.FORBID
+    if action is ConversationAction.REPLY and not (replies_allowed or started_by_actor):
+        return Decision.FORBID
+    return Decision.ALLOW
+
+
+def announcement_decision(
+    actor: Actor,
+    action: AnnouncementAction,
+    *,
+    school_id: int,
+    is_author: bool,
+    is_recipient: bool,
+) -> Decision:
+    """Recipients read and mark read; the author and the school's staff also see receipts."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    overseer = is_author or actor.profile in MODERATORS
+    if not (overseer or is_recipient):
+        return Decision.HIDE
+    if action is AnnouncementAction.READ:
+        return Decision.ALLOW
+    if action is AnnouncementAction.MARK_READ:
+        return Decision.ALLOW if is_recipient else Decision.FORBID
+    return Decision.ALLOW if overseer else Decision.FORBID
+
+
+def messaging_settings_decision(actor: Actor, *, school_id: int, change: bool) -> Decision:
+    """Everyone reads their school's messaging rules; the school's staff change them."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if change and actor.profile not in MODERATORS:
+        return Decision.FORBID
+    return Decision.ALLOW
+
+
+# -- the timetable -------------------------------------------------------------------------
+
+
+def lesson_decision(
+    actor: Actor,
+    action: Action,
+    *,
+    lesson_school_id: int,
+    actor_teaches_lesson: bool,
+    actor_or_child_in_group: bool,
+) -> Decision:
+    """Read a lesson: staff, its teacher, its pupils and their parents. Change one
+    occurrence (cancel, move, replace, make it virtual): its teacher, staff and admins."""
+    if actor.school_id != lesson_school_id:
+        return Decision.HIDE
+    visible = actor.profile in STAFF_PROFILES or actor_teaches_lesson or actor_or_child_in_group
+    if not visible:
+        return Decision.HIDE
+    if action is Action.CHANGE and not (
+        actor_teaches_lesson or actor.profile in (Profile.ADMIN, Profile.STAFF)
+    ):
+        return Decision.FORBID
+    return Decision.ALLOW
+
+
+# -- virtual classes -------------------------------------------------------------------------
+
+
+def room_decision(
+    actor: Actor,
+    *,
+    room_school_id: int,
+    is_host: bool,
+    is_pupil_of_group: bool,
+    is_guest: bool,
+) -> tuple[Decision, Role | None]:
+    """Who enters a virtual class, and as what: pupils of the class, its host teacher and
+    invited staff; nobody else, not even parents, learns the room exists."""
+    if actor.school_id != room_school_id:
+        return Decision.HIDE, None
+    if is_host:
+        return Decision.ALLOW, Role.TEACHER
+    if is_guest and actor.profile in STAFF_PROFILES:
+        return Decision.ALLOW, Role.GUEST
+    if is_pupil_of_group and actor.profile is Profile.PUPIL:
+        return Decision.ALLOW, Role.PUPIL
+    return Decision.HIDE, None

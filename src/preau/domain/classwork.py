@@ -18,9 +18,7 @@ import msgspec
 import nh3
 from markdown_it import MarkdownIt
 
-from preau.domain.access import Action, Decision
 from preau.domain.errors import Conflict, InvalidInput, PreauError
-from preau.domain.people import STAFF_PROFILES, Actor, Profile
 
 MAX_TITLE = 200
 MAX_INSTRUCTIONS = 20_000
@@ -132,76 +130,13 @@ def next_state(state: HandInState, action: HandInAction) -> HandInState:
     return target
 
 
-# -- who may do what ---------------------------------------------------------------------
+# -- what may be done to a hand-in (who may: domain/access.py) ----------------------------
 
 
 class HandInRight(enum.StrEnum):
     READ = "read"
     TURN_IN = "turn_in"  # the pupil's own actions
     REVIEW = "review"  # the teacher's: return, mark, excuse, extend
-
-
-def homework_decision(
-    actor: Actor,
-    action: Action,
-    *,
-    school_id: int,
-    teaches_group: bool,
-    for_actor_or_child: bool,
-    published: bool,
-) -> Decision:
-    """May ``actor`` read or change a homework?
-
-    Teachers change the homework of the groups they teach; staff, administrators and
-    other teachers read it; pupils and parents read published work set for them (or
-    their child) and nothing else.
-    """
-    if actor.school_id != school_id:
-        return Decision.HIDE
-    if actor.profile in STAFF_PROFILES:
-        if action is Action.CHANGE and not teaches_group:
-            return Decision.FORBID
-        return Decision.ALLOW
-    if not (for_actor_or_child and published):
-        return Decision.HIDE
-    return Decision.ALLOW if action is Action.READ else Decision.FORBID
-
-
-def hand_in_decision(
-    actor: Actor,
-    right: HandInRight,
-    *,
-    school_id: int,
-    pupil_id: int,
-    teaches_group: bool,
-    is_parent_of_pupil: bool,
-) -> Decision:
-    """May ``actor`` read, turn in or review the hand-in of ``pupil_id``?"""
-    if actor.school_id != school_id:
-        return Decision.HIDE
-    if actor.profile is Profile.PUPIL:
-        if actor.person_id != pupil_id:
-            return Decision.HIDE
-        return Decision.FORBID if right is HandInRight.REVIEW else Decision.ALLOW
-    if actor.profile is Profile.PARENT:
-        if not is_parent_of_pupil:
-            return Decision.HIDE
-        return Decision.ALLOW if right is HandInRight.READ else Decision.FORBID
-    if teaches_group:
-        return Decision.FORBID if right is HandInRight.TURN_IN else Decision.ALLOW
-    if actor.profile in (Profile.STAFF, Profile.ADMIN) and right is HandInRight.READ:
-        return Decision.ALLOW
-    return Decision.FORBID
-
-
-def file_decision(actor: Actor, *, school_id: int, owner_id: int, reachable: bool) -> Decision:
-    """May ``actor`` download a file? Its owner may, and whoever may read the homework or
-    hand-in it is attached to (``reachable``, worked out by the action)."""
-    if actor.school_id != school_id:
-        return Decision.HIDE
-    if actor.person_id == owner_id or reachable:
-        return Decision.ALLOW
-    return Decision.HIDE
 
 
 # -- drafts and checks --------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Messages: who may write to whom, who may see what, quiet hours, safe text, and the
-shapes of conversations and announcements. Pure: the actions load the facts."""
+"""Messages: who may write to whom, quiet hours, safe text, and the shapes of
+conversations and announcements (who may see them: domain/access.py). Pure: the actions
+load the facts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import datetime
 
 import msgspec
 
-from preau.domain.access import Decision
 from preau.domain.errors import InvalidInput
 from preau.domain.people import Actor, Profile
 
@@ -133,7 +133,7 @@ def announcement_refusal(sender: Actor, *, teaches_every_group: bool) -> str | N
     return None
 
 
-# -- who may see and do what -----------------------------------------------------------
+# -- what may be done to a conversation or an announcement (who may: domain/access.py) -
 
 
 class ConversationAction(enum.StrEnum):
@@ -148,63 +148,6 @@ class AnnouncementAction(enum.StrEnum):
     READ = "read"
     MARK_READ = "mark_read"
     RECEIPTS = "receipts"
-
-
-def conversation_decision(
-    actor: Actor,
-    action: ConversationAction,
-    *,
-    school_id: int,
-    is_participant: bool,
-    started_by_actor: bool,
-    replies_allowed: bool,
-    has_open_report: bool,
-) -> Decision:
-    """Participants read, reply (unless the starter closed replies) and report; the
-    school's staff see a conversation with an open report, to moderate it."""
-    if actor.school_id != school_id:
-        return Decision.HIDE
-    moderator = actor.profile in MODERATORS
-    if not (is_participant or (moderator and has_open_report)):
-        return Decision.HIDE
-    if action is ConversationAction.READ:
-        return Decision.ALLOW
-    if action is ConversationAction.MODERATE:
-        return Decision.ALLOW if moderator else Decision.FORBID
-    if not is_participant:
-        return Decision.FORBID
-    if action is ConversationAction.REPLY and not (replies_allowed or started_by_actor):
-        return Decision.FORBID
-    return Decision.ALLOW
-
-
-def announcement_decision(
-    actor: Actor,
-    action: AnnouncementAction,
-    *,
-    school_id: int,
-    is_author: bool,
-    is_recipient: bool,
-) -> Decision:
-    """Recipients read and mark read; the author and the school's staff also see receipts."""
-    if actor.school_id != school_id:
-        return Decision.HIDE
-    overseer = is_author or actor.profile in MODERATORS
-    if not (overseer or is_recipient):
-        return Decision.HIDE
-    if action is AnnouncementAction.READ:
-        return Decision.ALLOW
-    if action is AnnouncementAction.MARK_READ:
-        return Decision.ALLOW if is_recipient else Decision.FORBID
-    return Decision.ALLOW if overseer else Decision.FORBID
-
-
-def settings_decision(actor: Actor, *, school_id: int, change: bool) -> Decision:
-    if actor.school_id != school_id:
-        return Decision.HIDE
-    if change and actor.profile not in MODERATORS:
-        return Decision.FORBID
-    return Decision.ALLOW
 
 
 # -- quiet hours -----------------------------------------------------------------------

@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import msgspec
 
-from preau.domain.access import Action, Decision
 from preau.domain.errors import InvalidInput
-from preau.domain.people import STAFF_PROFILES, Actor, Profile, check_name
+from preau.domain.people import check_name
 
 MINUTES_PER_DAY = 24 * 60
 ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -398,28 +397,3 @@ def calendar_feed(
     calendar.add_missing_timezones()
     text: bytes = calendar.to_ical()
     return text
-
-
-# -- who may do what ---------------------------------------------------------------------
-
-
-def lesson_decision(
-    actor: Actor,
-    action: Action,
-    *,
-    lesson_school_id: int,
-    actor_teaches_lesson: bool,
-    actor_or_child_in_group: bool,
-) -> Decision:
-    """Read a lesson: staff, its teacher, its pupils and their parents. Change one
-    occurrence (cancel, move, replace, make it virtual): its teacher, staff and admins."""
-    if actor.school_id != lesson_school_id:
-        return Decision.HIDE
-    visible = actor.profile in STAFF_PROFILES or actor_teaches_lesson or actor_or_child_in_group
-    if not visible:
-        return Decision.HIDE
-    if action is Action.CHANGE and not (
-        actor_teaches_lesson or actor.profile in (Profile.ADMIN, Profile.STAFF)
-    ):
-        return Decision.FORBID
-    return Decision.ALLOW

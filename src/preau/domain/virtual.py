@@ -19,9 +19,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from preau.domain.access import Decision
 from preau.domain.errors import InvalidInput
-from preau.domain.people import STAFF_PROFILES, Actor, Profile
 
 VIDEOROOM = "janus.plugin.videoroom"
 PLUGINS_FOLDER = "/usr/lib/x86_64-linux-gnu/janus"
@@ -186,27 +184,6 @@ def planned_bitrate(participants: int, room_bitrate: int) -> int:
 
 
 # -- who may join ------------------------------------------------------------------------
-
-
-def join_role(
-    actor: Actor,
-    *,
-    room_school_id: int,
-    is_host: bool,
-    is_pupil_of_group: bool,
-    is_guest: bool,
-) -> tuple[Decision, Role | None]:
-    """Pupils of the class, its host teacher and invited staff; nobody else, not even
-    parents, learns the room exists."""
-    if actor.school_id != room_school_id:
-        return Decision.HIDE, None
-    if is_host:
-        return Decision.ALLOW, Role.TEACHER
-    if is_guest and actor.profile in STAFF_PROFILES:
-        return Decision.ALLOW, Role.GUEST
-    if is_pupil_of_group and actor.profile is Profile.PUPIL:
-        return Decision.ALLOW, Role.PUPIL
-    return Decision.HIDE, None
 
 
 def join_window(

@@ -10,9 +10,9 @@ from litestar.response import Redirect
 
 from preau import i18n
 from preau.actions import accounts, directory
-from preau.actions.access import enforce
+from preau.actions.access import access_school_directory
 from preau.actions.directory import list_groups, list_people
-from preau.domain.access import Action, directory_decision
+from preau.domain.access import Action
 from preau.domain.directory import (
     EnrolmentDraft,
     GroupChanges,
@@ -32,7 +32,7 @@ def admin(request: Req) -> Actor:
     session = session_of(request)
     if session is None:
         raise NotAuthenticated("Log in first, then try again.")
-    enforce(directory_decision(session.actor, Action.CHANGE, school_id=session.actor.school_id))
+    access_school_directory(session.actor, Action.CHANGE)
     return session.actor
 
 
