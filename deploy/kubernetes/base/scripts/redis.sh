@@ -2,7 +2,10 @@
 # Start Redis as a replica of the primary the Sentinels name, or as the first primary when
 # no Sentinel knows one yet and this is redis-0. Asking the Sentinels first matters: a
 # restarted primary comes back empty (nothing is kept on disk) and must not stay primary,
-# or its replicas would copy its empty data set.
+# or its replicas would copy its empty data set. If the Sentinels still name this pod (it
+# came back within the 5 s before they noticed), it does start empty as primary: that
+# resets counters (the waiting room's, login attempts) and caches, which rebuild; sessions
+# are signed tokens and revocations live in PostgreSQL, so no one is logged in or out.
 set -eu
 self="${POD_NAME}.redis-headless"
 primary=""

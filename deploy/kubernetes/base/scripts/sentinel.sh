@@ -15,9 +15,13 @@ if [ ! -f /data/sentinel.conf ]; then
     esac
   done
   primary="${primary:-redis-0.redis-headless}"
+  # The same id for this pod's Sentinel across restarts: a new id each time would leave
+  # the others counting Sentinels that are gone, and a failover needs a majority of them.
+  myid=$(printf '%s' "$POD_NAME" | sha1sum | cut -c1-40)
   umask 077
   cat > /data/sentinel.conf <<CONF
 port 26379
+sentinel myid ${myid}
 sentinel resolve-hostnames yes
 sentinel announce-hostnames yes
 sentinel announce-ip ${self}
