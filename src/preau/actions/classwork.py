@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
@@ -44,9 +43,9 @@ from preau.actions.classwork_todo import (
     bump_versions,
     group_scope,
     pupil_scope,
-    school_zone,
 )
 from preau.actions.context import Services
+from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     enrolments,
     files,
@@ -62,7 +61,6 @@ from preau.adapters.sql.schema import (
     homework_targets,
     idempotency_keys,
     people,
-    schools,
 )
 from preau.domain.access import Action
 from preau.domain.classwork import (
@@ -119,25 +117,6 @@ LIST_NEEDS_GROUP = lazy("Choose a class or group to see its homework.")
 
 
 # -- reading helpers ---------------------------------------------------------------------
-
-
-async def zone_of(connection: AsyncConnection, school_id: int) -> ZoneInfo:
-    name = (
-        await connection.execute(sa.select(schools.c.timezone).where(schools.c.id == school_id))
-    ).scalar_one()
-    return school_zone(str(name))
-
-
-_zones: dict[int, ZoneInfo] = {}
-
-
-async def school_zone_of(services: Services, school_id: int) -> ZoneInfo:
-    """The school's time zone (kept by each process: it practically never changes)."""
-    zone = _zones.get(school_id)
-    if zone is None:
-        async with services.engine.connect() as connection:
-            zone = _zones[school_id] = await zone_of(connection, school_id)
-    return zone
 
 
 def _name(row: Any) -> str:
@@ -325,7 +304,7 @@ async def create_homework(
         services.engine.begin() as connection,
     ):
         group = await access_group_for_teaching(connection, actor, draft.group_id)
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         checked = check_homework(
             title=draft.title,
             instructions=draft.instructions,
@@ -472,7 +451,7 @@ async def update_homework(
         services.engine.begin() as connection,
     ):
         work = await access_homework_by_id(connection, actor, homework_id, Action.CHANGE, now=now)
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         current = _checked_from_row(work)
         cutoff = None if changes.clear_cutoff else (changes.cutoff_at or current.cutoff_at)
         checked = check_homework(
@@ -582,7 +561,7 @@ async def copy_homework(
         if actor.profile not in STAFF_PROFILES:
             raise Forbidden("Only a teacher of this class or group can do this.")
         group = await access_group_for_teaching(connection, actor, copy.group_id)
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         current = _checked_from_row(source)
         checked = check_homework(
             title=current.title,
@@ -723,7 +702,7 @@ async def teacher_homework(
         raise Forbidden("Only a teacher of this class or group can do this.")
     now = services.now()
     async with services.engine.connect() as connection:
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         conditions: list[sa.ColumnElement[bool]] = [
             homework.c.school_id == actor.school_id,
             homework.c.deleted_at.is_(None),
@@ -1305,7 +1284,7 @@ async def grant_extension(
         work, _row = await access_hand_in_by_id(
             connection, actor, homework_id, pupil_id, HandInRight.REVIEW, now=now
         )
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         await connection.execute(
             homework_extensions.delete().where(
                 homework_extensions.c.school_id == actor.school_id,

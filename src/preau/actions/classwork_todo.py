@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
@@ -55,6 +55,7 @@ from preau.domain.classwork import (
     build_todo,
     own_view_changes_at,
 )
+from preau.domain.zones import zone_named
 from preau.ports import SharedState, SharedStateUnavailable
 
 CHANNEL = "classwork"
@@ -71,13 +72,6 @@ def group_scope(group_id: int) -> str:
 
 def pupil_scope(pupil_id: int) -> str:
     return f"pupil:{pupil_id}"
-
-
-def school_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Paris")
 
 
 class Bump(msgspec.Struct, frozen=True):
@@ -419,7 +413,7 @@ async def _membership(connection: AsyncConnection, school_id: int, pupil_id: int
             .where(schools.c.id == school_id)
         )
     ).all()
-    zone = school_zone(rows[0].timezone if rows else "Europe/Paris")
+    zone = zone_named(rows[0].timezone if rows else None)
     group_ids = tuple(sorted({row.group_id for row in rows if row.group_id is not None}))
     scopes = [pupil_scope(pupil_id), *(group_scope(g) for g in group_ids)]
     known = dict(

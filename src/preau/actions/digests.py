@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau import i18n
 from preau.actions.context import Services
-from preau.actions.messages import load_rules, local_time
+from preau.actions.messages import load_rules
 from preau.adapters.mail import MailUnavailable, SmtpServer, send_batch
 from preau.adapters.sql.schema import (
     announcement_recipients,
@@ -89,8 +89,8 @@ async def _school_digests(
     services: Services, server: SmtpServer, school_id: int, now: datetime, report: DigestReport
 ) -> None:
     async with services.engine.connect() as connection:
-        rules, timezone = await load_rules(connection, school_id)
-        if is_quiet(rules, local_time(now, timezone)):
+        rules, zone = await load_rules(connection, school_id)
+        if is_quiet(rules, now.astimezone(zone)):
             report.schools_in_quiet_hours.append(school_id)
             return
         opted_out = sa.select(notification_preferences.c.person_id).where(

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.context import Services
-from preau.actions.timetable import expand_lessons, load_lessons, school_zone
+from preau.actions.timetable import expand_lessons, load_lessons
+from preau.actions.zones import school_zone
 from preau.adapters.janus import JanusAdmin, JanusUnavailable
 from preau.adapters.sql.schema import (
     enrolments,
@@ -395,9 +396,9 @@ async def place_upcoming(services: Services, now: datetime | None = None) -> lis
             by_school[row.school_id].append(row.id)
         for school_id, lesson_ids in by_school.items():
             lessons = await load_lessons(connection, school_id, lesson_ids=lesson_ids)
-            zone = await school_zone(connection, school_id)
+            zone = await school_zone(services, school_id, connection)
             today = now.astimezone(zone).date()
-            occurrences = await expand_lessons(connection, school_id, lessons, today, 2)
+            occurrences = await expand_lessons(connection, school_id, lessons, today, 2, zone=zone)
             for item in occurrences:
                 if not item.virtual or item.status == "cancelled" or item.teacher_id is None:
                     continue
