@@ -38,8 +38,6 @@ from preau.actions.classwork_files import (
 from preau.actions.classwork_todo import (
     CachedHomework,
     CachedTodo,
-    aware,
-    aware_or_none,
     bump_versions,
     group_scope,
     pupil_scope,
@@ -166,7 +164,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
             ).scalars()
         )
     attachments = await _attachments(connection, mapping["school_id"], [mapping["id"]])
-    publish_at = aware(mapping["publish_at"])
+    publish_at = mapping["publish_at"]
     return HomeworkView(
         id=mapping["id"],
         group_id=mapping["group_id"],
@@ -180,8 +178,8 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
             mapping["instructions"], InstructionsFormat(mapping["instructions_format"])
         ),
         publish_at=publish_at,
-        due_at=aware(mapping["due_at"]),
-        cutoff_at=aware_or_none(mapping["cutoff_at"]),
+        due_at=mapping["due_at"],
+        cutoff_at=mapping["cutoff_at"],
         estimated_minutes=mapping["estimated_minutes"],
         hand_in_expected=mapping["hand_in_expected"],
         pupil_ids=pupil_ids,
@@ -189,7 +187,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         revision=mapping["revision"],
         changed=mapping["revision"] > 1,
         published=publish_at <= now,
-        updated_at=aware(mapping["updated_at"]),
+        updated_at=mapping["updated_at"],
     )
 
 
@@ -213,9 +211,9 @@ def _checked_from_row(work: Row) -> CheckedHomework:
         title=mapping["title"],
         instructions=mapping["instructions"],
         instructions_format=InstructionsFormat(mapping["instructions_format"]),
-        publish_at=aware(mapping["publish_at"]),
-        due_at=aware(mapping["due_at"]),
-        cutoff_at=aware_or_none(mapping["cutoff_at"]),
+        publish_at=mapping["publish_at"],
+        due_at=mapping["due_at"],
+        cutoff_at=mapping["cutoff_at"],
         estimated_minutes=mapping["estimated_minutes"],
         hand_in_expected=mapping["hand_in_expected"],
     )
@@ -642,7 +640,7 @@ async def homework_revisions_of(
                 revision=row.revision,
                 change=row.change,
                 editor_id=row.editor_id,
-                changed_at=aware(row.changed_at),
+                changed_at=row.changed_at,
                 snapshot=row.snapshot,
             )
             for row in rows
@@ -764,17 +762,17 @@ async def teacher_homework(
         total = pupils.get(row.id, 0)
         counted = sum(counts[s.value] for s in HandInState if s is not HandInState.ASSIGNED)
         assigned = max(total - counted, 0)
-        due = aware(row.due_at)
+        due = row.due_at
         late = counts["late"] + (assigned if row.hand_in_expected and now > due else 0)
         summary = HomeworkSummary(
             id=row.id,
             group_id=row.group_id,
             group_name=row.group_name,
             title=row.title,
-            publish_at=aware(row.publish_at),
+            publish_at=row.publish_at,
             due_at=due,
             hand_in_expected=row.hand_in_expected,
-            published=aware(row.publish_at) <= now,
+            published=row.publish_at <= now,
             assigned=assigned,
             turned_in=counts[HandInState.TURNED_IN.value],
             late=late,
@@ -838,10 +836,10 @@ async def _deadlines(
         )
     ).first()
     due, cutoff = effective_deadlines(
-        aware(work.due_at),
-        aware_or_none(work.cutoff_at),
-        aware_or_none(extension.due_at) if extension else None,
-        aware_or_none(extension.cutoff_at) if extension else None,
+        work.due_at,
+        work.cutoff_at,
+        extension.due_at if extension else None,
+        extension.cutoff_at if extension else None,
     )
     return due, cutoff, extension is not None
 
@@ -939,7 +937,7 @@ async def _hand_in_view(
                 HandInEvent(
                     from_state=HandInState(event.from_state),
                     to_state=HandInState(event.to_state),
-                    at=aware(event.at),
+                    at=event.at,
                     late=event.late,
                     actor_id=event.actor_id,
                 )
@@ -991,9 +989,9 @@ def _view(
         state=state,
         text=row.text if row is not None else "",
         files=handed,
-        turned_in_at=aware_or_none(row.turned_in_at) if row is not None else None,
+        turned_in_at=row.turned_in_at if row is not None else None,
         late=late,
-        returned_at=aware_or_none(row.returned_at) if row is not None else None,
+        returned_at=row.returned_at if row is not None else None,
         feedback=row.feedback if row is not None else "",
         mark=row.mark if row is not None else None,
         mark_out_of=row.mark_out_of if row is not None else None,
@@ -1295,7 +1293,7 @@ async def grant_extension(
         if draft is not None:
             due = in_utc(draft.due_at, zone)
             cutoff = in_utc(draft.cutoff_at, zone) if draft.cutoff_at else None
-            if due <= aware(work.due_at):
+            if due <= work.due_at:
                 raise InvalidInput(
                     "An extension must end after the homework's due time.", field="due_at"
                 )
@@ -1402,14 +1400,14 @@ async def hand_ins_of(services: Services, actor: Actor, homework_id: int) -> lis
             for item in await connection.execute(_HANDED_IN_FILES, keys):
                 if item.hand_in_id in handed:
                     handed[item.hand_in_id].append(file_view(item))
-    due_at, cutoff_at = aware(work.due_at), aware_or_none(work.cutoff_at)
+    due_at, cutoff_at = work.due_at, work.cutoff_at
     views = []
     for row in rows:
         due, cutoff = effective_deadlines(
             due_at,
             cutoff_at,
-            aware_or_none(row.extension_due),
-            aware_or_none(row.extension_cutoff),
+            row.extension_due,
+            row.extension_cutoff,
         )
         views.append(
             _view(

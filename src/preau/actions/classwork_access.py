@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import GROUP_NOT_FOUND, child_ids
-from preau.actions.classwork_todo import aware
 from preau.adapters.sql.schema import (
     enrolments,
     files,
@@ -162,7 +161,7 @@ async def _homework_and_teaching(
             school_id=row.school_id,
             teaches_group=teaching,
             for_actor_or_child=for_actor_or_child,
-            published=aware(row.publish_at) <= now,
+            published=row.publish_at <= now,
         ),
         HOMEWORK_NOT_FOUND,
         NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,

@@ -511,9 +511,9 @@ async def _todo_sources(
             title=row.title,
             group_name=row.group_name,
             subject=row.subject,
-            publish_at=aware(row.publish_at),
-            due_at=aware(row.due_at),
-            cutoff_at=aware_or_none(row.cutoff_at),
+            publish_at=row.publish_at,
+            due_at=row.due_at,
+            cutoff_at=row.cutoff_at,
             estimated_minutes=row.estimated_minutes,
             hand_in_expected=row.hand_in_expected,
             revision=row.revision,
@@ -523,17 +523,8 @@ async def _todo_sources(
             done=row.done_at is not None,
             mark=row.mark,
             mark_out_of=row.mark_out_of,
-            extension_due=aware_or_none(row.extension_due),
-            extension_cutoff=aware_or_none(row.extension_cutoff),
+            extension_due=row.extension_due,
+            extension_cutoff=row.extension_cutoff,
         )
         for row in rows
     ]
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def aware_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else aware(moment)

@@ -328,11 +328,6 @@ async def _expected(connection: AsyncConnection, school_id: int, group_id: int) 
     return int(pupils) + 1
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def new_janus_room() -> int:
     """A random id below 2**53, so the page's JavaScript reads it exactly."""
     return secrets.randbelow(2**53 - 2**20) + 2**20
@@ -564,8 +559,8 @@ async def access_room_by_id(
 
 def _view(services: Services, room: Row, role: Role, now: datetime) -> RoomView:
     opens, closes = join_window(
-        aware(room.starts_at),
-        aware(room.ends_at),
+        room.starts_at,
+        room.ends_at,
         role=role,
         early_minutes=services.settings.janus_join_early_minutes,
         lead_minutes=services.settings.janus_lead_minutes,
@@ -575,8 +570,8 @@ def _view(services: Services, room: Row, role: Role, now: datetime) -> RoomView:
         title=room.title,
         group_id=room.group_id,
         group_name=room.group_name,
-        starts_at=aware(room.starts_at),
-        ends_at=aware(room.ends_at),
+        starts_at=room.starts_at,
+        ends_at=room.ends_at,
         node=room.node,
         role=role,
         open_from=opens,
@@ -767,7 +762,7 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
         node_name = await place_room(services, room_id, from_node=node_name)
     node = pool.by_name[node_name]
     secret = services.settings.janus_token_secret
-    ends_at = aware(room.ends_at)
+    ends_at = room.ends_at
     return JoinGrant(
         room_id=room_id,
         janus_room=room.janus_room,

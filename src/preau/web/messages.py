@@ -6,7 +6,7 @@ Text is shown escaped; only http(s) addresses become links (``linkify``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,8 +68,7 @@ def moment(value: datetime | None, zone: ZoneInfo) -> str:
     """A stored moment as a date and time in the school's zone (``zone`` in the page)."""
     if value is None:
         return ""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
 
 
 environment.filters["linkify"] = linkify
