@@ -3,6 +3,7 @@ Réunion, UTC+4, not Paris), and in the API as instants that carry their zone.""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from tests.messages.support import headers_for
 
 REUNION = ZoneInfo("Indian/Reunion")
 PARIS = ZoneInfo("Europe/Paris")
+WITH_ZONE = re.compile(r"(Z|[+-]\d\d:\d\d)$")
 
 
 @pytest.fixture
@@ -79,6 +81,12 @@ async def exchange(app: App, school: School) -> dict[str, str]:
 
 def shown(stamp: str, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(stamp).astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+async def test_api_times_carry_their_zone(app: App, reunion: School) -> None:
+    times = await exchange(app, reunion)
+    for name in ("announcement", "announcement_read", "receipt", "message", "inbox", "report"):
+        assert WITH_ZONE.search(times[name]), (name, times[name])
 
 
 async def test_pages_show_times_in_the_schools_zone(app: App, reunion: School) -> None:
