@@ -4,6 +4,7 @@ the code describes, every tenant table carries ``school_id``, and constraints ho
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -61,3 +62,37 @@ async def test_timestamps_come_back_as_the_same_instant(engine: AsyncEngine) -> 
         )
         stored = (await connection.execute(sa.select(schools.c.created_at))).scalar_one()
     assert stored.replace(tzinfo=stored.tzinfo or UTC) == moment
+
+
+async def test_timestamps_are_stored_in_utc_and_read_back_aware(engine: AsyncEngine) -> None:
+    reunion = ZoneInfo("Indian/Reunion")  # UTC+4: SQLite keeps no offset, only the digits
+    moment = datetime(2021, 4, 6, 12, 0, tzinfo=reunion)
+    async with engine.begin() as connection:
+        await connection.execute(
+            schools.insert().values(uai="0750004D", name="D", created_at=moment)
+        )
+        stored = (await connection.execute(sa.select(schools.c.created_at))).scalar_one()
+        latest = (
+            await connection.execute(sa.select(sa.func.max(schools.c.created_at)))
+        ).scalar_one()
+        earlier = (
+            await connection.execute(
+                sa.select(sa.func.count()).where(
+                    schools.c.created_at < datetime(2021, 4, 6, 11, 0, tzinfo=reunion)
+                )
+            )
+        ).scalar_one()
+    assert (stored, stored.tzinfo, stored.hour) == (moment, UTC, 8)
+    assert latest.tzinfo is UTC
+    assert earlier == 0  # 08:00 UTC is after 11:00 in Réunion (07:00 UTC)
+
+
+async def test_a_naive_timestamp_is_refused(engine: AsyncEngine) -> None:
+    naive = datetime(2021, 4, 6, 8, 0)  # noqa: DTZ001  # the mistake under test
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        async with engine.begin() as connection:
+            await connection.execute(
+                schools.insert().values(uai="0750005E", name="E", created_at=naive)
+            )
+    async with engine.connect() as connection:
+        assert (await connection.execute(sa.select(sa.func.count(schools.c.id)))).scalar() == 0

@@ -18,7 +18,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.classwork_todo import aware
 from preau.adapters.sql.schema import (
     announcement_recipients,
     announcements,
@@ -379,7 +378,7 @@ async def _homework_and_teaching(
             school_id=row.school_id,
             teaches_group=teaching,
             for_actor_or_child=for_actor_or_child,
-            published=aware(row.publish_at) <= now,
+            published=row.publish_at <= now,
         ),
         HOMEWORK_NOT_FOUND,
         NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
@@ -40,14 +39,12 @@ from preau.actions.classwork_files import (
 from preau.actions.classwork_todo import (
     CachedHomework,
     CachedTodo,
-    aware,
-    aware_or_none,
     bump_versions,
     group_scope,
     pupil_scope,
-    school_zone,
 )
 from preau.actions.context import Services
+from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     enrolments,
     files,
@@ -63,7 +60,6 @@ from preau.adapters.sql.schema import (
     homework_targets,
     idempotency_keys,
     people,
-    schools,
 )
 from preau.domain.access import Action
 from preau.domain.classwork import (
@@ -122,25 +118,6 @@ LIST_NEEDS_GROUP = lazy("Choose a class or group to see its homework.")
 # -- reading helpers ---------------------------------------------------------------------
 
 
-async def zone_of(connection: AsyncConnection, school_id: int) -> ZoneInfo:
-    name = (
-        await connection.execute(sa.select(schools.c.timezone).where(schools.c.id == school_id))
-    ).scalar_one()
-    return school_zone(str(name))
-
-
-_zones: dict[int, ZoneInfo] = {}
-
-
-async def school_zone_of(services: Services, school_id: int) -> ZoneInfo:
-    """The school's time zone (kept by each process: it practically never changes)."""
-    zone = _zones.get(school_id)
-    if zone is None:
-        async with services.engine.connect() as connection:
-            zone = _zones[school_id] = await zone_of(connection, school_id)
-    return zone
-
-
 def _name(row: Any) -> str:
     return f"{row.given_name} {row.family_name}"
 
@@ -188,7 +165,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
             ).scalars()
         )
     attachments = await _attachments(connection, mapping["school_id"], [mapping["id"]])
-    publish_at = aware(mapping["publish_at"])
+    publish_at = mapping["publish_at"]
     return HomeworkView(
         id=mapping["id"],
         group_id=mapping["group_id"],
@@ -202,8 +179,8 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
             mapping["instructions"], InstructionsFormat(mapping["instructions_format"])
         ),
         publish_at=publish_at,
-        due_at=aware(mapping["due_at"]),
-        cutoff_at=aware_or_none(mapping["cutoff_at"]),
+        due_at=mapping["due_at"],
+        cutoff_at=mapping["cutoff_at"],
         estimated_minutes=mapping["estimated_minutes"],
         hand_in_expected=mapping["hand_in_expected"],
         pupil_ids=pupil_ids,
@@ -211,7 +188,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         revision=mapping["revision"],
         changed=mapping["revision"] > 1,
         published=publish_at <= now,
-        updated_at=aware(mapping["updated_at"]),
+        updated_at=mapping["updated_at"],
     )
 
 
@@ -235,9 +212,9 @@ def _checked_from_row(work: Row) -> CheckedHomework:
         title=mapping["title"],
         instructions=mapping["instructions"],
         instructions_format=InstructionsFormat(mapping["instructions_format"]),
-        publish_at=aware(mapping["publish_at"]),
-        due_at=aware(mapping["due_at"]),
-        cutoff_at=aware_or_none(mapping["cutoff_at"]),
+        publish_at=mapping["publish_at"],
+        due_at=mapping["due_at"],
+        cutoff_at=mapping["cutoff_at"],
         estimated_minutes=mapping["estimated_minutes"],
         hand_in_expected=mapping["hand_in_expected"],
     )
@@ -326,7 +303,7 @@ async def create_homework(
         services.engine.begin() as connection,
     ):
         group = await access_group_for_teaching(connection, actor, draft.group_id)
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         checked = check_homework(
             title=draft.title,
             instructions=draft.instructions,
@@ -473,7 +450,7 @@ async def update_homework(
         services.engine.begin() as connection,
     ):
         work = await access_homework_by_id(connection, actor, homework_id, Action.CHANGE, now=now)
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         current = _checked_from_row(work)
         cutoff = None if changes.clear_cutoff else (changes.cutoff_at or current.cutoff_at)
         checked = check_homework(
@@ -583,7 +560,7 @@ async def copy_homework(
         if actor.profile not in STAFF_PROFILES:
             raise Forbidden("Only a teacher of this class or group can do this.")
         group = await access_group_for_teaching(connection, actor, copy.group_id)
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         current = _checked_from_row(source)
         checked = check_homework(
             title=current.title,
@@ -664,7 +641,7 @@ async def homework_revisions_of(
                 revision=row.revision,
                 change=row.change,
                 editor_id=row.editor_id,
-                changed_at=aware(row.changed_at),
+                changed_at=row.changed_at,
                 snapshot=row.snapshot,
             )
             for row in rows
@@ -724,7 +701,7 @@ async def teacher_homework(
         raise Forbidden("Only a teacher of this class or group can do this.")
     now = services.now()
     async with services.engine.connect() as connection:
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         conditions: list[sa.ColumnElement[bool]] = [
             homework.c.school_id == actor.school_id,
             homework.c.deleted_at.is_(None),
@@ -778,17 +755,17 @@ async def teacher_homework(
         total = pupils.get(row.id, 0)
         counted = sum(counts[s.value] for s in HandInState if s is not HandInState.ASSIGNED)
         assigned = max(total - counted, 0)
-        due = aware(row.due_at)
+        due = row.due_at
         late = counts["late"] + (assigned if row.hand_in_expected and now > due else 0)
         summary = HomeworkSummary(
             id=row.id,
             group_id=row.group_id,
             group_name=row.group_name,
             title=row.title,
-            publish_at=aware(row.publish_at),
+            publish_at=row.publish_at,
             due_at=due,
             hand_in_expected=row.hand_in_expected,
-            published=aware(row.publish_at) <= now,
+            published=row.publish_at <= now,
             assigned=assigned,
             turned_in=counts[HandInState.TURNED_IN.value],
             late=late,
@@ -852,10 +829,10 @@ async def _deadlines(
         )
     ).first()
     due, cutoff = effective_deadlines(
-        aware(work.due_at),
-        aware_or_none(work.cutoff_at),
-        aware_or_none(extension.due_at) if extension else None,
-        aware_or_none(extension.cutoff_at) if extension else None,
+        work.due_at,
+        work.cutoff_at,
+        extension.due_at if extension else None,
+        extension.cutoff_at if extension else None,
     )
     return due, cutoff, extension is not None
 
@@ -953,7 +930,7 @@ async def _hand_in_view(
                 HandInEvent(
                     from_state=HandInState(event.from_state),
                     to_state=HandInState(event.to_state),
-                    at=aware(event.at),
+                    at=event.at,
                     late=event.late,
                     actor_id=event.actor_id,
                 )
@@ -1005,9 +982,9 @@ def _view(
         state=state,
         text=row.text if row is not None else "",
         files=handed,
-        turned_in_at=aware_or_none(row.turned_in_at) if row is not None else None,
+        turned_in_at=row.turned_in_at if row is not None else None,
         late=late,
-        returned_at=aware_or_none(row.returned_at) if row is not None else None,
+        returned_at=row.returned_at if row is not None else None,
         feedback=row.feedback if row is not None else "",
         mark=row.mark if row is not None else None,
         mark_out_of=row.mark_out_of if row is not None else None,
@@ -1298,7 +1275,7 @@ async def grant_extension(
         work, _row = await access_hand_in_by_id(
             connection, actor, homework_id, pupil_id, HandInRight.REVIEW, now=now
         )
-        zone = await zone_of(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         await connection.execute(
             homework_extensions.delete().where(
                 homework_extensions.c.school_id == actor.school_id,
@@ -1309,7 +1286,7 @@ async def grant_extension(
         if draft is not None:
             due = in_utc(draft.due_at, zone)
             cutoff = in_utc(draft.cutoff_at, zone) if draft.cutoff_at else None
-            if due <= aware(work.due_at):
+            if due <= work.due_at:
                 raise InvalidInput(
                     "An extension must end after the homework's due time.", field="due_at"
                 )
@@ -1416,14 +1393,14 @@ async def hand_ins_of(services: Services, actor: Actor, homework_id: int) -> lis
             for item in await connection.execute(_HANDED_IN_FILES, keys):
                 if item.hand_in_id in handed:
                     handed[item.hand_in_id].append(file_view(item))
-    due_at, cutoff_at = aware(work.due_at), aware_or_none(work.cutoff_at)
+    due_at, cutoff_at = work.due_at, work.cutoff_at
     views = []
     for row in rows:
         due, cutoff = effective_deadlines(
             due_at,
             cutoff_at,
-            aware_or_none(row.extension_due),
-            aware_or_none(row.extension_cutoff),
+            row.extension_due,
+            row.extension_cutoff,
         )
         views.append(
             _view(

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
@@ -55,6 +55,7 @@ from preau.domain.classwork import (
     build_todo,
     own_view_changes_at,
 )
+from preau.domain.zones import zone_named
 from preau.ports import SharedState, SharedStateUnavailable
 
 CHANNEL = "classwork"
@@ -71,13 +72,6 @@ def group_scope(group_id: int) -> str:
 
 def pupil_scope(pupil_id: int) -> str:
     return f"pupil:{pupil_id}"
-
-
-def school_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Paris")
 
 
 class Bump(msgspec.Struct, frozen=True):
@@ -419,7 +413,7 @@ async def _membership(connection: AsyncConnection, school_id: int, pupil_id: int
             .where(schools.c.id == school_id)
         )
     ).all()
-    zone = school_zone(rows[0].timezone if rows else "Europe/Paris")
+    zone = zone_named(rows[0].timezone if rows else None)
     group_ids = tuple(sorted({row.group_id for row in rows if row.group_id is not None}))
     scopes = [pupil_scope(pupil_id), *(group_scope(g) for g in group_ids)]
     known = dict(
@@ -517,9 +511,9 @@ async def _todo_sources(
             title=row.title,
             group_name=row.group_name,
             subject=row.subject,
-            publish_at=aware(row.publish_at),
-            due_at=aware(row.due_at),
-            cutoff_at=aware_or_none(row.cutoff_at),
+            publish_at=row.publish_at,
+            due_at=row.due_at,
+            cutoff_at=row.cutoff_at,
             estimated_minutes=row.estimated_minutes,
             hand_in_expected=row.hand_in_expected,
             revision=row.revision,
@@ -529,17 +523,8 @@ async def _todo_sources(
             done=row.done_at is not None,
             mark=row.mark,
             mark_out_of=row.mark_out_of,
-            extension_due=aware_or_none(row.extension_due),
-            extension_cutoff=aware_or_none(row.extension_cutoff),
+            extension_due=row.extension_due,
+            extension_cutoff=row.extension_cutoff,
         )
         for row in rows
     ]
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def aware_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else aware(moment)

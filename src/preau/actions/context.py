@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -45,6 +46,7 @@ class Services:
     sending: SendingLimit = field(default_factory=SendingLimit.in_memory)
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
+    zones: dict[int, ZoneInfo] = field(default_factory=dict)  # school id -> zone (actions/zones)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau import i18n
 from preau.actions.context import Services
-from preau.actions.messages import load_rules, local_time
+from preau.actions.messages import load_rules
 from preau.adapters.mail import MailUnavailable, SmtpServer, send_batch
 from preau.adapters.sql.schema import (
     announcement_recipients,
@@ -52,10 +52,6 @@ class DigestReport:
     failed: int = 0
     schools_in_quiet_hours: list[int] = field(default_factory=list)
     smtp_configured: bool = True
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def send_digests(services: Services, *, now: datetime | None = None) -> DigestReport:
@@ -89,8 +85,8 @@ async def _school_digests(
     services: Services, server: SmtpServer, school_id: int, now: datetime, report: DigestReport
 ) -> None:
     async with services.engine.connect() as connection:
-        rules, timezone = await load_rules(connection, school_id)
-        if is_quiet(rules, local_time(now, timezone)):
+        rules, zone = await load_rules(connection, school_id)
+        if is_quiet(rules, now.astimezone(zone)):
             report.schools_in_quiet_hours.append(school_id)
             return
         opted_out = sa.select(notification_preferences.c.person_id).where(
@@ -113,7 +109,7 @@ async def _school_digests(
         if not readers:
             return
         last_sent = {
-            int(row.person_id): _aware(row.last)
+            int(row.person_id): row.last
             for row in await connection.execute(
                 sa.select(digest_log.c.person_id, sa.func.max(digest_log.c.sent_at).label("last"))
                 .where(digest_log.c.school_id == school_id)
@@ -129,7 +125,7 @@ async def _school_digests(
             if last is not None and now - last < DIGEST_EVERY:
                 continue
             since = last or now - LOOK_BACK
-            fresh = [item for item in items.get(person_id, []) if _aware(item.at) > since]
+            fresh = [item for item in items.get(person_id, []) if item.at > since]
             if fresh:
                 outgoing.append((person_id, len(fresh), _email(services, reader, fresh)))
     finally:

@@ -14,9 +14,8 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
@@ -100,6 +99,7 @@ from preau.domain.messages import (
     write_refusal,
 )
 from preau.domain.people import Actor, Profile
+from preau.domain.zones import zone_named
 from preau.i18n import lazy
 from preau.live import LiveEvent
 
@@ -150,8 +150,10 @@ def _people_columns(table: Any, prefix: str) -> list[sa.ColumnElement[Any]]:
 # -- school rules ----------------------------------------------------------------------
 
 
-async def load_rules(connection: AsyncConnection, school_id: int) -> tuple[SchoolMessaging, str]:
-    """The school's messaging rules (defaults when it never changed them) and timezone."""
+async def load_rules(
+    connection: AsyncConnection, school_id: int
+) -> tuple[SchoolMessaging, ZoneInfo]:
+    """The school's messaging rules (defaults when it never changed them) and time zone."""
     row = (
         await connection.execute(
             sa.select(messaging_settings, schools.c.timezone)
@@ -161,7 +163,7 @@ async def load_rules(connection: AsyncConnection, school_id: int) -> tuple[Schoo
         )
     ).first()
     if row is None or row.pupils_write_to_class is None:
-        return SchoolMessaging(), str(row.timezone) if row is not None else "Europe/Paris"
+        return SchoolMessaging(), zone_named(row.timezone if row is not None else None)
     return (
         SchoolMessaging(
             pupils_write_to_class=bool(row.pupils_write_to_class),
@@ -172,15 +174,8 @@ async def load_rules(connection: AsyncConnection, school_id: int) -> tuple[Schoo
             quiet_until=f"{row.quiet_until_minute // 60:02d}:{row.quiet_until_minute % 60:02d}",
             quiet_days=[int(day) for day in str(row.quiet_days).split(",") if day.strip()],
         ),
-        str(row.timezone),
+        zone_named(row.timezone),
     )
-
-
-def local_time(moment: datetime, timezone: str) -> datetime:
-    try:
-        return moment.astimezone(ZoneInfo(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return moment.astimezone(ZoneInfo("Europe/Paris"))
 
 
 async def get_messaging_settings(services: Services, actor: Actor) -> SchoolMessaging:
@@ -349,8 +344,8 @@ async def announce_change(
         return
     async with services.engine.connect() as connection:
         counts = await counts_for(connection, school_id, unique)
-        rules, timezone = await load_rules(connection, school_id)
-    notify = not is_quiet(rules, local_time(services.now(), timezone))
+        rules, zone = await load_rules(connection, school_id)
+    notify = not is_quiet(rules, services.now().astimezone(zone))
     await services.live.publish(
         services.state,
         LiveEvent(

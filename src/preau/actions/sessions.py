@@ -202,12 +202,12 @@ class Sessions:
             if (
                 row is None
                 or row.revoked_at is not None
-                or _aware(row.expires_at) <= moment
+                or row.expires_at <= moment
                 or not row.active
                 or row.sessions_valid_after > claimed.issued_at
             ):
                 return None
-            if moment - _aware(row.last_seen_at) > timedelta(hours=1):
+            if moment - row.last_seen_at > timedelta(hours=1):
                 await connection.execute(
                     devices.update()
                     .where(
@@ -336,8 +336,3 @@ class Sessions:
                 await self.resync(now=clock())
             except Exception:
                 log.exception("revocation resync failed; will retry")
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -28,13 +28,13 @@ from preau.actions.access import (
 )
 from preau.actions.classwork_todo import TodoCache, bump_versions
 from preau.actions.context import Services
+from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     calendar_feeds,
     enrolments,
     groups,
     people,
     read_versions,
-    schools,
     timetable_changes,
     timetable_holidays,
     timetable_lessons,
@@ -76,18 +76,6 @@ FEED_NOT_FOUND = lazy("This calendar address does not exist or was revoked.")
 
 
 # -- loading -----------------------------------------------------------------------------
-
-
-async def school_zone(connection: AsyncConnection, school_id: int) -> ZoneInfo:
-    name = (
-        await connection.execute(sa.select(schools.c.timezone).where(schools.c.id == school_id))
-    ).scalar_one()
-    return ZoneInfo(str(name))
-
-
-async def zone_of_school(services: Services, school_id: int) -> ZoneInfo:
-    async with services.engine.connect() as connection:
-        return await school_zone(connection, school_id)
 
 
 teachers = people.alias("teachers")
@@ -223,7 +211,13 @@ async def _groups_of(connection: AsyncConnection, school_id: int, person_id: int
 
 
 async def occurrences_for_person(
-    connection: AsyncConnection, school_id: int, person: Row, first: date, days: int
+    connection: AsyncConnection,
+    school_id: int,
+    person: Row,
+    first: date,
+    days: int,
+    *,
+    zone: ZoneInfo,
 ) -> list[Occurrence]:
     """The lessons a person attends (pupil) or teaches (staff), expanded over the days."""
     if person.profile == Profile.PUPIL.value:
@@ -235,7 +229,9 @@ async def occurrences_for_person(
     else:
         lessons = []
     teacher = person.id if person.profile != Profile.PUPIL.value else None
-    return await expand_lessons(connection, school_id, lessons, first, days, teacher_id=teacher)
+    return await expand_lessons(
+        connection, school_id, lessons, first, days, zone=zone, teacher_id=teacher
+    )
 
 
 async def expand_lessons(
@@ -245,6 +241,7 @@ async def expand_lessons(
     first: date,
     days: int,
     *,
+    zone: ZoneInfo,
     teacher_id: int | None = None,
 ) -> list[Occurrence]:
     last = first + timedelta(days=days - 1)
@@ -257,7 +254,6 @@ async def expand_lessons(
         last + timedelta(days=60),
     )
     holidays = await load_holidays(connection, school_id, first, last)
-    zone = await school_zone(connection, school_id)
     found = expand(lessons, changes, holidays, first_day=first, days=days, zone=zone)
     if teacher_id is not None:
         # A teacher replaced on one day does not teach it; a replacement teaches only it.
@@ -280,16 +276,18 @@ async def week(
     class or group (staff, and its members)."""
     monday = monday_of(monday)
     async with services.engine.connect() as connection:
-        zone = await school_zone(connection, actor.school_id)
+        zone = await school_zone(services, actor.school_id, connection)
         if group_id is not None:
             await access_group_by_id(connection, actor, group_id, Action.READ)
             lessons = await load_lessons(connection, actor.school_id, group_ids=[group_id])
-            occurrences = await expand_lessons(connection, actor.school_id, lessons, monday, 7)
+            occurrences = await expand_lessons(
+                connection, actor.school_id, lessons, monday, 7, zone=zone
+            )
         else:
             target = person_id or actor.person_id
             person = await access_person_by_id(connection, actor, target, Action.READ)
             occurrences = await occurrences_for_person(
-                connection, actor.school_id, person, monday, 7
+                connection, actor.school_id, person, monday, 7, zone=zone
             )
         holidays = await load_holidays(connection, actor.school_id, monday, monday + timedelta(6))
     view = week_view([], [], holidays, monday=monday, zone=zone)
@@ -480,7 +478,10 @@ async def change_occurrence(services: Services, actor: Actor, draft: ChangeDraft
         around = draft.new_day or draft.day
         span_start = min(draft.day, around)
         span = (max(draft.day, around) - span_start).days + 1
-        occurrences = await expand_lessons(connection, actor.school_id, [lesson], span_start, span)
+        zone = await school_zone(services, actor.school_id, connection)
+        occurrences = await expand_lessons(
+            connection, actor.school_id, [lesson], span_start, span, zone=zone
+        )
         bumped = await _timetable_changed(services, connection, actor.school_id)
     await services.todo_cache.announce(actor.school_id, bumped)
     return next(item for item in occurrences if item.day == draft.day)
@@ -612,9 +613,11 @@ async def feed_by_secret(services: Services, secret: str) -> bytes:
         if person is None:
             raise NotFound(FEED_NOT_FOUND)
         now = services.now()
-        zone = await school_zone(connection, feed.school_id)
+        zone = await school_zone(services, feed.school_id, connection)
         first = monday_of(now.astimezone(zone).date()) - timedelta(weeks=FEED_WEEKS_BEFORE)
         days = 7 * (FEED_WEEKS_BEFORE + FEED_WEEKS_AFTER)
-        occurrences = await occurrences_for_person(connection, feed.school_id, person, first, days)
+        occurrences = await occurrences_for_person(
+            connection, feed.school_id, person, first, days, zone=zone
+        )
     title = f"Préau — {person.given_name} {person.family_name}"
     return calendar_feed(occurrences, title=title, stamp=now, zone=zone)

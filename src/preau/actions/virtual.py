@@ -29,7 +29,8 @@ from preau.actions.access import (
     joinable_rooms,
 )
 from preau.actions.context import Services
-from preau.actions.timetable import expand_lessons, load_lessons, school_zone
+from preau.actions.timetable import expand_lessons, load_lessons
+from preau.actions.zones import school_zone
 from preau.adapters.janus import JanusAdmin, JanusUnavailable
 from preau.adapters.sql.schema import (
     enrolments,
@@ -327,11 +328,6 @@ async def _expected(connection: AsyncConnection, school_id: int, group_id: int) 
     return int(pupils) + 1
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Préau stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def new_janus_room() -> int:
     """A random id below 2**53, so the page's JavaScript reads it exactly."""
     return secrets.randbelow(2**53 - 2**20) + 2**20
@@ -395,9 +391,9 @@ async def place_upcoming(services: Services, now: datetime | None = None) -> lis
             by_school[row.school_id].append(row.id)
         for school_id, lesson_ids in by_school.items():
             lessons = await load_lessons(connection, school_id, lesson_ids=lesson_ids)
-            zone = await school_zone(connection, school_id)
+            zone = await school_zone(services, school_id, connection)
             today = now.astimezone(zone).date()
-            occurrences = await expand_lessons(connection, school_id, lessons, today, 2)
+            occurrences = await expand_lessons(connection, school_id, lessons, today, 2, zone=zone)
             for item in occurrences:
                 if not item.virtual or item.status == "cancelled" or item.teacher_id is None:
                     continue
@@ -520,8 +516,8 @@ async def node_statuses(services: Services) -> list[NodeStatus]:
 
 def _view(services: Services, room: Row, role: Role, now: datetime) -> RoomView:
     opens, closes = join_window(
-        aware(room.starts_at),
-        aware(room.ends_at),
+        room.starts_at,
+        room.ends_at,
         role=role,
         early_minutes=services.settings.janus_join_early_minutes,
         lead_minutes=services.settings.janus_lead_minutes,
@@ -531,8 +527,8 @@ def _view(services: Services, room: Row, role: Role, now: datetime) -> RoomView:
         title=room.title,
         group_id=room.group_id,
         group_name=room.group_name,
-        starts_at=aware(room.starts_at),
-        ends_at=aware(room.ends_at),
+        starts_at=room.starts_at,
+        ends_at=room.ends_at,
         node=room.node,
         role=role,
         open_from=opens,
@@ -688,7 +684,7 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
         node_name = await place_room(services, room_id, from_node=node_name)
     node = pool.by_name[node_name]
     secret = services.settings.janus_token_secret
-    ends_at = aware(room.ends_at)
+    ends_at = room.ends_at
     return JoinGrant(
         room_id=room_id,
         janus_room=room.janus_room,

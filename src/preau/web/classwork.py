@@ -26,6 +26,7 @@ from preau.actions.classwork_files import Download, Upload, download
 from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
+from preau.actions.zones import school_zone
 from preau.asgi import Scope
 from preau.domain.classwork import (
     ExtensionDraft,
@@ -107,7 +108,7 @@ environment.globals["file_size"] = size_text
 
 
 async def zone_for(request: Req, actor: Actor) -> ZoneInfo:
-    return await classwork.school_zone_of(services_of(request), actor.school_id)
+    return await school_zone(services_of(request), actor.school_id)
 
 
 def local_time(value: str, field: str) -> datetime | None:

@@ -6,7 +6,7 @@ Text is shown escaped; only http(s) addresses become links (``linkify``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from preau import i18n
 from preau.actions import messages
 from preau.actions.messages import AttachmentDownload
 from preau.actions.sessions import Session
+from preau.actions.zones import school_zone
 from preau.domain.classwork import attachment_disposition
 from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
 from preau.domain.messages import (
@@ -35,7 +36,6 @@ from preau.domain.people import STAFF_PROFILES
 from preau.web.render import environment, render, services_of, session_of, translate_error
 
 Req = Request[Any, Any, Any]
-PARIS = ZoneInfo("Europe/Paris")
 
 SHOWN_VALUES = [
     i18n.lazy("Monday"),
@@ -64,11 +64,11 @@ def linkify(text: str | None) -> Markup:
     return Markup("").join(pieces)
 
 
-def moment(value: datetime | None) -> str:
+def moment(value: datetime | None, zone: ZoneInfo) -> str:
+    """A stored moment as a date and time in the school's zone (``zone`` in the page)."""
     if value is None:
         return ""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
 
 
 environment.filters["linkify"] = linkify
@@ -126,13 +126,15 @@ async def inbox(
     done: FromQuery[str] = "",
 ) -> Response[str]:
     actor = require(request).actor
+    services = services_of(request)
     result = await messages.list_inbox(
-        services_of(request), actor, archived=archived, query=q[:100], page=max(page, 1)
+        services, actor, archived=archived, query=q[:100], page=max(page, 1)
     )
     return render(
         request,
         "messages/inbox.html",
         result=result,
+        zone=await school_zone(services, actor.school_id),
         q=q,
         archived=archived,
         done=done,
@@ -215,6 +217,7 @@ async def _conversation_page(
         "messages/conversation.html",
         status_code=error.status if error else 200,
         conversation=view,
+        zone=await school_zone(services, actor.school_id),
         done=done,
         body=body,
         error=translate_error(error) if error else None,
@@ -290,8 +293,10 @@ async def hide(request: Req, message_id: FromPath[int]) -> Redirect:
 @get("/messages/reports", include_in_schema=False)
 async def reports(request: Req, done: FromQuery[str] = "") -> Response[str]:
     actor = require(request).actor
-    found = await messages.list_reports(services_of(request), actor)
-    return render(request, "messages/reports.html", reports=found, done=done)
+    services = services_of(request)
+    found = await messages.list_reports(services, actor)
+    zone = await school_zone(services, actor.school_id)
+    return render(request, "messages/reports.html", reports=found, zone=zone, done=done)
 
 
 @post("/messages/reports/{report_id:int}/dismiss", include_in_schema=False)
@@ -387,6 +392,7 @@ async def announcements(
         "messages/announcements.html",
         received=received,
         sent=sent,
+        zone=await school_zone(services, actor.school_id),
         done=done,
         may_post=actor.profile in STAFF_PROFILES,
     )
@@ -454,6 +460,7 @@ async def announcement(
         "messages/announcement.html",
         announcement=view,
         receipts=receipts,
+        zone=await school_zone(services, actor.school_id),
         done=done,
     )
 

@@ -16,7 +16,7 @@ from litestar.response import File, Redirect
 from preau import i18n
 from preau.actions import virtual
 from preau.actions.directory import my_groups
-from preau.actions.timetable import zone_of_school
+from preau.actions.zones import school_zone
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import UNAVAILABLE
@@ -47,7 +47,7 @@ def available(request: Req) -> bool:
 
 async def moment(request: Req, actor: Actor) -> Any:
     """Shows a moment in the school's time zone and the reader's language."""
-    zone = await zone_of_school(services_of(request), actor.school_id)
+    zone = await school_zone(services_of(request), actor.school_id)
     locale = i18n.current_locale.get()
     return lambda value: format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale)
 

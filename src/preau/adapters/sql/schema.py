@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from preau.adapters.sql.types import UTCDateTime
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -15,7 +17,7 @@ metadata = sa.MetaData(
     }
 )
 
-Timestamp = sa.DateTime(timezone=True)
+Timestamp = UTCDateTime()
 
 schools = sa.Table(
     "schools",
