@@ -7,9 +7,10 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import msgspec
+from limits.aio.storage import Storage
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -24,8 +25,10 @@ from preau.actions.timetable import WeekCache
 from preau.actions.virtual import JanusPool
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
+from preau.adapters.memory.admission import MemoryAdmissionStore
 from preau.adapters.memory.shared_state import MemorySharedState
-from preau.adapters.ratelimit import rate_limit_storage
+from preau.adapters.ratelimit import memory_storage, redis_storage
+from preau.adapters.redis.admission import RedisAdmissionStore
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
@@ -39,6 +42,7 @@ from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
+from preau.gate.store import AdmissionStore
 from preau.observability import configure_logging
 from preau.ports import FileStore, SharedState
 from preau.settings import Settings
@@ -64,10 +68,39 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_environ(os.environ if environ is None else environ).with_secret()
 
 
-def build_shared_state(settings: Settings) -> SharedState:
+class Shared(NamedTuple):
+    """The shared state and the stores that must live where it lives, chosen together."""
+
+    state: SharedState
+    admission: AdmissionStore  # the gate's queue, passes and operator settings
+    limits: Storage  # the login throttle's and sending's counters
+    gate_limits: Storage  # the gate's limits on arrivals, per address and per route
+
+
+def build_shared(settings: Settings) -> Shared:
+    """All on one Redis, shared by every process, or all in this one process (the demo,
+    most tests): each application built here gets stores of its own."""
     if settings.redis_url:
-        return RedisSharedState(settings.redis_url, prefix=settings.redis_prefix)
-    return MemorySharedState()
+        return shared_on_redis(RedisSharedState(settings.redis_url, prefix=settings.redis_prefix))
+    return shared_in_memory(MemorySharedState())
+
+
+def shared_on_redis(state: RedisSharedState) -> Shared:
+    return Shared(
+        state=state,
+        admission=RedisAdmissionStore(state.client, prefix=state.prefix),
+        limits=redis_storage(state, "limits"),
+        gate_limits=redis_storage(state, "gate-limits"),
+    )
+
+
+def shared_in_memory(state: MemorySharedState) -> Shared:
+    return Shared(
+        state=state,
+        admission=MemoryAdmissionStore(),
+        limits=memory_storage(),
+        gate_limits=memory_storage(),
+    )
 
 
 def build_file_store(settings: Settings) -> FileStore:
@@ -84,7 +117,8 @@ def build_file_store(settings: Settings) -> FileStore:
 
 def build_services(settings: Settings, gate: GateSettings | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
-    state = build_shared_state(settings)
+    shared = build_shared(settings)
+    state = shared.state
     todo_cache = TodoCache(engine=engine, state=state)
     return Services(
         settings=settings,
@@ -105,7 +139,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             concurrency=settings.password_hash_concurrency,
         ),
         throttle=LoginThrottle(
-            rate_limit_storage(state),
+            shared.limits,
             per_account=settings.login_attempts_per_account,
             per_address=settings.login_attempts_per_address,
         ),
@@ -113,12 +147,14 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         todo_cache=todo_cache,
         week_cache=WeekCache(todo_cache),
         homework_cache=HomeworkCache(todo_cache),
-        janus=JanusPool(settings),
         sending=SendingLimit(
-            rate_limit_storage(state),
+            shared.limits,
             per_minute=settings.messages_per_minute,
             per_day=settings.messages_per_day,
         ),
+        admission=shared.admission,
+        gate_limits=shared.gate_limits,
+        janus=JanusPool(settings),
     )
 
 
@@ -238,7 +274,14 @@ def around(
         default_locale=settings.default_locale,
     )
     if gate is not None and gate.enabled:
-        app = build_gate(app, settings=gate, secret_key=settings.secret_key, state=services.state)
+        app = build_gate(
+            app,
+            settings=gate,
+            secret_key=settings.secret_key,
+            state=services.state,
+            admission=services.admission,
+            shared_limits=services.gate_limits,
+        )
     return Edge(
         app,
         hsts=settings.cookie_secure,

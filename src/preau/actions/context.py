@@ -10,18 +10,21 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions.sending import SendingLimit
 from preau.gate.settings import GateSettings
 from preau.live import LiveHub
 from preau.ports import FileStore, SharedState
 from preau.settings import Settings
 
 if TYPE_CHECKING:
+    from limits.aio.storage import Storage
+
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork_todo import HomeworkCache, TodoCache
+    from preau.actions.sending import SendingLimit
     from preau.actions.sessions import Sessions
     from preau.actions.timetable import WeekCache
     from preau.actions.virtual import JanusPool
+    from preau.gate.store import AdmissionStore
 
 
 def utc_now() -> datetime:
@@ -40,9 +43,13 @@ class Services:
     todo_cache: TodoCache  # also the registry of read versions (DESIGN.md §5)
     week_cache: WeekCache  # timetables: one's own week, warm
     homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
+    sending: SendingLimit  # messages: how many one person may send
+    # The gate's, beside ``state`` (in this process or on its Redis): the queue and passes
+    # (also read by the operator pages), and the counters of the limits on arrivals.
+    admission: AdmissionStore
+    gate_limits: Storage
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
-    sending: SendingLimit = field(default_factory=SendingLimit.in_memory)
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
 
