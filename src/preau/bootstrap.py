@@ -25,6 +25,7 @@ from preau.actions.timetable import WeekCache
 from preau.actions.virtual import JanusPool
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
+from preau.adapters.janus import JanusAdmin
 from preau.adapters.memory.admission import MemoryAdmissionStore
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.ratelimit import memory_storage, redis_storage
@@ -154,7 +155,10 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         ),
         admission=shared.admission,
         gate_limits=shared.gate_limits,
-        janus=JanusPool(settings),
+        janus=JanusPool(
+            settings,
+            JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
+        ),
     )
 
 
