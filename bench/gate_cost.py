@@ -26,7 +26,7 @@ from typing import Any
 import uvicorn
 
 from preau.adapters.memory.shared_state import MemorySharedState
-from preau.bootstrap import shared_in_memory
+from preau.adapters.shared import shared_in_memory
 from preau.domain.admission import Lane
 from preau.domain.tokens import Signer
 from preau.gate import build_gate

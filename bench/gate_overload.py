@@ -32,7 +32,7 @@ from granian import Granian
 from granian.constants import Interfaces
 
 from preau.adapters.memory.shared_state import MemorySharedState
-from preau.bootstrap import shared_in_memory
+from preau.adapters.shared import shared_in_memory
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 

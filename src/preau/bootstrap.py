@@ -7,10 +7,9 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import cast
 
 import msgspec
-from limits.aio.storage import Storage
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -26,11 +25,9 @@ from preau.actions.virtual import JanusPool
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
 from preau.adapters.janus import JanusAdmin
-from preau.adapters.memory.admission import MemoryAdmissionStore
 from preau.adapters.memory.shared_state import MemorySharedState
-from preau.adapters.ratelimit import memory_storage, redis_storage
-from preau.adapters.redis.admission import RedisAdmissionStore
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import classwork as api_classwork
@@ -43,9 +40,8 @@ from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
-from preau.gate.store import AdmissionStore
 from preau.observability import configure_logging
-from preau.ports import FileStore, SharedState
+from preau.ports import FileStore
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
 from preau.web import classwork as web_classwork
@@ -69,39 +65,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_environ(os.environ if environ is None else environ).with_secret()
 
 
-class Shared(NamedTuple):
-    """The shared state and the stores that must live where it lives, chosen together."""
-
-    state: SharedState
-    admission: AdmissionStore  # the gate's queue, passes and operator settings
-    limits: Storage  # the login throttle's and sending's counters
-    gate_limits: Storage  # the gate's limits on arrivals, per address and per route
-
-
 def build_shared(settings: Settings) -> Shared:
-    """All on one Redis, shared by every process, or all in this one process (the demo,
-    most tests): each application built here gets stores of its own."""
+    """The shared state and the stores beside it (the gate's admission store, the rate
+    limits' storages): all on one Redis, shared by every process, or all in this one
+    process (the demo, most tests), each application built here with stores of its own."""
     if settings.redis_url:
         return shared_on_redis(RedisSharedState(settings.redis_url, prefix=settings.redis_prefix))
     return shared_in_memory(MemorySharedState())
-
-
-def shared_on_redis(state: RedisSharedState) -> Shared:
-    return Shared(
-        state=state,
-        admission=RedisAdmissionStore(state.client, prefix=state.prefix),
-        limits=redis_storage(state, "limits"),
-        gate_limits=redis_storage(state, "gate-limits"),
-    )
-
-
-def shared_in_memory(state: MemorySharedState) -> Shared:
-    return Shared(
-        state=state,
-        admission=MemoryAdmissionStore(),
-        limits=memory_storage(),
-        gate_limits=memory_storage(),
-    )
 
 
 def build_file_store(settings: Settings) -> FileStore:

@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from preau.adapters.redis.shared_state import RedisSharedState
-from preau.bootstrap import shared_on_redis
+from preau.adapters.shared import shared_on_redis
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 

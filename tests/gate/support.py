@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
 from preau.asgi import ASGIApp
-from preau.bootstrap import Shared, shared_in_memory, shared_on_redis
 from preau.gate import build_gate
 from preau.gate.middleware import GateMiddleware
 from preau.gate.settings import GateSettings
