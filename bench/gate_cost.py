@@ -78,14 +78,11 @@ def build(variant: str) -> Any:
         rate_limit_pass="100000000/minute",  # noqa: S106 - one client sends the whole load
         rate_limit_account="100000000/minute",
     )
-    shared = shared_in_memory(MemorySharedState())
     gate = build_gate(
         hot,
         settings=settings,
         secret_key=SECRET,
-        state=shared.state,
-        admission=shared.admission,
-        shared_limits=shared.gate_limits,
+        shared=shared_in_memory(MemorySharedState()),
     )
     return {
         "plain": hot,

@@ -149,14 +149,11 @@ def build(variant: str, capacity: float) -> Any:
         app = QuotaGate(work, sessions=max(1, int(people_per_s * 2.0)), session_s=2.0)
     elif variant == "preau":
         settings = preau_settings(capacity)
-        shared = shared_in_memory(MemorySharedState())
         app = build_gate(
             work,
             settings=settings,
             secret_key=SECRET,
-            state=shared.state,
-            admission=shared.admission,
-            shared_limits=shared.gate_limits,
+            shared=shared_in_memory(MemorySharedState()),
         )
     return app
 

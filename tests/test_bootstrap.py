@@ -40,7 +40,7 @@ async def test_applications_built_one_after_another_have_queues_of_their_own(
         ):
             first_answers.append((await browser.get("/home")).status_code)
             # The operators' figures come from the very store the gate admits with.
-            assert (await read_gate_status(services.admission, gate)).active == 1
+            assert (await read_gate_status(services.shared.admission, gate)).active == 1
         await stop_services(services)
         del app, services, transport, browser
         gc.collect()

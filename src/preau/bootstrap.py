@@ -123,8 +123,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             per_minute=settings.messages_per_minute,
             per_day=settings.messages_per_day,
         ),
-        admission=shared.admission,
-        gate_limits=shared.gate_limits,
+        shared=shared,
         janus=JanusPool(
             settings,
             JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
@@ -248,14 +247,7 @@ def around(
         default_locale=settings.default_locale,
     )
     if gate is not None and gate.enabled:
-        app = build_gate(
-            app,
-            settings=gate,
-            secret_key=settings.secret_key,
-            state=services.state,
-            admission=services.admission,
-            shared_limits=services.gate_limits,
-        )
+        app = build_gate(app, settings=gate, secret_key=settings.secret_key, shared=services.shared)
     return Edge(
         app,
         hsts=settings.cookie_secure,

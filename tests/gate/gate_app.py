@@ -41,9 +41,7 @@ def main() -> None:
         hello,
         settings=GateSettings.from_environ(os.environ),
         secret_key=SECRET,
-        state=shared.state,
-        admission=shared.admission,
-        shared_limits=shared.gate_limits,
+        shared=shared,
     )
     uvicorn.run(gate, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 

@@ -24,12 +24,4 @@ def shared_beside(state: SharedState) -> Shared:
 def gate_on(
     app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState
 ) -> GateMiddleware:
-    shared = shared_beside(state)
-    return build_gate(
-        app,
-        settings=settings,
-        secret_key=secret_key,
-        state=shared.state,
-        admission=shared.admission,
-        shared_limits=shared.gate_limits,
-    )
+    return build_gate(app, settings=settings, secret_key=secret_key, shared=shared_beside(state))

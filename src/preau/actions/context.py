@@ -16,15 +16,13 @@ from preau.ports import FileStore, SharedState
 from preau.settings import Settings
 
 if TYPE_CHECKING:
-    from limits.aio.storage import Storage
-
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork_todo import HomeworkCache, TodoCache
     from preau.actions.sending import SendingLimit
     from preau.actions.sessions import Sessions
     from preau.actions.timetable import WeekCache
     from preau.actions.virtual import JanusPool
-    from preau.gate.store import AdmissionStore
+    from preau.adapters.shared import Shared
 
 
 def utc_now() -> datetime:
@@ -44,10 +42,9 @@ class Services:
     week_cache: WeekCache  # timetables: one's own week, warm
     homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
     sending: SendingLimit  # messages: how many one person may send
-    # The gate's, beside ``state`` (in this process or on its Redis): the queue and passes
-    # (also read by the operator pages), and the counters of the limits on arrivals.
-    admission: AdmissionStore
-    gate_limits: Storage
+    # ``state`` and the stores that live beside it, in this process or on its Redis: the
+    # gate's queue and passes (which the operator pages read too), the limits' counters.
+    shared: Shared
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured

@@ -3,34 +3,25 @@ runtime on the admission store, the credentials, the proof of work and the middl
 
 from __future__ import annotations
 
-from limits.aio.storage import Storage
-
+from preau.adapters.shared import Shared
 from preau.asgi import ASGIApp
 from preau.gate.middleware import GateMiddleware
 from preau.gate.passes import Credentials
 from preau.gate.pow import ProofOfWork
 from preau.gate.runtime import GateRuntime
 from preau.gate.settings import GateSettings
-from preau.gate.store import AdmissionStore
-from preau.ports import SharedState
 
 __all__ = ["assemble"]
 
 
 def assemble(
-    app: ASGIApp,
-    *,
-    settings: GateSettings,
-    secret_key: str,
-    state: SharedState,
-    admission: AdmissionStore,
-    shared_limits: Storage,
+    app: ASGIApp, *, settings: GateSettings, secret_key: str, shared: Shared
 ) -> GateMiddleware:
     return GateMiddleware(
         app,
         settings=settings,
-        runtime=GateRuntime(settings, admission),
+        runtime=GateRuntime(settings, shared.admission),
         credentials=Credentials(secret_key),
-        pow=ProofOfWork(secret_key, state),
-        shared_limits=shared_limits,
+        pow=ProofOfWork(secret_key, shared.state),
+        shared_limits=shared.gate_limits,
     )
