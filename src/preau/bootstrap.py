@@ -24,9 +24,10 @@ from preau.actions.timetable import WeekCache
 from preau.actions.virtual import JanusPool
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
+from preau.adapters.janus import JanusAdmin
 from preau.adapters.memory.shared_state import MemorySharedState
-from preau.adapters.ratelimit import rate_limit_storage
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import classwork as api_classwork
@@ -40,7 +41,7 @@ from preau.asgi import ASGIApp
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 from preau.observability import configure_logging
-from preau.ports import FileStore, SharedState
+from preau.ports import FileStore
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
 from preau.web import classwork as web_classwork
@@ -64,10 +65,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_environ(os.environ if environ is None else environ).with_secret()
 
 
-def build_shared_state(settings: Settings) -> SharedState:
+def build_shared(settings: Settings) -> Shared:
+    """The shared state and the stores beside it (the gate's admission store, the rate
+    limits' storages): all on one Redis, shared by every process, or all in this one
+    process (the demo, most tests), each application built here with stores of its own."""
     if settings.redis_url:
-        return RedisSharedState(settings.redis_url, prefix=settings.redis_prefix)
-    return MemorySharedState()
+        return shared_on_redis(RedisSharedState(settings.redis_url, prefix=settings.redis_prefix))
+    return shared_in_memory(MemorySharedState())
 
 
 def build_file_store(settings: Settings) -> FileStore:
@@ -84,7 +88,8 @@ def build_file_store(settings: Settings) -> FileStore:
 
 def build_services(settings: Settings, gate: GateSettings | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
-    state = build_shared_state(settings)
+    shared = build_shared(settings)
+    state = shared.state
     todo_cache = TodoCache(engine=engine, state=state)
     return Services(
         settings=settings,
@@ -105,7 +110,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             concurrency=settings.password_hash_concurrency,
         ),
         throttle=LoginThrottle(
-            rate_limit_storage(state),
+            shared.limits,
             per_account=settings.login_attempts_per_account,
             per_address=settings.login_attempts_per_address,
         ),
@@ -113,11 +118,15 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         todo_cache=todo_cache,
         week_cache=WeekCache(todo_cache),
         homework_cache=HomeworkCache(todo_cache),
-        janus=JanusPool(settings),
         sending=SendingLimit(
-            rate_limit_storage(state),
+            shared.limits,
             per_minute=settings.messages_per_minute,
             per_day=settings.messages_per_day,
+        ),
+        shared=shared,
+        janus=JanusPool(
+            settings,
+            JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
         ),
     )
 
@@ -238,7 +247,7 @@ def around(
         default_locale=settings.default_locale,
     )
     if gate is not None and gate.enabled:
-        app = build_gate(app, settings=gate, secret_key=settings.secret_key, state=services.state)
+        app = build_gate(app, settings=gate, secret_key=settings.secret_key, shared=services.shared)
     return Edge(
         app,
         hsts=settings.cookie_secure,

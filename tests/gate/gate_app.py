@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.adapters.shared import shared_on_redis
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 
@@ -31,11 +32,16 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def main() -> None:
-    state = RedisSharedState(
-        os.environ["PREAU_TEST_REDIS_URL"], prefix=os.environ["PREAU_TEST_REDIS_PREFIX"]
+    shared = shared_on_redis(
+        RedisSharedState(
+            os.environ["PREAU_TEST_REDIS_URL"], prefix=os.environ["PREAU_TEST_REDIS_PREFIX"]
+        )
     )
     gate = build_gate(
-        hello, settings=GateSettings.from_environ(os.environ), secret_key=SECRET, state=state
+        hello,
+        settings=GateSettings.from_environ(os.environ),
+        secret_key=SECRET,
+        shared=shared,
     )
     uvicorn.run(gate, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 

@@ -19,13 +19,15 @@ from prometheus_client import REGISTRY
 
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.bootstrap import build_shared
 from preau.domain.tokens import Signer
-from preau.gate import build_gate
 from preau.gate.control import read_gate_status, update_gate_settings
 from preau.gate.middleware import GateMiddleware
 from preau.gate.settings import GateSettings
+from preau.gate.store import AdmissionStore
 from preau.ports import SharedState
-from tests.helpers import as_served
+from tests.gate.support import gate_on
+from tests.helpers import as_served, make_settings
 
 SECRET = "s" * 40
 
@@ -58,9 +60,7 @@ async def make_gate(
     built: list[GateMiddleware] = []
 
     def make(**changes: Any) -> GateMiddleware:
-        gate = build_gate(
-            hello, settings=settings(**changes), secret_key=SECRET, state=shared_state
-        )
+        gate = gate_on(hello, settings=settings(**changes), secret_key=SECRET, state=shared_state)
         built.append(gate)
         return gate
 
@@ -265,37 +265,37 @@ async def test_address_rate_limit(make_gate: Callable[..., GateMiddleware]) -> N
 
 
 async def test_operator_settings_reach_the_gate(
-    make_gate: Callable[..., GateMiddleware], shared_state: SharedState
+    make_gate: Callable[..., GateMiddleware],
 ) -> None:
     gate = make_gate(capacity=1)
     base = gate.settings
     async with client(gate) as first, client(gate) as second:
         await first.get("/")
         assert (await second.get("/")).status_code == 303
-        await update_gate_settings(shared_state, base, capacity=5)
+        await update_gate_settings(gate.runtime.store, base, capacity=5)
         await gate.runtime.admission_round_soon()
         await gate.runtime.admission_round_soon()
         assert gate.runtime.settings.capacity == 5
         status = (await second.get("/gate/status?next=/")).json()
         assert status["admitted"] is True
-    figures = await read_gate_status(shared_state, base)
+    figures = await read_gate_status(gate.runtime.store, base)
     assert figures.capacity == 5
     assert figures.active == 2
     assert figures.arrivals_total >= 2
 
 
-async def test_operator_input_is_checked(shared_state: SharedState) -> None:
+async def test_operator_input_is_checked(admission_store: AdmissionStore) -> None:
     from preau.domain.people import InvalidInput
 
     base = settings()
     with pytest.raises(InvalidInput):
-        await update_gate_settings(shared_state, base, capacity=0)
+        await update_gate_settings(admission_store, base, capacity=0)
     with pytest.raises(InvalidInput):
-        await update_gate_settings(shared_state, base, opening_time="8h")
+        await update_gate_settings(admission_store, base, opening_time="8h")
     with pytest.raises(InvalidInput):
-        await update_gate_settings(shared_state, base, under_attack="maybe")
+        await update_gate_settings(admission_store, base, under_attack="maybe")
     updated = await update_gate_settings(
-        shared_state, base, opening_time="2030-09-01T08:00:00+02:00", under_attack="auto"
+        admission_store, base, opening_time="2030-09-01T08:00:00+02:00", under_attack="auto"
     )
     assert updated.opening_time == "2030-09-01T08:00:00+02:00"
 
@@ -320,19 +320,19 @@ async def test_gate_js_is_served_and_has_no_inline_script(
         assert "style=" not in text, template
 
 
-@pytest.fixture
-def memory_state() -> MemorySharedState:
-    return MemorySharedState()
-
-
-def test_build_gate_picks_the_store_from_the_state(memory_state: MemorySharedState) -> None:
+def test_bootstrap_picks_the_gate_store_from_the_settings() -> None:
     from preau.adapters.memory.admission import MemoryAdmissionStore
     from preau.adapters.redis.admission import RedisAdmissionStore
 
-    gate = build_gate(hello, settings=settings(), secret_key=SECRET, state=memory_state)
+    memory = build_shared(make_settings("sqlite+aiosqlite://"))
+    assert isinstance(memory.state, MemorySharedState)
+    gate = gate_on(hello, settings=settings(), secret_key=SECRET, state=memory.state)
     assert isinstance(gate.runtime.store, MemoryAdmissionStore)
-    redis_state = RedisSharedState("redis://127.0.0.1:1/0", prefix="x:")
-    gate = build_gate(hello, settings=settings(), secret_key=SECRET, state=redis_state)
+    shared = build_shared(
+        make_settings("sqlite+aiosqlite://", redis_url="redis://127.0.0.1:1/0", redis_prefix="x:")
+    )
+    assert isinstance(shared.state, RedisSharedState)
+    gate = gate_on(hello, settings=settings(), secret_key=SECRET, state=shared.state)
     assert isinstance(gate.runtime.store, RedisAdmissionStore)
 
 
@@ -397,7 +397,7 @@ async def test_a_busy_worker_sheds_with_retry_after(shared_state: SharedState) -
         await release.wait()
         await hello(scope, receive, send)
 
-    gate = build_gate(
+    gate = gate_on(
         slow,
         settings=settings(capacity=10, max_in_flight=1, min_in_flight=1, shed_queue_length=0),
         secret_key=SECRET,
@@ -514,7 +514,7 @@ async def test_lifespan_starts_the_gate_and_reaches_the_app(shared_state: Shared
         elif scope["type"] == "websocket":
             seen.append("websocket")
 
-    gate = build_gate(app, settings=settings(), secret_key=SECRET, state=shared_state)
+    gate = gate_on(app, settings=settings(), secret_key=SECRET, state=shared_state)
     assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert seen == ["lifespan.startup", "lifespan.shutdown"]
     assert not gate.runtime.started
@@ -527,7 +527,7 @@ async def test_lifespan_works_for_an_app_without_it(shared_state: SharedState) -
         if scope["type"] == "lifespan":
             raise RuntimeError("no lifespan here")
 
-    gate = build_gate(app, settings=settings(), secret_key=SECRET, state=shared_state)
+    gate = gate_on(app, settings=settings(), secret_key=SECRET, state=shared_state)
     assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
@@ -544,7 +544,7 @@ async def test_live_streams_hold_no_in_flight_slot(shared_state: SharedState) ->
             await release.wait()
         await send({"type": "http.response.body", "body": b"ok"})
 
-    gate = build_gate(
+    gate = gate_on(
         app,
         settings=settings(max_in_flight=1, min_in_flight=1, shed_queue_length=0),
         secret_key=SECRET,

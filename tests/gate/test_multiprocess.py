@@ -19,10 +19,10 @@ from prometheus_client import REGISTRY
 
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.domain.tokens import Signer
-from preau.gate import build_gate
 from preau.gate.control import update_gate_settings
 from preau.gate.settings import GateSettings
 from tests.conftest import missing_service
+from tests.gate.support import gate_on, shared_beside
 from tests.helpers import as_served
 
 from .gate_app import SECRET, hello
@@ -125,7 +125,7 @@ async def test_capacity_and_order_hold_across_processes(
         await poll_everyone(10)
         assert len(admitted) == 5  # full: nobody else gets in
         state = RedisSharedState(redis_url, prefix=redis_prefix)
-        await update_gate_settings(state, GateSettings(), capacity=8)
+        await update_gate_settings(shared_beside(state).admission, GateSettings(), capacity=8)
         await state.close()
         for _ in range(40):
             await poll_everyone(1)
@@ -188,7 +188,7 @@ async def test_redis_down_admits_a_share_and_fails_open(
         under_attack="off",
         rate_limit_address="40/minute",
     )
-    gate = build_gate(hello, settings=settings, secret_key=SECRET, state=state)
+    gate = gate_on(hello, settings=settings, secret_key=SECRET, state=state)
     transport = httpx.ASGITransport(app=as_served(gate))
 
     def person() -> httpx.AsyncClient:
@@ -202,7 +202,7 @@ async def test_redis_down_admits_a_share_and_fails_open(
     try:
         assert (await early.get("/api/home")).status_code == 200
         errors_before = metric("preau_gate_shared_state_errors_total", {"operation": "join"})
-        fail_open_before = metric("preau_gate_rate_limit_fail_open_total")
+        fail_open_before = metric("preau_rate_limit_fail_open_total", {"limiter": "gate:address"})
         server.kill()
         server.wait(5)
         # Someone already admitted carries on: the pass is checked without Redis.
@@ -218,7 +218,10 @@ async def test_redis_down_admits_a_share_and_fails_open(
         # The address limit (batch of 2 at 40/minute) reached for Redis and let requests pass.
         for _ in range(6):
             assert (await late[0].get("/gate/status?next=/")).status_code == 200
-        assert metric("preau_gate_rate_limit_fail_open_total") > fail_open_before
+        assert (
+            metric("preau_rate_limit_fail_open_total", {"limiter": "gate:address"})
+            > fail_open_before
+        )
         for newcomer in late:
             await newcomer.aclose()
     finally:

@@ -348,10 +348,16 @@ async def test_sending_fails_open_when_the_limit_storage_is_down(
 
         world = await build_world(app.services, await app.services.passwords.hash(PASSWORD))
         teacher = await headers_for(app, "teacher.a")
-        before = REGISTRY.get_sample_value("preau_sending_limit_fail_open_total") or 0.0
+        before = (
+            REGISTRY.get_sample_value("preau_rate_limit_fail_open_total", {"limiter": "sending"})
+            or 0.0
+        )
         for _ in range(2):  # over the limit of 1 per minute, let through
             await start(app, teacher, person_ids=[world["a"].people["pupil"]])
-        after = REGISTRY.get_sample_value("preau_sending_limit_fail_open_total") or 0.0
+        after = (
+            REGISTRY.get_sample_value("preau_rate_limit_fail_open_total", {"limiter": "sending"})
+            or 0.0
+        )
         assert after - before == 2
         assert await unread(app, await headers_for(app, "pupil.a")) == {
             "messages": 2,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from preau.actions.accounts import password_hashes
-from preau.web.cookies import DEVICE_COOKIE, SESSION_COOKIE
+from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from tests.helpers import PASSWORD, App, School, api_token, csrf_from, login
 
 

@@ -141,10 +141,16 @@ async def test_the_throttle_fails_open_when_redis_is_down(
     )
     async with running_app(settings) as app:
         await build_world(app.services, await app.services.passwords.hash(PASSWORD))
-        before = REGISTRY.get_sample_value("preau_login_throttle_fail_open_total") or 0.0
+        before = (
+            REGISTRY.get_sample_value("preau_rate_limit_fail_open_total", {"limiter": "login"})
+            or 0.0
+        )
         for _ in range(2):  # over the limit of 1 failure, not locked
             assert (await attempt(app, "teacher.a", "wrong")).status_code == 401
         assert (await attempt(app, "teacher.a")).status_code in (302, 303)
-        after = REGISTRY.get_sample_value("preau_login_throttle_fail_open_total") or 0.0
+        after = (
+            REGISTRY.get_sample_value("preau_rate_limit_fail_open_total", {"limiter": "login"})
+            or 0.0
+        )
         # Each failure: the check and the count; the success: the check only.
         assert after - before == 5

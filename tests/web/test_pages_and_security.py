@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from preau.web.cookies import LANG_COOKIE
+from preau.cookies import LANG_COOKIE
 from tests.helpers import App, School, csrf_from, login
 
 

@@ -17,12 +17,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from limits import parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from limits.errors import StorageError
 from prometheus_client import Counter
 
 from preau.actions.access import access_person_by_id, enforce
 from preau.actions.context import Services
 from preau.actions.sessions import Session
+from preau.adapters.ratelimit import FailOpenLimiter
 from preau.adapters.sql.schema import people
 from preau.domain.access import Action, directory_decision
 from preau.domain.errors import InvalidInput, NotAuthenticated, TooManyAttempts
@@ -49,10 +49,6 @@ ACTIVATION_FAILED = lazy(
 )
 THROTTLED = lazy("Too many attempts. Please wait {minutes} minutes before trying again.")
 
-throttle_fail_open = Counter(
-    "preau_login_throttle_fail_open_total",
-    "Login throttling checks let through because the rate-limit storage was unreachable.",
-)
 password_hashes = Counter(
     "preau_password_hashes_total", "argon2id hashes and verifications computed.", ["kind"]
 )
@@ -92,7 +88,8 @@ class LoginThrottle:
 
     The per-address limit is generous: a whole school may share one address. Unknown
     usernames are counted like known ones, so the throttle reveals nothing. When the
-    storage is unreachable the throttle lets attempts through and counts it.
+    storage is unreachable the throttle lets attempts through and counts it (limiter
+    ``login`` of ``preau_rate_limit_fail_open_total``).
 
     Why a fixed window: on Redis its check is one GET per counter, where a moving window's
     is a Lua binary search (15 commands per login at the default limits, more as they grow)
@@ -109,49 +106,48 @@ class LoginThrottle:
     ADDRESS = "login-failures-address"
 
     def __init__(self, storage: Storage, *, per_account: int, per_address: int) -> None:
-        self.limiter = FixedWindowRateLimiter(storage)
+        self.limits = FailOpenLimiter("login", storage, FixedWindowRateLimiter)
         self.per_account = parse(f"{per_account}/{self.WINDOW_MINUTES} minutes")
         self.per_address = parse(f"{per_address}/{self.WINDOW_MINUTES} minutes")
 
     async def check(self, username: str, address: str) -> int:
         """Refuse an attempt from a locked account or address; otherwise return the account's
-        failures so far (0 when unknown), for :meth:`succeeded`.
-
-        The counters are read with the storage's ``get`` rather than the limiter's ``test``,
-        which reads the same counter but keeps its value to itself.
-        """
-        storage = self.limiter.storage
-        try:
-            account_failures = await storage.get(self.per_account.key_for(self.ACCOUNT, username))
-            allowed = account_failures < self.per_account.amount and (
-                await storage.get(self.per_address.key_for(self.ADDRESS, address))
-                < self.per_address.amount
-            )
-        except StorageError:
-            throttle_fail_open.inc()
+        failures so far (0 when unknown), for :meth:`succeeded`."""
+        read = await self.limits.attempt(lambda: self._read(username, address), fallback=None)
+        if read is None:
             return 0
+        account_failures, allowed = read
         if not allowed:
             raise TooManyAttempts(
                 THROTTLED, retry_after=self.WINDOW_MINUTES * 60, minutes=self.WINDOW_MINUTES
             )
         return account_failures
 
+    async def _read(self, username: str, address: str) -> tuple[int, bool]:
+        """The account's failures, and whether both counters are under their limits. They
+        are read with the storage's ``get`` rather than the limiter's ``test``, which reads
+        the same counter but keeps its value to itself; a locked account spares the second.
+        """
+        storage = self.limits.storage
+        account_failures: int = await storage.get(self.per_account.key_for(self.ACCOUNT, username))
+        allowed = account_failures < self.per_account.amount and (
+            await storage.get(self.per_address.key_for(self.ADDRESS, address))
+            < self.per_address.amount
+        )
+        return account_failures, allowed
+
     async def failed(self, username: str, address: str) -> None:
-        try:
-            await self.limiter.hit(self.per_account, self.ACCOUNT, username)
-            await self.limiter.hit(self.per_address, self.ADDRESS, address)
-        except StorageError:
-            throttle_fail_open.inc()
+        await self.limits.attempt(lambda: self._count_failure(username, address), fallback=None)
+
+    async def _count_failure(self, username: str, address: str) -> None:
+        await self.limits.strategy.hit(self.per_account, self.ACCOUNT, username)
+        await self.limits.strategy.hit(self.per_address, self.ADDRESS, address)
 
     async def succeeded(self, username: str, failures: int) -> None:
         """Forget the account's failures if :meth:`check` saw any (most logins follow none,
         and skip the write)."""
-        if not failures:
-            return
-        try:
-            await self.limiter.clear(self.per_account, self.ACCOUNT, username)
-        except StorageError:
-            throttle_fail_open.inc()
+        if failures:
+            await self.limits.clear(self.per_account, self.ACCOUNT, username)
 
 
 @dataclass(frozen=True)

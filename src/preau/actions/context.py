@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions.sending import SendingLimit
 from preau.gate.settings import GateSettings
 from preau.live import LiveHub
 from preau.ports import FileStore, SharedState
@@ -20,9 +19,11 @@ from preau.settings import Settings
 if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork_todo import HomeworkCache, TodoCache
+    from preau.actions.sending import SendingLimit
     from preau.actions.sessions import Sessions
     from preau.actions.timetable import WeekCache
     from preau.actions.virtual import JanusPool
+    from preau.adapters.shared import Shared
 
 
 def utc_now() -> datetime:
@@ -41,9 +42,12 @@ class Services:
     todo_cache: TodoCache  # also the registry of read versions (DESIGN.md §5)
     week_cache: WeekCache  # timetables: one's own week, warm
     homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
+    sending: SendingLimit  # messages: how many one person may send
+    # ``state`` and the stores that live beside it, in this process or on its Redis: the
+    # gate's queue and passes (which the operator pages read too), the limits' counters.
+    shared: Shared
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
-    sending: SendingLimit = field(default_factory=SendingLimit.in_memory)
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
     zones: dict[int, ZoneInfo] = field(default_factory=dict)  # school id -> zone (actions/zones)

@@ -28,8 +28,6 @@ from preau.domain.people import Actor, Profile
 from preau.domain.tokens import BadToken, Signer
 from preau.ports import SharedState, SharedStateUnavailable
 
-SESSION_COOKIE = "preau_session"
-DEVICE_COOKIE = "preau_device"
 REVOCATION_CHANNEL = "revocations"
 RESYNC_SECONDS = 5.0
 _VERIFIED_LIMIT = 100_000  # session tokens remembered as verified, per process

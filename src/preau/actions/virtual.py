@@ -128,16 +128,15 @@ class Floor(msgspec.Struct, kw_only=True):
 
 
 class JanusPool:
-    """The Janus nodes of the settings, their health, and the background loop."""
+    """The Janus nodes of the settings, their health, and the background loop, talking to
+    the nodes through ``admin`` (built by the composition root; closed by :meth:`stop`)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, admin: JanusAdmin) -> None:
         self.settings = settings
         self.nodes: list[Node] = parse_nodes(settings.janus_nodes)
         self.by_name = {node.name: node for node in self.nodes}
         self.health: dict[str, NodeHealth] = {node.name: NodeHealth() for node in self.nodes}
-        self.admin = JanusAdmin(
-            admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key
-        )
+        self.admin = admin
         self._task: asyncio.Task[None] | None = None
         self._services: Services | None = None
         self._ticks = 0

@@ -35,7 +35,7 @@ async def _operator(request: Req) -> None:
 async def gate_status(request: Req) -> GateStatus:
     await _operator(request)
     services = services_of(request)
-    return await read_gate_status(services.state, services.gate)
+    return await read_gate_status(services.shared.admission, services.gate)
 
 
 @patch(
@@ -47,14 +47,14 @@ async def gate_change(request: Req, data: JSONBody[GateChanges]) -> GateStatus:
     await _operator(request)
     services = services_of(request)
     await update_gate_settings(
-        services.state,
+        services.shared.admission,
         services.gate,
         capacity=data.capacity,
         admission_rate_per_s=data.admission_rate_per_s,
         opening_time=data.opening_time,
         under_attack=data.under_attack,
     )
-    return await read_gate_status(services.state, services.gate)
+    return await read_gate_status(services.shared.admission, services.gate)
 
 
 routes = [gate_status, gate_change]

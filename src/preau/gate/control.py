@@ -9,7 +9,6 @@ import msgspec
 
 from preau.domain.admission import Lane, estimated_wait, under_attack
 from preau.domain.people import InvalidInput
-from preau.gate.assembly import admission_store_for
 from preau.gate.settings import (
     UNDER_ATTACK_MODES,
     GateSettings,
@@ -17,7 +16,7 @@ from preau.gate.settings import (
     RuntimeSettings,
     parse_opening_time,
 )
-from preau.ports import SharedState
+from preau.gate.store import AdmissionStore
 
 
 class GateStatus(msgspec.Struct, frozen=True):
@@ -48,11 +47,10 @@ def _runtime(blob: bytes | None) -> RuntimeSettings:
 
 
 async def read_gate_status(
-    state: SharedState, settings: GateSettings, *, now: float | None = None
+    store: AdmissionStore, settings: GateSettings, *, now: float | None = None
 ) -> GateStatus:
     """Live figures across every process, as the shared store holds them."""
     moment = time.time() if now is None else now
-    store = admission_store_for(state)
     view = await store.view(
         now=moment,
         pass_cutoff=moment - settings.idle_timeout_s - 2 * settings.flush_interval_s,
@@ -86,7 +84,7 @@ async def read_gate_status(
 
 
 async def update_gate_settings(
-    state: SharedState,
+    store: AdmissionStore,
     settings: GateSettings,
     *,
     capacity: int | None = None,
@@ -121,7 +119,6 @@ async def update_gate_settings(
                 "2021-04-06T08:00:00+02:00.",
                 field="opening_time",
             ) from None
-    store = admission_store_for(state)
     moment = time.time() if now is None else now
     view = await store.view(now=moment, pass_cutoff=0.0, ticket_cutoff=0.0)
     current = _runtime(view.runtime_settings)

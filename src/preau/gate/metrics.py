@@ -10,10 +10,6 @@ QUEUED_RESPONSES = Counter(
     "preau_gate_queued_responses", "Answers telling someone to keep waiting.", ["kind"]
 )
 RATE_LIMITED = Counter("preau_gate_rate_limited", "Requests refused by a rate limit.", ["scope"])
-RATE_LIMIT_FAIL_OPEN = Counter(
-    "preau_gate_rate_limit_fail_open",
-    "Rate-limit checks let through because the shared store was unreachable.",
-)
 SHED = Counter("preau_gate_shed", "Requests shed inside a worker.", ["criticality"])
 SHARED_STATE_ERRORS = Counter(
     "preau_gate_shared_state_errors",

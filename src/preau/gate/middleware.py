@@ -18,6 +18,14 @@ from typing import Any
 
 from preau import i18n
 from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.cookies import (
+    LANG_COOKIE,
+    PASS_COOKIE,
+    SESSION_COOKIE,
+    TICKET_COOKIE,
+    cookie_header,
+    parse_cookies,
+)
 from preau.domain.admission import (
     Criticality,
     criticality_for,
@@ -26,17 +34,7 @@ from preau.domain.admission import (
     progress_percent,
 )
 from preau.gate import metrics, pages
-from preau.gate.passes import (
-    LANG_COOKIE,
-    PASS_COOKIE,
-    SESSION_COOKIE,
-    TICKET_COOKIE,
-    Credentials,
-    GatePass,
-    GateTicket,
-    cookie_header,
-    parse_cookies,
-)
+from preau.gate.passes import Credentials, GatePass, GateTicket
 from preau.gate.pow import ProofOfWork
 from preau.gate.ratelimit import BatchedLimit, RouteLimits, local_storage
 from preau.gate.runtime import GateRuntime, TicketStatus

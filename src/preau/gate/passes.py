@@ -1,4 +1,5 @@
-"""Reading and writing the gate's cookies: passes, tickets, and the lane a device earned.
+"""The gate's signed tokens: passes, tickets, and the lane a device's cookies earn (the
+cookies' names and parsing live in :mod:`preau.cookies`).
 
 Checking a cookie costs no I/O. A verified pass is remembered per process for a few
 seconds, so the hot path of an admitted browser is a dictionary look-up, not an HMAC.
@@ -8,14 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.domain.admission import Lane, lane_for_profile
 from preau.domain.tokens import BadToken, Signer, fingerprint
 
-PASS_COOKIE = "preau_pass"  # noqa: S105 - a cookie name, not a secret
-TICKET_COOKIE = "preau_ticket"
-DEVICE_COOKIE = "preau_device"
-SESSION_COOKIE = "preau_session"
-LANG_COOKIE = "preau_lang"
 _CACHE_LIMIT = 100_000
 
 
@@ -160,25 +157,3 @@ class Credentials:
         if session is not None:
             lanes.append(lane_for_profile(session.get("pro")))
         return min(lanes), device_key
-
-
-def parse_cookies(header: str) -> dict[str, str]:
-    cookies: dict[str, str] = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name and name not in cookies:
-            cookies[name] = value.strip('"')
-    return cookies
-
-
-def cookie_header(
-    name: str, value: str, *, max_age: int | None, secure: bool, http_only: bool = True
-) -> bytes:
-    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
-    if max_age is not None:
-        parts.append(f"Max-Age={max_age}")
-    if http_only:
-        parts.append("HttpOnly")
-    if secure:
-        parts.append("Secure")
-    return "; ".join(parts).encode("latin-1")

@@ -8,13 +8,13 @@ half its pace (``hand_over_s``): such a key is under its limit whatever it did b
 each hand-over costs about 20 µs in memory, a round trip on Redis, so a pupil who makes a
 few requests a minute costs the limiter nothing; a key that goes faster is counted in full.
 A key found over its limit stays
-refused locally for a second. When the storage fails, the limit fails open: the request
-goes through, the failure is counted, and the storage is left alone for a second.
+refused locally for a second. When the storage fails, the limit fails open (the one
+adapter of ``preau.adapters.ratelimit``): the request goes through, the failure is
+counted, and the storage is left alone for a second.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -23,9 +23,9 @@ from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
 from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
+from preau.adapters.ratelimit import FailOpenLimiter
 from preau.gate import metrics
 
-log = logging.getLogger("preau.gate")
 _BLOCK_S = 1.0
 _PAUSE_AFTER_FAILURE_S = 1.0
 _MAX_KEYS = 200_000
@@ -55,11 +55,17 @@ class BatchedLimit:
         if hand_over_s is not None:
             half_pace = item.amount * hand_over_s / item.get_expiry() / 2
             self.flush_floor = max(1, int(half_pace))
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.limits = FailOpenLimiter(
+            f"gate:{scope}",
+            storage,
+            SlidingWindowCounterRateLimiter,
+            pause_after_failure_s=_PAUSE_AFTER_FAILURE_S,
+            clock=clock,
+        )
+        self.limiter = self.limits.strategy  # the library's own, to read a window's state
         self.clock = clock
         self.pending: dict[str, int] = {}
         self.blocked: dict[str, float] = {}
-        self._paused_until = 0.0
 
     async def allow(self, key: str) -> bool:
         if self.blocked:
@@ -84,22 +90,12 @@ class BatchedLimit:
         return False
 
     async def _hit(self, key: str, cost: int) -> bool:
-        now = self.clock()
-        if now < self._paused_until:
-            metrics.RATE_LIMIT_FAIL_OPEN.inc()
+        if await self.limits.hit(self.item, self.scope, key, cost=cost):
             return True
-        try:
-            allowed = await self.limiter.hit(self.item, self.scope, key, cost=cost)
-        except Exception as error:  # any storage failure: fail open, as Warehouse does
-            self._paused_until = now + _PAUSE_AFTER_FAILURE_S
-            metrics.RATE_LIMIT_FAIL_OPEN.inc()
-            log.warning("rate limit storage failed, letting requests through: %s", error)
-            return True
-        if not allowed:
-            if len(self.blocked) > _MAX_KEYS:
-                self.blocked.clear()
-            self.blocked[key] = now + _BLOCK_S
-        return bool(allowed)
+        if len(self.blocked) > _MAX_KEYS:
+            self.blocked.clear()
+        self.blocked[key] = self.clock() + _BLOCK_S
+        return False
 
     async def flush(self) -> None:
         """Hand the counts still pending to the limiter (called every second or two)."""

@@ -13,8 +13,8 @@ from preau import i18n
 from preau.actions import accounts
 from preau.actions.accounts import LoginResult
 from preau.actions.directory import get_person, school_name
+from preau.cookies import DEVICE_COOKIE, LANG_COOKIE, SAME_SITE, SESSION_COOKIE
 from preau.domain.errors import InvalidInput, PreauError, TooManyAttempts
-from preau.web.cookies import DEVICE_COOKIE, LANG_COOKIE, SESSION_COOKIE
 from preau.web.render import render, services_of, session_of, translate_error
 
 Req = Request[Any, Any, Any]
@@ -29,7 +29,7 @@ def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
             max_age=settings.session_seconds,
             httponly=True,
             secure=settings.cookie_secure,
-            samesite="lax",
+            samesite=SAME_SITE,
         ),
     ]
     if result.device_token is not None:
@@ -40,7 +40,7 @@ def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
                 max_age=settings.device_days * 86400,
                 httponly=True,
                 secure=settings.cookie_secure,
-                samesite="lax",
+                samesite=SAME_SITE,
             )
         )
     return cookies
@@ -49,7 +49,7 @@ def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
 def logout_cookies(request: Req) -> list[Cookie]:
     secure = services_of(request).settings.cookie_secure
     return [
-        Cookie(key=name, value="", max_age=0, httponly=True, secure=secure, samesite="lax")
+        Cookie(key=name, value="", max_age=0, httponly=True, secure=secure, samesite=SAME_SITE)
         for name in (SESSION_COOKIE, DEVICE_COOKIE)
     ]
 
@@ -228,7 +228,7 @@ async def switch_language(request: Req) -> Redirect:
                 value=locale,
                 max_age=365 * 86400,
                 httponly=True,
-                samesite="lax",
+                samesite=SAME_SITE,
                 secure=services_of(request).settings.cookie_secure,
             )
         ],

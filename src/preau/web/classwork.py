@@ -28,6 +28,7 @@ from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
 from preau.actions.zones import school_zone
 from preau.asgi import Scope
+from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
 from preau.domain.classwork import (
     ExtensionDraft,
     HandInAction,
@@ -42,7 +43,6 @@ from preau.domain.classwork import (
 )
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
-from preau.web.cookies import CONFIRMATION_COOKIE
 from preau.web.render import (
     CSRF_MARK_BYTES,
     csrf_token,
@@ -320,7 +320,7 @@ def confirmation_cookie(request: Req, homework_id: int, done: str, *, max_age: i
         max_age=max_age,
         httponly=True,
         secure=services_of(request).settings.cookie_secure,
-        samesite="lax",
+        samesite=SAME_SITE,
     )
 
 

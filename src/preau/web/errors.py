@@ -15,9 +15,9 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.response import Redirect
 
 from preau import i18n
+from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.domain.errors import NotAuthenticated, PreauError, TooManyAttempts
 from preau.i18n import lazy
-from preau.web.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.web.render import csrf_token, render, translate_error
 
 log = logging.getLogger("preau.errors")

@@ -39,7 +39,7 @@ def number(value: str, field: str, kind: type[int] | type[float]) -> int | float
 async def gate_page(request: Req) -> Response[str]:
     await operator(request)
     services = services_of(request)
-    status = await read_gate_status(services.state, services.gate)
+    status = await read_gate_status(services.shared.admission, services.gate)
     return render(request, "operator.html", status=status)
 
 
@@ -50,7 +50,7 @@ async def gate_update(request: Req) -> Response[Any]:
     form = await request.form()
     try:
         await update_gate_settings(
-            services.state,
+            services.shared.admission,
             services.gate,
             capacity=number(str(form.get("capacity", "")), "capacity", int),  # type: ignore[arg-type]
             admission_rate_per_s=number(
@@ -60,7 +60,7 @@ async def gate_update(request: Req) -> Response[Any]:
             under_attack=str(form.get("under_attack", "")) or None,
         )
     except PreauError as error:
-        status = await read_gate_status(services.state, services.gate)
+        status = await read_gate_status(services.shared.admission, services.gate)
         return render(
             request,
             "operator.html",

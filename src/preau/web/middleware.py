@@ -17,15 +17,15 @@ from prometheus_client import Counter
 from preau import i18n
 from preau.actions.context import Services
 from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
-from preau.observability import REQUEST_STATS
-from preau.web.cookies import (
+from preau.cookies import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
     LANG_COOKIE,
     SESSION_COOKIE,
+    cookie_header,
     parse_cookies,
-    set_cookie,
 )
+from preau.observability import REQUEST_STATS
 
 log = logging.getLogger("preau.access")
 
@@ -266,7 +266,7 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         headers = headers_of(scope)
-        cookie_header = headers.get(b"cookie")
+        raw_cookies = headers.get(b"cookie")
         accept_language = headers.get(b"accept-language")
         bearer: str | None = None
         authorization = headers.get(b"authorization")
@@ -274,9 +274,9 @@ class SessionMiddleware:
             scheme, _, credential = authorization.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credential.strip():
                 bearer = credential.strip()
-        known = self._known.get((cookie_header, accept_language))
+        known = self._known.get((raw_cookies, accept_language))
         if known is None:
-            cookies = parse_cookies(cookie_header.decode("latin-1")) if cookie_header else {}
+            cookies = parse_cookies(raw_cookies.decode("latin-1")) if raw_cookies else {}
             locale = i18n.negotiate(
                 cookies.get(LANG_COOKIE),
                 accept_language.decode("latin-1") if accept_language else None,
@@ -284,12 +284,12 @@ class SessionMiddleware:
             )
             if len(self._known) >= _KNOWN_HEADERS_LIMIT:
                 self._known.clear()
-            known = self._known[(cookie_header, accept_language)] = (cookies, locale)
+            known = self._known[(raw_cookies, accept_language)] = (cookies, locale)
         cookies, locale = known
         state: dict[str, Any] = scope.setdefault("state", {})
         state["locale"] = locale
         now = self.services.clock()
-        new_cookies: list[str] = []
+        new_cookies: list[bytes] = []
         state["bearer"] = bearer is not None
         if bearer is not None:
             session = self.sessions.check(bearer, now=now)
@@ -301,18 +301,20 @@ class SessionMiddleware:
                 if session is not None:
                     fresh = self.sessions.issue_session(session.actor, session.device_id, now=now)
                     new_cookies.append(
-                        set_cookie(
+                        cookie_header(
                             SESSION_COOKIE, fresh, max_age=self.session_seconds, secure=self.secure
                         )
                     )
                 else:
-                    new_cookies.append(set_cookie(DEVICE_COOKIE, "", max_age=0, secure=self.secure))
+                    new_cookies.append(
+                        cookie_header(DEVICE_COOKIE, "", max_age=0, secure=self.secure)
+                    )
             if CSRF_COOKIE not in cookies:
                 csrf = secrets.token_urlsafe(24)
                 cookies = {**cookies, CSRF_COOKIE: csrf}
                 new_cookies.append(
-                    set_cookie(
-                        CSRF_COOKIE, csrf, max_age=None, secure=self.secure, same_site="Strict"
+                    cookie_header(
+                        CSRF_COOKIE, csrf, max_age=None, secure=self.secure, same_site="strict"
                     )
                 )
         state["cookies"] = cookies
@@ -327,7 +329,7 @@ class SessionMiddleware:
                 if message["type"] == "http.response.start":
                     message["headers"] = [
                         *message.get("headers", []),
-                        *((b"set-cookie", value.encode()) for value in new_cookies),
+                        *((b"set-cookie", value) for value in new_cookies),
                     ]
                 await send(message)
 

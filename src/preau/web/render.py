@@ -17,8 +17,8 @@ from litestar.datastructures import Cookie
 from preau import i18n
 from preau.actions.context import Services
 from preau.actions.sessions import Session
+from preau.cookies import CSRF_COOKIE
 from preau.domain.errors import PreauError
-from preau.web.cookies import CSRF_COOKIE
 
 TEMPLATES = Path(__file__).parent / "templates"
 
