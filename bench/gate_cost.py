@@ -25,6 +25,7 @@ from typing import Any
 
 import uvicorn
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.domain.admission import Lane
 from preau.domain.tokens import Signer
@@ -77,7 +78,9 @@ def build(variant: str) -> Any:
         rate_limit_pass="100000000/minute",  # noqa: S106 - one client sends the whole load
         rate_limit_account="100000000/minute",
     )
-    gate = build_gate(hot, settings=settings, secret_key=SECRET, state=MemorySharedState())
+    gate = build_gate(
+        hot, settings=settings, secret_key=SECRET, state=MemorySharedState(), clock=SystemClock()
+    )
     return {
         "plain": hot,
         "pass-through": PassThrough(hot),

@@ -31,6 +31,7 @@ from typing import Any
 from granian import Granian
 from granian.constants import Interfaces
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
@@ -148,7 +149,13 @@ def build(variant: str, capacity: float) -> Any:
         app = QuotaGate(work, sessions=max(1, int(people_per_s * 2.0)), session_s=2.0)
     elif variant == "preau":
         settings = preau_settings(capacity)
-        app = build_gate(work, settings=settings, secret_key=SECRET, state=MemorySharedState())
+        app = build_gate(
+            work,
+            settings=settings,
+            secret_key=SECRET,
+            state=MemorySharedState(),
+            clock=SystemClock(),
+        )
     return app
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
@@ -35,7 +36,11 @@ def main() -> None:
         os.environ["PREAU_TEST_REDIS_URL"], prefix=os.environ["PREAU_TEST_REDIS_PREFIX"]
     )
     gate = build_gate(
-        hello, settings=GateSettings.from_environ(os.environ), secret_key=SECRET, state=state
+        hello,
+        settings=GateSettings.from_environ(os.environ),
+        secret_key=SECRET,
+        state=state,
+        clock=SystemClock(),
     )
     uvicorn.run(gate, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 

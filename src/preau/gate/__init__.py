@@ -10,17 +10,18 @@ from preau.gate.settings import GateSettings
 if TYPE_CHECKING:
     from preau.asgi import ASGIApp
     from preau.gate.middleware import GateMiddleware
-    from preau.ports import SharedState
+    from preau.ports import Clock, SharedState
 
 __all__ = ["GateSettings", "build_gate"]
 
 
 def build_gate(
-    app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState
+    app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState, clock: Clock
 ) -> GateMiddleware:
-    """Wrap ``app`` in the gate; the store (memory or Redis) follows the type of ``state``."""
+    """Wrap ``app`` in the gate; the store (memory or Redis) follows the type of ``state``,
+    and every time the gate reads comes from ``clock``."""
     # Imported here: the adapters import ``preau.gate.store``, so importing them while this
     # package initialises would be circular.
     from preau.gate.assembly import assemble  # noqa: PLC0415
 
-    return assemble(app, settings=settings, secret_key=secret_key, state=state)
+    return assemble(app, settings=settings, secret_key=secret_key, state=state, clock=clock)

@@ -15,7 +15,7 @@ from preau.gate.pow import ProofOfWork
 from preau.gate.runtime import GateRuntime
 from preau.gate.settings import GateSettings
 from preau.gate.store import AdmissionStore
-from preau.ports import SharedState
+from preau.ports import Clock, SharedState
 
 __all__ = ["admission_store_for", "assemble"]
 
@@ -45,9 +45,9 @@ def _limits_storage(state: SharedState) -> Storage:
 
 
 def assemble(
-    app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState
+    app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState, clock: Clock
 ) -> GateMiddleware:
-    runtime = GateRuntime(settings, admission_store_for(state))
+    runtime = GateRuntime(settings, admission_store_for(state), clock=clock)
     return GateMiddleware(
         app,
         settings=settings,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import time
 import urllib.parse
 from typing import Any
 
@@ -108,6 +107,7 @@ class GateMiddleware:
         self.runtime = runtime
         self.credentials = credentials
         self.pow = pow
+        self.clock = clock = runtime.clock
         processes = settings.process_count
         memory = local_storage()
         # Admitted traffic is already bounded by capacity; its limits guard against one
@@ -119,6 +119,7 @@ class GateMiddleware:
             memory,
             largest_batch=64,
             hand_over_s=settings.flush_interval_s,
+            clock=clock.monotonic,
         )
         self.account_limit = BatchedLimit(
             "account",
@@ -127,16 +128,24 @@ class GateMiddleware:
             divide_by=processes,
             largest_batch=64,
             hand_over_s=settings.flush_interval_s,
+            clock=clock.monotonic,
         )
         # Arrivals and waiting clients are the flood path: their limits are shared.
-        self.address_limit = BatchedLimit("address", settings.rate_limit_address, shared_limits)
-        self.route_limits = RouteLimits(settings.rate_limit_routes, shared_limits)
-        self.ticket_limit = BatchedLimit("ticket", settings.rate_limit_ticket, memory)
+        self.address_limit = BatchedLimit(
+            "address", settings.rate_limit_address, shared_limits, clock=clock.monotonic
+        )
+        self.route_limits = RouteLimits(
+            settings.rate_limit_routes, shared_limits, clock=clock.monotonic
+        )
+        self.ticket_limit = BatchedLimit(
+            "ticket", settings.rate_limit_ticket, memory, clock=clock.monotonic
+        )
         self.shedder = LoadShedder(
             maximum=settings.max_in_flight,
             minimum=settings.min_in_flight,
             queue_length=settings.shed_queue_length,
             latency_target_s=settings.shed_latency_target_s,
+            clock=clock.monotonic,
         )
         self._enabled = settings.enabled
         # Cookie headers of admitted requests already checked by the general path, as the
@@ -277,12 +286,13 @@ class GateMiddleware:
                 status = message["status"]
             await send(message)
 
-        started = time.monotonic()
+        monotonic = self.clock.monotonic
+        started = monotonic()
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
             shedder.in_flight -= 1
-            latency = time.monotonic() - started
+            latency = monotonic() - started
             shedder.adjust(latency)
             self.runtime.record_response(status, latency, weight=64)
             if shedder.waiters:
@@ -313,7 +323,7 @@ class GateMiddleware:
             await self.start()
         cookie_text = _header(scope, b"cookie")
         cookies = parse_cookies(cookie_text) if cookie_text else {}
-        now = time.time()
+        now = self.clock.time()
         pass_token = cookies.get(PASS_COOKIE)
         if pass_token and not path.startswith("/gate/"):
             gate_pass = self.credentials.check_pass(pass_token, now=now)
@@ -381,7 +391,8 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500
-        started = time.monotonic()
+        monotonic = self.clock.monotonic
+        started = monotonic()
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status
@@ -397,7 +408,7 @@ class GateMiddleware:
         try:
             ran = await self.shedder.run(criticality, call)
         finally:
-            runtime.record_response(status, time.monotonic() - started)
+            runtime.record_response(status, monotonic() - started)
         if not ran:
             runtime.stats["shed"] += 1
             retry = self.settings.retry_after_shed_s
@@ -499,7 +510,7 @@ class GateMiddleware:
             status = await runtime.wait_for_turn(
                 ticket.origin, ticket.lane, ticket.number, limit_s=hold_s
             )
-            now = time.time()
+            now = self.clock.time()
         if status.admitted:
             pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
             gate_pass = self.credentials.issue_pass(
