@@ -27,6 +27,7 @@ import uvicorn
 
 from preau.adapters.clock import SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
+from preau.asgi import Receive, Scope, Send
 from preau.domain.admission import Lane
 from preau.domain.tokens import Signer
 from preau.gate import build_gate
@@ -40,7 +41,7 @@ SECRET = "gate-cost-benchmark-secret-0123456789abcdef"  # noqa: S105 - a benchma
 BODY = b'{"homework":[]}'
 
 
-async def hot(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def hot(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()

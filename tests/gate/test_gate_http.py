@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from preau.adapters.clock import ManualClock, SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.asgi import Message, Receive, Scope, Send
 from preau.domain.tokens import Signer
 from preau.gate import build_gate
 from preau.gate.control import read_gate_status, update_gate_settings
@@ -32,7 +33,7 @@ SECRET = "s" * 40
 T = TypeVar("T")
 
 
-async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]})
@@ -427,7 +428,7 @@ async def test_a_busy_worker_sheds_with_retry_after(shared_state: SharedState) -
     entered = asyncio.Event()
     release = asyncio.Event()
 
-    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
         entered.set()
         await release.wait()
         await hello(scope, receive, send)
@@ -522,12 +523,12 @@ def test_next_paths_stay_on_this_site() -> None:
 
 
 async def run_lifespan(gate: GateMiddleware) -> list[str]:
-    messages = asyncio.Queue[dict[str, Any]]()
+    messages = asyncio.Queue[Message]()
     for kind in ("lifespan.startup", "lifespan.shutdown"):
         messages.put_nowait({"type": kind})
     sent: list[str] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message["type"])
         if message["type"] == "lifespan.startup.complete":
             assert gate.runtime.started
@@ -539,7 +540,7 @@ async def run_lifespan(gate: GateMiddleware) -> list[str]:
 async def test_lifespan_starts_the_gate_and_reaches_the_app(shared_state: SharedState) -> None:
     seen: list[str] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -556,12 +557,12 @@ async def test_lifespan_starts_the_gate_and_reaches_the_app(shared_state: Shared
     assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert seen == ["lifespan.startup", "lifespan.shutdown"]
     assert not gate.runtime.started
-    await gate({"type": "websocket", "path": "/ws"}, None, None)  # type: ignore[arg-type]
+    await gate({"type": "websocket", "path": "/ws"}, None, None)  # type: ignore[arg-type]  # not called for a websocket
     assert seen[-1] == "websocket"
 
 
 async def test_lifespan_works_for_an_app_without_it(shared_state: SharedState) -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             raise RuntimeError("no lifespan here")
 
@@ -577,7 +578,7 @@ async def test_live_streams_hold_no_in_flight_slot(shared_state: SharedState) ->
     streaming = asyncio.Event()
     release = asyncio.Event()
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         await send({"type": "http.response.start", "status": 200, "headers": []})
