@@ -22,6 +22,6 @@ def build_gate(
     and every time the gate reads comes from ``clock``."""
     # Imported here: the adapters import ``preau.gate.store``, so importing them while this
     # package initialises would be circular.
-    from preau.gate.assembly import assemble  # noqa: PLC0415
+    from preau.gate.assembly import assemble  # noqa: PLC0415 - circular otherwise (above)
 
     return assemble(app, settings=settings, secret_key=secret_key, state=state, clock=clock)

@@ -39,7 +39,7 @@ def _limits_storage(state: SharedState) -> Storage:
             implementation="redispy",
             key_prefix=state.prefix + "gate-limits",
             # Share the application's pool; limits types its options as scalars only.
-            connection_pool=state.client.connection_pool,  # type: ignore[arg-type]
+            connection_pool=state.client.connection_pool,  # type: ignore[arg-type]  # see above
         )
     return MemoryStorage()
 
