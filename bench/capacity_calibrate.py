@@ -332,7 +332,7 @@ async def seed(services: Any, pupils: int, resumes: int) -> World:
                 school_id=school_id, kind="class", name="4e C", level="4e", school_year_id=year_id
             )
         )
-        group_id = int(group.inserted_primary_key[0])  # type: ignore[index]
+        group_id = int(group.inserted_primary_key[0])
         await connection.execute(
             enrolments.insert(),
             [{"school_id": school_id, "group_id": group_id, "person_id": p, "role": "pupil",
@@ -540,7 +540,7 @@ async def calibrate(
         captured.append(build_services(*given, **named))
         return captured[-1]
 
-    bootstrap.build_services = keep  # type: ignore[assignment]
+    bootstrap.build_services = keep
     try:
         app = bootstrap.build_app(settings, gate)
     finally:

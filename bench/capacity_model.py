@@ -510,7 +510,7 @@ class Simulation:
             since = t1 - rate_at
             if defaults.adaptive and since >= 0.5:
                 judged = judge_health(
-                    Health(health[0], 0, health[1], loop_lag_s=health[2] / max(1, health[3])),
+                    Health(health[0], 0, health[1], loop_lag_s=health[2] / max(1, health[3])),  # type: ignore[arg-type]  # expected counts
                     error_ratio_limit=defaults.error_ratio_limit,
                     slow_ratio_limit=defaults.slow_ratio_limit,
                     minimum_requests=20,
@@ -546,7 +546,7 @@ class Simulation:
                 arrival = people.arrival[who]
                 # Arrived this step: the join's own request is served (admission_round_soon).
                 # Earlier: the pass is taken at the next poll, paced by poll_interval.
-                gap = full_jitter(poll_interval(0.0), self.rng.random(granted))
+                gap = full_jitter(poll_interval(0.0), self.rng.random(granted))  # type: ignore[arg-type]  # on an array
                 claim = np.where(arrival >= t0, t1, t1 + self.rng.random(granted) * gap)
                 queued = arrival < t0
                 if queued.any():
@@ -958,14 +958,16 @@ def main() -> None:
     mode = "quick" if arguments.quick else "full"
     image = f"capacity-model-{mode}.png"
     plot(preau, quota, IMAGES / image)
-    command = ".venv/bin/python bench/capacity_model.py" + (" --quick" if arguments.quick else "")
+    run_command = ".venv/bin/python bench/capacity_model.py" + (
+        " --quick" if arguments.quick else ""
+    )
     sys.path.insert(0, str(HERE))
     from gate_common import write_section  # noqa: PLC0415
 
     write_section(
         f"capacity-model:{mode}",
         section(scenario=scenario, calibration=calibration, costs=costs, cores=cores,
-                preau=preau_summary, quota=quota_summary, tried=tried, command=command,
+                preau=preau_summary, quota=quota_summary, tried=tried, command=run_command,
                 image=image, seconds=time.monotonic() - started, shard_cores=shard_cores),
     )  # fmt: skip
 

@@ -25,8 +25,10 @@ from typing import Any
 
 import uvicorn
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.shared import shared_in_memory
+from preau.asgi import Receive, Scope, Send
 from preau.domain.admission import Lane
 from preau.domain.tokens import Signer
 from preau.gate import build_gate
@@ -40,7 +42,7 @@ SECRET = "gate-cost-benchmark-secret-0123456789abcdef"  # noqa: S105 - a benchma
 BODY = b'{"homework":[]}'
 
 
-async def hot(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def hot(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -83,6 +85,7 @@ def build(variant: str) -> Any:
         settings=settings,
         secret_key=SECRET,
         shared=shared_in_memory(MemorySharedState()),
+        clock=SystemClock(),
     )
     return {
         "plain": hot,

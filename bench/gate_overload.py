@@ -31,8 +31,10 @@ from typing import Any
 from granian import Granian
 from granian.constants import Interfaces
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.shared import shared_in_memory
+from preau.asgi import Receive, Scope, Send
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 
@@ -49,7 +51,7 @@ QUOTA_RETRY_S = 3.0  # "come back in a few minutes", scaled down, no jitter
 # --- The application and the two gates in front of it (server side) --------------------
 
 
-async def work(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def work(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -154,6 +156,7 @@ def build(variant: str, capacity: float) -> Any:
             settings=settings,
             secret_key=SECRET,
             shared=shared_in_memory(MemorySharedState()),
+            clock=SystemClock(),
         )
     return app
 
@@ -373,7 +376,7 @@ async def run_variant(
         *command, env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}"}
     )
     try:
-        await asyncio.to_thread(wait_for_port, port, server)  # type: ignore[arg-type]
+        await asyncio.to_thread(wait_for_port, port, server)
         draw = random.Random(7)
         crowd: list[Person] = []
         tasks = []
@@ -446,7 +449,7 @@ async def measure_capacity(seconds: float) -> float:
         *command, env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}"}
     )
     try:
-        await asyncio.to_thread(wait_for_port, port, server)  # type: ignore[arg-type]
+        await asyncio.to_thread(wait_for_port, port, server)
         done = 0
         deadline = time.monotonic() + seconds
 

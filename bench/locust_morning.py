@@ -217,7 +217,7 @@ class Morning(FastHttpUser):
         """A new person at a browser that kept nothing, or only its device credential."""
         self.client.cookiejar.clear()
         if device_token:
-            host = urlparse(self.host).hostname or "127.0.0.1"
+            host = urlparse(self.host or "").hostname or "127.0.0.1"
             self.client.cookiejar.set_cookie(device_cookie(host, device_token))
 
     def csrf(self, page: Any) -> str:

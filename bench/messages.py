@@ -129,7 +129,7 @@ async def seed(database: Path, folder: Path) -> dict[str, Any]:
                 **person,
             )
         )
-        teacher_id = int(teacher.inserted_primary_key[0])
+        teacher_id = int(teacher.inserted_primary_key[0])  # type: ignore[index]  # one row: its key
         await connection.execute(
             people.insert(),
             [
@@ -152,7 +152,7 @@ async def seed(database: Path, folder: Path) -> dict[str, Any]:
         group = await connection.execute(
             groups.insert().values(school_id=school_id, kind="class", name="6e Z")
         )
-        class_id = int(group.inserted_primary_key[0])
+        class_id = int(group.inserted_primary_key[0])  # type: ignore[index]  # one row: its key
         await connection.execute(
             enrolments.insert(),
             [

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+import asyncpg
 
 from preau.actions.roster.importer import import_roster
 from preau.adapters.sql.engine import make_engine, migrate

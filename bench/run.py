@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 # (script, arguments for the quick run, arguments for the full run)
-BENCHMARKS = [
+BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("roster_import.py", ["--quick"], []),
     ("gate_cost.py", ["--quick"], []),
     ("gate_overload.py", ["--quick"], []),

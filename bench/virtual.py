@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).parent))
 
-from bench.gate_common import write_section  # after the path fix above
+from gate_common import write_section  # after the path fix above
 from playwright.sync_api import sync_playwright
 from tests.browser.virtual_lab import FRAMES, logged_in_page, media_lab, netns_chromium, wait_for
 from tests.helpers import PASSWORD, build_world, make_settings

@@ -37,7 +37,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "log_json": False,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)  # type: ignore[arg-type]  # defaults and overrides, mixed types
 
 
 @dataclass
@@ -49,7 +49,7 @@ class App:
         return httpx.AsyncClient(
             transport=self.client._transport,
             base_url="http://testserver",
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]  # httpx's own keywords, passed on
         )
 
 
@@ -60,7 +60,7 @@ async def running_app(settings: Settings) -> AsyncIterator[App]:
     asgi = around(cast("ASGIApp", router), services, settings, gate=None)
     await start_services(services)
     try:
-        transport = httpx.ASGITransport(app=as_served(asgi))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=as_served(asgi))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield App(services=services, client=client)
     finally:
@@ -112,7 +112,9 @@ async def build_world(services: Services, password_hash: str) -> dict[str, Schoo
                         school_id=school.id, kind="class", name=f"{name} {letter}"
                     )
                 )
-                setattr(school, f"{name}_id", int(result.inserted_primary_key[0]))
+                key = result.inserted_primary_key
+                assert key is not None  # one row inserted: SQLAlchemy has its key
+                setattr(school, f"{name}_id", int(key[0]))
             await connection.execute(
                 enrolments.insert(),
                 [

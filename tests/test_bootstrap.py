@@ -33,7 +33,7 @@ async def test_applications_built_one_after_another_have_queues_of_their_own(
     for _ in range(40):
         services = build_services(settings)
         app = around(hello, services, settings, gate=gate)
-        transport = httpx.ASGITransport(app=as_served(app))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=as_served(app))
         async with (
             serving(app),
             httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser,

@@ -34,7 +34,7 @@ async def test_the_gate_reads_the_cookies_a_login_sets(
     seeding = build_services(settings)
     await build_world(seeding, await seeding.passwords.hash(PASSWORD))
     await stop_services(seeding)
-    transport = httpx.ASGITransport(app=as_served(app))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=as_served(app))
 
     def browser(**cookies: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=cookies)

@@ -37,7 +37,7 @@ def source_messages() -> set[str]:
         ROOT / "src" / "preau",
         method_map,
         options_map=options,
-        keywords=KEYWORDS,  # type: ignore[arg-type]
+        keywords=KEYWORDS,
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return {m for m in found if m}
@@ -50,7 +50,7 @@ def french_messages() -> set[str]:
             for message in read_po(po_file, locale="fr"):
                 strings = message.string if isinstance(message.string, tuple) else (message.string,)
                 if message.id and all(strings):
-                    translated.add(message.id[0] if isinstance(message.id, tuple) else message.id)
+                    translated.add(message.id if isinstance(message.id, str) else message.id[0])
     return translated
 
 

@@ -22,6 +22,7 @@ from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
 from preau.actions.timetable import WeekCache
 from preau.actions.virtual import JanusPool
+from preau.adapters.clock import SystemClock
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
 from preau.adapters.janus import JanusAdmin
@@ -247,7 +248,13 @@ def around(
         default_locale=settings.default_locale,
     )
     if gate is not None and gate.enabled:
-        app = build_gate(app, settings=gate, secret_key=settings.secret_key, shared=services.shared)
+        app = build_gate(
+            app,
+            settings=gate,
+            secret_key=settings.secret_key,
+            shared=services.shared,
+            clock=SystemClock(),
+        )
     return Edge(
         app,
         hsts=settings.cookie_secure,

@@ -10,6 +10,30 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 
+class Clock(Protocol):
+    """The time, read through one object so that tests can move it by hand (the gate's).
+
+    Readings only, and a sleep measured on them: background work keeps the event loop's
+    own timers, since they say when work happens, not what time it is.
+    """
+
+    def time(self) -> float:
+        """Seconds since the epoch: expiries, tickets and the shared queue's times."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds that never go back: durations and latencies."""
+        ...
+
+    def process_time(self) -> float:
+        """CPU seconds this process has used: its share of a core over a period."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Return once :meth:`monotonic` has moved on by ``seconds``."""
+        ...
+
+
 class SharedStateUnavailable(RuntimeError):
     """The shared state (Redis) cannot be reached; callers decide whether to fail open."""
 

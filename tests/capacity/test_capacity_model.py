@@ -22,7 +22,7 @@ def tiny(**overrides: float) -> model.Scenario:
         "turn_in_share": 0.0, "later_interval_s": 1e9, "server_overhead_ms": 0.0,
     }  # fmt: skip
     values.update(overrides)
-    return model.Scenario(**values)  # type: ignore[arg-type]
+    return model.Scenario(**values)  # type: ignore[arg-type]  # counts written as floats
 
 
 def test_fifo_servers_match_a_plain_loop() -> None:

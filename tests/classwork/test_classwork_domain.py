@@ -98,7 +98,7 @@ def source(**overrides: object) -> TodoSource:
         "extension_cutoff": None,
     }
     values.update(overrides)
-    return TodoSource(**values)  # type: ignore[arg-type]
+    return TodoSource(**values)  # type: ignore[arg-type]  # defaults and overrides, mixed types
 
 
 def test_the_todo_groups_by_local_day_and_knows_its_next_change() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -494,7 +495,7 @@ async def test_another_process_sees_the_write(
         page = Page(browser, f"/homework/{work['id']}", QueryCounter(second.services.engine))
         assert "Premier titre" in await page.warm()
         pupil_id = world["a"].people["pupil"]
-        writes = [
+        writes: list[tuple[Callable[[], Awaitable[httpx.Response]], str]] = [
             (
                 lambda: teacher.patch(
                     f"/api/v1/homework/{work['id']}", json={"title": "Second titre"}

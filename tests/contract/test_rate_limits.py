@@ -57,7 +57,7 @@ async def test_an_unreachable_redis_lets_requests_through_counted() -> None:
     await state.close()
 
 
-class FailingStorage(MemoryStorage):  # type: ignore[misc]  # limits is untyped here
+class FailingStorage(MemoryStorage):
     """A storage whose every write fails, counting the attempts."""
 
     def __init__(self) -> None:

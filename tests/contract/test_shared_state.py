@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from preau.adapters.memory.shared_state import MemorySharedState
+from preau.adapters.redis.shared_state import RedisSharedState
 from preau.ports import SharedState
 
 
@@ -91,6 +92,7 @@ async def test_follow_subscribes_again_after_a_loss(shared_state: SharedState) -
             for subscription in list(shared_state._subscriptions):
                 await subscription.close()
         else:
+            assert isinstance(shared_state, RedisSharedState)
             # Only this test's connections: others share the Redis server.
             pool = shared_state.client.connection_pool
             for connection in [*pool._in_use_connections, *pool._available_connections]:

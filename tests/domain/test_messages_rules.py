@@ -64,7 +64,7 @@ def refusal(
     profile: Profile, target: int, rules: SchoolMessaging | None = None, **kwargs: object
 ) -> str | None:
     sender = Actor(person_id=99, school_id=SCHOOL, profile=profile)
-    return write_refusal(sender, contact(target, **kwargs), CIRCLE, rules or SchoolMessaging())  # type: ignore[arg-type]
+    return write_refusal(sender, contact(target, **kwargs), CIRCLE, rules or SchoolMessaging())  # type: ignore[arg-type]  # contact()'s own keywords
 
 
 @pytest.mark.parametrize(

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import uvicorn
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.shared import shared_on_redis
+from preau.asgi import Receive, Scope, Send
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 
 SECRET = "multi-process-test-secret-0123456789abcdef"
 
 
-async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -42,6 +43,7 @@ def main() -> None:
         settings=GateSettings.from_environ(os.environ),
         secret_key=SECRET,
         shared=shared,
+        clock=SystemClock(),
     )
     uvicorn.run(gate, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 

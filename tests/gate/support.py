@@ -3,6 +3,7 @@ that run one gate on memory and on Redis."""
 
 from __future__ import annotations
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
@@ -10,7 +11,7 @@ from preau.asgi import ASGIApp
 from preau.gate import build_gate
 from preau.gate.middleware import GateMiddleware
 from preau.gate.settings import GateSettings
-from preau.ports import SharedState
+from preau.ports import Clock, SharedState
 
 
 def shared_beside(state: SharedState) -> Shared:
@@ -22,6 +23,18 @@ def shared_beside(state: SharedState) -> Shared:
 
 
 def gate_on(
-    app: ASGIApp, *, settings: GateSettings, secret_key: str, state: SharedState
+    app: ASGIApp,
+    *,
+    settings: GateSettings,
+    secret_key: str,
+    state: SharedState,
+    clock: Clock | None = None,
 ) -> GateMiddleware:
-    return build_gate(app, settings=settings, secret_key=secret_key, shared=shared_beside(state))
+    """The gate on ``state``, reading time from ``clock`` (the system's unless a test moves it)."""
+    return build_gate(
+        app,
+        settings=settings,
+        secret_key=secret_key,
+        shared=shared_beside(state),
+        clock=clock or SystemClock(),
+    )

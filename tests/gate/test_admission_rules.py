@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 from hypothesis import given, settings
@@ -144,7 +145,7 @@ def snapshot(**changes: object) -> QueueSnapshot:
         "rate": 0.0,
     }
     values.update(changes)
-    return QueueSnapshot(**values)  # type: ignore[arg-type]
+    return QueueSnapshot(**values)  # type: ignore[arg-type]  # defaults and overrides, mixed types
 
 
 def plan(state: QueueSnapshot, **changes: object) -> AdmissionPlan:
@@ -158,7 +159,7 @@ def plan(state: QueueSnapshot, **changes: object) -> AdmissionPlan:
         "seed": "s",
     }
     arguments.update(changes)
-    return plan_admissions(state, **arguments)  # type: ignore[arg-type]
+    return plan_admissions(state, **arguments)  # type: ignore[arg-type]  # mixed-type keywords
 
 
 def test_plan_respects_capacity_and_rate() -> None:
@@ -309,14 +310,16 @@ def test_aimd() -> None:
 
 
 def test_a_late_event_loop_is_unhealthy_only_if_the_worker_kept_the_cpu() -> None:
-    limits = {"error_ratio_limit": 0.05, "slow_ratio_limit": 0.1, "minimum_requests": 20}
+    judge = functools.partial(
+        judge_health, error_ratio_limit=0.05, slow_ratio_limit=0.1, minimum_requests=20
+    )
     saturated = Health(40, 0, 0, loop_lag_s=0.2, cpu_share=0.95)
-    assert judge_health(saturated, **limits, loop_lag_limit=0.05) is False
-    assert judge_health(saturated, **limits, loop_lag_limit=0.5) is True
+    assert judge(saturated, loop_lag_limit=0.05) is False
+    assert judge(saturated, loop_lag_limit=0.5) is True
     # Late while hardly running: other processes have the CPU; fewer admissions won't help.
     starved = Health(40, 0, 0, loop_lag_s=0.2, cpu_share=0.2)
-    assert judge_health(starved, **limits, loop_lag_limit=0.05) is True
-    assert judge_health(Health(3, 0, 0, loop_lag_s=0.2, cpu_share=0.2), **limits) is None
+    assert judge(starved, loop_lag_limit=0.05) is True
+    assert judge(Health(3, 0, 0, loop_lag_s=0.2, cpu_share=0.2)) is None
 
 
 def test_codel_and_shedding_order() -> None:

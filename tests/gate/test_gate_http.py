@@ -7,9 +7,9 @@ import base64
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import altcha
 import httpx
@@ -17,22 +17,25 @@ import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
+from preau.adapters.clock import ManualClock, SystemClock
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
+from preau.asgi import Message, Receive, Scope, Send
 from preau.bootstrap import build_shared
 from preau.domain.tokens import Signer
 from preau.gate.control import read_gate_status, update_gate_settings
 from preau.gate.middleware import GateMiddleware
 from preau.gate.settings import GateSettings
 from preau.gate.store import AdmissionStore
-from preau.ports import SharedState
+from preau.ports import Clock, SharedState
 from tests.gate.support import gate_on
 from tests.helpers import as_served, make_settings
 
 SECRET = "s" * 40
+T = TypeVar("T")
 
 
-async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def hello(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]})
@@ -57,10 +60,13 @@ def settings(**changes: Any) -> GateSettings:
 async def make_gate(
     shared_state: SharedState,
 ) -> AsyncIterator[Callable[..., GateMiddleware]]:
+    """Build gates on the shared state; on the system clock unless the test moves time."""
     built: list[GateMiddleware] = []
 
-    def make(**changes: Any) -> GateMiddleware:
-        gate = gate_on(hello, settings=settings(**changes), secret_key=SECRET, state=shared_state)
+    def make(*, clock: Clock | None = None, **changes: Any) -> GateMiddleware:
+        gate = gate_on(
+            hello, settings=settings(**changes), secret_key=SECRET, state=shared_state, clock=clock
+        )
         built.append(gate)
         return gate
 
@@ -79,6 +85,26 @@ def client(gate: GateMiddleware, **headers: str) -> httpx.AsyncClient:
 
 def device_cookie(profile: str) -> str:
     return Signer(SECRET, "device").sign({"pro": profile}, expires_at=time.time() + 3600)
+
+
+async def asleep(clock: ManualClock, count: int) -> None:
+    """Let the other tasks run until ``count`` of them sleep on ``clock``."""
+    async with asyncio.timeout(30):  # real time, only in case they never get there
+        while clock.sleepers < count:  # noqa: ASYNC110 - no event says a task went to sleep
+            await asyncio.sleep(0)
+
+
+async def while_time_moves(clock: ManualClock, request: Awaitable[T], step: float = 0.05) -> T:
+    """Await ``request``, moving the clock on by ``step`` whenever everything else waits
+    on it (a held poll sleeps until its turn)."""
+    task = asyncio.ensure_future(request)
+    # A bound on real time only in case the request never ends; nothing is timed here.
+    async with asyncio.timeout(30):
+        while not task.done():
+            await asyncio.sleep(0)
+            if clock.sleepers:
+                clock.advance(step)
+    return await task
 
 
 async def test_ungated_paths_pass_straight_through(
@@ -165,27 +191,31 @@ async def test_english_and_api_clients(make_gate: Callable[..., GateMiddleware])
 
 
 async def test_waiting_people_are_admitted_in_turn(
-    make_gate: Callable[..., GateMiddleware],
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
 ) -> None:
-    gate = make_gate(capacity=1, idle_timeout_s=1.0, ticket_idle_s=30)
+    gate = make_gate(clock=clock, capacity=1, idle_timeout_s=1.0, ticket_idle_s=30)
     async with client(gate) as first, client(gate, accept="application/json") as second:
         assert (await first.get("/")).status_code == 200
         assert (await second.get("/api/x")).status_code == 429
-        # The first person stops; their pass idles out and frees the slot (by a deadline,
-        # not a number of polls: on a loaded machine, as under xdist, rounds run late).
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            status = (await second.get("/gate/status?next=/api/x")).json()
-            if status["admitted"]:
-                break
-            await gate.runtime.admission_round_soon()
-            await asyncio.sleep(0.03)
-        assert status == {"admitted": True, "next": "/api/x"}
+        await gate.runtime.flush()  # the first person's pass was last seen now
+        await gate.runtime.admission_round_soon()
+        status = (await second.get("/gate/status?next=/api/x")).json()
+        assert status["admitted"] is False
+        # The first person stops; their pass idles out (after its idle time and two
+        # flush intervals' grace) and frees the slot.
+        clock.advance(1.0 + 2 * 0.1 + 0.01)
+        await gate.runtime.admission_round_soon()
+        status = await while_time_moves(clock, second.get("/gate/status?next=/api/x"))
+        assert status.json() == {"admitted": True, "next": "/api/x"}
         assert (await second.get("/api/x")).text == "hello /api/x"
 
 
-async def test_priority_lane_goes_first(make_gate: Callable[..., GateMiddleware]) -> None:
-    gate = make_gate(capacity=1, idle_timeout_s=1.0, priority_share=0.9, first_time_share=0.05)
+async def test_priority_lane_goes_first(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    gate = make_gate(
+        clock=clock, capacity=1, idle_timeout_s=1.0, priority_share=0.9, first_time_share=0.05
+    )
     async with client(gate) as holder:
         await holder.get("/")
     pupil = client(gate)
@@ -193,20 +223,18 @@ async def test_priority_lane_goes_first(make_gate: Callable[..., GateMiddleware]
     teacher = client(gate)
     teacher.cookies.set("preau_device", device_cookie("teacher"), domain="preau.test")
     await teacher.get("/")
-    ticket = Signer(SECRET, "ticket").verify(teacher.cookies["preau_ticket"], now=time.time())
+    ticket = Signer(SECRET, "ticket").verify(teacher.cookies["preau_ticket"], now=clock.time())
     assert ticket["l"] == 0  # the priority lane
-    admitted = None
-    for _ in range(100):
-        await gate.runtime.admission_round_soon()
-        for name, browser in (("teacher", teacher), ("pupil", pupil)):
-            status = await browser.get("/gate/status?next=/")
-            if status.json().get("admitted"):
-                admitted = name
-                break
-        if admitted:
-            break
-        await asyncio.sleep(0.03)
-    assert admitted == "teacher"
+    await gate.runtime.flush()  # the holder's pass was last seen now
+    # The holder's pass idles out: one slot for the two waiting.
+    clock.advance(1.0 + 2 * 0.1 + 0.01)
+    await gate.runtime.admission_round_soon()
+    admitted = [
+        name
+        for name, browser in (("teacher", teacher), ("pupil", pupil))
+        if (await while_time_moves(clock, browser.get("/gate/status?next=/"))).json()["admitted"]
+    ]
+    assert admitted == ["teacher"]
     await pupil.aclose()
     await teacher.aclose()
 
@@ -391,9 +419,11 @@ async def test_the_account_limit_counts_every_device_of_the_account(
 
 
 async def test_a_busy_worker_sheds_with_retry_after(shared_state: SharedState) -> None:
+    entered = asyncio.Event()
     release = asyncio.Event()
 
-    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        entered.set()
         await release.wait()
         await hello(scope, receive, send)
 
@@ -402,12 +432,13 @@ async def test_a_busy_worker_sheds_with_retry_after(shared_state: SharedState) -
         settings=settings(capacity=10, max_in_flight=1, min_in_flight=1, shed_queue_length=0),
         secret_key=SECRET,
         state=shared_state,
+        clock=SystemClock(),
     )
     try:
         async with client(gate) as first, client(gate) as second:
             # Both get in: admission happens before the app is called.
             holder = asyncio.create_task(first.get("/"))
-            await asyncio.sleep(0.05)
+            await entered.wait()
             shed = await second.get("/", headers={"accept": "application/json"})
             assert shed.status_code == 503
             assert int(shed.headers["retry-after"]) >= 1
@@ -423,27 +454,27 @@ async def test_attack_is_detected_from_arrivals() -> None:
     from preau.domain.admission import Lane
     from preau.gate.runtime import GateRuntime
 
-    now = [1000.0]
+    clock = ManualClock(1000.0)
     store = MemoryAdmissionStore()
     runtime = GateRuntime(
         settings(under_attack="auto", attack_arrivals_per_s=5, attack_hold_s=60),
         store,
-        clock=lambda: now[0],
+        clock=clock,
     )
     await runtime.run_round()
     for _ in range(30):
         await runtime.join(Lane.FIRST_TIME, device=None)
-    now[0] += 3
+    clock.advance(3)
     await runtime.run_round()
     assert runtime.attack
     await runtime.flush()
-    view = await store.view(now=now[0], pass_cutoff=0, ticket_cutoff=0)
+    view = await store.view(now=clock.time(), pass_cutoff=0, ticket_cutoff=0)
     assert view.attack_until == 1063.0
     # Another process reads the flag from shared state.
-    other = GateRuntime(settings(under_attack="auto"), store, clock=lambda: now[0])
+    other = GateRuntime(settings(under_attack="auto"), store, clock=clock)
     await other.run_round()
     assert other.attack
-    now[0] += 100
+    clock.advance(100)
     await other.run_round()
     assert not other.attack
 
@@ -486,12 +517,12 @@ def test_next_paths_stay_on_this_site() -> None:
 
 
 async def run_lifespan(gate: GateMiddleware) -> list[str]:
-    messages = asyncio.Queue[dict[str, Any]]()
+    messages = asyncio.Queue[Message]()
     for kind in ("lifespan.startup", "lifespan.shutdown"):
         messages.put_nowait({"type": kind})
     sent: list[str] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message["type"])
         if message["type"] == "lifespan.startup.complete":
             assert gate.runtime.started
@@ -503,7 +534,7 @@ async def run_lifespan(gate: GateMiddleware) -> list[str]:
 async def test_lifespan_starts_the_gate_and_reaches_the_app(shared_state: SharedState) -> None:
     seen: list[str] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -518,12 +549,12 @@ async def test_lifespan_starts_the_gate_and_reaches_the_app(shared_state: Shared
     assert await run_lifespan(gate) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert seen == ["lifespan.startup", "lifespan.shutdown"]
     assert not gate.runtime.started
-    await gate({"type": "websocket", "path": "/ws"}, None, None)  # type: ignore[arg-type]
+    await gate({"type": "websocket", "path": "/ws"}, None, None)  # type: ignore[arg-type]  # not called for a websocket
     assert seen[-1] == "websocket"
 
 
 async def test_lifespan_works_for_an_app_without_it(shared_state: SharedState) -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             raise RuntimeError("no lifespan here")
 
@@ -534,13 +565,15 @@ async def test_lifespan_works_for_an_app_without_it(shared_state: SharedState) -
 async def test_live_streams_hold_no_in_flight_slot(shared_state: SharedState) -> None:
     """An open Server-Sent Events stream is admitted but does not count against the
     shedder's in-flight limit, so open pages cannot starve ordinary requests."""
+    streaming = asyncio.Event()
     release = asyncio.Event()
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         await send({"type": "http.response.start", "status": 200, "headers": []})
         if scope["path"] == "/live":
+            streaming.set()
             await release.wait()
         await send({"type": "http.response.body", "body": b"ok"})
 
@@ -549,12 +582,13 @@ async def test_live_streams_hold_no_in_flight_slot(shared_state: SharedState) ->
         settings=settings(max_in_flight=1, min_in_flight=1, shed_queue_length=0),
         secret_key=SECRET,
         state=shared_state,
+        clock=SystemClock(),
     )
     try:
         async with client(gate) as browser:
             assert (await browser.get("/")).status_code == 200  # admitted: holds a pass
             stream = asyncio.create_task(browser.get("/live"))
-            await asyncio.sleep(0.05)
+            await streaming.wait()
             assert gate.shedder.in_flight == 0
             assert (await browser.get("/next")).status_code == 200
             release.set()
@@ -565,25 +599,29 @@ async def test_live_streams_hold_no_in_flight_slot(shared_state: SharedState) ->
 
 
 async def test_people_admitted_together_come_in_one_after_the_other(
-    make_gate: Callable[..., GateMiddleware],
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
 ) -> None:
     """A round's admissions are spread at the rate; a poll due within the shortest poll
     interval is held and answered at its turn instead of being told to come back."""
-    gate = make_gate(capacity=100, admission_rate_per_s=10.0, admission_burst_s=0.3)
+    gate = make_gate(clock=clock, capacity=100, admission_rate_per_s=10.0, admission_burst_s=0.3)
     await gate.start()
     browsers = [client(gate, accept="application/json") for _ in range(3)]
     first = [(await b.get("/api/x")).status_code for b in browsers]
     # The first comes in at once; the others are in line, their turn 0.1 and 0.2 s away.
     assert first == [200, 429, 429]
-    started = time.monotonic()
+    started = clock.monotonic()
     answered: list[float] = []
 
     async def poll(browser: httpx.AsyncClient) -> bool:
         response = await browser.get("/gate/status?next=/api/x")
-        answered.append(time.monotonic() - started)
+        answered.append(clock.monotonic() - started)
         return bool(response.json()["admitted"])
 
-    assert await asyncio.gather(*(poll(b) for b in browsers[1:])) == [True, True]
+    polls = asyncio.gather(*(poll(b) for b in browsers[1:]))
+    # Both polls are held: while the clock stands still, neither is answered.
+    await asleep(clock, 2)
+    assert answered == []
+    assert await while_time_moves(clock, polls, step=0.01) == [True, True]
     answered.sort()
     # Held, not told to come back in a second; and one 0.1 s after the other.
     assert answered[1] < 1.0

@@ -1,5 +1,10 @@
 """Several processes on one Redis: capacity holds in total and ticket order holds across
-processes; and a process keeps admitting from its own share when Redis goes away."""
+processes; and a process keeps admitting from its own share when Redis goes away.
+
+These run on the system clock, not a manual one: other processes (the gate's workers, a
+Redis server) keep their own time, so the waits here are real, with deadlines, and nothing
+asserts how long anything took.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import pytest
 import redis.asyncio as redis_asyncio
 from prometheus_client import REGISTRY
 
+from preau.adapters.clock import SystemClock
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.domain.tokens import Signer
 from preau.gate.control import update_gate_settings
@@ -188,7 +194,7 @@ async def test_redis_down_admits_a_share_and_fails_open(
         under_attack="off",
         rate_limit_address="40/minute",
     )
-    gate = gate_on(hello, settings=settings, secret_key=SECRET, state=state)
+    gate = gate_on(hello, settings=settings, secret_key=SECRET, state=state, clock=SystemClock())
     transport = httpx.ASGITransport(app=as_served(gate))
 
     def person() -> httpx.AsyncClient:

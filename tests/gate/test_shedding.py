@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from preau.domain.admission import Criticality
 from preau.gate.shedding import LoadShedder
@@ -13,7 +14,7 @@ async def test_waiters_get_slots_by_criticality_and_the_least_critical_is_shed()
     release = asyncio.Event()
     order: list[str] = []
 
-    def job(name: str) -> object:
+    def job(name: str) -> Callable[[], Awaitable[None]]:
         async def call() -> None:
             order.append(name)
             if name == "holder":
@@ -21,13 +22,13 @@ async def test_waiters_get_slots_by_criticality_and_the_least_critical_is_shed()
 
         return call
 
-    holder = asyncio.create_task(shedder.run(Criticality.KNOWN, job("holder")))  # type: ignore[arg-type]
+    holder = asyncio.create_task(shedder.run(Criticality.KNOWN, job("holder")))
     await asyncio.sleep(0)
-    anonymous = asyncio.create_task(shedder.run(Criticality.FIRST_TIME, job("anonymous")))  # type: ignore[arg-type]
-    pupil = asyncio.create_task(shedder.run(Criticality.KNOWN, job("pupil")))  # type: ignore[arg-type]
+    anonymous = asyncio.create_task(shedder.run(Criticality.FIRST_TIME, job("anonymous")))
+    pupil = asyncio.create_task(shedder.run(Criticality.KNOWN, job("pupil")))
     await asyncio.sleep(0)
     # The line is full: a signed-in person's request pushes out the anonymous one.
-    session = asyncio.create_task(shedder.run(Criticality.ADMITTED_SESSION, job("session")))  # type: ignore[arg-type]
+    session = asyncio.create_task(shedder.run(Criticality.ADMITTED_SESSION, job("session")))
     assert await anonymous is False
     release.set()
     assert await holder is True

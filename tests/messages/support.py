@@ -72,7 +72,7 @@ class LiveStream:
 
 @asynccontextmanager
 async def open_live(app: App, token: str | None) -> AsyncIterator[LiveStream]:
-    asgi = app.client._transport.app  # type: ignore[attr-defined]
+    asgi = app.client._transport.app  # type: ignore[attr-defined]  # an httpx.ASGITransport
     stream = LiveStream()
     started = asyncio.Event()
     disconnect = asyncio.Event()

@@ -177,7 +177,11 @@ async def test_bad_input_is_refused_and_stores_nothing(
     app: App, world: dict[str, School], draft: dict[str, object], status: int, field: str | None
 ) -> None:
     teacher = await headers_for(app, "teacher.a")
-    body = {"subject": "Sujet", "body": "Texte", "person_ids": [world["a"].people["pupil"]]}
+    body: dict[str, object] = {
+        "subject": "Sujet",
+        "body": "Texte",
+        "person_ids": [world["a"].people["pupil"]],
+    }
     body.update(draft)
     before = await table_counts(app)
     response = await app.client.post("/api/v1/conversations", json=body, headers=teacher)

@@ -67,7 +67,7 @@ async def test_quiet_hours_update_counts_without_alerting(
     async with open_live(app, pupil_token) as live:
         await live.next_event()
         for moment, alert in ((SUNDAY_NOON, False), (TUESDAY_NIGHT, False), (TUESDAY_NOON, True)):
-            app.services.clock = lambda moment=moment: moment  # type: ignore[misc]
+            app.services.clock = lambda moment=moment: moment  # type: ignore[misc]  # mypy cannot type a default-bound lambda
             await app.client.post(
                 "/api/v1/conversations",
                 json={"subject": "s", "body": "b", "person_ids": [school.people["pupil"]]},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,9 +69,9 @@ def sample_report() -> RosterReport:
     )
 
 
-def rendered(report: RosterReport, translate: object) -> str:
+def rendered(report: RosterReport, translate: Callable[[str], str]) -> str:
     console = Console(record=True, width=200, file=io.StringIO())
-    render_report(report, console, translate=translate)  # type: ignore[arg-type]
+    render_report(report, console, translate=translate)
     return console.export_text()
 
 

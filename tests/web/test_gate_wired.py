@@ -24,7 +24,7 @@ async def client(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.
     services = build_services(settings)
     await build_world(services, await services.passwords.hash(PASSWORD))
     await stop_services(services)
-    transport = httpx.ASGITransport(app=as_served(app))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=as_served(app))
     async with (
         serving(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
@@ -95,7 +95,7 @@ async def test_the_gate_limits_the_address_the_trusted_proxy_gives(
     app = build_app(make_settings(database_url), GateSettings(rate_limit_address="2/minute"))
 
     async def arrive(peer: str, forwarded_for: str) -> int:
-        transport = httpx.ASGITransport(app=as_served(app), client=(peer, 4321))  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=as_served(app), client=(peer, 4321))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as fresh:
             response = await fresh.get("/login", headers={"x-forwarded-for": forwarded_for})
             return response.status_code

@@ -11,17 +11,18 @@ if TYPE_CHECKING:
     from preau.adapters.shared import Shared
     from preau.asgi import ASGIApp
     from preau.gate.middleware import GateMiddleware
+    from preau.ports import Clock
 
 __all__ = ["GateSettings", "build_gate"]
 
 
 def build_gate(
-    app: ASGIApp, *, settings: GateSettings, secret_key: str, shared: Shared
+    app: ASGIApp, *, settings: GateSettings, secret_key: str, shared: Shared, clock: Clock
 ) -> GateMiddleware:
     """Wrap ``app`` in the gate, on the shared state and the stores beside it (memory or
-    Redis) that the composition root chose."""
+    Redis) that the composition root chose; every time the gate reads comes from ``clock``."""
     # Imported here: the adapters import ``preau.gate.store``, so importing them while this
     # package initialises would be circular.
-    from preau.gate.assembly import assemble  # noqa: PLC0415
+    from preau.gate.assembly import assemble  # noqa: PLC0415 - circular otherwise (above)
 
-    return assemble(app, settings=settings, secret_key=secret_key, shared=shared)
+    return assemble(app, settings=settings, secret_key=secret_key, shared=shared, clock=clock)

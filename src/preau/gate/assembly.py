@@ -10,17 +10,18 @@ from preau.gate.passes import Credentials
 from preau.gate.pow import ProofOfWork
 from preau.gate.runtime import GateRuntime
 from preau.gate.settings import GateSettings
+from preau.ports import Clock
 
 __all__ = ["assemble"]
 
 
 def assemble(
-    app: ASGIApp, *, settings: GateSettings, secret_key: str, shared: Shared
+    app: ASGIApp, *, settings: GateSettings, secret_key: str, shared: Shared, clock: Clock
 ) -> GateMiddleware:
     return GateMiddleware(
         app,
         settings=settings,
-        runtime=GateRuntime(settings, shared.admission),
+        runtime=GateRuntime(settings, shared.admission, clock=clock),
         credentials=Credentials(secret_key),
         pow=ProofOfWork(secret_key, shared.state),
         shared_limits=shared.gate_limits,

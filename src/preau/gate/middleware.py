@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import time
 import urllib.parse
 from typing import Any
 
@@ -106,6 +105,7 @@ class GateMiddleware:
         self.runtime = runtime
         self.credentials = credentials
         self.pow = pow
+        self.clock = clock = runtime.clock
         processes = settings.process_count
         memory = local_storage()
         # Admitted traffic is already bounded by capacity; its limits guard against one
@@ -117,6 +117,7 @@ class GateMiddleware:
             memory,
             largest_batch=64,
             hand_over_s=settings.flush_interval_s,
+            clock=clock.monotonic,
         )
         self.account_limit = BatchedLimit(
             "account",
@@ -125,16 +126,24 @@ class GateMiddleware:
             divide_by=processes,
             largest_batch=64,
             hand_over_s=settings.flush_interval_s,
+            clock=clock.monotonic,
         )
         # Arrivals and waiting clients are the flood path: their limits are shared.
-        self.address_limit = BatchedLimit("address", settings.rate_limit_address, shared_limits)
-        self.route_limits = RouteLimits(settings.rate_limit_routes, shared_limits)
-        self.ticket_limit = BatchedLimit("ticket", settings.rate_limit_ticket, memory)
+        self.address_limit = BatchedLimit(
+            "address", settings.rate_limit_address, shared_limits, clock=clock.monotonic
+        )
+        self.route_limits = RouteLimits(
+            settings.rate_limit_routes, shared_limits, clock=clock.monotonic
+        )
+        self.ticket_limit = BatchedLimit(
+            "ticket", settings.rate_limit_ticket, memory, clock=clock.monotonic
+        )
         self.shedder = LoadShedder(
             maximum=settings.max_in_flight,
             minimum=settings.min_in_flight,
             queue_length=settings.shed_queue_length,
             latency_target_s=settings.shed_latency_target_s,
+            clock=clock.monotonic,
         )
         self._enabled = settings.enabled
         # Cookie headers of admitted requests already checked by the general path, as the
@@ -275,12 +284,13 @@ class GateMiddleware:
                 status = message["status"]
             await send(message)
 
-        started = time.monotonic()
+        monotonic = self.clock.monotonic
+        started = monotonic()
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
             shedder.in_flight -= 1
-            latency = time.monotonic() - started
+            latency = monotonic() - started
             shedder.adjust(latency)
             self.runtime.record_response(status, latency, weight=64)
             if shedder.waiters:
@@ -311,7 +321,7 @@ class GateMiddleware:
             await self.start()
         cookie_text = _header(scope, b"cookie")
         cookies = parse_cookies(cookie_text) if cookie_text else {}
-        now = time.time()
+        now = self.clock.time()
         pass_token = cookies.get(PASS_COOKIE)
         if pass_token and not path.startswith("/gate/"):
             gate_pass = self.credentials.check_pass(pass_token, now=now)
@@ -379,7 +389,8 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500
-        started = time.monotonic()
+        monotonic = self.clock.monotonic
+        started = monotonic()
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status
@@ -395,7 +406,7 @@ class GateMiddleware:
         try:
             ran = await self.shedder.run(criticality, call)
         finally:
-            runtime.record_response(status, time.monotonic() - started)
+            runtime.record_response(status, monotonic() - started)
         if not ran:
             runtime.stats["shed"] += 1
             retry = self.settings.retry_after_shed_s
@@ -497,7 +508,7 @@ class GateMiddleware:
             status = await runtime.wait_for_turn(
                 ticket.origin, ticket.lane, ticket.number, limit_s=hold_s
             )
-            now = time.time()
+            now = self.clock.time()
         if status.admitted:
             pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
             gate_pass = self.credentials.issue_pass(

@@ -34,7 +34,7 @@ environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.install_gettext_callables(  # type: ignore[attr-defined]
+environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
     i18n.gettext, i18n.ngettext, newstyle=True
 )
 _json = msgspec.json.Encoder()

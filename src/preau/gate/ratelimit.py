@@ -110,12 +110,15 @@ class BatchedLimit:
 class RouteLimits:
     """Per-address limits on a few expensive routes (join, challenge), by path prefix."""
 
-    def __init__(self, spec: str, storage: Storage) -> None:
+    def __init__(
+        self, spec: str, storage: Storage, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.routes: list[tuple[str, BatchedLimit]] = []
         for part in spec.split(";"):
             prefix, sep, limit = part.strip().partition("=")
             if sep and prefix.startswith("/"):
-                self.routes.append((prefix, BatchedLimit(f"route:{prefix}", limit, storage)))
+                route_limit = BatchedLimit(f"route:{prefix}", limit, storage, clock=clock)
+                self.routes.append((prefix, route_limit))
 
     def for_path(self, path: str) -> BatchedLimit | None:
         for prefix, limit in self.routes:

@@ -3,7 +3,8 @@
 Once a second it reads the shared counters (cached for every poll), runs one round of
 admissions, adapts the admission rate, and every couple of seconds flushes the passes
 and tickets it saw. When the shared store is unreachable it admits from its own share of
-capacity (capacity ÷ expected process count) until the store answers again.
+capacity (capacity ÷ expected process count) until the store answers again. Time comes
+from the injected clock; the rounds' cadence runs on the event loop's timers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -41,7 +41,7 @@ from preau.domain.admission import (
 from preau.gate import metrics
 from preau.gate.settings import GateSettings, GateSettingsError, RuntimeSettings
 from preau.gate.store import AdmissionStore, StoreView, pass_id
-from preau.ports import SharedStateUnavailable
+from preau.ports import Clock, SharedStateUnavailable
 
 log = logging.getLogger("preau.gate")
 T = TypeVar("T")
@@ -70,7 +70,7 @@ class GateRuntime:
         settings: GateSettings,
         store: AdmissionStore,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
     ) -> None:
         self.base_settings = settings
         self.settings = settings
@@ -96,7 +96,7 @@ class GateRuntime:
         self.loop_lag_total = 0.0
         self.loop_lag_samples = 0
         # CPU time of this process and wall time at the start of the health period.
-        self._cpu_since = (time.process_time(), time.monotonic())
+        self._cpu_since = (clock.process_time(), clock.monotonic())
         self._last_cut_at = 0.0
         self._lag_task: asyncio.Task[None] | None = None
         self._last_flush = 0.0
@@ -106,9 +106,9 @@ class GateRuntime:
         self._next_view: asyncio.Future[None] | None = None  # people held for their turn
         self.started = False
         self._stopping = False
-        # A clock read by the hot path instead of calling time.time() per request; kept
+        # The time as the hot path reads it, instead of asking the clock per request; kept
         # fresh (every 50 ms) by the loop-lag watcher, good enough for expiries in seconds.
-        self.now = clock()
+        self.now = clock.time()
         # Called at each flush: the rate limiters hand over their pending counts there.
         self.flush_hooks: list[Callable[[], Awaitable[None]]] = []
 
@@ -149,7 +149,7 @@ class GateRuntime:
             self._wake.clear()
             try:
                 await self.run_round()
-                if self.clock() - self._last_flush >= self.settings.flush_interval_s:
+                if self.clock.time() - self._last_flush >= self.settings.flush_interval_s:
                     await self.flush()
             except Exception:  # the gate must keep running whatever one round hit
                 log.exception("gate round failed")
@@ -165,7 +165,7 @@ class GateRuntime:
             await asyncio.sleep(_LAG_SAMPLE_S)
             self.loop_lag_total += max(0.0, loop.time() - expected)
             self.loop_lag_samples += 1
-            self.now = self.clock()
+            self.now = self.clock.time()
 
     async def admission_round_soon(self, wait_s: float = 0.25) -> None:
         """Ask the background task for a round now, and wait (briefly) until it is done."""
@@ -205,7 +205,7 @@ class GateRuntime:
     # --- One round ----------------------------------------------------------------------
 
     async def run_round(self) -> None:
-        now = self.clock()
+        now = self.clock.time()
         settings = self.settings
         grace = 2 * settings.flush_interval_s
         pass_cutoff = now - settings.idle_timeout_s - grace
@@ -309,7 +309,8 @@ class GateRuntime:
             requests, errors, slow = self.health
             lag = self.loop_lag_total / max(1, self.loop_lag_samples)
             cpu_then, wall_then = self._cpu_since
-            cpu_share = (time.process_time() - cpu_then) / max(1e-6, time.monotonic() - wall_then)
+            clock = self.clock
+            cpu_share = (clock.process_time() - cpu_then) / max(1e-6, clock.monotonic() - wall_then)
             healthy = judge_health(
                 Health(requests, errors, slow, loop_lag_s=lag, cpu_share=cpu_share),
                 error_ratio_limit=settings.error_ratio_limit,
@@ -329,7 +330,7 @@ class GateRuntime:
                         self._last_cut_at = now
                 self.health = [0, 0, 0]
                 self.loop_lag_total, self.loop_lag_samples = 0.0, 0
-                self._cpu_since = (time.process_time(), time.monotonic())
+                self._cpu_since = (self.clock.process_time(), self.clock.monotonic())
                 rate = adjust_rate(
                     rate,
                     healthy,
@@ -376,7 +377,7 @@ class GateRuntime:
         return granted is not None
 
     async def flush(self, *, force: bool = False) -> None:
-        now = self.clock()
+        now = self.clock.time()
         self._last_flush = now
         # First the hooks: the middleware's hot path counts its sightings on its own
         # entries and adds them to ``seen_passes`` here.
@@ -411,7 +412,7 @@ class GateRuntime:
     # --- What requests ask ---------------------------------------------------------------
 
     async def join(self, lane: Lane, *, device: str | None) -> tuple[str, Lane, int]:
-        now = self.clock()
+        now = self.clock.time()
         self.stats["arrivals_seen"] += 1
         if not self.degraded:
             joined = await self._shared(
@@ -439,7 +440,7 @@ class GateRuntime:
         self, origin: str, lane: Lane, number: int, *, now: float | None = None
     ) -> TicketStatus:
         """Where a ticket stands, from this process's cached counters (no I/O)."""
-        now = self.clock() if now is None else now
+        now = self.clock.time() if now is None else now
         view = self.view if origin == SHARED else self.local_view
         settings = self.settings
         opening_at = settings.opening_at
@@ -482,11 +483,11 @@ class GateRuntime:
         interval; held, they come in at their place in the even stream of admissions, and
         save a poll. At most ``limit_s`` (the shortest poll interval) of a coroutine.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit_s
+        clock = self.clock
+        deadline = clock.monotonic() + limit_s
         while True:
             status = self.ticket_status(origin, lane, number)
-            remaining = deadline - loop.time()
+            remaining = deadline - clock.monotonic()
             if (
                 status.admitted
                 or remaining <= 0
@@ -496,17 +497,21 @@ class GateRuntime:
                 return status
             if 0 < status.position <= status.serving:
                 # Granted already: the release time is known.
-                await asyncio.sleep(min(status.wait_s, remaining))
+                await clock.sleep(min(status.wait_s, remaining))
                 continue
             if self._full(origin):
                 # Slots free only as passes idle out: the turn cannot be foreseen.
                 return status
             # Not granted yet: see again after the next round.
             if self._next_view is None or self._next_view.done():
-                self._next_view = loop.create_future()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(remaining):
-                    await asyncio.shield(self._next_view)
+                self._next_view = asyncio.get_running_loop().create_future()
+            # Until that round or the deadline, on the gate's clock (asyncio.wait leaves the
+            # shared future alone when this request gives up).
+            timer = asyncio.ensure_future(clock.sleep(remaining))
+            try:
+                await asyncio.wait((self._next_view, timer), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                timer.cancel()
 
     def _full(self, origin: str) -> bool:
         view = self.view if origin == SHARED else self.local_view
