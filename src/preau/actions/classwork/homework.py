@@ -28,7 +28,7 @@ from preau.actions.access import (
     access_homework_by_id,
     access_person_by_id,
 )
-from preau.actions.classwork_files import (
+from preau.actions.classwork.files import (
     StoredFile,
     Upload,
     file_view,
@@ -36,7 +36,7 @@ from preau.actions.classwork_files import (
     record_files,
     stored_uploads,
 )
-from preau.actions.classwork_todo import (
+from preau.actions.classwork.todo import (
     CachedHomework,
     CachedTodo,
     bump_versions,
