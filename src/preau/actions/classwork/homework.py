@@ -129,6 +129,20 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
     )
 
 
+def _columns(checked: CheckedHomework) -> dict[str, object]:
+    """The homework columns a checked item fills, the same when it is set, copied or edited."""
+    return {
+        "title": checked.title,
+        "instructions": checked.instructions,
+        "instructions_format": checked.instructions_format.value,
+        "publish_at": checked.publish_at,
+        "due_at": checked.due_at,
+        "cutoff_at": checked.cutoff_at,
+        "estimated_minutes": checked.estimated_minutes,
+        "hand_in_expected": checked.hand_in_expected,
+    }
+
+
 def _checked_from_row(work: Row) -> CheckedHomework:
     mapping = work._mapping
     return CheckedHomework(
@@ -198,20 +212,34 @@ async def _attach(
     new = [str(row.id) for row in rows if row.id not in existing]
     if len(existing) + len(new) > MAX_ATTACHMENTS:
         raise InvalidInput(TOO_MANY_FILES, field="attachment_ids")
-    if new:
+    await _insert_attachments(
+        connection, actor.school_id, homework_id, new, first_position=len(existing)
+    )
+    return sorted(existing | set(new))
+
+
+async def _insert_attachments(
+    connection: AsyncConnection,
+    school_id: int,
+    homework_id: int,
+    file_ids: list[str],
+    *,
+    first_position: int,
+) -> None:
+    """Attach ``file_ids`` to a homework item in that order, from ``first_position`` on."""
+    if file_ids:
         await connection.execute(
             homework_attachments.insert(),
             [
                 {
-                    "school_id": actor.school_id,
+                    "school_id": school_id,
                     "homework_id": homework_id,
                     "file_id": file_id,
-                    "position": len(existing) + index,
+                    "position": first_position + index,
                 }
-                for index, file_id in enumerate(new)
+                for index, file_id in enumerate(file_ids)
             ],
         )
-    return sorted(existing | set(new))
 
 
 async def create_homework(
@@ -274,14 +302,7 @@ async def _insert_homework(
             school_id=actor.school_id,
             group_id=group_id,
             author_id=actor.person_id,
-            title=checked.title,
-            instructions=checked.instructions,
-            instructions_format=checked.instructions_format.value,
-            publish_at=checked.publish_at,
-            due_at=checked.due_at,
-            cutoff_at=checked.cutoff_at,
-            estimated_minutes=checked.estimated_minutes,
-            hand_in_expected=checked.hand_in_expected,
+            **_columns(checked),
             chosen_pupils=targets is not None,
             revision=1,
             created_at=now,
@@ -376,14 +397,7 @@ async def update_homework(
             homework.update()
             .where(homework.c.school_id == actor.school_id, homework.c.id == homework_id)
             .values(
-                title=checked.title,
-                instructions=checked.instructions,
-                instructions_format=checked.instructions_format.value,
-                publish_at=checked.publish_at,
-                due_at=checked.due_at,
-                cutoff_at=checked.cutoff_at,
-                estimated_minutes=checked.estimated_minutes,
-                hand_in_expected=checked.hand_in_expected,
+                **_columns(checked),
                 revision=revision,
                 updated_at=now,
             )
@@ -484,19 +498,9 @@ async def copy_homework(
                 )
             ).scalars()
         ]
-        if attachment_ids:
-            await connection.execute(
-                homework_attachments.insert(),
-                [
-                    {
-                        "school_id": actor.school_id,
-                        "homework_id": new_id,
-                        "file_id": file_id,
-                        "position": index,
-                    }
-                    for index, file_id in enumerate(attachment_ids)
-                ],
-            )
+        await _insert_attachments(
+            connection, actor.school_id, new_id, attachment_ids, first_position=0
+        )
         view, versions = await _first_revision(
             connection,
             actor,
