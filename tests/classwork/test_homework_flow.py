@@ -85,3 +85,25 @@ async def test_post_turn_in_take_back_return(
     # The parent only reads.
     refused = await parent.post(f"/api/v1/homework/{work['id']}/turn-in", json={"text": "x"})
     assert refused.status_code == 404
+
+
+async def test_attachments_keep_the_teachers_order_through_edit_and_copy(
+    app: App, world: dict[str, School], clock: Clock, as_user: Any
+) -> None:
+    teacher: Api = await as_user("teacher.a")
+    first, second, third = [
+        (await upload(teacher, name, PDF))["id"] for name in ("c.pdf", "a.pdf", "b.pdf")
+    ]
+    work = await post_homework(teacher, world["a"], clock, attachment_ids=[first, second])
+    assert [a["name"] for a in work["attachments"]] == ["c.pdf", "a.pdf"]
+    edited = await teacher.patch(
+        f"/api/v1/homework/{work['id']}", json={"attachment_ids": [first, third]}
+    )
+    assert edited.status_code == 200, edited.text
+    assert [a["name"] for a in edited.json()["attachments"]] == ["c.pdf", "b.pdf"]
+    copied = await teacher.post(
+        f"/api/v1/homework/{work['id']}/copy", json={"group_id": world["a"].class_id}
+    )
+    assert copied.status_code == 201, copied.text
+    assert copied.json()["id"] != work["id"]
+    assert [a["name"] for a in copied.json()["attachments"]] == ["c.pdf", "b.pdf"]

@@ -14,7 +14,7 @@ from preau.actions.access import (
     enforce,
     visible_groups,
 )
-from preau.actions.classwork_todo import bump_versions, group_scope
+from preau.actions.classwork.todo import bump_versions, group_scope
 from preau.actions.context import Services
 from preau.adapters.sql.schema import (
     enrolments,

@@ -36,7 +36,7 @@ from preau.actions.access import (
     child_ids,
     enforce,
 )
-from preau.actions.classwork_files import StoredFile, Upload, check_uploads
+from preau.actions.classwork.files import StoredFile, Upload, check_uploads
 from preau.actions.context import Services
 from preau.adapters.files import open_existing
 from preau.adapters.sql.schema import (

@@ -26,7 +26,7 @@ from preau.actions.access import (
     access_person_by_id,
     enforce,
 )
-from preau.actions.classwork_todo import TodoCache, bump_versions
+from preau.actions.classwork.todo import TodoCache, bump_versions
 from preau.actions.context import Services
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (

@@ -16,8 +16,8 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 
 from preau import i18n
 from preau.actions import classwork
-from preau.actions.classwork import RevisionView
-from preau.actions.classwork_files import Upload, download, upload_file
+from preau.actions.classwork.files import Upload, download, upload_file
+from preau.actions.classwork.revisions import RevisionView
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.api.accounts import require_session

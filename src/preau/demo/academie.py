@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.classwork_todo import group_scope
+from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
 from preau.actions.roster.writes import CHUNK, chunks
 from preau.adapters.sql.schema import (

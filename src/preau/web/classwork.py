@@ -22,7 +22,7 @@ from litestar.response import Redirect, Stream
 
 from preau import i18n
 from preau.actions import classwork
-from preau.actions.classwork_files import Download, Upload, download
+from preau.actions.classwork.files import Download, Upload, download
 from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session

@@ -1,6 +1,6 @@
 """Files on the local disk, under one folder: the embedded default.
 
-Keys are chosen by Préau (random, see :mod:`preau.actions.classwork_files`), so they are
+Keys are chosen by Préau (random, see :mod:`preau.actions.classwork.files`), so they are
 never the uploader's file name; they are still checked, so no key can leave the folder.
 """
 

@@ -29,6 +29,7 @@ from preau.i18n import lazy
 
 SNIFF_BYTES = 4096
 PARENTS_READ_ONLY = lazy("Parents can read their children's work but not send files.")
+TOO_MANY_FILES = lazy("At most 20 files can be attached.")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,446 @@
+"""A pupil's hand-in: turned in (once per idempotency key), taken back, ticked done, and read;
+the row, its deadlines with any extension, its history and view, for review and the lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from preau.actions.access import access_hand_in_by_id
+from preau.actions.classwork.files import (
+    TOO_MANY_FILES,
+    StoredFile,
+    Upload,
+    file_view,
+    own_files,
+    record_files,
+    stored_uploads,
+)
+from preau.actions.classwork.homework import Row, person_name
+from preau.actions.classwork.todo import bump_versions, pupil_scope
+from preau.actions.context import Services
+from preau.adapters.sql.schema import (
+    files,
+    hand_in_events,
+    hand_in_files,
+    hand_ins,
+    homework_done,
+    homework_extensions,
+    idempotency_keys,
+    people,
+)
+from preau.domain.classwork import (
+    MAX_ATTACHMENTS,
+    MAX_HAND_IN_TEXT,
+    NO_HAND_IN,
+    FileView,
+    HandInAction,
+    HandInEvent,
+    HandInRight,
+    HandInState,
+    HandInView,
+    TurnIn,
+    check_hand_in_open,
+    check_idempotency_key,
+    check_long_text,
+    effective_deadlines,
+    is_late,
+    next_state,
+)
+from preau.domain.errors import Conflict, InvalidInput
+from preau.domain.people import Actor
+from preau.i18n import lazy
+
+NOTHING_TO_TURN_IN = lazy("Write something or add a file before turning in.")
+KEY_REUSED = lazy("This idempotency key was already used for another request.")
+TAKE_BACK_CLOSED = lazy("The cut-off time has passed: work turned in can no longer be taken back.")
+DONE_NEEDS_NO_HAND_IN = lazy(
+    "This homework expects a hand-in: turn your work in instead of ticking it."
+)
+
+
+async def _deadlines(
+    connection: AsyncConnection, work: Row, pupil_id: int
+) -> tuple[datetime, datetime | None, bool]:
+    extension = (
+        await connection.execute(
+            sa.select(homework_extensions.c.due_at, homework_extensions.c.cutoff_at).where(
+                homework_extensions.c.school_id == work.school_id,
+                homework_extensions.c.homework_id == work.id,
+                homework_extensions.c.pupil_id == pupil_id,
+            )
+        )
+    ).first()
+    due, cutoff = effective_deadlines(
+        work.due_at,
+        work.cutoff_at,
+        extension.due_at if extension else None,
+        extension.cutoff_at if extension else None,
+    )
+    return due, cutoff, extension is not None
+
+
+async def hand_in_row(
+    connection: AsyncConnection, actor: Actor, work: Row, pupil_id: int, *, existing: Row | None,
+    now: datetime,
+) -> Row:  # fmt: skip
+    """The hand-in row, created in the assigned state on the first action."""
+    if existing is not None:
+        return existing
+    try:
+        async with connection.begin_nested():
+            await connection.execute(
+                hand_ins.insert().values(
+                    school_id=actor.school_id,
+                    homework_id=work.id,
+                    pupil_id=pupil_id,
+                    state=HandInState.ASSIGNED.value,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        pass  # created by a request running at the same time
+    return (
+        await connection.execute(
+            sa.select(hand_ins).where(
+                hand_ins.c.school_id == actor.school_id,
+                hand_ins.c.homework_id == work.id,
+                hand_ins.c.pupil_id == pupil_id,
+            )
+        )
+    ).one()
+
+
+async def record_event(
+    connection: AsyncConnection, actor: Actor, hand_in: Row, *, to_state: HandInState,
+    late: bool, now: datetime,
+) -> None:  # fmt: skip
+    await connection.execute(
+        hand_in_events.insert().values(
+            school_id=actor.school_id,
+            hand_in_id=hand_in.id,
+            actor_id=actor.person_id,
+            from_state=hand_in.state,
+            to_state=to_state.value,
+            late=late,
+            at=now,
+        )
+    )
+
+
+async def hand_in_view(
+    connection: AsyncConnection,
+    work: Row,
+    pupil_id: int,
+    *,
+    now: datetime,
+    with_events: bool = True,
+) -> HandInView:
+    row = (
+        await connection.execute(
+            sa.select(hand_ins).where(
+                hand_ins.c.school_id == work.school_id,
+                hand_ins.c.homework_id == work.id,
+                hand_ins.c.pupil_id == pupil_id,
+            )
+        )
+    ).first()
+    pupil = (
+        await connection.execute(
+            sa.select(people.c.given_name, people.c.family_name).where(
+                people.c.school_id == work.school_id, people.c.id == pupil_id
+            )
+        )
+    ).one()
+    due, cutoff, extended = await _deadlines(connection, work, pupil_id)
+    handed: list[FileView] = []
+    events: list[HandInEvent] = []
+    if row is not None:
+        handed = [
+            file_view(item)
+            for item in await connection.execute(
+                sa.select(files)
+                .join(hand_in_files, hand_in_files.c.file_id == files.c.id)
+                .where(
+                    hand_in_files.c.school_id == work.school_id,
+                    hand_in_files.c.hand_in_id == row.id,
+                )
+                .order_by(files.c.created_at, files.c.name)
+            )
+        ]
+        if with_events:
+            events = [
+                HandInEvent(
+                    from_state=HandInState(event.from_state),
+                    to_state=HandInState(event.to_state),
+                    at=event.at,
+                    late=event.late,
+                    actor_id=event.actor_id,
+                )
+                for event in await connection.execute(
+                    sa.select(hand_in_events)
+                    .where(
+                        hand_in_events.c.school_id == work.school_id,
+                        hand_in_events.c.hand_in_id == row.id,
+                    )
+                    .order_by(hand_in_events.c.id)
+                )
+            ]
+    return hand_in_view_from(
+        work,
+        pupil_id=pupil_id,
+        pupil_name=person_name(pupil),
+        row=row,
+        handed=handed,
+        events=events,
+        due=due,
+        cutoff=cutoff,
+        extended=extended,
+        now=now,
+    )
+
+
+def hand_in_view_from(
+    work: Any,
+    *,
+    pupil_id: int,
+    pupil_name: str,
+    row: Any,
+    handed: list[FileView],
+    events: list[HandInEvent],
+    due: datetime,
+    cutoff: datetime | None,
+    extended: bool,
+    now: datetime,
+) -> HandInView:
+    state = HandInState(row.state) if row is not None else HandInState.ASSIGNED
+    waiting = state in (HandInState.ASSIGNED, HandInState.MISSING)
+    late = (bool(row.late) if row is not None and not waiting else False) or (
+        waiting and work.hand_in_expected and now > due
+    )
+    return HandInView(
+        homework_id=work.id,
+        pupil_id=pupil_id,
+        pupil_name=pupil_name,
+        state=state,
+        text=row.text if row is not None else "",
+        files=handed,
+        turned_in_at=row.turned_in_at if row is not None else None,
+        late=late,
+        returned_at=row.returned_at if row is not None else None,
+        feedback=row.feedback if row is not None else "",
+        mark=row.mark if row is not None else None,
+        mark_out_of=row.mark_out_of if row is not None else None,
+        due_at=due,
+        cutoff_at=cutoff,
+        extended=extended,
+        open=bool(work.hand_in_expected) and (cutoff is None or now <= cutoff),
+        events=events,
+    )
+
+
+async def get_hand_in(
+    services: Services, actor: Actor, homework_id: int, pupil_id: int
+) -> HandInView:
+    now = services.now()
+    async with services.engine.connect() as connection:
+        work, _row = await access_hand_in_by_id(
+            connection, actor, homework_id, pupil_id, HandInRight.READ, now=now
+        )
+        return await hand_in_view(connection, work, pupil_id, now=now)
+
+
+async def turn_in(
+    services: Services,
+    actor: Actor,
+    homework_id: int,
+    submission: TurnIn,
+    uploads: list[Upload] | None = None,
+) -> HandInView:
+    """The pupil turns work in: text and files. Late is decided here, from the due time
+    with the pupil's extension; after the cut-off nothing is accepted, whatever the route."""
+    now = services.now()
+    key = check_idempotency_key(submission.idempotency_key)
+    action_name = f"turn_in:{homework_id}"
+    text = check_long_text(submission.text, "text", MAX_HAND_IN_TEXT)
+    try:
+        async with (
+            stored_uploads(services, actor, uploads or []) as stored,
+            services.engine.begin() as connection,
+        ):
+            work, existing = await access_hand_in_by_id(
+                connection, actor, homework_id, actor.person_id, HandInRight.TURN_IN, now=now
+            )
+            if not work.hand_in_expected:
+                raise Conflict(NO_HAND_IN)
+            due, cutoff, _extended = await _deadlines(connection, work, actor.person_id)
+            check_hand_in_open(now, cutoff)
+            if key is not None:
+                replay = await _replayed(connection, actor, key, action_name)
+                if replay is not None:
+                    for item in stored:  # a retry's files are already in the first answer
+                        await services.files.delete(item.key)
+                    return replay
+            view, versions = await _do_turn_in(
+                    connection, services, actor, work=work, existing=existing, text=text,
+                    submission=submission, stored=stored, due=due, now=now,
+                )  # fmt: skip
+            if key is not None:
+                await connection.execute(
+                    idempotency_keys.insert().values(
+                        school_id=actor.school_id,
+                        person_id=actor.person_id,
+                        key=key,
+                        action=action_name,
+                        result=msgspec.json.encode(view),
+                        created_at=now,
+                    )
+                )
+    except IntegrityError:
+        # The same key arrived twice at once: the first one won; answer as it did.
+        if key is None:
+            raise
+        async with services.engine.connect() as connection:
+            replay = await _replayed(connection, actor, key, action_name)
+        if replay is None:
+            raise
+        return replay
+    await services.todo_cache.announce(actor.school_id, versions)
+    return view
+
+
+async def _replayed(
+    connection: AsyncConnection, actor: Actor, key: str, action_name: str
+) -> HandInView | None:
+    stored = (
+        await connection.execute(
+            sa.select(idempotency_keys.c.action, idempotency_keys.c.result).where(
+                idempotency_keys.c.school_id == actor.school_id,
+                idempotency_keys.c.person_id == actor.person_id,
+                idempotency_keys.c.key == key,
+            )
+        )
+    ).first()
+    if stored is None:
+        return None
+    if stored.action != action_name:
+        raise Conflict(KEY_REUSED, field="idempotency_key")
+    return msgspec.json.decode(stored.result, type=HandInView)
+
+
+async def _do_turn_in(
+    connection: AsyncConnection,
+    services: Services,
+    actor: Actor,
+    *,
+    work: Row,
+    existing: Row | None,
+    text: str,
+    submission: TurnIn,
+    stored: list[StoredFile],
+    due: datetime,
+    now: datetime,
+) -> tuple[HandInView, dict[str, int]]:
+    row = await hand_in_row(connection, actor, work, actor.person_id, existing=existing, now=now)
+    target = next_state(HandInState(row.state), HandInAction.TURN_IN)
+    await record_files(connection, services, actor, stored)
+    chosen = await own_files(connection, services, actor, submission.file_ids)
+    new_ids = [str(item.id) for item in chosen] + [item.id for item in stored]
+    already = set(
+        (
+            await connection.execute(
+                sa.select(hand_in_files.c.file_id).where(
+                    hand_in_files.c.school_id == actor.school_id,
+                    hand_in_files.c.hand_in_id == row.id,
+                )
+            )
+        ).scalars()
+    )
+    to_add = [file_id for file_id in dict.fromkeys(new_ids) if file_id not in already]
+    if not text and not already and not to_add:
+        raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
+    if len(already) + len(to_add) > MAX_ATTACHMENTS:
+        raise InvalidInput(TOO_MANY_FILES, field="file_ids")
+    if to_add:
+        await connection.execute(
+            hand_in_files.insert(),
+            [
+                {"school_id": actor.school_id, "hand_in_id": row.id, "file_id": file_id}
+                for file_id in to_add
+            ],
+        )
+    late = is_late(now, due)
+    await connection.execute(
+        hand_ins.update()
+        .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
+        .values(state=target.value, text=text, turned_in_at=now, late=late, updated_at=now)
+    )
+    await record_event(connection, actor, row, to_state=target, late=late, now=now)
+    versions = await bump_versions(
+        connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
+    )
+    view = await hand_in_view(connection, work, actor.person_id, now=now)
+    return view, versions
+
+
+async def take_back(services: Services, actor: Actor, homework_id: int) -> HandInView:
+    now = services.now()
+    async with services.engine.begin() as connection:
+        work, existing = await access_hand_in_by_id(
+            connection, actor, homework_id, actor.person_id, HandInRight.TURN_IN, now=now
+        )
+        _due, cutoff, _extended = await _deadlines(connection, work, actor.person_id)
+        if cutoff is not None and now > cutoff:
+            raise Conflict(TAKE_BACK_CLOSED)
+        row = await hand_in_row(
+            connection, actor, work, actor.person_id, existing=existing, now=now
+        )
+        target = next_state(HandInState(row.state), HandInAction.TAKE_BACK)
+        await connection.execute(
+            hand_ins.update()
+            .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
+            .values(state=target.value, late=False, updated_at=now)
+        )
+        await record_event(connection, actor, row, to_state=target, late=False, now=now)
+        versions = await bump_versions(
+            connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
+        )
+        view = await hand_in_view(connection, work, actor.person_id, now=now)
+    await services.todo_cache.announce(actor.school_id, versions)
+    return view
+
+
+async def set_done(services: Services, actor: Actor, homework_id: int, *, done: bool) -> None:
+    """The pupil's tick on work that expects no hand-in."""
+    now = services.now()
+    async with services.engine.begin() as connection:
+        work, _row = await access_hand_in_by_id(
+            connection, actor, homework_id, actor.person_id, HandInRight.TURN_IN, now=now
+        )
+        if work.hand_in_expected:
+            raise Conflict(DONE_NEEDS_NO_HAND_IN)
+        await connection.execute(
+            homework_done.delete().where(
+                homework_done.c.school_id == actor.school_id,
+                homework_done.c.homework_id == homework_id,
+                homework_done.c.pupil_id == actor.person_id,
+            )
+        )
+        if done:
+            await connection.execute(
+                homework_done.insert().values(
+                    school_id=actor.school_id,
+                    homework_id=homework_id,
+                    pupil_id=actor.person_id,
+                    done_at=now,
+                )
+            )
+        versions = await bump_versions(
+            connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
+        )
+    await services.todo_cache.announce(actor.school_id, versions)
