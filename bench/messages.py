@@ -40,7 +40,7 @@ from limits.aio.storage import MemoryStorage
 
 from preau.actions import messages
 from preau.actions.directory import create_school
-from preau.actions.sending import SendingLimit
+from preau.actions.messages.sending import SendingLimit
 from preau.adapters.sql.engine import migrate
 from preau.adapters.sql.schema import enrolments, groups, people
 from preau.bootstrap import around, build_router, build_services
