@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau import i18n
 from preau.actions.context import Services
-from preau.actions.messages.conversations import load_rules
+from preau.actions.messages.rules import load_rules
 from preau.adapters.mail import MailUnavailable, SmtpServer, send_batch
 from preau.adapters.sql.schema import (
     announcement_recipients,
