@@ -22,6 +22,7 @@ from preau.adapters.sql.schema import (
     groups,
     people,
 )
+from preau.domain.directory import check_paging
 from preau.domain.errors import Forbidden, InvalidInput
 from preau.domain.messages import (
     MAX_GROUPS,
@@ -150,10 +151,7 @@ async def list_announcements(
     services: Services, actor: Actor, *, sent: bool = False, page: int = 1, page_size: int = 30
 ) -> AnnouncementsPage:
     """Announcements the actor received (newest first), or those they sent, with counts."""
-    if page < 1:
-        raise InvalidInput("The page number starts at 1.", field="page")
-    if not 1 <= page_size <= 200:
-        raise InvalidInput("A page holds between 1 and 200 items.", field="page_size")
+    check_paging(page, page_size)
     author = people.alias("author")
     columns = [
         announcements.c.id,

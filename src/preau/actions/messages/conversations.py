@@ -4,11 +4,13 @@ archiving it. A conversation is reached only through ``access_conversation_by_id
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import ConversationAccess, access_conversation_by_id
+from preau.actions.classwork_files import StoredFile
 from preau.actions.context import Services
 from preau.actions.messages.attachments import record_attachments, stored_attachments
 from preau.actions.messages.queries import people_columns, person_ref
@@ -37,6 +39,30 @@ from preau.domain.people import Actor, Profile
 MESSAGES_SHOWN = 500
 
 
+async def _add_message(
+    connection: AsyncConnection,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    body: str,
+    now: datetime,
+    stored: list[StoredFile],
+) -> int:
+    """Write the actor's message and its stored files into the conversation; returns its id."""
+    result = await connection.execute(
+        messages.insert().values(
+            school_id=actor.school_id,
+            conversation_id=conversation_id,
+            author_id=actor.person_id,
+            body=body,
+            created_at=now,
+        )
+    )
+    message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    await record_attachments(connection, actor.school_id, message_id, stored)
+    return message_id
+
+
 async def start_conversation(services: Services, actor: Actor, draft: ConversationDraft) -> int:
     """Start a conversation; returns its id. Nothing is stored if any check fails."""
     subject = check_subject(draft.subject)
@@ -60,17 +86,9 @@ async def start_conversation(services: Services, actor: Actor, draft: Conversati
             )
         )
         conversation_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        message = await connection.execute(
-            messages.insert().values(
-                school_id=actor.school_id,
-                conversation_id=conversation_id,
-                author_id=actor.person_id,
-                body=body,
-                created_at=now,
-            )
+        message_id = await _add_message(
+            connection, actor, conversation_id, body=body, now=now, stored=stored
         )
-        message_id = int(message.inserted_primary_key[0])  # type: ignore[index]
-        await record_attachments(connection, actor.school_id, message_id, stored)
         await connection.execute(
             conversation_participants.insert(),
             [
@@ -108,17 +126,9 @@ async def reply(
             connection, actor, conversation_id, ConversationAction.REPLY
         )
         await services.sending.hit(actor.school_id, actor.person_id)
-        result = await connection.execute(
-            messages.insert().values(
-                school_id=actor.school_id,
-                conversation_id=conversation_id,
-                author_id=actor.person_id,
-                body=body,
-                created_at=now,
-            )
+        message_id = await _add_message(
+            connection, actor, conversation_id, body=body, now=now, stored=stored
         )
-        message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        await record_attachments(connection, actor.school_id, message_id, stored)
         in_conversation = (
             conversation_participants.c.school_id == actor.school_id,
             conversation_participants.c.conversation_id == conversation_id,
@@ -255,6 +265,15 @@ async def _conversation_view(
     )
 
 
+def _own_row(actor: Actor, conversation_id: int) -> sa.Update:
+    """An update of the actor's own participant row in the conversation."""
+    return conversation_participants.update().where(
+        conversation_participants.c.school_id == actor.school_id,
+        conversation_participants.c.conversation_id == conversation_id,
+        conversation_participants.c.person_id == actor.person_id,
+    )
+
+
 async def mark_conversation_read(services: Services, actor: Actor, conversation_id: int) -> None:
     async with services.engine.begin() as connection:
         access = await access_conversation_by_id(
@@ -272,13 +291,7 @@ async def mark_conversation_read(services: Services, actor: Actor, conversation_
             )
         ).scalar_one()
         await connection.execute(
-            conversation_participants.update()
-            .where(
-                conversation_participants.c.school_id == actor.school_id,
-                conversation_participants.c.conversation_id == conversation_id,
-                conversation_participants.c.person_id == actor.person_id,
-            )
-            .values(unread_count=0, last_read_message_id=last or 0)
+            _own_row(actor, conversation_id).values(unread_count=0, last_read_message_id=last or 0)
         )
     await announce_change(services, actor.school_id, [actor.person_id], "read")
 
@@ -300,13 +313,5 @@ async def set_archived(
         await access_conversation_by_id(
             connection, actor, conversation_id, ConversationAction.ARCHIVE
         )
-        await connection.execute(
-            conversation_participants.update()
-            .where(
-                conversation_participants.c.school_id == actor.school_id,
-                conversation_participants.c.conversation_id == conversation_id,
-                conversation_participants.c.person_id == actor.person_id,
-            )
-            .values(archived=archived)
-        )
+        await connection.execute(_own_row(actor, conversation_id).values(archived=archived))
     await announce_change(services, actor.school_id, [actor.person_id], "archive")

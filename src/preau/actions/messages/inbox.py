@@ -7,10 +7,10 @@ import msgspec
 import sqlalchemy as sa
 
 from preau.actions.context import Services
-from preau.actions.messages.queries import people_columns, person_ref
+from preau.actions.messages.queries import like_patterns, people_columns, person_ref
 from preau.actions.messages.unread import etag_of
 from preau.adapters.sql.schema import conversation_participants, conversations, messages, people
-from preau.domain.errors import InvalidInput
+from preau.domain.directory import check_paging
 from preau.domain.messages import ConversationSummary, InboxPage
 from preau.domain.people import Actor
 
@@ -29,30 +29,26 @@ async def list_inbox(
 ) -> InboxPage:
     """The actor's conversations, newest first; a search looks in subjects and in the
     messages of the actor's own conversations, archived or not."""
-    if page < 1:
-        raise InvalidInput("The page number starts at 1.", field="page")
-    if not 1 <= page_size <= 200:
-        raise InvalidInput("A page holds between 1 and 200 items.", field="page_size")
+    check_paging(page, page_size)
     conditions: list[sa.ColumnElement[bool]] = [
         conversation_participants.c.school_id == actor.school_id,
         conversation_participants.c.person_id == actor.person_id,
     ]
-    words = [word for word in query.lower().split()[:5] if word]
-    if words:
-        for word in words:
-            pattern = "%" + word.replace("\\", "").replace("%", "").replace("_", "") + "%"
-            conditions.append(
-                sa.or_(
-                    sa.func.lower(conversations.c.subject).like(pattern),
-                    conversations.c.id.in_(
-                        sa.select(messages.c.conversation_id).where(
-                            messages.c.school_id == actor.school_id,
-                            messages.c.hidden_at.is_(None),
-                            sa.func.lower(messages.c.body).like(pattern),
-                        )
-                    ),
-                )
+    patterns = like_patterns(query)
+    if patterns:
+        conditions.extend(
+            sa.or_(
+                sa.func.lower(conversations.c.subject).like(pattern),
+                conversations.c.id.in_(
+                    sa.select(messages.c.conversation_id).where(
+                        messages.c.school_id == actor.school_id,
+                        messages.c.hidden_at.is_(None),
+                        sa.func.lower(messages.c.body).like(pattern),
+                    )
+                ),
             )
+            for pattern in patterns
+        )
     else:
         conditions.append(conversation_participants.c.archived.is_(archived))
     starter = people.alias("starter")

@@ -1,5 +1,5 @@
-"""Query pieces every messages module uses: the people columns a query selects and the
-``PersonRef`` built from them, and ids cut into chunks for ``IN (...)`` lists."""
+"""Query pieces the messages modules share: the people columns a query selects and the
+``PersonRef`` built from them, ids cut into chunks for ``IN (...)`` lists, search patterns."""
 
 from __future__ import annotations
 
@@ -12,6 +12,16 @@ from preau.domain.messages import PersonRef, display_name
 from preau.domain.people import Profile
 
 IN_CHUNK = 900  # ids per IN (...) list, under SQLite's limit on parameters
+SEARCH_WORDS = 5
+
+
+def like_patterns(query: str) -> list[str]:
+    """The first words of a search, lowercased, as ``LIKE`` patterns that find each one
+    anywhere; the wildcards and backslashes a person types are dropped, not matched."""
+    return [
+        "%" + word.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        for word in query.lower().split()[:SEARCH_WORDS]
+    ]
 
 
 def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:

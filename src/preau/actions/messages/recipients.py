@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_groups_for_conversation
 from preau.actions.context import Services
-from preau.actions.messages.queries import chunks, people_columns, person_ref
+from preau.actions.messages.queries import chunks, like_patterns, people_columns, person_ref
 from preau.actions.messages.rules import load_rules, sender_circle
 from preau.adapters.sql.schema import enrolments, groups, parent_links, people
 from preau.domain.errors import Forbidden, InvalidInput
@@ -147,20 +147,18 @@ async def list_contacts(services: Services, actor: Actor, *, query: str = "") ->
     """Whom the compose form offers: for teachers and staff everyone in the school (and
     classes); for pupils and parents their (children's) teachers and the school staff,
     and a pupil's classmates (whom the rules may still refuse)."""
-    words = [w for w in query.lower().split()[:5] if w]
     conditions: list[sa.ColumnElement[bool]] = [
         people.c.school_id == actor.school_id,
         people.c.active.is_(True),
         people.c.id != actor.person_id,
     ]
-    for word in words:
-        pattern = "%" + word.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        conditions.append(
-            sa.or_(
-                sa.func.lower(people.c.family_name).like(pattern),
-                sa.func.lower(people.c.given_name).like(pattern),
-            )
+    conditions.extend(
+        sa.or_(
+            sa.func.lower(people.c.family_name).like(pattern),
+            sa.func.lower(people.c.given_name).like(pattern),
         )
+        for pattern in like_patterns(query)
+    )
     async with services.engine.connect() as connection:
         circle = await sender_circle(connection, actor)
         group_list: list[GroupRef] = []
