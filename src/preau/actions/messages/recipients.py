@@ -54,55 +54,69 @@ async def resolve_recipients(
         raise InvalidInput(TOO_MANY_GROUPS, field="group_ids", limit=MAX_GROUPS)
     if group_ids and (refusal := group_refusal(actor)) is not None:
         raise Forbidden(refusal, field="group_ids")
-    rules, _timezone = await load_rules(connection, actor.school_id)
-    circle = await sender_circle(connection, actor)
-    chosen: list[int] = []
-    if person_ids:
-        rows = (
-            await connection.execute(
-                sa.select(
-                    people.c.id,
-                    people.c.profile,
-                    people.c.active,
-                    people.c.given_name,
-                    people.c.family_name,
-                ).where(people.c.school_id == actor.school_id, people.c.id.in_(person_ids))
-            )
-        ).all()
-        if len(rows) != len(person_ids):
-            raise InvalidInput(UNKNOWN_PEOPLE, field="person_ids")
-        for row in rows:
-            contact = Contact(
-                person_id=int(row.id),
-                school_id=actor.school_id,
-                profile=Profile(row.profile),
-                active=bool(row.active),
-                name=display_name(row.given_name, row.family_name),
-            )
-            refusal = write_refusal(actor, contact, circle, rules)
-            if refusal is not None:
-                if refusal == INACTIVE_RECIPIENT:
-                    raise InvalidInput(refusal, field="person_ids", name=contact.name)
-                raise Forbidden(refusal, field="person_ids")
-            chosen.append(contact.person_id)
+    chosen = await _named_people(connection, actor, person_ids)
     if group_ids:
-        await access_groups_for_conversation(connection, actor, group_ids)
-        chosen.extend(await pupils_of(connection, actor.school_id, sorted(set(draft.group_ids))))
-        chosen.extend(
-            await parents_of(
-                connection,
-                actor.school_id,
-                await pupils_of(
-                    connection, actor.school_id, sorted(set(draft.parents_of_group_ids))
-                ),
-            )
-        )
+        chosen.extend(await _group_members(connection, actor, draft, group_ids))
     recipients = sorted(set(chosen) - {actor.person_id})
     if not recipients:
         raise InvalidInput(NO_RECIPIENT if not group_ids else EMPTY_GROUPS, field="person_ids")
     if len(recipients) > MAX_RECIPIENTS:
         raise InvalidInput(TOO_MANY_RECIPIENTS, field="group_ids", limit=MAX_RECIPIENTS)
     return recipients
+
+
+async def _named_people(
+    connection: AsyncConnection, actor: Actor, person_ids: Sequence[int]
+) -> list[int]:
+    """The people the draft names, each one the actor may write to under the school's rules."""
+    rules, _timezone = await load_rules(connection, actor.school_id)
+    circle = await sender_circle(connection, actor)
+    if not person_ids:
+        return []
+    rows = (
+        await connection.execute(
+            sa.select(
+                people.c.id,
+                people.c.profile,
+                people.c.active,
+                people.c.given_name,
+                people.c.family_name,
+            ).where(people.c.school_id == actor.school_id, people.c.id.in_(person_ids))
+        )
+    ).all()
+    if len(rows) != len(person_ids):
+        raise InvalidInput(UNKNOWN_PEOPLE, field="person_ids")
+    chosen: list[int] = []
+    for row in rows:
+        contact = Contact(
+            person_id=int(row.id),
+            school_id=actor.school_id,
+            profile=Profile(row.profile),
+            active=bool(row.active),
+            name=display_name(row.given_name, row.family_name),
+        )
+        refusal = write_refusal(actor, contact, circle, rules)
+        if refusal is not None:
+            if refusal == INACTIVE_RECIPIENT:
+                raise InvalidInput(refusal, field="person_ids", name=contact.name)
+            raise Forbidden(refusal, field="person_ids")
+        chosen.append(contact.person_id)
+    return chosen
+
+
+async def _group_members(
+    connection: AsyncConnection, actor: Actor, draft: ConversationDraft, group_ids: Sequence[int]
+) -> list[int]:
+    """The pupils of the groups the draft writes to, and the parents of the pupils of the
+    groups it writes to the parents of, once the actor may address every one of them."""
+    await access_groups_for_conversation(connection, actor, group_ids)
+    pupils = await pupils_of(connection, actor.school_id, sorted(set(draft.group_ids)))
+    parents = await parents_of(
+        connection,
+        actor.school_id,
+        await pupils_of(connection, actor.school_id, sorted(set(draft.parents_of_group_ids))),
+    )
+    return [*pupils, *parents]
 
 
 async def pupils_of(
