@@ -49,8 +49,8 @@ import sqlalchemy as sa
 
 from preau import bootstrap
 from preau.actions import classwork
-from preau.actions import messages as message_actions
 from preau.actions.directory import create_school, insert_person
+from preau.actions.messages.conversations import start_conversation
 from preau.adapters.sql.engine import migrate
 from preau.adapters.sql.schema import (
     devices,
@@ -368,7 +368,7 @@ async def seed(services: Any, pupils: int, resumes: int) -> World:
         )
         homework_ids.append(work.id)
     for subject in ("Bienvenue en classe à distance", "Planning de la semaine", "Rappel"):
-        await message_actions.start_conversation(
+        await start_conversation(
             services,
             teacher,
             ConversationDraft(subject=subject, body="Bonjour à toutes et à tous.",

@@ -36,7 +36,8 @@ from typing import Any
 
 import httpx
 
-from preau.actions import messages, timetable
+from preau.actions import timetable
+from preau.actions.messages.conversations import start_conversation
 from preau.bootstrap import build_app, build_services
 from preau.domain.admission import Lane
 from preau.domain.messages import ConversationDraft
@@ -84,7 +85,7 @@ async def prepare(url: str, files: Path) -> dict[str, str]:
         pupil = session.actor
         teacher = await _teacher_of(services, pupil)
         for number in range(3):
-            await messages.start_conversation(
+            await start_conversation(
                 services,
                 teacher,
                 ConversationDraft(

@@ -38,9 +38,9 @@ import sqlalchemy as sa
 import uvicorn
 from limits.aio.storage import MemoryStorage
 
-from preau.actions import messages
 from preau.actions.directory import create_school
-from preau.actions.sending import SendingLimit
+from preau.actions.messages.conversations import start_conversation
+from preau.actions.messages.sending import SendingLimit
 from preau.adapters.sql.engine import migrate
 from preau.adapters.sql.schema import enrolments, groups, people
 from preau.bootstrap import around, build_router, build_services
@@ -170,7 +170,7 @@ async def seed(database: Path, folder: Path) -> dict[str, Any]:
         )
     teacher_actor = Actor(person_id=teacher_id, school_id=school_id, profile=Profile.TEACHER)
     for number in range(30):
-        await messages.start_conversation(
+        await start_conversation(
             services,
             teacher_actor,
             ConversationDraft(

@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
-from preau.actions.sending import SendingLimit
+from preau.actions.messages.sending import SendingLimit
 from preau.actions.sessions import Sessions
 from preau.actions.timetable import WeekCache
 from preau.actions.virtual import JanusPool

@@ -220,7 +220,7 @@ def create_admin(uai: str, given_name: str, family_name: str, username: str | No
     "quiet hours hold it back). Schedule it hourly.",
 )
 def send_digests() -> None:
-    from preau.actions.digests import send_digests as run_digests
+    from preau.actions.messages.digests import send_digests as run_digests
 
     report = run_with_services(run_digests)
     if not report.smtp_configured:

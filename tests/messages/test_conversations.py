@@ -227,6 +227,24 @@ async def test_a_deactivated_recipient_is_named(app: App, world: dict[str, Schoo
     assert response.json()["detail"].startswith("Pupil SchoolA no longer has an active account")
 
 
+async def test_contact_search_needs_every_word_and_takes_no_wildcard(
+    app: App, world: dict[str, School]
+) -> None:
+    """The compose form's search shares the inbox's: each word must match a name, and a
+    ``_`` or ``%`` typed is dropped rather than matching any character."""
+    teacher = await headers_for(app, "teacher.a")
+
+    async def names(query: str) -> list[str]:
+        response = await app.client.get("/api/v1/contacts", params={"q": query}, headers=teacher)
+        assert response.status_code == 200
+        return sorted(person["name"] for person in response.json()["people"])
+
+    assert await names("pupil") == ["Other Pupil SchoolA", "Pupil SchoolA"]
+    assert await names("schoola other") == ["Other Pupil SchoolA"]
+    assert await names("p_pil") == []
+    assert await names("pu%il") == []
+
+
 async def test_archive_search_and_replies_closed(app: App, world: dict[str, School]) -> None:
     school = world["a"]
     teacher = await headers_for(app, "teacher.a")

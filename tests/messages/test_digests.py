@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions.digests import send_digests
+from preau.actions.messages.digests import send_digests
 from preau.adapters.sql.schema import people
 from tests.helpers import PASSWORD, App, build_world, make_settings, running_app
 from tests.messages.support import headers_for

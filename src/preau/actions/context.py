@@ -19,7 +19,7 @@ from preau.settings import Settings
 if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork.todo import HomeworkCache, TodoCache
-    from preau.actions.sending import SendingLimit
+    from preau.actions.messages.sending import SendingLimit
     from preau.actions.sessions import Sessions
     from preau.actions.timetable import WeekCache
     from preau.actions.virtual import JanusPool

@@ -18,7 +18,7 @@ from litestar import asgi
 from litestar.types import Receive, Scope, Send
 
 from preau.actions.context import Services
-from preau.actions.messages import unread_counts_cached
+from preau.actions.messages.unread import unread_counts_cached
 from preau.actions.sessions import Session
 from preau.domain.messages import UnreadCounts
 from preau.live import Frame, Listener, sse_frame

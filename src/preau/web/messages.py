@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from preau import i18n
 from preau.actions import messages
-from preau.actions.messages import AttachmentDownload
+from preau.actions.messages.attachments import AttachmentDownload
 from preau.actions.sessions import Session
 from preau.actions.zones import school_zone
 from preau.domain.classwork import attachment_disposition

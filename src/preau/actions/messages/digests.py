@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau import i18n
 from preau.actions.context import Services
-from preau.actions.messages import load_rules
+from preau.actions.messages.rules import load_rules
 from preau.adapters.mail import MailUnavailable, SmtpServer, send_batch
 from preau.adapters.sql.schema import (
     announcement_recipients,
@@ -173,7 +173,7 @@ async def _unread_items(
     message_rows = await connection.execute(
         sa.select(
             conversation_participants.c.person_id,
-            conversations.c.subject,
+            conversations.c.subject.label("title"),
             messages.c.created_at,
             author.c.given_name,
             author.c.family_name,
@@ -201,15 +201,6 @@ async def _unread_items(
         )
         .order_by(messages.c.created_at.desc())
     )
-    for row in message_rows:
-        found.setdefault(int(row.person_id), []).append(
-            DigestItem(
-                kind="message",
-                title=row.subject,
-                author=display_name(row.given_name, row.family_name),
-                at=row.created_at,
-            )
-        )
     announcement_rows = await connection.execute(
         sa.select(
             announcement_recipients.c.person_id,
@@ -229,15 +220,16 @@ async def _unread_items(
         )
         .order_by(announcements.c.created_at.desc())
     )
-    for row in announcement_rows:
-        found.setdefault(int(row.person_id), []).append(
-            DigestItem(
-                kind="announcement",
-                title=row.title,
-                author=display_name(row.given_name, row.family_name),
-                at=row.created_at,
+    for kind, rows in (("message", message_rows), ("announcement", announcement_rows)):
+        for row in rows:
+            found.setdefault(int(row.person_id), []).append(
+                DigestItem(
+                    kind=kind,
+                    title=row.title,
+                    author=display_name(row.given_name, row.family_name),
+                    at=row.created_at,
+                )
             )
-        )
     return found
 
 

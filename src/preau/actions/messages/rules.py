@@ -1,0 +1,134 @@
+"""The school's messaging rules (who may write to whom, quiet hours) and who a pupil or a
+parent is to them: their teachers and classmates."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from preau.actions.access import ONLY_MODERATORS, child_ids, enforce
+from preau.actions.context import Services
+from preau.adapters.sql.schema import enrolments, groups, messaging_settings, schools
+from preau.domain.access import messaging_settings_decision
+from preau.domain.messages import SchoolMessaging, SenderCircle, check_school_messaging
+from preau.domain.people import Actor, Profile
+from preau.domain.zones import zone_named
+from preau.i18n import lazy
+
+UNKNOWN_GROUPS = lazy("This class or group does not exist or is not in your school.")
+
+
+async def load_rules(
+    connection: AsyncConnection, school_id: int
+) -> tuple[SchoolMessaging, ZoneInfo]:
+    """The school's messaging rules (defaults when it never changed them) and time zone."""
+    row = (
+        await connection.execute(
+            sa.select(messaging_settings, schools.c.timezone)
+            .select_from(schools)
+            .outerjoin(messaging_settings, messaging_settings.c.school_id == schools.c.id)
+            .where(schools.c.id == school_id)
+        )
+    ).first()
+    if row is None or row.pupils_write_to_class is None:
+        return SchoolMessaging(), zone_named(row.timezone if row is not None else None)
+    return (
+        SchoolMessaging(
+            pupils_write_to_class=bool(row.pupils_write_to_class),
+            pupils_write_to_teachers=bool(row.pupils_write_to_teachers),
+            parents_write_to_teachers=bool(row.parents_write_to_teachers),
+            quiet_enabled=bool(row.quiet_enabled),
+            quiet_from=f"{row.quiet_from_minute // 60:02d}:{row.quiet_from_minute % 60:02d}",
+            quiet_until=f"{row.quiet_until_minute // 60:02d}:{row.quiet_until_minute % 60:02d}",
+            quiet_days=[int(day) for day in str(row.quiet_days).split(",") if day.strip()],
+        ),
+        zone_named(row.timezone),
+    )
+
+
+async def get_messaging_settings(services: Services, actor: Actor) -> SchoolMessaging:
+    enforce(
+        messaging_settings_decision(actor, school_id=actor.school_id, change=False),
+        UNKNOWN_GROUPS,
+        ONLY_MODERATORS,
+    )
+    async with services.engine.connect() as connection:
+        rules, _timezone = await load_rules(connection, actor.school_id)
+    return rules
+
+
+async def update_messaging_settings(
+    services: Services, actor: Actor, rules: SchoolMessaging
+) -> SchoolMessaging:
+    enforce(
+        messaging_settings_decision(actor, school_id=actor.school_id, change=True),
+        UNKNOWN_GROUPS,
+        ONLY_MODERATORS,
+    )
+    rules = check_school_messaging(rules)
+    start_hours, start_minutes = (int(part) for part in rules.quiet_from.split(":"))
+    end_hours, end_minutes = (int(part) for part in rules.quiet_until.split(":"))
+    values = {
+        "pupils_write_to_class": rules.pupils_write_to_class,
+        "pupils_write_to_teachers": rules.pupils_write_to_teachers,
+        "parents_write_to_teachers": rules.parents_write_to_teachers,
+        "quiet_enabled": rules.quiet_enabled,
+        "quiet_from_minute": start_hours * 60 + start_minutes,
+        "quiet_until_minute": end_hours * 60 + end_minutes,
+        "quiet_days": ",".join(str(day) for day in rules.quiet_days),
+        "updated_at": services.now(),
+    }
+    async with services.engine.begin() as connection:
+        updated = await connection.execute(
+            messaging_settings.update()
+            .where(messaging_settings.c.school_id == actor.school_id)
+            .values(**values)
+        )
+        if updated.rowcount == 0:
+            await connection.execute(
+                messaging_settings.insert().values(school_id=actor.school_id, **values)
+            )
+    return rules
+
+
+async def sender_circle(connection: AsyncConnection, actor: Actor) -> SenderCircle:
+    """The teachers of the pupil's (or the parent's children's) groups, and the pupil's
+    classmates: two indexed queries, none for teachers and staff."""
+    if actor.profile is Profile.PUPIL:
+        members = {actor.person_id}
+    elif actor.profile is Profile.PARENT:
+        members = await child_ids(connection, actor)
+    else:
+        return SenderCircle()
+    if not members:
+        return SenderCircle()
+    own_groups = (
+        sa.select(enrolments.c.group_id)
+        .where(
+            enrolments.c.school_id == actor.school_id,
+            enrolments.c.person_id.in_(members),
+            enrolments.c.role == "pupil",
+        )
+        .scalar_subquery()
+    )
+    rows = await connection.execute(
+        sa.select(enrolments.c.person_id, enrolments.c.role, groups.c.kind)
+        .join(groups, groups.c.id == enrolments.c.group_id)
+        .where(
+            enrolments.c.school_id == actor.school_id,
+            groups.c.school_id == actor.school_id,
+            groups.c.active.is_(True),
+            enrolments.c.group_id.in_(own_groups),
+        )
+    )
+    teachers: set[int] = set()
+    classmates: set[int] = set()
+    for row in rows:
+        if row.role == "teacher":
+            teachers.add(int(row.person_id))
+        elif row.kind == "class" and actor.profile is Profile.PUPIL:
+            classmates.add(int(row.person_id))
+    classmates.discard(actor.person_id)
+    return SenderCircle(teacher_ids=frozenset(teachers), classmate_ids=frozenset(classmates))
