@@ -33,7 +33,7 @@ from tests.virtual.janus_nodes import (
     nodes_setting,
 )
 
-from preau.actions import virtual
+from preau.actions.virtual import placement as virtual
 from preau.adapters.sql.engine import migrate
 from preau.bootstrap import build_services
 from preau.domain.people import Actor, Profile

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from preau.actions import virtual
+from preau.actions.virtual import placement as virtual
 from preau.bootstrap import build_services, load_settings
 from preau.domain.errors import PreauError
 from preau.domain.virtual import janus_configuration, parse_nodes

@@ -12,7 +12,7 @@ import httpx
 import msgspec
 import sqlalchemy as sa
 
-from preau.actions import virtual
+from preau.actions.virtual import placement as virtual
 from preau.adapters.sql.schema import enrolments, virtual_rooms
 from preau.domain.virtual import VIDEOROOM, core_token, room_token
 from tests.helpers import App, School, api_token

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions import virtual
+from preau.actions.virtual import placement as virtual
 from preau.web import virtual as web_virtual
 from tests.conftest import missing_service
 from tests.helpers import (

@@ -9,8 +9,8 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 
-from preau.actions import virtual
-from preau.actions.virtual import Floor, Participant, RoomView
+from preau.actions.virtual import placement as virtual
+from preau.actions.virtual.placement import Floor, Participant, RoomView
 from preau.api.accounts import require_session
 from preau.domain.virtual import JoinGrant
 from preau.web.render import services_of
