@@ -21,7 +21,7 @@ from preau.actions.context import Services
 from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
 from preau.actions.timetable import WeekCache
-from preau.actions.virtual.placement import JanusPool
+from preau.actions.virtual.pool import JanusPool
 from preau.adapters.clock import SystemClock
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore

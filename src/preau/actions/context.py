@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from preau.actions.sending import SendingLimit
     from preau.actions.sessions import Sessions
     from preau.actions.timetable import WeekCache
-    from preau.actions.virtual.placement import JanusPool
+    from preau.actions.virtual.pool import JanusPool
     from preau.adapters.shared import Shared
 
 

@@ -9,8 +9,9 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 
-from preau.actions.virtual import placement as virtual
-from preau.actions.virtual.placement import Floor, Participant, RoomView
+from preau.actions import virtual
+from preau.actions.virtual.hands import Floor, Participant
+from preau.actions.virtual.rooms import RoomView
 from preau.api.accounts import require_session
 from preau.domain.virtual import JoinGrant
 from preau.web.render import services_of

@@ -14,8 +14,8 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect
 
 from preau import i18n
+from preau.actions import virtual
 from preau.actions.directory import my_groups
-from preau.actions.virtual import placement as virtual
 from preau.actions.zones import school_zone
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor
