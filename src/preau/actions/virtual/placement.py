@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.context import Services
-from preau.actions.timetable import expand_lessons, load_lessons
+from preau.actions.timetable.lessons import expand_lessons, load_lessons
 from preau.actions.virtual.pool import JanusPool, pool_of
 from preau.actions.zones import school_zone
 from preau.adapters.janus import JanusUnavailable

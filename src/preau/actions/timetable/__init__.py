@@ -1,0 +1,1 @@
+"""The timetable: lessons, one-off changes, holidays, week views and calendar feeds."""
