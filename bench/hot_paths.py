@@ -36,8 +36,7 @@ from typing import Any
 
 import httpx
 
-from preau.actions import messages
-from preau.actions.timetable import lessons as timetable
+from preau.actions import messages, timetable
 from preau.bootstrap import build_app, build_services
 from preau.domain.admission import Lane
 from preau.domain.messages import ConversationDraft

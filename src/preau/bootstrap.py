@@ -20,7 +20,7 @@ from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
 from preau.actions.sending import SendingLimit
 from preau.actions.sessions import Sessions
-from preau.actions.timetable.lessons import WeekCache
+from preau.actions.timetable.weeks import WeekCache
 from preau.actions.virtual.pool import JanusPool
 from preau.adapters.clock import SystemClock
 from preau.adapters.files.local import LocalFileStore

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from preau.actions.classwork.todo import HomeworkCache, TodoCache
     from preau.actions.sending import SendingLimit
     from preau.actions.sessions import Sessions
-    from preau.actions.timetable.lessons import WeekCache
+    from preau.actions.timetable.weeks import WeekCache
     from preau.actions.virtual.pool import JanusPool
     from preau.adapters.shared import Shared
 

@@ -10,9 +10,9 @@ from litestar import Request, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
+from preau.actions import timetable
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.actions.timetable import lessons as timetable
 from preau.api.accounts import require_session
 from preau.asgi import Scope
 from preau.domain.timetable import (

@@ -10,11 +10,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from preau.actions.access import (
-    access_group_for_virtual_class,
-    access_room_by_id,
-    joinable_rooms,
-)
+from preau.actions.access import access_group_for_virtual_class, access_room_by_id, joinable_rooms
 from preau.actions.context import Services
 from preau.actions.virtual.placement import insert_room, place_room
 from preau.actions.virtual.pool import pool_of
