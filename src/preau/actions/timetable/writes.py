@@ -5,6 +5,7 @@ Every write bumps the school's timetable read version (see ``weeks``)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -113,13 +114,48 @@ def takes_place(lesson: Lesson, day: date) -> bool:
     )
 
 
+async def _occurrence_to_change(
+    connection: AsyncConnection, actor: Actor, lesson_id: int, day: date
+) -> Lesson:
+    """The lesson, if the actor may change it and it takes place on ``day``."""
+    lesson = await access_lesson_by_id(connection, actor, lesson_id, Action.CHANGE)
+    if not takes_place(lesson, day):
+        raise InvalidInput(NOT_AN_OCCURRENCE, field="day")
+    return lesson
+
+
+async def _write_change(
+    connection: AsyncConnection,
+    school_id: int,
+    lesson_id: int,
+    day: date,
+    *,
+    update: dict[str, Any],
+    insert: dict[str, Any],
+) -> None:
+    """One occurrence has at most one change row: update it, or insert it if there is none."""
+    updated = await connection.execute(
+        timetable_changes.update()
+        .where(
+            timetable_changes.c.school_id == school_id,
+            timetable_changes.c.lesson_id == lesson_id,
+            timetable_changes.c.day == day,
+        )
+        .values(**update)
+    )
+    if updated.rowcount == 0:
+        await connection.execute(
+            timetable_changes.insert().values(
+                school_id=school_id, lesson_id=lesson_id, day=day, **insert
+            )
+        )
+
+
 async def change_occurrence(services: Services, actor: Actor, draft: ChangeDraft) -> Occurrence:
     """Cancel, move or replace one occurrence (replacing an earlier change of it)."""
     starts, ends = check_change(draft)
     async with services.engine.begin() as connection:
-        lesson = await access_lesson_by_id(connection, actor, draft.lesson_id, Action.CHANGE)
-        if not takes_place(lesson, draft.day):
-            raise InvalidInput(NOT_AN_OCCURRENCE, field="day")
+        lesson = await _occurrence_to_change(connection, actor, draft.lesson_id, draft.day)
         if draft.new_teacher_id is not None:
             await _check_teacher(
                 connection, actor.school_id, draft.new_teacher_id, "new_teacher_id"
@@ -136,21 +172,9 @@ async def change_occurrence(services: Services, actor: Actor, draft: ChangeDraft
             "virtual": draft.virtual,
             "created_at": services.now(),
         }
-        updated = await connection.execute(
-            timetable_changes.update()
-            .where(
-                timetable_changes.c.school_id == actor.school_id,
-                timetable_changes.c.lesson_id == lesson.id,
-                timetable_changes.c.day == draft.day,
-            )
-            .values(**values)
+        await _write_change(
+            connection, actor.school_id, lesson.id, draft.day, update=values, insert=values
         )
-        if updated.rowcount == 0:
-            await connection.execute(
-                timetable_changes.insert().values(
-                    school_id=actor.school_id, lesson_id=lesson.id, day=draft.day, **values
-                )
-            )
         around = draft.new_day or draft.day
         span_start = min(draft.day, around)
         span = (max(draft.day, around) - span_start).days + 1
@@ -168,29 +192,19 @@ async def set_virtual(
 ) -> None:
     """Hold one occurrence as a virtual class, or back in class, keeping any other change."""
     async with services.engine.begin() as connection:
-        lesson = await access_lesson_by_id(connection, actor, lesson_id, Action.CHANGE)
-        if not takes_place(lesson, day):
-            raise InvalidInput(NOT_AN_OCCURRENCE, field="day")
-        updated = await connection.execute(
-            timetable_changes.update()
-            .where(
-                timetable_changes.c.school_id == actor.school_id,
-                timetable_changes.c.lesson_id == lesson.id,
-                timetable_changes.c.day == day,
-            )
-            .values(virtual=virtual)
+        lesson = await _occurrence_to_change(connection, actor, lesson_id, day)
+        await _write_change(
+            connection,
+            actor.school_id,
+            lesson.id,
+            day,
+            update={"virtual": virtual},
+            insert={
+                "kind": ChangeKind.VIRTUAL.value,
+                "virtual": virtual,
+                "created_at": services.now(),
+            },
         )
-        if updated.rowcount == 0:
-            await connection.execute(
-                timetable_changes.insert().values(
-                    school_id=actor.school_id,
-                    lesson_id=lesson.id,
-                    day=day,
-                    kind=ChangeKind.VIRTUAL.value,
-                    virtual=virtual,
-                    created_at=services.now(),
-                )
-            )
         bumped = await _timetable_changed(services, connection, actor.school_id)
     await services.todo_cache.announce(actor.school_id, bumped)
 
