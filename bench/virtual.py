@@ -33,7 +33,9 @@ from tests.virtual.janus_nodes import (
     nodes_setting,
 )
 
-from preau.actions import virtual
+from preau.actions.virtual.pool import pool_of
+from preau.actions.virtual.rooms import start_unscheduled
+from preau.actions.virtual.seats import join
 from preau.adapters.sql.engine import migrate
 from preau.bootstrap import build_services
 from preau.domain.people import Actor, Profile
@@ -64,7 +66,7 @@ async def control_plane(folder: Path, rooms: int) -> dict[str, float]:
         await migrate(services.engine)
         world = await build_world(services, await services.passwords.hash(PASSWORD))
         school = world["a"]
-        pool = virtual.pool_of(services)
+        pool = pool_of(services)
         await pool.refresh()
         teacher = Actor(
             person_id=school.people["teacher"], school_id=school.id, profile=Profile.TEACHER
@@ -73,7 +75,7 @@ async def control_plane(folder: Path, rooms: int) -> dict[str, float]:
 
         started = time.perf_counter()
         created = [
-            await virtual.start_unscheduled(services, teacher, school.class_id, title="Bench")
+            await start_unscheduled(services, teacher, school.class_id, title="Bench")
             for _ in range(rooms)
         ]
         sequential = rooms / (time.perf_counter() - started)
@@ -81,7 +83,7 @@ async def control_plane(folder: Path, rooms: int) -> dict[str, float]:
         started = time.perf_counter()
         joins = 0
         while time.perf_counter() - started < 2:
-            await virtual.join(services, pupil, created[joins % len(created)].id)
+            await join(services, pupil, created[joins % len(created)].id)
             joins += 1
         join_rate = joins / (time.perf_counter() - started)
 
@@ -102,7 +104,7 @@ async def control_plane(folder: Path, rooms: int) -> dict[str, float]:
             "nodes_used": len(spread),
         }
     finally:
-        await virtual.pool_of(services).stop()
+        await pool_of(services).stop()
         await services.state.close()
         await services.engine.dispose()
         for node in janus:

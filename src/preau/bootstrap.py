@@ -20,8 +20,8 @@ from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
 from preau.actions.messages.sending import SendingLimit
 from preau.actions.sessions import Sessions
-from preau.actions.timetable import WeekCache
-from preau.actions.virtual import JanusPool
+from preau.actions.timetable.weeks import WeekCache
+from preau.actions.virtual.pool import JanusPool
 from preau.adapters.clock import SystemClock
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore

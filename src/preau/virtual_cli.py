@@ -11,7 +11,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from preau.actions import virtual
+from preau.actions.virtual.nodes import NodeStatus, drain_node, node_statuses
+from preau.actions.virtual.placement import place_upcoming, relocate_rooms
+from preau.actions.virtual.pool import pool_of
 from preau.bootstrap import build_services, load_settings
 from preau.domain.errors import PreauError
 from preau.domain.virtual import janus_configuration, parse_nodes
@@ -65,18 +67,18 @@ def write_config(name: str, out: Path | None) -> None:
 
 
 def _run(job: str, name: str | None = None, draining: bool = False) -> None:
-    async def main() -> list[virtual.NodeStatus]:
+    async def main() -> list[NodeStatus]:
         services = build_services(_settings())
-        pool = virtual.pool_of(services)
+        pool = pool_of(services)
         try:
             await pool.refresh()
             if job == "drain" and name is not None:
-                await virtual.drain_node(services, name, draining=draining)
+                await drain_node(services, name, draining=draining)
             if job == "place":
-                await virtual.relocate_rooms(services)
-                placed = await virtual.place_upcoming(services)
+                await relocate_rooms(services)
+                placed = await place_upcoming(services)
                 console.print(f"{len(placed)} rooms placed.")
-            return await virtual.node_statuses(services)
+            return await node_statuses(services)
         finally:
             await pool.stop()
             await services.state.close()

@@ -12,7 +12,9 @@ import httpx
 import msgspec
 import sqlalchemy as sa
 
-from preau.actions import virtual
+from preau.actions.virtual.nodes import drain_node
+from preau.actions.virtual.placement import place_upcoming, relocate_rooms
+from preau.actions.virtual.pool import pool_of
 from preau.adapters.sql.schema import enrolments, virtual_rooms
 from preau.domain.virtual import VIDEOROOM, core_token, room_token
 from tests.helpers import App, School, api_token
@@ -149,19 +151,19 @@ async def test_rooms_are_created_ahead_of_the_lesson_and_the_join_button_follows
     app: App, world: dict[str, School], running_nodes: list[JanusProcess]
 ) -> None:
     lesson_id = await virtual_lesson(app, world["a"])
-    pool = virtual.pool_of(app.services)
+    pool = pool_of(app.services)
     await pool.refresh()
     app.services.clock = lambda: at(7, 45)
-    assert await virtual.place_upcoming(app.services) == []
+    assert await place_upcoming(app.services) == []
     assert await room_of(app, lesson_id) is None
 
     app.services.clock = lambda: at(7, 51)  # 9 minutes before: inside the 10-minute lead
-    placed = await virtual.place_upcoming(app.services)
+    placed = await place_upcoming(app.services)
     room = await room_of(app, lesson_id)
     assert placed == [room.id]
     assert room.expected == 2  # one pupil and the teacher
     assert await pool.admin.room_exists(pool.by_name[room.node], room.janus_room)
-    assert await virtual.place_upcoming(app.services) == []  # once only
+    assert await place_upcoming(app.services) == []  # once only
 
     pupil = await bearer(app, "pupil.a")
     listed = (await pupil.get("/api/v1/virtual/rooms")).json()
@@ -190,7 +192,7 @@ async def test_janus_refuses_missing_expired_and_other_room_tokens(
     app: App, world: dict[str, School], running_nodes: list[JanusProcess]
 ) -> None:
     school = world["a"]
-    await virtual.pool_of(app.services).refresh()
+    await pool_of(app.services).refresh()
     # Tokens are checked by Janus against the real clock: lessons run from now.
     teacher = await bearer(app, "teacher.a")
     rooms = []
@@ -245,7 +247,7 @@ async def test_attendance_is_capped_by_counting_tokens(
     app: App, world: dict[str, School], running_nodes: list[JanusProcess]
 ) -> None:
     school = world["a"]
-    await virtual.pool_of(app.services).refresh()
+    await pool_of(app.services).refresh()
     app.services.settings = msgspec.structs.replace(app.services.settings, janus_room_cap=2)
     async with app.services.engine.begin() as connection:
         await connection.execute(
@@ -275,7 +277,7 @@ async def test_placement_spreads_rooms_drain_stops_new_ones_and_fail_over_moves_
     app: App, world: dict[str, School], running_nodes: list[JanusProcess]
 ) -> None:
     school = world["a"]
-    pool = virtual.pool_of(app.services)
+    pool = pool_of(app.services)
     await pool.refresh()
     teacher = await bearer(app, "teacher.a")
 
@@ -288,7 +290,7 @@ async def test_placement_spreads_rooms_drain_stops_new_ones_and_fail_over_moves_
     first, second = await start(), await start()
     assert {first["node"], second["node"]} == {"a", "b"}  # the emptier node each time
 
-    status = await virtual.drain_node(app.services, "a", draining=True)
+    status = await drain_node(app.services, "a", draining=True)
     assert status.accepting is False
     a = node_of(running_nodes, "a")
     drained = JanusSession(
@@ -299,7 +301,7 @@ async def test_placement_spreads_rooms_drain_stops_new_ones_and_fail_over_moves_
     assert refused["error"]["code"] == 472  # no new sessions while drained
     assert (await start())["node"] == "b"
     assert (await start())["node"] == "b"
-    await virtual.drain_node(app.services, "a", draining=False)
+    await drain_node(app.services, "a", draining=False)
     assert (await start())["node"] == "a"
 
     # The node holding the first room dies: its live rooms move, and a rejoin lands there.
@@ -308,7 +310,7 @@ async def test_placement_spreads_rooms_drain_stops_new_ones_and_fail_over_moves_
     victim.kill()
     await pool.refresh()
     assert not pool.healthy(first["node"])
-    moved = await virtual.relocate_rooms(app.services)
+    moved = await relocate_rooms(app.services)
     assert first["id"] in moved
     async with app.services.engine.connect() as connection:
         row = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions import virtual
+from preau.actions.virtual.pool import pool_of
 from preau.web import virtual as web_virtual
 from tests.conftest import missing_service
 from tests.helpers import (
@@ -27,7 +27,7 @@ from tests.virtual.janus_nodes import JanusProcess
 async def test_a_teacher_starts_a_class_and_only_its_pupils_get_the_page(
     app: App, world: dict[str, School], running_nodes: list[JanusProcess]
 ) -> None:
-    await virtual.pool_of(app.services).refresh()
+    await pool_of(app.services).refresh()
     teacher = app.client_for()
     await login(teacher, "teacher.a")
     page = await teacher.get("/virtual")

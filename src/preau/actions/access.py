@@ -637,7 +637,7 @@ async def access_lesson_by_id(
     """The only way to reach a lesson for an actor (see :func:`lesson_decision`)."""
     # The lesson is loaded as the timetable loads every lesson; the timetable imports
     # this module for its own checks, so its loader is imported here, when first asked.
-    from preau.actions.timetable import load_lessons  # noqa: PLC0415 — see above
+    from preau.actions.timetable.lessons import load_lessons  # noqa: PLC0415 — see above
 
     found = await load_lessons(connection, actor.school_id, lesson_ids=[lesson_id])
     if not found:

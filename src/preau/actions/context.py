@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from preau.actions.classwork.todo import HomeworkCache, TodoCache
     from preau.actions.messages.sending import SendingLimit
     from preau.actions.sessions import Sessions
-    from preau.actions.timetable import WeekCache
-    from preau.actions.virtual import JanusPool
+    from preau.actions.timetable.weeks import WeekCache
+    from preau.actions.virtual.pool import JanusPool
     from preau.adapters.shared import Shared
 
 

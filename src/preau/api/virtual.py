@@ -10,7 +10,8 @@ from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from preau.actions import virtual
-from preau.actions.virtual import Floor, Participant, RoomView
+from preau.actions.virtual.hands import Floor, Participant
+from preau.actions.virtual.rooms import RoomView
 from preau.api.accounts import require_session
 from preau.domain.virtual import JoinGrant
 from preau.web.render import services_of

@@ -18,7 +18,7 @@ from preau.actions import timetable
 from preau.actions.context import Services
 from preau.actions.directory import get_person
 from preau.actions.sessions import Session
-from preau.actions.timetable import CachedWeek
+from preau.actions.timetable.weeks import CachedWeek
 from preau.asgi import Scope
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor
