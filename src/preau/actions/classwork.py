@@ -44,6 +44,7 @@ from preau.actions.classwork_todo import (
     pupil_scope,
 )
 from preau.actions.context import Services
+from preau.actions.marks import mark_from_hand_in
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     enrolments,
@@ -1253,6 +1254,7 @@ async def review_hand_in(
             .values(**values)
         )
         await _event(connection, actor, row, to_state=target, late=bool(row.late), now=now)
+        await mark_from_hand_in(connection, actor, work.id, pupil_id, checked, now=now)
         versions = await bump_versions(
             connection, actor.school_id, [pupil_scope(pupil_id)], now=now
         )
