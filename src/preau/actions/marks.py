@@ -78,9 +78,6 @@ from preau.i18n import lazy
 
 Row = sa.Row[Any]
 
-NOT_A_PUPIL_OF_GROUP = lazy(
-    "{name} is not a pupil of this class or group: their mark was not saved, nor any other."
-)
 UNKNOWN_PUPIL = lazy("Pupil number {pupil_id} is not in this class or group: nothing was saved.")
 TWICE_IN_COLUMN = lazy("A pupil appears twice in the marks sent: nothing was saved.")
 HOMEWORK_UNKNOWN = lazy(
@@ -742,7 +739,8 @@ async def enter_grid(
         checked: dict[int, dict[int, Mark | None]] = {}
         for evaluation_id, entries in columns.items():
             if evaluation_id not in found:
-                raise InvalidInput(COLUMN_OF_OTHER_GROUP, field=f"marks.{evaluation_id}")
+                column = f"marks.{evaluation_id}"
+                raise InvalidInput(COLUMN_OF_OTHER_GROUP, field=column)
             out_of = from_hundredths(found[evaluation_id].out_of_hundredths)
             checked[evaluation_id] = _checked_column(evaluation_id, out_of, entries, pupils)
         changed = 0

@@ -34,6 +34,14 @@ EVALUATION_NOT_FOUND = lazy("This evaluation does not exist or is not in your sc
 PUPIL_NOT_FOUND = lazy("This pupil does not exist or is not in your school.")
 NOT_YOUR_CLASS = lazy("Only the teachers of this class or group can see or change its marks.")
 READ_ONLY = lazy("You can read these marks but not change them.")
+BAD_TOTAL = lazy("The total is a number above 0 and at most 1000, like 20 or 10.")
+BAD_COEFFICIENT = lazy(
+    "A coefficient is a number from 0 to 100, with at most two decimals, like 1 or 0.5."
+)
+BAD_MARK = lazy(
+    "Write a mark as a number like 15 or 15,5, or abs (absent), disp (exempt) "
+    "or nr (not handed in)."
+)
 
 SCALE = 20  # French marks are read out of 20: every average is brought to that scale
 MAX_OUT_OF = Decimal(1000)
@@ -191,21 +199,16 @@ def parse_number(value: str | float | Decimal, field: str, sentence: str) -> Dec
 
 
 def check_out_of(value: Decimal | float | str) -> Decimal:
-    out_of = parse_number(
-        value, "out_of", "The total is a number above 0 and at most 1000, like 20 or 10."
-    )
+    out_of = parse_number(value, "out_of", BAD_TOTAL)
     if not 0 < out_of <= MAX_OUT_OF:
-        raise InvalidInput(
-            "The total is a number above 0 and at most 1000, like 20 or 10.", field="out_of"
-        )
+        raise InvalidInput(BAD_TOTAL, field="out_of")
     return out_of
 
 
 def check_coefficient(value: Decimal | float | str, field: str = "coefficient") -> Decimal:
-    sentence = "A coefficient is a number from 0 to 100, with at most two decimals, like 1 or 0.5."
-    coefficient = parse_number(value, field, sentence)
+    coefficient = parse_number(value, field, BAD_COEFFICIENT)
     if coefficient > MAX_COEFFICIENT:
-        raise InvalidInput(sentence, field=field)
+        raise InvalidInput(BAD_COEFFICIENT, field=field)
     return coefficient
 
 
@@ -240,12 +243,7 @@ def parse_mark(value: str | float | None, out_of: Decimal, field: str = "value")
         special = SPECIAL_CODES.get(text)
         if special is not None:
             return Mark(special=special)
-    points = parse_number(
-        value,
-        field,
-        "Write a mark as a number like 15 or 15,5, or abs (absent), disp (exempt) "
-        "or nr (not handed in).",
-    )
+    points = parse_number(value, field, BAD_MARK)
     if points > out_of:
         raise InvalidInput(
             "A mark cannot be above the evaluation's total of {out_of}.",
