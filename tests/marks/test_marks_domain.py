@@ -287,7 +287,9 @@ def test_an_average_lies_between_the_lowest_and_highest_mark(items: list[tuple[i
 
 
 @given(marks_on_twenty, st.randoms())
-def test_the_order_of_evaluations_does_not_matter(items: list[tuple[int, int]], random: object) -> None:
+def test_the_order_of_evaluations_does_not_matter(
+    items: list[tuple[int, int]], random: object
+) -> None:
     results = results_of(items)
     shuffled = list(results)
     random.shuffle(shuffled)  # type: ignore[attr-defined]  # hypothesis's Random

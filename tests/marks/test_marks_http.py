@@ -26,7 +26,9 @@ async def enrol_pupils(app: App, school: School, count: int) -> list[int]:
                 app.services,
                 connection,
                 school.id,
-                PersonDraft(given_name=f"Élève{number}", family_name="Classe", profile=Profile.PUPIL),
+                PersonDraft(
+                    given_name=f"Élève{number}", family_name="Classe", profile=Profile.PUPIL
+                ),
             )
             await connection.execute(
                 enrolments.insert().values(
@@ -149,7 +151,9 @@ async def test_bad_input_gets_a_sentence_and_writes_nothing(
     above = await teacher.put(path, json={"marks": [{"pupil_id": pupil_id, "value": "21"}]})
     assert above.json()["detail"] == "Une note ne peut pas dépasser le barème de l’évaluation, 20."
 
-    assert (await teacher.put(path, json={"marks": [{"pupil_id": pupil_id, "value": 18}]})).is_success
+    assert (
+        await teacher.put(path, json={"marks": [{"pupil_id": pupil_id, "value": 18}]})
+    ).is_success
     lowered = await teacher.patch(f"/api/v1/marks/evaluations/{created['id']}", json={"out_of": 10})
     assert lowered.status_code == 400
     assert lowered.json()["field"] == "out_of"
@@ -196,7 +200,11 @@ async def test_a_returned_hand_in_mark_lands_in_the_linked_evaluation(
     teacher = await bearer(app, "teacher.a")
     work = await teacher.post(
         "/api/v1/homework",
-        json={"group_id": school.class_id, "title": "Exercices", "due_at": "2026-11-30T17:00:00+01:00"},
+        json={
+            "group_id": school.class_id,
+            "title": "Exercices",
+            "due_at": "2026-11-30T17:00:00+01:00",
+        },
     )
     assert work.status_code == 201, work.text
     homework_id = work.json()["id"]
