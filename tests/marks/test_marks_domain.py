@@ -372,6 +372,7 @@ def actor(profile: Profile, school: int = 1, person: int = 5) -> Actor:
     ],
 )
 def test_marks_decision(
+    *,
     profile: Profile,
     teaches: bool,
     member: bool,

@@ -109,6 +109,19 @@ async def test_a_column_of_marks_is_entered_once_and_read_by_everyone_concerned(
     assert (await stranger.get(f"/api/v1/marks/evaluations/{created['id']}")).status_code == 404
 
 
+async def test_the_grid_opens_on_the_readers_own_subject(
+    app: App, world: dict[str, School]
+) -> None:
+    school = world["a"]
+    await evaluation(app, school, subject="Anglais")  # sorts before the teacher's Maths
+    await evaluation(app, school)
+    teacher = await bearer(app, "teacher.a")
+    grid = (await teacher.get(f"/api/v1/marks/groups/{school.class_id}/grid")).json()
+    assert (grid["subject"], grid["subjects"]) == ("Maths", ["Anglais", "Maths"])
+    chosen = await teacher.get(f"/api/v1/marks/groups/{school.class_id}/grid?subject=Anglais")
+    assert [c["evaluation"]["subject"] for c in chosen.json()["columns"]] == ["Anglais"]
+
+
 async def test_bad_input_gets_a_sentence_and_writes_nothing(
     app: App, world: dict[str, School]
 ) -> None:

@@ -787,19 +787,21 @@ async def mark_from_hand_in(
 # -- reading -------------------------------------------------------------------------------
 
 
-async def _subjects_of_group(connection: AsyncConnection, actor: Actor, group: Row) -> list[str]:
-    """The subjects with evaluations in the group, and the reader's own subject in it."""
-    found = {
-        row.subject
-        for row in await connection.execute(
-            sa.select(evaluations.c.subject)
+async def _subjects_of_group(
+    connection: AsyncConnection, actor: Actor, group: Row
+) -> tuple[list[str], str]:
+    """The subjects with evaluations in the group and the reader's own subjects in it,
+    and the one to show first: the reader's own, else the group's, else the first."""
+    rows = (
+        await connection.execute(
+            sa.select(evaluations.c.subject, sa.literal(0).label("own"))
             .where(
                 evaluations.c.school_id == actor.school_id,
                 evaluations.c.group_id == group.id,
                 evaluations.c.deleted_at.is_(None),
             )
             .union(
-                sa.select(enrolments.c.subject).where(
+                sa.select(enrolments.c.subject, sa.literal(1).label("own")).where(
                     enrolments.c.school_id == actor.school_id,
                     enrolments.c.group_id == group.id,
                     enrolments.c.person_id == actor.person_id,
@@ -808,11 +810,14 @@ async def _subjects_of_group(connection: AsyncConnection, actor: Actor, group: R
                 )
             )
         )
-        if row.subject
-    }
+    ).all()
+    found = {row.subject for row in rows if row.subject}
     if group.subject:
         found.add(group.subject)
-    return sorted(found, key=str.casefold)
+    subjects = sorted(found, key=str.casefold)
+    own = sorted(row.subject for row in rows if row.own and row.subject)
+    first = own[0] if own else (group.subject or (subjects[0] if subjects else ""))
+    return subjects, first
 
 
 async def grid(
@@ -829,8 +834,8 @@ async def grid(
         group, teaches = await access_marks_group_by_id(connection, actor, group_id, Action.READ)
         term, all_terms = await _chosen_term(connection, services, actor.school_id, term_id)
         settings = await load_settings(connection, actor.school_id)
-        subjects = await _subjects_of_group(connection, actor, group)
-        chosen = subject if subject in subjects else (subjects[0] if subjects else "")
+        subjects, first = await _subjects_of_group(connection, actor, group)
+        chosen = subject if subject in subjects else first
         query = _in_term(_evaluations_query(actor.school_id), term).where(
             evaluations.c.group_id == group_id, evaluations.c.subject == chosen
         )
@@ -883,7 +888,7 @@ async def report_card(
     )
 
 
-async def marks_groups(services: Services, actor: Actor) -> list[Row]:
+async def marks_groups(services: Services, actor: Actor) -> Sequence[sa.Row[Any, Any, Any]]:
     """The classes and groups whose grids the reader may open: those they teach, or the
     whole school's for staff and administrators."""
     query = sa.select(groups.c.id, groups.c.name, groups.c.subject).where(
@@ -902,10 +907,12 @@ async def marks_groups(services: Services, actor: Actor) -> list[Row]:
     elif actor.profile not in STAFF_PROFILES:
         return []
     async with services.engine.connect() as connection:
-        return list((await connection.execute(query.order_by(groups.c.name))).all())
+        return (await connection.execute(query.order_by(groups.c.name))).all()
 
 
-async def homework_choices(services: Services, actor: Actor, group_id: int) -> list[Row]:
+async def homework_choices(
+    services: Services, actor: Actor, group_id: int
+) -> Sequence[sa.Row[Any, Any, Any]]:
     """The group's homework an evaluation may be linked to, newest first."""
     async with services.engine.connect() as connection:
         await access_marks_group_by_id(connection, actor, group_id, Action.CHANGE)
@@ -920,4 +927,4 @@ async def homework_choices(services: Services, actor: Actor, group_id: int) -> l
             .order_by(homework.c.due_at.desc())
             .limit(50)
         )
-        return list(rows.all())
+        return rows.all()

@@ -31,9 +31,9 @@ EVALUATIONS = [
 ]
 
 
-def demo_mark(pupil_id: int, number: int, out_of: Decimal) -> tuple[int | None, str | None]:
+def demo_mark(pupil_id: int, seed: int, out_of: Decimal) -> tuple[int | None, str | None]:
     """A believable, repeatable mark (hundredths) or special value for one pupil."""
-    spin = (pupil_id * 37 + number * 11) % 41
+    spin = (pupil_id * 37 + seed * 11) % 41
     if spin == 3:
         return None, Special.ABSENT.value
     if spin == 7:
@@ -128,7 +128,7 @@ async def seed_demo_marks(services: Services, connection: AsyncConnection, schoo
             evaluation_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             rows = []
             for pupil_id in pupils.get(group_id, []):
-                hundredths, special = demo_mark(pupil_id, number + group_id, out_of)
+                hundredths, special = demo_mark(pupil_id, evaluation_id * 7 + teacher_id, out_of)
                 rows.append(
                     {
                         "school_id": school_id,
