@@ -1,5 +1,5 @@
-"""The marks book: evaluations, marks entered a column at a time, a group's grid, a
-pupil's report card, and the school's terms and way of counting.
+"""The marks book: evaluations, marks entered a column at a time, a group's grid and a
+pupil's report card (the school's terms and way of counting: ``marks_settings.py``).
 
 Each change is one transaction that also writes the audit (``marks_audit``: who, when,
 before, after). Entering marks is idempotent: a column sent twice changes nothing the
@@ -10,7 +10,7 @@ size of the class (``tests/marks/test_marks_http.py`` counts them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.access import (
     access_evaluation_by_id,
     access_marks_group_by_id,
-    access_marks_settings,
     access_report_card_by_pupil_id,
     child_ids,
 )
-from preau.actions.classwork_todo import aware, school_zone
+from preau.actions.classwork_todo import aware
 from preau.actions.context import Services
+from preau.actions.marks_settings import chosen_term, load_settings
 from preau.adapters.sql.schema import (
     enrolments,
     evaluations,
@@ -34,16 +34,11 @@ from preau.adapters.sql.schema import (
     homework,
     marks,
     marks_audit,
-    marks_settings,
     people,
-    school_years,
-    schools,
-    subject_coefficients,
-    terms,
 )
 from preau.domain.access import Action
 from preau.domain.classwork import Review
-from preau.domain.errors import InvalidInput, NotFound
+from preau.domain.errors import InvalidInput
 from preau.domain.marks import (
     AuditEntry,
     Evaluation,
@@ -53,20 +48,15 @@ from preau.domain.marks import (
     Grid,
     Mark,
     MarkEntry,
-    MarksSettings,
     ReportCard,
     Special,
     Term,
-    TermKind,
-    TermsDraft,
     build_grid,
     build_report_card,
     check_coefficient,
     check_evaluation,
     check_out_of,
-    check_terms,
     check_title,
-    current_term,
     evaluation_spread,
     from_hundredths,
     parse_mark,
@@ -83,8 +73,6 @@ TWICE_IN_COLUMN = lazy("A pupil appears twice in the marks sent: nothing was sav
 HOMEWORK_UNKNOWN = lazy(
     "The linked homework does not exist, or was set for another class or group."
 )
-TERM_UNKNOWN = lazy("This term does not exist in your school.")
-YEAR_UNKNOWN = lazy("This school year does not exist in your school.")
 MARKS_ABOVE_TOTAL = lazy(
     "Some marks are above the new total of {out_of}: change them first, then the total."
 )
@@ -92,66 +80,6 @@ COLUMN_OF_OTHER_GROUP = lazy("This evaluation is not one of this class or group.
 
 
 # -- loading -------------------------------------------------------------------------------
-
-
-async def load_settings(connection: AsyncConnection, school_id: int) -> MarksSettings:
-    row = (
-        await connection.execute(
-            sa.select(marks_settings).where(marks_settings.c.school_id == school_id)
-        )
-    ).first()
-    coefficients = {
-        item.subject: from_hundredths(item.coefficient_hundredths)
-        for item in await connection.execute(
-            sa.select(subject_coefficients).where(subject_coefficients.c.school_id == school_id)
-        )
-    }
-    if row is None:
-        return MarksSettings(subject_coefficients=coefficients)
-    return MarksSettings(
-        term_kind=TermKind(row.term_kind),
-        not_handed_in_counts_as_zero=bool(row.not_handed_in_counts_as_zero),
-        subject_coefficients=coefficients,
-    )
-
-
-def _term(row: Row) -> Term:
-    return Term(
-        id=row.id,
-        school_year_id=row.school_year_id,
-        position=row.position,
-        name=row.name,
-        starts_on=row.starts_on,
-        ends_on=row.ends_on,
-    )
-
-
-async def load_terms(connection: AsyncConnection, school_id: int) -> list[Term]:
-    rows = await connection.execute(
-        sa.select(terms).where(terms.c.school_id == school_id).order_by(terms.c.starts_on)
-    )
-    return [_term(row) for row in rows]
-
-
-async def _today(connection: AsyncConnection, services: Services, school_id: int) -> date:
-    name = (
-        await connection.execute(sa.select(schools.c.timezone).where(schools.c.id == school_id))
-    ).scalar_one()
-    return services.now().astimezone(school_zone(str(name))).date()
-
-
-async def _chosen_term(
-    connection: AsyncConnection, services: Services, school_id: int, term_id: int | None
-) -> tuple[Term | None, list[Term]]:
-    found = await load_terms(connection, school_id)
-    if term_id is not None:
-        chosen = next((term for term in found if term.id == term_id), None)
-        if chosen is None:
-            raise NotFound(TERM_UNKNOWN, field="term_id")
-        return chosen, found
-    if not found:
-        return None, found
-    return current_term(found, await _today(connection, services, school_id)), found
 
 
 teachers = people.alias("evaluation_teachers")
@@ -302,138 +230,6 @@ async def _audit(
                 for row in rows
             ],
         )
-
-
-# -- settings and terms --------------------------------------------------------------------
-
-
-async def get_settings(services: Services, actor: Actor) -> MarksSettings:
-    access_marks_settings(actor, Action.READ)
-    async with services.engine.connect() as connection:
-        return await load_settings(connection, actor.school_id)
-
-
-async def change_settings(
-    services: Services, actor: Actor, wanted: MarksSettings, *, year_terms: TermsDraft | None = None
-) -> MarksSettings:
-    """Set the school's way of counting and its subjects' coefficients (all of them: a
-    subject left out counts 1 again), and with ``year_terms`` a year's terms, at once."""
-    access_marks_settings(actor, Action.CHANGE)
-    coefficients = {
-        check_name(subject, "subject_coefficients"): check_coefficient(
-            value, "subject_coefficients"
-        )
-        for subject, value in wanted.subject_coefficients.items()
-    }
-    now = services.now()
-    async with services.engine.begin() as connection:
-        if year_terms is not None:
-            await _set_terms(connection, actor, year_terms, now=now)
-        await _save_settings(
-            connection,
-            actor.school_id,
-            now=now,
-            term_kind=wanted.term_kind.value,
-            not_handed_in_counts_as_zero=wanted.not_handed_in_counts_as_zero,
-        )
-        await connection.execute(
-            subject_coefficients.delete().where(subject_coefficients.c.school_id == actor.school_id)
-        )
-        if coefficients:
-            await connection.execute(
-                subject_coefficients.insert(),
-                [
-                    {
-                        "school_id": actor.school_id,
-                        "subject": subject,
-                        "coefficient_hundredths": to_hundredths(value),
-                    }
-                    for subject, value in coefficients.items()
-                ],
-            )
-        return await load_settings(connection, actor.school_id)
-
-
-async def _save_settings(
-    connection: AsyncConnection, school_id: int, *, now: datetime, **values: object
-) -> None:
-    updated = await connection.execute(
-        marks_settings.update()
-        .where(marks_settings.c.school_id == school_id)
-        .values(updated_at=now, **values)
-    )
-    if updated.rowcount == 0:
-        await connection.execute(
-            marks_settings.insert().values(school_id=school_id, updated_at=now, **values)
-        )
-
-
-async def list_terms(services: Services, actor: Actor) -> list[Term]:
-    access_marks_settings(actor, Action.READ)
-    async with services.engine.connect() as connection:
-        return await load_terms(connection, actor.school_id)
-
-
-async def set_terms(services: Services, actor: Actor, draft: TermsDraft) -> list[Term]:
-    """Replace the terms of one school year (and set the school's kind of term)."""
-    access_marks_settings(actor, Action.CHANGE)
-    async with services.engine.begin() as connection:
-        await _set_terms(connection, actor, draft, now=services.now())
-        return await load_terms(connection, actor.school_id)
-
-
-async def _set_terms(
-    connection: AsyncConnection, actor: Actor, draft: TermsDraft, *, now: datetime
-) -> None:
-    year = (
-        await connection.execute(
-            sa.select(school_years).where(
-                school_years.c.id == draft.school_year_id,
-                school_years.c.school_id == actor.school_id,
-            )
-        )
-    ).first()
-    if year is None:
-        raise InvalidInput(YEAR_UNKNOWN, field="school_year_id")
-    checked = check_terms(draft, year_starts=year.starts_on, year_ends=year.ends_on)
-    await connection.execute(
-        terms.delete().where(
-            terms.c.school_id == actor.school_id, terms.c.school_year_id == year.id
-        )
-    )
-    await connection.execute(
-        terms.insert(),
-        [
-            {
-                "school_id": actor.school_id,
-                "school_year_id": year.id,
-                "position": position,
-                "name": term.name,
-                "starts_on": term.starts_on,
-                "ends_on": term.ends_on,
-            }
-            for position, term in enumerate(checked, start=1)
-        ],
-    )
-    await _save_settings(connection, actor.school_id, now=now, term_kind=draft.term_kind.value)
-
-
-async def year_and_terms(services: Services, actor: Actor) -> tuple[Row | None, list[Term]]:
-    """The school year of today (or the latest one) and its terms, for the settings page."""
-    access_marks_settings(actor, Action.READ)
-    async with services.engine.connect() as connection:
-        today = await _today(connection, services, actor.school_id)
-        years = (
-            await connection.execute(
-                sa.select(school_years)
-                .where(school_years.c.school_id == actor.school_id)
-                .order_by(school_years.c.starts_on)
-            )
-        ).all()
-        current = next((y for y in years if y.starts_on <= today <= y.ends_on), None)
-        year = current or (years[-1] if years else None)
-        found = await load_terms(connection, actor.school_id)
-    return year, [term for term in found if year is not None and term.school_year_id == year.id]
 
 
 # -- evaluations ---------------------------------------------------------------------------
@@ -832,7 +628,7 @@ async def grid(
     one term (by default the current one)."""
     async with services.engine.connect() as connection:
         group, teaches = await access_marks_group_by_id(connection, actor, group_id, Action.READ)
-        term, all_terms = await _chosen_term(connection, services, actor.school_id, term_id)
+        term, all_terms = await chosen_term(connection, services, actor.school_id, term_id)
         settings = await load_settings(connection, actor.school_id)
         subjects, first = await _subjects_of_group(connection, actor, group)
         chosen = subject if subject in subjects else first
@@ -865,7 +661,7 @@ async def report_card(
     """A pupil's subjects, marks and averages for one term, with the class's figures."""
     async with services.engine.connect() as connection:
         pupil = await access_report_card_by_pupil_id(connection, actor, pupil_id)
-        term, all_terms = await _chosen_term(connection, services, actor.school_id, term_id)
+        term, all_terms = await chosen_term(connection, services, actor.school_id, term_id)
         settings = await load_settings(connection, actor.school_id)
         pupil_groups = sa.select(enrolments.c.group_id).where(
             enrolments.c.school_id == actor.school_id,

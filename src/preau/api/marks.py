@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from preau.actions import marks
+from preau.actions import marks, marks_settings
 from preau.api.accounts import require_session
 from preau.domain.marks import (
     AuditEntry,
@@ -36,7 +36,7 @@ TAGS = ["marks"]
 
 @get("/api/v1/marks/settings", tags=TAGS, summary="The school's way of counting marks")
 async def settings_get(request: Req) -> MarksSettings:
-    return await marks.get_settings(services_of(request), require_session(request).actor)
+    return await marks_settings.get_settings(services_of(request), require_session(request).actor)
 
 
 @put(
@@ -46,12 +46,14 @@ async def settings_get(request: Req) -> MarksSettings:
     "(administrators)",
 )
 async def settings_put(request: Req, data: JSONBody[MarksSettings]) -> MarksSettings:
-    return await marks.change_settings(services_of(request), require_session(request).actor, data)
+    return await marks_settings.change_settings(
+        services_of(request), require_session(request).actor, data
+    )
 
 
 @get("/api/v1/marks/terms", tags=TAGS, summary="The school's terms (trimesters or semesters)")
 async def terms_get(request: Req) -> list[Term]:
-    return await marks.list_terms(services_of(request), require_session(request).actor)
+    return await marks_settings.list_terms(services_of(request), require_session(request).actor)
 
 
 @put(
@@ -62,7 +64,9 @@ async def terms_get(request: Req) -> list[Term]:
     "overlapping another. The terms of that year are replaced.",
 )
 async def terms_put(request: Req, data: JSONBody[TermsDraft]) -> list[Term]:
-    return await marks.set_terms(services_of(request), require_session(request).actor, data)
+    return await marks_settings.set_terms(
+        services_of(request), require_session(request).actor, data
+    )
 
 
 @post(

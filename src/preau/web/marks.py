@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
-from preau.actions import marks
+from preau.actions import marks, marks_settings
 from preau.actions.directory import relatives
 from preau.domain.errors import InvalidInput, NotAuthenticated
 from preau.domain.marks import (
@@ -472,8 +472,8 @@ async def _settings_page(
     request: Req, actor: Actor, *, error: str = "", saved: bool = False, status_code: int = 200
 ) -> Response[Any]:
     services = services_of(request)
-    settings = await marks.get_settings(services, actor)
-    year, year_terms = await marks.year_and_terms(services, actor)
+    settings = await marks_settings.get_settings(services, actor)
+    year, year_terms = await marks_settings.year_and_terms(services, actor)
     return render(
         request,
         "marks/settings.html",
@@ -520,7 +520,7 @@ async def settings_save(request: Req) -> Response[Any]:
                     for position in range(1, TERMS_IN_A_YEAR[kind] + 1)
                 ],
             )
-        await marks.change_settings(
+        await marks_settings.change_settings(
             services_of(request),
             actor,
             MarksSettings(
