@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from preau.actions.demo import DEMO_PASSWORD, seed_demo
 from preau.adapters.sql.schema import evaluations, marks
+from preau.demo.school import DEMO_PASSWORD, seed_demo
 from tests.helpers import App, count_rows, login
 
 
