@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from preau.domain.access import Action, Decision
+from preau.domain.access import Action, Decision, marks_decision, report_card_decision
 from preau.domain.errors import InvalidInput
 from preau.domain.marks import (
     Evaluation,
@@ -29,9 +29,7 @@ from preau.domain.marks import (
     current_term,
     from_hundredths,
     general_average,
-    marks_decision,
     parse_mark,
-    report_card_decision,
     round_half_up,
     scaled_hand_in_mark,
     subject_average,

@@ -24,6 +24,7 @@ from preau.adapters.sql.schema import (
     conversation_participants,
     conversations,
     enrolments,
+    evaluations,
     files,
     groups,
     hand_in_files,
@@ -51,7 +52,10 @@ from preau.domain.access import (
     hand_in_decision,
     homework_decision,
     lesson_decision,
+    marks_decision,
+    marks_settings_decision,
     person_decision,
+    report_card_decision,
     room_decision,
 )
 from preau.domain.classwork import (
@@ -63,6 +67,10 @@ from preau.domain.classwork import (
     HandInRight,
 )
 from preau.domain.errors import Forbidden, InvalidInput, NotFound
+from preau.domain.marks import EVALUATION_NOT_FOUND
+from preau.domain.marks import NOT_YOUR_CLASS as NOT_YOUR_MARKS
+from preau.domain.marks import PUPIL_NOT_FOUND as MARKS_PUPIL_NOT_FOUND
+from preau.domain.marks import READ_ONLY as MARKS_READ_ONLY
 from preau.domain.messages import (
     MODERATORS,
     AnnouncementAction,
@@ -756,20 +764,12 @@ async def access_platform_operator(
 
 
 # -- marks (docs/marks.md) -------------------------------------------------------------------
-# Added at the end, imports included, on purpose: the top of this module is being
-# consolidated in parallel, and a separate section merges without conflicts.
 
-from preau.adapters.sql.schema import evaluations  # noqa: E402 - see the note above
-from preau.domain.marks import (  # noqa: E402 - see the note above
-    EVALUATION_NOT_FOUND,
-    NOT_YOUR_CLASS,
-    marks_decision,
-    report_card_decision,
-    settings_decision,
-)
-from preau.domain.marks import PUPIL_NOT_FOUND as MARKS_PUPIL_NOT_FOUND  # noqa: E402 - see the note above
-from preau.domain.marks import READ_ONLY as MARKS_READ_ONLY  # noqa: E402 - see the note above
-from preau.domain.people import STAFF_PROFILES  # noqa: E402 - see the note above
+
+def _marks_refusal(actor: Actor) -> str:
+    """What a refusal says: to staff, that the marks are their teachers'; to pupils and
+    parents, that they may read but not change them."""
+    return NOT_YOUR_MARKS if actor.profile in STAFF_PROFILES else MARKS_READ_ONLY
 
 
 async def _marks_links(
@@ -822,7 +822,7 @@ async def access_marks_group_by_id(
         actor_or_child_in_group=member,
         whole_class=True,
     )
-    enforce_marks(actor, decision, GROUP_NOT_FOUND)
+    enforce(decision, GROUP_NOT_FOUND, _marks_refusal(actor))
     return row, teaches
 
 
@@ -851,7 +851,7 @@ async def access_evaluation_by_id(
         actor_or_child_in_group=member,
         whole_class=False,
     )
-    enforce_marks(actor, decision, EVALUATION_NOT_FOUND)
+    enforce(decision, EVALUATION_NOT_FOUND, _marks_refusal(actor))
     return row, teaches
 
 
@@ -897,17 +897,10 @@ async def access_report_card_by_pupil_id(
         is_child_of_actor=is_child,
         teaches_pupil=teaches_pupil,
     )
-    enforce_marks(actor, decision, MARKS_PUPIL_NOT_FOUND)
+    enforce(decision, MARKS_PUPIL_NOT_FOUND, _marks_refusal(actor))
     return row
 
 
 def access_marks_settings(actor: Actor, action: Action) -> None:
     """A school's terms and way of counting (no row to load: the school is the actor's)."""
-    enforce(settings_decision(actor, action, school_id=actor.school_id))
-
-
-def enforce_marks(actor: Actor, decision: Decision, not_found: str) -> None:
-    if decision is Decision.HIDE:
-        raise NotFound(not_found)
-    if decision is Decision.FORBID:
-        raise Forbidden(NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else MARKS_READ_ONLY)
+    enforce(marks_settings_decision(actor, action, school_id=actor.school_id))

@@ -24,7 +24,6 @@ from preau.actions.access import (
     access_report_card_by_pupil_id,
     child_ids,
 )
-from preau.actions.classwork_todo import aware
 from preau.actions.context import Services
 from preau.actions.marks_settings import chosen_term, load_settings
 from preau.adapters.sql.schema import (
@@ -415,7 +414,7 @@ async def evaluation_history(
                 actor_name=f"{item.given_name} {item.family_name}",
                 before=item.before,
                 after=item.after,
-                changed_at=aware(item.changed_at),
+                changed_at=item.changed_at,
             )
             for item in rows
         ]

@@ -11,12 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_marks_settings
-from preau.actions.classwork_todo import school_zone
 from preau.actions.context import Services
+from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     marks_settings,
     school_years,
-    schools,
     subject_coefficients,
     terms,
 )
@@ -82,10 +81,9 @@ async def load_terms(connection: AsyncConnection, school_id: int) -> list[Term]:
 
 
 async def today_at_school(connection: AsyncConnection, services: Services, school_id: int) -> date:
-    name = (
-        await connection.execute(sa.select(schools.c.timezone).where(schools.c.id == school_id))
-    ).scalar_one()
-    return services.now().astimezone(school_zone(str(name))).date()
+    """Today in the school's own zone (which day is "today" decides the current term)."""
+    zone = await school_zone(services, school_id, connection)
+    return services.now().astimezone(zone).date()
 
 
 async def chosen_term(
