@@ -148,6 +148,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
 WEB_MATRIX = "web/test_authorization_matrix.py"
 CLASSWORK_MATRIX = "classwork/test_authorization.py"
 MESSAGES_MATRIX = "messages/test_messages_matrix.py"
+MARKS_MATRIX = "marks/test_marks_authorization.py"
 COVERED_BY = {
     # actions/access.py
     "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
@@ -169,6 +170,10 @@ COVERED_BY = {
     "access_lesson_by_id": (WEB_MATRIX, "test_lesson_matrix"),
     "access_room_by_id": (WEB_MATRIX, "test_virtual_room_matrix"),
     "joinable_rooms": (WEB_MATRIX, "test_virtual_room_matrix"),
+    "access_marks_group_by_id": (MARKS_MATRIX, "test_marks_matrix"),
+    "access_evaluation_by_id": (MARKS_MATRIX, "test_marks_matrix"),
+    "access_report_card_by_pupil_id": (MARKS_MATRIX, "test_marks_matrix"),
+    "access_marks_settings": (MARKS_MATRIX, "test_marks_matrix"),
     "access_platform_operator": (
         "web/test_gate_wired.py",
         "test_operator_page_and_api_are_for_operators_only",
@@ -185,6 +190,9 @@ COVERED_BY = {
     "messaging_settings_decision": (MESSAGES_MATRIX, "test_messaging_settings_matrix"),
     "lesson_decision": (WEB_MATRIX, "test_lesson_matrix"),
     "room_decision": (WEB_MATRIX, "test_virtual_room_matrix"),
+    "marks_decision": (MARKS_MATRIX, "test_marks_matrix"),
+    "report_card_decision": (MARKS_MATRIX, "test_marks_matrix"),
+    "marks_settings_decision": (MARKS_MATRIX, "test_marks_matrix"),
 }
 # The facts and the raising the access functions share: not object types of their own.
 SHARED_HELPERS = frozenset({"enforce", "child_ids", "teaches", "is_set_for"})

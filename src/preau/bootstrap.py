@@ -34,6 +34,7 @@ from preau.api import accounts as api_accounts
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
 from preau.api import gate as api_gate
+from preau.api import marks as api_marks
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
 from preau.api import timetable as api_timetable
@@ -50,6 +51,7 @@ from preau.web import directory as web_directory
 from preau.web import gate as web_gate
 from preau.web import home as web_home
 from preau.web import live as web_live
+from preau.web import marks as web_marks
 from preau.web import messages as web_messages
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
@@ -192,6 +194,7 @@ def build_router(services: Services) -> Litestar:
             *web_live.routes,
             *web_timetable.routes,
             *web_virtual.routes,
+            *web_marks.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,
@@ -200,6 +203,7 @@ def build_router(services: Services) -> Litestar:
             *api_messages.routes,
             *api_timetable.routes,
             *api_virtual.routes,
+            *api_marks.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -20,6 +20,7 @@ from preau.adapters.sql.schema import (
     school_years,
     timetable_lessons,
 )
+from preau.demo.marks import seed_demo_marks
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
 from preau.domain.tokens import fingerprint
@@ -182,6 +183,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
         teacher_ids=teacher_ids,
         class_ids=class_ids,
     )
+    await seed_demo_marks(services, connection, school_id)
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
         people.update()

@@ -256,3 +256,68 @@ def room_decision(
     if is_pupil_of_group and actor.profile is Profile.PUPIL:
         return Decision.ALLOW, Role.PUPIL
     return Decision.HIDE, None
+
+
+# -- marks: evaluations, grids, report cards, the school's terms ---------------------------
+
+
+def marks_decision(
+    actor: Actor,
+    action: Action,
+    *,
+    school_id: int,
+    teaches_group: bool,
+    actor_or_child_in_group: bool,
+    whole_class: bool,
+) -> Decision:
+    """May ``actor`` read or change the marks of a class or group (``whole_class``: the
+    grid of everyone's marks) or one evaluation of it (their own mark, or their child's)?
+
+    Teachers of the group read and change them; staff and administrators read them;
+    other teachers are refused. Pupils and parents read an evaluation of their (child's)
+    group, never the whole grid; anything else is "not found" to them.
+    """
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if actor.profile in STAFF_PROFILES:
+        if teaches_group:
+            return Decision.ALLOW
+        if actor.profile is Profile.TEACHER:
+            return Decision.FORBID
+        return Decision.ALLOW if action is Action.READ else Decision.FORBID
+    if not actor_or_child_in_group:
+        return Decision.HIDE
+    if whole_class or action is not Action.READ:
+        return Decision.FORBID
+    return Decision.ALLOW
+
+
+def report_card_decision(
+    actor: Actor,
+    *,
+    pupil_id: int,
+    pupil_school_id: int,
+    is_child_of_actor: bool,
+    teaches_pupil: bool,
+) -> Decision:
+    """A report card is read by the pupil, their parents, the teachers of any of their
+    groups (as a class council does), staff and administrators."""
+    if actor.school_id != pupil_school_id:
+        return Decision.HIDE
+    if actor.profile in (Profile.STAFF, Profile.ADMIN) or teaches_pupil:
+        return Decision.ALLOW
+    if actor.profile is Profile.TEACHER:
+        return Decision.FORBID
+    if actor.person_id == pupil_id or (actor.profile is Profile.PARENT and is_child_of_actor):
+        return Decision.ALLOW
+    return Decision.HIDE
+
+
+def marks_settings_decision(actor: Actor, action: Action, *, school_id: int) -> Decision:
+    """A school's terms and way of counting: everyone in it reads them (the report card
+    names the terms), its administrators change them."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if action is Action.CHANGE and actor.profile is not Profile.ADMIN:
+        return Decision.FORBID
+    return Decision.ALLOW

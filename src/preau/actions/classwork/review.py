@@ -7,6 +7,7 @@ from preau.actions.access import access_hand_in_by_id
 from preau.actions.classwork.hand_ins import hand_in_row, hand_in_view, record_event
 from preau.actions.classwork.todo import bump_versions, pupil_scope
 from preau.actions.context import Services
+from preau.actions.marks import mark_from_hand_in
 from preau.adapters.sql.schema import hand_ins
 from preau.domain.classwork import (
     HandInAction,
@@ -56,6 +57,7 @@ async def review_hand_in(
             .values(**values)
         )
         await record_event(connection, actor, row, to_state=target, late=bool(row.late), now=now)
+        await mark_from_hand_in(connection, actor, work.id, pupil_id, checked, now=now)
         versions = await bump_versions(
             connection, actor.school_id, [pupil_scope(pupil_id)], now=now
         )

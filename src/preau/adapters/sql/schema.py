@@ -554,3 +554,95 @@ virtual_seats = sa.Table(  # one per person given tokens: Préau's attendance ca
     sa.Column("role", sa.String(8), nullable=False),  # teacher, pupil, guest
     sa.Column("issued_at", Timestamp, nullable=False),
 )
+
+# -- marks -------------------------------------------------------------------------------
+# The marks book (docs/marks.md): terms, evaluations, marks and the audit of every change.
+# Numbers are whole hundredths (15,25 is 1525), so what a teacher typed comes back exactly
+# on SQLite and PostgreSQL alike.
+
+marks_settings = sa.Table(  # a school without a row has the defaults of domain.marks
+    "marks_settings",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), primary_key=True),
+    sa.Column("term_kind", sa.String(10), nullable=False, server_default="trimester"),
+    sa.Column(
+        "not_handed_in_counts_as_zero", sa.Boolean, nullable=False, server_default=sa.false()
+    ),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+subject_coefficients = sa.Table(  # a subject's weight in the general average (default 1)
+    "subject_coefficients",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), primary_key=True),
+    sa.Column("subject", sa.String(100), primary_key=True),
+    sa.Column("coefficient_hundredths", sa.Integer, nullable=False),
+)
+
+terms = sa.Table(  # trimesters or semesters of a school year
+    "terms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("school_year_id", sa.ForeignKey("school_years.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),  # 1, 2, 3 in the year
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.UniqueConstraint("school_year_id", "position"),
+    sa.Index("ix_terms_school_starts", "school_id", "starts_on"),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("group_id", sa.ForeignKey("groups.id"), nullable=False),
+    sa.Column("teacher_id", sa.ForeignKey("people.id"), nullable=False),  # who set it
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("out_of_hundredths", sa.Integer, nullable=False),
+    sa.Column("coefficient_hundredths", sa.Integer, nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id")),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("deleted_at", Timestamp),  # kept, with its marks, for the audit
+    sa.Index("ix_evaluations_school_group_day", "school_id", "group_id", "day"),
+    sa.Index("ix_evaluations_school_homework", "school_id", "homework_id"),
+)
+
+marks = sa.Table(  # no row: not marked yet; a row holds points or a special value
+    "marks",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("evaluation_id", sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("points_hundredths", sa.Integer),
+    sa.Column("special", sa.String(16)),  # absent, exempt, not_handed_in
+    sa.Column("updated_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint(
+        "(points_hundredths IS NULL) <> (special IS NULL)", name="points_or_special"
+    ),
+    sa.Index("ix_marks_school_pupil", "school_id", "pupil_id"),
+)
+
+# Every change to an evaluation or a mark, written in the same transaction: marks are
+# contested, so who changed what, when, from what to what, is kept for good.
+marks_audit = sa.Table(
+    "marks_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("evaluation_id", sa.ForeignKey("evaluations.id"), nullable=False),
+    sa.Column("pupil_id", sa.ForeignKey("people.id")),  # empty for the evaluation itself
+    sa.Column("actor_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("change", sa.String(16), nullable=False),  # created, edited, deleted, mark, hand_in
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("changed_at", Timestamp, nullable=False),
+    sa.Index("ix_marks_audit_school_evaluation", "school_id", "evaluation_id"),
+    sa.Index("ix_marks_audit_school_pupil", "school_id", "pupil_id"),
+)
