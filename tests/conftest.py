@@ -22,6 +22,7 @@ from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine, migrate
 from preau.ports import SharedState
+from tests.helpers import PASSWORD, App, School, build_world, make_settings, running_app
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -139,3 +140,18 @@ async def shared_state(request: pytest.FixtureRequest) -> AsyncIterator[SharedSt
         state = RedisSharedState(url, prefix=prefix)
     yield state
     await state.close()
+
+
+@pytest.fixture
+async def app(engine: AsyncEngine, database_url: str) -> AsyncIterator[App]:
+    """Préau on each database, as bootstrap builds it (areas that need a fixed clock or files
+    on disk override this in their own conftest)."""
+    # `engine` empties the tables after the test.
+    async with running_app(make_settings(database_url)) as running:
+        yield running
+
+
+@pytest.fixture
+async def world(app: App) -> dict[str, School]:
+    """Two schools with every profile in each (tests/helpers.py, build_world)."""
+    return await build_world(app.services, await app.services.passwords.hash(PASSWORD))

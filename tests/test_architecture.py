@@ -145,7 +145,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
 # Every object type the access module guards has its rows in a role × object × action ×
 # school matrix. A new access_* function or *_decision rule fails here until it is named
 # with the matrix test that covers it.
-WEB_MATRIX = "web/test_authorization_matrix.py"
+WEB_MATRIX = "access/test_authorization_matrix.py"
 CLASSWORK_MATRIX = "classwork/test_authorization.py"
 MESSAGES_MATRIX = "messages/test_messages_matrix.py"
 MARKS_MATRIX = "marks/test_marks_authorization.py"

@@ -1,5 +1,5 @@
 """The marks rows of the authorization matrix: role × object × action, in one's own school
-and across schools, through the HTTP API (as tests/web/test_authorization_matrix.py).
+and across schools, through the HTTP API (as tests/access/test_authorization_matrix.py).
 
 In each school the teacher teaches "class" (where "pupil" is, the parent's child) and not
 "other_class" (where "other_pupil" is)."""
