@@ -71,8 +71,8 @@ from preau.web.render import expected_csrf
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gate_common import ROOT, free_port
 
-SECRET = "capacity-calibration-secret-0123456789abcdef"  # noqa: S105  # throwaway bench key
-PASSWORD = "cheval correct agrafe"  # noqa: S105  # the bench pupils' password
+SECRET = "capacity-calibration-secret-0123456789abcdef"  # noqa: S105 - throwaway bench key
+PASSWORD = "cheval correct agrafe"  # noqa: S105 - the bench pupils' password
 POSTGRES_ADMIN = os.environ.get(
     "PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -499,7 +499,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
         folder = Path(temporary)
         redis_port = free_port()
         # Started once, before any request is timed: blocking here costs the bench nothing.
-        redis_server = subprocess.Popen(  # noqa: ASYNC220
+        redis_server = subprocess.Popen(  # noqa: ASYNC220 - the bench starts Redis once, before the event loop's work begins
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(folder)],
             stdout=subprocess.DEVNULL,

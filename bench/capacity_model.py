@@ -525,9 +525,9 @@ class Simulation:
                     rate_at = t1
             waiting = [arrived[i] - served[i] for i in range(3)]
             snapshot = QueueSnapshot(
-                version=step, active=admitted_total, issued=tuple(arrived),  # type: ignore[arg-type]
-                serving=tuple(served), waiting=tuple(waiting),  # type: ignore[arg-type]
-                admitted=tuple(served), tokens=tokens, tokens_at=tokens_at,  # type: ignore[arg-type]
+                version=step, active=admitted_total, issued=tuple(arrived),  # type: ignore[arg-type]  # the simulator's tuples stand for the store's sequences
+                serving=tuple(served), waiting=tuple(waiting),  # type: ignore[arg-type]  # the simulator's tuples stand for the store's sequences
+                admitted=tuple(served), tokens=tokens, tokens_at=tokens_at,  # type: ignore[arg-type]  # the simulator's tuples stand for the store's sequences
                 credits=credits, pre_queues=(None, None, None), sealed_for=0.0, rate=rate,
             )  # fmt: skip
             plan = plan_admissions(
@@ -702,10 +702,10 @@ def summary(result: Result) -> dict[str, Any]:
 
 
 def plot(preau: Result, quota: Result, path: Path) -> None:
-    import matplotlib  # noqa: PLC0415  # only the report needs it
+    import matplotlib  # noqa: PLC0415 - only the report needs it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - imported only in the process that needs it
 
     figure, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     clock = 8.5 * 3600
@@ -962,7 +962,7 @@ def main() -> None:
         " --quick" if arguments.quick else ""
     )
     sys.path.insert(0, str(HERE))
-    from gate_common import write_section  # noqa: PLC0415
+    from gate_common import write_section  # noqa: PLC0415 - imported only in the process that needs it
 
     write_section(
         f"capacity-model:{mode}",

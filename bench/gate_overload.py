@@ -471,10 +471,10 @@ async def measure_capacity(seconds: float) -> float:
 
 def plot(results: list[dict[str, Any]], ideal: float, path: Path) -> None:
     # Imported here: only the figure needs matplotlib, and it must be told "Agg" first.
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - imported only in the process that needs it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - imported only in the process that needs it
 
     figure, (served, estimates) = plt.subplots(1, 2, figsize=(11, 4.2))
     labels = {"none": "(a) no gate", "quota": "(b) 2021 quota", "preau": "(c) Préau's gate"}

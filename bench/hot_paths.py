@@ -121,7 +121,7 @@ async def prepare(url: str, files: Path) -> dict[str, str]:
 
 
 async def _teacher_of(services: Any, pupil: Actor) -> Actor:
-    from preau.adapters.sql.schema import people  # noqa: PLC0415
+    from preau.adapters.sql.schema import people  # noqa: PLC0415 - imported only in the process that needs it
 
     async with services.engine.connect() as connection:
         person_id = (
@@ -135,7 +135,7 @@ async def _teacher_of(services: Any, pupil: Actor) -> Actor:
 
 
 async def _class_of(services: Any, pupil: Actor) -> int:
-    from preau.adapters.sql.schema import enrolments  # noqa: PLC0415
+    from preau.adapters.sql.schema import enrolments  # noqa: PLC0415 - imported only in the process that needs it
 
     async with services.engine.connect() as connection:
         return int(
@@ -154,7 +154,7 @@ async def _class_of(services: Any, pupil: Actor) -> int:
 
 def preau_factory() -> Any:
     settings = serving.settings_for(os.environ["HOT_DATABASE"], Path(os.environ["HOT_FILES"]))
-    import msgspec  # noqa: PLC0415
+    import msgspec  # noqa: PLC0415 - imported only in the process that needs it
 
     # As make cluster runs it: JSON logs, no per-request line (nginx logs those).
     settings = msgspec.structs.replace(
@@ -190,7 +190,7 @@ def raw_factory() -> Any:
 
 def serve(server: str, factory: str, port: int) -> None:
     if server == "uvicorn":
-        import uvicorn  # noqa: PLC0415
+        import uvicorn  # noqa: PLC0415 - imported only in the process that needs it
 
         uvicorn.run(
             f"hot_paths:{factory}",
@@ -201,8 +201,8 @@ def serve(server: str, factory: str, port: int) -> None:
             access_log=False,
         )
     else:
-        from granian import Granian  # noqa: PLC0415
-        from granian.constants import Interfaces  # noqa: PLC0415
+        from granian import Granian  # noqa: PLC0415 - imported only in the process that needs it
+        from granian.constants import Interfaces  # noqa: PLC0415 - imported only in the process that needs it
 
         Granian(
             f"hot_paths:{factory}",
@@ -346,7 +346,7 @@ def paired_ratio(runs: dict[str, list[float]]) -> float:
 
 
 async def postgres_url(name: str) -> str:
-    import asyncpg  # noqa: PLC0415
+    import asyncpg  # noqa: PLC0415 - imported only in the process that needs it
 
     admin = os.environ.get("PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
     connection = await asyncpg.connect(admin, timeout=3)

@@ -83,7 +83,7 @@ def serve(database: Path, folder: Path, port: int) -> None:
     raise_file_limit()
     settings = settings_for(database, folder)
     services = build_services(settings)
-    app = around(build_router(services), services, settings, gate=None)  # type: ignore[arg-type]
+    app = around(build_router(services), services, settings, gate=None)  # type: ignore[arg-type]  # the bench passes the router the way bootstrap does
     raw: dict[str, bytes] = {}
 
     async def dispatch(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -32,7 +32,7 @@ from preau.settings import Settings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gate_common import ROOT, pinned, wait_for_port
 
-SECRET = "serving-bench-secret-0123456789abcdefghijkl"  # noqa: S105  # a throwaway bench key
+SECRET = "serving-bench-secret-0123456789abcdefghijkl"  # noqa: S105 - a throwaway bench key
 HOMEWORK_ITEMS = 15  # a busy week for one pupil across their subjects
 TODO_PATH = "/api/v1/todo"
 
@@ -73,7 +73,7 @@ async def prepare_pupil(url: str, files_dir: Path) -> dict[str, str]:
             group = await connection.execute(
                 groups.insert().values(school_id=school_id, kind="class", name="6e A")
             )
-            group_id = int(group.inserted_primary_key[0])  # type: ignore[index]
+            group_id = int(group.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
             await connection.execute(
                 enrolments.insert(),
                 [

@@ -255,7 +255,7 @@ def import_roster(path: Path, uai: str | None) -> None:
             )
 
     report = run_with_services(job)
-    render_report(report, console)  # type: ignore[arg-type]
+    render_report(report, console)  # type: ignore[arg-type]  # rich's Console is the report's writer; its stub is narrower
 
 
 def _add_janus_commands() -> None:

@@ -80,7 +80,7 @@ class RichProgress:
         self.bar.update(task, total=max(total, 1), completed=done if total else 1)
 
 
-def render_report(
+def render_report(  # noqa: C901,PLR0912 - one row per file status of the report
     report: RosterReport, console: Console, translate: Callable[[str], str] = gettext
 ) -> None:
     """Print the report: one line per file and kind of record, then every problem."""
@@ -101,7 +101,7 @@ def render_report(
         (N_("Ignored"), "right"),
         (N_("Rejected"), "right"),
     ):
-        table.add_column(_(header), justify=justify)  # type: ignore[arg-type]
+        table.add_column(_(header), justify=justify)  # type: ignore[arg-type]  # rich's justify takes these literals; the variable is a str
     for file in report.files:
         label, style = _STATUS_LABELS[file.status]
         counted = file.status in (FileStatus.APPLIED, FileStatus.ROLLED_BACK)

@@ -99,7 +99,7 @@ def ticket_number(client: httpx.AsyncClient) -> int:
     return number
 
 
-async def test_capacity_and_order_hold_across_processes(
+async def test_capacity_and_order_hold_across_processes(  # noqa: C901 - one scenario across three processes, read top to bottom
     app_processes: list[str], redis_url: str, redis_prefix: str
 ) -> None:
     # Twelve people arrive one after the other, each at a different process.

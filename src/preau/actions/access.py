@@ -801,6 +801,31 @@ async def _marks_links(
     return teaches, "pupil" in roles
 
 
+async def _enforce_marks(
+    connection: AsyncConnection,
+    actor: Actor,
+    action: Action,
+    school_id: int,
+    group_id: int,
+    *,
+    whole_class: bool,
+    not_found: str,
+) -> bool:
+    """Decide on a group's marks (the whole book, or one evaluation of it) from the actor's
+    links to the group; whether the actor teaches it."""
+    teaches, member = await _marks_links(connection, actor, group_id)
+    decision = marks_decision(
+        actor,
+        action,
+        school_id=school_id,
+        teaches_group=teaches,
+        actor_or_child_in_group=member,
+        whole_class=whole_class,
+    )
+    enforce(decision, not_found, _marks_refusal(actor))
+    return teaches
+
+
 async def access_marks_group_by_id(
     connection: AsyncConnection, actor: Actor, group_id: int, action: Action
 ) -> tuple[sa.Row[tuple[object, ...]], bool]:
@@ -813,16 +838,15 @@ async def access_marks_group_by_id(
     ).first()
     if row is None:
         raise NotFound(GROUP_NOT_FOUND, field="group_id")
-    teaches, member = await _marks_links(connection, actor, group_id)
-    decision = marks_decision(
+    teaches = await _enforce_marks(
+        connection,
         actor,
         action,
-        school_id=row.school_id,
-        teaches_group=teaches,
-        actor_or_child_in_group=member,
+        row.school_id,
+        group_id,
         whole_class=True,
+        not_found=GROUP_NOT_FOUND,
     )
-    enforce(decision, GROUP_NOT_FOUND, _marks_refusal(actor))
     return row, teaches
 
 
@@ -842,16 +866,15 @@ async def access_evaluation_by_id(
     ).first()
     if row is None:
         raise NotFound(EVALUATION_NOT_FOUND, field="evaluation_id")
-    teaches, member = await _marks_links(connection, actor, row.group_id)
-    decision = marks_decision(
+    teaches = await _enforce_marks(
+        connection,
         actor,
         action,
-        school_id=row.school_id,
-        teaches_group=teaches,
-        actor_or_child_in_group=member,
+        row.school_id,
+        row.group_id,
         whole_class=False,
+        not_found=EVALUATION_NOT_FOUND,
     )
-    enforce(decision, EVALUATION_NOT_FOUND, _marks_refusal(actor))
     return row, teaches
 
 

@@ -272,6 +272,18 @@ async def log_out(services: Services, session: Session) -> None:
     await services.sessions.revoke_device(session.actor, session.device_id, now=services.clock())
 
 
+async def _this_device_only(services: Services, session: Session, now: float) -> LoginResult:
+    """After every other session of the person was revoked: tell the other processes, and
+    give this device fresh credentials."""
+    actor = session.actor
+    await services.sessions.announce_person(actor.person_id, after=now)
+    return LoginResult(
+        session=Session(actor=actor, device_id=session.device_id, issued_at=now),
+        session_token=services.sessions.issue_session(actor, session.device_id, now=now),
+        device_token=services.sessions.issue_device(actor, session.device_id, now=now),
+    )
+
+
 async def log_out_other_devices(services: Services, session: Session) -> LoginResult:
     """End every other session and device; this device gets fresh credentials."""
     now = services.clock()
@@ -284,13 +296,7 @@ async def log_out_other_devices(services: Services, session: Session) -> LoginRe
             keep_device=session.device_id,
             now=now,
         )
-    await services.sessions.announce_person(actor.person_id, after=now)
-    fresh = Session(actor=actor, device_id=session.device_id, issued_at=now)
-    return LoginResult(
-        session=fresh,
-        session_token=services.sessions.issue_session(actor, session.device_id, now=now),
-        device_token=services.sessions.issue_device(actor, session.device_id, now=now),
-    )
+    return await _this_device_only(services, session, now)
 
 
 async def change_password(
@@ -325,12 +331,7 @@ async def change_password(
             keep_device=session.device_id,
             now=now,
         )
-    await services.sessions.announce_person(actor.person_id, after=now)
-    return LoginResult(
-        session=Session(actor=actor, device_id=session.device_id, issued_at=now),
-        session_token=services.sessions.issue_session(actor, session.device_id, now=now),
-        device_token=services.sessions.issue_device(actor, session.device_id, now=now),
-    )
+    return await _this_device_only(services, session, now)
 
 
 @dataclass(frozen=True)

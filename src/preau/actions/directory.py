@@ -105,7 +105,7 @@ async def create_school(
                 uai=uai, name=name, timezone=timezone, created_at=services.now()
             )
         )
-        school_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        school_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
         year = services.now().year if services.now().month >= 8 else services.now().year - 1
         await connection.execute(
             school_years.insert().values(
@@ -184,7 +184,7 @@ async def insert_person(
             field="username",
             username=username,
         ) from None
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
 
 
 async def create_person(services: Services, actor: Actor, draft: PersonDraft) -> PersonView:
@@ -201,7 +201,7 @@ async def get_person(services: Services, actor: Actor, person_id: int) -> Person
         return person_view(await access_person_by_id(connection, actor, person_id, Action.READ))
 
 
-async def update_person(
+async def update_person(  # noqa: C901 - each optional field of the form is checked and applied in turn
     services: Services, actor: Actor, person_id: int, changes: PersonChanges
 ) -> PersonView:
     values: dict[str, object] = {}
@@ -348,7 +348,7 @@ async def create_group(services: Services, actor: Actor, draft: GroupDraft) -> G
                 school_year_id=year_id,
             )
         )
-        group_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        group_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
         row = await access_group_by_id(connection, actor, group_id, Action.READ)
     return group_view(row)
 

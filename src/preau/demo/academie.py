@@ -265,7 +265,7 @@ class _Generator:
         self.uais = uais
         self.password_hash = password_hash
         # Made-up data, reproducible per size; nothing secret comes from it.
-        self.rng = random.Random(f"preau-demo-{size.name}")  # noqa: S311
+        self.rng = random.Random(f"preau-demo-{size.name}")  # noqa: S311 - seeded on purpose: the same demo every run, not a secret
         self.now = services.now()
         self.counts: dict[str, int] = {}
         self.person_number = 0
@@ -295,7 +295,7 @@ class _Generator:
                 created_at=self.now,
             )
         )
-        school_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        school_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
         year = self.now.year if self.now.month >= 8 else self.now.year - 1
         await self.connection.execute(
             school_years.insert().values(

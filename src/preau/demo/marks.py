@@ -125,7 +125,7 @@ async def seed_demo_marks(services: Services, connection: AsyncConnection, schoo
                     updated_at=now,
                 )
             )
-            evaluation_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            evaluation_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
             rows = []
             for pupil_id in pupils.get(group_id, []):
                 hundredths, special = demo_mark(pupil_id, evaluation_id * 7 + teacher_id, out_of)

@@ -113,7 +113,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
                 school_id=school_id, kind="class", name=name, level=level, school_year_id=year_id
             )
         )
-        class_ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
+        class_ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
     latin = await connection.execute(
         groups.insert().values(
             school_id=school_id,
@@ -124,7 +124,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
             school_year_id=year_id,
         )
     )
-    latin_id = int(latin.inserted_primary_key[0])  # type: ignore[index]
+    latin_id = int(latin.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
     pupil_ids = [ids["eleve.demo"], ids["nouvel.eleve"]] + [ids[f"{g}.{f}"] for g, f in PUPILS]
     rows = [
         {

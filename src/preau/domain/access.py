@@ -109,7 +109,7 @@ def homework_decision(
     return Decision.ALLOW if action is Action.READ else Decision.FORBID
 
 
-def hand_in_decision(
+def hand_in_decision(  # noqa: PLR0911 - a decision table: one return per rule, in the order they apply
     actor: Actor,
     right: HandInRight,
     *,
@@ -151,7 +151,7 @@ def file_decision(actor: Actor, *, school_id: int, owner_id: int, reachable: boo
 # domain/messages.py (write_refusal, group_refusal, announcement_refusal).
 
 
-def conversation_decision(
+def conversation_decision(  # noqa: PLR0911 - a decision table: one return per rule, in the order they apply
     actor: Actor,
     action: ConversationAction,
     *,
@@ -261,7 +261,7 @@ def room_decision(
 # -- marks: evaluations, grids, report cards, the school's terms ---------------------------
 
 
-def marks_decision(
+def marks_decision(  # noqa: PLR0911 - a decision table: one return per rule, in the order they apply
     actor: Actor,
     action: Action,
     *,

@@ -427,7 +427,7 @@ OOXML = {
 _HTML_START = re.compile(rb"^\s*<(!doctype|html|head|body|script|svg|\?xml|iframe)", re.IGNORECASE)
 
 
-def sniff_content_type(head: bytes, name: str) -> str:
+def sniff_content_type(head: bytes, name: str) -> str:  # noqa: C901,PLR0911,PLR0912 - one test and one return per file signature
     """The type of a file from its first bytes (a few KB), not from what the client says.
 
     Zip-based office files are told apart by their first entry (OpenDocument) or their

@@ -85,7 +85,7 @@ class SenderCircle(msgspec.Struct, frozen=True, kw_only=True):
     classmate_ids: frozenset[int] = frozenset()
 
 
-def write_refusal(
+def write_refusal(  # noqa: PLR0911 - one refusal per rule, in the order a person should read them
     sender: Actor, recipient: Contact, circle: SenderCircle, rules: SchoolMessaging
 ) -> str | None:
     """Why ``sender`` may not start a conversation with ``recipient``, or None if they may.

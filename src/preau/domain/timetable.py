@@ -253,7 +253,7 @@ def _at(day: date, minute: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
 
 
-def expand(
+def expand(  # noqa: C901 - one pass over a week: lessons, their changes, holidays, in order
     lessons: Sequence[Lesson],
     changes: Sequence[Change],
     holidays: Sequence[Holiday],

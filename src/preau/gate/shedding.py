@@ -76,7 +76,7 @@ class LoadShedder:
             self.limit = limit
             metrics.IN_FLIGHT_LIMIT.set(limit)
 
-    async def _wait_for_slot(self, criticality: Criticality) -> bool:
+    async def _wait_for_slot(self, criticality: Criticality) -> bool:  # noqa: C901 - the CoDel wait in one loop, on the hot path of every request
         now = self.clock()
         if not self.waiters:
             self.last_empty_at = now

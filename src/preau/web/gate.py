@@ -52,7 +52,7 @@ async def gate_update(request: Req) -> Response[Any]:
         await update_gate_settings(
             services.shared.admission,
             services.gate,
-            capacity=number(str(form.get("capacity", "")), "capacity", int),  # type: ignore[arg-type]
+            capacity=number(str(form.get("capacity", "")), "capacity", int),  # type: ignore[arg-type]  # number() returns the type it is given; mypy cannot follow the callable
             admission_rate_per_s=number(
                 str(form.get("admission_rate_per_s", "")), "admission_rate_per_s", float
             ),

@@ -84,7 +84,7 @@ class Edge:
         self._id_format = secrets.token_hex(4).encode() + b"%08x"
         self._ids = itertools.count(1)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901 - plain-ASGI hot path, one call per request by design (each extra call is measured in bench/hot_paths.py)
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 self.trusted.apply(scope)
@@ -261,7 +261,7 @@ class SessionMiddleware:
         # the requests that sent the same header, so no layer may change them in place.
         self._known: dict[tuple[bytes | None, bytes | None], tuple[dict[str, str], str]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901,PLR0912,PLR0915 - plain-ASGI hot path, one call per request by design (each extra call is measured in bench/hot_paths.py)
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

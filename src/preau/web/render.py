@@ -44,7 +44,7 @@ environment = jinja2.Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
-environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # Jinja2's i18n extension adds this method at run time
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:

@@ -3,6 +3,7 @@ random key with their SHA-256, and served only as downloads."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import AsyncIterator
@@ -92,14 +93,13 @@ def check_uploads(services: Services, uploads: list[Upload]) -> list[StoredFile]
 
 
 @asynccontextmanager
-async def stored_uploads(
-    services: Services, actor: Actor, uploads: list[Upload]
+async def stored_bytes(
+    services: Services, uploads: list[Upload]
 ) -> AsyncIterator[list[StoredFile]]:
-    """Check and store the bytes of ``uploads``; the caller records them inside its own
-    transaction. If anything in the block fails, the bytes are removed again, so a refused
-    request leaves nothing behind."""
-    if uploads and actor.profile is Profile.PARENT:
-        raise Forbidden(PARENTS_READ_ONLY)
+    """Check ``uploads`` (the files port's size and type limits, types sniffed from the
+    content) and store their bytes; the caller records them inside its own transaction. If
+    anything in the block fails, the bytes are removed again, so a refused request leaves
+    nothing behind (and a failed removal does not hide why it was refused)."""
     prepared = check_uploads(services, uploads)
     stored: list[StoredFile] = []
     try:
@@ -109,8 +109,20 @@ async def stored_uploads(
         yield prepared
     except BaseException:
         for item in stored:
-            await services.files.delete(item.key)
+            with contextlib.suppress(Exception):
+                await services.files.delete(item.key)
         raise
+
+
+@asynccontextmanager
+async def stored_uploads(
+    services: Services, actor: Actor, uploads: list[Upload]
+) -> AsyncIterator[list[StoredFile]]:
+    """Homework attachments and hand-ins: :func:`stored_bytes`, for anyone but a parent."""
+    if uploads and actor.profile is Profile.PARENT:
+        raise Forbidden(PARENTS_READ_ONLY)
+    async with stored_bytes(services, uploads) as prepared:
+        yield prepared
 
 
 async def record_files(

@@ -309,7 +309,7 @@ async def _insert_homework(
             updated_at=now,
         )
     )
-    homework_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    homework_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
     if targets:
         await connection.execute(
             homework_targets.insert(),

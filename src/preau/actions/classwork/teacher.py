@@ -169,7 +169,7 @@ async def _pupil_counts(
             )
             .group_by(homework_targets.c.homework_id)
         ):
-            counts[homework_id] = count  # noqa: PERF403  # a query, then a dict
+            counts[homework_id] = count  # noqa: PERF403 - a query, then a dict
     group_ids = {row.group_id for row in rows if not row.chosen_pupils}
     if group_ids:
         sizes: dict[int, int] = dict(

@@ -217,7 +217,7 @@ class TodoCache:
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             evicted, _ = self.entries.popitem(last=False)
-            self._found.pop((evicted[0], evicted[1]), None)  # type: ignore[arg-type]
+            self._found.pop((evicted[0], evicted[1]), None)  # type: ignore[arg-type]  # the evicted key is a (school, pupil) pair whatever mypy infers
         return entry
 
     async def key_for_reading(

@@ -78,7 +78,7 @@ async def post_announcement(services: Services, actor: Actor, draft: Announcemen
                 created_at=now,
             )
         )
-        announcement_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        announcement_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
         await connection.execute(
             announcement_groups.insert(),
             [

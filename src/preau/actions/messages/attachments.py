@@ -3,7 +3,6 @@ it is refused), recorded with it, and opened for a reader."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import ATTACHMENT_NOT_FOUND, access_attachment_by_id
-from preau.actions.classwork.files import StoredFile, Upload, check_uploads
+from preau.actions.classwork.files import StoredFile, Upload, stored_bytes
 from preau.actions.context import Services
 from preau.adapters.files import open_existing
 from preau.adapters.sql.schema import message_attachments
@@ -27,23 +26,12 @@ TOO_MANY_FILES = lazy("A message can carry at most {limit} files.")
 async def stored_attachments(
     services: Services, uploads: Sequence[AttachmentUpload]
 ) -> AsyncIterator[list[StoredFile]]:
-    """Check the files (the files port's size and type limits, types sniffed from the
-    content) and store their bytes; if the block fails they are removed again, so a
-    refused message leaves nothing behind."""
+    """A message's files, at most ``MAX_ATTACHMENTS``, checked and stored by
+    :func:`stored_bytes` (removed again if the message is refused)."""
     if len(uploads) > MAX_ATTACHMENTS:
         raise InvalidInput(TOO_MANY_FILES, field="attachments", limit=MAX_ATTACHMENTS)
-    prepared = check_uploads(services, [Upload(name=u.name, data=u.data) for u in uploads])
-    stored: list[StoredFile] = []
-    try:
-        for upload, item in zip(uploads, prepared, strict=True):
-            await services.files.put(item.key, upload.data, content_type=item.content_type)
-            stored.append(item)
-        yield prepared
-    except BaseException:
-        for item in stored:
-            with contextlib.suppress(Exception):
-                await services.files.delete(item.key)
-        raise
+    async with stored_bytes(services, [Upload(name=u.name, data=u.data) for u in uploads]) as done:
+        yield done
 
 
 async def record_attachments(

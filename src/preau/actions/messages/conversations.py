@@ -58,7 +58,7 @@ async def _add_message(
             created_at=now,
         )
     )
-    message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    message_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
     await record_attachments(connection, actor.school_id, message_id, stored)
     return message_id
 
@@ -85,7 +85,7 @@ async def start_conversation(services: Services, actor: Actor, draft: Conversati
                 message_count=1,
             )
         )
-        conversation_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        conversation_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
         message_id = await _add_message(
             connection, actor, conversation_id, body=body, now=now, stored=stored
         )

@@ -59,7 +59,7 @@ class MemoryAdmissionStore:
             rate_at=float(self._fields.get("rate_at", "0")),
         )
 
-    async def apply(
+    async def apply(  # noqa: C901,PLR0912 - mirrors the Redis Lua script step for step, so both stores read alike
         self,
         plan: AdmissionPlan,
         candidates: Sequence[Sequence[tuple[int, int]]],
@@ -138,4 +138,4 @@ class MemoryAdmissionStore:
             self._fields["attack_until"] = repr(until)
 
     async def reset(self) -> None:
-        self.__init__(origin=self.origin)  # type: ignore[misc]
+        self.__init__(origin=self.origin)  # type: ignore[misc]  # reset in place: the store object is shared, so it is re-initialised

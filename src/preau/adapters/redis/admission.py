@@ -148,7 +148,7 @@ class RedisAdmissionStore:
             args.append(len(stat_batch))
             for name, amount in stat_batch:
                 args.extend((name, amount))
-            await _guard(lambda a=args: self._touch(keys=keys, args=a))  # type: ignore[misc]
+            await _guard(lambda a=args: self._touch(keys=keys, args=a))  # type: ignore[misc]  # the default argument binds the loop's value, on purpose
             start += _TOUCH_BATCH
 
     async def write_runtime_settings(self, blob: bytes) -> None:

@@ -31,7 +31,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
             # sqlite.DATETIME.__init__ carries no annotations.
-            return _SQLiteUTCDateTime()  # type: ignore[no-untyped-call]
+            return _SQLiteUTCDateTime()  # type: ignore[no-untyped-call]  # the library's own function carries no annotations
         return dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
