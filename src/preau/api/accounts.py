@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response, Router, delete, get, post
 from litestar.params import JSONBody
+from litestar.types import ControllerRouterHandler
 
 from preau.actions import accounts
+from preau.actions.context import Services
 from preau.actions.directory import get_person
-from preau.actions.sessions import Session
 from preau.domain.directory import PersonView
-from preau.domain.errors import NotAuthenticated
 from preau.web.accounts import client_address, device_label, login_cookies, logout_cookies
-from preau.web.render import services_of, session_of
+from preau.web.dependencies import AppServices, SignedInActor, SignedInSession
+from preau.web.guards import signed_in
 
 Req = Request[Any, Any, Any]
 
@@ -43,15 +44,7 @@ class SessionToken(msgspec.Struct, kw_only=True):
     profile: str
 
 
-def require_session(request: Req) -> Session:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    return session
-
-
-def _token_response(request: Req, result: accounts.LoginResult) -> Response[SessionToken]:
-    services = services_of(request)
+def _token_response(services: Services, result: accounts.LoginResult) -> Response[SessionToken]:
     return Response(
         SessionToken(
             token=result.session_token,
@@ -62,27 +55,31 @@ def _token_response(request: Req, result: accounts.LoginResult) -> Response[Sess
             profile=result.session.actor.profile.value,
         ),
         status_code=201,
-        cookies=login_cookies(request, result),
+        cookies=login_cookies(services.settings, result),
     )
 
 
 @post("/api/v1/session", tags=["accounts"], summary="Log in with a username and password")
-async def create_session(request: Req, data: JSONBody[LoginRequest]) -> Response[SessionToken]:
+async def create_session(
+    request: Req, services: AppServices, data: JSONBody[LoginRequest]
+) -> Response[SessionToken]:
     result = await accounts.log_in(
-        services_of(request),
+        services,
         username=data.username,
         password=data.password,
         address=client_address(request),
         remember=data.remember,
         label=device_label(request),
     )
-    return _token_response(request, result)
+    return _token_response(services, result)
 
 
 @post("/api/v1/activation", tags=["accounts"], summary="Activate an account with its code")
-async def activate(request: Req, data: JSONBody[ActivationRequest]) -> Response[SessionToken]:
+async def activate(
+    request: Req, services: AppServices, data: JSONBody[ActivationRequest]
+) -> Response[SessionToken]:
     result = await accounts.activate_account(
-        services_of(request),
+        services,
         username=data.username,
         code=data.code,
         password=data.password,
@@ -90,25 +87,39 @@ async def activate(request: Req, data: JSONBody[ActivationRequest]) -> Response[
         remember=data.remember,
         label=device_label(request),
     )
-    return _token_response(request, result)
+    return _token_response(services, result)
 
 
-@delete("/api/v1/session", tags=["accounts"], summary="Log out this device", status_code=204)
-async def end_session(request: Req) -> Response[None]:
-    await accounts.log_out(services_of(request), require_session(request))
-    return Response(None, status_code=204, cookies=logout_cookies(request))
+# Its path is also the public log-in's, and Litestar routes one path from one router: the
+# guard goes on the handler rather than on the router of the signed-in routes below.
+@delete(
+    "/api/v1/session",
+    tags=["accounts"],
+    summary="Log out this device",
+    status_code=204,
+    guards=[signed_in],
+)
+async def end_session(services: AppServices, session: SignedInSession) -> Response[None]:
+    await accounts.log_out(services, session)
+    return Response(None, status_code=204, cookies=logout_cookies(services.settings))
 
 
 @post("/api/v1/session/others", tags=["accounts"], summary="Log out my other devices")
-async def end_other_sessions(request: Req) -> Response[SessionToken]:
-    result = await accounts.log_out_other_devices(services_of(request), require_session(request))
-    return _token_response(request, result)
+async def end_other_sessions(
+    services: AppServices, session: SignedInSession
+) -> Response[SessionToken]:
+    result = await accounts.log_out_other_devices(services, session)
+    return _token_response(services, result)
 
 
 @get("/api/v1/me", tags=["accounts"], summary="The person behind this session")
-async def me(request: Req) -> PersonView:
-    session = require_session(request)
-    return await get_person(services_of(request), session.actor, session.actor.person_id)
+async def me(services: AppServices, actor: SignedInActor) -> PersonView:
+    return await get_person(services, actor, actor.person_id)
 
 
-routes = [create_session, activate, end_session, end_other_sessions, me]
+routes: list[ControllerRouterHandler] = [
+    create_session,
+    activate,
+    end_session,
+    Router("/", guards=[signed_in], route_handlers=[end_other_sessions, me]),
+]

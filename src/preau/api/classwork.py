@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post, put
+from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
@@ -20,7 +20,6 @@ from preau.actions.classwork.files import Upload, download, upload_file
 from preau.actions.classwork.revisions import RevisionView
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.api.accounts import require_session
 from preau.asgi import Scope
 from preau.domain.classwork import (
     ExtensionDraft,
@@ -37,12 +36,13 @@ from preau.domain.classwork import (
     TurnIn,
 )
 from preau.domain.errors import Forbidden
-from preau.domain.people import Profile
+from preau.domain.people import Actor, Profile
 from preau.web.classwork import (
     download_response,
     zip_response,
 )
-from preau.web.render import services_of
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
@@ -88,11 +88,10 @@ TODO_RESPONSES = {
     ),
     responses=TODO_RESPONSES,
 )
-async def todo(request: Req) -> Response[bytes]:
-    actor = require_session(request).actor
+async def todo(request: Req, services: AppServices, actor: SignedInActor) -> Response[bytes]:
     if actor.profile is not Profile.PUPIL:
         raise Forbidden(i18n.lazy("Only pupils have a to-do list. Parents see their children's."))
-    entry = await classwork.todo_of(services_of(request), actor, actor.person_id)
+    entry = await classwork.todo_of(services, actor, actor.person_id)
     return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
 
 
@@ -102,50 +101,52 @@ async def todo(request: Req) -> Response[bytes]:
     summary="A pupil's to-do, read-only (their parents, staff)",
     responses=TODO_RESPONSES,
 )
-async def pupil_todo(request: Req, pupil_id: FromPath[int]) -> Response[bytes]:
-    entry = await classwork.todo_of(services_of(request), require_session(request).actor, pupil_id)
+async def pupil_todo(
+    request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+) -> Response[bytes]:
+    entry = await classwork.todo_of(services, actor, pupil_id)
     return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
 
 
 @get("/api/v1/homework", tags=TAGS, summary="Homework I set, by week (teachers and staff)")
 async def homework_list(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromQuery[int | None] = None,
     week_of: FromQuery[datetime | None] = None,
 ) -> list[TeacherWeek]:
-    return await classwork.teacher_homework(
-        services_of(request), require_session(request).actor, group_id=group_id, week_of=week_of
-    )
+    return await classwork.teacher_homework(services, actor, group_id=group_id, week_of=week_of)
 
 
 @post("/api/v1/homework", tags=TAGS, summary="Set homework for a class, a group or chosen pupils")
-async def homework_create(request: Req, data: JSONBody[HomeworkDraft]) -> HomeworkView:
-    return await classwork.create_homework(
-        services_of(request), require_session(request).actor, data
-    )
+async def homework_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[HomeworkDraft]
+) -> HomeworkView:
+    return await classwork.create_homework(services, actor, data)
 
 
 @get("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="One homework")
-async def homework_get(request: Req, homework_id: FromPath[int]) -> HomeworkView:
-    return await classwork.get_homework(
-        services_of(request), require_session(request).actor, homework_id
-    )
+async def homework_get(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> HomeworkView:
+    return await classwork.get_homework(services, actor, homework_id)
 
 
 @patch("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="Edit homework (kept in history)")
 async def homework_patch(
-    request: Req, homework_id: FromPath[int], data: JSONBody[HomeworkChanges]
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    data: JSONBody[HomeworkChanges],
 ) -> HomeworkView:
-    return await classwork.update_homework(
-        services_of(request), require_session(request).actor, homework_id, data
-    )
+    return await classwork.update_homework(services, actor, homework_id, data)
 
 
 @delete("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="Delete homework", status_code=204)
-async def homework_delete(request: Req, homework_id: FromPath[int]) -> None:
-    await classwork.delete_homework(
-        services_of(request), require_session(request).actor, homework_id
-    )
+async def homework_delete(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> None:
+    await classwork.delete_homework(services, actor, homework_id)
 
 
 @post(
@@ -154,11 +155,12 @@ async def homework_delete(request: Req, homework_id: FromPath[int]) -> None:
     summary="Copy homework to another class or group",
 )
 async def homework_copy(
-    request: Req, homework_id: FromPath[int], data: JSONBody[HomeworkCopy]
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    data: JSONBody[HomeworkCopy],
 ) -> HomeworkView:
-    return await classwork.copy_homework(
-        services_of(request), require_session(request).actor, homework_id, data
-    )
+    return await classwork.copy_homework(services, actor, homework_id, data)
 
 
 @get(
@@ -166,10 +168,10 @@ async def homework_copy(
     tags=TAGS,
     summary="The history of a homework's changes",
 )
-async def homework_history(request: Req, homework_id: FromPath[int]) -> list[RevisionView]:
-    return await classwork.homework_revisions_of(
-        services_of(request), require_session(request).actor, homework_id
-    )
+async def homework_history(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> list[RevisionView]:
+    return await classwork.homework_revisions_of(services, actor, homework_id)
 
 
 @get(
@@ -177,10 +179,10 @@ async def homework_history(request: Req, homework_id: FromPath[int]) -> list[Rev
     tags=TAGS,
     summary="Every pupil's hand-in: turned in, late, missing, excused (teachers)",
 )
-async def hand_in_list(request: Req, homework_id: FromPath[int]) -> list[HandInView]:
-    return await classwork.hand_ins_of(
-        services_of(request), require_session(request).actor, homework_id
-    )
+async def hand_in_list(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> list[HandInView]:
+    return await classwork.hand_ins_of(services, actor, homework_id)
 
 
 @get(
@@ -189,8 +191,10 @@ async def hand_in_list(request: Req, homework_id: FromPath[int]) -> list[HandInV
     summary="Every hand-in as a zip (teachers)",
     media_type="application/zip",
 )
-async def hand_in_zip(request: Req, homework_id: FromPath[int]) -> Response[bytes]:
-    return await zip_response(request, homework_id)
+async def hand_in_zip(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Response[bytes]:
+    return await zip_response(services, actor, homework_id)
 
 
 @get(
@@ -199,11 +203,9 @@ async def hand_in_zip(request: Req, homework_id: FromPath[int]) -> Response[byte
     summary="One pupil's hand-in with its history (the pupil, their parents, teachers)",
 )
 async def hand_in_get(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
 ) -> HandInView:
-    return await classwork.get_hand_in(
-        services_of(request), require_session(request).actor, homework_id, pupil_id
-    )
+    return await classwork.get_hand_in(services, actor, homework_id, pupil_id)
 
 
 @post(
@@ -212,10 +214,10 @@ async def hand_in_get(
     summary="Turn my work in (pupils); send an idempotency key so a retry is harmless",
     status_code=200,
 )
-async def turn_in(request: Req, homework_id: FromPath[int], data: JSONBody[TurnIn]) -> HandInView:
-    return await classwork.turn_in(
-        services_of(request), require_session(request).actor, homework_id, data
-    )
+async def turn_in(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], data: JSONBody[TurnIn]
+) -> HandInView:
+    return await classwork.turn_in(services, actor, homework_id, data)
 
 
 @post(
@@ -224,10 +226,10 @@ async def turn_in(request: Req, homework_id: FromPath[int], data: JSONBody[TurnI
     summary="Take back work turned in but not yet returned (pupils)",
     status_code=200,
 )
-async def take_back(request: Req, homework_id: FromPath[int]) -> HandInView:
-    return await classwork.take_back(
-        services_of(request), require_session(request).actor, homework_id
-    )
+async def take_back(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> HandInView:
+    return await classwork.take_back(services, actor, homework_id)
 
 
 @post(
@@ -236,10 +238,10 @@ async def take_back(request: Req, homework_id: FromPath[int]) -> HandInView:
     summary="Tick work without hand-in as done, or not (pupils)",
     status_code=204,
 )
-async def done(request: Req, homework_id: FromPath[int], data: JSONBody[Done]) -> None:
-    await classwork.set_done(
-        services_of(request), require_session(request).actor, homework_id, done=data.done
-    )
+async def done(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], data: JSONBody[Done]
+) -> None:
+    await classwork.set_done(services, actor, homework_id, done=data.done)
 
 
 @post(
@@ -249,11 +251,15 @@ async def done(request: Req, homework_id: FromPath[int], data: JSONBody[Done]) -
     status_code=200,
 )
 async def hand_in_return(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int], data: JSONBody[Review]
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    pupil_id: FromPath[int],
+    data: JSONBody[Review],
 ) -> HandInView:
     return await classwork.review_hand_in(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         homework_id,
         pupil_id,
         action=HandInAction.RETURN,
@@ -261,10 +267,14 @@ async def hand_in_return(
     )
 
 
-async def _state(request: Req, homework_id: int, pupil_id: int, action: HandInAction) -> HandInView:
-    return await classwork.review_hand_in(
-        services_of(request), require_session(request).actor, homework_id, pupil_id, action=action
-    )
+async def _state(
+    services: Services,
+    actor: Actor,
+    homework_id: int,
+    pupil_id: int,
+    action: HandInAction,
+) -> HandInView:
+    return await classwork.review_hand_in(services, actor, homework_id, pupil_id, action=action)
 
 
 @post(
@@ -274,9 +284,9 @@ async def _state(request: Req, homework_id: int, pupil_id: int, action: HandInAc
     status_code=200,
 )
 async def hand_in_missing(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
 ) -> HandInView:
-    return await _state(request, homework_id, pupil_id, HandInAction.MARK_MISSING)
+    return await _state(services, actor, homework_id, pupil_id, HandInAction.MARK_MISSING)
 
 
 @post(
@@ -286,9 +296,9 @@ async def hand_in_missing(
     status_code=200,
 )
 async def hand_in_excused(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
 ) -> HandInView:
-    return await _state(request, homework_id, pupil_id, HandInAction.MARK_EXCUSED)
+    return await _state(services, actor, homework_id, pupil_id, HandInAction.MARK_EXCUSED)
 
 
 @post(
@@ -298,9 +308,9 @@ async def hand_in_excused(
     status_code=200,
 )
 async def hand_in_reset(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
 ) -> HandInView:
-    return await _state(request, homework_id, pupil_id, HandInAction.RESET)
+    return await _state(services, actor, homework_id, pupil_id, HandInAction.RESET)
 
 
 @put(
@@ -309,14 +319,13 @@ async def hand_in_reset(
     summary="Give one pupil a later due time and cut-off (teachers)",
 )
 async def extension_put(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     homework_id: FromPath[int],
     pupil_id: FromPath[int],
     data: JSONBody[ExtensionDraft],
 ) -> HandInView:
-    return await classwork.grant_extension(
-        services_of(request), require_session(request).actor, homework_id, pupil_id, draft=data
-    )
+    return await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=data)
 
 
 @delete(
@@ -326,11 +335,9 @@ async def extension_put(
     status_code=204,
 )
 async def extension_delete(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
 ) -> None:
-    await classwork.grant_extension(
-        services_of(request), require_session(request).actor, homework_id, pupil_id, draft=None
-    )
+    await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=None)
 
 
 @post(
@@ -343,10 +350,12 @@ async def extension_delete(
     ),
 )
 async def file_upload(
-    request: Req, data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
+    services: AppServices,
+    actor: SignedInActor,
+    data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> FileView:
     upload = Upload(name=data.file.filename or "", data=await data.file.read())
-    return await upload_file(services_of(request), require_session(request).actor, upload)
+    return await upload_file(services, actor, upload)
 
 
 @get(
@@ -355,33 +364,40 @@ async def file_upload(
     summary="Download a file (always as an attachment)",
     media_type="application/octet-stream",
 )
-async def file_download(request: Req, file_id: FromPath[str]) -> Response[Any]:
-    actor = require_session(request).actor
-    return download_response(await download(services_of(request), actor, file_id[:64]))
+async def file_download(
+    services: AppServices, actor: SignedInActor, file_id: FromPath[str]
+) -> Response[Any]:
+    return download_response(await download(services, actor, file_id[:64]))
 
 
 routes = [
-    todo,
-    pupil_todo,
-    homework_list,
-    homework_create,
-    homework_get,
-    homework_patch,
-    homework_delete,
-    homework_copy,
-    homework_history,
-    hand_in_list,
-    hand_in_zip,
-    hand_in_get,
-    turn_in,
-    take_back,
-    done,
-    hand_in_return,
-    hand_in_missing,
-    hand_in_excused,
-    hand_in_reset,
-    extension_put,
-    extension_delete,
-    file_upload,
-    file_download,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            todo,
+            pupil_todo,
+            homework_list,
+            homework_create,
+            homework_get,
+            homework_patch,
+            homework_delete,
+            homework_copy,
+            homework_history,
+            hand_in_list,
+            hand_in_zip,
+            hand_in_get,
+            turn_in,
+            take_back,
+            done,
+            hand_in_return,
+            hand_in_missing,
+            hand_in_excused,
+            hand_in_reset,
+            extension_put,
+            extension_delete,
+            file_upload,
+            file_download,
+        ],
+    )
 ]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, get, patch, post
+from litestar import Router, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from preau.actions import accounts, directory
-from preau.api.accounts import require_session
 from preau.domain.directory import (
     EnrolmentDraft,
     GroupChanges,
@@ -24,9 +23,8 @@ from preau.domain.directory import (
     PersonView,
 )
 from preau.domain.people import Profile
-from preau.web.render import services_of
-
-Req = Request[Any, Any, Any]
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 
 
 class GroupDetail(msgspec.Struct, kw_only=True):
@@ -50,7 +48,8 @@ class CodesRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 @get("/api/v1/people", tags=["directory"], summary="List and search people of my school")
 async def people_list(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     profile: FromQuery[Profile | None] = None,
@@ -59,10 +58,9 @@ async def people_list(
     page: Annotated[int, QueryParameter(ge=1)] = 1,
     page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> PeoplePage:
-    session = require_session(request)
     return await directory.list_people(
-        services_of(request),
-        session.actor,
+        services,
+        actor,
         query=q,
         profile=profile,
         group_id=group_id,
@@ -73,26 +71,29 @@ async def people_list(
 
 
 @post("/api/v1/people", tags=["directory"], summary="Create a person (school admins)")
-async def person_create(request: Req, data: JSONBody[PersonDraft]) -> PersonView:
-    return await directory.create_person(services_of(request), require_session(request).actor, data)
+async def person_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[PersonDraft]
+) -> PersonView:
+    return await directory.create_person(services, actor, data)
 
 
 @get("/api/v1/people/{person_id:int}", tags=["directory"], summary="One person")
-async def person_get(request: Req, person_id: FromPath[int]) -> PersonView:
-    return await directory.get_person(
-        services_of(request), require_session(request).actor, person_id
-    )
+async def person_get(
+    services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+) -> PersonView:
+    return await directory.get_person(services, actor, person_id)
 
 
 @patch(
     "/api/v1/people/{person_id:int}", tags=["directory"], summary="Change or deactivate a person"
 )
 async def person_patch(
-    request: Req, person_id: FromPath[int], data: JSONBody[PersonChanges]
+    services: AppServices,
+    actor: SignedInActor,
+    person_id: FromPath[int],
+    data: JSONBody[PersonChanges],
 ) -> PersonView:
-    return await directory.update_person(
-        services_of(request), require_session(request).actor, person_id, data
-    )
+    return await directory.update_person(services, actor, person_id, data)
 
 
 @get(
@@ -100,17 +101,19 @@ async def person_patch(
     tags=["directory"],
     summary="A pupil's parents or a parent's children",
 )
-async def person_relatives(request: Req, person_id: FromPath[int]) -> list[PersonView]:
-    return await directory.relatives(
-        services_of(request), require_session(request).actor, person_id
-    )
+async def person_relatives(
+    services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+) -> list[PersonView]:
+    return await directory.relatives(services, actor, person_id)
 
 
 @post(
     "/api/v1/parent-links", tags=["directory"], summary="Link a parent to a pupil", status_code=204
 )
-async def parent_link(request: Req, data: JSONBody[ParentLinkDraft]) -> None:
-    await directory.link_parent(services_of(request), require_session(request).actor, data)
+async def parent_link(
+    services: AppServices, actor: SignedInActor, data: JSONBody[ParentLinkDraft]
+) -> None:
+    await directory.link_parent(services, actor, data)
 
 
 @post(
@@ -119,13 +122,16 @@ async def parent_link(request: Req, data: JSONBody[ParentLinkDraft]) -> None:
     summary="Unlink a parent and a pupil",
     status_code=204,
 )
-async def parent_unlink(request: Req, data: JSONBody[ParentLinkDraft]) -> None:
-    await directory.unlink_parent(services_of(request), require_session(request).actor, data)
+async def parent_unlink(
+    services: AppServices, actor: SignedInActor, data: JSONBody[ParentLinkDraft]
+) -> None:
+    await directory.unlink_parent(services, actor, data)
 
 
 @get("/api/v1/groups", tags=["directory"], summary="Classes and groups I may see")
 async def groups_list(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     include_inactive: FromQuery[bool] = False,
@@ -133,8 +139,8 @@ async def groups_list(
     page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> GroupsPage:
     return await directory.list_groups(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         query=q,
         include_inactive=include_inactive,
         page=page,
@@ -143,27 +149,30 @@ async def groups_list(
 
 
 @post("/api/v1/groups", tags=["directory"], summary="Create a class or group (school admins)")
-async def group_create(request: Req, data: JSONBody[GroupDraft]) -> GroupView:
-    return await directory.create_group(services_of(request), require_session(request).actor, data)
+async def group_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[GroupDraft]
+) -> GroupView:
+    return await directory.create_group(services, actor, data)
 
 
 @get(
     "/api/v1/groups/{group_id:int}", tags=["directory"], summary="A class or group and its members"
 )
-async def group_get(request: Req, group_id: FromPath[int]) -> GroupDetail:
-    group, members = await directory.get_group(
-        services_of(request), require_session(request).actor, group_id
-    )
+async def group_get(
+    services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+) -> GroupDetail:
+    group, members = await directory.get_group(services, actor, group_id)
     return GroupDetail(group=group, members=members)
 
 
 @patch("/api/v1/groups/{group_id:int}", tags=["directory"], summary="Change or deactivate a group")
 async def group_patch(
-    request: Req, group_id: FromPath[int], data: JSONBody[GroupChanges]
+    services: AppServices,
+    actor: SignedInActor,
+    group_id: FromPath[int],
+    data: JSONBody[GroupChanges],
 ) -> GroupView:
-    return await directory.update_group(
-        services_of(request), require_session(request).actor, group_id, data
-    )
+    return await directory.update_group(services, actor, group_id, data)
 
 
 @post(
@@ -173,9 +182,12 @@ async def group_patch(
     status_code=204,
 )
 async def group_enrol(
-    request: Req, group_id: FromPath[int], data: JSONBody[EnrolmentDraft]
+    services: AppServices,
+    actor: SignedInActor,
+    group_id: FromPath[int],
+    data: JSONBody[EnrolmentDraft],
 ) -> None:
-    await directory.enrol(services_of(request), require_session(request).actor, group_id, data)
+    await directory.enrol(services, actor, group_id, data)
 
 
 @post(
@@ -184,10 +196,10 @@ async def group_enrol(
     summary="Remove a person from a class or group",
     status_code=204,
 )
-async def group_unenrol(request: Req, group_id: FromPath[int], person_id: FromPath[int]) -> None:
-    await directory.unenrol(
-        services_of(request), require_session(request).actor, group_id, person_id
-    )
+async def group_unenrol(
+    services: AppServices, actor: SignedInActor, group_id: FromPath[int], person_id: FromPath[int]
+) -> None:
+    await directory.unenrol(services, actor, group_id, person_id)
 
 
 @post(
@@ -195,26 +207,34 @@ async def group_unenrol(request: Req, group_id: FromPath[int], person_id: FromPa
     tags=["accounts"],
     summary="Issue activation codes (school admins); reset=true also clears passwords",
 )
-async def activation_codes(request: Req, data: JSONBody[CodesRequest]) -> list[ActivationCode]:
+async def activation_codes(
+    services: AppServices, actor: SignedInActor, data: JSONBody[CodesRequest]
+) -> list[ActivationCode]:
     issued = await accounts.issue_activation_codes(
-        services_of(request), require_session(request).actor, data.person_ids, reset=data.reset
+        services, actor, data.person_ids, reset=data.reset
     )
     return [ActivationCode(**item.__dict__) for item in issued]
 
 
 routes = [
-    people_list,
-    person_create,
-    person_get,
-    person_patch,
-    person_relatives,
-    parent_link,
-    parent_unlink,
-    groups_list,
-    group_create,
-    group_get,
-    group_patch,
-    group_enrol,
-    group_unenrol,
-    activation_codes,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            people_list,
+            person_create,
+            person_get,
+            person_patch,
+            person_relatives,
+            parent_link,
+            parent_unlink,
+            groups_list,
+            group_create,
+            group_get,
+            group_patch,
+            group_enrol,
+            group_unenrol,
+            activation_codes,
+        ],
+    ),
 ]

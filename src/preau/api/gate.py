@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, get, patch
+from litestar import Router, get, patch
 from litestar.params import JSONBody
 
-from preau.actions.access import access_platform_operator
-from preau.api.accounts import require_session
 from preau.gate.control import GateStatus, read_gate_status, update_gate_settings
-from preau.web.render import services_of
-
-Req = Request[Any, Any, Any]
+from preau.web.dependencies import AppServices
+from preau.web.guards import platform_operator
 
 
 class GateChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -23,18 +18,8 @@ class GateChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     under_attack: str | None = None  # auto | on | off
 
 
-async def _operator(request: Req) -> None:
-    services = services_of(request)
-    async with services.engine.connect() as connection:
-        await access_platform_operator(
-            connection, require_session(request).actor, services.settings.operator_uais
-        )
-
-
 @get("/api/v1/gate", tags=["gate"], summary="Live figures of the waiting room (operators)")
-async def gate_status(request: Req) -> GateStatus:
-    await _operator(request)
-    services = services_of(request)
+async def gate_status(services: AppServices) -> GateStatus:
     return await read_gate_status(services.shared.admission, services.gate)
 
 
@@ -43,9 +28,7 @@ async def gate_status(request: Req) -> GateStatus:
     tags=["gate"],
     summary="Change capacity, rate, opening time or under-attack mode in every process",
 )
-async def gate_change(request: Req, data: JSONBody[GateChanges]) -> GateStatus:
-    await _operator(request)
-    services = services_of(request)
+async def gate_change(services: AppServices, data: JSONBody[GateChanges]) -> GateStatus:
     await update_gate_settings(
         services.shared.admission,
         services.gate,
@@ -57,4 +40,4 @@ async def gate_change(request: Req, data: JSONBody[GateChanges]) -> GateStatus:
     return await read_gate_status(services.shared.admission, services.gate)
 
 
-routes = [gate_status, gate_change]
+routes = [Router("/", guards=[platform_operator], route_handlers=[gate_status, gate_change])]

@@ -7,13 +7,10 @@ exact, never a float. Averages are out of 20, rounded half up to two decimals.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, delete, get, patch, post, put
+from litestar import Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from preau.actions import marks, marks_settings
-from preau.api.accounts import require_session
 from preau.domain.marks import (
     AuditEntry,
     Evaluation,
@@ -27,16 +24,16 @@ from preau.domain.marks import (
     Term,
     TermsDraft,
 )
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 from preau.web.marks import csv_response
-from preau.web.render import services_of
 
-Req = Request[Any, Any, Any]
 TAGS = ["marks"]
 
 
 @get("/api/v1/marks/settings", tags=TAGS, summary="The school's way of counting marks")
-async def settings_get(request: Req) -> MarksSettings:
-    return await marks_settings.get_settings(services_of(request), require_session(request).actor)
+async def settings_get(services: AppServices, actor: SignedInActor) -> MarksSettings:
+    return await marks_settings.get_settings(services, actor)
 
 
 @put(
@@ -45,15 +42,15 @@ async def settings_get(request: Req) -> MarksSettings:
     summary="Set how marks count: kind of term, 'not handed in' as 0, subject coefficients "
     "(administrators)",
 )
-async def settings_put(request: Req, data: JSONBody[MarksSettings]) -> MarksSettings:
-    return await marks_settings.change_settings(
-        services_of(request), require_session(request).actor, data
-    )
+async def settings_put(
+    services: AppServices, actor: SignedInActor, data: JSONBody[MarksSettings]
+) -> MarksSettings:
+    return await marks_settings.change_settings(services, actor, data)
 
 
 @get("/api/v1/marks/terms", tags=TAGS, summary="The school's terms (trimesters or semesters)")
-async def terms_get(request: Req) -> list[Term]:
-    return await marks_settings.list_terms(services_of(request), require_session(request).actor)
+async def terms_get(services: AppServices, actor: SignedInActor) -> list[Term]:
+    return await marks_settings.list_terms(services, actor)
 
 
 @put(
@@ -63,10 +60,10 @@ async def terms_get(request: Req) -> list[Term]:
     description="Three trimesters or two semesters, each inside the school year, none "
     "overlapping another. The terms of that year are replaced.",
 )
-async def terms_put(request: Req, data: JSONBody[TermsDraft]) -> list[Term]:
-    return await marks_settings.set_terms(
-        services_of(request), require_session(request).actor, data
-    )
+async def terms_put(
+    services: AppServices, actor: SignedInActor, data: JSONBody[TermsDraft]
+) -> list[Term]:
+    return await marks_settings.set_terms(services, actor, data)
 
 
 @post(
@@ -74,8 +71,10 @@ async def terms_put(request: Req, data: JSONBody[TermsDraft]) -> list[Term]:
     tags=TAGS,
     summary="Create an evaluation for a class or group (its teachers)",
 )
-async def evaluation_create(request: Req, data: JSONBody[EvaluationDraft]) -> Evaluation:
-    return await marks.create_evaluation(services_of(request), require_session(request).actor, data)
+async def evaluation_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[EvaluationDraft]
+) -> Evaluation:
+    return await marks.create_evaluation(services, actor, data)
 
 
 @get(
@@ -85,10 +84,10 @@ async def evaluation_create(request: Req, data: JSONBody[EvaluationDraft]) -> Ev
     description="Teachers of the group, staff and administrators see every pupil's mark; "
     "a pupil sees their own, a parent their children's.",
 )
-async def evaluation_get(request: Req, evaluation_id: FromPath[int]) -> EvaluationView:
-    return await marks.get_evaluation(
-        services_of(request), require_session(request).actor, evaluation_id
-    )
+async def evaluation_get(
+    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+) -> EvaluationView:
+    return await marks.get_evaluation(services, actor, evaluation_id)
 
 
 @patch(
@@ -97,11 +96,12 @@ async def evaluation_get(request: Req, evaluation_id: FromPath[int]) -> Evaluati
     summary="Change an evaluation (kept in its history)",
 )
 async def evaluation_patch(
-    request: Req, evaluation_id: FromPath[int], data: JSONBody[EvaluationChanges]
+    services: AppServices,
+    actor: SignedInActor,
+    evaluation_id: FromPath[int],
+    data: JSONBody[EvaluationChanges],
 ) -> Evaluation:
-    return await marks.update_evaluation(
-        services_of(request), require_session(request).actor, evaluation_id, data
-    )
+    return await marks.update_evaluation(services, actor, evaluation_id, data)
 
 
 @delete(
@@ -110,10 +110,10 @@ async def evaluation_patch(
     summary="Delete an evaluation (its marks stop counting; the history stays)",
     status_code=204,
 )
-async def evaluation_delete(request: Req, evaluation_id: FromPath[int]) -> None:
-    await marks.delete_evaluation(
-        services_of(request), require_session(request).actor, evaluation_id
-    )
+async def evaluation_delete(
+    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+) -> None:
+    await marks.delete_evaluation(services, actor, evaluation_id)
 
 
 @put(
@@ -125,11 +125,12 @@ async def evaluation_delete(request: Req, evaluation_id: FromPath[int]) -> None:
     "clears one. Idempotent: sending the same column again changes nothing.",
 )
 async def marks_put(
-    request: Req, evaluation_id: FromPath[int], data: JSONBody[MarksColumn]
+    services: AppServices,
+    actor: SignedInActor,
+    evaluation_id: FromPath[int],
+    data: JSONBody[MarksColumn],
 ) -> EvaluationView:
-    return await marks.enter_marks(
-        services_of(request), require_session(request).actor, evaluation_id, data.marks
-    )
+    return await marks.enter_marks(services, actor, evaluation_id, data.marks)
 
 
 @get(
@@ -137,10 +138,10 @@ async def marks_put(
     tags=TAGS,
     summary="Who changed the evaluation and its marks, when, from what to what",
 )
-async def evaluation_history(request: Req, evaluation_id: FromPath[int]) -> list[AuditEntry]:
-    return await marks.evaluation_history(
-        services_of(request), require_session(request).actor, evaluation_id
-    )
+async def evaluation_history(
+    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+) -> list[AuditEntry]:
+    return await marks.evaluation_history(services, actor, evaluation_id)
 
 
 @get(
@@ -151,14 +152,15 @@ async def evaluation_history(request: Req, evaluation_id: FromPath[int]) -> list
     "subject in the group.",
 )
 async def grid_get(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromPath[int],
     term_id: FromQuery[int | None] = None,
     subject: FromQuery[str | None] = None,
 ) -> Grid:
     return await marks.grid(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         group_id,
         term_id=term_id,
         subject=subject,
@@ -172,14 +174,15 @@ async def grid_get(
     media_type="text/csv",
 )
 async def grid_csv(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromPath[int],
     term_id: FromQuery[int | None] = None,
     subject: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     found = await marks.grid(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         group_id,
         term_id=term_id,
         subject=subject,
@@ -195,25 +198,32 @@ async def grid_csv(
     "administrators. Without `term_id`, the current term.",
 )
 async def report_card_get(
-    request: Req, pupil_id: FromPath[int], term_id: FromQuery[int | None] = None
+    services: AppServices,
+    actor: SignedInActor,
+    pupil_id: FromPath[int],
+    term_id: FromQuery[int | None] = None,
 ) -> ReportCard:
-    return await marks.report_card(
-        services_of(request), require_session(request).actor, pupil_id, term_id=term_id
-    )
+    return await marks.report_card(services, actor, pupil_id, term_id=term_id)
 
 
 routes = [
-    settings_get,
-    settings_put,
-    terms_get,
-    terms_put,
-    evaluation_create,
-    evaluation_get,
-    evaluation_patch,
-    evaluation_delete,
-    marks_put,
-    evaluation_history,
-    grid_get,
-    grid_csv,
-    report_card_get,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            settings_get,
+            settings_put,
+            terms_get,
+            terms_put,
+            evaluation_create,
+            evaluation_get,
+            evaluation_patch,
+            evaluation_delete,
+            marks_put,
+            evaluation_history,
+            grid_get,
+            grid_csv,
+            report_card_get,
+        ],
+    )
 ]

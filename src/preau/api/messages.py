@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, post, put
+from litestar import Request, Response, Router, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
@@ -14,7 +14,6 @@ from litestar.response import Stream
 from preau.actions import messages
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.api.accounts import require_session
 from preau.asgi import Scope
 from preau.domain.messages import (
     AnnouncementDraft,
@@ -33,8 +32,9 @@ from preau.domain.messages import (
     SchoolMessaging,
     UnreadCounts,
 )
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 from preau.web.messages import attachment_response
-from preau.web.render import services_of
 from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
@@ -76,9 +76,8 @@ WARM_READS: dict[str, WarmLookup] = {
     ),
     responses={200: ResponseSpec(data_container=UnreadCounts, description="Unread counts")},
 )
-async def unread(request: Req) -> Response[bytes]:
-    actor = require_session(request).actor
-    body, etag = await messages.unread_counts_cached(services_of(request), actor)
+async def unread(request: Req, services: AppServices, actor: SignedInActor) -> Response[bytes]:
+    body, etag = await messages.unread_counts_cached(services, actor)
     return cached_response(request, body, etag, JSON.decode())
 
 
@@ -90,14 +89,14 @@ async def unread(request: Req) -> Response[bytes]:
 )
 async def inbox(
     request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     archived: FromQuery[bool] = False,
     page: Annotated[int, QueryParameter(ge=1)] = 1,
     page_size: Annotated[int, QueryParameter(ge=1, le=200)] = messages.INBOX_PAGE_SIZE,
 ) -> Response[bytes]:
-    actor = require_session(request).actor
-    services = services_of(request)
     if not q and not archived and page == 1 and page_size == messages.INBOX_PAGE_SIZE:
         body, etag = await messages.inbox_cached(services, actor)
     else:
@@ -110,10 +109,10 @@ async def inbox(
 
 
 @post("/api/v1/conversations", tags=TAGS, summary="Start a conversation")
-async def conversation_start(request: Req, data: JSONBody[ConversationDraft]) -> Created:
-    conversation_id = await messages.start_conversation(
-        services_of(request), require_session(request).actor, data
-    )
+async def conversation_start(
+    services: AppServices, actor: SignedInActor, data: JSONBody[ConversationDraft]
+) -> Created:
+    conversation_id = await messages.start_conversation(services, actor, data)
     return Created(id=conversation_id)
 
 
@@ -122,10 +121,10 @@ async def conversation_start(request: Req, data: JSONBody[ConversationDraft]) ->
     tags=TAGS,
     summary="A conversation and its messages (does not mark it read)",
 )
-async def conversation_get(request: Req, conversation_id: FromPath[int]) -> ConversationView:
-    return await messages.get_conversation(
-        services_of(request), require_session(request).actor, conversation_id
-    )
+async def conversation_get(
+    services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+) -> ConversationView:
+    return await messages.get_conversation(services, actor, conversation_id)
 
 
 @post(
@@ -134,11 +133,14 @@ async def conversation_get(request: Req, conversation_id: FromPath[int]) -> Conv
     summary="Reply in a conversation",
 )
 async def conversation_reply(
-    request: Req, conversation_id: FromPath[int], data: JSONBody[ReplyDraft]
+    services: AppServices,
+    actor: SignedInActor,
+    conversation_id: FromPath[int],
+    data: JSONBody[ReplyDraft],
 ) -> Created:
     message_id = await messages.reply(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         conversation_id,
         data.body,
         data.attachments,
@@ -152,10 +154,10 @@ async def conversation_reply(
     summary="Download a file attached to a message I may read",
     responses={200: ResponseSpec(data_container=bytes, description="The file's bytes")},
 )
-async def attachment_get(request: Req, attachment_id: FromPath[int]) -> Stream:
-    found = await messages.open_attachment(
-        services_of(request), require_session(request).actor, attachment_id
-    )
+async def attachment_get(
+    services: AppServices, actor: SignedInActor, attachment_id: FromPath[int]
+) -> Stream:
+    found = await messages.open_attachment(services, actor, attachment_id)
     return attachment_response(found)
 
 
@@ -165,10 +167,10 @@ async def attachment_get(request: Req, attachment_id: FromPath[int]) -> Stream:
     summary="Mark a conversation as read",
     status_code=204,
 )
-async def conversation_read(request: Req, conversation_id: FromPath[int]) -> None:
-    await messages.mark_conversation_read(
-        services_of(request), require_session(request).actor, conversation_id
-    )
+async def conversation_read(
+    services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+) -> None:
+    await messages.mark_conversation_read(services, actor, conversation_id)
 
 
 @put(
@@ -178,20 +180,22 @@ async def conversation_read(request: Req, conversation_id: FromPath[int]) -> Non
     status_code=204,
 )
 async def conversation_archive(
-    request: Req, conversation_id: FromPath[int], data: JSONBody[ArchiveChange]
+    services: AppServices,
+    actor: SignedInActor,
+    conversation_id: FromPath[int],
+    data: JSONBody[ArchiveChange],
 ) -> None:
-    await messages.set_archived(
-        services_of(request), require_session(request).actor, conversation_id, data.archived
-    )
+    await messages.set_archived(services, actor, conversation_id, data.archived)
 
 
 @get("/api/v1/contacts", tags=TAGS, summary="People, classes and groups I may pick as recipients")
 async def contacts(
-    request: Req, *, q: Annotated[str, QueryParameter(max_length=100)] = ""
+    services: AppServices,
+    actor: SignedInActor,
+    *,
+    q: Annotated[str, QueryParameter(max_length=100)] = "",
 ) -> Contacts:
-    return await messages.list_contacts(
-        services_of(request), require_session(request).actor, query=q
-    )
+    return await messages.list_contacts(services, actor, query=q)
 
 
 @post(
@@ -201,11 +205,12 @@ async def contacts(
     status_code=204,
 )
 async def message_report(
-    request: Req, message_id: FromPath[int], data: JSONBody[ReportDraft]
+    services: AppServices,
+    actor: SignedInActor,
+    message_id: FromPath[int],
+    data: JSONBody[ReportDraft],
 ) -> None:
-    await messages.report_message(
-        services_of(request), require_session(request).actor, message_id, data.reason
-    )
+    await messages.report_message(services, actor, message_id, data.reason)
 
 
 @post(
@@ -214,13 +219,15 @@ async def message_report(
     summary="Hide a message for everyone (school staff)",
     status_code=204,
 )
-async def message_hide(request: Req, message_id: FromPath[int]) -> None:
-    await messages.hide_message(services_of(request), require_session(request).actor, message_id)
+async def message_hide(
+    services: AppServices, actor: SignedInActor, message_id: FromPath[int]
+) -> None:
+    await messages.hide_message(services, actor, message_id)
 
 
 @get("/api/v1/message-reports", tags=TAGS, summary="Open reports of my school (school staff)")
-async def reports(request: Req) -> list[ReportView]:
-    return await messages.list_reports(services_of(request), require_session(request).actor)
+async def reports(services: AppServices, actor: SignedInActor) -> list[ReportView]:
+    return await messages.list_reports(services, actor)
 
 
 @post(
@@ -229,8 +236,10 @@ async def reports(request: Req) -> list[ReportView]:
     summary="Close a report and leave the message (school staff)",
     status_code=204,
 )
-async def report_dismiss(request: Req, report_id: FromPath[int]) -> None:
-    await messages.dismiss_report(services_of(request), require_session(request).actor, report_id)
+async def report_dismiss(
+    services: AppServices, actor: SignedInActor, report_id: FromPath[int]
+) -> None:
+    await messages.dismiss_report(services, actor, report_id)
 
 
 @get(
@@ -239,15 +248,16 @@ async def report_dismiss(request: Req, report_id: FromPath[int]) -> None:
     summary="Announcements I received (or sent=true: that I posted, with read counts)",
 )
 async def announcements_list(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     *,
     sent: FromQuery[bool] = False,
     page: Annotated[int, QueryParameter(ge=1)] = 1,
     page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 30,
 ) -> AnnouncementsPage:
     return await messages.list_announcements(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         sent=sent,
         page=page,
         page_size=page_size,
@@ -259,10 +269,10 @@ async def announcements_list(
     tags=TAGS,
     summary="Post an announcement to classes or groups (and their parents)",
 )
-async def announcement_post(request: Req, data: JSONBody[AnnouncementDraft]) -> Created:
-    announcement_id = await messages.post_announcement(
-        services_of(request), require_session(request).actor, data
-    )
+async def announcement_post(
+    services: AppServices, actor: SignedInActor, data: JSONBody[AnnouncementDraft]
+) -> Created:
+    announcement_id = await messages.post_announcement(services, actor, data)
     return Created(id=announcement_id)
 
 
@@ -271,10 +281,10 @@ async def announcement_post(request: Req, data: JSONBody[AnnouncementDraft]) -> 
     tags=TAGS,
     summary="One announcement (does not mark it read)",
 )
-async def announcement_get(request: Req, announcement_id: FromPath[int]) -> AnnouncementView:
-    return await messages.get_announcement(
-        services_of(request), require_session(request).actor, announcement_id
-    )
+async def announcement_get(
+    services: AppServices, actor: SignedInActor, announcement_id: FromPath[int]
+) -> AnnouncementView:
+    return await messages.get_announcement(services, actor, announcement_id)
 
 
 @post(
@@ -283,10 +293,10 @@ async def announcement_get(request: Req, announcement_id: FromPath[int]) -> Anno
     summary="Mark an announcement as read (its receipt)",
     status_code=204,
 )
-async def announcement_read(request: Req, announcement_id: FromPath[int]) -> None:
-    await messages.mark_announcement_read(
-        services_of(request), require_session(request).actor, announcement_id
-    )
+async def announcement_read(
+    services: AppServices, actor: SignedInActor, announcement_id: FromPath[int]
+) -> None:
+    await messages.mark_announcement_read(services, actor, announcement_id)
 
 
 @get(
@@ -294,17 +304,15 @@ async def announcement_read(request: Req, announcement_id: FromPath[int]) -> Non
     tags=TAGS,
     summary="Who read an announcement and who has not yet (its author and school staff)",
 )
-async def announcement_receipts(request: Req, announcement_id: FromPath[int]) -> Receipts:
-    return await messages.announcement_receipts(
-        services_of(request), require_session(request).actor, announcement_id
-    )
+async def announcement_receipts(
+    services: AppServices, actor: SignedInActor, announcement_id: FromPath[int]
+) -> Receipts:
+    return await messages.announcement_receipts(services, actor, announcement_id)
 
 
 @get("/api/v1/messaging-settings", tags=TAGS, summary="My school's messaging rules and quiet hours")
-async def settings_get(request: Req) -> SchoolMessaging:
-    return await messages.get_messaging_settings(
-        services_of(request), require_session(request).actor
-    )
+async def settings_get(services: AppServices, actor: SignedInActor) -> SchoolMessaging:
+    return await messages.get_messaging_settings(services, actor)
 
 
 @put(
@@ -312,15 +320,15 @@ async def settings_get(request: Req) -> SchoolMessaging:
     tags=TAGS,
     summary="Change my school's messaging rules and quiet hours (school staff)",
 )
-async def settings_put(request: Req, data: JSONBody[SchoolMessaging]) -> SchoolMessaging:
-    return await messages.update_messaging_settings(
-        services_of(request), require_session(request).actor, data
-    )
+async def settings_put(
+    services: AppServices, actor: SignedInActor, data: JSONBody[SchoolMessaging]
+) -> SchoolMessaging:
+    return await messages.update_messaging_settings(services, actor, data)
 
 
 @get("/api/v1/notification-preferences", tags=TAGS, summary="My notification preferences")
-async def preferences_get(request: Req) -> NotificationPreferences:
-    return await messages.get_preferences(services_of(request), require_session(request).actor)
+async def preferences_get(services: AppServices, actor: SignedInActor) -> NotificationPreferences:
+    return await messages.get_preferences(services, actor)
 
 
 @put(
@@ -329,34 +337,38 @@ async def preferences_get(request: Req) -> NotificationPreferences:
     summary="Change my notification preferences (daily email digest on or off)",
 )
 async def preferences_put(
-    request: Req, data: JSONBody[NotificationPreferences]
+    services: AppServices, actor: SignedInActor, data: JSONBody[NotificationPreferences]
 ) -> NotificationPreferences:
-    return await messages.set_preferences(
-        services_of(request), require_session(request).actor, data
-    )
+    return await messages.set_preferences(services, actor, data)
 
 
 routes = [
-    unread,
-    inbox,
-    conversation_start,
-    conversation_get,
-    conversation_reply,
-    attachment_get,
-    conversation_read,
-    conversation_archive,
-    contacts,
-    message_report,
-    message_hide,
-    reports,
-    report_dismiss,
-    announcements_list,
-    announcement_post,
-    announcement_get,
-    announcement_read,
-    announcement_receipts,
-    settings_get,
-    settings_put,
-    preferences_get,
-    preferences_put,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            unread,
+            inbox,
+            conversation_start,
+            conversation_get,
+            conversation_reply,
+            attachment_get,
+            conversation_read,
+            conversation_archive,
+            contacts,
+            message_report,
+            message_hide,
+            reports,
+            report_dismiss,
+            announcements_list,
+            announcement_post,
+            announcement_get,
+            announcement_read,
+            announcement_receipts,
+            settings_get,
+            settings_put,
+            preferences_get,
+            preferences_put,
+        ],
+    )
 ]

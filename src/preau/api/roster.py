@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, post
+from litestar import Router, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from preau.actions.access import access_school_directory
 from preau.actions.roster.importer import import_roster
-from preau.api.accounts import require_session
-from preau.domain.access import Action
 from preau.domain.roster.report import RosterReport
-from preau.web.render import services_of
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import school_admin
 from preau.web.roster import MAX_UPLOAD_BYTES, read_zip
-
-Req = Request[Any, Any, Any]
 
 
 @post(
@@ -27,21 +23,19 @@ Req = Request[Any, Any, Any]
     summary="Import a OneRoster 1.2 CSV zip into my school (school admins)",
 )
 async def roster_upload_api(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> RosterReport:
-    session = require_session(request)
-    access_school_directory(session.actor, Action.CHANGE)
     upload = data.get("roster")
     content = await read_zip(upload)
-    services = services_of(request)
     return await import_roster(
         services.engine,
         content,
         now=services.now(),
-        restrict_to_school_id=session.actor.school_id,
+        restrict_to_school_id=actor.school_id,
         source_name=str(upload.filename)[:200] if upload else "",
     )
 
 
-routes = [roster_upload_api]
+routes = [Router("/", guards=[school_admin], route_handlers=[roster_upload_api])]

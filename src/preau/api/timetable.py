@@ -6,14 +6,13 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response, Router, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from preau.actions import timetable
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.api.accounts import require_session
 from preau.asgi import Scope
 from preau.domain.timetable import (
     ChangeDraft,
@@ -26,7 +25,8 @@ from preau.domain.timetable import (
     monday_of,
     parse_week,
 )
-from preau.web.render import services_of
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 from preau.web.timetable import feed_address, own_week_warm
 from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
@@ -65,12 +65,13 @@ WARM_READS: dict[str, WarmLookup] = {"/api/v1/timetable/week": warm_week}
 )
 async def week_get(
     request: Req,
+    *,
+    services: AppServices,
+    actor: SignedInActor,
     week: FromQuery[str] = "",
     person_id: FromQuery[int | None] = None,
     group_id: FromQuery[int | None] = None,
 ) -> Response[bytes]:
-    services = services_of(request)
-    actor = require_session(request).actor
     monday = parse_week(week) if week else monday_of(services.now().date())
     if group_id is None and person_id in (None, actor.person_id):
         entry = await services.week_cache.week(services, actor, monday)
@@ -80,8 +81,10 @@ async def week_get(
 
 
 @post("/api/v1/timetable/lessons", tags=["timetable"], summary="Add a weekly lesson (admins)")
-async def lesson_create(request: Req, data: JSONBody[LessonDraft]) -> Lesson:
-    return await timetable.create_lesson(services_of(request), require_session(request).actor, data)
+async def lesson_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[LessonDraft]
+) -> Lesson:
+    return await timetable.create_lesson(services, actor, data)
 
 
 @post(
@@ -89,10 +92,10 @@ async def lesson_create(request: Req, data: JSONBody[LessonDraft]) -> Lesson:
     tags=["timetable"],
     summary="Cancel, move or replace one lesson (its teacher, staff)",
 )
-async def change_create(request: Req, data: JSONBody[ChangeDraft]) -> Occurrence:
-    return await timetable.change_occurrence(
-        services_of(request), require_session(request).actor, data
-    )
+async def change_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[ChangeDraft]
+) -> Occurrence:
+    return await timetable.change_occurrence(services, actor, data)
 
 
 class VirtualChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -107,10 +110,12 @@ class VirtualChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     summary="Hold one lesson as a virtual class, or back in class",
     status_code=204,
 )
-async def virtual_set(request: Req, data: JSONBody[VirtualChoice]) -> None:
+async def virtual_set(
+    services: AppServices, actor: SignedInActor, data: JSONBody[VirtualChoice]
+) -> None:
     await timetable.set_virtual(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         data.lesson_id,
         data.day,
         virtual=data.virtual,
@@ -118,8 +123,10 @@ async def virtual_set(request: Req, data: JSONBody[VirtualChoice]) -> None:
 
 
 @post("/api/v1/timetable/holidays", tags=["timetable"], summary="Add holidays (admins)")
-async def holiday_create(request: Req, data: JSONBody[HolidayDraft]) -> Holiday:
-    return await timetable.add_holiday(services_of(request), require_session(request).actor, data)
+async def holiday_create(
+    services: AppServices, actor: SignedInActor, data: JSONBody[HolidayDraft]
+) -> Holiday:
+    return await timetable.add_holiday(services, actor, data)
 
 
 @post(
@@ -127,22 +134,28 @@ async def holiday_create(request: Req, data: JSONBody[HolidayDraft]) -> Holiday:
     tags=["timetable"],
     summary="A new secret iCalendar address (the previous one stops working)",
 )
-async def feed_create(request: Req) -> FeedAddress:
-    secret = await timetable.new_feed_secret(services_of(request), require_session(request).actor)
-    return FeedAddress(url=feed_address(request, secret))
+async def feed_create(services: AppServices, actor: SignedInActor) -> FeedAddress:
+    secret = await timetable.new_feed_secret(services, actor)
+    return FeedAddress(url=feed_address(services.settings, secret))
 
 
 @delete("/api/v1/timetable/feed", tags=["timetable"], summary="Stop my calendar address")
-async def feed_revoke(request: Req) -> None:
-    await timetable.revoke_feed(services_of(request), require_session(request).actor)
+async def feed_revoke(services: AppServices, actor: SignedInActor) -> None:
+    await timetable.revoke_feed(services, actor)
 
 
 routes = [
-    week_get,
-    lesson_create,
-    change_create,
-    virtual_set,
-    holiday_create,
-    feed_create,
-    feed_revoke,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            week_get,
+            lesson_create,
+            change_create,
+            virtual_set,
+            holiday_create,
+            feed_create,
+            feed_revoke,
+        ],
+    )
 ]

@@ -3,20 +3,16 @@ who is there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, get, post
+from litestar import Router, get, post
 from litestar.params import FromPath, JSONBody
 
 from preau.actions import virtual
 from preau.actions.virtual.hands import Floor, Participant
 from preau.actions.virtual.rooms import RoomView
-from preau.api.accounts import require_session
 from preau.domain.virtual import JoinGrant
-from preau.web.render import services_of
-
-Req = Request[Any, Any, Any]
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 
 
 class StartRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -39,15 +35,17 @@ class FloorRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @get("/api/v1/virtual/rooms", tags=["virtual"], summary="My virtual classes, today and next")
-async def rooms_list(request: Req) -> list[RoomView]:
-    return await virtual.my_rooms(services_of(request), require_session(request).actor)
+async def rooms_list(services: AppServices, actor: SignedInActor) -> list[RoomView]:
+    return await virtual.my_rooms(services, actor)
 
 
 @post("/api/v1/virtual/rooms", tags=["virtual"], summary="Start an unscheduled virtual class")
-async def room_start(request: Req, data: JSONBody[StartRequest]) -> RoomView:
+async def room_start(
+    services: AppServices, actor: SignedInActor, data: JSONBody[StartRequest]
+) -> RoomView:
     return await virtual.start_unscheduled(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         data.group_id,
         title=data.title,
         minutes=data.minutes,
@@ -55,8 +53,8 @@ async def room_start(request: Req, data: JSONBody[StartRequest]) -> RoomView:
 
 
 @get("/api/v1/virtual/rooms/{room_id:int}", tags=["virtual"], summary="One virtual class")
-async def room_get(request: Req, room_id: FromPath[int]) -> RoomView:
-    return await virtual.get_room(services_of(request), require_session(request).actor, room_id)
+async def room_get(services: AppServices, actor: SignedInActor, room_id: FromPath[int]) -> RoomView:
+    return await virtual.get_room(services, actor, room_id)
 
 
 @post(
@@ -65,8 +63,10 @@ async def room_get(request: Req, room_id: FromPath[int]) -> RoomView:
     summary="Tokens to enter the room (they expire when the lesson ends)",
     status_code=200,
 )
-async def room_join(request: Req, room_id: FromPath[int]) -> JoinGrant:
-    return await virtual.join(services_of(request), require_session(request).actor, room_id)
+async def room_join(
+    services: AppServices, actor: SignedInActor, room_id: FromPath[int]
+) -> JoinGrant:
+    return await virtual.join(services, actor, room_id)
 
 
 @post(
@@ -75,10 +75,13 @@ async def room_join(request: Req, room_id: FromPath[int]) -> JoinGrant:
     summary="Invite a member of staff (the teacher)",
     status_code=204,
 )
-async def room_invite(request: Req, room_id: FromPath[int], data: JSONBody[GuestRequest]) -> None:
-    await virtual.invite(
-        services_of(request), require_session(request).actor, room_id, data.person_id
-    )
+async def room_invite(
+    services: AppServices,
+    actor: SignedInActor,
+    room_id: FromPath[int],
+    data: JSONBody[GuestRequest],
+) -> None:
+    await virtual.invite(services, actor, room_id, data.person_id)
 
 
 @get(
@@ -86,13 +89,15 @@ async def room_invite(request: Req, room_id: FromPath[int], data: JSONBody[Guest
     tags=["virtual"],
     summary="Who is there, hands raised, who may speak (the teacher)",
 )
-async def room_participants(request: Req, room_id: FromPath[int]) -> list[Participant]:
-    return await virtual.participants(services_of(request), require_session(request).actor, room_id)
+async def room_participants(
+    services: AppServices, actor: SignedInActor, room_id: FromPath[int]
+) -> list[Participant]:
+    return await virtual.participants(services, actor, room_id)
 
 
 @get("/api/v1/virtual/rooms/{room_id:int}/floor", tags=["virtual"], summary="My hand and floor")
-async def floor_get(request: Req, room_id: FromPath[int]) -> Floor:
-    return await virtual.floor(services_of(request), require_session(request).actor, room_id)
+async def floor_get(services: AppServices, actor: SignedInActor, room_id: FromPath[int]) -> Floor:
+    return await virtual.floor(services, actor, room_id)
 
 
 @post(
@@ -101,10 +106,10 @@ async def floor_get(request: Req, room_id: FromPath[int]) -> Floor:
     summary="Raise or lower my hand",
     status_code=200,
 )
-async def hand_set(request: Req, room_id: FromPath[int], data: JSONBody[HandRequest]) -> Floor:
-    return await virtual.raise_hand(
-        services_of(request), require_session(request).actor, room_id, raised=data.raised
-    )
+async def hand_set(
+    services: AppServices, actor: SignedInActor, room_id: FromPath[int], data: JSONBody[HandRequest]
+) -> Floor:
+    return await virtual.raise_hand(services, actor, room_id, raised=data.raised)
 
 
 @post(
@@ -113,10 +118,15 @@ async def hand_set(request: Req, room_id: FromPath[int], data: JSONBody[HandRequ
     summary="Let a pupil speak, or stop them (the teacher)",
     status_code=204,
 )
-async def floor_set(request: Req, room_id: FromPath[int], data: JSONBody[FloorRequest]) -> None:
+async def floor_set(
+    services: AppServices,
+    actor: SignedInActor,
+    room_id: FromPath[int],
+    data: JSONBody[FloorRequest],
+) -> None:
     await virtual.give_floor(
-        services_of(request),
-        require_session(request).actor,
+        services,
+        actor,
         room_id,
         data.person_id,
         allowed=data.allowed,
@@ -124,13 +134,19 @@ async def floor_set(request: Req, room_id: FromPath[int], data: JSONBody[FloorRe
 
 
 routes = [
-    rooms_list,
-    room_start,
-    room_get,
-    room_join,
-    room_invite,
-    room_participants,
-    floor_get,
-    hand_set,
-    floor_set,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            rooms_list,
+            room_start,
+            room_get,
+            room_join,
+            room_invite,
+            room_participants,
+            floor_get,
+            hand_set,
+            floor_set,
+        ],
+    )
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
 from preau import i18n
 from preau.actions import accounts
@@ -15,13 +16,15 @@ from preau.actions.accounts import LoginResult
 from preau.actions.directory import get_person, school_name
 from preau.cookies import DEVICE_COOKIE, LANG_COOKIE, SAME_SITE, SESSION_COOKIE
 from preau.domain.errors import InvalidInput, PreauError, TooManyAttempts
-from preau.web.render import render, services_of, session_of, translate_error
+from preau.settings import Settings
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
+from preau.web.render import render, session_of, translate_error
 
 Req = Request[Any, Any, Any]
 
 
-def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
-    settings = services_of(request).settings
+def login_cookies(settings: Settings, result: LoginResult) -> list[Cookie]:
     cookies = [
         Cookie(
             key=SESSION_COOKIE,
@@ -46,10 +49,16 @@ def login_cookies(request: Req, result: LoginResult) -> list[Cookie]:
     return cookies
 
 
-def logout_cookies(request: Req) -> list[Cookie]:
-    secure = services_of(request).settings.cookie_secure
+def logout_cookies(settings: Settings) -> list[Cookie]:
     return [
-        Cookie(key=name, value="", max_age=0, httponly=True, secure=secure, samesite=SAME_SITE)
+        Cookie(
+            key=name,
+            value="",
+            max_age=0,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite=SAME_SITE,
+        )
         for name in (SESSION_COOKIE, DEVICE_COOKIE)
     ]
 
@@ -82,13 +91,13 @@ async def login_page(request: Req, next_path: FromQuery[str | None] = None) -> R
 
 
 @post("/login", include_in_schema=False)
-async def login_submit(request: Req) -> Response[Any]:
+async def login_submit(request: Req, services: AppServices) -> Response[Any]:
     form = await request.form()
     username = str(form.get("username", ""))
     next_path = safe_next(str(form.get("next", "")))
     try:
         result = await accounts.log_in(
-            services_of(request),
+            services,
             username=username,
             password=str(form.get("password", "")),
             address=client_address(request),
@@ -107,7 +116,7 @@ async def login_submit(request: Req) -> Response[Any]:
         if isinstance(error, TooManyAttempts):
             response.headers["retry-after"] = str(error.retry_after)
         return response
-    return Redirect(next_path, cookies=login_cookies(request, result))
+    return Redirect(next_path, cookies=login_cookies(services.settings, result))
 
 
 @get("/activate", include_in_schema=False)
@@ -116,7 +125,7 @@ async def activate_page(request: Req) -> Response[str]:
 
 
 @post("/activate", include_in_schema=False)
-async def activate_submit(request: Req) -> Response[Any]:
+async def activate_submit(request: Req, services: AppServices) -> Response[Any]:
     form = await request.form()
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
@@ -130,7 +139,7 @@ async def activate_submit(request: Req) -> Response[Any]:
         )
     try:
         result = await accounts.activate_account(
-            services_of(request),
+            services,
             username=username,
             code=str(form.get("code", "")),
             password=password,
@@ -146,50 +155,51 @@ async def activate_submit(request: Req) -> Response[Any]:
             username=username,
             error=translate_error(error),
         )
-    return Redirect("/home?welcome=1", cookies=login_cookies(request, result))
+    return Redirect("/home?welcome=1", cookies=login_cookies(services.settings, result))
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Req) -> Redirect:
+async def logout(request: Req, services: AppServices) -> Redirect:
     session = session_of(request)
     if session is not None:
-        await accounts.log_out(services_of(request), session)
-    return Redirect("/login", cookies=logout_cookies(request))
+        await accounts.log_out(services, session)
+    return Redirect("/login", cookies=logout_cookies(services.settings))
 
 
 @get("/account", include_in_schema=False)
-async def account_page(request: Req, done: FromQuery[str | None] = None) -> Response[Any]:
-    session = session_of(request)
-    if session is None:
-        return Redirect("/login?next_path=/account")
-    services = services_of(request)
-    person = await get_person(services, session.actor, session.actor.person_id)
+async def account_page(
+    request: Req, services: AppServices, actor: SignedInActor, done: FromQuery[str | None] = None
+) -> Response[Any]:
+    person = await get_person(services, actor, actor.person_id)
     return render(
         request,
         "account.html",
         person=person,
-        school=await school_name(services, session.actor.school_id),
+        school=await school_name(services, actor.school_id),
         done=done,
     )
 
 
+# The two forms of the account page send someone whose session ended to the login page
+# itself: coming back to their address after logging in would be a GET of a form's target.
+
+
 @post("/account/logout-others", include_in_schema=False)
-async def logout_others(request: Req) -> Response[Any]:
+async def logout_others(request: Req, services: AppServices) -> Response[Any]:
     session = session_of(request)
     if session is None:
         return Redirect("/login")
-    result = await accounts.log_out_other_devices(services_of(request), session)
-    return Redirect("/account?done=others", cookies=login_cookies(request, result))
+    result = await accounts.log_out_other_devices(services, session)
+    return Redirect("/account?done=others", cookies=login_cookies(services.settings, result))
 
 
 @post("/account/password", include_in_schema=False)
-async def change_password(request: Req) -> Response[Any]:
+async def change_password(request: Req, services: AppServices) -> Response[Any]:
     session = session_of(request)
     if session is None:
         return Redirect("/login")
     form = await request.form()
     new = str(form.get("new_password", ""))
-    services = services_of(request)
     try:
         if new != str(form.get("new_password_again", "")):
             raise InvalidInput("The two passwords are different. Type the same password twice.")
@@ -210,11 +220,11 @@ async def change_password(request: Req) -> Response[Any]:
             school=await school_name(services, session.actor.school_id),
             password_error=translate_error(error),
         )
-    return Redirect("/account?done=password", cookies=login_cookies(request, result))
+    return Redirect("/account?done=password", cookies=login_cookies(services.settings, result))
 
 
 @post("/lang", include_in_schema=False)
-async def switch_language(request: Req) -> Redirect:
+async def switch_language(request: Req, services: AppServices) -> Redirect:
     form = await request.form()
     locale = str(form.get("lang", ""))
     back = safe_next(str(form.get("next", "")))
@@ -229,20 +239,20 @@ async def switch_language(request: Req) -> Redirect:
                 max_age=365 * 86400,
                 httponly=True,
                 samesite=SAME_SITE,
-                secure=services_of(request).settings.cookie_secure,
+                secure=services.settings.cookie_secure,
             )
         ],
     )
 
 
-routes = [
+routes: list[ControllerRouterHandler] = [
     index,
     login_page,
     login_submit,
     activate_page,
     activate_submit,
     logout,
-    account_page,
+    Router("/", guards=[signed_in], route_handlers=[account_page]),
     logout_others,
     change_password,
     switch_language,

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Stream
@@ -43,6 +43,8 @@ from preau.domain.classwork import (
 )
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 from preau.web.render import (
     CSRF_MARK_BYTES,
     csrf_token,
@@ -50,8 +52,6 @@ from preau.web.render import (
     for_reader,
     page_bytes,
     render,
-    services_of,
-    session_of,
 )
 from preau.web.render import translate_error as sentence
 from preau.web.warm import HTML, Warm, WarmLookup, cached_response
@@ -69,13 +69,6 @@ STATE_ACTIONS = {
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def signed_in(request: Req) -> Session:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    return session
 
 
 def moment_formatter(zone: ZoneInfo, locale: str) -> Any:
@@ -107,8 +100,8 @@ def size_text(size: int) -> str:
 environment.globals["file_size"] = size_text
 
 
-async def zone_for(request: Req, actor: Actor) -> ZoneInfo:
-    return await school_zone(services_of(request), actor.school_id)
+async def zone_for(services: Services, actor: Actor) -> ZoneInfo:
+    return await school_zone(services, actor.school_id)
 
 
 def local_time(value: str, field: str) -> datetime | None:
@@ -172,14 +165,12 @@ WARM_READS: dict[str, WarmLookup] = {"/todo": warm_todo_page}
 
 
 @get("/todo", include_in_schema=False)
-async def todo_page(request: Req) -> Response[Any]:
-    session = signed_in(request)
-    actor = session.actor
+async def todo_page(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     if actor.profile is Profile.PARENT:
         return Redirect("/children")
     if actor.profile is not Profile.PUPIL:
         return Redirect("/classwork")
-    entry = await classwork.todo_of(services_of(request), actor, actor.person_id)
+    entry = await classwork.todo_of(services, actor, actor.person_id)
     locale = i18n.current_locale.get()
     part = entry.parts.get(("html", locale))
     if part is None:
@@ -195,17 +186,18 @@ async def todo_page(request: Req) -> Response[Any]:
         part,
         entry.etag,
         locale=locale,
-        secret=services_of(request).settings.secret_key,
+        secret=services.settings.secret_key,
         cookies=request.scope["state"]["cookies"],
     )
     return cached_response(request, body, etag, HTML.decode())
 
 
 @post("/todo/{homework_id:int}/done", include_in_schema=False)
-async def todo_done(request: Req, homework_id: FromPath[int]) -> Redirect:
-    actor = signed_in(request).actor
+async def todo_done(
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
-    await classwork.set_done(services_of(request), actor, homework_id, done=form.get("done") == "1")
+    await classwork.set_done(services, actor, homework_id, done=form.get("done") == "1")
     return Redirect(f"/todo#homework-{homework_id}")
 
 
@@ -213,22 +205,21 @@ async def todo_done(request: Req, homework_id: FromPath[int]) -> Redirect:
 
 
 @get("/children", include_in_schema=False)
-async def children_page(request: Req) -> Response[Any]:
-    actor = signed_in(request).actor
+async def children_page(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     if actor.profile is not Profile.PARENT:
         return Redirect("/todo")
-    children = await relatives(services_of(request), actor, actor.person_id)
+    children = await relatives(services, actor, actor.person_id)
     if len(children) == 1:
         return Redirect(f"/children/{children[0].id}/todo")
     return render(request, "classwork/children.html", children=children)
 
 
 @get("/children/{pupil_id:int}/todo", include_in_schema=False)
-async def child_todo_page(request: Req, pupil_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request).actor
-    services = services_of(request)
+async def child_todo_page(
+    request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+) -> Response[Any]:
     entry = await classwork.todo_of(services, actor, pupil_id)
-    child = await classwork_person(request, actor, pupil_id)
+    child = await classwork_person(services, actor, pupil_id)
     return render(
         request,
         "classwork/todo.html",
@@ -239,8 +230,8 @@ async def child_todo_page(request: Req, pupil_id: FromPath[int]) -> Response[Any
     )
 
 
-async def classwork_person(request: Req, actor: Actor, person_id: int) -> Any:
-    return await get_person(services_of(request), actor, person_id)
+async def classwork_person(services: Services, actor: Actor, person_id: int) -> Any:
+    return await get_person(services, actor, person_id)
 
 
 # -- one homework: the pupil's and parent's view ------------------------------------------
@@ -248,16 +239,19 @@ async def classwork_person(request: Req, actor: Actor, person_id: int) -> Any:
 
 @get("/homework/{homework_id:int}", include_in_schema=False)
 async def homework_page(
-    request: Req, homework_id: FromPath[int], pupil: FromQuery[int | None] = None
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    pupil: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    actor = signed_in(request).actor
     if actor.profile in STAFF_PROFILES:
-        return await teacher_homework_page(request, actor, homework_id)
+        return await teacher_homework_page(request, services, actor, homework_id)
     if actor.profile is Profile.PUPIL and not request.scope["query_string"]:
         # The plain case, warm: no `pupil`, no `done=` (those go the long way); the
         # confirmation after turning in or taking back comes in a cookie.
-        return await own_homework_page(request, actor, homework_id)
-    return await pupil_homework_page(request, actor, homework_id, pupil)
+        return await own_homework_page(request, services, actor, homework_id)
+    return await pupil_homework_page(request, services, actor, homework_id, pupil)
 
 
 # Replaced by a new key on every page sent: a form answered twice (a double click, a
@@ -269,14 +263,15 @@ CONFIRMATION_MARK = f"@@preau-confirmation-{secrets.token_hex(8)}@@".encode()
 CONFIRMATION_SECONDS = 60  # the redirect is followed at once; this only bounds a lost one
 
 
-async def own_homework_page(request: Req, actor: Actor, homework_id: int) -> Response[bytes]:
+async def own_homework_page(
+    request: Req, services: Services, actor: Actor, homework_id: int
+) -> Response[bytes]:
     """A pupil's own page for one homework, rendered once per locale and kept with the
     cached homework and hand-in; each reader gets their CSRF token and a fresh
     idempotency key put into it, and the confirmation of what they just did if the
     redirect from the form left one in a cookie (cleared by this page). Never
     revalidated with an ETag: a page kept by the browser would turn in with a key
     already used."""
-    services = services_of(request)
     entry = await classwork.own_homework(services, actor, homework_id)
     locale = i18n.current_locale.get()
     page = entry.pages.get(locale)
@@ -300,7 +295,7 @@ async def own_homework_page(request: Req, actor: Actor, homework_id: int) -> Res
     if done is not None:
         template = environment.get_template("classwork/_confirmation.html")
         confirmation = template.render(done=done).encode()
-        cookies.append(confirmation_cookie(request, homework_id, "", max_age=0))
+        cookies.append(confirmation_cookie(services, homework_id, "", max_age=0))
     body = (
         page.replace(CSRF_MARK_BYTES, csrf_token(request).encode())
         .replace(IDEMPOTENCY_MARK, secrets.token_urlsafe(16).encode())
@@ -311,7 +306,7 @@ async def own_homework_page(request: Req, actor: Actor, homework_id: int) -> Res
     )
 
 
-def confirmation_cookie(request: Req, homework_id: int, done: str, *, max_age: int) -> Cookie:
+def confirmation_cookie(services: Services, homework_id: int, done: str, *, max_age: int) -> Cookie:
     """The one-time confirmation for one homework's page, sent to that page only."""
     return Cookie(
         key=CONFIRMATION_COOKIE,
@@ -319,22 +314,23 @@ def confirmation_cookie(request: Req, homework_id: int, done: str, *, max_age: i
         path=f"/homework/{homework_id}",
         max_age=max_age,
         httponly=True,
-        secure=services_of(request).settings.cookie_secure,
+        secure=services.settings.cookie_secure,
         samesite=SAME_SITE,
     )
 
 
-def back_to_homework(request: Req, homework_id: int, done: str) -> Redirect:
+def back_to_homework(services: Services, homework_id: int, done: str) -> Redirect:
     """Back to the homework's plain address, which the pupil's page cache serves, with
     what was done in a short-lived cookie rather than in a query string."""
     return Redirect(
         f"/homework/{homework_id}",
-        cookies=[confirmation_cookie(request, homework_id, done, max_age=CONFIRMATION_SECONDS)],
+        cookies=[confirmation_cookie(services, homework_id, done, max_age=CONFIRMATION_SECONDS)],
     )
 
 
 async def pupil_homework_page(
     request: Req,
+    services: Services,
     actor: Actor,
     homework_id: int,
     pupil_id: int | None,
@@ -342,13 +338,12 @@ async def pupil_homework_page(
     error: PreauError | None = None,
     text: str = "",
 ) -> Response[Any]:
-    services = services_of(request)
     work = await classwork.get_homework(services, actor, homework_id)
     if pupil_id is None:
         if actor.profile is Profile.PARENT:
             children = await relatives(services, actor, actor.person_id)
             for child in children:
-                if await _set_for(request, actor, homework_id, child.id):
+                if await _set_for(services, actor, homework_id, child.id):
                     pupil_id = child.id
                     break
             else:
@@ -356,7 +351,7 @@ async def pupil_homework_page(
         else:
             pupil_id = actor.person_id
     hand_in = await classwork.get_hand_in(services, actor, homework_id, pupil_id)
-    zone = await zone_for(request, actor)
+    zone = await zone_for(services, actor)
     return render(
         request,
         "classwork/homework.html",
@@ -373,22 +368,23 @@ async def pupil_homework_page(
     )
 
 
-async def _set_for(request: Req, actor: Actor, homework_id: int, pupil_id: int) -> bool:
+async def _set_for(services: Services, actor: Actor, homework_id: int, pupil_id: int) -> bool:
     try:
-        await classwork.get_hand_in(services_of(request), actor, homework_id, pupil_id)
+        await classwork.get_hand_in(services, actor, homework_id, pupil_id)
     except PreauError:
         return False
     return True
 
 
 @post("/homework/{homework_id:int}/turn-in", include_in_schema=False)
-async def turn_in_page(request: Req, homework_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request).actor
+async def turn_in_page(
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Response[Any]:
     form = await request.form()
     text = str(form.get("text", ""))
     try:
         await classwork.turn_in(
-            services_of(request),
+            services,
             actor,
             homework_id,
             TurnIn(text=text, idempotency_key=str(form.get("idempotency_key", "")) or None),
@@ -397,20 +393,23 @@ async def turn_in_page(request: Req, homework_id: FromPath[int]) -> Response[Any
     except PreauError as error:
         if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
             raise
-        return await pupil_homework_page(request, actor, homework_id, None, error=error, text=text)
-    return back_to_homework(request, homework_id, "turned-in")
+        return await pupil_homework_page(
+            request, services, actor, homework_id, None, error=error, text=text
+        )
+    return back_to_homework(services, homework_id, "turned-in")
 
 
 @post("/homework/{homework_id:int}/take-back", include_in_schema=False)
-async def take_back_page(request: Req, homework_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request).actor
+async def take_back_page(
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Response[Any]:
     try:
-        await classwork.take_back(services_of(request), actor, homework_id)
+        await classwork.take_back(services, actor, homework_id)
     except PreauError as error:
         if isinstance(error, NotFound | NotAuthenticated) or error.status == 403:
             raise
-        return await pupil_homework_page(request, actor, homework_id, None, error=error)
-    return back_to_homework(request, homework_id, "taken-back")
+        return await pupil_homework_page(request, services, actor, homework_id, None, error=error)
+    return back_to_homework(services, homework_id, "taken-back")
 
 
 # -- teachers ------------------------------------------------------------------------------
@@ -418,14 +417,16 @@ async def take_back_page(request: Req, homework_id: FromPath[int]) -> Response[A
 
 @get("/classwork", include_in_schema=False)
 async def teacher_page(
-    request: Req, group: FromQuery[int | None] = None, week: FromQuery[str] = ""
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    group: FromQuery[int | None] = None,
+    week: FromQuery[str] = "",
 ) -> Response[Any]:
-    actor = signed_in(request).actor
     if actor.profile is Profile.PUPIL:
         return Redirect("/todo")
     if actor.profile is Profile.PARENT:
         return Redirect("/children")
-    services = services_of(request)
     teaching: list[Any] = await classwork.teachable_groups(services, actor)
     if actor.profile is not Profile.TEACHER:  # staff and administrators read any group's
         teaching = (await list_groups(services, actor, page_size=200)).items
@@ -434,7 +435,7 @@ async def teacher_page(
         weeks = []
     else:
         weeks = await classwork.teacher_homework(services, actor, group_id=group, week_of=week_of)
-    zone = await zone_for(request, actor)
+    zone = await zone_for(services, actor)
     return render(
         request,
         "classwork/teacher.html",
@@ -473,13 +474,13 @@ def _format(value: str) -> InstructionsFormat:
 
 async def _homework_form(
     request: Req,
+    services: Services,
     actor: Actor,
     *,
     values: dict[str, str],
     work: Any = None,
     error: PreauError | None = None,
 ) -> Response[str]:
-    services = services_of(request)
     return render(
         request,
         "classwork/homework_form.html",
@@ -493,15 +494,17 @@ async def _homework_form(
 
 
 @get("/classwork/new", include_in_schema=False)
-async def new_homework_page(request: Req, group: FromQuery[int | None] = None) -> Response[str]:
-    actor = signed_in(request).actor
+async def new_homework_page(
+    request: Req, services: AppServices, actor: SignedInActor, group: FromQuery[int | None] = None
+) -> Response[str]:
     values = {"group_id": str(group or ""), "hand_in_expected": "1", "instructions_format": "text"}
-    return await _homework_form(request, actor, values=values)
+    return await _homework_form(request, services, actor, values=values)
 
 
 @post("/classwork/new", include_in_schema=False)
-async def create_homework_page(request: Req) -> Response[Any]:
-    actor = signed_in(request).actor
+async def create_homework_page(
+    request: Req, services: AppServices, actor: SignedInActor
+) -> Response[Any]:
     form = await request.form()
     values = _form_values(form)
     try:
@@ -514,7 +517,7 @@ async def create_homework_page(request: Req) -> Response[Any]:
             raise InvalidInput("Choose a class or group.", field="group_id") from None
         pupils = [int(str(p)) for p in form.getall("pupil_ids", []) if str(p).isdigit()]
         work = await classwork.create_homework(
-            services_of(request),
+            services,
             actor,
             HomeworkDraft(
                 group_id=group_id,
@@ -533,16 +536,16 @@ async def create_homework_page(request: Req) -> Response[Any]:
     except PreauError as error:
         if error.status in (401, 403, 404) and error.field != "group_id":
             raise
-        return await _homework_form(request, actor, values=values, error=error)
+        return await _homework_form(request, services, actor, values=values, error=error)
     return Redirect(f"/homework/{work.id}?done=created")
 
 
 @get("/homework/{homework_id:int}/edit", include_in_schema=False)
-async def edit_homework_page(request: Req, homework_id: FromPath[int]) -> Response[str]:
-    actor = signed_in(request).actor
-    services = services_of(request)
+async def edit_homework_page(
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Response[str]:
     work = await classwork.get_homework(services, actor, homework_id)
-    zone = await zone_for(request, actor)
+    zone = await zone_for(services, actor)
     when = moment_formatter(zone, "fr")
     values = {
         "group_id": str(work.group_id),
@@ -555,13 +558,13 @@ async def edit_homework_page(request: Req, homework_id: FromPath[int]) -> Respon
         "estimated_minutes": str(work.estimated_minutes or ""),
         "hand_in_expected": "1" if work.hand_in_expected else "0",
     }
-    return await _homework_form(request, actor, values=values, work=work)
+    return await _homework_form(request, services, actor, values=values, work=work)
 
 
 @post("/homework/{homework_id:int}/edit", include_in_schema=False)
-async def update_homework_page(request: Req, homework_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request).actor
-    services = services_of(request)
+async def update_homework_page(
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Response[Any]:
     form = await request.form()
     values = _form_values(form)
     try:
@@ -589,27 +592,29 @@ async def update_homework_page(request: Req, homework_id: FromPath[int]) -> Resp
         if error.status in (401, 403, 404):
             raise
         work = await classwork.get_homework(services, actor, homework_id)
-        return await _homework_form(request, actor, values=values, work=work, error=error)
+        return await _homework_form(request, services, actor, values=values, work=work, error=error)
     return Redirect(f"/homework/{homework_id}?done=saved")
 
 
 @post("/homework/{homework_id:int}/delete", include_in_schema=False)
-async def delete_homework_page(request: Req, homework_id: FromPath[int]) -> Redirect:
-    actor = signed_in(request).actor
-    await classwork.delete_homework(services_of(request), actor, homework_id)
+async def delete_homework_page(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Redirect:
+    await classwork.delete_homework(services, actor, homework_id)
     return Redirect("/classwork?done=deleted")
 
 
 @post("/homework/{homework_id:int}/copy", include_in_schema=False)
-async def copy_homework_page(request: Req, homework_id: FromPath[int]) -> Redirect:
-    actor = signed_in(request).actor
+async def copy_homework_page(
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
     try:
         group_id = int(str(form.get("group_id", "")))
     except ValueError:
         raise InvalidInput("Choose a class or group.", field="group_id") from None
     copy = await classwork.copy_homework(
-        services_of(request),
+        services,
         actor,
         homework_id,
         HomeworkCopy(
@@ -620,11 +625,12 @@ async def copy_homework_page(request: Req, homework_id: FromPath[int]) -> Redire
     return Redirect(f"/homework/{copy.id}?done=copied")
 
 
-async def teacher_homework_page(request: Req, actor: Actor, homework_id: int) -> Response[Any]:
-    services = services_of(request)
+async def teacher_homework_page(
+    request: Req, services: Services, actor: Actor, homework_id: int
+) -> Response[Any]:
     work = await classwork.get_homework(services, actor, homework_id)
     hand_ins = await classwork.hand_ins_of(services, actor, homework_id)
-    zone = await zone_for(request, actor)
+    zone = await zone_for(services, actor)
     counts = {s.value: sum(1 for h in hand_ins if h.state is s) for s in HandInState}
     return render(
         request,
@@ -642,22 +648,28 @@ async def teacher_homework_page(request: Req, actor: Actor, homework_id: int) ->
 @get("/homework/{homework_id:int}/hand-ins/{pupil_id:int}", include_in_schema=False)
 async def hand_in_page(
     request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     homework_id: FromPath[int],
     pupil_id: FromPath[int],
 ) -> Response[Any]:
-    actor = signed_in(request).actor
     if actor.profile not in STAFF_PROFILES:
-        return await pupil_homework_page(request, actor, homework_id, pupil_id)
-    return await _review_page(request, actor, homework_id, pupil_id)
+        return await pupil_homework_page(request, services, actor, homework_id, pupil_id)
+    return await _review_page(request, services, actor, homework_id, pupil_id)
 
 
 async def _review_page(
-    request: Req, actor: Actor, homework_id: int, pupil_id: int, error: PreauError | None = None
+    request: Req,
+    services: Services,
+    actor: Actor,
+    homework_id: int,
+    pupil_id: int,
+    *,
+    error: PreauError | None = None,
 ) -> Response[Any]:
-    services = services_of(request)
     work = await classwork.get_homework(services, actor, homework_id)
     hand_in = await classwork.get_hand_in(services, actor, homework_id, pupil_id)
-    zone = await zone_for(request, actor)
+    zone = await zone_for(services, actor)
     return render(
         request,
         "classwork/hand_in.html",
@@ -672,13 +684,16 @@ async def _review_page(
 
 @post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/return", include_in_schema=False)
 async def return_page(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    pupil_id: FromPath[int],
 ) -> Response[Any]:
-    actor = signed_in(request).actor
     form = await request.form()
     try:
         await classwork.review_hand_in(
-            services_of(request),
+            services,
             actor,
             homework_id,
             pupil_id,
@@ -692,35 +707,39 @@ async def return_page(
     except PreauError as error:
         if error.status in (401, 403, 404):
             raise
-        return await _review_page(request, actor, homework_id, pupil_id, error)
+        return await _review_page(request, services, actor, homework_id, pupil_id, error=error)
     return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=returned")
 
 
 @post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/state", include_in_schema=False)
 async def state_page(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    pupil_id: FromPath[int],
 ) -> Response[Any]:
-    actor = signed_in(request).actor
     form = await request.form()
     action = STATE_ACTIONS.get(str(form.get("action", "")))
     try:
         if action is None:
             raise InvalidInput("Choose what to do from the buttons.", field="action")
-        await classwork.review_hand_in(
-            services_of(request), actor, homework_id, pupil_id, action=action
-        )
+        await classwork.review_hand_in(services, actor, homework_id, pupil_id, action=action)
     except PreauError as error:
         if error.status in (401, 403, 404):
             raise
-        return await _review_page(request, actor, homework_id, pupil_id, error)
+        return await _review_page(request, services, actor, homework_id, pupil_id, error=error)
     return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=saved")
 
 
 @post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/extension", include_in_schema=False)
 async def extension_page(
-    request: Req, homework_id: FromPath[int], pupil_id: FromPath[int]
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    homework_id: FromPath[int],
+    pupil_id: FromPath[int],
 ) -> Response[Any]:
-    actor = signed_in(request).actor
     form = await request.form()
     try:
         due = local_time(str(form.get("due_at", "")), "due_at")
@@ -729,24 +748,23 @@ async def extension_page(
             draft = ExtensionDraft(
                 due_at=due, cutoff_at=local_time(str(form.get("cutoff_at", "")), "cutoff_at")
             )
-        await classwork.grant_extension(
-            services_of(request), actor, homework_id, pupil_id, draft=draft
-        )
+        await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=draft)
     except PreauError as error:
         if error.status in (401, 403, 404):
             raise
-        return await _review_page(request, actor, homework_id, pupil_id, error)
+        return await _review_page(request, services, actor, homework_id, pupil_id, error=error)
     return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=saved")
 
 
 @get("/homework/{homework_id:int}/hand-ins.zip", include_in_schema=False)
-async def zip_page(request: Req, homework_id: FromPath[int]) -> Response[bytes]:
-    return await zip_response(request, homework_id)
+async def zip_page(
+    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+) -> Response[bytes]:
+    return await zip_response(services, actor, homework_id)
 
 
-async def zip_response(request: Req, homework_id: int) -> Response[bytes]:
-    actor = signed_in(request).actor
-    name, data = await classwork.hand_ins_zip(services_of(request), actor, homework_id)
+async def zip_response(services: Services, actor: Actor, homework_id: int) -> Response[bytes]:
+    name, data = await classwork.hand_ins_zip(services, actor, homework_id)
     return Response(
         data,
         media_type="application/zip",
@@ -779,30 +797,37 @@ def download_response(found: Download) -> Response[Any]:
 
 
 @get("/files/{file_id:str}", include_in_schema=False)
-async def file_page(request: Req, file_id: FromPath[str]) -> Response[Any]:
-    actor = signed_in(request).actor
-    return download_response(await download(services_of(request), actor, file_id[:64]))
+async def file_page(
+    services: AppServices, actor: SignedInActor, file_id: FromPath[str]
+) -> Response[Any]:
+    return download_response(await download(services, actor, file_id[:64]))
 
 
 routes = [
-    todo_page,
-    todo_done,
-    children_page,
-    child_todo_page,
-    homework_page,
-    turn_in_page,
-    take_back_page,
-    teacher_page,
-    new_homework_page,
-    create_homework_page,
-    edit_homework_page,
-    update_homework_page,
-    delete_homework_page,
-    copy_homework_page,
-    hand_in_page,
-    return_page,
-    state_page,
-    extension_page,
-    zip_page,
-    file_page,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            todo_page,
+            todo_done,
+            children_page,
+            child_todo_page,
+            homework_page,
+            turn_in_page,
+            take_back_page,
+            teacher_page,
+            new_homework_page,
+            create_homework_page,
+            edit_homework_page,
+            update_homework_page,
+            delete_homework_page,
+            copy_homework_page,
+            hand_in_page,
+            return_page,
+            state_page,
+            extension_page,
+            zip_page,
+            file_page,
+        ],
+    )
 ]

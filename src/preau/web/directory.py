@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
 from preau.actions import accounts, directory
-from preau.actions.access import access_school_directory
 from preau.actions.directory import list_groups, list_people
-from preau.domain.access import Action
 from preau.domain.directory import (
     EnrolmentDraft,
     GroupChanges,
@@ -21,19 +19,13 @@ from preau.domain.directory import (
     PersonChanges,
     PersonDraft,
 )
-from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
-from preau.domain.people import Actor, EnrolmentRole, GroupKind, Profile
-from preau.web.render import render, services_of, session_of, translate_error
+from preau.domain.errors import InvalidInput, PreauError
+from preau.domain.people import EnrolmentRole, GroupKind, Profile
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import school_admin
+from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
-
-
-def admin(request: Req) -> Actor:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    access_school_directory(session.actor, Action.CHANGE)
-    return session.actor
 
 
 def _profile(value: str) -> Profile:
@@ -53,14 +45,16 @@ def _int(value: Any, field: str) -> int:
 @get("/admin/people", include_in_schema=False)
 async def people_list(
     request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    *,
     q: FromQuery[str] = "",
     profile: FromQuery[str] = "",
     page: FromQuery[int] = 1,
     inactive: FromQuery[bool] = False,
 ) -> Response[str]:
-    actor = admin(request)
     result = await list_people(
-        services_of(request),
+        services,
         actor,
         query=q[:100],
         profile=_profile(profile) if profile else None,
@@ -81,13 +75,11 @@ async def people_list(
 
 @get("/admin/people/new", include_in_schema=False)
 async def person_new(request: Req) -> Response[str]:
-    admin(request)
     return render(request, "admin/person_form.html", person=None, profiles=list(Profile), values={})
 
 
 @post("/admin/people/new", include_in_schema=False)
-async def person_create(request: Req) -> Response[Any]:
-    actor = admin(request)
+async def person_create(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     values = {
         key: str(form.get(key, ""))
@@ -95,7 +87,7 @@ async def person_create(request: Req) -> Response[Any]:
     }
     try:
         person = await directory.create_person(
-            services_of(request),
+            services,
             actor,
             PersonDraft(
                 given_name=values["given_name"],
@@ -121,10 +113,12 @@ async def person_create(request: Req) -> Response[Any]:
 
 @get("/admin/people/{person_id:int}", include_in_schema=False)
 async def person_detail(
-    request: Req, person_id: FromPath[int], done: FromQuery[str] = ""
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    person_id: FromPath[int],
+    done: FromQuery[str] = "",
 ) -> Response[str]:
-    actor = admin(request)
-    services = services_of(request)
     person = await directory.get_person(services, actor, person_id)
     return render(
         request,
@@ -138,9 +132,9 @@ async def person_detail(
 
 
 @post("/admin/people/{person_id:int}", include_in_schema=False)
-async def person_update(request: Req, person_id: FromPath[int]) -> Response[Any]:
-    actor = admin(request)
-    services = services_of(request)
+async def person_update(
+    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+) -> Response[Any]:
     form = await request.form()
     values = {
         key: str(form.get(key, "")) for key in ("given_name", "family_name", "profile", "email")
@@ -174,54 +168,50 @@ async def person_update(request: Req, person_id: FromPath[int]) -> Response[Any]
 
 
 @post("/admin/people/{person_id:int}/active", include_in_schema=False)
-async def person_active(request: Req, person_id: FromPath[int]) -> Redirect:
-    actor = admin(request)
+async def person_active(
+    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
     active = form.get("active") == "1"
-    await directory.update_person(
-        services_of(request), actor, person_id, PersonChanges(active=active)
-    )
+    await directory.update_person(services, actor, person_id, PersonChanges(active=active))
     return Redirect(f"/admin/people/{person_id}?done={'reactivated' if active else 'deactivated'}")
 
 
 @post("/admin/people/{person_id:int}/reset", include_in_schema=False)
-async def person_reset(request: Req, person_id: FromPath[int]) -> Response[str]:
-    actor = admin(request)
-    issued = await accounts.issue_activation_codes(
-        services_of(request), actor, [person_id], reset=True
-    )
+async def person_reset(
+    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+) -> Response[str]:
+    issued = await accounts.issue_activation_codes(services, actor, [person_id], reset=True)
     return render(request, "admin/codes.html", issued=issued, reset=True)
 
 
 @post("/admin/people/{person_id:int}/link", include_in_schema=False)
-async def person_link(request: Req, person_id: FromPath[int]) -> Redirect:
-    actor = admin(request)
+async def person_link(
+    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
     other = _int(form.get("other_id", ""), "other_id")
-    person = await directory.get_person(services_of(request), actor, person_id)
+    person = await directory.get_person(services, actor, person_id)
     draft = (
         ParentLinkDraft(parent_id=person_id, child_id=other)
         if person.profile is Profile.PARENT
         else ParentLinkDraft(parent_id=other, child_id=person_id)
     )
     if form.get("unlink") == "1":
-        await directory.unlink_parent(services_of(request), actor, draft)
+        await directory.unlink_parent(services, actor, draft)
         return Redirect(f"/admin/people/{person_id}?done=unlinked")
-    await directory.link_parent(services_of(request), actor, draft)
+    await directory.link_parent(services, actor, draft)
     return Redirect(f"/admin/people/{person_id}?done=linked")
 
 
 @get("/admin/codes", include_in_schema=False)
-async def codes_page(request: Req) -> Response[str]:
-    actor = admin(request)
-    groups = await list_groups(services_of(request), actor, page_size=200)
+async def codes_page(request: Req, services: AppServices, actor: SignedInActor) -> Response[str]:
+    groups = await list_groups(services, actor, page_size=200)
     return render(request, "admin/codes_form.html", groups=groups.items)
 
 
 @post("/admin/codes", include_in_schema=False)
-async def codes_issue(request: Req) -> Response[str]:
-    actor = admin(request)
-    services = services_of(request)
+async def codes_issue(request: Req, services: AppServices, actor: SignedInActor) -> Response[str]:
     form = await request.form()
     group = str(form.get("group_id", ""))
     person_ids = None
@@ -237,13 +227,15 @@ async def codes_issue(request: Req) -> Response[str]:
 @get("/admin/groups", include_in_schema=False)
 async def groups_list(
     request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    *,
     q: FromQuery[str] = "",
     page: FromQuery[int] = 1,
     inactive: FromQuery[bool] = False,
 ) -> Response[str]:
-    actor = admin(request)
     result = await list_groups(
-        services_of(request),
+        services,
         actor,
         query=q[:100],
         include_inactive=inactive,
@@ -262,9 +254,7 @@ async def groups_list(
 
 
 @post("/admin/groups", include_in_schema=False)
-async def group_create(request: Req) -> Response[Any]:
-    actor = admin(request)
-    services = services_of(request)
+async def group_create(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     values = {key: str(form.get(key, "")) for key in ("name", "kind", "level", "subject")}
     try:
@@ -301,10 +291,13 @@ async def group_create(request: Req) -> Response[Any]:
 
 @get("/admin/groups/{group_id:int}", include_in_schema=False)
 async def group_detail(
-    request: Req, group_id: FromPath[int], done: FromQuery[str] = ""
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    group_id: FromPath[int],
+    done: FromQuery[str] = "",
 ) -> Response[str]:
-    actor = admin(request)
-    group, members = await directory.get_group(services_of(request), actor, group_id)
+    group, members = await directory.get_group(services, actor, group_id)
     return render(
         request,
         "admin/group.html",
@@ -316,8 +309,9 @@ async def group_detail(
 
 
 @post("/admin/groups/{group_id:int}", include_in_schema=False)
-async def group_update(request: Req, group_id: FromPath[int]) -> Response[Any]:
-    actor = admin(request)
+async def group_update(
+    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+) -> Response[Any]:
     form = await request.form()
     changes = GroupChanges(
         name=str(form.get("name", "")) or None,
@@ -325,21 +319,22 @@ async def group_update(request: Req, group_id: FromPath[int]) -> Response[Any]:
         subject=str(form.get("subject", "")),
         active=None if "active" not in form else form.get("active") == "1",
     )
-    await directory.update_group(services_of(request), actor, group_id, changes)
+    await directory.update_group(services, actor, group_id, changes)
     return Redirect(f"/admin/groups/{group_id}?done=saved")
 
 
 @post("/admin/groups/{group_id:int}/members", include_in_schema=False)
-async def group_members(request: Req, group_id: FromPath[int]) -> Redirect:
-    actor = admin(request)
+async def group_members(
+    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
     person_id = _int(form.get("person_id", ""), "person_id")
     if form.get("remove") == "1":
-        await directory.unenrol(services_of(request), actor, group_id, person_id)
+        await directory.unenrol(services, actor, group_id, person_id)
         return Redirect(f"/admin/groups/{group_id}?done=removed")
     role = EnrolmentRole.TEACHER if form.get("role") == "teacher" else EnrolmentRole.PUPIL
     await directory.enrol(
-        services_of(request),
+        services,
         actor,
         group_id,
         EnrolmentDraft(
@@ -350,21 +345,27 @@ async def group_members(request: Req, group_id: FromPath[int]) -> Redirect:
 
 
 routes = [
-    people_list,
-    person_new,
-    person_create,
-    person_detail,
-    person_update,
-    person_active,
-    person_reset,
-    person_link,
-    codes_page,
-    codes_issue,
-    groups_list,
-    group_create,
-    group_detail,
-    group_update,
-    group_members,
+    Router(
+        "/",
+        guards=[school_admin],
+        route_handlers=[
+            people_list,
+            person_new,
+            person_create,
+            person_detail,
+            person_update,
+            person_active,
+            person_reset,
+            person_link,
+            codes_page,
+            codes_issue,
+            groups_list,
+            group_create,
+            group_detail,
+            group_update,
+            group_members,
+        ],
+    )
 ]
 
 _ = i18n

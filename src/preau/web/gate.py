@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.response import Redirect
 
-from preau.actions.access import access_platform_operator
-from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
-from preau.domain.people import Actor
+from preau.domain.errors import InvalidInput, PreauError
 from preau.gate.control import read_gate_status, update_gate_settings
-from preau.web.render import render, services_of, session_of, translate_error
+from preau.web.dependencies import AppServices
+from preau.web.guards import platform_operator
+from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
-
-
-async def operator(request: Req) -> Actor:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    services = services_of(request)
-    async with services.engine.connect() as connection:
-        await access_platform_operator(connection, session.actor, services.settings.operator_uais)
-    return session.actor
 
 
 def number(value: str, field: str, kind: type[int] | type[float]) -> int | float | None:
@@ -36,17 +26,13 @@ def number(value: str, field: str, kind: type[int] | type[float]) -> int | float
 
 
 @get("/admin/gate", include_in_schema=False)
-async def gate_page(request: Req) -> Response[str]:
-    await operator(request)
-    services = services_of(request)
+async def gate_page(request: Req, services: AppServices) -> Response[str]:
     status = await read_gate_status(services.shared.admission, services.gate)
     return render(request, "operator.html", status=status)
 
 
 @post("/admin/gate", include_in_schema=False)
-async def gate_update(request: Req) -> Response[Any]:
-    await operator(request)
-    services = services_of(request)
+async def gate_update(request: Req, services: AppServices) -> Response[Any]:
     form = await request.form()
     try:
         await update_gate_settings(
@@ -72,4 +58,4 @@ async def gate_update(request: Req) -> Response[Any]:
     return Redirect("/admin/gate")
 
 
-routes = [gate_page, gate_update]
+routes = [Router("/", guards=[platform_operator], route_handlers=[gate_page, gate_update])]

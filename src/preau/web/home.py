@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response, Router, get
 from litestar.params import FromQuery
-from litestar.response import Redirect
 
 from preau.actions.directory import my_groups, relatives, school_name
 from preau.domain.people import Profile
-from preau.web.render import render, services_of, session_of
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
+from preau.web.render import render
 
 
 @get("/home", include_in_schema=False)
 async def home(
-    request: Request[Any, Any, Any], welcome: FromQuery[str | None] = None
+    request: Request[Any, Any, Any],
+    services: AppServices,
+    actor: SignedInActor,
+    welcome: FromQuery[str | None] = None,
 ) -> Response[Any]:
-    session = session_of(request)
-    if session is None:
-        return Redirect("/login?next_path=/home")
-    services = services_of(request)
-    actor = session.actor
     children = []
     if actor.profile is Profile.PARENT:
         children = await relatives(services, actor, actor.person_id)
@@ -35,4 +34,4 @@ async def home(
     )
 
 
-routes = [home]
+routes = [Router("/", guards=[signed_in], route_handlers=[home])]

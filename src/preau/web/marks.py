@@ -14,9 +14,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
 from preau import i18n
 from preau.actions import marks, marks_settings
@@ -38,6 +39,7 @@ from preau.domain.marks import (
     check_out_of,
 )
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.web.guards import signed_in
 from preau.web.render import render, services_of, session_of, translate_error
 
 Req = Request[Any, Any, Any]
@@ -57,7 +59,8 @@ BAD_COEFFICIENTS = i18n.lazy(
 CELL = re.compile(r"^m\.(\d+)\.(\d+)$")
 
 
-def signed_in(request: Req) -> Actor:
+def actor_of(request: Req) -> Actor:
+    """The signed-in reader (the router's ``signed_in`` guard has refused anyone else)."""
     session = session_of(request)
     if session is None:
         raise NotAuthenticated("Log in first, then try again.")
@@ -174,7 +177,7 @@ def _grid_address(group_id: int, term_id: int | None, subject: str) -> str:
 
 @get("/marks", include_in_schema=False)
 async def marks_home(request: Req) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     services = services_of(request)
     if actor.profile is Profile.PUPIL:
         return Redirect(f"/marks/pupils/{actor.person_id}")
@@ -227,7 +230,7 @@ async def grid_page(
     subject: FromQuery[str] = "",
     saved: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    return await _grid_page(request, signed_in(request), group_id, term, subject, saved=saved)
+    return await _grid_page(request, actor_of(request), group_id, term, subject, saved=saved)
 
 
 @post("/marks/groups/{group_id:int}", include_in_schema=False)
@@ -239,7 +242,7 @@ async def grid_save(
 ) -> Response[Any]:
     """Save the cells the teacher changed (each input carries the value it was shown
     with), so two teachers on one grid only overwrite the cells they touched."""
-    actor = signed_in(request)
+    actor = actor_of(request)
     form = await request.form()
     typed: dict[str, str] = {}
     columns: dict[int, list[MarkEntry]] = defaultdict(list)
@@ -278,7 +281,7 @@ async def grid_download(
     subject: FromQuery[str] = "",
 ) -> Response[bytes]:
     found = await marks.grid(
-        services_of(request), signed_in(request), group_id, term_id=term, subject=subject or None
+        services_of(request), actor_of(request), group_id, term_id=term, subject=subject or None
     )
     return csv_response(found)
 
@@ -294,7 +297,7 @@ async def evaluation_new(
     subject: FromQuery[str] = "",
     term: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     services = services_of(request)
     choices = await marks.homework_choices(services, actor, group_id)
     found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
@@ -325,7 +328,7 @@ def _day(text: str) -> date:
 
 @post("/marks/groups/{group_id:int}/evaluations", include_in_schema=False)
 async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     services = services_of(request)
     values = _form_values(await request.form())
     try:
@@ -360,7 +363,7 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
 
 @get("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
 async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     services = services_of(request)
     view = await marks.get_evaluation(services, actor, evaluation_id)
     evaluation = view.evaluation
@@ -391,7 +394,7 @@ async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Respons
 
 @post("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
 async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     services = services_of(request)
     values = _form_values(await request.form())
     try:
@@ -428,7 +431,7 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
 
 @post("/marks/evaluations/{evaluation_id:int}/delete", include_in_schema=False)
 async def evaluation_remove(request: Req, evaluation_id: FromPath[int]) -> Redirect:
-    actor = signed_in(request)
+    actor = actor_of(request)
     services = services_of(request)
     view = await marks.get_evaluation(services, actor, evaluation_id)
     await marks.delete_evaluation(services, actor, evaluation_id)
@@ -439,7 +442,7 @@ async def evaluation_remove(request: Req, evaluation_id: FromPath[int]) -> Redir
 async def report_card_page(
     request: Req, pupil_id: FromPath[int], term: FromQuery[int | None] = None
 ) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     card = await marks.report_card(services_of(request), actor, pupil_id, term_id=term)
     return render(
         request, "marks/report.html", card=card, own=pupil_id == actor.person_id, **formatters()
@@ -490,7 +493,7 @@ async def _settings_page(
 
 @get("/marks/settings", include_in_schema=False)
 async def settings_page(request: Req, saved: FromQuery[bool] = False) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     if actor.profile not in STAFF_PROFILES:
         return Redirect("/marks")
     return await _settings_page(request, actor, saved=saved)
@@ -498,7 +501,7 @@ async def settings_page(request: Req, saved: FromQuery[bool] = False) -> Respons
 
 @post("/marks/settings", include_in_schema=False)
 async def settings_save(request: Req) -> Response[Any]:
-    actor = signed_in(request)
+    actor = actor_of(request)
     form = await request.form()
     try:
         kind = TermKind(str(form.get("term_kind", "")))
@@ -535,17 +538,23 @@ async def settings_save(request: Req) -> Response[Any]:
     return Redirect("/marks/settings?saved=1")
 
 
-routes = [
-    marks_home,
-    grid_page,
-    grid_save,
-    grid_download,
-    evaluation_new,
-    evaluation_create,
-    evaluation_edit,
-    evaluation_update,
-    evaluation_remove,
-    report_card_page,
-    settings_page,
-    settings_save,
+routes: list[ControllerRouterHandler] = [
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            marks_home,
+            grid_page,
+            grid_save,
+            grid_download,
+            evaluation_new,
+            evaluation_create,
+            evaluation_edit,
+            evaluation_update,
+            evaluation_remove,
+            report_card_page,
+            settings_page,
+            settings_save,
+        ],
+    )
 ]

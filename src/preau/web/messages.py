@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Stream
@@ -18,11 +18,11 @@ from markupsafe import Markup, escape
 
 from preau import i18n
 from preau.actions import messages
+from preau.actions.context import Services
 from preau.actions.messages.attachments import AttachmentDownload
-from preau.actions.sessions import Session
 from preau.actions.zones import school_zone
 from preau.domain.classwork import attachment_disposition
-from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
+from preau.domain.errors import InvalidInput, PreauError
 from preau.domain.messages import (
     MODERATORS,
     AnnouncementDraft,
@@ -32,8 +32,10 @@ from preau.domain.messages import (
     SchoolMessaging,
     split_links,
 )
-from preau.domain.people import STAFF_PROFILES
-from preau.web.render import environment, render, services_of, session_of, translate_error
+from preau.domain.people import STAFF_PROFILES, Actor
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
+from preau.web.render import environment, render, translate_error
 
 Req = Request[Any, Any, Any]
 
@@ -75,13 +77,6 @@ environment.filters["linkify"] = linkify
 environment.filters["moment"] = moment
 
 
-def require(request: Req) -> Session:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    return session
-
-
 def _ids(values: list[Any], field: str) -> list[int]:
     try:
         return [int(str(value)) for value in values if str(value).strip()]
@@ -120,13 +115,14 @@ def attachment_response(found: AttachmentDownload) -> Stream:
 @get("/messages", include_in_schema=False)
 async def inbox(
     request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    *,
     q: FromQuery[str] = "",
     archived: FromQuery[bool] = False,
     page: FromQuery[int] = 1,
     done: FromQuery[str] = "",
 ) -> Response[str]:
-    actor = require(request).actor
-    services = services_of(request)
     result = await messages.list_inbox(
         services, actor, archived=archived, query=q[:100], page=max(page, 1)
     )
@@ -143,10 +139,15 @@ async def inbox(
 
 
 async def _compose(
-    request: Req, *, values: dict[str, Any], q: str = "", error: PreauError | None = None
+    request: Req,
+    services: Services,
+    actor: Actor,
+    *,
+    values: dict[str, Any],
+    q: str = "",
+    error: PreauError | None = None,
 ) -> Response[str]:
-    actor = require(request).actor
-    contacts = await messages.list_contacts(services_of(request), actor, query=q[:100])
+    contacts = await messages.list_contacts(services, actor, query=q[:100])
     return render(
         request,
         "messages/compose.html",
@@ -161,13 +162,18 @@ async def _compose(
 
 
 @get("/messages/new", include_in_schema=False)
-async def compose(request: Req, q: FromQuery[str] = "", to: FromQuery[int] = 0) -> Response[str]:
-    return await _compose(request, values={"person_ids": [to] if to else []}, q=q)
+async def compose(
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    q: FromQuery[str] = "",
+    to: FromQuery[int] = 0,
+) -> Response[str]:
+    return await _compose(request, services, actor, values={"person_ids": [to] if to else []}, q=q)
 
 
 @post("/messages/new", include_in_schema=False)
-async def send(request: Req) -> Response[Any]:
-    actor = require(request).actor
+async def send(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     values: dict[str, Any] = {
         "subject": str(form.get("subject", "")),
@@ -181,7 +187,7 @@ async def send(request: Req) -> Response[Any]:
     }
     try:
         conversation_id = await messages.start_conversation(
-            services_of(request),
+            services,
             actor,
             ConversationDraft(
                 subject=values["subject"],
@@ -197,20 +203,20 @@ async def send(request: Req) -> Response[Any]:
         values["person_ids"] = [str(value) for value in values["person_ids"]]
         values["group_ids"] = [str(value) for value in values["group_ids"]]
         values["parents_of_group_ids"] = [str(v) for v in values["parents_of_group_ids"]]
-        return await _compose(request, values=values, error=error)
+        return await _compose(request, services, actor, values=values, error=error)
     return Redirect(f"/messages/{conversation_id}?done=sent")
 
 
 async def _conversation_page(
     request: Req,
+    services: Services,
+    actor: Actor,
     conversation_id: int,
     *,
     done: str = "",
     error: PreauError | None = None,
     body: str = "",
 ) -> Response[str]:
-    actor = require(request).actor
-    services = services_of(request)
     view = await messages.open_conversation(services, actor, conversation_id)
     return render(
         request,
@@ -227,82 +233,88 @@ async def _conversation_page(
 
 @get("/messages/{conversation_id:int}", include_in_schema=False)
 async def conversation(
-    request: Req, conversation_id: FromPath[int], done: FromQuery[str] = ""
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    conversation_id: FromPath[int],
+    done: FromQuery[str] = "",
 ) -> Response[str]:
-    return await _conversation_page(request, conversation_id, done=done)
+    return await _conversation_page(request, services, actor, conversation_id, done=done)
 
 
 @post("/messages/{conversation_id:int}/reply", include_in_schema=False)
-async def reply(request: Req, conversation_id: FromPath[int]) -> Response[Any]:
-    actor = require(request).actor
+async def reply(
+    request: Req, services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+) -> Response[Any]:
     form = await request.form()
     body = str(form.get("body", ""))
     try:
-        await messages.reply(
-            services_of(request), actor, conversation_id, body, await _uploads(form)
-        )
+        await messages.reply(services, actor, conversation_id, body, await _uploads(form))
     except (InvalidInput, PreauError) as error:
         if error.status == 404:
             raise
-        return await _conversation_page(request, conversation_id, error=error, body=body)
+        return await _conversation_page(
+            request, services, actor, conversation_id, error=error, body=body
+        )
     return Redirect(f"/messages/{conversation_id}?done=sent#last")
 
 
 @get("/messages/attachments/{attachment_id:int}", include_in_schema=False)
-async def attachment(request: Req, attachment_id: FromPath[int]) -> Stream:
-    actor = require(request).actor
-    return attachment_response(
-        await messages.open_attachment(services_of(request), actor, attachment_id)
-    )
+async def attachment(
+    services: AppServices, actor: SignedInActor, attachment_id: FromPath[int]
+) -> Stream:
+    return attachment_response(await messages.open_attachment(services, actor, attachment_id))
 
 
 @post("/messages/{conversation_id:int}/archive", include_in_schema=False)
-async def archive(request: Req, conversation_id: FromPath[int]) -> Redirect:
-    actor = require(request).actor
+async def archive(
+    request: Req, services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
     archived = form.get("archived") == "1"
-    await messages.set_archived(services_of(request), actor, conversation_id, archived)
+    await messages.set_archived(services, actor, conversation_id, archived)
     return Redirect(f"/messages?done={'archived' if archived else 'restored'}")
 
 
 @post("/messages/items/{message_id:int}/report", include_in_schema=False)
-async def report(request: Req, message_id: FromPath[int]) -> Response[Any]:
-    actor = require(request).actor
+async def report(
+    request: Req, services: AppServices, actor: SignedInActor, message_id: FromPath[int]
+) -> Response[Any]:
     form = await request.form()
     conversation_id = int(str(form.get("conversation_id", "0")) or 0)
     try:
-        await messages.report_message(
-            services_of(request), actor, message_id, str(form.get("reason", ""))
-        )
+        await messages.report_message(services, actor, message_id, str(form.get("reason", "")))
     except PreauError as error:
         if error.status == 404 or not conversation_id:
             raise
-        return await _conversation_page(request, conversation_id, error=error)
+        return await _conversation_page(request, services, actor, conversation_id, error=error)
     return Redirect(f"/messages/{conversation_id}?done=reported")
 
 
 @post("/messages/items/{message_id:int}/hide", include_in_schema=False)
-async def hide(request: Req, message_id: FromPath[int]) -> Redirect:
-    actor = require(request).actor
+async def hide(
+    request: Req, services: AppServices, actor: SignedInActor, message_id: FromPath[int]
+) -> Redirect:
     form = await request.form()
-    await messages.hide_message(services_of(request), actor, message_id)
+    await messages.hide_message(services, actor, message_id)
     back = str(form.get("back", ""))
     return Redirect(back if back.startswith("/messages") else "/messages/reports?done=hidden")
 
 
 @get("/messages/reports", include_in_schema=False)
-async def reports(request: Req, done: FromQuery[str] = "") -> Response[str]:
-    actor = require(request).actor
-    services = services_of(request)
+async def reports(
+    request: Req, services: AppServices, actor: SignedInActor, done: FromQuery[str] = ""
+) -> Response[str]:
     found = await messages.list_reports(services, actor)
     zone = await school_zone(services, actor.school_id)
     return render(request, "messages/reports.html", reports=found, zone=zone, done=done)
 
 
 @post("/messages/reports/{report_id:int}/dismiss", include_in_schema=False)
-async def dismiss(request: Req, report_id: FromPath[int]) -> Redirect:
-    actor = require(request).actor
-    await messages.dismiss_report(services_of(request), actor, report_id)
+async def dismiss(
+    services: AppServices, actor: SignedInActor, report_id: FromPath[int]
+) -> Redirect:
+    await messages.dismiss_report(services, actor, report_id)
     return Redirect("/messages/reports?done=dismissed")
 
 
@@ -310,9 +322,9 @@ async def dismiss(request: Req, report_id: FromPath[int]) -> Redirect:
 
 
 @get("/messages/settings", include_in_schema=False)
-async def settings_page(request: Req, done: FromQuery[str] = "") -> Response[str]:
-    actor = require(request).actor
-    services = services_of(request)
+async def settings_page(
+    request: Req, services: AppServices, actor: SignedInActor, done: FromQuery[str] = ""
+) -> Response[str]:
     return render(
         request,
         "messages/settings.html",
@@ -325,9 +337,7 @@ async def settings_page(request: Req, done: FromQuery[str] = "") -> Response[str
 
 
 @post("/messages/settings", include_in_schema=False)
-async def settings_save(request: Req) -> Response[Any]:
-    actor = require(request).actor
-    services = services_of(request)
+async def settings_save(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     try:
         days = _ids(form.getall("quiet_days") if "quiet_days" in form else [], "quiet_days")
@@ -363,11 +373,10 @@ async def settings_save(request: Req) -> Response[Any]:
 
 
 @post("/messages/preferences", include_in_schema=False)
-async def preferences_save(request: Req) -> Redirect:
-    actor = require(request).actor
+async def preferences_save(request: Req, services: AppServices, actor: SignedInActor) -> Redirect:
     form = await request.form()
     await messages.set_preferences(
-        services_of(request),
+        services,
         actor,
         NotificationPreferences(email_digest=form.get("email_digest") == "1"),
     )
@@ -379,10 +388,12 @@ async def preferences_save(request: Req) -> Redirect:
 
 @get("/announcements", include_in_schema=False)
 async def announcements(
-    request: Req, page: FromQuery[int] = 1, done: FromQuery[str] = ""
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    page: FromQuery[int] = 1,
+    done: FromQuery[str] = "",
 ) -> Response[str]:
-    actor = require(request).actor
-    services = services_of(request)
     received = await messages.list_announcements(services, actor, page=max(page, 1))
     sent = None
     if actor.profile in STAFF_PROFILES:
@@ -399,10 +410,14 @@ async def announcements(
 
 
 async def _announce_form(
-    request: Req, *, values: dict[str, Any], error: PreauError | None = None
+    request: Req,
+    services: Services,
+    actor: Actor,
+    *,
+    values: dict[str, Any],
+    error: PreauError | None = None,
 ) -> Response[str]:
-    actor = require(request).actor
-    contacts = await messages.list_contacts(services_of(request), actor)
+    contacts = await messages.list_contacts(services, actor)
     return render(
         request,
         "messages/announce.html",
@@ -415,13 +430,14 @@ async def _announce_form(
 
 
 @get("/announcements/new", include_in_schema=False)
-async def announce_form(request: Req) -> Response[str]:
-    return await _announce_form(request, values={"group_ids": [], "include_parents": False})
+async def announce_form(request: Req, services: AppServices, actor: SignedInActor) -> Response[str]:
+    return await _announce_form(
+        request, services, actor, values={"group_ids": [], "include_parents": False}
+    )
 
 
 @post("/announcements/new", include_in_schema=False)
-async def announce(request: Req) -> Response[Any]:
-    actor = require(request).actor
+async def announce(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     values: dict[str, Any] = {
         "title": str(form.get("title", "")),
@@ -431,7 +447,7 @@ async def announce(request: Req) -> Response[Any]:
     }
     try:
         announcement_id = await messages.post_announcement(
-            services_of(request),
+            services,
             actor,
             AnnouncementDraft(
                 title=values["title"],
@@ -441,16 +457,18 @@ async def announce(request: Req) -> Response[Any]:
             ),
         )
     except PreauError as error:
-        return await _announce_form(request, values=values, error=error)
+        return await _announce_form(request, services, actor, values=values, error=error)
     return Redirect(f"/announcements/{announcement_id}?done=posted")
 
 
 @get("/announcements/{announcement_id:int}", include_in_schema=False)
 async def announcement(
-    request: Req, announcement_id: FromPath[int], done: FromQuery[str] = ""
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    announcement_id: FromPath[int],
+    done: FromQuery[str] = "",
 ) -> Response[str]:
-    actor = require(request).actor
-    services = services_of(request)
     view = await messages.open_announcement(services, actor, announcement_id)
     receipts = None
     if view.recipient_count is not None:
@@ -466,22 +484,28 @@ async def announcement(
 
 
 routes = [
-    inbox,
-    compose,
-    send,
-    conversation,
-    reply,
-    attachment,
-    archive,
-    report,
-    hide,
-    reports,
-    dismiss,
-    settings_page,
-    settings_save,
-    preferences_save,
-    announcements,
-    announce_form,
-    announce,
-    announcement,
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[
+            inbox,
+            compose,
+            send,
+            conversation,
+            reply,
+            attachment,
+            archive,
+            report,
+            hide,
+            reports,
+            dismiss,
+            settings_page,
+            settings_save,
+            preferences_save,
+            announcements,
+            announce_form,
+            announce,
+            announcement,
+        ],
+    )
 ]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import sqlalchemy as sa
-from litestar import Request, Response, get
+from litestar import Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from preau.ports import SharedStateUnavailable
-from preau.web.render import services_of
+from preau.web.dependencies import AppServices
 
 pool_in_use = Gauge("preau_db_pool_checked_out", "Database connections in use in this process.")
 pool_size = Gauge("preau_db_pool_size", "Database connections held by this process's pool.")
@@ -22,8 +21,7 @@ def healthz() -> Response[bytes]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
-    services = services_of(request)
+async def readyz(services: AppServices) -> Response[dict[str, str]]:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(2):
@@ -43,8 +41,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
 
 
 @get("/metrics", include_in_schema=False)
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    pool = services_of(request).engine.sync_engine.pool
+async def metrics(services: AppServices) -> Response[bytes]:
+    pool = services.engine.sync_engine.pool
     checked_out = getattr(pool, "checkedout", None)
     size = getattr(pool, "size", None)
     if callable(checked_out):

@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 
 from preau import i18n
@@ -47,13 +48,15 @@ environment = jinja2.Environment(
 environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # Jinja2's i18n extension adds this method at run time
 
 
-def services_of(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    """For what runs around the handlers (rendering, CSRF, guards); handlers are given
+    ``services`` (``web/dependencies.py``)."""
+    services: Services = connection.app.state.services
     return services
 
 
-def session_of(request: Request[Any, Any, Any]) -> Session | None:
-    session: Session | None = request.scope["state"].get("session")
+def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Session | None:
+    session: Session | None = connection.scope["state"].get("session")
     return session
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -13,8 +13,9 @@ from preau import i18n
 from preau.actions.roster.importer import import_roster
 from preau.domain.errors import InvalidInput
 from preau.domain.roster.records import FileStatus
-from preau.web.directory import admin
-from preau.web.render import render, services_of, translate_error
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import school_admin
+from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -45,16 +46,16 @@ async def read_zip(upload: UploadFile | None) -> bytes:
 
 @get("/admin/roster", include_in_schema=False)
 async def roster_page(request: Req) -> Response[str]:
-    admin(request)
     return render(request, "admin/roster.html", report=None, labels=STATUS_LABELS)
 
 
 @post("/admin/roster", include_in_schema=False, request_max_body_size=MAX_UPLOAD_BYTES + 65536)
 async def roster_upload(
     request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Response[str]:
-    actor = admin(request)
     upload = data.get("roster")
     try:
         content = await read_zip(upload if isinstance(upload, UploadFile) else None)
@@ -67,7 +68,6 @@ async def roster_upload(
             labels=STATUS_LABELS,
             error=translate_error(error),
         )
-    services = services_of(request)
     report = await import_roster(
         services.engine,
         content,
@@ -84,4 +84,4 @@ async def roster_upload(
     )
 
 
-routes = [roster_page, roster_upload]
+routes = [Router("/", guards=[school_admin], route_handlers=[roster_page, roster_upload])]

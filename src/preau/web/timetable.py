@@ -9,9 +9,10 @@ from itertools import groupby
 from typing import Any
 
 from babel.dates import format_date
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
 from preau import i18n
 from preau.actions import timetable
@@ -20,10 +21,13 @@ from preau.actions.directory import get_person
 from preau.actions.sessions import Session
 from preau.actions.timetable.weeks import CachedWeek
 from preau.asgi import Scope
-from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound
+from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.timetable import Occurrence, WeekView, monday_of, parse_week
-from preau.web.render import for_reader, page_bytes, render, services_of, session_of
+from preau.settings import Settings
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
+from preau.web.render import for_reader, page_bytes, render
 from preau.web.warm import HTML, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
@@ -32,17 +36,10 @@ SHOWN_STATUSES = [i18n.lazy("cancelled"), i18n.lazy("moved"), i18n.lazy("replace
 BAD_DAY = i18n.lazy("Write the day as a date, like 2026-11-23.")
 
 
-def signed_in(request: Req) -> Actor:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    return session.actor
-
-
-def chosen_monday(request: Req, week: str) -> date:
+def chosen_monday(services: Services, week: str) -> date:
     if week:
         return parse_week(week)
-    return monday_of(services_of(request).now().date())
+    return monday_of(services.now().date())
 
 
 def day_formatter(locale: str) -> Callable[[date], str]:
@@ -104,11 +101,13 @@ def week_context(actor: Actor, view: WeekView, child: Any = None) -> dict[str, A
 
 @get("/timetable", include_in_schema=False)
 async def week_page(
-    request: Req, week: FromQuery[str] = "", child: FromQuery[int | None] = None
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    week: FromQuery[str] = "",
+    child: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    actor = signed_in(request)
-    services = services_of(request)
-    monday = chosen_monday(request, week)
+    monday = chosen_monday(services, week)
     if child is None:
         # One's own week: kept rendered, sent with the reader's CSRF token and an ETag.
         entry = await services.week_cache.week(services, actor, monday)
@@ -131,58 +130,55 @@ async def week_page(
 
 
 @post("/timetable/virtual", include_in_schema=False)
-async def make_virtual(request: Req) -> Redirect:
-    actor = signed_in(request)
+async def make_virtual(request: Req, services: AppServices, actor: SignedInActor) -> Redirect:
     form = await request.form()
     try:
         lesson_id = int(str(form.get("lesson_id", "")))
         day = date.fromisoformat(str(form.get("day", "")))
     except ValueError:
         raise InvalidInput(BAD_DAY, field="day") from None
-    await timetable.set_virtual(
-        services_of(request), actor, lesson_id, day, virtual=form.get("virtual") == "1"
-    )
+    await timetable.set_virtual(services, actor, lesson_id, day, virtual=form.get("virtual") == "1")
     week = str(form.get("week", ""))
     return Redirect(f"/timetable?week={week}" if week else "/timetable")
 
 
 @get("/timetable/calendar", include_in_schema=False)
-async def calendar_page(request: Req, revoked: FromQuery[bool] = False) -> Response[str]:
-    actor = signed_in(request)
-    active = await timetable.has_feed(services_of(request), actor)
+async def calendar_page(
+    request: Req, services: AppServices, actor: SignedInActor, revoked: FromQuery[bool] = False
+) -> Response[str]:
+    active = await timetable.has_feed(services, actor)
     return render(request, "timetable/calendar.html", active=active, address=None, revoked=revoked)
 
 
-def feed_address(request: Req, secret: str) -> str:
-    return f"{services_of(request).settings.base_url.rstrip('/')}/calendar/{secret}.ics"
+def feed_address(settings: Settings, secret: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/calendar/{secret}.ics"
 
 
 @post("/timetable/calendar", include_in_schema=False)
-async def calendar_new(request: Req) -> Response[str]:
-    actor = signed_in(request)
-    secret = await timetable.new_feed_secret(services_of(request), actor)
+async def calendar_new(request: Req, services: AppServices, actor: SignedInActor) -> Response[str]:
+    secret = await timetable.new_feed_secret(services, actor)
     return render(
         request,
         "timetable/calendar.html",
         active=True,
-        address=feed_address(request, secret),
+        address=feed_address(services.settings, secret),
         revoked=False,
     )
 
 
 @post("/timetable/calendar/revoke", include_in_schema=False)
-async def calendar_revoke(request: Req) -> Redirect:
-    await timetable.revoke_feed(services_of(request), signed_in(request))
+async def calendar_revoke(services: AppServices, actor: SignedInActor) -> Redirect:
+    await timetable.revoke_feed(services, actor)
     return Redirect("/timetable/calendar?revoked=true")
 
 
 @get("/calendar/{name:str}", include_in_schema=False)
-async def calendar_feed(request: Req, name: FromPath[str]) -> Response[bytes]:
+async def calendar_feed(services: AppServices, name: FromPath[str]) -> Response[bytes]:
     """The iCalendar feed: reached by its secret alone, so calendar apps need no login."""
     secret, dot, extension = name.rpartition(".")
     if not dot or extension != "ics":
         raise NotFound(timetable.FEED_NOT_FOUND)
-    body = await timetable.feed_by_secret(services_of(request), secret)
+    body = await timetable.feed_by_secret(services, secret)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
@@ -190,4 +186,11 @@ async def calendar_feed(request: Req, name: FromPath[str]) -> Response[bytes]:
     )
 
 
-routes = [week_page, make_virtual, calendar_page, calendar_new, calendar_revoke, calendar_feed]
+routes: list[ControllerRouterHandler] = [
+    Router(
+        "/",
+        guards=[signed_in],
+        route_handlers=[week_page, make_virtual, calendar_page, calendar_new, calendar_revoke],
+    ),
+    calendar_feed,
+]

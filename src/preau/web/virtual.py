@@ -9,19 +9,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from babel.dates import format_datetime
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import File, Redirect
+from litestar.types import ControllerRouterHandler
 
 from preau import i18n
 from preau.actions import virtual
+from preau.actions.context import Services
 from preau.actions.directory import my_groups
 from preau.actions.zones import school_zone
-from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
+from preau.domain.errors import InvalidInput, NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import UNAVAILABLE
+from preau.web.dependencies import AppServices, SignedInActor
+from preau.web.guards import signed_in
 from preau.web.middleware import CONTENT_SECURITY_POLICY
-from preau.web.render import render, services_of, session_of, translate_error
+from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
 
@@ -33,29 +37,20 @@ JANUS_JS_MISSING = i18n.lazy(
 BAD_GROUP = i18n.lazy("Choose a class or group from the list.")
 
 
-def signed_in(request: Req) -> Actor:
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    return session.actor
-
-
-def available(request: Req) -> bool:
-    pool = services_of(request).janus
+def available(services: Services) -> bool:
+    pool = services.janus
     return pool is not None and pool.configured and pool.any_available()
 
 
-async def moment(request: Req, actor: Actor) -> Any:
+async def moment(services: Services, actor: Actor) -> Any:
     """Shows a moment in the school's time zone and the reader's language."""
-    zone = await school_zone(services_of(request), actor.school_id)
+    zone = await school_zone(services, actor.school_id)
     locale = i18n.current_locale.get()
     return lambda value: format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale)
 
 
 @get("/virtual", include_in_schema=False)
-async def rooms_page(request: Req) -> Response[str]:
-    actor = signed_in(request)
-    services = services_of(request)
+async def rooms_page(request: Req, services: AppServices, actor: SignedInActor) -> Response[str]:
     teaching = []
     if actor.profile in STAFF_PROFILES:
         teaching = list(await my_groups(services, actor))
@@ -63,17 +58,15 @@ async def rooms_page(request: Req) -> Response[str]:
         request,
         "virtual/rooms.html",
         rooms=await virtual.my_rooms(services, actor),
-        available=available(request),
+        available=available(services),
         unavailable=i18n.gettext(UNAVAILABLE),
         teaching=teaching,
-        when=await moment(request, actor),
+        when=await moment(services, actor),
     )
 
 
 @post("/virtual/start", include_in_schema=False)
-async def start(request: Req) -> Response[Any]:
-    actor = signed_in(request)
-    services = services_of(request)
+async def start(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     try:
         group_id = int(str(form.get("group_id", "")))
@@ -89,18 +82,18 @@ async def start(request: Req) -> Response[Any]:
             "virtual/rooms.html",
             status_code=error.status,
             rooms=await virtual.my_rooms(services, actor),
-            available=available(request),
+            available=available(services),
             unavailable=i18n.gettext(UNAVAILABLE),
             teaching=await my_groups(services, actor),
-            when=await moment(request, actor),
+            when=await moment(services, actor),
             error=translate_error(error),
         )
     return Redirect(f"/virtual/rooms/{room.id}")
 
 
-def class_page_policy(request: Req) -> str:
+def class_page_policy(services: Services) -> str:
     """Préau's policy, plus the Janus nodes the page talks to (and nothing else)."""
-    pool = services_of(request).janus
+    pool = services.janus
     origins = sorted(
         {
             f"{urlsplit(node.janus_url).scheme}://{urlsplit(node.janus_url).netloc}"
@@ -113,23 +106,24 @@ def class_page_policy(request: Req) -> str:
 
 
 @get("/virtual/rooms/{room_id:int}", include_in_schema=False)
-async def class_page(request: Req, room_id: FromPath[int]) -> Response[str]:
-    actor = signed_in(request)
-    room = await virtual.get_room(services_of(request), actor, room_id)
+async def class_page(
+    request: Req, services: AppServices, actor: SignedInActor, room_id: FromPath[int]
+) -> Response[str]:
+    room = await virtual.get_room(services, actor, room_id)
     response = render(
         request,
         "virtual/room.html",
         room=room,
-        available=available(request),
+        available=available(services),
         unavailable=i18n.gettext(UNAVAILABLE),
-        when=await moment(request, actor),
+        when=await moment(services, actor),
     )
-    response.headers["content-security-policy"] = class_page_policy(request)
+    response.headers["content-security-policy"] = class_page_policy(services)
     return response
 
 
 @get("/janus-gateway/janus.js", include_in_schema=False)
-async def janus_js(request: Req) -> Response[Any]:
+async def janus_js() -> Response[Any]:
     """Debian's janus.js, never copied into Préau; a clear 404 when it is not installed."""
     if not await asyncio.to_thread(JANUS_JS.is_file):
         raise NotFound(JANUS_JS_MISSING)
@@ -141,4 +135,7 @@ async def janus_js(request: Req) -> Response[Any]:
     )
 
 
-routes = [rooms_page, start, class_page, janus_js]
+routes: list[ControllerRouterHandler] = [
+    Router("/", guards=[signed_in], route_handlers=[rooms_page, start, class_page]),
+    janus_js,
+]
