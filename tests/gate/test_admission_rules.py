@@ -1,4 +1,5 @@
-"""The pure admission rules: order, fairness between lanes, pacing, shedding choices."""
+"""The pure admission rules: order, fairness between lanes, pacing, shedding choices, and
+what tells a flood from a crowd."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from preau.domain.admission import (
     LaneShares,
     PreQueue,
     QueueSnapshot,
+    ReturnCounts,
     adjust_concurrency_limit,
     adjust_rate,
     attack_detected,
@@ -24,14 +26,21 @@ from preau.domain.admission import (
     codel_wait_budget,
     criticality_for,
     estimated_wait,
+    first_poll_interval,
+    flood_shaped,
     full_jitter,
+    honest_wait,
     judge_health,
     lane_for_profile,
+    network_arrivals_per_minute,
+    network_of,
     paced_until,
     people_ahead,
     plan_admissions,
     poll_interval,
     position_of_ticket,
+    proof_cost_accepted,
+    proof_of_work_cost,
     release_spacing,
     release_time,
     shuffle_index,
@@ -340,3 +349,159 @@ def test_under_attack() -> None:
     assert not under_attack("off", attack_until=10, now=5)
     assert under_attack("auto", attack_until=10, now=5)
     assert not under_attack("auto", attack_until=10, now=15)
+
+
+def test_unused_passes_hold_slots_against_capacity() -> None:
+    """Admitted but not yet back, a pass still holds its slot: the room never takes more
+    than its capacity while people are on their way in."""
+    waiting = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0)
+    assert plan(waiting, capacity=10).grants == (0, 5, 0)
+    on_their_way = snapshot(
+        waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0, active=8, unused=8
+    )
+    assert plan(on_their_way, capacity=10).grants == (0, 2, 0)
+
+
+# --- A flood that never comes back --------------------------------------------------------
+
+
+FLOOD = AttackThresholds(
+    arrivals_per_s=500,
+    rate_limited_per_s=50,
+    unreturned_minimum=100,
+    unreturned_share=0.5,
+    unreturned_capacity_share=0.25,
+)
+
+
+def test_a_polite_flood_has_the_shape_of_one() -> None:
+    # The issue's flood: arrivals at 95/s under every rate threshold, none of them back.
+    assert not attack_detected(95, 0, FLOOD)
+    flood = ReturnCounts(returned=300, unreturned=2400)
+    assert attack_detected(95, 0, FLOOD, returns=flood, capacity=5000)
+    # A morning crowd: people poll and work; a few close the tab.
+    crowd = ReturnCounts(returned=3000, unreturned=300)
+    assert not attack_detected(95, 0, FLOOD, returns=crowd, capacity=5000)
+    # Under the minimum nothing is proved, whatever the share.
+    assert not flood_shaped(ReturnCounts(returned=0, unreturned=99), FLOOD, capacity=5000)
+    # A minority of the arrivals, but a quarter of the room: a flood beside a busy morning.
+    busy = ReturnCounts(returned=4000, unreturned=1300)
+    assert flood_shaped(busy, FLOOD, capacity=5000)
+    off = AttackThresholds(arrivals_per_s=500, rate_limited_per_s=50, unreturned_minimum=0)
+    assert not flood_shaped(ReturnCounts(returned=0, unreturned=10**6), off, capacity=5000)
+
+
+@given(
+    returned=st.integers(0, 10_000),
+    unreturned=st.integers(0, 10_000),
+    more=st.integers(0, 10_000),
+    capacity=st.integers(1, 20_000),
+)
+def test_the_flood_shape_is_monotonic(
+    returned: int, unreturned: int, more: int, capacity: int
+) -> None:
+    """More arrivals that never came back never clear a suspicion; more that did never
+    raise one."""
+    seen = flood_shaped(ReturnCounts(returned, unreturned), FLOOD, capacity=capacity)
+    if seen:
+        assert flood_shaped(ReturnCounts(returned, unreturned + more), FLOOD, capacity=capacity)
+    else:
+        assert not flood_shaped(ReturnCounts(returned + more, unreturned), FLOOD, capacity=capacity)
+
+
+@given(
+    arrivals=st.floats(0, 10_000),
+    rate=st.floats(0.1, 1000),
+    more=st.floats(0, 10_000),
+    maximum=st.sampled_from([1, 2, 4, 8, 16]),
+)
+def test_proof_of_work_cost_rises_with_pressure_in_doublings(
+    arrivals: float, rate: float, more: float, maximum: int
+) -> None:
+    cost = proof_of_work_cost(
+        1000, arrivals_per_s=arrivals, admission_rate=rate, maximum_factor=maximum
+    )
+    factor = cost // 1000
+    assert cost % 1000 == 0
+    assert 1 <= factor <= maximum
+    assert factor & (factor - 1) == 0  # a whole doubling
+    higher = proof_of_work_cost(
+        1000, arrivals_per_s=arrivals + more, admission_rate=rate, maximum_factor=maximum
+    )
+    assert higher >= cost
+    # A solution fetched one doubling earlier is still worth it.
+    assert proof_cost_accepted(max(1000, cost // 2), cost)
+
+
+def test_proof_of_work_cost_examples() -> None:
+    def cost(arrivals: float) -> int:
+        return proof_of_work_cost(
+            5000, arrivals_per_s=arrivals, admission_rate=20, maximum_factor=8
+        )
+
+    assert cost(0) == cost(20) == cost(39) == 5000  # arrivals the gate can admit: base cost
+    assert cost(40) == 10_000
+    assert cost(100) == 20_000
+    assert cost(10_000) == 40_000  # never over the maximum factor
+    assert proof_cost_accepted(5000, 5000)
+    assert proof_cost_accepted(5000, 10_000)
+    assert not proof_cost_accepted(5000, 20_000)
+
+
+@given(
+    ahead=st.integers(0, 100_000),
+    expected=st.floats(0, 1000),
+    observed=st.floats(0, 1000),
+    full=st.booleans(),
+    minimum=st.floats(0.05, 5),
+)
+def test_someone_in_line_is_never_told_zero_seconds(
+    ahead: int, expected: float, observed: float, full: bool, minimum: float
+) -> None:
+    wait = honest_wait(
+        ahead, expected_rate=expected, observed_rate=observed, full=full, minimum=minimum
+    )
+    if wait is not None:
+        assert wait >= minimum
+        rate = observed if full else (min(observed, expected) if observed > 0 else expected)
+        assert wait >= (ahead + 1) / rate - 1e-9
+
+
+def test_a_full_room_is_waited_on_at_the_pace_people_leave() -> None:
+    # The issue: a full room, next in line, 200/s in force: "0 s" then, 110 s in fact.
+    assert round(estimated_wait(1, 200.0) or 0.0, 1) == 0.0
+    assert honest_wait(0, expected_rate=200, observed_rate=0, full=True, minimum=1.0) is None
+    assert honest_wait(99, expected_rate=200, observed_rate=2, full=True, minimum=1.0) == 50.0
+    # Not full: the old rule, the observed rate capped by the one in force, and a floor.
+    assert honest_wait(99, expected_rate=10, observed_rate=50, full=False, minimum=1.0) == 10.0
+    assert honest_wait(99, expected_rate=10, observed_rate=0, full=False, minimum=1.0) == 10.0
+    assert honest_wait(0, expected_rate=200, observed_rate=0, full=False, minimum=1.0) == 1.0
+
+
+def test_the_first_poll_comes_well_before_an_unpolled_ticket_is_forgotten() -> None:
+    assert first_poll_interval(30.0, 20.0) == 5.0
+    assert first_poll_interval(2.0, 20.0) == 2.0
+    assert first_poll_interval(30.0, 2.0) == 1.0  # never asked to come back at once
+
+
+def test_networks() -> None:
+    assert network_of("203.0.113.7") == "203.0.113.0/24"
+    assert network_of("203.0.113.250") == network_of("203.0.113.1")
+    assert network_of("203.0.114.1") != network_of("203.0.113.1")
+    assert network_of("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert network_of("2001:db8:1:2:ffff::9") == network_of("2001:db8:1:2::1")
+    assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
+    assert network_of("::ffff:203.0.113.7") == "203.0.113.0/24"  # IPv4 seen through IPv6
+    assert network_of("testclient") == "testclient"
+    assert network_arrivals_per_minute(200.0, share=0.1, minimum=600) == 1200
+    assert network_arrivals_per_minute(16.0, share=0.1, minimum=600) == 600
+
+
+@given(a=st.integers(0, 2**32 - 1), b=st.integers(0, 2**32 - 1))
+def test_two_ipv4_addresses_share_a_network_exactly_when_their_first_24_bits_match(
+    a: int, b: int
+) -> None:
+    def dotted(value: int) -> str:
+        return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+    assert (network_of(dotted(a)) == network_of(dotted(b))) == (a >> 8 == b >> 8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from preau.domain.admission import (
     Lane,
     LaneShares,
+    ReturnCounts,
     candidates_after,
     plan_admissions,
     position_of_ticket,
@@ -187,3 +188,76 @@ async def test_runtime_settings_and_attack_flag(admission_store: AdmissionStore)
     assert state.attack_until == NOW + 100
     await admission_store.reset()
     assert (await view(admission_store)).runtime_settings is None
+
+
+async def test_a_pass_never_used_frees_its_slot_soon_and_a_used_one_stays(
+    admission_store: AdmissionStore,
+) -> None:
+    """Admitted slots are unused until their pass comes back; unused ones go after their
+    own short cutoff, used ones after the idle timeout."""
+    for _ in range(3):
+        await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store) == (0, 3, 0)
+    state = (await view(admission_store)).queue
+    assert (state.active, state.unused) == (3, 3)
+    await admission_store.touch(now=NOW + 5, passes=["1.2"], tickets=[], stats={})
+    state = (await view(admission_store, NOW + 5)).queue
+    assert (state.active, state.unused) == (3, 2)
+    later = NOW + 20
+    state = (
+        await admission_store.view(
+            now=later, pass_cutoff=later - 60, ticket_cutoff=later - 60, unused_cutoff=later - 10
+        )
+    ).queue
+    assert (state.active, state.unused) == (1, 0)
+    # Seen again after its unused slot was let go, a pass holds a slot once more.
+    await admission_store.touch(now=later, passes=["1.1"], tickets=[], stats={})
+    assert (await view(admission_store, later)).queue.active == 2
+
+
+async def test_a_ticket_never_polled_is_forgotten_soon_and_a_polled_one_stays(
+    admission_store: AdmissionStore,
+) -> None:
+    for _ in range(3):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    await admission_store.touch(now=NOW + 2, passes=[], tickets=[(2, 2)], stats={})
+    later = NOW + 30
+    state = await admission_store.view(
+        now=later, pass_cutoff=later - 60, ticket_cutoff=later - 60, unpolled_cutoff=later - 20
+    )
+    assert state.queue.waiting == (0, 0, 1)
+    # The walk skips the forgotten tickets and admits the one that polled.
+    assert await admit(admission_store, now=later) == (0, 0, 1)
+    assert (await view(admission_store, later)).queue.serving == (0, 0, 2)
+    # A forgotten ticket polled later does not come back to life.
+    await admission_store.touch(now=later, passes=[], tickets=[(2, 3)], stats={})
+    assert (await view(admission_store, later)).queue.waiting == (0, 0, 0)
+
+
+async def test_an_unpolled_ticket_is_admitted_while_it_lives(
+    admission_store: AdmissionStore,
+) -> None:
+    """Nobody has to poll to be let in: with room free, a newcomer gets in at once."""
+    await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store) == (0, 1, 0)
+    assert (await view(admission_store)).queue.unused == 1
+
+
+async def test_who_came_back_is_counted(admission_store: AdmissionStore) -> None:
+    """Tickets polled and passes used came back; tickets never polled and passes never used
+    did not, once they were out long enough to have done so."""
+    for _ in range(4):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store, rate=2.0) == (0, 0, 2)  # tickets 1 and 2
+    await admission_store.touch(now=NOW + 1, passes=["2.1"], tickets=[(2, 3)], stats={})
+    for _ in range(2):  # late arrivals, not out long enough to count either way
+        await admission_store.join(Lane.FIRST_TIME, now=NOW + 9, device=None, ticket_idle_s=60)
+    later = NOW + 10
+    state = await admission_store.view(
+        now=later, pass_cutoff=later - 60, ticket_cutoff=later - 60, settled_before=later - 5
+    )
+    # Back: pass 2.1 and ticket 3. Not back: pass 2.2 and ticket 4.
+    assert state.returns == ReturnCounts(returned=2, unreturned=2)
+    assert state.queue.waiting == (0, 0, 4)
+    # Without a settling time nothing counts as not back.
+    assert (await view(admission_store, later)).returns.unreturned == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import ipaddress
 import math
 from collections.abc import Sequence
 
@@ -210,7 +211,8 @@ class QueueSnapshot(msgspec.Struct, frozen=True):
     """The shared counters as one atomic read saw them."""
 
     version: int
-    active: int  # passes seen within the idle timeout, plus admissions not yet claimed
+    # Slots held: passes used within the idle timeout, plus ``unused`` ones.
+    active: int
     issued: tuple[int, int, int]  # last ticket number taken, per lane
     serving: tuple[int, int, int]  # last position admitted, per lane
     waiting: tuple[int, int, int]  # live tickets not yet admitted, per lane
@@ -228,6 +230,10 @@ class QueueSnapshot(msgspec.Struct, frozen=True):
     release_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
     release_spacing: tuple[float, float, float] = (0.0, 0.0, 0.0)
     paced_until: float = 0.0
+    # Of ``active``: admissions whose pass has not been used yet (granted but not claimed,
+    # or claimed and never brought back). They hold their slot only for the short
+    # ``unused_pass_idle_s``, so passes taken and dropped cannot fill the room.
+    unused: int = 0
 
 
 class Seal(msgspec.Struct, frozen=True):
@@ -348,6 +354,32 @@ def estimated_wait(ahead: int, admission_rate: float) -> float | None:
     return ahead / admission_rate
 
 
+def honest_wait(
+    ahead: int,
+    *,
+    expected_rate: float,
+    observed_rate: float,
+    full: bool,
+    minimum: float,
+) -> float | None:
+    """Seconds until the turn of someone not admitted yet, with ``ahead`` people before
+    them (None: unknown).
+
+    Normally: people ahead and oneself ÷ the lane's admissions per second, the rate
+    observed lately but never more than the rate in force allows. When the room is full,
+    people come in only as others leave, whatever the rate in force says: only the
+    observed rate counts, and with none observed the wait is unknown rather than a few
+    milliseconds. Never under ``minimum`` (the next admission round): someone still in
+    line is never told "0 s".
+    """
+    if full:
+        rate = observed_rate
+    else:
+        rate = min(observed_rate, expected_rate) if observed_rate > 0 else expected_rate
+    wait = estimated_wait(ahead + 1, rate)
+    return None if wait is None else max(minimum, wait)
+
+
 def poll_interval(
     wait_seconds: float | None, *, minimum: float = 2.0, maximum: float = 30.0
 ) -> float:
@@ -355,6 +387,16 @@ def poll_interval(
     if wait_seconds is None:
         return maximum / 2
     return max(minimum, min(maximum, wait_seconds / 4))
+
+
+def first_poll_interval(interval: float, unpolled_ticket_idle_s: float) -> float:
+    """How soon someone who has just taken a ticket should ask again.
+
+    A ticket never asked about again is forgotten after ``unpolled_ticket_idle_s`` (so a
+    flood of arrivals that never come back clears out of the line in seconds); the first
+    poll is asked for well within that time, jitter and the batched "still here" included.
+    """
+    return min(interval, max(1.0, unpolled_ticket_idle_s / 4))
 
 
 def full_jitter(interval: float, unit_random: float, *, floor: float = 1.0) -> float:
@@ -478,19 +520,53 @@ def victim_to_shed(waiting: Sequence[Criticality], incoming: Criticality) -> int
 
 
 # --- Under attack -------------------------------------------------------------------------
+#
+# A flood shows in two ways. Fast: more arrivals or refusals per second than a school ever
+# sends. Polite, under every limit: many tickets and passes handed out that never come back
+# (a ticket never polled, a pass never used for a second request), where people in line
+# poll and people let in go on working.
+
+
+class ReturnCounts(msgspec.Struct, frozen=True):
+    """Who came back, as one read of the shared store saw it."""
+
+    returned: int  # tickets polled at least once and passes used, still live
+    # Tickets never polled and passes never used, out long enough to have come back.
+    unreturned: int
 
 
 class AttackThresholds(msgspec.Struct, frozen=True):
     arrivals_per_s: float
     rate_limited_per_s: float
+    unreturned_minimum: int = 0  # fewer arrivals not back than this prove nothing; 0: off
+    unreturned_share: float = 0.5  # of all arrivals still counted (back or not)
+    unreturned_capacity_share: float = 0.25  # of the room's capacity
+
+
+def flood_shaped(counts: ReturnCounts, thresholds: AttackThresholds, *, capacity: int) -> bool:
+    """Many passes and tickets, little use: most arrivals never came back, or those that
+    did not would fill a good part of the room."""
+    if thresholds.unreturned_minimum <= 0 or counts.unreturned < thresholds.unreturned_minimum:
+        return False
+    counted = counts.unreturned + counts.returned
+    if counts.unreturned > thresholds.unreturned_share * counted:
+        return True
+    return counts.unreturned >= thresholds.unreturned_capacity_share * capacity
 
 
 def attack_detected(
-    arrivals_per_s: float, rate_limited_per_s: float, thresholds: AttackThresholds
+    arrivals_per_s: float,
+    rate_limited_per_s: float,
+    thresholds: AttackThresholds,
+    *,
+    returns: ReturnCounts | None = None,
+    capacity: int = 0,
 ) -> bool:
     if thresholds.arrivals_per_s > 0 and arrivals_per_s > thresholds.arrivals_per_s:
         return True
-    return thresholds.rate_limited_per_s > 0 and rate_limited_per_s > thresholds.rate_limited_per_s
+    if thresholds.rate_limited_per_s > 0 and rate_limited_per_s > thresholds.rate_limited_per_s:
+        return True
+    return returns is not None and flood_shaped(returns, thresholds, capacity=capacity)
 
 
 def under_attack(mode: str, *, attack_until: float, now: float) -> bool:
@@ -500,3 +576,47 @@ def under_attack(mode: str, *, attack_until: float, now: float) -> bool:
     if mode == "off":
         return False
     return now < attack_until
+
+
+def proof_of_work_cost(
+    base_cost: int, *, arrivals_per_s: float, admission_rate: float, maximum_factor: int
+) -> int:
+    """The cost of the next challenge: ``base_cost``, doubled each time arrivals double
+    beyond what the gate admits, up to ``maximum_factor`` times.
+
+    Someone who solved a challenge joins the line, so while more people solve than the gate
+    lets in, each admission costs more work; whole doublings keep the costs in force few, so
+    a challenge fetched just before a raise is still worth half (:func:`proof_cost_accepted`).
+    """
+    pressure = arrivals_per_s / admission_rate if admission_rate > 0 else float(maximum_factor)
+    factor = 1
+    while factor * 2 <= min(pressure, maximum_factor):
+        factor *= 2
+    return base_cost * factor
+
+
+def proof_cost_accepted(offered_cost: int, required_cost: int) -> bool:
+    """A solution at the cost in force, or one step (half) below it, is accepted."""
+    return offered_cost * 2 >= required_cost
+
+
+# --- Networks -------------------------------------------------------------------------------
+
+
+def network_of(address: str) -> str:
+    """The network an address belongs to: its /24 for IPv4, its /64 for IPv6 (one home or
+    one hosting customer, usually). What is not an address stands for itself."""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def network_arrivals_per_minute(admission_rate: float, *, share: float, minimum: int) -> int:
+    """How many tickets one network may take in a minute: its ``share`` of what the gate
+    admits, and never fewer than ``minimum`` (a school behind one address must get in)."""
+    return max(minimum, math.ceil(share * admission_rate * 60))

@@ -9,6 +9,7 @@ import msgspec
 
 from preau.domain.admission import Lane, estimated_wait, under_attack
 from preau.domain.people import InvalidInput
+from preau.gate.runtime import view_cutoffs
 from preau.gate.settings import (
     UNDER_ATTACK_MODES,
     GateSettings,
@@ -20,7 +21,7 @@ from preau.gate.store import AdmissionStore
 
 
 class GateStatus(msgspec.Struct, frozen=True):
-    active: int
+    active: int  # slots held, the unused passes among them
     capacity: int
     waiting: dict[str, int]  # per lane: priority, known, first_time
     waiting_total: int
@@ -35,6 +36,8 @@ class GateStatus(msgspec.Struct, frozen=True):
     under_attack_mode: str
     opening_time: str
     adaptive: bool
+    unused: int = 0  # of ``active``: passes admitted and never used for a second request
+    unreturned: int = 0  # tickets never polled and passes never used, out long enough
 
 
 def _runtime(blob: bytes | None) -> RuntimeSettings:
@@ -51,11 +54,7 @@ async def read_gate_status(
 ) -> GateStatus:
     """Live figures across every process, as the shared store holds them."""
     moment = time.time() if now is None else now
-    view = await store.view(
-        now=moment,
-        pass_cutoff=moment - settings.idle_timeout_s - 2 * settings.flush_interval_s,
-        ticket_cutoff=moment - settings.ticket_idle_s - 2 * settings.flush_interval_s,
-    )
+    view = await store.view(**view_cutoffs(settings, moment))
     effective = _runtime(view.runtime_settings).apply(settings)
     queue = view.queue
     rate = effective.admission_rate_per_s
@@ -80,6 +79,8 @@ async def read_gate_status(
         under_attack_mode=effective.under_attack,
         opening_time=effective.opening_time,
         adaptive=effective.adaptive,
+        unused=queue.unused,
+        unreturned=view.returns.unreturned,
     )
 
 

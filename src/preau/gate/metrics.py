@@ -20,8 +20,19 @@ POW_VERIFIED = Counter("preau_gate_pow", "Proof-of-work submissions.", ["outcome
 DEGRADED = Gauge(
     "preau_gate_degraded", "1 while this process admits from its own share (Redis unreachable)."
 )
-ACTIVE = Gauge("preau_gate_active_passes", "Active passes, as last read from shared state.")
+ACTIVE = Gauge(
+    "preau_gate_active_passes",
+    "Slots held (passes in use, and unused ones for their short timeout), from shared state.",
+)
+UNUSED = Gauge(
+    "preau_gate_unused_passes", "Of the active passes: admitted, never used for a second request."
+)
+UNRETURNED = Gauge(
+    "preau_gate_unreturned",
+    "Tickets never polled and passes never used, out long enough to have come back.",
+)
 WAITING = Gauge("preau_gate_waiting", "Tickets waiting, as last read from shared state.", ["lane"])
 ADMISSION_RATE = Gauge("preau_gate_admission_rate", "Admission rate in force (per second).")
 UNDER_ATTACK = Gauge("preau_gate_under_attack", "1 while joining requires a proof of work.")
+POW_COST = Gauge("preau_gate_pow_cost", "PBKDF2 iterations per attempt of the next challenge.")
 IN_FLIGHT_LIMIT = Gauge("preau_gate_in_flight_limit", "This worker's adaptive concurrency limit.")

@@ -1,10 +1,10 @@
 """The gate as plain ASGI middleware, outermost around the application.
 
 An admitted browser (valid pass cookie) goes straight through, subject only to its rate
-limit and to the worker's load shedder. Anyone else is rate-limited, then queued: they
-take a ticket (after a proof of work while under attack) and wait on ``/gate/wait`` until
-their turn, when they get a pass. ``/healthz``, ``/readyz``, ``/metrics`` and
-``/static/`` are never gated.
+limit and to the worker's load shedder. Anyone else is rate-limited (per address, and per
+network on taking a ticket), then queued: they take a ticket (after a proof of work while
+under attack) and wait on ``/gate/wait`` until their turn, when they get a pass.
+``/healthz``, ``/readyz``, ``/metrics`` and ``/static/`` are never gated.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ from preau.cookies import (
 from preau.domain.admission import (
     Criticality,
     criticality_for,
+    first_poll_interval,
     full_jitter,
+    network_arrivals_per_minute,
+    network_of,
     poll_interval,
     progress_percent,
 )
 from preau.gate import metrics, pages
 from preau.gate.passes import Credentials, GatePass, GateTicket
 from preau.gate.pow import ProofOfWork
-from preau.gate.ratelimit import BatchedLimit, RouteLimits, local_storage
+from preau.gate.ratelimit import BatchedLimit, NetworkShare, RouteLimits, local_storage
 from preau.gate.runtime import GateRuntime, TicketStatus
 from preau.gate.settings import GateSettings
 from preau.gate.shedding import LoadShedder
@@ -135,6 +138,9 @@ class GateMiddleware:
         self.route_limits = RouteLimits(
             settings.rate_limit_routes, shared_limits, clock=clock.monotonic
         )
+        # Taking a ticket is also limited per network: many addresses of one network, each
+        # under its own limit, still take no more than a share of the admissions.
+        self.network_share = NetworkShare(shared_limits, clock=clock.monotonic)
         self.ticket_limit = BatchedLimit(
             "ticket", settings.rate_limit_ticket, memory, clock=clock.monotonic
         )
@@ -262,6 +268,7 @@ class GateMiddleware:
                 entry.hits = 0
         for limit in self._limits:
             await limit.flush()
+        await self.network_share.flush()
 
     async def _commit(self, entry: _HotEntry, hits: int) -> bool:
         """Hand a hot entry's batch of hits to its pass's and account's limits."""
@@ -412,7 +419,7 @@ class GateMiddleware:
             retry = self.settings.retry_after_shed_s
             await self._refuse(scope, send, 503, "overloaded", retry_after=retry)
 
-    async def _not_admitted(
+    async def _not_admitted(  # noqa: C901 - one decision per way a request can be held back, in the order they apply
         self, scope: Scope, receive: Receive, send: Send, cookies: dict[str, str], now: float
     ) -> None:
         path: str = scope["path"]
@@ -420,6 +427,8 @@ class GateMiddleware:
             await self._asset(send, path)
             return
         ticket = self._ticket_from(cookies, now)
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
         if ticket is not None:
             # Someone already in line is limited per ticket, in this process: a whole
             # school waiting behind one address must not trip the address limit.
@@ -427,8 +436,6 @@ class GateMiddleware:
                 f"{ticket.origin}{int(ticket.lane)}.{ticket.number}"
             )
         else:
-            client = scope.get("client")
-            address = client[0] if client else "unknown"
             route_limit = self.route_limits.for_path(path)
             allowed = await self.address_limit.allow(address)
             if allowed and route_limit is not None:
@@ -439,10 +446,13 @@ class GateMiddleware:
             return
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path == "/gate/challenge":
-            await self._send_json(send, 200, self.pow.challenge(self.runtime.settings, now=now))
+            challenge = self.pow.challenge(
+                self.runtime.settings, now=now, cost=self.runtime.pow_cost
+            )
+            await self._send_json(send, 200, challenge)
             return
         if path == "/gate/join" and scope["method"] == "POST":
-            await self._join_with_proof(scope, receive, send, cookies, now)
+            await self._join_with_proof(scope, receive, send, cookies, now, address=address)
             return
         if path.startswith("/gate/"):
             next_path = _safe_next((query.get("next") or ["/"])[0])
@@ -452,14 +462,38 @@ class GateMiddleware:
                 path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
             )
             as_json = _wants_json(scope, path)
+        joined = ticket is None
         if ticket is None:
             if self.runtime.attack:
                 await self._ask_for_proof(send, next_path, as_json)
                 return
+            if not await self._network_allows(address):
+                await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
+                return
             ticket = await self._join(cookies, now)
         await self._answer_ticket(
-            scope, receive, send, ticket=ticket, next_path=next_path, as_json=as_json, now=now
+            scope,
+            receive,
+            send,
+            ticket=ticket,
+            next_path=next_path,
+            as_json=as_json,
+            now=now,
+            joined=joined,
         )
+
+    async def _network_allows(self, address: str) -> bool:
+        """Whether the network of ``address`` may take one more ticket (counted if so)."""
+        settings = self.runtime.settings
+        per_minute = network_arrivals_per_minute(
+            settings.admission_rate_per_s,
+            share=settings.network_share,
+            minimum=settings.network_minimum_per_minute,
+        )
+        if await self.network_share.allow(network_of(address), per_minute=per_minute):
+            return True
+        self.runtime.stats["rate_limited"] += 1
+        return False
 
     def _ticket_from(self, cookies: dict[str, str], now: float) -> GateTicket | None:
         token = cookies.get(TICKET_COOKIE)
@@ -490,7 +524,11 @@ class GateMiddleware:
         next_path: str,
         as_json: bool,
         now: float,
+        joined: bool = False,
     ) -> None:
+        """Answer someone holding ``ticket``: their pass if it is their turn, else where
+        they stand. ``joined``: the ticket was taken by this very request, so it has not
+        come back yet (its first poll is asked for soon, and only that poll counts)."""
         runtime = self.runtime
         settings = runtime.settings
         status = runtime.ticket_status(ticket.origin, ticket.lane, ticket.number)
@@ -518,7 +556,8 @@ class GateMiddleware:
                 idle_s=settings.idle_timeout_s,
                 ttl_s=settings.pass_ttl_s,
             )
-            runtime.saw_pass(pass_name)
+            # Not counted as seen: a pass is in use only once it comes back with a request
+            # of its own, and until then holds its slot for the short unused timeout.
             pass_cookie = self._pass_cookie(gate_pass.token, settings)
             clear_ticket = cookie_header(
                 TICKET_COOKIE, "", max_age=0, secure=settings.cookie_secure
@@ -538,16 +577,23 @@ class GateMiddleware:
             criticality = criticality_for(ticket.lane, signed_in=False)
             await self._run_app(scope, receive, send, criticality, pass_cookie)
             return
-        runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
-        ticket_token = self.credentials.issue_ticket(ticket, now=now, idle_s=settings.ticket_idle_s)
+        ticket_idle_s = settings.ticket_idle_s
+        interval = poll_interval(
+            status.wait_s, minimum=settings.poll_minimum_s, maximum=settings.poll_maximum_s
+        )
+        if joined:
+            # Until its first poll the store keeps the ticket only briefly, and the cookie
+            # lives no longer: a place given up for lost is never claimed later.
+            ticket_idle_s = settings.unpolled_ticket_timeout_s
+            interval = first_poll_interval(interval, ticket_idle_s)
+        else:
+            runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
+        ticket_token = self.credentials.issue_ticket(ticket, now=now, idle_s=ticket_idle_s)
         ticket_cookie = cookie_header(
             TICKET_COOKIE,
             ticket_token,
-            max_age=int(settings.ticket_idle_s),
+            max_age=max(1, int(ticket_idle_s)),
             secure=settings.cookie_secure,
-        )
-        interval = poll_interval(
-            status.wait_s, minimum=settings.poll_minimum_s, maximum=settings.poll_maximum_s
         )
         if status.opening_at:
             interval = max(interval, min(settings.poll_maximum_s, status.opening_at - now))
@@ -627,16 +673,29 @@ class GateMiddleware:
         )
 
     async def _join_with_proof(
-        self, scope: Scope, receive: Receive, send: Send, cookies: dict[str, str], now: float
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        cookies: dict[str, str],
+        now: float,
+        *,
+        address: str,
     ) -> None:
         form = await _read_form(receive)
         next_path = _safe_next(form.get("next"))
         as_json = _wants_json(scope, "/gate/join")
         ticket = self._ticket_from(cookies, now)
+        joined = ticket is None
         if ticket is None:
+            # Before the proof is checked: a network over its share costs no derivation.
+            if not await self._network_allows(address):
+                await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
+                return
             if self.runtime.attack:
                 payload = form.get("altcha") or _header(scope, b"x-altcha") or ""
-                if not await self.pow.verify(payload, self.runtime.settings):
+                settings, required = self.runtime.settings, self.runtime.pow_cost
+                if not await self.pow.verify(payload, settings, required_cost=required):
                     if as_json:
                         body, headers = pages.problem(
                             "proof-of-work-rejected",
@@ -656,7 +715,14 @@ class GateMiddleware:
             ticket = await self._join(cookies, now)
         scope = {**scope, "path": "/gate/status" if as_json else "/gate/wait"}
         await self._answer_ticket(
-            scope, receive, send, ticket=ticket, next_path=next_path, as_json=as_json, now=now
+            scope,
+            receive,
+            send,
+            ticket=ticket,
+            next_path=next_path,
+            as_json=as_json,
+            now=now,
+            joined=joined,
         )
 
     # --- Answers ------------------------------------------------------------------------

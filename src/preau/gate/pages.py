@@ -69,7 +69,11 @@ def status_texts(status: TicketStatus) -> dict[str, str]:
             "%(num)d person ahead of you.", "%(num)d people ahead of you.", status.ahead
         )
         % {"num": status.ahead},
-        "wait": i18n.gettext("Estimated wait: %(wait)s.") % {"wait": describe_wait(status.wait_s)},
+        # Unknown (a full room nobody has been seen leaving) is said on its own, not as
+        # "Estimated wait: we cannot estimate your wait yet..".
+        "wait": describe_wait(None)
+        if status.wait_s is None
+        else i18n.gettext("Estimated wait: %(wait)s.") % {"wait": describe_wait(status.wait_s)},
     }
 
 

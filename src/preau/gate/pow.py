@@ -2,7 +2,9 @@
 
 A challenge is signed, expires, and is single-use: the first valid solution marks it
 spent in shared state with ``add``, so a replay (in any process) is refused. The browser
-solves it with WebCrypto in ``static/gate.js``.
+solves it with WebCrypto in ``static/gate.js``. Its cost (PBKDF2 iterations) is the one in
+force when it was fetched, raised while arrivals outrun admissions
+(:func:`preau.domain.admission.proof_of_work_cost`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import altcha
 
+from preau.domain.admission import proof_cost_accepted
 from preau.gate import metrics
 from preau.gate.settings import GateSettings
 from preau.ports import SharedState, SharedStateUnavailable
@@ -25,10 +28,10 @@ class ProofOfWork:
         self._hmac_secret = "preau-gate-pow:" + secret_key
         self.state = state
 
-    def challenge(self, settings: GateSettings, *, now: float) -> dict[str, Any]:
+    def challenge(self, settings: GateSettings, *, now: float, cost: int) -> dict[str, Any]:
         challenge = altcha.create_challenge(
             algorithm=settings.pow_algorithm,
-            cost=settings.pow_cost,
+            cost=cost,
             key_prefix="0" * settings.pow_difficulty,
             expires_at=int(now + settings.pow_challenge_ttl_s),
             data={"id": secrets.token_hex(8)},
@@ -37,8 +40,9 @@ class ProofOfWork:
         result: dict[str, Any] = challenge.to_dict()
         return result
 
-    async def verify(self, payload: str, settings: GateSettings) -> bool:
-        """True for a valid, fresh solution seen for the first time."""
+    async def verify(self, payload: str, settings: GateSettings, *, required_cost: int) -> bool:  # noqa: PLR0911 - one refusal per way a solution can be wrong
+        """True for a valid, fresh solution seen for the first time, at about the cost in
+        force (``required_cost``; a challenge fetched just before a raise still counts)."""
         if not payload or len(payload) > 8192:
             metrics.POW_VERIFIED.labels("malformed").inc()
             return False
@@ -49,9 +53,14 @@ class ProofOfWork:
             metrics.POW_VERIFIED.labels("malformed").inc()
             return False
         parameters = parsed.challenge.parameters
+        if type(parameters.cost) is not int or not isinstance(parameters.key_prefix, str):
+            # Unsigned yet (the signature is checked below): compared as they are, they
+            # would fail the request instead of the proof.
+            metrics.POW_VERIFIED.labels("malformed").inc()
+            return False
         if (
             parameters.algorithm != settings.pow_algorithm
-            or parameters.cost < settings.pow_cost
+            or not proof_cost_accepted(parameters.cost, required_cost)
             or not parameters.key_prefix.startswith("0" * settings.pow_difficulty)
         ):
             # Signed, but issued under easier settings than those now in force.

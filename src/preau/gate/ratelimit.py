@@ -127,5 +127,30 @@ class RouteLimits:
         return None
 
 
+class NetworkShare:
+    """Tickets one network (/24, /64) may take a minute: a share of the admission rate.
+
+    Counted in the shared storage, as the address limit is. The amount follows the admission
+    rate the operator sets; when it changes the limit starts afresh (the library keys its
+    windows by amount), which only ever forgets a minute of counts.
+    """
+
+    def __init__(self, storage: Storage, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.limit: BatchedLimit | None = None
+
+    async def allow(self, network: str, *, per_minute: int) -> bool:
+        limit = self.limit
+        if limit is None or limit.item.amount != per_minute:
+            limit = BatchedLimit("network", f"{per_minute}/minute", self.storage, clock=self.clock)
+            self.limit = limit
+        return await limit.allow(network)
+
+    async def flush(self) -> None:
+        if self.limit is not None:
+            await self.limit.flush()
+
+
 def local_storage() -> Storage:
     return AsyncMemoryStorage()

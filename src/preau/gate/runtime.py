@@ -29,12 +29,13 @@ from preau.domain.admission import (
     adjust_rate,
     attack_detected,
     candidates_after,
-    estimated_wait,
     expected_lane_rates,
+    honest_wait,
     judge_health,
     people_ahead,
     plan_admissions,
     position_of_ticket,
+    proof_of_work_cost,
     release_time,
     under_attack,
 )
@@ -52,6 +53,21 @@ _DECREASE_AFTER_S = 0.5  # shrink it this soon after the last change…
 _DECREASE_AGAIN_AFTER_S = 2.0  # …but after a cut, give the cut time to show first
 _LAG_SAMPLE_S = 0.05
 _ROUND_SPACING_S = 0.05
+
+
+def view_cutoffs(settings: GateSettings, now: float) -> dict[str, float]:
+    """What :meth:`AdmissionStore.view` forgets and counts at ``now``: passes and tickets
+    not seen within their timeouts, with two flush intervals of grace for the batched
+    "seen" reports, and arrivals that had time to come back."""
+    grace = 2 * settings.flush_interval_s
+    return {
+        "now": now,
+        "pass_cutoff": now - settings.idle_timeout_s - grace,
+        "ticket_cutoff": now - settings.ticket_idle_s - grace,
+        "unused_cutoff": now - settings.unused_pass_timeout_s - grace,
+        "unpolled_cutoff": now - settings.unpolled_ticket_timeout_s - grace,
+        "settled_before": now - settings.return_expected_s - grace,
+    }
 
 
 class TicketStatus(msgspec.Struct, frozen=True):
@@ -87,6 +103,8 @@ class GateRuntime:
         self.lane_rates: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.arrivals_per_s = 0.0
         self.rate_limited_per_s = 0.0
+        # What a proof of work costs now: raised while arrivals outrun admissions.
+        self.pow_cost = settings.pow_cost
         self.seen_passes: set[str] = set()
         self.seen_tickets: set[tuple[int, int]] = set()
         self.seen_local_passes: set[str] = set()
@@ -207,36 +225,23 @@ class GateRuntime:
     async def run_round(self) -> None:
         now = self.clock.time()
         settings = self.settings
-        grace = 2 * settings.flush_interval_s
-        pass_cutoff = now - settings.idle_timeout_s - grace
-        ticket_cutoff = now - settings.ticket_idle_s - grace
-        view = await self._shared(
-            "view",
-            lambda: self.store.view(now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff),
-        )
+        view = await self._shared("view", lambda: self.store.view(**view_cutoffs(settings, now)))
         if view is not None:
             self._use_view(view, now)
             applied = await self._admit(self.store, view, now, share=1)
             if applied:
                 refreshed = await self._shared(
-                    "view",
-                    lambda: self.store.view(
-                        now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
-                    ),
+                    "view", lambda: self.store.view(**view_cutoffs(settings, now))
                 )
                 if refreshed is not None:
                     self.view = refreshed
-        local_view = await self.local.view(
-            now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
-        )
+        local_view = await self.local.view(**view_cutoffs(settings, now))
         self.local_view = local_view
         local_busy = self.degraded or any(local_view.queue.waiting)
         if local_busy and await self._admit(
             self.local, local_view, now, share=settings.process_count
         ):
-            self.local_view = await self.local.view(
-                now=now, pass_cutoff=pass_cutoff, ticket_cutoff=ticket_cutoff
-            )
+            self.local_view = await self.local.view(**view_cutoffs(settings, now))
         if self._round_done is not None and not self._round_done.done():
             self._round_done.set_result(None)
         if self._next_view is not None and not self._next_view.done():
@@ -274,18 +279,37 @@ class GateRuntime:
             ) / elapsed
         settings = self.settings
         thresholds = AttackThresholds(
-            settings.attack_arrivals_per_s, settings.attack_rate_limited_per_s
+            settings.attack_arrivals_per_s,
+            settings.attack_rate_limited_per_s,
+            unreturned_minimum=settings.attack_unreturned_minimum,
+            unreturned_share=settings.attack_unreturned_share,
+            unreturned_capacity_share=settings.attack_unreturned_capacity_share,
         )
         self.attack = under_attack(settings.under_attack, attack_until=view.attack_until, now=now)
         if (
             settings.under_attack == "auto"
             and not self.attack
-            and attack_detected(self.arrivals_per_s, self.rate_limited_per_s, thresholds)
+            and attack_detected(
+                self.arrivals_per_s,
+                self.rate_limited_per_s,
+                thresholds,
+                returns=view.returns,
+                capacity=settings.capacity,
+            )
         ):
             self.attack = True
             self._pending_attack_until = now + settings.attack_hold_s
+        self.pow_cost = proof_of_work_cost(
+            settings.pow_cost,
+            arrivals_per_s=self.arrivals_per_s,
+            admission_rate=self.current_rate(view.queue),
+            maximum_factor=settings.pow_max_factor,
+        )
         metrics.UNDER_ATTACK.set(1 if self.attack else 0)
+        metrics.POW_COST.set(self.pow_cost)
         metrics.ACTIVE.set(view.queue.active)
+        metrics.UNUSED.set(view.queue.unused)
+        metrics.UNRETURNED.set(view.returns.unreturned)
         for lane in Lane:
             metrics.WAITING.labels(lane.name.lower()).set(view.queue.waiting[lane])
 
@@ -467,8 +491,16 @@ class GateRuntime:
             return TicketStatus(False, position, 0, release - now, waiting_total, serving, None)
         ahead = people_ahead(position, serving, snapshot.waiting[lane], snapshot.issued[lane])
         share = 1 if origin == SHARED else settings.process_count
-        rate = self.lane_rate(snapshot, lane, share)
-        wait = estimated_wait(ahead + 1, rate)
+        weights = LaneShares(settings.priority_share, settings.first_time_share).weights()
+        wait = honest_wait(
+            ahead,
+            expected_rate=expected_lane_rates(
+                self.current_rate(snapshot) / share, snapshot.waiting, weights
+            )[lane],
+            observed_rate=self.lane_rates[lane] if share == 1 else 0.0,
+            full=self._full(origin),
+            minimum=settings.refresh_interval_s,
+        )
         if wait is not None:
             # Those admitted already but not yet let in come first.
             wait += max(0.0, snapshot.paced_until - now)
@@ -517,20 +549,6 @@ class GateRuntime:
         view = self.view if origin == SHARED else self.local_view
         share = 1 if origin == SHARED else self.settings.process_count
         return view is not None and view.queue.active >= max(1, self.settings.capacity // share)
-
-    def lane_rate(self, snapshot: QueueSnapshot, lane: Lane, share: int) -> float:
-        """Admissions per second this lane can expect from now on.
-
-        The rate observed over the last seconds, but never more than the rate in force
-        allows: right after a burst of saved-up admissions the observed rate runs ahead of
-        what the token bucket will refill.
-        """
-        weights = LaneShares(self.settings.priority_share, self.settings.first_time_share).weights()
-        expected = expected_lane_rates(
-            self.current_rate(snapshot) / share, snapshot.waiting, weights
-        )[lane]
-        observed = self.lane_rates[lane] if share == 1 else 0.0
-        return min(observed, expected) if observed > 0 else expected
 
     def saw_pass(self, identifier: str) -> None:
         if identifier.startswith("L"):

@@ -37,8 +37,18 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     error_ratio_limit: float = 0.05  # more than this share of 5xx answers: unhealthy
     loop_lag_limit_s: float = 0.05  # event loop running this late on average: unhealthy
     idle_timeout_s: float = 300.0  # a pass unused for this long frees its slot
+    # A pass never brought back (no second request) frees its slot after this long (at most
+    # idle_timeout_s): taking passes and dropping them cannot fill the room.
+    unused_pass_idle_s: float = 30.0
     pass_ttl_s: float = 8 * 3600.0  # a pass never lasts longer than a school day
     ticket_idle_s: float = 120.0  # a waiting place is kept this long after the last poll
+    # A ticket never polled is forgotten after this long (at most ticket_idle_s; its first
+    # poll is asked for within a quarter of it): arrivals that never come back clear out of
+    # the line in seconds.
+    unpolled_ticket_idle_s: float = 20.0
+    # People come back (their first poll, the pass's second request) within this long; the
+    # attack detector counts those who have not, after it.
+    return_expected_s: float = 5.0
     priority_share: float = 0.5  # share of admissions reserved for teachers and staff
     first_time_share: float = 0.2  # share reserved for first-time visitors
     opening_time: str = ""  # ISO 8601 with offset, e.g. 2021-04-06T08:00:00+02:00
@@ -58,12 +68,22 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_account: str = "1200/minute"  # requests of a signed-in person
     rate_limit_pass: str = "1200/minute"  # noqa: S105 - per admitted device, not a password
     rate_limit_routes: str = "/gate/join=60/minute;/gate/challenge=120/minute"
+    # Tickets one network (/24, /64) may take: this share of the configured admission rate,
+    # and at least network_minimum_per_minute a minute (a school behind one address).
+    network_share: float = 0.1
+    network_minimum_per_minute: int = 600
     under_attack: str = "auto"  # auto | on | off
     attack_arrivals_per_s: float = 500.0  # new arrivals per second that mean an attack
     attack_rate_limited_per_s: float = 50.0  # refusals per second that mean an attack
+    # The shape of a polite flood: at least this many arrivals that never came back (0: off)…
+    attack_unreturned_minimum: int = 100
+    attack_unreturned_share: float = 0.5  # …and most arrivals, or…
+    attack_unreturned_capacity_share: float = 0.25  # …this share of the capacity
     attack_hold_s: float = 600.0  # stay in under-attack mode this long after detection
     pow_algorithm: str = "PBKDF2/SHA-256"
     pow_cost: int = 5000  # PBKDF2 iterations per attempt (ALTCHA's suggested default)
+    # Up to this many times pow_cost while arrivals outrun admissions (whole doublings).
+    pow_max_factor: int = 8
     pow_difficulty: int = 2  # hex zeros the derived key must start with (16^n attempts)
     pow_challenge_ttl_s: float = 300.0
 
@@ -86,7 +106,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
         settings.check()
         return settings
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: C901 - one check per setting, each with its own sentence
         """Raise :class:`GateSettingsError` for values that make no sense together."""
         if self.capacity < 1 or self.process_count < 1:
             raise GateSettingsError("PREAU_GATE_CAPACITY and PROCESS_COUNT must be at least 1.")
@@ -98,6 +118,14 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise GateSettingsError("PREAU_GATE_UNDER_ATTACK must be auto, on or off.")
         if not 0 <= self.pow_difficulty <= 8:
             raise GateSettingsError("PREAU_GATE_POW_DIFFICULTY must be between 0 and 8.")
+        if self.pow_cost < 1 or self.pow_max_factor < 1:
+            raise GateSettingsError("PREAU_GATE_POW_COST and POW_MAX_FACTOR must be at least 1.")
+        if self.unused_pass_idle_s <= 0 or self.unpolled_ticket_idle_s <= 0:
+            raise GateSettingsError(
+                "PREAU_GATE_UNUSED_PASS_IDLE_S and UNPOLLED_TICKET_IDLE_S must be above 0."
+            )
+        if not 0 <= self.network_share <= 1:
+            raise GateSettingsError("PREAU_GATE_NETWORK_SHARE must be between 0 and 1.")
         if self.min_in_flight < 1 or self.max_in_flight < self.min_in_flight:
             raise GateSettingsError("PREAU_GATE_MAX_IN_FLIGHT must be at least MIN_IN_FLIGHT.")
         if self.opening_time:
@@ -106,6 +134,16 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def opening_at(self) -> float | None:
         return parse_opening_time(self.opening_time) if self.opening_time else None
+
+    @property
+    def unused_pass_timeout_s(self) -> float:
+        """How long a pass never brought back holds its slot (never over the idle timeout)."""
+        return min(self.unused_pass_idle_s, self.idle_timeout_s)
+
+    @property
+    def unpolled_ticket_timeout_s(self) -> float:
+        """How long a ticket never polled keeps its place (never over ``ticket_idle_s``)."""
+        return min(self.unpolled_ticket_idle_s, self.ticket_idle_s)
 
 
 def parse_opening_time(text: str) -> float:

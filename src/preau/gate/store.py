@@ -1,6 +1,10 @@
 """The admission store port: queue counters, live tickets and active passes, shared by
 every process of the gate. Two adapters implement it (memory and Redis) and one contract
 suite (``tests/gate/test_admission_store.py``) runs against both.
+
+Tickets and passes start out *unreturned*: a ticket until its holder polls once, a pass
+until it comes back with a second request. Unreturned ones are forgotten after their own,
+short timeouts, and how many there are is what tells a polite flood from a crowd.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Protocol
 
 import msgspec
 
-from preau.domain.admission import AdmissionPlan, Lane, PreQueue, QueueSnapshot
+from preau.domain.admission import AdmissionPlan, Lane, PreQueue, QueueSnapshot, ReturnCounts
 
 
 class StoreView(msgspec.Struct, frozen=True):
@@ -21,6 +25,7 @@ class StoreView(msgspec.Struct, frozen=True):
     runtime_settings: bytes | None  # operator's settings, msgspec JSON
     attack_until: float
     rate_at: float  # when the admission rate was last adapted
+    returns: ReturnCounts = ReturnCounts(returned=0, unreturned=0)
 
 
 class AdmissionStore(Protocol):
@@ -30,8 +35,22 @@ class AdmissionStore(Protocol):
         """Take a ticket number in ``lane``; a device that holds one gets it back."""
         ...
 
-    async def view(self, *, now: float, pass_cutoff: float, ticket_cutoff: float) -> StoreView:
-        """Forget passes and tickets last seen before the cutoffs, then read the counters."""
+    async def view(
+        self,
+        *,
+        now: float,
+        pass_cutoff: float,
+        ticket_cutoff: float,
+        unused_cutoff: float | None = None,
+        unpolled_cutoff: float | None = None,
+        settled_before: float | None = None,
+    ) -> StoreView:
+        """Forget passes and tickets last seen before the cutoffs, then read the counters.
+
+        Passes never used are forgotten from ``unused_cutoff`` and tickets never polled
+        from ``unpolled_cutoff`` (None: the same cutoff as the others). Those of them out
+        since before ``settled_before`` count as not coming back (None: count none).
+        """
         ...
 
     async def apply(
@@ -45,7 +64,8 @@ class AdmissionStore(Protocol):
     ) -> tuple[int, int, int] | None:
         """Admit the live tickets among ``candidates`` (per lane, in order), up to the plan's
         grants; seal the pre-queue if planned. None if the counters moved since the plan's
-        snapshot (another process got there first)."""
+        snapshot (another process got there first). Each admission holds a slot, unused
+        until its pass is first seen."""
         ...
 
     async def touch(
@@ -56,7 +76,8 @@ class AdmissionStore(Protocol):
         tickets: Sequence[tuple[int, int]],
         stats: Mapping[str, int],
     ) -> None:
-        """Record passes and tickets seen since the last flush, and add to the counters."""
+        """Record passes and tickets seen since the last flush (returned, from then on), and
+        add to the counters."""
         ...
 
     async def write_runtime_settings(self, blob: bytes) -> None: ...
@@ -81,7 +102,7 @@ def decode_pre_queues(
 
 
 def snapshot_from_fields(
-    fields: Mapping[str, str], *, active: int, waiting: Sequence[int]
+    fields: Mapping[str, str], *, active: int, waiting: Sequence[int], unused: int = 0
 ) -> QueueSnapshot:
     """Build a snapshot from the flat string fields both adapters keep their counters in."""
 
@@ -120,6 +141,7 @@ def snapshot_from_fields(
         release_at=per_lane_float("rt"),
         release_spacing=per_lane_float("rd"),
         paced_until=float(fields.get("paced_until", "0")),
+        unused=unused,
     )
 
 

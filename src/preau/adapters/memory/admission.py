@@ -4,9 +4,23 @@ each process's fallback share of capacity while Redis is unreachable."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
-from preau.domain.admission import AdmissionPlan, Lane, paced_until, release_spacing
+from preau.domain.admission import (
+    AdmissionPlan,
+    Lane,
+    ReturnCounts,
+    paced_until,
+    release_spacing,
+)
 from preau.gate.store import StoreView, pass_id, snapshot_from_fields
+
+K = TypeVar("K")
+
+
+def _forget_before(entries: dict[K, float], cutoff: float) -> None:
+    for key in [key for key, seen in entries.items() if seen < cutoff]:
+        del entries[key]
 
 
 class MemoryAdmissionStore:
@@ -14,8 +28,10 @@ class MemoryAdmissionStore:
         # Pass ids carry ``origin`` so slots granted here never collide with shared ones.
         self.origin = origin
         self._fields: dict[str, str] = {}
-        self._passes: dict[str, float] = {}
-        self._alive: tuple[dict[int, float], ...] = ({}, {}, {})
+        self._passes: dict[str, float] = {}  # used: last seen
+        self._unused: dict[str, float] = {}  # admitted, never seen since: release time
+        self._alive: tuple[dict[int, float], ...] = ({}, {}, {})  # polled: last seen
+        self._unpolled: tuple[dict[int, float], ...] = ({}, {}, {})  # never polled: joined
         self._devices: dict[str, tuple[int, int, float]] = {}
         self._stats: dict[str, int] = {}
         self._settings: bytes | None = None
@@ -33,23 +49,40 @@ class MemoryAdmissionStore:
             if existing is not None and existing[2] > now:
                 return Lane(existing[0]), existing[1]
         number = self._incr(f"i{int(lane)}")
-        self._alive[lane][number] = now
+        self._unpolled[lane][number] = now
         if device is not None:
             self._devices[device] = (int(lane), number, now + ticket_idle_s)
         self._stats["arrivals"] = self._stats.get("arrivals", 0) + 1
         return lane, number
 
-    async def view(self, *, now: float, pass_cutoff: float, ticket_cutoff: float) -> StoreView:
-        self._passes = {p: seen for p, seen in self._passes.items() if seen >= pass_cutoff}
-        for alive in self._alive:
-            for number in [n for n, seen in alive.items() if seen < ticket_cutoff]:
-                del alive[number]
-        if len(self._devices) > 4 * (1 + sum(len(a) for a in self._alive)):
+    async def view(
+        self,
+        *,
+        now: float,
+        pass_cutoff: float,
+        ticket_cutoff: float,
+        unused_cutoff: float | None = None,
+        unpolled_cutoff: float | None = None,
+        settled_before: float | None = None,
+    ) -> StoreView:
+        _forget_before(self._passes, pass_cutoff)
+        _forget_before(self._unused, pass_cutoff if unused_cutoff is None else unused_cutoff)
+        for alive, unpolled in zip(self._alive, self._unpolled, strict=True):
+            _forget_before(alive, ticket_cutoff)
+            _forget_before(unpolled, ticket_cutoff if unpolled_cutoff is None else unpolled_cutoff)
+        live = sum(len(a) + len(u) for a, u in zip(self._alive, self._unpolled, strict=True))
+        if len(self._devices) > 4 * (1 + live):
             self._devices = {d: v for d, v in self._devices.items() if v[2] > now}
+        unreturned = 0
+        if settled_before is not None:
+            unreturned = sum(seen < settled_before for seen in self._unused.values()) + sum(
+                seen < settled_before for unpolled in self._unpolled for seen in unpolled.values()
+            )
         queue = snapshot_from_fields(
             self._fields,
-            active=len(self._passes),
-            waiting=[len(alive) for alive in self._alive],
+            active=len(self._passes) + len(self._unused),
+            waiting=[len(a) + len(u) for a, u in zip(self._alive, self._unpolled, strict=True)],
+            unused=len(self._unused),
         )
         return StoreView(
             queue=queue,
@@ -57,6 +90,10 @@ class MemoryAdmissionStore:
             runtime_settings=self._settings,
             attack_until=float(self._fields.get("attack_until", "0")),
             rate_at=float(self._fields.get("rate_at", "0")),
+            returns=ReturnCounts(
+                returned=len(self._passes) + sum(len(alive) for alive in self._alive),
+                unreturned=unreturned,
+            ),
         )
 
     async def apply(  # noqa: C901,PLR0912 - mirrors the Redis Lua script step for step, so both stores read alike
@@ -87,8 +124,10 @@ class MemoryAdmissionStore:
             for position, number in candidates[lane]:
                 if granted[lane] >= wanted:
                     break
-                if self._alive[lane].pop(number, None) is not None:
-                    self._passes[pass_id(lane, number, origin=self.origin)] = now
+                polled = self._alive[lane].pop(number, None)
+                if polled is not None or self._unpolled[lane].pop(number, None) is not None:
+                    # A slot held, unused until its pass comes back (``touch``).
+                    self._unused[pass_id(lane, number, origin=self.origin)] = now
                     granted[lane] += 1
                 serving = position
             if serving is not None:
@@ -123,9 +162,10 @@ class MemoryAdmissionStore:
         stats: Mapping[str, int],
     ) -> None:
         for pass_name in passes:
+            self._unused.pop(pass_name, None)
             self._passes[pass_name] = now
         for lane, number in tickets:
-            if number in self._alive[lane]:
+            if self._unpolled[lane].pop(number, None) is not None or number in self._alive[lane]:
                 self._alive[lane][number] = now
         for name, amount in stats.items():
             self._stats[name] = self._stats.get(name, 0) + amount

@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from preau.domain.admission import AdmissionPlan, Lane
+from preau.domain.admission import AdmissionPlan, Lane, ReturnCounts
 from preau.gate.store import StoreView, snapshot_from_fields
 from preau.ports import SharedStateUnavailable
 
@@ -49,8 +49,10 @@ class RedisAdmissionStore:
         base = f"{prefix}{{gate}}:"
         self.base = base
         self.meta = base + "meta"
-        self.passes = base + "passes"
-        self.alive = tuple(f"{base}alive:{lane}" for lane in Lane)
+        self.passes = base + "passes"  # used: last seen
+        self.unused = base + "unused"  # admitted, never seen since: release time
+        self.alive = tuple(f"{base}alive:{lane}" for lane in Lane)  # polled: last seen
+        self.unpolled = tuple(f"{base}unpolled:{lane}" for lane in Lane)  # never: joined
         self.stats = base + "stats"
         self.settings = base + "settings"
         self._join = client.register_script(_script("join"))
@@ -65,7 +67,7 @@ class RedisAdmissionStore:
     async def join(
         self, lane: Lane, *, now: float, device: str | None, ticket_idle_s: float
     ) -> tuple[Lane, int]:
-        keys = [self.meta, *self.alive, self.stats]
+        keys = [self.meta, *self.unpolled, self.stats]
         keys.append(self.meta if device is None else self.device_key(device))
         args: list[str | int] = [
             int(lane),
@@ -76,20 +78,45 @@ class RedisAdmissionStore:
         held_lane, number = await _guard(lambda: self._join(keys=keys, args=args))
         return Lane(int(held_lane)), int(number)
 
-    async def view(self, *, now: float, pass_cutoff: float, ticket_cutoff: float) -> StoreView:
-        keys = [self.meta, self.passes, *self.alive, self.stats, self.settings]
-        reply = await _guard(
-            lambda: self._view(keys=keys, args=[repr(pass_cutoff), repr(ticket_cutoff)])
-        )
-        meta_flat, active, waiting, stats_flat, settings = reply
+    async def view(
+        self,
+        *,
+        now: float,
+        pass_cutoff: float,
+        ticket_cutoff: float,
+        unused_cutoff: float | None = None,
+        unpolled_cutoff: float | None = None,
+        settled_before: float | None = None,
+    ) -> StoreView:
+        keys = [
+            self.meta,
+            self.passes,
+            *self.alive,
+            self.stats,
+            self.settings,
+            self.unused,
+            *self.unpolled,
+        ]
+        args = [
+            repr(pass_cutoff),
+            repr(ticket_cutoff),
+            repr(pass_cutoff if unused_cutoff is None else unused_cutoff),
+            repr(ticket_cutoff if unpolled_cutoff is None else unpolled_cutoff),
+            "-inf" if settled_before is None else repr(settled_before),
+        ]
+        reply = await _guard(lambda: self._view(keys=keys, args=args))
+        meta_flat, active, waiting, stats_flat, settings, unused, returned, unreturned = reply
         fields = _pairs(meta_flat)
-        queue = snapshot_from_fields(fields, active=int(active), waiting=[int(w) for w in waiting])
+        queue = snapshot_from_fields(
+            fields, active=int(active), waiting=[int(w) for w in waiting], unused=int(unused)
+        )
         return StoreView(
             queue=queue,
             stats={name: int(value) for name, value in _pairs(stats_flat).items()},
             runtime_settings=settings,
             attack_until=float(fields.get("attack_until", "0")),
             rate_at=float(fields.get("rate_at", "0")),
+            returns=ReturnCounts(returned=int(returned), unreturned=int(unreturned)),
         )
 
     async def apply(
@@ -119,7 +146,7 @@ class RedisAdmissionStore:
             args.append(len(candidates[lane]))
             for position, number in candidates[lane]:
                 args.extend((position, number))
-        keys = [self.meta, self.passes, *self.alive]
+        keys = [self.meta, self.unused, *self.alive, *self.unpolled]
         reply = await _guard(lambda: self._apply(keys=keys, args=args))
         if reply is None:
             return None
@@ -133,7 +160,7 @@ class RedisAdmissionStore:
         tickets: Sequence[tuple[int, int]],
         stats: Mapping[str, int],
     ) -> None:
-        keys = [self.passes, *self.alive, self.stats]
+        keys = [self.passes, *self.alive, self.stats, self.unused, *self.unpolled]
         stat_items = [(name, amount) for name, amount in stats.items() if amount]
         start = 0
         while True:
@@ -158,7 +185,15 @@ class RedisAdmissionStore:
         await _guard(lambda: self._raise_attack(keys=[self.meta], args=[repr(until)]))
 
     async def reset(self) -> None:
-        names = [self.meta, self.passes, *self.alive, self.stats, self.settings]
+        names = [
+            self.meta,
+            self.passes,
+            self.unused,
+            *self.alive,
+            *self.unpolled,
+            self.stats,
+            self.settings,
+        ]
         await _guard(lambda: self.client.delete(*names))
         async for key in self.client.scan_iter(match=f"{self.base}device:*", count=1000):
             await self.client.delete(key)

@@ -1,5 +1,5 @@
 -- Apply one admission plan if the counters have not moved since it was made.
--- KEYS: meta, passes, alive0, alive1, alive2
+-- KEYS: meta, unused, alive0, alive1, alive2, unpolled0, unpolled1, unpolled2
 -- ARGV: version, now, tokens, rate, rate_at, credit0, credit1, credit2,
 --       seal (0|1), seal_opening_at, seal_seed, grant0, grant1, grant2, release_start,
 --       then for each lane: candidate count, then position, number pairs
@@ -21,6 +21,7 @@ local granted = {0, 0, 0}
 local walked = {0, 0, 0}
 local before = {0, 0, 0}
 local total = 0
+local admitted = {}
 local index = 16
 for lane = 0, 2 do
   local wanted = tonumber(ARGV[12 + lane])
@@ -33,8 +34,9 @@ for lane = 0, 2 do
     local number = ARGV[index + 1]
     index = index + 2
     if granted[lane + 1] < wanted then
-      if redis.call('ZREM', KEYS[3 + lane], number) == 1 then
-        redis.call('ZADD', KEYS[2], now, lane .. '.' .. number)
+      if redis.call('ZREM', KEYS[3 + lane], number) == 1
+        or redis.call('ZREM', KEYS[6 + lane], number) == 1 then
+        admitted[#admitted + 1] = lane .. '.' .. number
         granted[lane + 1] = granted[lane + 1] + 1
       end
       serving = position
@@ -50,6 +52,10 @@ for lane = 0, 2 do
   end
 end
 local pace = tonumber(ARGV[4])
+-- Each admission holds a slot, unused until its pass comes back (admission_touch.lua).
+for _, identifier in ipairs(admitted) do
+  redis.call('ZADD', KEYS[2], now, identifier)
+end
 if total > 0 and pace > 0 then
   -- Spread this round's admissions over the time the rate needs to earn them
   -- (release_spacing and paced_until in domain/admission.py).

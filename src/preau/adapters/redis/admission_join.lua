@@ -1,5 +1,5 @@
 -- Take a ticket in a lane, or give a device back the ticket it already holds.
--- KEYS: meta, alive0, alive1, alive2, stats, device (or meta again when there is none)
+-- KEYS: meta, unpolled0, unpolled1, unpolled2, stats, device (or meta again when there is none)
 -- ARGV: lane, now, ticket_idle_ms, has_device
 local lane = tonumber(ARGV[1])
 if ARGV[4] == '1' then
@@ -12,6 +12,7 @@ if ARGV[4] == '1' then
   end
 end
 local number = redis.call('HINCRBY', KEYS[1], 'i' .. lane, 1)
+-- A new ticket is unpolled until its holder asks about it again (admission_touch.lua).
 redis.call('ZADD', KEYS[2 + lane], ARGV[2], number)
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[6], lane .. ':' .. number, 'PX', ARGV[3])

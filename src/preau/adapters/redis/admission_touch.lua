@@ -1,5 +1,5 @@
 -- Record the passes and tickets a process saw since its last flush.
--- KEYS: passes, alive0, alive1, alive2, stats
+-- KEYS: passes, alive0, alive1, alive2, stats, unused, unpolled0, unpolled1, unpolled2
 -- ARGV: now, pass count, pass ids…, ticket count, (lane, number) pairs…, stat count,
 --       (name, amount) pairs…
 local now = ARGV[1]
@@ -7,14 +7,23 @@ local index = 2
 local passes = tonumber(ARGV[index])
 index = index + 1
 for _ = 1, passes do
+  -- A pass seen is used from now on: it holds its slot for the full idle timeout.
+  redis.call('ZREM', KEYS[6], ARGV[index])
   redis.call('ZADD', KEYS[1], now, ARGV[index])
   index = index + 1
 end
 local tickets = tonumber(ARGV[index])
 index = index + 1
 for _ = 1, tickets do
-  -- XX: a ticket already admitted or forgotten must not come back to life.
-  redis.call('ZADD', KEYS[2 + tonumber(ARGV[index])], 'XX', now, ARGV[index + 1])
+  local lane = tonumber(ARGV[index])
+  local number = ARGV[index + 1]
+  if redis.call('ZREM', KEYS[7 + lane], number) == 1 then
+    -- Its first poll: the ticket is alive from now on.
+    redis.call('ZADD', KEYS[2 + lane], now, number)
+  else
+    -- XX: a ticket already admitted or forgotten must not come back to life.
+    redis.call('ZADD', KEYS[2 + lane], 'XX', now, number)
+  end
   index = index + 2
 end
 local stats = tonumber(ARGV[index])

@@ -1,16 +1,32 @@
 -- Forget idle passes and abandoned tickets, then read every counter in one go.
--- KEYS: meta, passes, alive0, alive1, alive2, stats, settings
--- ARGV: pass_cutoff, ticket_cutoff
+-- KEYS: meta, passes, alive0, alive1, alive2, stats, settings, unused,
+--       unpolled0, unpolled1, unpolled2
+-- ARGV: pass_cutoff, ticket_cutoff, unused_cutoff, unpolled_cutoff, settled_before
+-- Passes are used (seen again since they were issued) or unused; tickets are alive (polled
+-- since they were taken) or unpolled. Unused and unpolled ones have their own, shorter
+-- cutoffs, and those out since before settled_before count as not coming back.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[3])
+local used = redis.call('ZCARD', KEYS[2])
+local unused = redis.call('ZCARD', KEYS[8])
+local returned = used
+local unreturned = redis.call('ZCOUNT', KEYS[8], '-inf', '(' .. ARGV[5])
 local waiting = {}
 for lane = 0, 2 do
   redis.call('ZREMRANGEBYSCORE', KEYS[3 + lane], '-inf', '(' .. ARGV[2])
-  waiting[lane + 1] = redis.call('ZCARD', KEYS[3 + lane])
+  redis.call('ZREMRANGEBYSCORE', KEYS[9 + lane], '-inf', '(' .. ARGV[4])
+  local polled = redis.call('ZCARD', KEYS[3 + lane])
+  waiting[lane + 1] = polled + redis.call('ZCARD', KEYS[9 + lane])
+  returned = returned + polled
+  unreturned = unreturned + redis.call('ZCOUNT', KEYS[9 + lane], '-inf', '(' .. ARGV[5])
 end
 return {
   redis.call('HGETALL', KEYS[1]),
-  redis.call('ZCARD', KEYS[2]),
+  used + unused,
   waiting,
   redis.call('HGETALL', KEYS[6]),
   redis.call('GET', KEYS[7]),
+  unused,
+  returned,
+  unreturned,
 }

@@ -1,0 +1,237 @@
+"""Floods through HTTP, on a clock the tests move: passes taken and dropped, tickets never
+polled, many addresses of one network, the shape that turns proof of work on, its rising
+cost, and waits told honestly while the room is full (issue 22)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import altcha
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from preau.adapters.clock import ManualClock
+from preau.domain.admission import Lane
+from preau.gate.control import read_gate_status
+from preau.gate.middleware import GateMiddleware
+from preau.ports import SharedState
+from tests.gate.support import gate_on
+from tests.gate.test_gate_http import SECRET, hello, settings, while_time_moves
+from tests.helpers import as_served
+
+GRACE = 2 * 0.1  # two flush intervals of the test settings
+
+
+@pytest.fixture
+async def make_gate(
+    shared_state: SharedState, clock: ManualClock
+) -> AsyncIterator[Callable[..., GateMiddleware]]:
+    built: list[GateMiddleware] = []
+
+    def make(**changes: Any) -> GateMiddleware:
+        gate = gate_on(
+            hello, settings=settings(**changes), secret_key=SECRET, state=shared_state, clock=clock
+        )
+        built.append(gate)
+        return gate
+
+    yield make
+    for gate in built:
+        await gate.stop()
+
+
+def from_address(gate: GateMiddleware, address: str, **headers: str) -> httpx.AsyncClient:
+    """A browser (or script) whose requests come from ``address``."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=as_served(gate), client=(address, 40000)),
+        base_url="http://preau.test",
+        headers=headers,
+    )
+
+
+async def arrive_once(gate: GateMiddleware, address: str, **headers: str) -> httpx.Response:
+    """One request with no cookies, never followed up: the flood's way. A moment passes
+    first, as between arrivals: admissions are paced at the rate (one every 1/rate)."""
+    assert isinstance(gate.clock, ManualClock)
+    gate.clock.advance(0.05)
+    async with from_address(gate, address, **headers) as bot:
+        return await bot.get("/")
+
+
+async def test_passes_taken_and_dropped_free_the_room_in_seconds(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """The issue: arrivals that each make one request and never come back held their slots
+    for the whole idle timeout (5 minutes), so newcomers queued behind a room full of
+    nobody. A pass that never comes back now lets its slot go after the unused timeout; one
+    that does keeps it for the idle timeout."""
+    gate = make_gate(capacity=5, idle_timeout_s=300.0, unused_pass_idle_s=10.0)
+    async with from_address(gate, "192.0.2.10") as returning:
+        assert (await returning.get("/")).status_code == 200
+        for index in range(4):
+            assert (await arrive_once(gate, f"198.51.{index}.7")).status_code == 200
+        assert (await returning.get("/again")).text == "hello /again"  # its second request
+    async with from_address(gate, "203.0.113.5", accept="application/json") as newcomer:
+        assert (await newcomer.get("/api/x")).status_code == 429  # the room is full
+        await gate.runtime.flush()
+        figures = await read_gate_status(gate.runtime.store, gate.settings, now=clock.time())
+        assert (figures.active, figures.unused) == (5, 4)
+        clock.advance(10.0 + GRACE + 0.01)
+        await gate.runtime.admission_round_soon()
+        status = await while_time_moves(clock, newcomer.get("/gate/status?next=/api/x"))
+        assert status.json() == {"admitted": True, "next": "/api/x"}
+    figures = await read_gate_status(gate.runtime.store, gate.settings, now=clock.time())
+    assert (figures.active, figures.unused) == (2, 1)  # the returning one, and the newcomer
+
+
+@pytest.mark.parametrize("they_come_back", [False, True])
+async def test_many_passes_little_use_turns_proof_of_work_on(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock, they_come_back: bool
+) -> None:
+    """A polite flood stays under every rate: it shows by its shape, passes handed out that
+    are never used. The same arrivals going on to work are a crowd, not a flood."""
+    gate = make_gate(
+        capacity=1000,
+        admission_rate_per_s=1000.0,
+        under_attack="auto",
+        attack_arrivals_per_s=10_000,
+        attack_rate_limited_per_s=10_000,
+        attack_unreturned_minimum=10,
+        return_expected_s=2.0,
+    )
+    for index in range(12):
+        clock.advance(0.05)
+        async with from_address(gate, f"198.51.{index}.9") as visitor:
+            assert (await visitor.get("/")).status_code == 200
+            if they_come_back:
+                assert (await visitor.get("/next")).status_code == 200
+    await gate.runtime.flush()
+    clock.advance(2.0 + GRACE + 0.01)
+    await gate.runtime.admission_round_soon()
+    assert gate.runtime.attack is not they_come_back
+    page = await arrive_once(gate, "203.0.113.5")
+    if they_come_back:
+        assert "preau_pass" in page.cookies
+    else:
+        assert '<form id="gate-pow" method="post" action="/gate/join"' in page.text
+        await gate.runtime.flush()  # every process learns it from the shared store
+        view = await gate.runtime.store.view(now=clock.time(), pass_cutoff=0, ticket_cutoff=0)
+        assert view.attack_until > clock.time()
+
+
+async def test_one_network_takes_no_more_than_its_share(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    """Each address under its own limit, many addresses of one /24 together still take no
+    more than the network's share of tickets; another network is not held back."""
+    gate = make_gate(capacity=100, network_share=0.0, network_minimum_per_minute=3)
+    before = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "network"}) or 0.0
+    codes = [(await arrive_once(gate, f"198.51.100.{host}")).status_code for host in range(1, 6)]
+    assert codes == [200, 200, 200, 429, 429]
+    assert (await arrive_once(gate, "198.51.101.1")).status_code == 200
+    refused = await arrive_once(gate, "198.51.100.77", accept="application/json")
+    assert refused.json()["type"] == "urn:preau:gate:rate-limited"
+    assert int(refused.headers["retry-after"]) >= 10
+    after = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "network"})
+    assert after == before + 3
+
+
+async def test_a_ticket_never_polled_gives_up_its_place_in_seconds(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """Tickets taken and never asked about again would sit in line for two minutes, each
+    taking its turn; now they go after the unpolled timeout, and the first poll is asked
+    for well within it (the cookie lives no longer than the place)."""
+    gate = make_gate(capacity=1, unpolled_ticket_idle_s=20.0, ticket_idle_s=120.0)
+    async with from_address(gate, "192.0.2.10") as holder:
+        await holder.get("/")
+        await holder.get("/again")
+    api = {"accept": "application/json"}
+    dropped = await arrive_once(gate, "198.51.100.1", **api)
+    assert dropped.status_code == 429
+    assert int(dropped.headers["retry-after"]) <= 5
+    assert "Max-Age=20" in dropped.headers["set-cookie"]
+    async with from_address(gate, "203.0.113.5", **api) as waiting:
+        assert (await waiting.get("/api/x")).status_code == 429
+        polled = await waiting.get("/gate/status?next=/api/x")
+        assert "Max-Age=120" in polled.headers["set-cookie"]
+        await gate.runtime.flush()
+        clock.advance(20.0 + GRACE + 0.01)
+        await gate.runtime.flush()
+        await gate.runtime.admission_round_soon()
+        assert gate.runtime.view is not None
+        assert gate.runtime.view.queue.waiting == (0, 0, 1)
+
+
+async def test_a_full_room_never_promises_zero_seconds(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """The issue: next in line behind a full room, told "0 s" (one person at 100/s) while
+    slots only free as people leave. With nobody seen leaving, the wait is unknown."""
+    gate = make_gate(capacity=1, admission_rate_per_s=100.0)
+    async with from_address(gate, "192.0.2.10") as holder:
+        await holder.get("/")
+        await holder.get("/again")
+    async with from_address(gate, "203.0.113.5", accept="application/json") as waiting:
+        queued = await waiting.get("/api/x")
+        assert queued.json()["estimated_wait_s"] is None
+        status = (await waiting.get("/gate/status?next=/api/x")).json()
+        assert status["estimated_wait_s"] is None
+        assert status["texts"]["wait"] == "Nous ne pouvons pas encore estimer votre attente."
+
+
+async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    gate = make_gate(
+        under_attack="on", admission_rate_per_s=2.0, pow_cost=10, pow_max_factor=4, capacity=100
+    )
+    await gate.start()
+
+    async def solved(browser: httpx.AsyncClient) -> tuple[int, str]:
+        challenge = (await browser.get("/gate/challenge")).json()
+        solution = altcha.solve_challenge(altcha.Challenge.from_dict(challenge))
+        assert solution is not None
+        payload = {"challenge": challenge, "solution": solution.to_dict()}
+        return challenge["parameters"]["cost"], base64.b64encode(
+            json.dumps(payload).encode()
+        ).decode()
+
+    async with (
+        from_address(gate, "203.0.113.5") as early,
+        from_address(gate, "203.0.114.5") as late,
+    ):
+        early_cost, early_proof = await solved(early)
+        assert early_cost == 10
+        # Ten arrivals a second against two admissions: five times over, so four times
+        # the cost (whole doublings, at most pow_max_factor).
+        for _ in range(20):
+            await gate.runtime.join(Lane.FIRST_TIME, device=None)
+        clock.advance(2.0)
+        await gate.runtime.run_round()
+        assert gate.runtime.pow_cost == 40
+        late_cost, late_proof = await solved(late)
+        assert late_cost == 40
+        refused = await early.post("/gate/join", data={"altcha": early_proof, "next": "/"})
+        assert refused.status_code == 403
+        joined = await late.post("/gate/join", data={"altcha": late_proof, "next": "/"})
+        assert joined.status_code in (200, 303)
+        assert "preau_ticket" in late.cookies or "preau_pass" in late.cookies
+
+
+async def test_a_forged_challenge_is_refused_not_a_server_error(
+    make_gate: Callable[..., GateMiddleware],
+) -> None:
+    gate = make_gate(under_attack="on")
+    async with from_address(gate, "203.0.113.5", accept="application/json") as forger:
+        challenge = (await forger.get("/gate/challenge")).json()
+        challenge["parameters"]["cost"] = "lots"
+        payload = {"challenge": challenge, "solution": {"counter": 1, "derivedKey": "00"}}
+        forged = base64.b64encode(json.dumps(payload).encode()).decode()
+        answer = await forger.post("/gate/join", data={"altcha": forged})
+        assert answer.status_code == 403
+        assert answer.json()["type"] == "urn:preau:gate:proof-of-work-rejected"
