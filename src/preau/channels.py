@@ -48,3 +48,13 @@ async def follow(
         if on_lost is not None:
             on_lost()
         await asyncio.sleep(retry_s)
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Stop a subscriber's background tasks and wait until each has ended."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    tasks.clear()

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from preau.adapters.sql.schema import devices, people
-from preau.channels import follow
+from preau.channels import cancel_all, follow
 from preau.domain.people import Actor, Profile
 from preau.domain.tokens import BadToken, Signer
 from preau.ports import SharedState, SharedStateUnavailable
@@ -310,12 +310,7 @@ class Sessions:
         self._tasks.append(asyncio.create_task(self._resync_forever(clock)))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
 
     async def _listen(self) -> None:
         decoder = msgspec.json.Decoder(Revocation)

@@ -45,7 +45,7 @@ from preau.adapters.sql.schema import (
     read_versions,
     schools,
 )
-from preau.channels import follow
+from preau.channels import cancel_all, follow
 from preau.domain.classwork import (
     HandInState,
     HandInView,
@@ -290,12 +290,7 @@ class TodoCache:
         self._tasks.append(asyncio.create_task(self._resync_forever()))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
 
     async def _listen(self) -> None:
         decoder = msgspec.json.Decoder(Bump)
