@@ -1,0 +1,212 @@
+"""Classwork: homework, hand-ins and their files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from preau.actions.access.core import (
+    Row,
+    child_ids,
+    enforce,
+    teaches,
+)
+from preau.adapters.sql.schema import (
+    enrolments,
+    files,
+    hand_in_files,
+    hand_ins,
+    homework,
+    homework_attachments,
+    homework_targets,
+)
+from preau.domain.access import (
+    Action,
+    file_decision,
+    hand_in_decision,
+    homework_decision,
+)
+from preau.domain.classwork import (
+    FILE_NOT_FOUND,
+    HAND_IN_NOT_FOUND,
+    HOMEWORK_NOT_FOUND,
+    NOT_YOUR_CLASS,
+    READ_ONLY,
+    HandInRight,
+)
+from preau.domain.errors import Forbidden, NotFound
+from preau.domain.people import STAFF_PROFILES, Actor, Profile
+
+# -- classwork: homework, hand-ins, files --------------------------------------------------
+
+
+async def is_set_for(connection: AsyncConnection, work: Row, pupil_ids: set[int]) -> set[int]:
+    """Which of ``pupil_ids`` the homework ``work`` is set for."""
+    if not pupil_ids:
+        return set()
+    mapping = work._mapping
+    if mapping["chosen_pupils"]:
+        query = sa.select(homework_targets.c.pupil_id).where(
+            homework_targets.c.school_id == mapping["school_id"],
+            homework_targets.c.homework_id == mapping["id"],
+            homework_targets.c.pupil_id.in_(pupil_ids),
+        )
+    else:
+        query = sa.select(enrolments.c.person_id).where(
+            enrolments.c.school_id == mapping["school_id"],
+            enrolments.c.group_id == mapping["group_id"],
+            enrolments.c.role == "pupil",
+            enrolments.c.person_id.in_(pupil_ids),
+        )
+    return {row[0] for row in await connection.execute(query)}
+
+
+async def access_homework_by_id(
+    connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
+) -> Row:
+    row, _teaching = await _homework_and_teaching(connection, actor, homework_id, action, now=now)
+    return row
+
+
+async def access_hand_ins_by_homework_id(
+    connection: AsyncConnection, actor: Actor, homework_id: int, *, now: datetime
+) -> Row:
+    """A homework whose every hand-in the actor may list: teachers of its group, staff and
+    administrators. Whoever may not read the homework gets "not found"; pupils, parents
+    and teachers of other groups who may, a refusal."""
+    work, teaching = await _homework_and_teaching(
+        connection, actor, homework_id, Action.READ, now=now
+    )
+    if actor.profile not in STAFF_PROFILES or (actor.profile is Profile.TEACHER and not teaching):
+        raise Forbidden(NOT_YOUR_CLASS)
+    return work
+
+
+async def _homework_and_teaching(
+    connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
+) -> tuple[Row, bool]:
+    """The homework the actor may read or change, and whether they teach its group (for
+    the callers that decide more, so nobody asks the database twice)."""
+    row = (
+        await connection.execute(
+            sa.select(homework).where(
+                homework.c.id == homework_id,
+                homework.c.school_id == actor.school_id,
+                homework.c.deleted_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(HOMEWORK_NOT_FOUND)
+    for_actor_or_child = False
+    if actor.profile in (Profile.PUPIL, Profile.PARENT):
+        members = {actor.person_id} | await child_ids(connection, actor)
+        for_actor_or_child = bool(await is_set_for(connection, row, members))
+    teaching = actor.profile in STAFF_PROFILES and await teaches(connection, actor, row.group_id)
+    enforce(
+        homework_decision(
+            actor,
+            action,
+            school_id=row.school_id,
+            teaches_group=teaching,
+            for_actor_or_child=for_actor_or_child,
+            published=row.publish_at <= now,
+        ),
+        HOMEWORK_NOT_FOUND,
+        NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,
+    )
+    return row, teaching
+
+
+async def access_hand_in_by_id(
+    connection: AsyncConnection,
+    actor: Actor,
+    homework_id: int,
+    pupil_id: int,
+    right: HandInRight,
+    *,
+    now: datetime,
+) -> tuple[Row, Row | None]:
+    """The homework and ``pupil_id``'s hand-in for it (None if nothing happened yet)."""
+    work, teaching = await _homework_and_teaching(
+        connection, actor, homework_id, Action.READ, now=now
+    )
+    if not await is_set_for(connection, work, {pupil_id}):
+        raise NotFound(HAND_IN_NOT_FOUND)
+    children = await child_ids(connection, actor)
+    enforce(
+        hand_in_decision(
+            actor,
+            right,
+            school_id=work.school_id,
+            pupil_id=pupil_id,
+            teaches_group=teaching,
+            is_parent_of_pupil=pupil_id in children,
+        ),
+        HAND_IN_NOT_FOUND,
+        NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,
+    )
+    hand_in = (
+        await connection.execute(
+            sa.select(hand_ins).where(
+                hand_ins.c.school_id == actor.school_id,
+                hand_ins.c.homework_id == homework_id,
+                hand_ins.c.pupil_id == pupil_id,
+            )
+        )
+    ).first()
+    return work, hand_in
+
+
+async def access_file_by_id(
+    connection: AsyncConnection, actor: Actor, file_id: str, *, now: datetime
+) -> Row:
+    """A file the actor uploaded, or one attached to homework or a hand-in they may read."""
+    row = (
+        await connection.execute(
+            sa.select(files).where(files.c.id == file_id, files.c.school_id == actor.school_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(FILE_NOT_FOUND)
+    reachable = False
+    if row.owner_id != actor.person_id:
+        reachable = await _reachable(connection, actor, file_id, now=now)
+    enforce(
+        file_decision(actor, school_id=row.school_id, owner_id=row.owner_id, reachable=reachable),
+        FILE_NOT_FOUND,
+    )
+    return row
+
+
+async def _reachable(
+    connection: AsyncConnection, actor: Actor, file_id: str, *, now: datetime
+) -> bool:
+    attached_to = await connection.execute(
+        sa.select(homework_attachments.c.homework_id).where(
+            homework_attachments.c.school_id == actor.school_id,
+            homework_attachments.c.file_id == file_id,
+        )
+    )
+    for (homework_id,) in attached_to.all():
+        try:
+            await access_homework_by_id(connection, actor, homework_id, Action.READ, now=now)
+        except (NotFound, Forbidden):
+            continue
+        return True
+    handed_in_with = await connection.execute(
+        sa.select(hand_ins.c.homework_id, hand_ins.c.pupil_id)
+        .join(hand_in_files, hand_in_files.c.hand_in_id == hand_ins.c.id)
+        .where(hand_in_files.c.school_id == actor.school_id, hand_in_files.c.file_id == file_id)
+    )
+    for homework_id, pupil_id in handed_in_with.all():
+        try:
+            await access_hand_in_by_id(
+                connection, actor, homework_id, pupil_id, HandInRight.READ, now=now
+            )
+        except (NotFound, Forbidden):
+            continue
+        return True
+    return False
