@@ -37,6 +37,7 @@ from preau.domain.exercises.questions import (
     Open,
     Ordering,
     Pair,
+    Question,
     Short,
     SingleChoice,
     State,
@@ -74,10 +75,10 @@ PRIMES = MultipleChoice(
 
 def test_single_choice() -> None:
     right = mark(CAPITAL, Answer(chosen=(1,)))
-    assert (right.fraction, right.state) == (1, State.RIGHT)
+    assert (right.fraction, right.state) == (Fraction(1), State.RIGHT)
     assert right.feedback == ("Oui.", "Paris est la capitale depuis 987.")
     wrong = mark(CAPITAL, Answer(chosen=(0,)))
-    assert (wrong.fraction, wrong.state) == (0, State.WRONG)
+    assert (wrong.fraction, wrong.state) == (Fraction(0), State.WRONG)
     with pytest.raises(InvalidInput):
         mark(CAPITAL, Answer(chosen=(3,)))
     with pytest.raises(InvalidInput):
@@ -102,7 +103,7 @@ def test_true_false_feedback_follows_what_was_said() -> None:
     )
     assert mark(question, Answer(truth=False)).feedback == ("Bien vu.",)
     said_true = mark(question, Answer(truth=True))
-    assert (said_true.fraction, said_true.feedback) == (0, ("Elle est ronde.",))
+    assert (said_true.fraction, said_true.feedback) == (Fraction(0), ("Elle est ronde.",))
 
 
 def test_unanswered_is_not_wrong_and_descriptions_need_nothing() -> None:
@@ -139,7 +140,7 @@ def test_numeric_with_units_and_tolerance(typed: str, fraction: Fraction) -> Non
 
 def test_numeric_unit_missing_or_unknown_is_told() -> None:
     missing = mark(LENGTH, Answer(text="3,5"))
-    assert (missing.fraction, [n.message for n in missing.notes]) == (0, [UNIT_MISSING])
+    assert (missing.fraction, [n.message for n in missing.notes]) == (Fraction(0), [UNIT_MISSING])
     unknown = mark(LENGTH, Answer(text="3,5 km"))
     assert [n.message for n in unknown.notes] == [WRONG_UNIT]
 
@@ -360,7 +361,12 @@ def test_bad_policies(attempts: int, minutes: int | None) -> None:
 
 
 def test_score_with_points_pending_and_teacher_marks() -> None:
-    questions = [CAPITAL, PRIMES, Open(text="Pourquoi ?", points=2), Description(text="Fin")]
+    questions: list[Question] = [
+        CAPITAL,
+        PRIMES,
+        Open(text="Pourquoi ?", points=2),
+        Description(text="Fin"),
+    ]
     answers = {0: Answer(chosen=(1,)), 1: Answer(chosen=(0,)), 2: Answer(text="Parce que")}
     result = score(questions, answers)
     assert (result.earned, result.total, result.pending) == (Fraction(3, 2), 4, 1)
@@ -370,7 +376,7 @@ def test_score_with_points_pending_and_teacher_marks() -> None:
 
 
 def test_best_or_last_attempt_counts() -> None:
-    questions = [CAPITAL]
+    questions: list[Question] = [CAPITAL]
     first = score(questions, {0: Answer(chosen=(1,))})
     second = score(questions, {0: Answer(chosen=(0,))})
     assert counted(Policy(grading=Grading.BEST), [first, second]) is first

@@ -125,10 +125,10 @@ def test_the_corpus_reads_question_by_question() -> None:
     assert (pi.answers[0].low, pi.answers[0].high) == (Decimal("3.135"), Decimal("3.145"))
     leap = questions[7]
     assert isinstance(leap, Numeric)
-    assert [(a.low, a.weight) for a in leap.answers] == [(366, 100), (365, 50)]
+    assert [(a.low, a.weight) for a in leap.answers] == [(Decimal(366), 100), (Decimal(365), 50)]
     between = questions[8]
     assert isinstance(between, Numeric)
-    assert (between.answers[0].low, between.answers[0].high) == (1, 5)
+    assert (between.answers[0].low, between.answers[0].high) == (Decimal(1), Decimal(5))
     matching = questions[9]
     assert isinstance(matching, Matching)
     assert matching.pairs[1] == Pair(prompt="Italie", answer="Rome")
