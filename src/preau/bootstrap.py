@@ -33,6 +33,7 @@ from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
+from preau.api import exercises as api_exercises
 from preau.api import gate as api_gate
 from preau.api import marks as api_marks
 from preau.api import messages as api_messages
@@ -205,6 +206,7 @@ def build_router(services: Services) -> Litestar:
             *api_timetable.routes,
             *api_virtual.routes,
             *api_marks.routes,
+            *api_exercises.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],
