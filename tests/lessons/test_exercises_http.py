@@ -156,7 +156,7 @@ async def test_who_sees_what(
     assert (await other_class_pupil.post(f"{path}/attempts")).status_code == 404
     parent = await as_user("parent.a")
     assert (await parent.get(path)).status_code == 200
-    assert (await parent.post(f"{path}/attempts")).status_code == 409
+    assert (await parent.post(f"{path}/attempts")).status_code == 403
     assert (await parent.get(f"{path}/results")).status_code == 403
     assert (await parent.get("/api/v1/question-bank")).status_code == 404
     pupil = await as_user("pupil.a")

@@ -24,7 +24,7 @@ from preau.actions.exercises.authoring import load_policy, load_questions
 from preau.adapters.sql.schema import attempt_answers, attempts
 from preau.domain.access import Action
 from preau.domain.classwork import HandInRight, HandInState
-from preau.domain.errors import Conflict, InvalidInput
+from preau.domain.errors import Conflict, Forbidden, InvalidInput
 from preau.domain.exercises.attempts import Policy, ends_at, may_save, may_start, score
 from preau.domain.exercises.questions import Answer, Question, State, mark, shuffled
 from preau.domain.exercises.views import AttemptView, MarkedAnswer, decimal_text, present
@@ -41,8 +41,6 @@ ANSWER = msgspec.json.Decoder(Answer)
 
 async def start_attempt(services: Services, actor: Actor, exercise_id: int) -> AttemptView:
     """The pupil's open attempt, or a new one if attempts are left."""
-    if actor.profile is not Profile.PUPIL:
-        raise Conflict(ONLY_PUPILS)
     now = services.now()
     for _ in range(2):  # a second try if another request started one at the same time
         try:
@@ -50,6 +48,8 @@ async def start_attempt(services: Services, actor: Actor, exercise_id: int) -> A
                 exercise, work = await access_exercise_by_id(
                     connection, actor, exercise_id, Action.READ, now=now
                 )
+                if actor.profile is not Profile.PUPIL:
+                    raise Forbidden(ONLY_PUPILS)
                 _work, hand_in = await access_hand_in_by_id(
                     connection, actor, work.id, actor.person_id, HandInRight.TURN_IN, now=now
                 )
