@@ -49,6 +49,7 @@ from preau.settings import Settings
 from preau.web import accounts as web_accounts
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
+from preau.web import exercises as web_exercises
 from preau.web import gate as web_gate
 from preau.web import home as web_home
 from preau.web import live as web_live
@@ -197,6 +198,7 @@ def build_router(services: Services) -> Litestar:
             *web_timetable.routes,
             *web_virtual.routes,
             *web_marks.routes,
+            *web_exercises.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,

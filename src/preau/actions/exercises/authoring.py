@@ -18,6 +18,7 @@ from preau.actions.access import (
     access_exercise_by_id,
     access_homework_by_id,
 )
+from preau.actions.classwork.todo import bump_versions, group_scope
 from preau.actions.context import Services
 from preau.adapters.sql.schema import attempts, bank_questions, exercises
 from preau.domain.access import Action
@@ -177,10 +178,15 @@ async def set_exercise(
                 exercises.update().where(exercises.c.id == exercise_id).values(**values)
             )
         await _into_bank(connection, actor, questions, now=now)
+        versions = await bump_versions(
+            connection, actor.school_id, [group_scope(work.group_id)], now=now
+        )
         row, work = await access_exercise_by_id(
             connection, actor, exercise_id, Action.READ, now=now
         )
-        return await _view(connection, actor, row, work)
+        view = await _view(connection, actor, row, work)
+    await services.todo_cache.announce(actor.school_id, versions)
+    return view
 
 
 async def exercise_of_homework(services: Services, actor: Actor, homework_id: int) -> int | None:

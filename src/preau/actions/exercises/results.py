@@ -98,13 +98,17 @@ async def results_of(services: Services, actor: Actor, exercise_id: int) -> Resu
             for a in order.get(pupil.id, [])
         ]
         chosen = counted(policy, [result for result, _answers in scored])
+        chosen_id = None
         if chosen is not None:
-            results[pupil.id] = next(pair for pair in scored if pair[0] is chosen)
+            index = next(i for i, pair in enumerate(scored) if pair[0] is chosen)
+            results[pupil.id] = scored[index]
+            chosen_id = order[pupil.id][index]
         table.append(
             PupilResult(
                 pupil_id=pupil.id,
                 name=person_name(pupil),
                 attempts=len(scored),
+                attempt_id=chosen_id,
                 out_of_20=None if chosen is None else decimal_text(chosen.out_of_20),
                 pending=0 if chosen is None else chosen.pending,
                 per_question=(

@@ -141,6 +141,7 @@ class PupilResult(msgspec.Struct, frozen=True, kw_only=True):
     pupil_id: int
     name: str
     attempts: int
+    attempt_id: int | None  # the attempt that counts
     out_of_20: str | None  # the attempt that counts
     pending: int
     per_question: tuple[str | None, ...]  # fraction earned ("1", "0.5"), None: not answered
