@@ -56,7 +56,7 @@ async def test_set_take_and_review_an_exercise_through_the_pages(  # noqa: PLR09
     exercise_path = re.search(r'href="(/exercises/\d+)"', homework_page.text)
     assert exercise_path, "the homework page links its exercise"
     intro = await pupil.get(exercise_path.group(1))
-    assert "Start" in intro.text
+    assert "Start the exercise" in intro.text
     started = await pupil.post(
         f"{exercise_path.group(1)}/start", data={"csrf_token": csrf_from(intro.text)}
     )

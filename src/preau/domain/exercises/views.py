@@ -13,6 +13,7 @@ from msgspec.structs import replace
 
 from preau.domain.exercises.attempts import Policy, Result
 from preau.domain.exercises.questions import (
+    BLANK_MARK,
     Answer,
     Blanks,
     Description,
@@ -84,11 +85,12 @@ def present(question: Question, position: int, seed: str) -> Presented:
                 options=tuple(Option(index=i, text=text) for i, text in enumerate(answers)),
             )
         case Blanks(blanks=blanks):
+            shown = BLANK_MARK.sub(lambda found: f"…({found[1]})", question.text)
             gaps = tuple(
                 tuple(Option(index=i, text=choice.text) for i, choice in enumerate(blank.choices))
                 for blank in blanks
             )
-            return replace(base, gaps=gaps)
+            return replace(base, text=shown, gaps=gaps)
         case Numeric(units=units):
             return replace(base, units=tuple(units))
         case TrueFalse() | Short() | Open() | Description():
@@ -184,6 +186,12 @@ def said(question: Question, answer: Answer) -> str:
             return " / ".join(answer.texts)
         case Ordering(items=items):
             return " → ".join(items[i] for i in answer.order if i < len(items))
+        case Matching(pairs=pairs):
+            options = answer_options(question)
+            return " ; ".join(
+                f"{pair.prompt} → {options[i] if 0 <= i < len(options) else '—'}"
+                for pair, i in zip(pairs, answer.matches, strict=False)
+            )
         case _:
             return " ".join(answer.text.split())[:80]
 
