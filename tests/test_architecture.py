@@ -180,6 +180,7 @@ COVERED_BY = {
     "access_exercise_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_attempt_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_bank_question_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
+    "access_video_by_id": (EXERCISES_MATRIX, "test_video_matrix"),
     "access_platform_operator": (
         "web/test_gate_wired.py",
         "test_operator_page_and_api_are_for_operators_only",

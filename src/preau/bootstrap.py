@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
+from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
 from preau.actions.sessions import Sessions
 from preau.actions.timetable.weeks import WeekCache
@@ -26,6 +27,7 @@ from preau.adapters.clock import SystemClock
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
 from preau.adapters.janus import JanusAdmin
+from preau.adapters.media import Ffmpeg
 from preau.adapters.memory.shared_state import MemorySharedState
 from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
@@ -35,6 +37,7 @@ from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
 from preau.api import exercises as api_exercises
 from preau.api import gate as api_gate
+from preau.api import lessons as api_lessons
 from preau.api import marks as api_marks
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
@@ -52,6 +55,7 @@ from preau.web import directory as web_directory
 from preau.web import exercises as web_exercises
 from preau.web import gate as web_gate
 from preau.web import home as web_home
+from preau.web import lessons as web_lessons
 from preau.web import live as web_live
 from preau.web import marks as web_marks
 from preau.web import messages as web_messages
@@ -134,6 +138,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             settings,
             JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
         ),
+        media=Ffmpeg.found(),
     )
 
 
@@ -143,9 +148,15 @@ async def start_services(services: Services) -> None:
     await services.live.start(services.state)
     if services.janus is not None:
         await services.janus.start(services)
+    if services.settings.media_worker:
+        worker = MediaWorker(services)
+        worker.start()
+        services.media_worker = worker
 
 
 async def stop_services(services: Services) -> None:
+    if services.media_worker is not None:
+        await services.media_worker.stop()
     if services.janus is not None:
         await services.janus.stop()
     await services.live.stop()
@@ -198,6 +209,7 @@ def build_router(services: Services) -> Litestar:
             *web_timetable.routes,
             *web_virtual.routes,
             *web_marks.routes,
+            *web_lessons.routes,
             *web_exercises.routes,
             *api_accounts.routes,
             *api_directory.routes,
@@ -208,6 +220,7 @@ def build_router(services: Services) -> Litestar:
             *api_timetable.routes,
             *api_virtual.routes,
             *api_marks.routes,
+            *api_lessons.routes,
             *api_exercises.routes,
             create_static_files_router(
                 path="/static",

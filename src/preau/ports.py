@@ -7,6 +7,7 @@ against every adapter of a port.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Protocol
 
 
@@ -93,8 +94,20 @@ class FileStore(Protocol):
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
+    async def put_path(self, key: str, path: Path, *, content_type: str) -> None:
+        """Store the file at ``path`` (a video, too big to hold in memory) under ``key``."""
+        ...
+
     def open(self, key: str) -> AsyncIterator[bytes]:
         """The file's bytes in chunks; raises :class:`FileNotFoundError` if it is gone."""
+        ...
+
+    async def size(self, key: str) -> int:
+        """The file's length in bytes; raises :class:`FileNotFoundError` if it is gone."""
+        ...
+
+    def open_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``start`` to ``end`` included, in chunks (a Range request's answer)."""
         ...
 
     async def delete(self, key: str) -> None:

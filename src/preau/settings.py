@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Classwork files: where they live and what is accepted.
     files_backend: str = "local"  # "local" (under files_dir) or "s3"
     files_max_upload_mb: int = 20  # per file
+    video_max_upload_mb: int = 1000  # a video lesson's upload (docs/lessons.md)
+    media_worker: bool = True  # transcode video lessons in this process (needs ffmpeg)
     # Types are sniffed from the content, never taken from the client; comma-separated.
     files_allowed_types: str = (
         "application/pdf,image/png,image/jpeg,image/gif,image/webp,text/plain,application/zip,"

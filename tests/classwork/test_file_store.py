@@ -81,6 +81,19 @@ async def test_put_then_read_back_in_chunks(store: FileStore) -> None:
     assert await read_all(store, "f/ab/abcdef") == data
 
 
+async def test_a_file_stored_from_disk_is_read_by_ranges(store: FileStore, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 5000  # 1.28 MB: several chunks
+    source = tmp_path / "video.mp4"
+    source.write_bytes(data)
+    await store.put_path("v/ra/range", source, content_type="video/mp4")
+    assert await store.size("v/ra/range") == len(data)
+    for start, end in ((0, 0), (10, 1000), (300_000, 600_000), (len(data) - 5, len(data) - 1)):
+        got = b"".join([chunk async for chunk in store.open_range("v/ra/range", start, end)])
+        assert got == data[start : end + 1]
+    with pytest.raises(FileNotFoundError):
+        await store.size("v/no/nothing-here")
+
+
 async def test_a_missing_file_is_file_not_found(store: FileStore) -> None:
     with pytest.raises(FileNotFoundError):
         await read_all(store, "f/no/nothing-here")

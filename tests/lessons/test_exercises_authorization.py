@@ -108,3 +108,46 @@ async def test_exercises_matrix(
         if status != expected:
             failures.append(f"{role}.{letter} remove a bank question: {status} != {expected}")
     assert not failures, "\n".join(failures)
+
+
+READ_VIDEO = {
+    "admin": 200, "staff": 200, "teacher": 200, "pupil": 200, "other_pupil": 404, "parent": 200,
+}  # fmt: skip
+UPLOAD_VIDEO = {  # refused before the file is even looked at, except for the teacher
+    "admin": 403, "staff": 403, "teacher": 400, "pupil": 403, "other_pupil": 404, "parent": 403,
+}  # fmt: skip
+
+
+async def test_video_matrix(app: App, as_user: Any, world: dict[str, School], clock: Clock) -> None:
+    from preau.adapters.sql.schema import video_lessons
+
+    videos: dict[str, tuple[int, int]] = {}
+    for letter in "ab":
+        work = await post_homework(await as_user(f"teacher.{letter}"), world[letter], clock)
+        now = app.services.now()
+        async with app.services.engine.begin() as connection:
+            result = await connection.execute(
+                video_lessons.insert().values(
+                    school_id=world[letter].id, homework_id=work["id"],
+                    author_id=world[letter].people["teacher"], state="ready", duration_ms=3000,
+                    created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        videos[letter] = (int(result.inserted_primary_key[0]), work["id"])  # type: ignore[index]  # one key
+    failures: list[str] = []
+    for (letter, role), target in itertools.product(itertools.product("ab", ROLES), "ab"):
+        client = await as_user(f"{USERNAMES[role]}.{letter}")
+        video_id, homework_id = videos[target]
+        read = (await client.get(f"/api/v1/videos/{video_id}")).status_code
+        expected = READ_VIDEO[role] if target == letter else 404
+        if read != expected:
+            failures.append(f"{role}.{letter} read video of {target}: {read} != {expected}")
+        upload = (
+            await client.post(f"/api/v1/homework/{homework_id}/video", content=b"not a video")
+        ).status_code
+        # The other school's homework is not found; a second video for the same homework
+        # would be refused too, but none is made here: the file is never a video.
+        expected = UPLOAD_VIDEO[role] if target == letter else 404
+        if upload != expected:
+            failures.append(f"{role}.{letter} upload to {target}: {upload} != {expected}")
+    assert not failures, "\n".join(failures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,12 @@ from preau.settings import Settings
 if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork.todo import HomeworkCache, TodoCache
+    from preau.actions.lessons.transcoding import MediaWorker
     from preau.actions.messages.sending import SendingLimit
     from preau.actions.sessions import Sessions
     from preau.actions.timetable.weeks import WeekCache
     from preau.actions.virtual.pool import JanusPool
+    from preau.adapters.media import Ffmpeg
     from preau.adapters.shared import Shared
 
 
@@ -51,6 +54,9 @@ class Services:
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
     zones: dict[int, ZoneInfo] = field(default_factory=dict)  # school id -> zone (actions/zones)
+    media: Ffmpeg | None = None  # video lessons: ffmpeg, where installed
+    media_wakeup: asyncio.Event | None = None  # set by an upload for this process's transcoder
+    media_worker: MediaWorker | None = None
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

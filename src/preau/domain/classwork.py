@@ -518,6 +518,7 @@ class HomeworkView(msgspec.Struct, kw_only=True):
     published: bool
     updated_at: datetime
     exercise_id: int | None = None  # its content is a self-marking exercise (docs/lessons.md)
+    video_id: int | None = None  # … or a video lesson
 
 
 class HandInEvent(msgspec.Struct, kw_only=True):

@@ -55,6 +55,7 @@ from preau.actions.access.exercises import (
     access_bank_question_by_id,
     access_exercise_by_id,
 )
+from preau.actions.access.lessons import access_video_by_id
 from preau.actions.access.marks import (
     access_evaluation_by_id,
     access_marks_group_by_id,
@@ -114,6 +115,7 @@ __all__ = [
     "access_report_card_by_pupil_id",
     "access_room_by_id",
     "access_school_directory",
+    "access_video_by_id",
     "child_ids",
     "enforce",
     "is_set_for",

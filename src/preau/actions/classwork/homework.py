@@ -31,6 +31,7 @@ from preau.adapters.sql.schema import (
     homework_attachments,
     homework_targets,
     people,
+    video_lessons,
 )
 from preau.domain.access import Action
 from preau.domain.classwork import (
@@ -90,10 +91,22 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         )
         .scalar_subquery()
     )
+    video = (
+        sa.select(video_lessons.c.id)
+        .where(
+            video_lessons.c.school_id == mapping["school_id"],
+            video_lessons.c.homework_id == mapping["id"],
+        )
+        .scalar_subquery()
+    )
     names = (
         await connection.execute(
             sa.select(
-                groups.c.name, people.c.given_name, people.c.family_name, exercise.label("exercise")
+                groups.c.name,
+                people.c.given_name,
+                people.c.family_name,
+                exercise.label("exercise"),
+                video.label("video"),
             )
             .select_from(groups)
             .join(people, people.c.id == mapping["author_id"])
@@ -138,6 +151,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         published=publish_at <= now,
         updated_at=mapping["updated_at"],
         exercise_id=names.exercise,
+        video_id=names.video,
     )
 
 

@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -44,6 +45,34 @@ class LocalFileStore:
             temporary.replace(path)
 
         await asyncio.to_thread(write)
+
+    async def put_path(self, key: str, path: Path, *, content_type: str) -> None:
+        target = self._path(key)
+
+        def copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+            shutil.copyfile(path, temporary)
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            temporary.replace(target)
+
+        await asyncio.to_thread(copy)
+
+    async def size(self, key: str) -> int:
+        return (await asyncio.to_thread(self._path(key).stat)).st_size
+
+    async def open_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        handle = await asyncio.to_thread(path.open, "rb")  # FileNotFoundError if gone
+        try:
+            await asyncio.to_thread(handle.seek, start)
+            left = end - start + 1
+            while left > 0 and (chunk := await asyncio.to_thread(handle.read, min(CHUNK, left))):
+                left -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()
 
     async def open(self, key: str) -> AsyncIterator[bytes]:
         path = self._path(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -61,6 +62,31 @@ class S3FileStore:
         await self._call(
             "put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
         )
+
+    async def put_path(self, key: str, path: Path, *, content_type: str) -> None:
+        # boto3's managed transfer: multipart above its threshold, never all in memory.
+        await self._call(
+            "upload_file",
+            Filename=str(path),
+            Bucket=self.bucket,
+            Key=key,
+            ExtraArgs={"ContentType": content_type},
+        )
+
+    async def size(self, key: str) -> int:
+        response = await self._call("head_object", Bucket=self.bucket, Key=key)
+        return int(response["ContentLength"])
+
+    async def open_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        response = await self._call(
+            "get_object", Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}"
+        )
+        body = response["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, CHUNK):
+                yield chunk
+        finally:
+            body.close()
 
     async def open(self, key: str) -> AsyncIterator[bytes]:
         response = await self._call("get_object", Bucket=self.bucket, Key=key)

@@ -705,3 +705,51 @@ attempt_answers = sa.Table(  # the last answer saved for each question of an att
     sa.Column("saved_at", Timestamp, nullable=False),
     sa.Column("teacher_hundredths", sa.Integer),  # an open answer's mark, 0 … 100
 )
+
+
+# -- video lessons (docs/lessons.md) --------------------------------------------------------
+
+video_lessons = sa.Table(  # a recorded lesson, the content of a homework item
+    "video_lessons",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), nullable=False, unique=True),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # queued, running, ready, failed
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+    sa.Column("source_key", sa.String(200)),  # the upload, until transcoded
+    sa.Column("poster_key", sa.String(200)),
+    sa.Column("captions_key", sa.String(200)),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("claimed_at", Timestamp),  # by a transcoder; a stale claim is taken over
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_video_lessons_state", "state"),
+)
+
+video_renditions = sa.Table(
+    "video_renditions",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("video_id", sa.ForeignKey("video_lessons.id"), primary_key=True),
+    sa.Column("name", sa.String(16), primary_key=True),  # low, medium, high
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("kbps", sa.Integer, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+)
+
+video_views = sa.Table(  # how much of a video each pupil watched, and where they stopped
+    "video_views",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("video_id", sa.ForeignKey("video_lessons.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("position_s", sa.Integer, nullable=False),
+    sa.Column("watched", sa.Text, nullable=False),  # JSON [[start, end], …] in seconds
+    sa.Column("seconds_watched", sa.Integer, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)

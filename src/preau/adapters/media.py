@@ -1,0 +1,98 @@
+"""Debian's ffmpeg and ffprobe, run as processes: probing an upload, transcoding it to one
+rendition (H.264 + AAC in MP4, moov atom first so players start before the end), and a
+poster image. Nothing here decides what to make: that is ``domain/lessons.py``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from preau.domain.lessons import Rendition, VideoInfo
+
+PROBE_SECONDS = 60
+# A generous bound: on one core a 1-hour 720p lesson transcodes in well under this.
+TRANSCODE_SECONDS = 4 * 3600
+
+
+class MediaError(RuntimeError):
+    """ffmpeg could not read or write the video (a broken or truncated file)."""
+
+
+class Ffmpeg:
+    def __init__(self, ffmpeg: str, ffprobe: str, *, threads: int = 1) -> None:
+        self.ffmpeg = ffmpeg
+        self.ffprobe = ffprobe
+        self.threads = threads  # a transcode takes one core: the app keeps the others
+
+    @classmethod
+    def found(cls) -> Ffmpeg | None:
+        """The installed tools, or None where ffmpeg is not installed."""
+        ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
+        return cls(ffmpeg, ffprobe) if ffmpeg and ffprobe else None
+
+    async def _run(self, arguments: list[str], limit_s: float) -> bytes:
+        process = await asyncio.create_subprocess_exec(
+            *arguments,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            output, errors = await asyncio.wait_for(process.communicate(), limit_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise MediaError("ffmpeg took too long") from None
+        if process.returncode != 0:
+            raise MediaError(errors.decode("utf-8", "replace")[-500:])
+        return output
+
+    async def probe(self, path: Path) -> dict[str, Any]:
+        output = await self._run(
+            [
+                self.ffprobe, "-v", "error", "-print_format", "json",
+                "-show_format", "-show_streams", str(path),
+            ],
+            PROBE_SECONDS,
+        )  # fmt: skip
+        try:
+            found: dict[str, Any] = json.loads(output)
+        except ValueError:
+            raise MediaError("ffprobe gave no JSON") from None
+        return found
+
+    async def transcode(
+        self, source: Path, target: Path, rendition: Rendition, info: VideoInfo
+    ) -> None:
+        """One rendition: scaled to its height (never up), even width, capped bit rate."""
+        height = min(rendition.height, info.height - info.height % 2)
+        video_rate = rendition.video_kbps
+        arguments = [
+            self.ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(source),
+            "-map", "0:v:0", "-map", "0:a:0?",
+            "-vf", f"scale=-2:{height}",
+            "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
+            "-pix_fmt", "yuv420p",
+            "-b:v", f"{video_rate}k", "-maxrate", f"{video_rate}k",
+            "-bufsize", f"{video_rate * 2}k",
+            "-c:a", "aac", "-b:a", f"{rendition.audio_kbps}k",
+            *(["-ac", "1"] if rendition.audio_kbps < 64 else []),
+            "-movflags", "+faststart", "-threads", str(self.threads),
+            str(target),
+        ]  # fmt: skip
+        await self._run(arguments, TRANSCODE_SECONDS)
+
+    async def poster(self, source: Path, target: Path, at_s: float) -> None:
+        await self._run(
+            [
+                self.ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{at_s:.2f}",
+                "-i", str(source), "-frames:v", "1", "-vf", "scale=-2:480",
+                "-q:v", "4", str(target),
+            ],
+            PROBE_SECONDS,
+        )  # fmt: skip
