@@ -40,6 +40,7 @@ run: install
 	mkdir -p var
 	$(BIN)/preau migrate
 	$(BIN)/preau demo
+	@command -v ffmpeg >/dev/null || echo "ffmpeg is not installed (apt-get install ffmpeg, or make system-deps as root): the demo has no video lesson."
 	@echo "Préau is starting on http://127.0.0.1:8000 (Ctrl+C to stop)"
 	@# One local Janus with Préau's own configuration when Debian's janus is installed;
 	@# development secrets are made once in var/janus.env.

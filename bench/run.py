@@ -19,6 +19,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("kolibri_compare.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),
     ("virtual.py", ["--quick"], []),
+    ("lessons.py", ["--quick"], []),
     ("morning.py", ["--quick"], []),
     ("capacity_model.py", ["--quick"], []),
 ]

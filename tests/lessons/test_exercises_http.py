@@ -171,3 +171,38 @@ async def test_who_sees_what(
     assert (await pupil.get(f"{path}/gift")).status_code == 404
     started = await teacher.put(f"/api/v1/homework/{work['id']}/exercise", json={"gift": GIFT})
     assert started.status_code == 409  # a pupil has started: questions no longer change
+
+
+async def test_a_fully_marked_attempt_lands_in_the_linked_evaluation(
+    app: App, as_user: Any, world: dict[str, School], clock: Clock
+) -> None:
+    teacher = await as_user("teacher.a")
+    work = await post_homework(teacher, world["a"], clock, title="QCM")
+    gift = "Deux et deux ? {=4 ~5}\n\nLa Terre est ronde. {T}"
+    exercise = (
+        await teacher.put(f"/api/v1/homework/{work['id']}/exercise", json={"gift": gift})
+    ).json()
+    evaluation = await teacher.post(
+        "/api/v1/marks/evaluations",
+        json={
+            "group_id": world["a"].class_id, "subject": "Maths", "title": "QCM",
+            "day": clock_day(clock), "out_of": "20", "coefficient": "1",
+            "homework_id": work["id"],
+        },
+    )  # fmt: skip
+    assert evaluation.status_code == 201, evaluation.text
+    pupil = await as_user("pupil.a")
+    attempt = (await pupil.post(f"/api/v1/exercises/{exercise['id']}/attempts")).json()
+    right = next(q for q in attempt["questions"] if q["kind"] == "single")
+    four = next(o["index"] for o in right["options"] if o["text"] == "4")
+    base = f"/api/v1/attempts/{attempt['id']}/answers"
+    await pupil.put(f"{base}/{right['position']}", json={"chosen": [four]})
+    await pupil.post(f"/api/v1/attempts/{attempt['id']}/submit")
+    marks = (await teacher.get(f"/api/v1/marks/evaluations/{evaluation.json()['id']}")).json()
+    assert marks["marks"][str(world["a"].people["pupil"])]["points"] == "10"  # 1 of 2 → 10/20
+
+
+def clock_day(clock: Clock) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(clock.now, UTC).date().isoformat()

@@ -87,6 +87,19 @@ class Ffmpeg:
         ]  # fmt: skip
         await self._run(arguments, TRANSCODE_SECONDS)
 
+    async def test_pattern(self, target: Path, seconds: int) -> None:
+        """A clip of colour bars, a counter and a tone (the demo school's lesson)."""
+        await self._run(
+            [
+                self.ffmpeg, "-nostdin", "-v", "error", "-y",
+                "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=854x480:rate=25",
+                "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-shortest",
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", str(target),
+            ],
+            PROBE_SECONDS,
+        )  # fmt: skip
+
     async def poster(self, source: Path, target: Path, at_s: float) -> None:
         await self._run(
             [

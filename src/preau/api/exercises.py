@@ -13,6 +13,7 @@ from litestar import Response, Router, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from preau.actions import exercises
+from preau.actions.exercises.attempts import Saved
 from preau.actions.exercises.authoring import BankQuestion, ExerciseDraft, ImportReport
 from preau.actions.exercises.results import OpenMark
 from preau.domain.errors import NotFound
@@ -108,6 +109,7 @@ async def attempt_get(
     "/api/v1/attempts/{attempt_id:int}/answers/{position:int}",
     tags=TAGS,
     summary="Save the answer to one question (the last one saved counts)",
+    description="Answers with what was saved, not the attempt: a pupil saves often.",
 )
 async def answer_put(
     services: AppServices,
@@ -115,7 +117,7 @@ async def answer_put(
     attempt_id: FromPath[int],
     position: FromPath[int],
     data: JSONBody[Answer],
-) -> AttemptView:
+) -> Saved:
     return await exercises.save_answer(services, actor, attempt_id, position, data)
 
 

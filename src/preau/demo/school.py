@@ -22,6 +22,7 @@ from preau.adapters.sql.schema import (
 )
 from preau.demo.exercises import seed_demo_exercise
 from preau.demo.marks import seed_demo_marks
+from preau.demo.videos import seed_demo_video
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
 from preau.domain.tokens import fingerprint
@@ -177,6 +178,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
     )
     await _demo_homework(services, connection, school_id, ids["prof.demo"], class_ids)
     await seed_demo_exercise(services, connection, school_id, ids["prof.demo"], class_ids[0])
+    await seed_demo_video(services, connection, school_id, ids["prof.demo"], class_ids[0])
     await _demo_timetable(
         services,
         connection,

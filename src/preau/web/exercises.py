@@ -183,7 +183,7 @@ async def answer_page(
         raise NotFound("This exercise has no such question.")
     try:
         answer = answer_from_form(question, form)
-        attempt = await exercises.save_answer(services, actor, attempt_id, position, answer)
+        await exercises.save_answer(services, actor, attempt_id, position, answer)
     except InvalidInput as error:
         return await _attempt_page(request, services, actor, attempt, position, error=error)
     following = str(form.get("following", ""))

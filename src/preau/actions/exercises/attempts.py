@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from fractions import Fraction
 
 import msgspec
@@ -21,11 +22,12 @@ from preau.actions.access import access_attempt_by_id, access_exercise_by_id, ac
 from preau.actions.classwork.hand_ins import turn_in_result
 from preau.actions.context import Services
 from preau.actions.exercises.authoring import load_policy, load_questions
+from preau.actions.marks import mark_from_hand_in
 from preau.adapters.sql.schema import attempt_answers, attempts
 from preau.domain.access import Action
-from preau.domain.classwork import HandInRight, HandInState
+from preau.domain.classwork import HandInRight, HandInState, Review
 from preau.domain.errors import Conflict, Forbidden, InvalidInput
-from preau.domain.exercises.attempts import Policy, ends_at, may_save, may_start, score
+from preau.domain.exercises.attempts import Policy, Result, ends_at, may_save, may_start, score
 from preau.domain.exercises.questions import Answer, Question, State, mark, shuffled
 from preau.domain.exercises.views import AttemptView, MarkedAnswer, decimal_text, present
 from preau.domain.people import Actor, Profile
@@ -101,12 +103,18 @@ async def get_attempt(services: Services, actor: Actor, attempt_id: int) -> Atte
         return await attempt_view(connection, actor, attempt.id, exercise, work)
 
 
+class Saved(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: int
+    position: int
+    saved_at: datetime
+
+
 async def save_answer(
     services: Services, actor: Actor, attempt_id: int, position: int, answer: Answer
-) -> AttemptView:
+) -> Saved:
     now = services.now()
     async with services.engine.begin() as connection:
-        attempt, exercise, work = await access_attempt_by_id(
+        attempt, exercise, _work = await access_attempt_by_id(
             connection, actor, attempt_id, HandInRight.TURN_IN, now=now
         )
         policy = load_policy(exercise)
@@ -134,7 +142,7 @@ async def save_answer(
                     saved_at=now,
                 )
             )
-        return await attempt_view(connection, actor, attempt_id, exercise, work)
+    return Saved(attempt_id=attempt_id, position=position, saved_at=now)
 
 
 async def submit_attempt(services: Services, actor: Actor, attempt_id: int) -> AttemptView:
@@ -171,10 +179,26 @@ async def submit_attempt(services: Services, actor: Actor, attempt_id: int) -> A
                 versions = await turn_in_result(
                     connection, actor, work, hand_in, text=summary, now=now
                 )
+                if result.pending == 0:
+                    await into_marks_book(
+                        connection, actor, work.id, actor.person_id, result, now=now
+                    )
         view = await attempt_view(connection, actor, attempt_id, exercise, work)
     if versions:
         await services.todo_cache.announce(actor.school_id, versions)
     return view
+
+
+async def into_marks_book(
+    connection: AsyncConnection, actor: Actor, homework_id: int, pupil_id: int, result: Result,
+    *, now: datetime,
+) -> None:  # fmt: skip
+    """The score of a fully marked attempt lands in the evaluations linked to the homework
+    (brought to each one's total), as a returned hand-in's mark does; audited as written
+    by ``actor`` (the pupil handing in, or the teacher marking the last open answer)."""
+    if result.total:
+        review = Review(mark=float(result.earned), mark_out_of=float(result.total))
+        await mark_from_hand_in(connection, actor, homework_id, pupil_id, review, now=now)
 
 
 async def load_answers(connection: AsyncConnection, attempt_id: int) -> dict[int, Answer]:

@@ -13,7 +13,13 @@ from preau.actions.access import access_attempt_by_id, access_hand_ins_by_homewo
 from preau.actions.access.exercises import access_exercise_by_id
 from preau.actions.classwork.homework import person_name
 from preau.actions.context import Services
-from preau.actions.exercises.attempts import ANSWER, attempt_view
+from preau.actions.exercises.attempts import (
+    ANSWER,
+    attempt_view,
+    into_marks_book,
+    load_answers,
+    teacher_marks,
+)
 from preau.actions.exercises.authoring import load_policy, load_questions
 from preau.adapters.sql.schema import attempt_answers, attempts, enrolments, people
 from preau.domain.access import Action
@@ -163,6 +169,10 @@ async def mark_open_answer(
         if updated.rowcount == 0:
             raise InvalidInput(UNANSWERED, field="position")
         view = await attempt_view(connection, actor, attempt_id, exercise, work)
+        if view.pending == 0:  # the last open answer marked: the score is final
+            result = score(questions, await load_answers(connection, attempt_id),
+                           await teacher_marks(connection, attempt_id))  # fmt: skip
+            await into_marks_book(connection, actor, work.id, attempt.pupil_id, result, now=now)
         await connection.execute(
             attempts.update()
             .where(attempts.c.id == attempt_id)
