@@ -206,3 +206,20 @@ def clock_day(clock: Clock) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(clock.now, UTC).date().isoformat()
+
+
+async def test_moodle_xml_in_and_out(
+    app: App, as_user: Any, world: dict[str, School], clock: Clock
+) -> None:
+    _work, exercise = await set_up(as_user, world, clock)
+    teacher = await as_user("teacher.a")
+    exported = await teacher.get(f"/api/v1/exercises/{exercise['id']}/moodle.xml")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("application/xml")
+    assert '<question type="multichoice">' in exported.text
+    other = await as_user("teacher.b")
+    report = await other.post("/api/v1/question-bank/gift", json={"moodle_xml": exported.text})
+    assert report.status_code == 200, report.text
+    assert (report.json()["imported"], report.json()["problems"]) == (4, [])
+    broken = await other.post("/api/v1/question-bank/gift", json={"moodle_xml": "<html/>"})
+    assert broken.json()["problems"][0]["reason"].startswith("This file is not Moodle XML")

@@ -27,8 +27,11 @@ TAGS = ["exercises"]
 NO_EXERCISE = lazy("This homework has no exercise.")
 
 
-class GiftText(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    gift: str
+class QuestionsFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One of the two: a GIFT text or a Moodle XML document."""
+
+    gift: str = ""
+    moodle_xml: str = ""
 
 
 @put(
@@ -84,6 +87,19 @@ async def exercise_gift(
     if left_out:
         headers["preau-left-out"] = ",".join(str(position + 1) for position, _ in left_out)
     return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+@get(
+    "/api/v1/exercises/{exercise_id:int}/moodle.xml",
+    tags=TAGS,
+    summary="The exercise as a Moodle XML file (teachers and staff)",
+)
+async def exercise_moodle_xml(
+    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+) -> Response[str]:
+    text = await exercises.export_moodle_xml(services, actor, exercise_id)
+    headers = {"content-disposition": f'attachment; filename="exercise-{exercise_id}.xml"'}
+    return Response(text, media_type="application/xml; charset=utf-8", headers=headers)
 
 
 @post(
@@ -167,12 +183,15 @@ async def bank_get(services: AppServices, actor: SignedInActor) -> list[BankQues
 @post(
     "/api/v1/question-bank/gift",
     tags=TAGS,
-    summary="Import a GIFT file into my question bank, with a report of what was left out",
+    summary="Import a GIFT or Moodle XML file into my question bank, with a report of what "
+    "was left out",
     status_code=200,
 )
 async def bank_import(
-    services: AppServices, actor: SignedInActor, data: JSONBody[GiftText]
+    services: AppServices, actor: SignedInActor, data: JSONBody[QuestionsFile]
 ) -> ImportReport:
+    if data.moodle_xml.strip():
+        return await exercises.import_into_bank(services, actor, data.moodle_xml, xml=True)
     return await exercises.import_into_bank(services, actor, data.gift)
 
 
@@ -197,6 +216,7 @@ routes = [
             homework_exercise_get,
             exercise_get,
             exercise_gift,
+            exercise_moodle_xml,
             attempt_start,
             attempt_get,
             answer_put,

@@ -10,6 +10,7 @@ from preau.actions.exercises.attempts import get_attempt, save_answer, start_att
 from preau.actions.exercises.authoring import (
     exercise_of_homework,
     export_gift,
+    export_moodle_xml,
     get_exercise,
     import_into_bank,
     list_bank,
@@ -21,6 +22,7 @@ from preau.actions.exercises.results import mark_open_answer, results_of
 __all__ = [
     "exercise_of_homework",
     "export_gift",
+    "export_moodle_xml",
     "get_attempt",
     "get_exercise",
     "import_into_bank",

@@ -23,7 +23,7 @@ from preau.actions.context import Services
 from preau.adapters.sql.schema import attempts, bank_questions, exercises
 from preau.domain.access import Action
 from preau.domain.errors import Conflict, InvalidInput, NotFound
-from preau.domain.exercises import gift
+from preau.domain.exercises import gift, moodle_xml
 from preau.domain.exercises.attempts import Policy, check_policy
 from preau.domain.exercises.questions import Question, check_question
 from preau.domain.exercises.views import ExerciseView, decimal_text
@@ -51,6 +51,7 @@ class ExerciseDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Questions as GIFT text, as JSON, or taken from the bank (in that order, all kept)."""
 
     gift: str = ""
+    moodle_xml: str = ""
     questions: list[Question] = []
     bank_ids: list[int] = []
     policy: Policy = Policy()
@@ -82,9 +83,10 @@ def load_policy(row: sa.Row[tuple[object, ...]]) -> Policy:
     return POLICY.decode(row._mapping["policy"])
 
 
-def read_gift(text: str) -> list[Question]:
-    """The questions of a GIFT text, or a refusal that lists every problem by line."""
-    report = gift.read(text)
+def read_gift(text: str, *, xml: bool = False) -> list[Question]:
+    """The questions of a GIFT (or Moodle XML) text, or a refusal naming the first
+    problem by its line (the question's position in Moodle XML)."""
+    report = moodle_xml.read(text) if xml else gift.read(text)
     if report.problems:
         first = report.problems[0]
         raise InvalidInput(GIFT_PROBLEMS, field="gift", line=first.line, reason=first.reason)
@@ -131,6 +133,8 @@ async def set_exercise(
     """Make (or replace, while nobody has started it) the exercise of a homework item."""
     policy = check_policy(draft.policy)
     questions = [*read_gift(draft.gift)] if draft.gift.strip() else []
+    if draft.moodle_xml.strip():
+        questions += read_gift(draft.moodle_xml, xml=True)
     questions += draft.questions
     now = services.now()
     async with services.engine.begin() as connection:
@@ -253,6 +257,18 @@ async def _view(
     )
 
 
+async def export_moodle_xml(services: Services, actor: Actor, exercise_id: int) -> str:
+    """The exercise as Moodle XML (teachers and staff): every kind of question fits."""
+    now = services.now()
+    async with services.engine.connect() as connection:
+        row, _work = await access_exercise_by_id(
+            connection, actor, exercise_id, Action.READ, now=now
+        )
+    if actor.profile not in STAFF_PROFILES:
+        raise NotFound(NOT_AN_EXERCISE)
+    return moodle_xml.write(load_questions(row))
+
+
 async def export_gift(
     services: Services, actor: Actor, exercise_id: int
 ) -> tuple[str, list[tuple[int, str]]]:
@@ -267,12 +283,14 @@ async def export_gift(
     return gift.write(load_questions(row))
 
 
-async def import_into_bank(services: Services, actor: Actor, text: str) -> ImportReport:
-    """Every question of a GIFT file that can be read goes into the actor's bank; the
-    others are reported with their line and reason."""
+async def import_into_bank(
+    services: Services, actor: Actor, text: str, *, xml: bool = False
+) -> ImportReport:
+    """Every question of a GIFT (or Moodle XML) file that can be read goes into the
+    actor's bank; the others are reported with their line and reason."""
     if actor.profile not in STAFF_PROFILES:
         raise NotFound(lazy("Only teachers and staff have a question bank."))
-    report = gift.read(text)
+    report = moodle_xml.read(text) if xml else gift.read(text)
     questions = []
     problems = [
         GiftProblem(line=p.line, reason=p.reason, excerpt=p.excerpt) for p in report.problems
