@@ -141,26 +141,30 @@ class WarmReads:
                 if session is not None:
                     warm = read.warm(self.services, session, scope)
                     if warm is not None:
-                        await self._send(scope, send, warm, read.media_type)
+                        body, etag = warm
+                        scope["path_template"] = scope["path"]  # for metrics and logs
+                        condition = headers_of(scope).get(b"if-none-match")
+                        headers: list[tuple[bytes, Any]] = [
+                            (b"etag", etag),
+                            (b"cache-control", PRIVATE_NO_CACHE),
+                        ]
+                        if condition is not None and (
+                            condition == etag
+                            or etag_matches(condition.decode("latin-1"), etag.decode("latin-1"))
+                        ):
+                            await send(
+                                {"type": "http.response.start", "status": 304, "headers": headers}
+                            )
+                            await send({"type": "http.response.body", "body": b""})
+                            return
+                        headers.append((b"content-type", read.media_type))
+                        headers.append((b"content-length", b"%d" % len(body)))
+                        await send(
+                            {"type": "http.response.start", "status": 200, "headers": headers}
+                        )
+                        await send({"type": "http.response.body", "body": body})
                         return
         await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _send(scope: Scope, send: Send, warm: Warm, media_type: bytes) -> None:
-        body, etag = warm
-        scope["path_template"] = scope["path"]  # for metrics and logs
-        condition = headers_of(scope).get(b"if-none-match")
-        headers: list[tuple[bytes, Any]] = [(b"etag", etag), (b"cache-control", PRIVATE_NO_CACHE)]
-        if condition is not None and (
-            condition == etag or etag_matches(condition.decode("latin-1"), etag.decode("latin-1"))
-        ):
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        headers.append((b"content-type", media_type))
-        headers.append((b"content-length", b"%d" % len(body)))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 def cached_response(request: Any, body: bytes, etag: str, media_type: str) -> Response[bytes]:
