@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar
@@ -23,6 +23,7 @@ from preau.actions.messages.sending import SendingLimit
 from preau.actions.sessions import Sessions
 from preau.actions.timetable.weeks import WeekCache
 from preau.actions.virtual.pool import JanusPool
+from preau.actions.warm import ReadVersions
 from preau.adapters.clock import SystemClock
 from preau.adapters.files.local import LocalFileStore
 from preau.adapters.files.s3 import S3FileStore
@@ -66,7 +67,7 @@ from preau.web import virtual as web_virtual
 from preau.web.dependencies import dependencies
 from preau.web.errors import check_csrf, exception_handlers
 from preau.web.middleware import Edge, SessionMiddleware
-from preau.web.warm import WarmReads
+from preau.web.warm import WarmRead, WarmReads
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -100,7 +101,8 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     shared = build_shared(settings)
     state = shared.state
-    todo_cache = TodoCache(engine=engine, state=state)
+    versions = ReadVersions(engine=engine, state=state)
+    todo_cache = TodoCache(engine=engine, versions=versions)
     return Services(
         settings=settings,
         gate=gate or GateSettings(),
@@ -125,8 +127,9 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             per_address=settings.login_attempts_per_address,
         ),
         files=build_file_store(settings),
+        versions=versions,
         todo_cache=todo_cache,
-        week_cache=WeekCache(todo_cache),
+        week_cache=WeekCache(versions),
         homework_cache=HomeworkCache(todo_cache),
         sending=SendingLimit(
             shared.limits,
@@ -144,7 +147,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
 
 async def start_services(services: Services) -> None:
     await services.sessions.start(services.clock)
-    await services.todo_cache.start()
+    await services.versions.start()
     await services.live.start(services.state)
     if services.janus is not None:
         await services.janus.start(services)
@@ -161,7 +164,7 @@ async def stop_services(services: Services) -> None:
         await services.janus.stop()
     await services.live.stop()
     await services.sessions.stop()
-    await services.todo_cache.stop()
+    await services.versions.stop()
     await services.files.close()
     await services.state.close()
     await services.engine.dispose()
@@ -249,6 +252,18 @@ def build_app(settings: Settings, gate: GateSettings | None = None) -> ASGIApp:
     return around(cast("ASGIApp", build_router(services)), services, settings, gate=gate)
 
 
+# The hot reads answered before the router when warm, each declared once in its area and
+# used by its handler too (web/warm.py, DESIGN.md §5).
+WARM_READS: tuple[WarmRead[Any, Any], ...] = (
+    api_classwork.TODO_JSON,
+    web_classwork.TODO_PAGE,
+    api_messages.INBOX_JSON,
+    api_messages.UNREAD_JSON,
+    api_timetable.WEEK_JSON,
+    web_timetable.WEEK_PAGE,
+)
+
+
 def around(
     router: ASGIApp, services: Services, settings: Settings, *, gate: GateSettings | None
 ) -> ASGIApp:
@@ -256,15 +271,8 @@ def around(
     id, security headers, metrics), the gate (waiting room, rate limits, shedding; left
     out when ``gate`` is None or disabled), sessions (cookies, locale, session), then the
     warm reads (to-do, inbox, unread counts, own week) that skip the router (DESIGN.md §5)."""
-    warm_reads = {
-        **api_classwork.WARM_READS,
-        **web_classwork.WARM_READS,
-        **api_messages.WARM_READS,
-        **api_timetable.WARM_READS,
-        **web_timetable.WARM_READS,
-    }
     app: ASGIApp = SessionMiddleware(
-        WarmReads(router, services=services, lookups=warm_reads),
+        WarmReads(router, services=services, reads=WARM_READS),
         services=services,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,

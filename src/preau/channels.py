@@ -1,7 +1,7 @@
 """Following a shared-state channel for the life of a process: subscribe, hand every
 message over, and subscribe again after a loss (Redis restarting, a network blip).
 
-Revocations, the to-do cache and live updates all listen this way; what each does with
+Revocations, the read versions and live updates all listen this way; what each does with
 a message, and what it forgets when messages may have been missed, is theirs to say.
 """
 

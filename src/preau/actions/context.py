@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from preau.actions.sessions import Sessions
     from preau.actions.timetable.weeks import WeekCache
     from preau.actions.virtual.pool import JanusPool
+    from preau.actions.warm import ReadVersions
     from preau.adapters.media import Ffmpeg
     from preau.adapters.shared import Shared
 
@@ -42,7 +43,8 @@ class Services:
     passwords: Passwords
     throttle: LoginThrottle
     files: FileStore
-    todo_cache: TodoCache  # also the registry of read versions (DESIGN.md §5)
+    versions: ReadVersions  # the read versions every warm read is kept under (actions/warm)
+    todo_cache: TodoCache  # classwork: pupils' to-dos, warm
     week_cache: WeekCache  # timetables: one's own week, warm
     homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
     sending: SendingLimit  # messages: how many one person may send

@@ -14,8 +14,9 @@ from preau.actions.access import (
     enforce,
     visible_groups,
 )
-from preau.actions.classwork.todo import bump_versions, group_scope
+from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
+from preau.actions.warm import bump_versions
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
@@ -246,7 +247,7 @@ async def update_person(  # noqa: C901 - each optional field of the form is chec
         row = await access_person_by_id(connection, actor, person_id, Action.READ)
     if ends_sessions:
         await services.sessions.announce_person(person_id, after=now)
-    await services.todo_cache.announce(actor.school_id, bumped)
+    await services.versions.announce(actor.school_id, bumped)
     return person_view(row)
 
 
@@ -420,7 +421,7 @@ async def update_group(
                 connection, actor.school_id, [group_scope(group_id)], now=services.now()
             )
         row = await access_group_by_id(connection, actor, group_id, Action.READ)
-    await services.todo_cache.announce(actor.school_id, bumped)
+    await services.versions.announce(actor.school_id, bumped)
     return group_view(row)
 
 

@@ -19,8 +19,6 @@ from preau.actions import classwork
 from preau.actions.classwork.files import Upload, download, upload_file
 from preau.actions.classwork.revisions import RevisionView
 from preau.actions.context import Services
-from preau.actions.sessions import Session
-from preau.asgi import Scope
 from preau.domain.classwork import (
     ExtensionDraft,
     FileView,
@@ -37,13 +35,10 @@ from preau.domain.classwork import (
 )
 from preau.domain.errors import Forbidden
 from preau.domain.people import Actor, Profile
-from preau.web.classwork import (
-    download_response,
-    zip_response,
-)
+from preau.web.classwork import download_response, find_todo, load_todo, own_todo, zip_response
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.warm import JSON, Warm, WarmLookup, cached_response
+from preau.web.warm import JSON, WarmRead
 
 Req = Request[Any, Any, Any]
 TAGS = ["classwork"]
@@ -58,18 +53,15 @@ class FileUpload:
     file: UploadFile
 
 
-def warm_todo(services: Services, session: Session, scope: Scope) -> Warm | None:
-    """The pupil's own to-do as JSON from the cache, or None (see ``web/warm.py``)."""
-    actor = session.actor
-    if actor.profile is not Profile.PUPIL:
-        return None
-    entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
-    if entry is None:
-        return None
-    return entry.json, entry.quoted_etag, JSON
-
-
-WARM_READS: dict[str, WarmLookup] = {"/api/v1/todo": warm_todo}
+# The pupil's own to-do, answered warm before the router (see ``web/warm.py``).
+TODO_JSON = WarmRead(
+    path="/api/v1/todo",
+    media_type=JSON,
+    key=own_todo,
+    find=find_todo,
+    load=load_todo,
+    answer=lambda _services, entry, _scope: (entry.json, entry.quoted_etag),
+)
 
 
 TODO_RESPONSES = {
@@ -91,8 +83,7 @@ TODO_RESPONSES = {
 async def todo(request: Req, services: AppServices, actor: SignedInActor) -> Response[bytes]:
     if actor.profile is not Profile.PUPIL:
         raise Forbidden(i18n.lazy("Only pupils have a to-do list. Parents see their children's."))
-    entry = await classwork.todo_of(services, actor, actor.person_id)
-    return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
+    return await TODO_JSON.respond(request, services, actor, actor.person_id)
 
 
 @get(
@@ -104,8 +95,7 @@ async def todo(request: Req, services: AppServices, actor: SignedInActor) -> Res
 async def pupil_todo(
     request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
 ) -> Response[bytes]:
-    entry = await classwork.todo_of(services, actor, pupil_id)
-    return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
+    return await TODO_JSON.respond(request, services, actor, pupil_id)
 
 
 @get("/api/v1/homework", tags=TAGS, summary="Homework I set, by week (teachers and staff)")

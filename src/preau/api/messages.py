@@ -3,6 +3,7 @@ ETag for cheap polling), reports and moderation, school rules and personal prefe
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -13,7 +14,6 @@ from litestar.response import Stream
 
 from preau.actions import messages
 from preau.actions.context import Services
-from preau.actions.sessions import Session
 from preau.asgi import Scope
 from preau.domain.messages import (
     AnnouncementDraft,
@@ -32,10 +32,11 @@ from preau.domain.messages import (
     SchoolMessaging,
     UnreadCounts,
 )
+from preau.domain.people import Actor
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.messages import attachment_response
-from preau.web.warm import JSON, Warm, WarmLookup, cached_response
+from preau.web.warm import JSON, Warm, WarmRead, cached_response
 
 Req = Request[Any, Any, Any]
 TAGS = ["messages"]
@@ -45,24 +46,41 @@ class Created(msgspec.Struct, kw_only=True):
     id: int
 
 
-def _warm(name: str) -> WarmLookup:
-    def lookup(services: Services, session: Session, scope: Scope) -> Warm | None:
-        if scope["query_string"]:
-            return None  # a search or another page: not what is kept warm
-        cached = services.live.cache.get(session.actor.person_id, name)
-        if cached is None:
-            return None
-        body, etag = cached
-        return body, etag.encode(), JSON
-
-    return lookup
+# The first page of the inbox and the unread counts, kept per person until a live event
+# concerning them, answered warm before the router (see ``web/warm.py``).
+Kept = tuple[bytes, str]  # the JSON and its quoted ETag
 
 
-# The first page of the inbox and the unread counts, answered warm (see ``web/warm.py``).
-WARM_READS: dict[str, WarmLookup] = {
-    "/api/v1/conversations": _warm("inbox"),
-    "/api/v1/unread": _warm("unread"),
-}
+def own_first_page(services: Services, actor: Actor, scope: Scope) -> int | None:
+    """Who it is for: anyone, reading their own with no search and no other page."""
+    del services
+    return None if scope["query_string"] else actor.person_id
+
+
+def kept_read(
+    path: str, name: str, read: Callable[[Services, Actor], Awaitable[Kept]]
+) -> WarmRead[int, Kept]:
+    """A read kept per person under ``name`` in this process's cache (``live.PersonCache``)."""
+
+    def find(services: Services, actor: Actor, person_id: int) -> Kept | None:
+        del actor
+        return services.live.cache.get(person_id, name)
+
+    async def load(services: Services, actor: Actor, person_id: int) -> Kept:
+        del person_id  # one's own
+        return await read(services, actor)
+
+    def answer(services: Services, entry: Kept, scope: Scope) -> Warm:
+        del services, scope
+        return entry[0], entry[1].encode()
+
+    return WarmRead(
+        path=path, media_type=JSON, key=own_first_page, find=find, load=load, answer=answer
+    )
+
+
+INBOX_JSON = kept_read("/api/v1/conversations", "inbox", messages.inbox_cached)
+UNREAD_JSON = kept_read("/api/v1/unread", "unread", messages.unread_counts_cached)
 
 
 @get(
@@ -77,8 +95,7 @@ WARM_READS: dict[str, WarmLookup] = {
     responses={200: ResponseSpec(data_container=UnreadCounts, description="Unread counts")},
 )
 async def unread(request: Req, services: AppServices, actor: SignedInActor) -> Response[bytes]:
-    body, etag = await messages.unread_counts_cached(services, actor)
-    return cached_response(request, body, etag, JSON.decode())
+    return await UNREAD_JSON.respond(request, services, actor, actor.person_id)
 
 
 @get(
@@ -98,14 +115,12 @@ async def inbox(
     page_size: Annotated[int, QueryParameter(ge=1, le=200)] = messages.INBOX_PAGE_SIZE,
 ) -> Response[bytes]:
     if not q and not archived and page == 1 and page_size == messages.INBOX_PAGE_SIZE:
-        body, etag = await messages.inbox_cached(services, actor)
-    else:
-        found: InboxPage = await messages.list_inbox(
-            services, actor, archived=archived, query=q, page=page, page_size=page_size
-        )
-        body = msgspec.json.encode(found)
-        etag = messages.etag_of(body)
-    return cached_response(request, body, etag, JSON.decode())
+        return await INBOX_JSON.respond(request, services, actor, actor.person_id)
+    found: InboxPage = await messages.list_inbox(
+        services, actor, archived=archived, query=q, page=page, page_size=page_size
+    )
+    body = msgspec.json.encode(found)
+    return cached_response(request, body, messages.etag_of(body), JSON.decode())
 
 
 @post("/api/v1/conversations", tags=TAGS, summary="Start a conversation")

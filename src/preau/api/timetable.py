@@ -11,9 +11,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from preau.actions import timetable
-from preau.actions.context import Services
-from preau.actions.sessions import Session
-from preau.asgi import Scope
 from preau.domain.timetable import (
     ChangeDraft,
     Holiday,
@@ -27,8 +24,8 @@ from preau.domain.timetable import (
 )
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.timetable import feed_address, own_week_warm
-from preau.web.warm import JSON, Warm, WarmLookup, cached_response
+from preau.web.timetable import feed_address, find_week, load_week, own_week
+from preau.web.warm import JSON, WarmRead
 
 Req = Request[Any, Any, Any]
 
@@ -39,15 +36,15 @@ class FeedAddress(msgspec.Struct, kw_only=True):
     url: str
 
 
-def warm_week(services: Services, session: Session, scope: Scope) -> Warm | None:
-    """One's own current week as JSON from the cache, or None (see ``web/warm.py``)."""
-    entry = own_week_warm(services, session, scope)
-    if entry is None:
-        return None
-    return entry.body, entry.quoted_etag, JSON
-
-
-WARM_READS: dict[str, WarmLookup] = {"/api/v1/timetable/week": warm_week}
+# One's own current week, answered warm before the router (see ``web/warm.py``).
+WEEK_JSON = WarmRead(
+    path="/api/v1/timetable/week",
+    media_type=JSON,
+    key=own_week,
+    find=find_week,
+    load=load_week,
+    answer=lambda _services, entry, _scope: (entry.body, entry.quoted_etag),
+)
 
 
 @get(
@@ -74,8 +71,7 @@ async def week_get(
 ) -> Response[bytes]:
     monday = parse_week(week) if week else monday_of(services.now().date())
     if group_id is None and person_id in (None, actor.person_id):
-        entry = await services.week_cache.week(services, actor, monday)
-        return cached_response(request, entry.body, f'"{entry.etag}"', JSON.decode())
+        return await WEEK_JSON.respond(request, services, actor, monday)
     view = await timetable.week(services, actor, monday, person_id=person_id, group_id=group_id)
     return Response(msgspec.json.encode(view), media_type=JSON.decode())
 

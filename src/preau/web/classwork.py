@@ -2,7 +2,7 @@
 the parents' read-only view, and file downloads.
 
 The to-do page is the hottest page in Préau: a warm one is answered before the router
-(:func:`warm_todo_page`, see ``web/warm.py``) straight from the per-process cache (no
+(:data:`TODO_PAGE`, see ``web/warm.py``) straight from the per-process cache (no
 database, no template), with an ETag; only a cold request reaches the handler. A pupil's
 own page for one homework is kept rendered the same way (:func:`own_homework_page`).
 """
@@ -23,9 +23,9 @@ from litestar.response import Redirect, Stream
 from preau import i18n
 from preau.actions import classwork
 from preau.actions.classwork.files import Download, Upload, download
+from preau.actions.classwork.todo import CachedTodo
 from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
-from preau.actions.sessions import Session
 from preau.actions.zones import school_zone
 from preau.asgi import Scope
 from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
@@ -49,12 +49,11 @@ from preau.web.render import (
     CSRF_MARK_BYTES,
     csrf_token,
     environment,
-    for_reader,
     page_bytes,
     render,
 )
 from preau.web.render import translate_error as sentence
-from preau.web.warm import HTML, Warm, WarmLookup, cached_response
+from preau.web.warm import HTML, Warm, WarmRead, page_for_reader
 
 Req = Request[Any, Any, Any]
 
@@ -138,30 +137,47 @@ async def uploads_of(form: Any, name: str) -> list[Upload]:
 # -- the to-do, warm ------------------------------------------------------------------------
 
 
-def warm_todo_page(services: Services, session: Session, scope: Scope) -> Warm | None:
-    """The pupil's to-do page from the cache, with the reader's own CSRF token, or None."""
-    actor = session.actor
-    if actor.profile is not Profile.PUPIL:
-        return None
-    entry = services.todo_cache.lookup(actor.school_id, actor.person_id, services.clock())
-    if entry is None:
-        return None
-    state = scope["state"]
-    locale = state["locale"]
-    page = entry.parts.get(("html", locale))
-    if page is None:
-        return None
-    body, etag = for_reader(
-        page,
-        entry.etag,
-        locale=locale,
-        secret=services.settings.secret_key,
-        cookies=state["cookies"],
+def own_todo(services: Services, actor: Actor, scope: Scope) -> int | None:
+    """Who a warm to-do is for: a pupil reading their own."""
+    del services, scope
+    return actor.person_id if actor.profile is Profile.PUPIL else None
+
+
+def find_todo(services: Services, actor: Actor, pupil_id: int) -> CachedTodo | None:
+    return services.todo_cache.lookup(actor.school_id, pupil_id, services.clock())
+
+
+async def load_todo(services: Services, actor: Actor, pupil_id: int) -> CachedTodo:
+    return await classwork.todo_of(services, actor, pupil_id)
+
+
+def todo_page_answer(services: Services, entry: CachedTodo, scope: Scope) -> Warm | None:
+    """The cached page in the reader's locale, with their own CSRF token."""
+    page = entry.parts.get(("html", scope["state"]["locale"]))
+    return page_for_reader(services, page, entry.etag, scope)
+
+
+def render_todo_page(request: Req, actor: Actor, entry: CachedTodo) -> None:
+    del actor
+    locale = request.scope["state"]["locale"]
+    entry.parts[("html", locale)] = page_bytes(
+        request,
+        "classwork/todo.html",
+        todo=entry.todo,
+        when=moment_formatter(entry.zone, locale),
+        read_only=False,
     )
-    return body, etag.encode(), HTML
 
 
-WARM_READS: dict[str, WarmLookup] = {"/todo": warm_todo_page}
+TODO_PAGE = WarmRead(
+    path="/todo",
+    media_type=HTML,
+    key=own_todo,
+    find=find_todo,
+    load=load_todo,
+    answer=todo_page_answer,
+    render=render_todo_page,
+)
 
 
 @get("/todo", include_in_schema=False)
@@ -170,26 +186,7 @@ async def todo_page(request: Req, services: AppServices, actor: SignedInActor) -
         return Redirect("/children")
     if actor.profile is not Profile.PUPIL:
         return Redirect("/classwork")
-    entry = await classwork.todo_of(services, actor, actor.person_id)
-    locale = i18n.current_locale.get()
-    part = entry.parts.get(("html", locale))
-    if part is None:
-        part = page_bytes(
-            request,
-            "classwork/todo.html",
-            todo=entry.todo,
-            when=moment_formatter(entry.zone, locale),
-            read_only=False,
-        )
-        entry.parts[("html", locale)] = part
-    body, etag = for_reader(
-        part,
-        entry.etag,
-        locale=locale,
-        secret=services.settings.secret_key,
-        cookies=request.scope["state"]["cookies"],
-    )
-    return cached_response(request, body, etag, HTML.decode())
+    return await TODO_PAGE.respond(request, services, actor, actor.person_id)
 
 
 @post("/todo/{homework_id:int}/done", include_in_schema=False)

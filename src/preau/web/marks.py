@@ -21,8 +21,9 @@ from litestar.types import ControllerRouterHandler
 
 from preau import i18n
 from preau.actions import marks, marks_settings
+from preau.actions.context import Services
 from preau.actions.directory import relatives
-from preau.domain.errors import InvalidInput, NotAuthenticated
+from preau.domain.errors import InvalidInput
 from preau.domain.marks import (
     TERMS_IN_A_YEAR,
     EvaluationChanges,
@@ -39,8 +40,9 @@ from preau.domain.marks import (
     check_out_of,
 )
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
+from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.render import render, services_of, session_of, translate_error
+from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
 
@@ -57,14 +59,6 @@ BAD_COEFFICIENTS = i18n.lazy(
     "Write one subject a line, a colon and its coefficient, like “Mathématiques : 2”."
 )
 CELL = re.compile(r"^m\.(\d+)\.(\d+)$")
-
-
-def actor_of(request: Req) -> Actor:
-    """The signed-in reader (the router's ``signed_in`` guard has refused anyone else)."""
-    session = session_of(request)
-    if session is None:
-        raise NotAuthenticated("Log in first, then try again.")
-    return session.actor
 
 
 # -- numbers the way the reader writes them --------------------------------------------------
@@ -176,9 +170,7 @@ def _grid_address(group_id: int, term_id: int | None, subject: str) -> str:
 
 
 @get("/marks", include_in_schema=False)
-async def marks_home(request: Req) -> Response[Any]:
-    actor = actor_of(request)
-    services = services_of(request)
+async def marks_home(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     if actor.profile is Profile.PUPIL:
         return Redirect(f"/marks/pupils/{actor.person_id}")
     children = []
@@ -192,20 +184,19 @@ async def marks_home(request: Req) -> Response[Any]:
 
 async def _grid_page(
     request: Req,
+    services: Services,
     actor: Actor,
     group_id: int,
+    *,
     term: int | None,
     subject: str,
-    *,
     typed: dict[str, str] | None = None,
     error: str = "",
     invalid: str = "",
     saved: int | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    found = await marks.grid(
-        services_of(request), actor, group_id, term_id=term, subject=subject or None
-    )
+    found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
     return render(
         request,
         "marks/grid.html",
@@ -225,24 +216,31 @@ async def _grid_page(
 @get("/marks/groups/{group_id:int}", include_in_schema=False)
 async def grid_page(
     request: Req,
+    *,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromPath[int],
     term: FromQuery[int | None] = None,
     subject: FromQuery[str] = "",
     saved: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    return await _grid_page(request, actor_of(request), group_id, term, subject, saved=saved)
+    return await _grid_page(
+        request, services, actor, group_id, term=term, subject=subject, saved=saved
+    )
 
 
 @post("/marks/groups/{group_id:int}", include_in_schema=False)
 async def grid_save(
     request: Req,
+    *,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromPath[int],
     term: FromQuery[int | None] = None,
     subject: FromQuery[str] = "",
 ) -> Response[Any]:
     """Save the cells the teacher changed (each input carries the value it was shown
     with), so two teachers on one grid only overwrite the cells they touched."""
-    actor = actor_of(request)
     form = await request.form()
     typed: dict[str, str] = {}
     columns: dict[int, list[MarkEntry]] = defaultdict(list)
@@ -256,14 +254,15 @@ async def grid_save(
             evaluation_id, pupil_id = int(match.group(1)), int(match.group(2))
             columns[evaluation_id].append(MarkEntry(pupil_id=pupil_id, value=value))
     try:
-        changed = await marks.enter_grid(services_of(request), actor, group_id, columns)
+        changed = await marks.enter_grid(services, actor, group_id, columns)
     except InvalidInput as error:
         return await _grid_page(
             request,
+            services,
             actor,
             group_id,
-            term,
-            subject,
+            term=term,
+            subject=subject,
             typed=typed,
             error=translate_error(error),
             invalid=(error.field or "").replace("marks.", "m."),
@@ -275,14 +274,13 @@ async def grid_save(
 
 @get("/marks/groups/{group_id:int}/export.csv", include_in_schema=False)
 async def grid_download(
-    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromPath[int],
     term: FromQuery[int | None] = None,
     subject: FromQuery[str] = "",
 ) -> Response[bytes]:
-    found = await marks.grid(
-        services_of(request), actor_of(request), group_id, term_id=term, subject=subject or None
-    )
+    found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
     return csv_response(found)
 
 
@@ -293,12 +291,13 @@ def _evaluation_form(request: Req, **context: Any) -> Response[Any]:
 @get("/marks/groups/{group_id:int}/evaluations/new", include_in_schema=False)
 async def evaluation_new(
     request: Req,
+    *,
+    services: AppServices,
+    actor: SignedInActor,
     group_id: FromPath[int],
     subject: FromQuery[str] = "",
     term: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    actor = actor_of(request)
-    services = services_of(request)
     choices = await marks.homework_choices(services, actor, group_id)
     found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
     values = {
@@ -327,9 +326,9 @@ def _day(text: str) -> date:
 
 
 @post("/marks/groups/{group_id:int}/evaluations", include_in_schema=False)
-async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[Any]:
-    actor = actor_of(request)
-    services = services_of(request)
+async def evaluation_create(
+    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+) -> Response[Any]:
     values = _form_values(await request.form())
     try:
         created = await marks.create_evaluation(
@@ -362,9 +361,9 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
 
 
 @get("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
-async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Response[Any]:
-    actor = actor_of(request)
-    services = services_of(request)
+async def evaluation_edit(
+    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+) -> Response[Any]:
     view = await marks.get_evaluation(services, actor, evaluation_id)
     evaluation = view.evaluation
     found = await marks.grid(services, actor, evaluation.group_id, subject=evaluation.subject)
@@ -393,9 +392,9 @@ async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Respons
 
 
 @post("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
-async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Response[Any]:
-    actor = actor_of(request)
-    services = services_of(request)
+async def evaluation_update(
+    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+) -> Response[Any]:
     values = _form_values(await request.form())
     try:
         changed = await marks.update_evaluation(
@@ -430,9 +429,9 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
 
 
 @post("/marks/evaluations/{evaluation_id:int}/delete", include_in_schema=False)
-async def evaluation_remove(request: Req, evaluation_id: FromPath[int]) -> Redirect:
-    actor = actor_of(request)
-    services = services_of(request)
+async def evaluation_remove(
+    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+) -> Redirect:
     view = await marks.get_evaluation(services, actor, evaluation_id)
     await marks.delete_evaluation(services, actor, evaluation_id)
     return Redirect(_grid_address(view.evaluation.group_id, None, view.evaluation.subject))
@@ -440,10 +439,13 @@ async def evaluation_remove(request: Req, evaluation_id: FromPath[int]) -> Redir
 
 @get("/marks/pupils/{pupil_id:int}", include_in_schema=False)
 async def report_card_page(
-    request: Req, pupil_id: FromPath[int], term: FromQuery[int | None] = None
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    pupil_id: FromPath[int],
+    term: FromQuery[int | None] = None,
 ) -> Response[Any]:
-    actor = actor_of(request)
-    card = await marks.report_card(services_of(request), actor, pupil_id, term_id=term)
+    card = await marks.report_card(services, actor, pupil_id, term_id=term)
     return render(
         request, "marks/report.html", card=card, own=pupil_id == actor.person_id, **formatters()
     )
@@ -472,9 +474,14 @@ def _parse_coefficients(text: str) -> dict[str, Decimal]:
 
 
 async def _settings_page(
-    request: Req, actor: Actor, *, error: str = "", saved: bool = False, status_code: int = 200
+    request: Req,
+    services: Services,
+    actor: Actor,
+    *,
+    error: str = "",
+    saved: bool = False,
+    status_code: int = 200,
 ) -> Response[Any]:
-    services = services_of(request)
     settings = await marks_settings.get_settings(services, actor)
     year, year_terms = await marks_settings.year_and_terms(services, actor)
     return render(
@@ -492,16 +499,16 @@ async def _settings_page(
 
 
 @get("/marks/settings", include_in_schema=False)
-async def settings_page(request: Req, saved: FromQuery[bool] = False) -> Response[Any]:
-    actor = actor_of(request)
+async def settings_page(
+    request: Req, services: AppServices, actor: SignedInActor, saved: FromQuery[bool] = False
+) -> Response[Any]:
     if actor.profile not in STAFF_PROFILES:
         return Redirect("/marks")
-    return await _settings_page(request, actor, saved=saved)
+    return await _settings_page(request, services, actor, saved=saved)
 
 
 @post("/marks/settings", include_in_schema=False)
-async def settings_save(request: Req) -> Response[Any]:
-    actor = actor_of(request)
+async def settings_save(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
     try:
         kind = TermKind(str(form.get("term_kind", "")))
@@ -524,7 +531,7 @@ async def settings_save(request: Req) -> Response[Any]:
                 ],
             )
         await marks_settings.change_settings(
-            services_of(request),
+            services,
             actor,
             MarksSettings(
                 term_kind=kind,
@@ -534,7 +541,9 @@ async def settings_save(request: Req) -> Response[Any]:
             year_terms=year_terms,
         )
     except InvalidInput as error:
-        return await _settings_page(request, actor, error=translate_error(error), status_code=400)
+        return await _settings_page(
+            request, services, actor, error=translate_error(error), status_code=400
+        )
     return Redirect("/marks/settings?saved=1")
 
 

@@ -18,7 +18,6 @@ from preau import i18n
 from preau.actions import timetable
 from preau.actions.context import Services
 from preau.actions.directory import get_person
-from preau.actions.sessions import Session
 from preau.actions.timetable.weeks import CachedWeek
 from preau.asgi import Scope
 from preau.domain.errors import InvalidInput, NotFound
@@ -27,8 +26,8 @@ from preau.domain.timetable import Occurrence, WeekView, monday_of, parse_week
 from preau.settings import Settings
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.render import for_reader, page_bytes, render
-from preau.web.warm import HTML, Warm, WarmLookup, cached_response
+from preau.web.render import page_bytes, render
+from preau.web.warm import HTML, Warm, WarmRead, page_for_reader
 
 Req = Request[Any, Any, Any]
 
@@ -57,34 +56,44 @@ def by_day(occurrences: list[Occurrence]) -> list[tuple[date, list[Occurrence]]]
     ]
 
 
-def own_week_warm(services: Services, session: Session, scope: Scope) -> CachedWeek | None:
-    """One's own current week if this process keeps it warm (no other week is)."""
+def own_week(services: Services, actor: Actor, scope: Scope) -> date | None:
+    """Who a warm week is for: anyone reading their own current week (no other week is
+    kept warm)."""
+    del actor
     if scope["query_string"]:
         return None
-    monday = monday_of(services.now().date())
-    return services.week_cache.lookup(session.actor, monday, services.clock())
+    return monday_of(services.now().date())
 
 
-def warm_week_page(services: Services, session: Session, scope: Scope) -> Warm | None:
-    """One's own current week as a page from the cache, or None (see ``web/warm.py``)."""
-    entry = own_week_warm(services, session, scope)
-    if entry is None:
-        return None
-    state = scope["state"]
-    page = entry.parts.get(state["locale"])
-    if page is None:
-        return None
-    body, etag = for_reader(
-        page,
-        entry.etag,
-        locale=state["locale"],
-        secret=services.settings.secret_key,
-        cookies=state["cookies"],
+def find_week(services: Services, actor: Actor, monday: date) -> CachedWeek | None:
+    return services.week_cache.lookup(actor, monday, services.clock())
+
+
+async def load_week(services: Services, actor: Actor, monday: date) -> CachedWeek:
+    return await services.week_cache.week(services, actor, monday)
+
+
+def week_page_answer(services: Services, entry: CachedWeek, scope: Scope) -> Warm | None:
+    """The cached page in the reader's locale, with their own CSRF token."""
+    return page_for_reader(services, entry.parts.get(scope["state"]["locale"]), entry.etag, scope)
+
+
+def render_week_page(request: Req, actor: Actor, entry: CachedWeek) -> None:
+    entry.parts[request.scope["state"]["locale"]] = page_bytes(
+        request, "timetable/week.html", **week_context(actor, entry.view)
     )
-    return body, etag.encode(), HTML
 
 
-WARM_READS: dict[str, WarmLookup] = {"/timetable": warm_week_page}
+# One's own week as a page, answered warm before the router (see ``web/warm.py``).
+WEEK_PAGE = WarmRead(
+    path="/timetable",
+    media_type=HTML,
+    key=own_week,
+    find=find_week,
+    load=load_week,
+    answer=week_page_answer,
+    render=render_week_page,
+)
 
 
 def week_context(actor: Actor, view: WeekView, child: Any = None) -> dict[str, Any]:
@@ -110,20 +119,7 @@ async def week_page(
     monday = chosen_monday(services, week)
     if child is None:
         # One's own week: kept rendered, sent with the reader's CSRF token and an ETag.
-        entry = await services.week_cache.week(services, actor, monday)
-        locale = i18n.current_locale.get()
-        page = entry.parts.get(locale)
-        if page is None:
-            page = page_bytes(request, "timetable/week.html", **week_context(actor, entry.view))
-            entry.parts[locale] = page
-        body, etag = for_reader(
-            page,
-            entry.etag,
-            locale=locale,
-            secret=services.settings.secret_key,
-            cookies=request.scope["state"]["cookies"],
-        )
-        return cached_response(request, body, etag, HTML.decode())
+        return await WEEK_PAGE.respond(request, services, actor, monday)
     view = await timetable.week(services, actor, monday, person_id=child)
     child_view = await get_person(services, actor, child)
     return render(request, "timetable/week.html", **week_context(actor, view, child_view))

@@ -1,37 +1,115 @@
-"""Warm reads, answered before the router (DESIGN.md §5).
+"""Warm reads: each hot read declared once, answered before the router when warm
+(DESIGN.md §5).
 
-The hottest reads (the pupil's to-do, the inbox, the unread counts) are kept rendered in
-per-process caches that the writers invalidate. When the signed-in reader's copy is warm,
-this layer sends it straight from ASGI with its ``ETag`` (or ``304 Not Modified``): no
-routing, no parameter parsing, no query, no template. Anything else, or a cold cache,
-goes on to the router, whose handler fills the cache.
+The hottest reads (the pupil's to-do, the inbox, the unread counts, one's own week) are
+kept rendered in per-process caches that the writers invalidate (the read versions of
+``actions/warm.py``, the live events of ``live.py``). Each is one :class:`WarmRead`,
+declared in its area's web or API module: its path, who it is for and under which key
+(:attr:`WarmRead.key`), how to find a warm entry with no I/O, how to load one cold, and how
+to turn an entry into the body and ETag sent. Both sides use that one object:
 
-Each area says which of its paths have a warm answer (``WARM_READS`` in its web or API
-module); ``bootstrap.build_app`` puts them together.
+- :class:`WarmReads`, the ASGI layer in front of the router: when the signed-in reader's
+  entry is warm it sends it with its ``ETag`` (or ``304 Not Modified``) straight from
+  ASGI, with no routing, no parameter parsing, no query, no template;
+- the router's handler, for everything else: it handles the other readers and parameters
+  itself and answers the cached form with :meth:`WarmRead.respond`, which loads a cold
+  entry (filling the cache) and sends the same bytes, ETag and ``304``.
+
+``bootstrap`` lists the reads; ``tests/web/test_warm_reads.py`` checks that every listed
+path is answered alike cold (by its handler) and warm (by this layer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
-from litestar import Response
+from litestar import Request, Response
 
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.asgi import ASGIApp, Receive, Scope, Send, headers_of
+from preau.domain.people import Actor
+from preau.web.render import for_reader
 
 PRIVATE_NO_CACHE = b"private, no-cache"  # the browser may keep it, but must revalidate
 HTML = b"text/html; charset=utf-8"
 JSON = b"application/json"
 
+# A warm answer: (body, ETag quoted as the header carries it). A plain tuple: building a
+# NamedTuple costs more than the rest of a warm look-up.
+Warm = tuple[bytes, bytes]
 
-# A warm answer: (body, ETag quoted as the header carries it, content type). A plain
-# tuple: building a NamedTuple costs more than the rest of a warm look-up.
-Warm = tuple[bytes, bytes, bytes]
+K = TypeVar("K")  # what identifies the entry beside the reader (a pupil, a week)
+E = TypeVar("E")  # a cache entry
 
 
-WarmLookup = Callable[[Services, Session, Scope], Warm | None]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarmRead(Generic[K, E]):
+    """One hot read, for the ASGI fast path and its router handler alike."""
+
+    path: str
+    media_type: bytes
+    # Who it is for: the key of the cached entry this request asks for, or None when the
+    # request is not the cached form (another profile, a search, another page); the
+    # handler answers those itself. No I/O.
+    key: Callable[[Services, Actor, Scope], K | None]
+    # The warm entry under a key `key` gave, or None when cold. No I/O.
+    find: Callable[[Services, Actor, K], E | None]
+    # The entry under any key the handler asks for: from the cache, or read and kept;
+    # with the area's access checks and errors.
+    load: Callable[[Services, Actor, K], Awaitable[E]]
+    # The body and ETag this reader gets from an entry, or None when the entry lacks the
+    # form they want (a page not rendered yet in their locale). No I/O.
+    answer: Callable[[Services, E, Scope], Warm | None]
+    # Renders the missing form into the entry (pages), so that `answer` finds it.
+    render: Callable[[Request[Any, Any, Any], Actor, E], None] | None = None
+
+    def warm(self, services: Services, session: Session, scope: Scope) -> Warm | None:
+        """The fast path: the answer from a warm entry, or None (the router takes it)."""
+        actor = session.actor
+        key = self.key(services, actor, scope)
+        if key is None:
+            return None
+        entry = self.find(services, actor, key)
+        if entry is None:
+            return None
+        return self.answer(services, entry, scope)
+
+    async def respond(
+        self, request: Request[Any, Any, Any], services: Services, actor: Actor, key: K
+    ) -> Response[bytes]:
+        """The handler's answer for ``key``: the entry (read when cold), its form for
+        this reader (rendered when missing), with its ETag, or ``304``."""
+        entry = await self.load(services, actor, key)
+        scope = cast("Scope", request.scope)
+        answer = self.answer(services, entry, scope)
+        if answer is None and self.render is not None:
+            self.render(request, actor, entry)
+            answer = self.answer(services, entry, scope)
+        if answer is None:
+            raise LookupError(f"{self.path}: the entry has no form for this reader")
+        body, etag = answer
+        # Litestar adds "; charset=utf-8" to a text type itself (it would say it twice).
+        media_type = self.media_type.partition(b";")[0].decode()
+        return cached_response(request, body, etag.decode(), media_type)
+
+
+def page_for_reader(services: Services, page: bytes | None, etag: str, scope: Scope) -> Warm | None:
+    """A cached page (rendered with :func:`page_bytes`) for this reader: their CSRF token
+    in it and their ETag (see :func:`for_reader`); None when it is not rendered yet."""
+    if page is None:
+        return None
+    state = scope["state"]
+    body, reader_etag = for_reader(
+        page,
+        etag,
+        locale=state["locale"],
+        secret=services.settings.secret_key,
+        cookies=state["cookies"],
+    )
+    return body, reader_etag.encode()
 
 
 def etag_matches(request_etag: str | None, etag: str) -> bool:
@@ -42,22 +120,28 @@ def etag_matches(request_etag: str | None, etag: str) -> bool:
 
 
 class WarmReads:
+    """The ASGI layer that answers the warm reads before the router."""
+
     def __init__(
-        self, app: ASGIApp, *, services: Services, lookups: Mapping[str, WarmLookup]
+        self, app: ASGIApp, *, services: Services, reads: Iterable[WarmRead[Any, Any]]
     ) -> None:
         self.app = app
         self.services = services
-        self.lookups = dict(lookups)
+        self.reads: dict[str, WarmRead[Any, Any]] = {}
+        for read in reads:
+            if read.path in self.reads:
+                raise ValueError(f"two warm reads for {read.path}")
+            self.reads[read.path] = read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            lookup = self.lookups.get(scope["path"])
-            if lookup is not None:
+            read = self.reads.get(scope["path"])
+            if read is not None:
                 session: Session | None = scope["state"].get("session")
                 if session is not None:
-                    warm = lookup(self.services, session, scope)
+                    warm = read.warm(self.services, session, scope)
                     if warm is not None:
-                        body, etag, content_type = warm
+                        body, etag = warm
                         scope["path_template"] = scope["path"]  # for metrics and logs
                         condition = headers_of(scope).get(b"if-none-match")
                         headers: list[tuple[bytes, Any]] = [
@@ -73,7 +157,7 @@ class WarmReads:
                             )
                             await send({"type": "http.response.body", "body": b""})
                             return
-                        headers.append((b"content-type", content_type))
+                        headers.append((b"content-type", read.media_type))
                         headers.append((b"content-length", b"%d" % len(body)))
                         await send(
                             {"type": "http.response.start", "status": 200, "headers": headers}
@@ -84,7 +168,7 @@ class WarmReads:
 
 
 def cached_response(request: Any, body: bytes, etag: str, media_type: str) -> Response[bytes]:
-    """What a handler sends for a cached read it had to fill: the body, or ``304``."""
+    """What a handler sends for a cached read: the body, or ``304``."""
     headers = {"etag": etag, "cache-control": PRIVATE_NO_CACHE.decode()}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=headers, media_type=media_type)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from preau.actions.access import access_hand_in_by_id
 from preau.actions.classwork.hand_ins import hand_in_view
-from preau.actions.classwork.todo import bump_versions, pupil_scope
+from preau.actions.classwork.todo import pupil_scope
 from preau.actions.context import Services
+from preau.actions.warm import bump_versions
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import homework_extensions
 from preau.domain.classwork import ExtensionDraft, HandInRight, HandInView, in_utc
@@ -61,5 +62,5 @@ async def grant_extension(
             connection, actor.school_id, [pupil_scope(pupil_id)], now=now
         )
         view = await hand_in_view(connection, work, pupil_id, now=now)
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view

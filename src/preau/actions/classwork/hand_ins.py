@@ -22,8 +22,9 @@ from preau.actions.classwork.files import (
     stored_uploads,
 )
 from preau.actions.classwork.homework import Row, person_name
-from preau.actions.classwork.todo import bump_versions, pupil_scope
+from preau.actions.classwork.todo import pupil_scope
 from preau.actions.context import Services
+from preau.actions.warm import bump_versions
 from preau.adapters.sql.schema import (
     files,
     hand_in_events,
@@ -310,7 +311,7 @@ async def turn_in(
         if replay is None:
             raise
         return replay
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view
 
 
@@ -411,7 +412,7 @@ async def take_back(services: Services, actor: Actor, homework_id: int) -> HandI
             connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
         )
         view = await hand_in_view(connection, work, actor.person_id, now=now)
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view
 
 
@@ -443,7 +444,7 @@ async def set_done(services: Services, actor: Actor, homework_id: int, *, done: 
         versions = await bump_versions(
             connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
         )
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
 
 
 async def turn_in_result(

@@ -19,8 +19,9 @@ from preau.actions.classwork.files import (
     stored_uploads,
 )
 from preau.actions.classwork.revisions import record_revision
-from preau.actions.classwork.todo import bump_versions, group_scope
+from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
+from preau.actions.warm import bump_versions
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     enrolments,
@@ -310,7 +311,7 @@ async def create_homework(
             attachment_ids=attached,
             now=now,
         )
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view
 
 
@@ -457,7 +458,7 @@ async def update_homework(
             connection, actor.school_id, [group_scope(work.group_id)], now=now
         )
         view = await _view_by_id(connection, actor, homework_id, now=now)
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view
 
 
@@ -484,7 +485,7 @@ async def delete_homework(services: Services, actor: Actor, homework_id: int) ->
         versions = await bump_versions(
             connection, actor.school_id, [group_scope(work.group_id)], now=now
         )
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
 
 
 async def copy_homework(
@@ -536,7 +537,7 @@ async def copy_homework(
             attachment_ids=attachment_ids,
             now=now,
         )
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from preau.actions.access import access_hand_in_by_id
 from preau.actions.classwork.hand_ins import hand_in_row, hand_in_view, record_event
-from preau.actions.classwork.todo import bump_versions, pupil_scope
+from preau.actions.classwork.todo import pupil_scope
 from preau.actions.context import Services
 from preau.actions.marks import mark_from_hand_in
+from preau.actions.warm import bump_versions
 from preau.adapters.sql.schema import hand_ins
 from preau.domain.classwork import (
     HandInAction,
@@ -62,5 +63,5 @@ async def review_hand_in(
             connection, actor.school_id, [pupil_scope(pupil_id)], now=now
         )
         view = await hand_in_view(connection, work, pupil_id, now=now)
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view

@@ -1,38 +1,29 @@
 """The pupil's to-do, the hottest read in Préau: a per-process cache kept coherent by
-version counters (DESIGN.md §5).
+the read versions of :mod:`preau.actions.warm` (DESIGN.md §5).
 
-Every classwork write bumps ``read_versions`` rows ("group:<id>" for homework, "pupil:<id>"
-for a pupil's hand-ins, ticks and extensions) in its own transaction and, after the
-commit, announces the new numbers on the shared-state channel ``classwork``. Each process
-keeps the versions it has heard of, the pupil's groups (for ``MEMBERSHIP_SECONDS``) and an
-LRU of built to-dos keyed by ``(school, pupil, groups, versions)``. A warm read is a few
-dict look-ups and no database query. A to-do also expires at the next publish time of its
+Every classwork write bumps the versions of its scopes ("group:<id>" for homework,
+"pupil:<id>" for a pupil's hand-ins, ticks and extensions) and announces them after the
+commit. Each process keeps the pupil's groups (for ``MEMBERSHIP_SECONDS``) and an LRU of
+built to-dos keyed by ``(school, pupil, groups, versions)``. A warm read is a few dict
+look-ups and no database query. A to-do also expires at the next publish time of its
 items, or right after their next due or cut-off time, since those change it without any
-write. A lost message is
-caught by a re-read of recent bumps every ``RESYNC_SECONDS``.
+write.
 
 :class:`HomeworkCache` keeps a pupil's own view of one homework under the same key.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import logging
 import math
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from preau.actions.warm import Entries, ReadVersions, content_etag, read_versions_of
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
@@ -42,10 +33,8 @@ from preau.adapters.sql.schema import (
     homework_done,
     homework_extensions,
     homework_targets,
-    read_versions,
     schools,
 )
-from preau.channels import cancel_all, follow
 from preau.domain.classwork import (
     HandInState,
     HandInView,
@@ -56,14 +45,9 @@ from preau.domain.classwork import (
     own_view_changes_at,
 )
 from preau.domain.zones import zone_named
-from preau.ports import SharedState, SharedStateUnavailable
 
-CHANNEL = "classwork"
 MEMBERSHIP_SECONDS = 60.0  # enrolment changes reach the cached to-do within this time
-RESYNC_SECONDS = 5.0
 MAX_LIFETIME = timedelta(hours=6)  # even a to-do with no upcoming time is rebuilt now and then
-
-log = logging.getLogger("preau.classwork")
 
 
 def group_scope(group_id: int) -> str:
@@ -72,11 +56,6 @@ def group_scope(group_id: int) -> str:
 
 def pupil_scope(pupil_id: int) -> str:
     return f"pupil:{pupil_id}"
-
-
-class Bump(msgspec.Struct, frozen=True):
-    school_id: int
-    versions: dict[str, int]
 
 
 class CachedTodo:
@@ -90,7 +69,7 @@ class CachedTodo:
         # From the content alone: a to-do rebuilt unchanged (its pupil's groups are read
         # again every minute; a write elsewhere moved a version) keeps its ETag, so the
         # browser's copy still revalidates with a 304.
-        etag = hashlib.blake2b(self.json, digest_size=10).hexdigest()
+        etag = content_etag(self.json)
         self.etag = etag
         self.quoted_etag = b'"%s"' % etag.encode()  # as the ETag header carries it
         self.valid_until = valid_until
@@ -111,49 +90,22 @@ class Membership:
         self.expires = expires
 
 
-async def bump_versions(
-    connection: AsyncConnection, school_id: int, scopes: Iterable[str], *, now: datetime
-) -> dict[str, int]:
-    """Inside the writer's transaction: add one to each scope's counter."""
-    insert: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    bumped: dict[str, int] = {}
-    for scope in sorted(set(scopes)):
-        statement = (
-            insert(read_versions)
-            .values(school_id=school_id, scope=scope, version=1, updated_at=now)
-            .on_conflict_do_update(
-                index_elements=["school_id", "scope"],
-                set_={"version": read_versions.c.version + 1, "updated_at": now},
-            )
-            .returning(read_versions.c.version)
-        )
-        bumped[scope] = int((await connection.execute(statement)).scalar_one())
-    return bumped
-
-
 class TodoCache:
     def __init__(
-        self,
-        *,
-        engine: AsyncEngine,
-        state: SharedState,
-        max_entries: int = 50_000,
-        clock: Callable[[], float] = time.time,  # for the resync only; reads pass `now`
+        self, *, engine: AsyncEngine, versions: ReadVersions, max_entries: int = 50_000
     ) -> None:
         self.engine = engine
-        self.state = state
-        self.clock = clock
+        self.registry = versions
         self.max_entries = max_entries
-        self.versions: dict[tuple[int, str], int] = {}
+        # The registry's own dicts (it only ever updates them in place), one look-up away.
+        self.versions = versions.versions
+        self.changes = versions.changes
         self.memberships: dict[tuple[int, int], Membership] = {}
-        self.entries: OrderedDict[tuple[object, ...], CachedTodo] = OrderedDict()
+        self.entries: Entries[tuple[object, ...], CachedTodo] = Entries(max_entries)
         # The shortest warm path: (school, pupil) -> (entry, its key, the school's change
         # count when it was found, until when it holds). Any new version in the school
         # makes it look again through the versions.
-        self.changes: dict[int, int] = {}
         self._found: dict[tuple[int, int], tuple[CachedTodo, tuple[object, ...], int, float]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
-        self._synced_until = 0.0
 
     # -- the warm path: no I/O -----------------------------------------------------------
 
@@ -179,10 +131,9 @@ class TodoCache:
         key = self.current_key(school_id, pupil_id, now)
         if key is None:
             return None
-        entry = self.entries.get(key)
-        if entry is None or entry.valid_until <= now:
+        entry = self.entries.fresh(key, now)
+        if entry is None:
             return None
-        self.entries.move_to_end(key)
         membership = self.memberships[(school_id, pupil_id)]
         if len(self._found) >= self.max_entries:
             self._found.clear()
@@ -213,10 +164,7 @@ class TodoCache:
         valid_until = min(boundary or moment + MAX_LIFETIME, moment + MAX_LIFETIME).timestamp()
         entry = CachedTodo(todo, valid_until=valid_until, zone=groups.zone)
         key = self._remember(school_id, pupil_id, groups, now=now)
-        self.entries[key] = entry
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
-            evicted, _ = self.entries.popitem(last=False)
+        for evicted in self.entries.keep(key, entry):
             self._found.pop((evicted[0], evicted[1]), None)  # type: ignore[arg-type]  # the evicted key is a (school, pupil) pair whatever mypy infers
         return entry
 
@@ -239,77 +187,13 @@ class TodoCache:
     ) -> tuple[object, ...]:
         """Keep what was just read of the pupil's groups and their versions; returns the
         to-do key they make."""
-        self.apply(school_id, dict(zip(groups.scopes, groups.read, strict=True)))
+        self.registry.apply(school_id, dict(zip(groups.scopes, groups.read, strict=True)))
         self._found.pop((school_id, pupil_id), None)
         keys = tuple((school_id, scope) for scope in groups.scopes)
         self.memberships[(school_id, pupil_id)] = Membership(
             groups.group_ids, keys, groups.zone, now + MEMBERSHIP_SECONDS
         )
         return (school_id, pupil_id, groups.group_ids, groups.read)
-
-    # -- invalidation ----------------------------------------------------------------------
-
-    def apply(self, school_id: int, versions: dict[str, int]) -> None:
-        for scope, version in versions.items():
-            key = (school_id, scope)
-            if self.versions.get(key, -1) < version:
-                self.versions[key] = version
-                self.changes[school_id] = self.changes.get(school_id, 0) + 1
-
-    async def announce(self, school_id: int, versions: dict[str, int]) -> None:
-        """After the commit: apply here at once, then tell the other processes."""
-        if not versions:
-            return
-        self.apply(school_id, versions)
-        try:
-            await self.state.publish(
-                CHANNEL, msgspec.json.encode(Bump(school_id=school_id, versions=versions))
-            )
-        except SharedStateUnavailable:
-            log.warning("classwork bump not published; other processes resync within 5 s")
-
-    async def resync(self) -> None:
-        now = self.clock()
-        since = datetime.fromtimestamp(
-            max(self._synced_until - 2 * RESYNC_SECONDS, now - 3600), UTC
-        )
-        async with self.engine.connect() as connection:
-            # A system query across schools, like the revocation resync.
-            rows = await connection.execute(
-                sa.select(
-                    read_versions.c.school_id, read_versions.c.scope, read_versions.c.version
-                ).where(read_versions.c.updated_at >= since)
-            )
-            for school_id, scope, version in rows:
-                self.apply(school_id, {scope: version})
-        self._synced_until = now
-
-    async def start(self) -> None:
-        self._synced_until = self.clock()
-        self._tasks.append(asyncio.create_task(self._listen()))
-        self._tasks.append(asyncio.create_task(self._resync_forever()))
-
-    async def stop(self) -> None:
-        await cancel_all(self._tasks)
-
-    async def _listen(self) -> None:
-        decoder = msgspec.json.Decoder(Bump)
-
-        def on_message(message: bytes) -> None:
-            with contextlib.suppress(msgspec.DecodeError, ValueError):
-                bump = decoder.decode(message)
-                self.apply(bump.school_id, bump.versions)
-
-        # A lost message is caught by the periodic resync within RESYNC_SECONDS.
-        await follow(self.state, CHANNEL, on_message, retry_s=2.0)
-
-    async def _resync_forever(self) -> None:
-        while True:
-            await asyncio.sleep(RESYNC_SECONDS)
-            try:
-                await self.resync()
-            except Exception:
-                log.exception("classwork resync failed; will retry")
 
 
 class CachedHomework:
@@ -333,26 +217,22 @@ class CachedHomework:
 
 class HomeworkCache:
     """Pupils' own views of one homework, per process (LRU). An entry is served only while
-    the pupil's to-do key in the shared registry is the one it was loaded under (same
+    the pupil's to-do key (:meth:`TodoCache.current_key`) is the one it was loaded under (same
     groups, same versions of the pupil's and groups' scopes), so every write that moves
     the to-do on moves this on too; and only until its due time or cut-off passes."""
 
     # About 5 KB an entry (a short homework, its hand-in, the page in one locale).
-    def __init__(self, versions: TodoCache, *, max_entries: int = 10_000) -> None:
-        self.versions = versions
+    def __init__(self, todos: TodoCache, *, max_entries: int = 10_000) -> None:
+        self.todos = todos
         self.max_entries = max_entries
-        self.entries: OrderedDict[tuple[int, int, int], CachedHomework] = OrderedDict()
+        self.entries: Entries[tuple[int, int, int], CachedHomework] = Entries(max_entries)
 
     def lookup(
         self, school_id: int, pupil_id: int, homework_id: int, now: float
     ) -> CachedHomework | None:
-        place = (school_id, pupil_id, homework_id)
-        entry = self.entries.get(place)
-        if entry is None or entry.valid_until <= now:
+        entry = self.entries.fresh((school_id, pupil_id, homework_id), now)
+        if entry is None or entry.key != self.todos.current_key(school_id, pupil_id, now):
             return None
-        if entry.key != self.versions.current_key(school_id, pupil_id, now):
-            return None
-        self.entries.move_to_end(place)
         return entry
 
     def keep(
@@ -375,11 +255,7 @@ class HomeworkCache:
         entry = CachedHomework(work, hand_in, key=key, valid_until=valid_until, zone=zone)
         group_ids = key[2]
         if isinstance(group_ids, tuple) and work.group_id in group_ids:
-            place = (school_id, hand_in.pupil_id, work.id)
-            self.entries[place] = entry
-            self.entries.move_to_end(place)
-            while len(self.entries) > self.max_entries:
-                self.entries.popitem(last=False)
+            self.entries.keep((school_id, hand_in.pupil_id, work.id), entry)
         return entry
 
 
@@ -411,17 +287,8 @@ async def _membership(connection: AsyncConnection, school_id: int, pupil_id: int
     zone = zone_named(rows[0].timezone if rows else None)
     group_ids = tuple(sorted({row.group_id for row in rows if row.group_id is not None}))
     scopes = [pupil_scope(pupil_id), *(group_scope(g) for g in group_ids)]
-    known = dict(
-        (
-            await connection.execute(
-                sa.select(read_versions.c.scope, read_versions.c.version).where(
-                    read_versions.c.school_id == school_id,
-                    read_versions.c.scope.in_(scopes),
-                )
-            )
-        ).all()
-    )
-    return PupilGroups(group_ids, scopes, tuple(int(known.get(scope, 0)) for scope in scopes), zone)
+    known = await read_versions_of(connection, school_id, scopes)
+    return PupilGroups(group_ids, scopes, tuple(known[scope] for scope in scopes), zone)
 
 
 async def _todo_sources(

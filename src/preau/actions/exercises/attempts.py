@@ -185,7 +185,7 @@ async def submit_attempt(services: Services, actor: Actor, attempt_id: int) -> A
                     )
         view = await attempt_view(connection, actor, attempt_id, exercise, work)
     if versions:
-        await services.todo_cache.announce(actor.school_id, versions)
+        await services.versions.announce(actor.school_id, versions)
     return view
 
 

@@ -18,8 +18,9 @@ from preau.actions.access import (
     access_exercise_by_id,
     access_homework_by_id,
 )
-from preau.actions.classwork.todo import bump_versions, group_scope
+from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
+from preau.actions.warm import bump_versions
 from preau.adapters.sql.schema import attempts, bank_questions, exercises
 from preau.domain.access import Action
 from preau.domain.errors import Conflict, InvalidInput, NotFound
@@ -189,7 +190,7 @@ async def set_exercise(
             connection, actor, exercise_id, Action.READ, now=now
         )
         view = await _view(connection, actor, row, work)
-    await services.todo_cache.announce(actor.school_id, versions)
+    await services.versions.announce(actor.school_id, versions)
     return view
 
 

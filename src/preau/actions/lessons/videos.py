@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.access import access_hand_ins_by_homework_id, access_video_by_id
 from preau.actions.access.classwork import access_homework_by_id
 from preau.actions.classwork.homework import person_name
-from preau.actions.classwork.todo import bump_versions, group_scope
+from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
+from preau.actions.warm import bump_versions
 from preau.adapters.media import MediaError
 from preau.adapters.sql.schema import (
     enrolments,
@@ -165,7 +166,7 @@ async def upload_video(
         except BaseException:
             await services.files.delete(key)  # nothing half-written
             raise
-        await services.todo_cache.announce(actor.school_id, versions)
+        await services.versions.announce(actor.school_id, versions)
         if services.media_wakeup is not None:
             services.media_wakeup.set()
         return await get_video(services, actor, video_id)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from preau.actions.context import Services
 from preau.actions.messages.queries import like_patterns, people_columns, person_ref
-from preau.actions.messages.unread import etag_of
+from preau.actions.warm import kept_for_person
 from preau.adapters.sql.schema import conversation_participants, conversations, messages, people
 from preau.domain.directory import check_paging
 from preau.domain.messages import ConversationSummary, InboxPage
@@ -98,11 +98,8 @@ async def list_inbox(
 
 async def inbox_cached(services: Services, actor: Actor) -> tuple[bytes, str]:
     """The first page of the inbox as JSON and its ETag; warm, it costs no I/O."""
-    cached = services.live.cache.get(actor.person_id, "inbox")
-    if cached is not None:
-        return cached
-    ticket = services.live.cache.ticket()
-    body = _json.encode(await list_inbox(services, actor))
-    etag = etag_of(body)
-    services.live.cache.put(actor.person_id, "inbox", body, etag, ticket)
-    return body, etag
+
+    async def build() -> bytes:
+        return _json.encode(await list_inbox(services, actor))
+
+    return await kept_for_person(services.live.cache, actor.person_id, "inbox", build)

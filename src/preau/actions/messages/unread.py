@@ -3,7 +3,6 @@ process the new counts after a commit."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.context import Services
 from preau.actions.messages.queries import chunks
 from preau.actions.messages.rules import load_rules
+from preau.actions.warm import content_etag, kept_for_person
 from preau.adapters.sql.schema import (
     announcement_recipients,
     announcements,
@@ -70,19 +70,17 @@ async def unread_counts(services: Services, actor: Actor) -> UnreadCounts:
 
 
 def etag_of(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    """The quoted ETag of a JSON body (as :func:`kept_for_person` makes them)."""
+    return f'"{content_etag(body)}"'
 
 
 async def unread_counts_cached(services: Services, actor: Actor) -> tuple[bytes, str]:
     """The unread counts as JSON and their ETag, from this process's cache when warm."""
-    cached = services.live.cache.get(actor.person_id, "unread")
-    if cached is not None:
-        return cached
-    ticket = services.live.cache.ticket()
-    body = _json.encode(await unread_counts(services, actor))
-    etag = etag_of(body)
-    services.live.cache.put(actor.person_id, "unread", body, etag, ticket)
-    return body, etag
+
+    async def build() -> bytes:
+        return _json.encode(await unread_counts(services, actor))
+
+    return await kept_for_person(services.live.cache, actor.person_id, "unread", build)
 
 
 async def announce_change(

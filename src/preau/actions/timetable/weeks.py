@@ -3,15 +3,11 @@ one's own week kept warm per process."""
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from datetime import date, timedelta
 
 import msgspec
-import sqlalchemy as sa
 
 from preau.actions.access import access_group_by_id, access_person_by_id
-from preau.actions.classwork.todo import TodoCache
 from preau.actions.context import Services
 from preau.actions.timetable.lessons import (
     expand_lessons,
@@ -19,8 +15,8 @@ from preau.actions.timetable.lessons import (
     load_lessons,
     occurrences_for_person,
 )
+from preau.actions.warm import Entries, ReadVersions, content_etag
 from preau.actions.zones import school_zone
-from preau.adapters.sql.schema import read_versions
 from preau.domain.access import Action
 from preau.domain.people import Actor
 from preau.domain.timetable import WeekView, monday_of, week_view
@@ -59,8 +55,7 @@ async def week(
 
 # -- one's own week, warm --------------------------------------------------------------------
 
-# Any timetable write of a school bumps this read version (DESIGN.md §5); the versions are
-# kept and heard of by the to-do cache's registry, like the classwork ones.
+# Any timetable write of a school bumps this read version (actions/warm.py, DESIGN.md §5).
 TIMETABLE_SCOPE = "timetable"
 WEEK_SECONDS = 60.0  # a warm week is rebuilt this often anyway: enrolments, a new day
 
@@ -75,7 +70,7 @@ class CachedWeek:
         self.version = version
         self.valid_until = valid_until
         self.body = msgspec.json.encode(view)
-        self.etag = hashlib.blake2b(self.body, digest_size=10).hexdigest()
+        self.etag = content_etag(self.body)
         self.quoted_etag = b'"%s"' % self.etag.encode()  # as the ETag header carries it
         self.parts: dict[str, bytes] = {}
 
@@ -83,19 +78,15 @@ class CachedWeek:
 class WeekCache:
     """The weeks people look at most, their own current one, per process (LRU)."""
 
-    def __init__(self, versions: TodoCache, *, max_entries: int = 50_000) -> None:
+    def __init__(self, versions: ReadVersions, *, max_entries: int = 50_000) -> None:
         self.versions = versions
         self.max_entries = max_entries
-        self.entries: OrderedDict[tuple[int, int, date], CachedWeek] = OrderedDict()
+        self.entries: Entries[tuple[int, int, date], CachedWeek] = Entries(max_entries)
 
     def lookup(self, actor: Actor, monday: date, now: float) -> CachedWeek | None:
-        key = (actor.school_id, actor.person_id, monday)
-        entry = self.entries.get(key)
-        if entry is None or entry.valid_until <= now:
+        entry = self.entries.fresh((actor.school_id, actor.person_id, monday), now)
+        if entry is None or entry.version < self.versions.current(actor.school_id, TIMETABLE_SCOPE):
             return None
-        if entry.version < self.versions.versions.get((actor.school_id, TIMETABLE_SCOPE), 0):
-            return None
-        self.entries.move_to_end(key)
         return entry
 
     async def week(self, services: Services, actor: Actor, monday: date) -> CachedWeek:
@@ -105,24 +96,10 @@ class WeekCache:
         if entry is not None:
             return entry
         async with services.engine.connect() as connection:
-            version = int(
-                (
-                    await connection.execute(
-                        sa.select(read_versions.c.version).where(
-                            read_versions.c.school_id == actor.school_id,
-                            read_versions.c.scope == TIMETABLE_SCOPE,
-                        )
-                    )
-                ).scalar()
-                or 0
-            )
-        self.versions.apply(actor.school_id, {TIMETABLE_SCOPE: version})
+            read = await self.versions.read(connection, actor.school_id, [TIMETABLE_SCOPE])
+        version = read[TIMETABLE_SCOPE]
         entry = CachedWeek(
             await week(services, actor, monday), version=version, valid_until=now + WEEK_SECONDS
         )
-        key = (actor.school_id, actor.person_id, monday)
-        self.entries[key] = entry
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        self.entries.keep((actor.school_id, actor.person_id, monday), entry)
         return entry

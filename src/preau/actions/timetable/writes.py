@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_lesson_by_id, enforce
-from preau.actions.classwork.todo import bump_versions
 from preau.actions.context import Services
 from preau.actions.timetable.lessons import expand_lessons, load_lessons
 from preau.actions.timetable.weeks import TIMETABLE_SCOPE
+from preau.actions.warm import bump_versions
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     groups,
@@ -102,7 +102,7 @@ async def create_lesson(services: Services, actor: Actor, draft: LessonDraft) ->
         lesson_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # one key
         lesson = (await load_lessons(connection, actor.school_id, lesson_ids=[lesson_id]))[0]
         bumped = await _timetable_changed(services, connection, actor.school_id)
-    await services.todo_cache.announce(actor.school_id, bumped)
+    await services.versions.announce(actor.school_id, bumped)
     return lesson
 
 
@@ -183,7 +183,7 @@ async def change_occurrence(services: Services, actor: Actor, draft: ChangeDraft
             connection, actor.school_id, [lesson], span_start, span, zone=zone
         )
         bumped = await _timetable_changed(services, connection, actor.school_id)
-    await services.todo_cache.announce(actor.school_id, bumped)
+    await services.versions.announce(actor.school_id, bumped)
     return next(item for item in occurrences if item.day == draft.day)
 
 
@@ -206,7 +206,7 @@ async def set_virtual(
             },
         )
         bumped = await _timetable_changed(services, connection, actor.school_id)
-    await services.todo_cache.announce(actor.school_id, bumped)
+    await services.versions.announce(actor.school_id, bumped)
 
 
 async def add_holiday(services: Services, actor: Actor, draft: HolidayDraft) -> Holiday:
@@ -222,5 +222,5 @@ async def add_holiday(services: Services, actor: Actor, draft: HolidayDraft) -> 
             )
         )
         bumped = await _timetable_changed(services, connection, actor.school_id)
-    await services.todo_cache.announce(actor.school_id, bumped)
+    await services.versions.announce(actor.school_id, bumped)
     return Holiday(name=draft.name, first_day=draft.first_day, last_day=draft.last_day)
