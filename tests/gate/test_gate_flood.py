@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from preau.adapters.clock import ManualClock
 from preau.domain.admission import Lane
 from preau.gate.control import read_gate_status
 from preau.gate.middleware import GateMiddleware
+from preau.gate.pow import ProofOfWork
 from preau.ports import SharedState
 from tests.gate.support import gate_on
 from tests.gate.test_gate_http import SECRET, hello, settings, while_time_moves
@@ -221,6 +223,30 @@ async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(
         joined = await late.post("/gate/join", data={"altcha": late_proof, "next": "/"})
         assert joined.status_code in (200, 303)
         assert "preau_ticket" in late.cookies or "preau_pass" in late.cookies
+
+
+def solve(challenge: dict[str, Any]) -> str:
+    solution = altcha.solve_challenge(altcha.Challenge.from_dict(challenge))
+    assert solution is not None
+    payload = {"challenge": challenge, "solution": solution.to_dict()}
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+async def test_a_stock_of_cheap_solutions_is_refused_once_the_cost_rises(
+    shared_state: SharedState,
+) -> None:
+    """One step below the cost in force is accepted only for a challenge issued just before
+    the raise; solutions prepared earlier, while it was cheap, must be done again."""
+    pow = ProofOfWork(SECRET, shared_state)
+    rules = settings(pow_cost=10, pow_late_grace_s=30.0, pow_challenge_ttl_s=300.0)
+    issued = float(int(time.time()))  # altcha also checks expiry on the system's clock
+    fresh, kept, dearer = (pow.challenge(rules, now=issued, cost=10) for _ in range(3))
+    assert await pow.verify(solve(fresh), rules, required_cost=20, now=issued + 20)
+    assert not await pow.verify(solve(kept), rules, required_cost=20, now=issued + 31)
+    assert not await pow.verify(solve(dearer), rules, required_cost=40, now=issued + 1)
+    # The refused ones were not spent: at the cost in force they still count, until expiry.
+    assert await pow.verify(solve(kept), rules, required_cost=10, now=issued + 31)
+    assert not await pow.verify(solve(dearer), rules, required_cost=10, now=issued + 301)
 
 
 async def test_a_forged_challenge_is_refused_not_a_server_error(

@@ -586,7 +586,8 @@ def proof_of_work_cost(
 
     Someone who solved a challenge joins the line, so while more people solve than the gate
     lets in, each admission costs more work; whole doublings keep the costs in force few, so
-    a challenge fetched just before a raise is still worth half (:func:`proof_cost_accepted`).
+    a challenge fetched just before a raise is still worth half for a short while
+    (:func:`proof_cost_accepted`).
     """
     pressure = arrivals_per_s / admission_rate if admission_rate > 0 else float(maximum_factor)
     factor = 1
@@ -595,9 +596,23 @@ def proof_of_work_cost(
     return base_cost * factor
 
 
-def proof_cost_accepted(offered_cost: int, required_cost: int) -> bool:
-    """A solution at the cost in force, or one step (half) below it, is accepted."""
-    return offered_cost * 2 >= required_cost
+def proof_cost_accepted(
+    offered_cost: int,
+    required_cost: int,
+    *,
+    issued_at: float,
+    now: float,
+    late_grace_s: float,
+) -> bool:
+    """A solution at the cost in force is accepted; one a step (half) below it only if its
+    challenge was issued within ``late_grace_s`` (fetched just before a raise, solved
+    since). A cheaper challenge fetched earlier and kept (a stock solved while the cost
+    was low) is refused: it must be fetched again at the cost in force."""
+    if offered_cost >= required_cost:
+        return True
+    if offered_cost * 2 < required_cost:
+        return False
+    return now - issued_at <= late_grace_s
 
 
 # --- Networks -------------------------------------------------------------------------------

@@ -695,7 +695,7 @@ class GateMiddleware:
             if self.runtime.attack:
                 payload = form.get("altcha") or _header(scope, b"x-altcha") or ""
                 settings, required = self.runtime.settings, self.runtime.pow_cost
-                if not await self.pow.verify(payload, settings, required_cost=required):
+                if not await self.pow.verify(payload, settings, required_cost=required, now=now):
                     if as_json:
                         body, headers = pages.problem(
                             "proof-of-work-rejected",

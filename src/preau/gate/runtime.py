@@ -118,6 +118,7 @@ class GateRuntime:
         self._last_cut_at = 0.0
         self._lag_task: asyncio.Task[None] | None = None
         self._last_flush = 0.0
+        self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._round_done: asyncio.Future[None] | None = None
@@ -401,6 +402,13 @@ class GateRuntime:
         return granted is not None
 
     async def flush(self, *, force: bool = False) -> None:
+        """Hand what was seen since the last flush to the shared store. One at a time: a
+        flush that returns has written everything pending, even while the background
+        task's own flush was under way."""
+        async with self._flush_lock:
+            await self._flush(force=force)
+
+    async def _flush(self, *, force: bool) -> None:
         now = self.clock.time()
         self._last_flush = now
         # First the hooks: the middleware's hot path counts its sightings on its own

@@ -86,6 +86,9 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     pow_max_factor: int = 8
     pow_difficulty: int = 2  # hex zeros the derived key must start with (16^n attempts)
     pow_challenge_ttl_s: float = 300.0
+    # A challenge one step cheaper than the cost in force is still accepted this long after
+    # it was issued (fetched just before a raise); older ones must be fetched again.
+    pow_late_grace_s: float = 30.0
 
     # Shedding inside each worker.
     max_in_flight: int = 64  # upper bound of the adaptive in-flight limit
