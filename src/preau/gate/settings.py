@@ -44,8 +44,9 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     ticket_idle_s: float = 120.0  # a waiting place is kept this long after the last poll
     # A ticket never polled is forgotten after this long (at most ticket_idle_s; its first
     # poll is asked for within a quarter of it): arrivals that never come back clear out of
-    # the line in seconds.
-    unpolled_ticket_idle_s: float = 20.0
+    # the line in seconds. Until then each one reached takes an admission (bench/gate_flood.py:
+    # at 20 s a polite flood held people back about 25 s), so it is short.
+    unpolled_ticket_idle_s: float = 6.0
     # People come back (their first poll, the pass's second request) within this long; the
     # attack detector counts those who have not, after it.
     return_expected_s: float = 5.0
