@@ -261,3 +261,31 @@ async def test_a_forged_challenge_is_refused_not_a_server_error(
         answer = await forger.post("/gate/join", data={"altcha": forged})
         assert answer.status_code == 403
         assert answer.json()["type"] == "urn:preau:gate:proof-of-work-rejected"
+
+
+async def test_tickets_taken_and_dropped_take_no_turn_from_those_behind(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """The bench's polite flood: tickets taken and never polled took one admission each
+    when their turn came, and the people behind waited for them. Once their first poll is
+    overdue they are let through on credit, and the person behind is next."""
+    gate = make_gate(
+        capacity=100, admission_rate_per_s=1.0, admission_burst_s=1.0, unpolled_ticket_idle_s=6.0
+    )
+    api = {"accept": "application/json"}
+    assert (await arrive_once(gate, "192.0.2.1", **api)).status_code == 200  # the one token
+    for index in range(5):
+        assert (await arrive_once(gate, f"198.51.{index}.9", **api)).status_code == 429
+    async with from_address(gate, "203.0.113.5", **api) as person:
+        assert (await person.get("/api/x")).status_code == 429
+        assert (await person.get("/gate/status?next=/api/x")).json()["admitted"] is False
+        await gate.runtime.flush()
+        clock.advance(3.5)  # the flood's first polls are overdue; one token earned
+        await gate.runtime.admission_round_soon()
+        status = await while_time_moves(clock, person.get("/gate/status?next=/api/x"))
+        assert status.json() == {"admitted": True, "next": "/api/x"}
+        assert (await person.get("/api/x")).status_code == 200
+    await gate.runtime.flush()
+    assert gate.runtime.view is not None
+    # Five on credit (never claimed), the first arrival, the person: all in the room for now.
+    assert gate.runtime.view.queue.admitted == (0, 0, 2)

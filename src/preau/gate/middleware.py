@@ -548,6 +548,8 @@ class GateMiddleware:
             )
             now = self.clock.time()
         if status.admitted:
+            # Come for its pass: a ticket admitted on credit pays for it now (the flush).
+            runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
             pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
             gate_pass = self.credentials.issue_pass(
                 pass_name,

@@ -374,6 +374,10 @@ class GateRuntime:
             shares=LaneShares(settings.priority_share, settings.first_time_share),
             opening_at=settings.opening_at,
             seed=secrets.token_hex(8),
+            # Their first poll was due (asked for within a quarter of their short life).
+            credit_before=(
+                now - settings.unpolled_ticket_timeout_s / 2 if settings.charge_on_claim else None
+            ),
         )
         if not any(plan.grants) and plan.seal is None and rate_at == view.rate_at:
             return False
@@ -382,7 +386,8 @@ class GateRuntime:
                 snapshot.serving[lane],
                 snapshot.issued[lane],
                 snapshot.pre_queues[lane],
-                2 * plan.grants[lane] + 16,
+                # Room to walk past tickets admitted on credit (a flood's, interleaved).
+                (4 * plan.grants[lane] + 64) if plan.room else (2 * plan.grants[lane] + 16),
             )
             if plan.grants[lane]
             else []

@@ -47,6 +47,10 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # the line in seconds. Until then each one reached takes an admission (bench/gate_flood.py:
     # at 20 s a polite flood held people back about 25 s), so it is short.
     unpolled_ticket_idle_s: float = 6.0
+    # A ticket never polled though its first poll was due, reached in line, is admitted
+    # without spending the rate, and pays when it comes for its pass: tickets taken and
+    # dropped (a polite flood's) take no admission from the people behind them.
+    charge_on_claim: bool = True
     # People come back (their first poll, the pass's second request) within this long; the
     # attack detector counts those who have not, after it.
     return_expected_s: float = 5.0
