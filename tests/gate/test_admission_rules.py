@@ -182,6 +182,16 @@ def test_plan_respects_capacity_and_rate() -> None:
     assert half.tokens == 2.5
 
 
+def test_credit_goes_only_to_the_room_left_and_only_when_asked() -> None:
+    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0, active=2)
+    assert (plan(busy).room, plan(busy).credit_before) == (0, 0.0)
+    credit = plan(busy, credit_before=97.0)
+    assert (credit.grants, credit.room, credit.credit_before) == ((0, 5, 0), 3, 97.0)
+    # A negative budget (claims paid after the round) admits nobody until it is earned back.
+    owing = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=-3.0, tokens_at=99.0)
+    assert plan(owing).grants == (0, 2, 0)
+
+
 def test_nobody_is_admitted_before_opening_and_the_draw_comes_first() -> None:
     busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=5.0, tokens_at=100.0)
     early = plan(busy, opening_at=200.0)
