@@ -209,10 +209,21 @@ async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(
     ):
         early_cost, early_proof = await solved(early)
         assert early_cost == 10
-        # Ten arrivals a second against two admissions: five times over, so four times
-        # the cost (whole doublings, at most pow_max_factor).
+        # Arrivals that prove nothing (the flood that set the mode off) do not raise it…
         for _ in range(20):
             await gate.runtime.join(Lane.FIRST_TIME, device=None)
+        clock.advance(2.0)
+        await gate.runtime.flush()
+        await gate.runtime.run_round()
+        assert gate.runtime.pow_cost == 10
+        # …those who solve do: forty in the four seconds seen, ten a second against two
+        # admissions, five times over, so four times the cost (whole doublings, at most
+        # pow_max_factor).
+        for index in range(40):
+            async with from_address(gate, f"198.51.{index}.7") as solver:
+                _, proof = await solved(solver)
+                await solver.post("/gate/join", data={"altcha": proof, "next": "/"})
+        await gate.runtime.flush()
         clock.advance(2.0)
         await gate.runtime.run_round()
         assert gate.runtime.pow_cost == 40

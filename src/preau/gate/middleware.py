@@ -714,6 +714,7 @@ class GateMiddleware:
                             [(b"content-type", b"text/html; charset=utf-8")],
                         )
                     return
+                self.runtime.stats["proven"] += 1  # what the proof of work's price follows
             ticket = await self._join(cookies, now)
         scope = {**scope, "path": "/gate/status" if as_json else "/gate/wait"}
         await self._answer_ticket(

@@ -103,6 +103,7 @@ class GateRuntime:
         self.lane_rates: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.arrivals_per_s = 0.0
         self.rate_limited_per_s = 0.0
+        self.proven_per_s = 0.0  # arrivals that joined with a proof of work
         # What a proof of work costs now: raised while arrivals outrun admissions.
         self.pow_cost = settings.pow_cost
         self.seen_passes: set[str] = set()
@@ -278,6 +279,9 @@ class GateRuntime:
             self.rate_limited_per_s = (
                 view.stats.get("rate_limited", 0) - stats_then.get("rate_limited", 0)
             ) / elapsed
+            self.proven_per_s = (
+                view.stats.get("proven", 0) - stats_then.get("proven", 0)
+            ) / elapsed
         settings = self.settings
         thresholds = AttackThresholds(
             settings.attack_arrivals_per_s,
@@ -300,9 +304,11 @@ class GateRuntime:
         ):
             self.attack = True
             self._pending_attack_until = now + settings.attack_hold_s
+        # Priced by those who solve: the flood that set the mode off solves nothing, and
+        # must not make the people coming after it pay more.
         self.pow_cost = proof_of_work_cost(
             settings.pow_cost,
-            arrivals_per_s=self.arrivals_per_s,
+            arrivals_per_s=self.proven_per_s,
             admission_rate=self.current_rate(view.queue),
             maximum_factor=settings.pow_max_factor,
         )
