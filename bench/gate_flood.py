@@ -535,7 +535,8 @@ def cost_text(result: dict[str, Any]) -> str:
             f", {result['iterations_per_pass'] / 1e6:.1f} M iterations "
             f"({result['cpu_s_per_pass']:.1f} CPU-s)"
         )
-    return text + f" per pass ({result['attack_passes']} passes)"
+    passes = result["attack_passes"]
+    return text + f" per pass ({passes} pass{'es' if passes > 1 else ''})"
 
 
 def report(results: list[dict[str, Any]], scale: Scale, quick: bool, iteration_s: float) -> str:
