@@ -24,6 +24,7 @@ import random
 import statistics
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,28 +225,46 @@ class Browser:
     little CPU and nothing queues inside a shared connection pool.
     """
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, source: str | None = None) -> None:
         self.port = port
+        # The address the connection comes from: any of 127.0.0.0/8 on Linux's loopback,
+        # so one machine plays many clients, each with its own address and network.
+        self.source = source
         self.cookies: dict[str, str] = {}
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str, *, accept: str = "text/html") -> Reply:
+        return await self.request("GET", path, accept=accept)
+
+    async def post(self, path: str, form: dict[str, str], *, accept: str = "text/html") -> Reply:
+        body = urllib.parse.urlencode(form).encode()
+        return await self.request("POST", path, accept=accept, body=body)
+
+    async def request(self, method: str, path: str, *, accept: str, body: bytes = b"") -> Reply:
         try:
             async with asyncio.timeout(CLIENT_TIMEOUT_S):
-                return await self._get(path, accept)
+                return await self._request(method, path, accept, body)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
             await self.close()
             raise BrowserError(type(error).__name__) from error
 
-    async def _get(self, path: str, accept: str) -> Reply:
+    async def _request(self, method: str, path: str, accept: str, body: bytes) -> Reply:
         if self.reader is None or self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            local = None if self.source is None else (self.source, 0)
+            self.reader, self.writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, local_addr=local
+            )
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\n"
+        request = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\n"
         if cookie:
             request += f"Cookie: {cookie}\r\n"
-        self.writer.write((request + "\r\n").encode("latin-1"))
+        if body:
+            request += (
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(body)}\r\n"
+            )
+        self.writer.write((request + "\r\n").encode("latin-1") + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])

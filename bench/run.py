@@ -15,6 +15,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("roster_import.py", ["--quick"], []),
     ("gate_cost.py", ["--quick"], []),
     ("gate_overload.py", ["--quick"], []),
+    ("gate_flood.py", ["--quick"], []),
     ("hot_paths.py", ["--quick"], []),
     ("kolibri_compare.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),

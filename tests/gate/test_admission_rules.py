@@ -182,6 +182,16 @@ def test_plan_respects_capacity_and_rate() -> None:
     assert half.tokens == 2.5
 
 
+def test_credit_goes_only_to_the_room_left_and_only_when_asked() -> None:
+    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0, active=2)
+    assert (plan(busy).room, plan(busy).credit_before) == (0, 0.0)
+    credit = plan(busy, credit_before=97.0)
+    assert (credit.grants, credit.room, credit.credit_before) == ((0, 5, 0), 3, 97.0)
+    # A negative budget (claims paid after the round) admits nobody until it is earned back.
+    owing = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=-3.0, tokens_at=99.0)
+    assert plan(owing).grants == (0, 2, 0)
+
+
 def test_nobody_is_admitted_before_opening_and_the_draw_comes_first() -> None:
     busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=5.0, tokens_at=100.0)
     early = plan(busy, opening_at=200.0)
@@ -429,8 +439,11 @@ def test_proof_of_work_cost_rises_with_pressure_in_doublings(
         1000, arrivals_per_s=arrivals + more, admission_rate=rate, maximum_factor=maximum
     )
     assert higher >= cost
-    # A solution fetched one doubling earlier is still worth it.
-    assert proof_cost_accepted(max(1000, cost // 2), cost)
+    # A solution fetched one doubling earlier is still worth it, for a short while.
+    late = {"issued_at": 100.0, "late_grace_s": 30.0}
+    assert proof_cost_accepted(max(1000, cost // 2), cost, now=130.0, **late)
+    if cost > 1000:
+        assert not proof_cost_accepted(cost // 2, cost, now=131.0, **late)
 
 
 def test_proof_of_work_cost_examples() -> None:
@@ -443,9 +456,12 @@ def test_proof_of_work_cost_examples() -> None:
     assert cost(40) == 10_000
     assert cost(100) == 20_000
     assert cost(10_000) == 40_000  # never over the maximum factor
-    assert proof_cost_accepted(5000, 5000)
-    assert proof_cost_accepted(5000, 10_000)
-    assert not proof_cost_accepted(5000, 20_000)
+    fresh = {"issued_at": 100.0, "now": 110.0, "late_grace_s": 30.0}
+    kept = {"issued_at": 100.0, "now": 200.0, "late_grace_s": 30.0}
+    assert proof_cost_accepted(5000, 5000, **kept)  # at the cost in force: until it expires
+    assert proof_cost_accepted(5000, 10_000, **fresh)  # fetched just before the raise
+    assert not proof_cost_accepted(5000, 10_000, **kept)  # a stock solved while it was cheap
+    assert not proof_cost_accepted(5000, 20_000, **fresh)  # two steps below: never
 
 
 @given(

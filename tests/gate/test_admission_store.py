@@ -261,3 +261,58 @@ async def test_who_came_back_is_counted(admission_store: AdmissionStore) -> None
     assert state.queue.waiting == (0, 0, 4)
     # Without a settling time nothing counts as not back.
     assert (await view(admission_store, later)).returns.unreturned == 0
+
+
+async def test_tickets_never_polled_are_admitted_on_credit(
+    admission_store: AdmissionStore,
+) -> None:
+    """Tickets whose first poll was due and never came take no admission from the people
+    behind them: they are let through on credit, and pay only if they come for the pass."""
+    for _ in range(3):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    await admission_store.touch(now=NOW + 1, passes=[], tickets=[(2, 3)], stats={})  # 3 polls
+    later = NOW + 5
+    fresh = await admission_store.join(Lane.FIRST_TIME, now=later, device=None, ticket_idle_s=60)
+    snapshot = (await view(admission_store, later)).queue
+    plan = plan_admissions(
+        snapshot,
+        now=later,
+        capacity=100,
+        rate=2.0,
+        burst=2.0,
+        shares=LaneShares(),
+        opening_at=None,
+        seed="s",
+        credit_before=later - 3,
+    )
+    assert plan.grants == (0, 0, 2)
+    candidates = [[], [], candidates_after(0, 4, None, 8)]
+    # 1 and 2 on credit; 3 (polled) and 4 (just joined, its first poll not due) paid.
+    assert await admission_store.apply(plan, candidates, now=later, rate=2, rate_at=later) == (
+        0,
+        0,
+        2,
+    )
+    state = (await view(admission_store, later)).queue
+    assert fresh == (Lane.FIRST_TIME, 4)
+    assert (state.serving, state.active, state.admitted) == ((0, 0, 4), 4, (0, 0, 2))
+    assert state.tokens == 0.0
+    # Ticket 1 comes for its pass: it pays from the budget (below zero) and counts.
+    await admission_store.touch(now=later + 1, passes=[], tickets=[(2, 1)], stats={})
+    claimed = (await view(admission_store, later + 1)).queue
+    assert (claimed.tokens, claimed.admitted) == (-1.0, (0, 0, 3))
+    assert claimed.version == state.version + 1  # a round planned before cannot undo it
+    # Ticket 2 never comes: counted as not back, then its slot goes with its short life.
+    moment = later + 2
+    shape = await admission_store.view(
+        now=moment,
+        pass_cutoff=moment - 60,
+        ticket_cutoff=moment - 60,
+        unpolled_cutoff=NOW - 1,
+        settled_before=NOW + 1,
+    )
+    assert (shape.queue.active, shape.returns.unreturned) == (4, 1)
+    gone = await admission_store.view(
+        now=moment, pass_cutoff=moment - 60, ticket_cutoff=moment - 60, unpolled_cutoff=NOW + 1
+    )
+    assert gone.queue.active == 3

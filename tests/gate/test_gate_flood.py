@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from preau.adapters.clock import ManualClock
 from preau.domain.admission import Lane
 from preau.gate.control import read_gate_status
 from preau.gate.middleware import GateMiddleware
+from preau.gate.pow import ProofOfWork
 from preau.ports import SharedState
 from tests.gate.support import gate_on
 from tests.gate.test_gate_http import SECRET, hello, settings, while_time_moves
@@ -207,10 +209,21 @@ async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(
     ):
         early_cost, early_proof = await solved(early)
         assert early_cost == 10
-        # Ten arrivals a second against two admissions: five times over, so four times
-        # the cost (whole doublings, at most pow_max_factor).
+        # Arrivals that prove nothing (the flood that set the mode off) do not raise it…
         for _ in range(20):
             await gate.runtime.join(Lane.FIRST_TIME, device=None)
+        clock.advance(2.0)
+        await gate.runtime.flush()
+        await gate.runtime.run_round()
+        assert gate.runtime.pow_cost == 10
+        # …those who solve do: forty in the four seconds seen, ten a second against two
+        # admissions, five times over, so four times the cost (whole doublings, at most
+        # pow_max_factor).
+        for index in range(40):
+            async with from_address(gate, f"198.51.{index}.7") as solver:
+                _, proof = await solved(solver)
+                await solver.post("/gate/join", data={"altcha": proof, "next": "/"})
+        await gate.runtime.flush()
         clock.advance(2.0)
         await gate.runtime.run_round()
         assert gate.runtime.pow_cost == 40
@@ -221,6 +234,30 @@ async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(
         joined = await late.post("/gate/join", data={"altcha": late_proof, "next": "/"})
         assert joined.status_code in (200, 303)
         assert "preau_ticket" in late.cookies or "preau_pass" in late.cookies
+
+
+def solve(challenge: dict[str, Any]) -> str:
+    solution = altcha.solve_challenge(altcha.Challenge.from_dict(challenge))
+    assert solution is not None
+    payload = {"challenge": challenge, "solution": solution.to_dict()}
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+async def test_a_stock_of_cheap_solutions_is_refused_once_the_cost_rises(
+    shared_state: SharedState,
+) -> None:
+    """One step below the cost in force is accepted only for a challenge issued just before
+    the raise; solutions prepared earlier, while it was cheap, must be done again."""
+    pow = ProofOfWork(SECRET, shared_state)
+    rules = settings(pow_cost=10, pow_late_grace_s=30.0, pow_challenge_ttl_s=300.0)
+    issued = float(int(time.time()))  # altcha also checks expiry on the system's clock
+    fresh, kept, dearer = (pow.challenge(rules, now=issued, cost=10) for _ in range(3))
+    assert await pow.verify(solve(fresh), rules, required_cost=20, now=issued + 20)
+    assert not await pow.verify(solve(kept), rules, required_cost=20, now=issued + 31)
+    assert not await pow.verify(solve(dearer), rules, required_cost=40, now=issued + 1)
+    # The refused ones were not spent: at the cost in force they still count, until expiry.
+    assert await pow.verify(solve(kept), rules, required_cost=10, now=issued + 31)
+    assert not await pow.verify(solve(dearer), rules, required_cost=10, now=issued + 301)
 
 
 async def test_a_forged_challenge_is_refused_not_a_server_error(
@@ -235,3 +272,31 @@ async def test_a_forged_challenge_is_refused_not_a_server_error(
         answer = await forger.post("/gate/join", data={"altcha": forged})
         assert answer.status_code == 403
         assert answer.json()["type"] == "urn:preau:gate:proof-of-work-rejected"
+
+
+async def test_tickets_taken_and_dropped_take_no_turn_from_those_behind(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """The bench's polite flood: tickets taken and never polled took one admission each
+    when their turn came, and the people behind waited for them. Once their first poll is
+    overdue they are let through on credit, and the person behind is next."""
+    gate = make_gate(
+        capacity=100, admission_rate_per_s=1.0, admission_burst_s=1.0, unpolled_ticket_idle_s=6.0
+    )
+    api = {"accept": "application/json"}
+    assert (await arrive_once(gate, "192.0.2.1", **api)).status_code == 200  # the one token
+    for index in range(5):
+        assert (await arrive_once(gate, f"198.51.{index}.9", **api)).status_code == 429
+    async with from_address(gate, "203.0.113.5", **api) as person:
+        assert (await person.get("/api/x")).status_code == 429
+        assert (await person.get("/gate/status?next=/api/x")).json()["admitted"] is False
+        await gate.runtime.flush()
+        clock.advance(3.5)  # the flood's first polls are overdue; one token earned
+        await gate.runtime.admission_round_soon()
+        status = await while_time_moves(clock, person.get("/gate/status?next=/api/x"))
+        assert status.json() == {"admitted": True, "next": "/api/x"}
+        assert (await person.get("/api/x")).status_code == 200
+    await gate.runtime.flush()
+    assert gate.runtime.view is not None
+    # Five on credit (never claimed), the first arrival, the person: all in the room for now.
+    assert gate.runtime.view.queue.admitted == (0, 0, 2)

@@ -250,6 +250,12 @@ class AdmissionPlan(msgspec.Struct, frozen=True):
     credits: tuple[float, float, float]
     seal: Seal | None = None
     release_start: float = 0.0  # when the first person this plan admits may come in
+    # Slots that may go, besides the grants, to tickets never polled though they joined
+    # before ``credit_before`` (their first poll was due): such a ticket is admitted on
+    # credit, without spending the rate, and pays only if it comes for its pass; so a
+    # flood's tickets, never coming back, take no admission from anyone. 0: none.
+    room: int = 0
+    credit_before: float = 0.0
 
 
 def refill_tokens(tokens: float, since: float, now: float, rate: float, burst: float) -> float:
@@ -268,8 +274,15 @@ def plan_admissions(
     shares: LaneShares,
     opening_at: float | None,
     seed: str,
+    credit_before: float | None = None,
 ) -> AdmissionPlan:
-    """How many people to admit from each lane right now, and whether to open the doors."""
+    """How many people to admit from each lane right now, and whether to open the doors.
+
+    ``credit_before``: tickets never polled that joined before then are admitted in the
+    remaining room without spending the rate, and pay when they claim their pass (the
+    stores' ``touch``). Tickets still within their first poll are admitted as any, at
+    their place in the paced stream.
+    """
     tokens = refill_tokens(snapshot.tokens, snapshot.tokens_at, now, rate, burst)
     if opening_at is not None:
         if now < opening_at:
@@ -288,6 +301,8 @@ def plan_admissions(
         tokens,
         (credits[0], credits[1], credits[2]),
         release_start=max(now, snapshot.paced_until),
+        room=0 if credit_before is None else free - sum(grants),
+        credit_before=0.0 if credit_before is None else credit_before,
     )
 
 
@@ -586,7 +601,8 @@ def proof_of_work_cost(
 
     Someone who solved a challenge joins the line, so while more people solve than the gate
     lets in, each admission costs more work; whole doublings keep the costs in force few, so
-    a challenge fetched just before a raise is still worth half (:func:`proof_cost_accepted`).
+    a challenge fetched just before a raise is still worth half for a short while
+    (:func:`proof_cost_accepted`).
     """
     pressure = arrivals_per_s / admission_rate if admission_rate > 0 else float(maximum_factor)
     factor = 1
@@ -595,9 +611,23 @@ def proof_of_work_cost(
     return base_cost * factor
 
 
-def proof_cost_accepted(offered_cost: int, required_cost: int) -> bool:
-    """A solution at the cost in force, or one step (half) below it, is accepted."""
-    return offered_cost * 2 >= required_cost
+def proof_cost_accepted(
+    offered_cost: int,
+    required_cost: int,
+    *,
+    issued_at: float,
+    now: float,
+    late_grace_s: float,
+) -> bool:
+    """A solution at the cost in force is accepted; one a step (half) below it only if its
+    challenge was issued within ``late_grace_s`` (fetched just before a raise, solved
+    since). A cheaper challenge fetched earlier and kept (a stock solved while the cost
+    was low) is refused: it must be fetched again at the cost in force."""
+    if offered_cost >= required_cost:
+        return True
+    if offered_cost * 2 < required_cost:
+        return False
+    return now - issued_at <= late_grace_s
 
 
 # --- Networks -------------------------------------------------------------------------------

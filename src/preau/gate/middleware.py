@@ -548,6 +548,8 @@ class GateMiddleware:
             )
             now = self.clock.time()
         if status.admitted:
+            # Come for its pass: a ticket admitted on credit pays for it now (the flush).
+            runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
             pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
             gate_pass = self.credentials.issue_pass(
                 pass_name,
@@ -695,7 +697,7 @@ class GateMiddleware:
             if self.runtime.attack:
                 payload = form.get("altcha") or _header(scope, b"x-altcha") or ""
                 settings, required = self.runtime.settings, self.runtime.pow_cost
-                if not await self.pow.verify(payload, settings, required_cost=required):
+                if not await self.pow.verify(payload, settings, required_cost=required, now=now):
                     if as_json:
                         body, headers = pages.problem(
                             "proof-of-work-rejected",
@@ -712,6 +714,7 @@ class GateMiddleware:
                             [(b"content-type", b"text/html; charset=utf-8")],
                         )
                     return
+                self.runtime.stats["proven"] += 1  # what the proof of work's price follows
             ticket = await self._join(cookies, now)
         scope = {**scope, "path": "/gate/status" if as_json else "/gate/wait"}
         await self._answer_ticket(

@@ -4,7 +4,10 @@ A challenge is signed, expires, and is single-use: the first valid solution mark
 spent in shared state with ``add``, so a replay (in any process) is refused. The browser
 solves it with WebCrypto in ``static/gate.js``. Its cost (PBKDF2 iterations) is the one in
 force when it was fetched, raised while arrivals outrun admissions
-(:func:`preau.domain.admission.proof_of_work_cost`).
+(:func:`preau.domain.admission.proof_of_work_cost`). A solution of a lower cost than the
+one in force is refused, except one step below for a challenge issued in the last
+``pow_late_grace_s`` (fetched just before a raise): a stock of cheap solutions prepared
+while the cost was low buys nothing once it rises.
 """
 
 from __future__ import annotations
@@ -34,14 +37,17 @@ class ProofOfWork:
             cost=cost,
             key_prefix="0" * settings.pow_difficulty,
             expires_at=int(now + settings.pow_challenge_ttl_s),
-            data={"id": secrets.token_hex(8)},
+            # Signed with the rest: when it was issued, for the grace after a raise.
+            data={"id": secrets.token_hex(8), "issued": int(now)},
             hmac_secret=self._hmac_secret,
         )
         result: dict[str, Any] = challenge.to_dict()
         return result
 
-    async def verify(self, payload: str, settings: GateSettings, *, required_cost: int) -> bool:  # noqa: PLR0911 - one refusal per way a solution can be wrong
-        """True for a valid, fresh solution seen for the first time, at about the cost in
+    async def verify(  # noqa: PLR0911 - one refusal per way a solution can be wrong
+        self, payload: str, settings: GateSettings, *, required_cost: int, now: float
+    ) -> bool:
+        """True for a valid, unexpired solution seen for the first time, at the cost in
         force (``required_cost``; a challenge fetched just before a raise still counts)."""
         if not payload or len(payload) > 8192:
             metrics.POW_VERIFIED.labels("malformed").inc()
@@ -53,18 +59,35 @@ class ProofOfWork:
             metrics.POW_VERIFIED.labels("malformed").inc()
             return False
         parameters = parsed.challenge.parameters
-        if type(parameters.cost) is not int or not isinstance(parameters.key_prefix, str):
+        data = parameters.data if isinstance(parameters.data, dict) else {}
+        issued, expires = data.get("issued"), parameters.expires_at
+        if (
+            type(parameters.cost) is not int
+            or not isinstance(parameters.key_prefix, str)
+            or type(issued) is not int
+            or type(expires) is not int
+        ):
             # Unsigned yet (the signature is checked below): compared as they are, they
             # would fail the request instead of the proof.
             metrics.POW_VERIFIED.labels("malformed").inc()
             return False
         if (
             parameters.algorithm != settings.pow_algorithm
-            or not proof_cost_accepted(parameters.cost, required_cost)
+            or not proof_cost_accepted(
+                parameters.cost,
+                required_cost,
+                issued_at=issued,
+                now=now,
+                late_grace_s=settings.pow_late_grace_s,
+            )
             or not parameters.key_prefix.startswith("0" * settings.pow_difficulty)
         ):
             # Signed, but issued under easier settings than those now in force.
             metrics.POW_VERIFIED.labels("too_easy").inc()
+            return False
+        if expires < now:
+            # altcha checks expiry on the system's clock; the gate's own may be another.
+            metrics.POW_VERIFIED.labels("expired").inc()
             return False
         result = altcha.verify_solution(parsed, self._hmac_secret)
         if not result.verified:

@@ -103,6 +103,7 @@ class GateRuntime:
         self.lane_rates: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.arrivals_per_s = 0.0
         self.rate_limited_per_s = 0.0
+        self.proven_per_s = 0.0  # arrivals that joined with a proof of work
         # What a proof of work costs now: raised while arrivals outrun admissions.
         self.pow_cost = settings.pow_cost
         self.seen_passes: set[str] = set()
@@ -118,6 +119,7 @@ class GateRuntime:
         self._last_cut_at = 0.0
         self._lag_task: asyncio.Task[None] | None = None
         self._last_flush = 0.0
+        self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._round_done: asyncio.Future[None] | None = None
@@ -277,6 +279,9 @@ class GateRuntime:
             self.rate_limited_per_s = (
                 view.stats.get("rate_limited", 0) - stats_then.get("rate_limited", 0)
             ) / elapsed
+            self.proven_per_s = (
+                view.stats.get("proven", 0) - stats_then.get("proven", 0)
+            ) / elapsed
         settings = self.settings
         thresholds = AttackThresholds(
             settings.attack_arrivals_per_s,
@@ -299,9 +304,11 @@ class GateRuntime:
         ):
             self.attack = True
             self._pending_attack_until = now + settings.attack_hold_s
+        # Priced by those who solve: the flood that set the mode off solves nothing, and
+        # must not make the people coming after it pay more.
         self.pow_cost = proof_of_work_cost(
             settings.pow_cost,
-            arrivals_per_s=self.arrivals_per_s,
+            arrivals_per_s=self.proven_per_s,
             admission_rate=self.current_rate(view.queue),
             maximum_factor=settings.pow_max_factor,
         )
@@ -373,6 +380,10 @@ class GateRuntime:
             shares=LaneShares(settings.priority_share, settings.first_time_share),
             opening_at=settings.opening_at,
             seed=secrets.token_hex(8),
+            # Their first poll was due (asked for within a quarter of their short life).
+            credit_before=(
+                now - settings.unpolled_ticket_timeout_s / 2 if settings.charge_on_claim else None
+            ),
         )
         if not any(plan.grants) and plan.seal is None and rate_at == view.rate_at:
             return False
@@ -381,7 +392,8 @@ class GateRuntime:
                 snapshot.serving[lane],
                 snapshot.issued[lane],
                 snapshot.pre_queues[lane],
-                2 * plan.grants[lane] + 16,
+                # Room to walk past tickets admitted on credit (a flood's, interleaved).
+                (4 * plan.grants[lane] + 64) if plan.room else (2 * plan.grants[lane] + 16),
             )
             if plan.grants[lane]
             else []
@@ -401,6 +413,13 @@ class GateRuntime:
         return granted is not None
 
     async def flush(self, *, force: bool = False) -> None:
+        """Hand what was seen since the last flush to the shared store. One at a time: a
+        flush that returns has written everything pending, even while the background
+        task's own flush was under way."""
+        async with self._flush_lock:
+            await self._flush(force=force)
+
+    async def _flush(self, *, force: bool) -> None:
         now = self.clock.time()
         self._last_flush = now
         # First the hooks: the middleware's hot path counts its sightings on its own

@@ -44,8 +44,13 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     ticket_idle_s: float = 120.0  # a waiting place is kept this long after the last poll
     # A ticket never polled is forgotten after this long (at most ticket_idle_s; its first
     # poll is asked for within a quarter of it): arrivals that never come back clear out of
-    # the line in seconds.
-    unpolled_ticket_idle_s: float = 20.0
+    # the line in seconds. Until then each one reached takes an admission (bench/gate_flood.py:
+    # at 20 s a polite flood held people back about 25 s), so it is short.
+    unpolled_ticket_idle_s: float = 6.0
+    # A ticket never polled though its first poll was due, reached in line, is admitted
+    # without spending the rate, and pays when it comes for its pass: tickets taken and
+    # dropped (a polite flood's) take no admission from the people behind them.
+    charge_on_claim: bool = True
     # People come back (their first poll, the pass's second request) within this long; the
     # attack detector counts those who have not, after it.
     return_expected_s: float = 5.0
@@ -86,6 +91,9 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     pow_max_factor: int = 8
     pow_difficulty: int = 2  # hex zeros the derived key must start with (16^n attempts)
     pow_challenge_ttl_s: float = 300.0
+    # A challenge one step cheaper than the cost in force is still accepted this long after
+    # it was issued (fetched just before a raise); older ones must be fetched again.
+    pow_late_grace_s: float = 30.0
 
     # Shedding inside each worker.
     max_in_flight: int = 64  # upper bound of the adaptive in-flight limit

@@ -30,6 +30,8 @@ class MemoryAdmissionStore:
         self._fields: dict[str, str] = {}
         self._passes: dict[str, float] = {}  # used: last seen
         self._unused: dict[str, float] = {}  # admitted, never seen since: release time
+        # Admitted without spending the rate, never polled: when the ticket was taken.
+        self._unclaimed: dict[str, float] = {}
         self._alive: tuple[dict[int, float], ...] = ({}, {}, {})  # polled: last seen
         self._unpolled: tuple[dict[int, float], ...] = ({}, {}, {})  # never polled: joined
         self._devices: dict[str, tuple[int, int, float]] = {}
@@ -67,6 +69,9 @@ class MemoryAdmissionStore:
     ) -> StoreView:
         _forget_before(self._passes, pass_cutoff)
         _forget_before(self._unused, pass_cutoff if unused_cutoff is None else unused_cutoff)
+        _forget_before(
+            self._unclaimed, ticket_cutoff if unpolled_cutoff is None else unpolled_cutoff
+        )
         for alive, unpolled in zip(self._alive, self._unpolled, strict=True):
             _forget_before(alive, ticket_cutoff)
             _forget_before(unpolled, ticket_cutoff if unpolled_cutoff is None else unpolled_cutoff)
@@ -75,14 +80,21 @@ class MemoryAdmissionStore:
             self._devices = {d: v for d, v in self._devices.items() if v[2] > now}
         unreturned = 0
         if settled_before is not None:
-            unreturned = sum(seen < settled_before for seen in self._unused.values()) + sum(
-                seen < settled_before for unpolled in self._unpolled for seen in unpolled.values()
+            unreturned = (
+                sum(seen < settled_before for seen in self._unused.values())
+                + sum(joined < settled_before for joined in self._unclaimed.values())
+                + sum(
+                    seen < settled_before
+                    for unpolled in self._unpolled
+                    for seen in unpolled.values()
+                )
             )
+        unused = len(self._unused) + len(self._unclaimed)
         queue = snapshot_from_fields(
             self._fields,
-            active=len(self._passes) + len(self._unused),
+            active=len(self._passes) + unused,
             waiting=[len(a) + len(u) for a, u in zip(self._alive, self._unpolled, strict=True)],
-            unused=len(self._unused),
+            unused=unused,
         )
         return StoreView(
             queue=queue,
@@ -117,6 +129,7 @@ class MemoryAdmissionStore:
         granted = [0, 0, 0]
         walked = [0, 0, 0]
         serving_before = [0, 0, 0]
+        room = plan.room
         for lane in Lane:
             wanted = plan.grants[lane]
             serving: int | None = None
@@ -124,8 +137,15 @@ class MemoryAdmissionStore:
             for position, number in candidates[lane]:
                 if granted[lane] >= wanted:
                     break
-                polled = self._alive[lane].pop(number, None)
-                if polled is not None or self._unpolled[lane].pop(number, None) is not None:
+                joined = self._unpolled[lane].get(number)
+                if joined is not None and joined < plan.credit_before and room > 0:
+                    # Never polled: admitted on credit, paid for when claimed (``touch``).
+                    del self._unpolled[lane][number]
+                    self._unclaimed[pass_id(lane, number, origin=self.origin)] = joined
+                    room -= 1
+                elif self._alive[lane].pop(number, None) is not None or (
+                    self._unpolled[lane].pop(number, None) is not None
+                ):
                     # A slot held, unused until its pass comes back (``touch``).
                     self._unused[pass_id(lane, number, origin=self.origin)] = now
                     granted[lane] += 1
@@ -136,13 +156,13 @@ class MemoryAdmissionStore:
             if granted[lane]:
                 self._incr(f"a{lane}", granted[lane])
         total = sum(granted)
+        # Spread this round's admissions over the time the rate needs to earn them.
+        for lane in Lane:
+            if walked[lane] > 0:
+                self._fields[f"rf{lane}"] = str(serving_before[lane])
+                self._fields[f"rt{lane}"] = repr(plan.release_start)
+                self._fields[f"rd{lane}"] = repr(release_spacing(total, walked[lane], rate))
         if total:
-            # Spread this round's admissions over the time the rate needs to earn them.
-            for lane in Lane:
-                if walked[lane] > 0:
-                    self._fields[f"rf{lane}"] = str(serving_before[lane])
-                    self._fields[f"rt{lane}"] = repr(plan.release_start)
-                    self._fields[f"rd{lane}"] = repr(release_spacing(total, walked[lane], rate))
             self._fields["paced_until"] = repr(paced_until(plan.release_start, total, rate))
         self._fields["tokens"] = repr(plan.tokens - total)
         self._fields["tokens_at"] = repr(now)
@@ -161,12 +181,29 @@ class MemoryAdmissionStore:
         tickets: Sequence[tuple[int, int]],
         stats: Mapping[str, int],
     ) -> None:
+        claimed: list[int] = []
         for pass_name in passes:
+            if self._unclaimed.pop(pass_name, None) is not None:
+                claimed.append(int(pass_name.removeprefix(self.origin).split(".", 1)[0]))
             self._unused.pop(pass_name, None)
             self._passes[pass_name] = now
         for lane, number in tickets:
-            if self._unpolled[lane].pop(number, None) is not None or number in self._alive[lane]:
+            name = pass_id(lane, number, origin=self.origin)
+            if self._unclaimed.pop(name, None) is not None:
+                # Admitted on credit and come for its pass: now it holds a slot as any.
+                self._unused[name] = now
+                claimed.append(lane)
+            elif self._unpolled[lane].pop(number, None) is not None or number in self._alive[lane]:
                 self._alive[lane][number] = now
+        if claimed:
+            # Each claim pays its admission from the rate's budget (which may go below 0:
+            # later rounds admit fewer), and counts as admitted; a round planned before
+            # this must not overwrite it, so the version moves.
+            tokens = float(self._fields.get("tokens", "0"))
+            self._fields["tokens"] = repr(tokens - len(claimed))
+            for lane in claimed:
+                self._incr(f"a{lane}")
+            self._incr("version")
         for name, amount in stats.items():
             self._stats[name] = self._stats.get(name, 0) + amount
 

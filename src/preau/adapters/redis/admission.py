@@ -51,6 +51,7 @@ class RedisAdmissionStore:
         self.meta = base + "meta"
         self.passes = base + "passes"  # used: last seen
         self.unused = base + "unused"  # admitted, never seen since: release time
+        self.unclaimed = base + "unclaimed"  # admitted on credit, never polled: joined
         self.alive = tuple(f"{base}alive:{lane}" for lane in Lane)  # polled: last seen
         self.unpolled = tuple(f"{base}unpolled:{lane}" for lane in Lane)  # never: joined
         self.stats = base + "stats"
@@ -96,6 +97,7 @@ class RedisAdmissionStore:
             self.settings,
             self.unused,
             *self.unpolled,
+            self.unclaimed,
         ]
         args = [
             repr(pass_cutoff),
@@ -141,12 +143,14 @@ class RedisAdmissionStore:
             seal.seed if seal else "",
             *plan.grants,
             repr(plan.release_start),
+            plan.room,
+            repr(plan.credit_before),
         ]
         for lane in Lane:
             args.append(len(candidates[lane]))
             for position, number in candidates[lane]:
                 args.extend((position, number))
-        keys = [self.meta, self.unused, *self.alive, *self.unpolled]
+        keys = [self.meta, self.unused, *self.alive, *self.unpolled, self.unclaimed]
         reply = await _guard(lambda: self._apply(keys=keys, args=args))
         if reply is None:
             return None
@@ -160,7 +164,15 @@ class RedisAdmissionStore:
         tickets: Sequence[tuple[int, int]],
         stats: Mapping[str, int],
     ) -> None:
-        keys = [self.passes, *self.alive, self.stats, self.unused, *self.unpolled]
+        keys = [
+            self.passes,
+            *self.alive,
+            self.stats,
+            self.unused,
+            *self.unpolled,
+            self.unclaimed,
+            self.meta,
+        ]
         stat_items = [(name, amount) for name, amount in stats.items() if amount]
         start = 0
         while True:
@@ -189,6 +201,7 @@ class RedisAdmissionStore:
             self.meta,
             self.passes,
             self.unused,
+            self.unclaimed,
             *self.alive,
             *self.unpolled,
             self.stats,

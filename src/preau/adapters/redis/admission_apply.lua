@@ -1,8 +1,12 @@
 -- Apply one admission plan if the counters have not moved since it was made.
--- KEYS: meta, unused, alive0, alive1, alive2, unpolled0, unpolled1, unpolled2
+-- KEYS: meta, unused, alive0, alive1, alive2, unpolled0, unpolled1, unpolled2, unclaimed
 -- ARGV: version, now, tokens, rate, rate_at, credit0, credit1, credit2,
 --       seal (0|1), seal_opening_at, seal_seed, grant0, grant1, grant2, release_start,
---       then for each lane: candidate count, then position, number pairs
+--       room, credit_before, then for each lane: candidate count, then position, number
+--       pairs
+-- Within ``room``, a ticket never polled that joined before credit_before is admitted on
+-- credit (unclaimed, scored by when it joined): it pays its admission only if it comes
+-- for its pass (admission_touch.lua).
 local meta = KEYS[1]
 local version = tonumber(redis.call('HGET', meta, 'version') or '0')
 if version ~= tonumber(ARGV[1]) then
@@ -22,7 +26,9 @@ local walked = {0, 0, 0}
 local before = {0, 0, 0}
 local total = 0
 local admitted = {}
-local index = 16
+local room = tonumber(ARGV[16])
+local credit_before = tonumber(ARGV[17])
+local index = 18
 for lane = 0, 2 do
   local wanted = tonumber(ARGV[12 + lane])
   local count = tonumber(ARGV[index])
@@ -34,7 +40,12 @@ for lane = 0, 2 do
     local number = ARGV[index + 1]
     index = index + 2
     if granted[lane + 1] < wanted then
-      if redis.call('ZREM', KEYS[3 + lane], number) == 1
+      local joined = redis.call('ZSCORE', KEYS[6 + lane], number)
+      if joined and room > 0 and tonumber(joined) < credit_before then
+        redis.call('ZREM', KEYS[6 + lane], number)
+        redis.call('ZADD', KEYS[9], joined, lane .. '.' .. number)
+        room = room - 1
+      elseif redis.call('ZREM', KEYS[3 + lane], number) == 1
         or redis.call('ZREM', KEYS[6 + lane], number) == 1 then
         admitted[#admitted + 1] = lane .. '.' .. number
         granted[lane + 1] = granted[lane + 1] + 1
@@ -56,16 +67,20 @@ local pace = tonumber(ARGV[4])
 for _, identifier in ipairs(admitted) do
   redis.call('ZADD', KEYS[2], now, identifier)
 end
-if total > 0 and pace > 0 then
-  -- Spread this round's admissions over the time the rate needs to earn them
-  -- (release_spacing and paced_until in domain/admission.py).
-  local start = tonumber(ARGV[15])
-  for lane = 0, 2 do
-    if walked[lane + 1] > 0 then
-      redis.call('HSET', meta, 'rf' .. lane, before[lane + 1], 'rt' .. lane, ARGV[15],
-        'rd' .. lane, string.format('%.17g', total / pace / walked[lane + 1]))
+-- Spread this round's admissions over the time the rate needs to earn them
+-- (release_spacing and paced_until in domain/admission.py).
+for lane = 0, 2 do
+  if walked[lane + 1] > 0 then
+    local spacing = 0
+    if total > 0 and pace > 0 then
+      spacing = total / pace / walked[lane + 1]
     end
+    redis.call('HSET', meta, 'rf' .. lane, before[lane + 1], 'rt' .. lane, ARGV[15],
+      'rd' .. lane, string.format('%.17g', spacing))
   end
+end
+if total > 0 and pace > 0 then
+  local start = tonumber(ARGV[15])
   redis.call('HSET', meta, 'paced_until', string.format('%.17g', start + total / pace))
 end
 redis.call('HSET', meta,

@@ -1,16 +1,19 @@
 -- Forget idle passes and abandoned tickets, then read every counter in one go.
 -- KEYS: meta, passes, alive0, alive1, alive2, stats, settings, unused,
---       unpolled0, unpolled1, unpolled2
+--       unpolled0, unpolled1, unpolled2, unclaimed
 -- ARGV: pass_cutoff, ticket_cutoff, unused_cutoff, unpolled_cutoff, settled_before
 -- Passes are used (seen again since they were issued) or unused; tickets are alive (polled
 -- since they were taken) or unpolled. Unused and unpolled ones have their own, shorter
 -- cutoffs, and those out since before settled_before count as not coming back.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[3])
+-- Admitted on credit, never claimed: gone with the ticket's own short life.
+redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', '(' .. ARGV[4])
 local used = redis.call('ZCARD', KEYS[2])
-local unused = redis.call('ZCARD', KEYS[8])
+local unused = redis.call('ZCARD', KEYS[8]) + redis.call('ZCARD', KEYS[12])
 local returned = used
 local unreturned = redis.call('ZCOUNT', KEYS[8], '-inf', '(' .. ARGV[5])
+  + redis.call('ZCOUNT', KEYS[12], '-inf', '(' .. ARGV[5])
 local waiting = {}
 for lane = 0, 2 do
   redis.call('ZREMRANGEBYSCORE', KEYS[3 + lane], '-inf', '(' .. ARGV[2])
