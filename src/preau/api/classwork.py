@@ -43,6 +43,7 @@ from preau.web.classwork import (
 )
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery
 from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
 Req = Request[Any, Any, Any]
@@ -102,7 +103,7 @@ async def todo(request: Req, services: AppServices, actor: SignedInActor) -> Res
     responses=TODO_RESPONSES,
 )
 async def pupil_todo(
-    request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, pupil_id: IdPath
 ) -> Response[bytes]:
     entry = await classwork.todo_of(services, actor, pupil_id)
     return cached_response(request, entry.json, f'"{entry.etag}"', "application/json")
@@ -112,7 +113,7 @@ async def pupil_todo(
 async def homework_list(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromQuery[int | None] = None,
+    group_id: IdQuery = None,
     week_of: FromQuery[datetime | None] = None,
 ) -> list[TeacherWeek]:
     return await classwork.teacher_homework(services, actor, group_id=group_id, week_of=week_of)
@@ -127,7 +128,7 @@ async def homework_create(
 
 @get("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="One homework")
 async def homework_get(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> HomeworkView:
     return await classwork.get_homework(services, actor, homework_id)
 
@@ -136,16 +137,14 @@ async def homework_get(
 async def homework_patch(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
+    homework_id: IdPath,
     data: JSONBody[HomeworkChanges],
 ) -> HomeworkView:
     return await classwork.update_homework(services, actor, homework_id, data)
 
 
 @delete("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="Delete homework", status_code=204)
-async def homework_delete(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
-) -> None:
+async def homework_delete(services: AppServices, actor: SignedInActor, homework_id: IdPath) -> None:
     await classwork.delete_homework(services, actor, homework_id)
 
 
@@ -157,7 +156,7 @@ async def homework_delete(
 async def homework_copy(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
+    homework_id: IdPath,
     data: JSONBody[HomeworkCopy],
 ) -> HomeworkView:
     return await classwork.copy_homework(services, actor, homework_id, data)
@@ -169,7 +168,7 @@ async def homework_copy(
     summary="The history of a homework's changes",
 )
 async def homework_history(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> list[RevisionView]:
     return await classwork.homework_revisions_of(services, actor, homework_id)
 
@@ -180,7 +179,7 @@ async def homework_history(
     summary="Every pupil's hand-in: turned in, late, missing, excused (teachers)",
 )
 async def hand_in_list(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> list[HandInView]:
     return await classwork.hand_ins_of(services, actor, homework_id)
 
@@ -192,7 +191,7 @@ async def hand_in_list(
     media_type="application/zip",
 )
 async def hand_in_zip(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[bytes]:
     return await zip_response(services, actor, homework_id)
 
@@ -203,7 +202,7 @@ async def hand_in_zip(
     summary="One pupil's hand-in with its history (the pupil, their parents, teachers)",
 )
 async def hand_in_get(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await classwork.get_hand_in(services, actor, homework_id, pupil_id)
 
@@ -215,7 +214,7 @@ async def hand_in_get(
     status_code=200,
 )
 async def turn_in(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], data: JSONBody[TurnIn]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, data: JSONBody[TurnIn]
 ) -> HandInView:
     return await classwork.turn_in(services, actor, homework_id, data)
 
@@ -226,9 +225,7 @@ async def turn_in(
     summary="Take back work turned in but not yet returned (pupils)",
     status_code=200,
 )
-async def take_back(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
-) -> HandInView:
+async def take_back(services: AppServices, actor: SignedInActor, homework_id: IdPath) -> HandInView:
     return await classwork.take_back(services, actor, homework_id)
 
 
@@ -239,7 +236,7 @@ async def take_back(
     status_code=204,
 )
 async def done(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], data: JSONBody[Done]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, data: JSONBody[Done]
 ) -> None:
     await classwork.set_done(services, actor, homework_id, done=data.done)
 
@@ -253,8 +250,8 @@ async def done(
 async def hand_in_return(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
     data: JSONBody[Review],
 ) -> HandInView:
     return await classwork.review_hand_in(
@@ -284,7 +281,7 @@ async def _state(
     status_code=200,
 )
 async def hand_in_missing(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await _state(services, actor, homework_id, pupil_id, HandInAction.MARK_MISSING)
 
@@ -296,7 +293,7 @@ async def hand_in_missing(
     status_code=200,
 )
 async def hand_in_excused(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await _state(services, actor, homework_id, pupil_id, HandInAction.MARK_EXCUSED)
 
@@ -308,7 +305,7 @@ async def hand_in_excused(
     status_code=200,
 )
 async def hand_in_reset(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await _state(services, actor, homework_id, pupil_id, HandInAction.RESET)
 
@@ -321,8 +318,8 @@ async def hand_in_reset(
 async def extension_put(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
     data: JSONBody[ExtensionDraft],
 ) -> HandInView:
     return await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=data)
@@ -335,7 +332,7 @@ async def extension_put(
     status_code=204,
 )
 async def extension_delete(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> None:
     await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=None)
 

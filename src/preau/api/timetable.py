@@ -14,6 +14,7 @@ from preau.actions import timetable
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.asgi import Scope
+from preau.domain.bounds import Id, Input
 from preau.domain.timetable import (
     ChangeDraft,
     Holiday,
@@ -27,6 +28,7 @@ from preau.domain.timetable import (
 )
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdQuery
 from preau.web.timetable import feed_address, own_week_warm
 from preau.web.warm import JSON, Warm, WarmLookup, cached_response
 
@@ -69,8 +71,8 @@ async def week_get(
     services: AppServices,
     actor: SignedInActor,
     week: FromQuery[str] = "",
-    person_id: FromQuery[int | None] = None,
-    group_id: FromQuery[int | None] = None,
+    person_id: IdQuery = None,
+    group_id: IdQuery = None,
 ) -> Response[bytes]:
     monday = parse_week(week) if week else monday_of(services.now().date())
     if group_id is None and person_id in (None, actor.person_id):
@@ -98,8 +100,8 @@ async def change_create(
     return await timetable.change_occurrence(services, actor, data)
 
 
-class VirtualChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    lesson_id: int
+class VirtualChoice(Input, kw_only=True):
+    lesson_id: Id
     day: date
     virtual: bool
 

@@ -15,13 +15,14 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from preau import i18n
 from preau.actions import marks, marks_settings
 from preau.actions.directory import relatives
+from preau.domain.bounds import check_day
 from preau.domain.errors import InvalidInput, NotAuthenticated
 from preau.domain.marks import (
     TERMS_IN_A_YEAR,
@@ -40,6 +41,7 @@ from preau.domain.marks import (
 )
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery, form_id
 from preau.web.render import render, services_of, session_of, translate_error
 
 Req = Request[Any, Any, Any]
@@ -225,10 +227,10 @@ async def _grid_page(
 @get("/marks/groups/{group_id:int}", include_in_schema=False)
 async def grid_page(
     request: Req,
-    group_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term: IdQuery = None,
     subject: FromQuery[str] = "",
-    saved: FromQuery[int | None] = None,
+    saved: IdQuery = None,
 ) -> Response[Any]:
     return await _grid_page(request, actor_of(request), group_id, term, subject, saved=saved)
 
@@ -236,8 +238,8 @@ async def grid_page(
 @post("/marks/groups/{group_id:int}", include_in_schema=False)
 async def grid_save(
     request: Req,
-    group_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term: IdQuery = None,
     subject: FromQuery[str] = "",
 ) -> Response[Any]:
     """Save the cells the teacher changed (each input carries the value it was shown
@@ -253,7 +255,8 @@ async def grid_save(
         value = str(form.get(name, "")).strip()
         typed[name] = value
         if value != str(form.get("o" + name[1:], "")).strip():
-            evaluation_id, pupil_id = int(match.group(1)), int(match.group(2))
+            evaluation_id = form_id(match.group(1), "marks")
+            pupil_id = form_id(match.group(2), "marks")
             columns[evaluation_id].append(MarkEntry(pupil_id=pupil_id, value=value))
     try:
         changed = await marks.enter_grid(services_of(request), actor, group_id, columns)
@@ -276,8 +279,8 @@ async def grid_save(
 @get("/marks/groups/{group_id:int}/export.csv", include_in_schema=False)
 async def grid_download(
     request: Req,
-    group_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term: IdQuery = None,
     subject: FromQuery[str] = "",
 ) -> Response[bytes]:
     found = await marks.grid(
@@ -293,9 +296,9 @@ def _evaluation_form(request: Req, **context: Any) -> Response[Any]:
 @get("/marks/groups/{group_id:int}/evaluations/new", include_in_schema=False)
 async def evaluation_new(
     request: Req,
-    group_id: FromPath[int],
+    group_id: IdPath,
     subject: FromQuery[str] = "",
-    term: FromQuery[int | None] = None,
+    term: IdQuery = None,
 ) -> Response[Any]:
     actor = actor_of(request)
     services = services_of(request)
@@ -321,13 +324,14 @@ def _form_values(form: Any) -> dict[str, str]:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(BAD_DAY, field="day") from None
+    return check_day(day, "day")
 
 
 @post("/marks/groups/{group_id:int}/evaluations", include_in_schema=False)
-async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[Any]:
+async def evaluation_create(request: Req, group_id: IdPath) -> Response[Any]:
     actor = actor_of(request)
     services = services_of(request)
     values = _form_values(await request.form())
@@ -342,7 +346,9 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
                 day=_day(values["day"]),
                 out_of=check_out_of(values["out_of"]),
                 coefficient=check_coefficient(values["coefficient"]),
-                homework_id=int(values["homework_id"]) if values["homework_id"].isdigit() else None,
+                homework_id=form_id(values["homework_id"], "homework_id")
+                if values["homework_id"].strip()
+                else None,
             ),
         )
     except InvalidInput as error:
@@ -362,7 +368,7 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
 
 
 @get("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
-async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Response[Any]:
+async def evaluation_edit(request: Req, evaluation_id: IdPath) -> Response[Any]:
     actor = actor_of(request)
     services = services_of(request)
     view = await marks.get_evaluation(services, actor, evaluation_id)
@@ -393,7 +399,7 @@ async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Respons
 
 
 @post("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
-async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Response[Any]:
+async def evaluation_update(request: Req, evaluation_id: IdPath) -> Response[Any]:
     actor = actor_of(request)
     services = services_of(request)
     values = _form_values(await request.form())
@@ -408,7 +414,9 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
                 day=_day(values["day"]),
                 out_of=check_out_of(values["out_of"]),
                 coefficient=check_coefficient(values["coefficient"]),
-                homework_id=int(values["homework_id"]) if values["homework_id"].isdigit() else None,
+                homework_id=form_id(values["homework_id"], "homework_id")
+                if values["homework_id"].strip()
+                else None,
             ),
         )
     except InvalidInput as error:
@@ -430,7 +438,7 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
 
 
 @post("/marks/evaluations/{evaluation_id:int}/delete", include_in_schema=False)
-async def evaluation_remove(request: Req, evaluation_id: FromPath[int]) -> Redirect:
+async def evaluation_remove(request: Req, evaluation_id: IdPath) -> Redirect:
     actor = actor_of(request)
     services = services_of(request)
     view = await marks.get_evaluation(services, actor, evaluation_id)
@@ -439,9 +447,7 @@ async def evaluation_remove(request: Req, evaluation_id: FromPath[int]) -> Redir
 
 
 @get("/marks/pupils/{pupil_id:int}", include_in_schema=False)
-async def report_card_page(
-    request: Req, pupil_id: FromPath[int], term: FromQuery[int | None] = None
-) -> Response[Any]:
+async def report_card_page(request: Req, pupil_id: IdPath, term: IdQuery = None) -> Response[Any]:
     actor = actor_of(request)
     card = await marks.report_card(services_of(request), actor, pupil_id, term_id=term)
     return render(
@@ -510,9 +516,9 @@ async def settings_save(request: Req) -> Response[Any]:
     try:
         year_id = str(form.get("school_year_id", ""))
         year_terms = None
-        if year_id.isdigit():
+        if year_id.strip():
             year_terms = TermsDraft(
-                school_year_id=int(year_id),
+                school_year_id=form_id(year_id, "school_year_id"),
                 term_kind=kind,
                 terms=[
                     TermDraft(
