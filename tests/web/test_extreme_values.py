@@ -7,11 +7,19 @@ are read too."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 import httpx
 import sqlalchemy as sa
 
-from preau.adapters.sql.schema import enrolments, groups, parent_links, people
+from preau.adapters.sql.schema import (
+    enrolments,
+    groups,
+    homework,
+    parent_links,
+    people,
+    timetable_lessons,
+)
 from preau.bootstrap import build_router
 from preau.domain.bounds import MAX_ID
 from tests.helpers import App, School, api_token
@@ -157,3 +165,32 @@ async def test_extreme_values_break_no_page_and_no_api_of_any_profile(
     week = await pupil.get("/api/v1/timetable/week?week=2100-W52")
     assert week.status_code == 200
     assert LONG_NAME in week.text
+
+
+async def test_moments_stored_before_the_bounds_still_read(
+    app: App, world: dict[str, School]
+) -> None:
+    """Work stored due in year 9999 and lessons from year 1 to 9999 (as the API accepted
+    before issue 20) may sit in a database: the to-do and the pages around it answer."""
+    school = world["a"]
+    ids = await seed_extremes(app, school)
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    early = datetime(1, 1, 2, 0, 0, tzinfo=UTC)
+    async with app.services.engine.begin() as connection:
+        await connection.execute(
+            homework.update()
+            .where(homework.c.id == ids["homework_id"])
+            .values(due_at=far, cutoff_at=far)
+        )
+        await connection.execute(
+            homework.update().where(homework.c.id != ids["homework_id"]).values(publish_at=early)
+        )
+        await connection.execute(
+            timetable_lessons.update().values(first_day=date(1, 1, 1), last_day=date(9999, 12, 31))
+        )
+    paths = [*read_paths(app, ids), "/timetable?week=2100-W52", "/timetable?week=2000-W01"]
+    for username in ("teacher.a", "pupil.a", "parent.a", "pupil.far"):
+        client = await bearer(app, username)
+        for path in paths:
+            response = await client.get(path)
+            assert response.status_code < 500, (username, path, response.text[:500])
