@@ -106,6 +106,9 @@ async def zone_for(services: Services, actor: Actor) -> ZoneInfo:
     return await school_zone(services, actor.school_id)
 
 
+CHOOSE_GROUP = i18n.lazy("Choose a class or group.")
+
+
 def local_time(value: str, field: str) -> datetime | None:
     value = value.strip()
     if not value:
@@ -514,7 +517,7 @@ async def create_homework_page(
         due = local_time(values["due_at"], "due_at")
         if due is None:
             raise InvalidInput("Give the due time.", field="due_at")
-        group_id = form_id(values["group_id"], "group_id")
+        group_id = form_id(values["group_id"], "group_id", CHOOSE_GROUP)
         pupils = form_ids(form.getall("pupil_ids", []), "pupil_ids")
         work = await classwork.create_homework(
             services,
@@ -609,7 +612,7 @@ async def copy_homework_page(
     request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Redirect:
     form = await request.form()
-    group_id = form_id(form.get("group_id", ""), "group_id")
+    group_id = form_id(form.get("group_id", ""), "group_id", CHOOSE_GROUP)
     copy = await classwork.copy_homework(
         services,
         actor,

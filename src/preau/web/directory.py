@@ -37,7 +37,7 @@ def _profile(value: str) -> Profile:
 
 
 def _int(value: Any, field: str) -> int:
-    return form_id(value, field)
+    return form_id(value, field, i18n.lazy("Choose someone from the list."))
 
 
 @get("/admin/people", include_in_schema=False)

@@ -79,7 +79,7 @@ environment.filters["moment"] = moment
 
 
 def _ids(values: list[Any], field: str) -> list[int]:
-    return form_ids(values, field)
+    return form_ids(values, field, i18n.lazy("Choose someone from the list."))
 
 
 async def _uploads(form: FormMultiDict) -> list[AttachmentUpload]:

@@ -28,17 +28,17 @@ PageSize: TypeAlias = Annotated[int, QueryParameter(ge=1, le=200)]
 NOT_AN_ID = lazy("Choose an item from the list: this value is not one of Préau's ids.")
 
 
-def form_id(value: object, field: str) -> int:
-    """A form field holding an id, checked like ``IdPath`` (a 400 with a sentence)."""
+def form_id(value: object, field: str, message: str = NOT_AN_ID) -> int:
+    """A form field holding an id, checked like ``IdPath``: else a 400 with ``message``."""
     text = str(value).strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 19 and 1 <= int(text) <= MAX_ID):
-        raise InvalidInput(NOT_AN_ID, field=field)
+        raise InvalidInput(message, field=field)
     return int(text)
 
 
-def form_ids(values: Iterable[object], field: str) -> list[int]:
+def form_ids(values: Iterable[object], field: str, message: str = NOT_AN_ID) -> list[int]:
     """Several ids from a form (empty entries skipped), at most ``MAX_IDS``."""
     texts = [text for value in values if (text := str(value).strip())]
     if len(texts) > MAX_IDS:
-        raise InvalidInput(NOT_AN_ID, field=field)
-    return [form_id(text, field) for text in texts]
+        raise InvalidInput(message, field=field)
+    return [form_id(text, field, message) for text in texts]

@@ -68,7 +68,7 @@ async def rooms_page(request: Req, services: AppServices, actor: SignedInActor) 
 @post("/virtual/start", include_in_schema=False)
 async def start(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
-    group_id = form_id(form.get("group_id", ""), "group_id")
+    group_id = form_id(form.get("group_id", ""), "group_id", BAD_GROUP)
     try:
         room = await virtual.start_unscheduled(
             services, actor, group_id, title=str(form.get("title", ""))
