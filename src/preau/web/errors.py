@@ -62,7 +62,9 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
     """Refuse unsafe requests without the form's token (or the X-CSRF-Token header).
 
     API clients authenticating with a bearer token, or sending no credential cookie at
-    all, carry no ambient authority a forged request could borrow, and are exempt.
+    all, carry no ambient authority a forged request could borrow, and are exempt; so are
+    the API's log-in and activation (``opt={"csrf": False}``: the credentials are in the
+    body). The token is bound to the session (``render.csrf_binding``).
     """
     state = request.scope["state"]
     if (
