@@ -130,7 +130,10 @@ def fuzz(server: Server, profile: str) -> subprocess.CompletedProcess[str]:
     ]
     for operation_id in NOT_FUZZED:
         command += ["--exclude-operation-id", operation_id]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+    # Run where the server keeps its files: Schemathesis leaves a cache in its folder.
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, cwd=server.log.parent
+    )
 
 
 @pytest.mark.parametrize("profile", ["pupil", "teacher", "admin"])
