@@ -9,7 +9,7 @@ export PREAU_FILES_DIR ?= var/files
 # The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
 export PREAU_OPERATOR_UAIS ?= 0751234A
 
-.PHONY: run test lint bench install system-deps services messages clean cluster cluster-down
+.PHONY: run test fuzz lint bench install system-deps services messages clean cluster cluster-down
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ test: install system-deps services
 	$(BIN)/pytest -m browser --cov --cov-append --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	@printf "Branch coverage of src/preau (details: $(BIN)/coverage report), %%: "
 	@$(BIN)/coverage report --format=total $(if $(PYTEST_ARGS),--fail-under=0)
+
+# The OpenAPI document fuzzed longer than in `make test` (tests/fuzz, docs/security.md):
+# before a release. FUZZ_EXAMPLES examples per operation and profile; FUZZ_SEED to replay.
+fuzz: install services
+	PREAU_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) PREAU_FUZZ_SEED=$(or $(FUZZ_SEED),$$RANDOM) $(BIN)/pytest -p no:randomly tests/fuzz
 
 lint: install
 	$(BIN)/ruff check .

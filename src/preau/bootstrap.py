@@ -65,7 +65,7 @@ from preau.web import roster as web_roster
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
 from preau.web.dependencies import dependencies
-from preau.web.errors import check_csrf, exception_handlers
+from preau.web.errors import check_request, exception_handlers
 from preau.web.middleware import Edge, SessionMiddleware
 from preau.web.warm import WarmRead, WarmReads
 
@@ -233,7 +233,7 @@ def build_router(services: Services) -> Litestar:
             ),
         ],
         dependencies=dependencies(services),
-        before_request=check_csrf,
+        before_request=check_request,
         exception_handlers=exception_handlers,  # type: ignore[arg-type]  # handlers narrow the type
         openapi_config=openapi,
         lifespan=[lifespan],

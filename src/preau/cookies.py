@@ -5,6 +5,7 @@ the others: a teacher's device cookie, say, would no longer earn the gate's prio
 
 from __future__ import annotations
 
+import secrets
 from typing import Final, Literal
 
 __all__ = [
@@ -38,6 +39,11 @@ CONFIRMATION_COOKIE: Final = "preau_done"
 # on top-level navigation from elsewhere (a link in an email), but the CSRF token: Strict.
 PATH: Final = "/"
 SAME_SITE: Final = "lax"
+
+
+def new_csrf() -> str:
+    """A new CSRF cookie value: the session layer sets one before login, a login a new one."""
+    return secrets.token_urlsafe(24)
 
 
 def parse_cookies(header: str) -> dict[str, str]:

@@ -38,6 +38,7 @@ from preau.domain.people import Actor, Profile
 from preau.web.classwork import download_response, find_todo, load_todo, own_todo, zip_response
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery
 from preau.web.warm import JSON, WarmRead
 
 Req = Request[Any, Any, Any]
@@ -93,7 +94,7 @@ async def todo(request: Req, services: AppServices, actor: SignedInActor) -> Res
     responses=TODO_RESPONSES,
 )
 async def pupil_todo(
-    request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, pupil_id: IdPath
 ) -> Response[bytes]:
     return await TODO_JSON.respond(request, services, actor, pupil_id)
 
@@ -102,7 +103,7 @@ async def pupil_todo(
 async def homework_list(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromQuery[int | None] = None,
+    group_id: IdQuery = None,
     week_of: FromQuery[datetime | None] = None,
 ) -> list[TeacherWeek]:
     return await classwork.teacher_homework(services, actor, group_id=group_id, week_of=week_of)
@@ -117,7 +118,7 @@ async def homework_create(
 
 @get("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="One homework")
 async def homework_get(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> HomeworkView:
     return await classwork.get_homework(services, actor, homework_id)
 
@@ -126,16 +127,14 @@ async def homework_get(
 async def homework_patch(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
+    homework_id: IdPath,
     data: JSONBody[HomeworkChanges],
 ) -> HomeworkView:
     return await classwork.update_homework(services, actor, homework_id, data)
 
 
 @delete("/api/v1/homework/{homework_id:int}", tags=TAGS, summary="Delete homework", status_code=204)
-async def homework_delete(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
-) -> None:
+async def homework_delete(services: AppServices, actor: SignedInActor, homework_id: IdPath) -> None:
     await classwork.delete_homework(services, actor, homework_id)
 
 
@@ -147,7 +146,7 @@ async def homework_delete(
 async def homework_copy(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
+    homework_id: IdPath,
     data: JSONBody[HomeworkCopy],
 ) -> HomeworkView:
     return await classwork.copy_homework(services, actor, homework_id, data)
@@ -159,7 +158,7 @@ async def homework_copy(
     summary="The history of a homework's changes",
 )
 async def homework_history(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> list[RevisionView]:
     return await classwork.homework_revisions_of(services, actor, homework_id)
 
@@ -170,7 +169,7 @@ async def homework_history(
     summary="Every pupil's hand-in: turned in, late, missing, excused (teachers)",
 )
 async def hand_in_list(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> list[HandInView]:
     return await classwork.hand_ins_of(services, actor, homework_id)
 
@@ -182,7 +181,7 @@ async def hand_in_list(
     media_type="application/zip",
 )
 async def hand_in_zip(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[bytes]:
     return await zip_response(services, actor, homework_id)
 
@@ -193,7 +192,7 @@ async def hand_in_zip(
     summary="One pupil's hand-in with its history (the pupil, their parents, teachers)",
 )
 async def hand_in_get(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await classwork.get_hand_in(services, actor, homework_id, pupil_id)
 
@@ -205,7 +204,7 @@ async def hand_in_get(
     status_code=200,
 )
 async def turn_in(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], data: JSONBody[TurnIn]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, data: JSONBody[TurnIn]
 ) -> HandInView:
     return await classwork.turn_in(services, actor, homework_id, data)
 
@@ -216,9 +215,7 @@ async def turn_in(
     summary="Take back work turned in but not yet returned (pupils)",
     status_code=200,
 )
-async def take_back(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
-) -> HandInView:
+async def take_back(services: AppServices, actor: SignedInActor, homework_id: IdPath) -> HandInView:
     return await classwork.take_back(services, actor, homework_id)
 
 
@@ -229,7 +226,7 @@ async def take_back(
     status_code=204,
 )
 async def done(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], data: JSONBody[Done]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, data: JSONBody[Done]
 ) -> None:
     await classwork.set_done(services, actor, homework_id, done=data.done)
 
@@ -243,8 +240,8 @@ async def done(
 async def hand_in_return(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
     data: JSONBody[Review],
 ) -> HandInView:
     return await classwork.review_hand_in(
@@ -274,7 +271,7 @@ async def _state(
     status_code=200,
 )
 async def hand_in_missing(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await _state(services, actor, homework_id, pupil_id, HandInAction.MARK_MISSING)
 
@@ -286,7 +283,7 @@ async def hand_in_missing(
     status_code=200,
 )
 async def hand_in_excused(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await _state(services, actor, homework_id, pupil_id, HandInAction.MARK_EXCUSED)
 
@@ -298,7 +295,7 @@ async def hand_in_excused(
     status_code=200,
 )
 async def hand_in_reset(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> HandInView:
     return await _state(services, actor, homework_id, pupil_id, HandInAction.RESET)
 
@@ -311,8 +308,8 @@ async def hand_in_reset(
 async def extension_put(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
     data: JSONBody[ExtensionDraft],
 ) -> HandInView:
     return await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=data)
@@ -325,7 +322,7 @@ async def extension_put(
     status_code=204,
 )
 async def extension_delete(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int], pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath, pupil_id: IdPath
 ) -> None:
     await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=None)
 

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import Router, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from preau.actions import accounts, directory
+from preau.domain.bounds import Ids, Input
 from preau.domain.directory import (
     EnrolmentDraft,
     GroupChanges,
@@ -25,6 +26,7 @@ from preau.domain.directory import (
 from preau.domain.people import Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery, Page, PageSize
 
 
 class GroupDetail(msgspec.Struct, kw_only=True):
@@ -41,8 +43,8 @@ class ActivationCode(msgspec.Struct, kw_only=True):
     code: str
 
 
-class CodesRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    person_ids: list[int] | None = None
+class CodesRequest(Input, kw_only=True):
+    person_ids: Ids | None = None
     reset: bool = False
 
 
@@ -53,10 +55,10 @@ async def people_list(
     *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     profile: FromQuery[Profile | None] = None,
-    group_id: FromQuery[int | None] = None,
+    group_id: IdQuery = None,
     include_inactive: FromQuery[bool] = False,
-    page: Annotated[int, QueryParameter(ge=1)] = 1,
-    page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> PeoplePage:
     return await directory.list_people(
         services,
@@ -78,9 +80,7 @@ async def person_create(
 
 
 @get("/api/v1/people/{person_id:int}", tags=["directory"], summary="One person")
-async def person_get(
-    services: AppServices, actor: SignedInActor, person_id: FromPath[int]
-) -> PersonView:
+async def person_get(services: AppServices, actor: SignedInActor, person_id: IdPath) -> PersonView:
     return await directory.get_person(services, actor, person_id)
 
 
@@ -90,7 +90,7 @@ async def person_get(
 async def person_patch(
     services: AppServices,
     actor: SignedInActor,
-    person_id: FromPath[int],
+    person_id: IdPath,
     data: JSONBody[PersonChanges],
 ) -> PersonView:
     return await directory.update_person(services, actor, person_id, data)
@@ -102,7 +102,7 @@ async def person_patch(
     summary="A pupil's parents or a parent's children",
 )
 async def person_relatives(
-    services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, person_id: IdPath
 ) -> list[PersonView]:
     return await directory.relatives(services, actor, person_id)
 
@@ -135,8 +135,8 @@ async def groups_list(
     *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     include_inactive: FromQuery[bool] = False,
-    page: Annotated[int, QueryParameter(ge=1)] = 1,
-    page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    page: Page = 1,
+    page_size: PageSize = 50,
 ) -> GroupsPage:
     return await directory.list_groups(
         services,
@@ -158,9 +158,7 @@ async def group_create(
 @get(
     "/api/v1/groups/{group_id:int}", tags=["directory"], summary="A class or group and its members"
 )
-async def group_get(
-    services: AppServices, actor: SignedInActor, group_id: FromPath[int]
-) -> GroupDetail:
+async def group_get(services: AppServices, actor: SignedInActor, group_id: IdPath) -> GroupDetail:
     group, members = await directory.get_group(services, actor, group_id)
     return GroupDetail(group=group, members=members)
 
@@ -169,7 +167,7 @@ async def group_get(
 async def group_patch(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
+    group_id: IdPath,
     data: JSONBody[GroupChanges],
 ) -> GroupView:
     return await directory.update_group(services, actor, group_id, data)
@@ -184,7 +182,7 @@ async def group_patch(
 async def group_enrol(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
+    group_id: IdPath,
     data: JSONBody[EnrolmentDraft],
 ) -> None:
     await directory.enrol(services, actor, group_id, data)
@@ -197,7 +195,7 @@ async def group_enrol(
     status_code=204,
 )
 async def group_unenrol(
-    services: AppServices, actor: SignedInActor, group_id: FromPath[int], person_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, group_id: IdPath, person_id: IdPath
 ) -> None:
     await directory.unenrol(services, actor, group_id, person_id)
 

@@ -8,27 +8,32 @@ answer is idempotent (the last one for a question counts) and so is handing in.
 
 from __future__ import annotations
 
-import msgspec
+from typing import ClassVar
+
 from litestar import Response, Router, delete, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from preau.actions import exercises
 from preau.actions.exercises.attempts import Saved
 from preau.actions.exercises.authoring import BankQuestion, ExerciseDraft, ImportReport
 from preau.actions.exercises.results import OpenMark
+from preau.domain.bounds import Input
 from preau.domain.errors import NotFound
 from preau.domain.exercises.questions import Answer
 from preau.domain.exercises.views import AttemptView, ExerciseView, ResultsTable
 from preau.i18n import lazy
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, Position
 
 TAGS = ["exercises"]
 NO_EXERCISE = lazy("This homework has no exercise.")
 
 
-class QuestionsFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class QuestionsFile(Input, kw_only=True):
     """One of the two: a GIFT text or a Moodle XML document."""
+
+    multiline: ClassVar[frozenset[str]] = frozenset({"gift", "moodle_xml"})
 
     gift: str = ""
     moodle_xml: str = ""
@@ -44,7 +49,7 @@ class QuestionsFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 async def exercise_put(
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
+    homework_id: IdPath,
     data: JSONBody[ExerciseDraft],
 ) -> ExerciseView:
     return await exercises.set_exercise(services, actor, homework_id, data)
@@ -52,7 +57,7 @@ async def exercise_put(
 
 @get("/api/v1/homework/{homework_id:int}/exercise", tags=TAGS, summary="A homework's exercise")
 async def homework_exercise_get(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> ExerciseView:
     exercise_id = await exercises.exercise_of_homework(services, actor, homework_id)
     if exercise_id is None:
@@ -67,7 +72,7 @@ async def homework_exercise_get(
     description="Teachers and staff also get the questions with their answers.",
 )
 async def exercise_get(
-    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> ExerciseView:
     return await exercises.get_exercise(services, actor, exercise_id)
 
@@ -80,7 +85,7 @@ async def exercise_get(
     "named in the `Préau-Left-Out` header.",
 )
 async def exercise_gift(
-    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> Response[str]:
     text, left_out = await exercises.export_gift(services, actor, exercise_id)
     headers = {"content-disposition": f'attachment; filename="exercise-{exercise_id}.gift.txt"'}
@@ -95,7 +100,7 @@ async def exercise_gift(
     summary="The exercise as a Moodle XML file (teachers and staff)",
 )
 async def exercise_moodle_xml(
-    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> Response[str]:
     text = await exercises.export_moodle_xml(services, actor, exercise_id)
     headers = {"content-disposition": f'attachment; filename="exercise-{exercise_id}.xml"'}
@@ -109,14 +114,14 @@ async def exercise_moodle_xml(
     status_code=200,
 )
 async def attempt_start(
-    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> AttemptView:
     return await exercises.start_attempt(services, actor, exercise_id)
 
 
 @get("/api/v1/attempts/{attempt_id:int}", tags=TAGS, summary="An attempt, marked once handed in")
 async def attempt_get(
-    services: AppServices, actor: SignedInActor, attempt_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, attempt_id: IdPath
 ) -> AttemptView:
     return await exercises.get_attempt(services, actor, attempt_id)
 
@@ -130,8 +135,8 @@ async def attempt_get(
 async def answer_put(
     services: AppServices,
     actor: SignedInActor,
-    attempt_id: FromPath[int],
-    position: FromPath[int],
+    attempt_id: IdPath,
+    position: Position,
     data: JSONBody[Answer],
 ) -> Saved:
     return await exercises.save_answer(services, actor, attempt_id, position, data)
@@ -144,7 +149,7 @@ async def answer_put(
     status_code=200,
 )
 async def attempt_submit(
-    services: AppServices, actor: SignedInActor, attempt_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, attempt_id: IdPath
 ) -> AttemptView:
     return await exercises.submit_attempt(services, actor, attempt_id)
 
@@ -155,7 +160,7 @@ async def attempt_submit(
     summary="Results per pupil and per question, with the common wrong answers (teachers)",
 )
 async def results_get(
-    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> ResultsTable:
     return await exercises.results_of(services, actor, exercise_id)
 
@@ -168,8 +173,8 @@ async def results_get(
 async def open_mark_put(
     services: AppServices,
     actor: SignedInActor,
-    attempt_id: FromPath[int],
-    position: FromPath[int],
+    attempt_id: IdPath,
+    position: Position,
     data: JSONBody[OpenMark],
 ) -> AttemptView:
     return await exercises.mark_open_answer(services, actor, attempt_id, position, data)
@@ -201,9 +206,7 @@ async def bank_import(
     summary="Remove a question from my bank (exercises keep their copy)",
     status_code=204,
 )
-async def bank_delete(
-    services: AppServices, actor: SignedInActor, question_id: FromPath[int]
-) -> None:
+async def bank_delete(services: AppServices, actor: SignedInActor, question_id: IdPath) -> None:
     await exercises.remove_from_bank(services, actor, question_id)
 
 

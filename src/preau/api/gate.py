@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Router, get, patch
 from litestar.params import JSONBody
 
+from preau.domain.bounds import Input
 from preau.gate.control import GateStatus, read_gate_status, update_gate_settings
 from preau.web.dependencies import AppServices
 from preau.web.guards import platform_operator
 
 
-class GateChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class GateChanges(Input, kw_only=True):
     capacity: int | None = None
     admission_rate_per_s: float | None = None
     opening_time: str | None = None  # "" removes the opening time

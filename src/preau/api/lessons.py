@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Router, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from preau.actions.lessons import videos
 from preau.actions.lessons.videos import Progress, VideoView, Viewer
@@ -18,6 +18,7 @@ from preau.domain.errors import NotFound
 from preau.i18n import lazy
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 
 TAGS = ["lessons"]
 NO_VIDEO = lazy("This homework has no video.")
@@ -48,7 +49,7 @@ async def video_upload(
     request: Request[Any, Any, Any],
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
+    homework_id: IdPath,
 ) -> VideoView:
     path = await received(request, services.settings.video_max_upload_mb)
     return await videos.upload_video(services, actor, homework_id, path)
@@ -56,7 +57,7 @@ async def video_upload(
 
 @get("/api/v1/homework/{homework_id:int}/video", tags=TAGS, summary="A homework's video lesson")
 async def homework_video_get(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> VideoView:
     video_id = await videos.video_of_homework(services, actor, homework_id)
     if video_id is None:
@@ -69,9 +70,7 @@ async def homework_video_get(
     tags=TAGS,
     summary="A video lesson: its state, sources by quality, and where the reader stopped",
 )
-async def video_get(
-    services: AppServices, actor: SignedInActor, video_id: FromPath[int]
-) -> VideoView:
+async def video_get(services: AppServices, actor: SignedInActor, video_id: IdPath) -> VideoView:
     return await videos.get_video(services, actor, video_id)
 
 
@@ -81,7 +80,7 @@ async def video_get(
     summary="Report what the player just played and where it is (pupils)",
 )
 async def progress_put(
-    services: AppServices, actor: SignedInActor, video_id: FromPath[int], data: JSONBody[Progress]
+    services: AppServices, actor: SignedInActor, video_id: IdPath, data: JSONBody[Progress]
 ) -> VideoView:
     return await videos.save_progress(services, actor, video_id, data)
 
@@ -92,7 +91,7 @@ async def progress_put(
     summary="Who watched how much (teachers of the group, staff)",
 )
 async def viewers_get(
-    services: AppServices, actor: SignedInActor, video_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, video_id: IdPath
 ) -> list[Viewer]:
     return await videos.viewers(services, actor, video_id)
 
@@ -107,7 +106,7 @@ async def captions_put(
     request: Request[Any, Any, Any],
     services: AppServices,
     actor: SignedInActor,
-    video_id: FromPath[int],
+    video_id: IdPath,
 ) -> VideoView:
     return await videos.set_captions(services, actor, video_id, await request.body())
 

@@ -8,7 +8,7 @@ exact, never a float. Averages are out of 20, rounded half up to two decimals.
 from __future__ import annotations
 
 from litestar import Response, Router, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from preau.actions import marks, marks_settings
 from preau.domain.marks import (
@@ -27,6 +27,7 @@ from preau.domain.marks import (
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.marks import csv_response
+from preau.web.params import IdPath, IdQuery
 
 TAGS = ["marks"]
 
@@ -85,7 +86,7 @@ async def evaluation_create(
     "a pupil sees their own, a parent their children's.",
 )
 async def evaluation_get(
-    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> EvaluationView:
     return await marks.get_evaluation(services, actor, evaluation_id)
 
@@ -98,7 +99,7 @@ async def evaluation_get(
 async def evaluation_patch(
     services: AppServices,
     actor: SignedInActor,
-    evaluation_id: FromPath[int],
+    evaluation_id: IdPath,
     data: JSONBody[EvaluationChanges],
 ) -> Evaluation:
     return await marks.update_evaluation(services, actor, evaluation_id, data)
@@ -111,7 +112,7 @@ async def evaluation_patch(
     status_code=204,
 )
 async def evaluation_delete(
-    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> None:
     await marks.delete_evaluation(services, actor, evaluation_id)
 
@@ -127,7 +128,7 @@ async def evaluation_delete(
 async def marks_put(
     services: AppServices,
     actor: SignedInActor,
-    evaluation_id: FromPath[int],
+    evaluation_id: IdPath,
     data: JSONBody[MarksColumn],
 ) -> EvaluationView:
     return await marks.enter_marks(services, actor, evaluation_id, data.marks)
@@ -139,7 +140,7 @@ async def marks_put(
     summary="Who changed the evaluation and its marks, when, from what to what",
 )
 async def evaluation_history(
-    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> list[AuditEntry]:
     return await marks.evaluation_history(services, actor, evaluation_id)
 
@@ -154,8 +155,8 @@ async def evaluation_history(
 async def grid_get(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
-    term_id: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term_id: IdQuery = None,
     subject: FromQuery[str | None] = None,
 ) -> Grid:
     return await marks.grid(
@@ -176,8 +177,8 @@ async def grid_get(
 async def grid_csv(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
-    term_id: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term_id: IdQuery = None,
     subject: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     found = await marks.grid(
@@ -200,8 +201,8 @@ async def grid_csv(
 async def report_card_get(
     services: AppServices,
     actor: SignedInActor,
-    pupil_id: FromPath[int],
-    term_id: FromQuery[int | None] = None,
+    pupil_id: IdPath,
+    term_id: IdQuery = None,
 ) -> ReportCard:
     return await marks.report_card(services, actor, pupil_id, term_id=term_id)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, Router, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from preau.actions import messages
@@ -36,6 +36,7 @@ from preau.domain.people import Actor
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.messages import attachment_response
+from preau.web.params import IdPath, Page, PageSize
 from preau.web.warm import JSON, Warm, WarmRead, cached_response
 
 Req = Request[Any, Any, Any]
@@ -111,8 +112,8 @@ async def inbox(
     *,
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     archived: FromQuery[bool] = False,
-    page: Annotated[int, QueryParameter(ge=1)] = 1,
-    page_size: Annotated[int, QueryParameter(ge=1, le=200)] = messages.INBOX_PAGE_SIZE,
+    page: Page = 1,
+    page_size: PageSize = messages.INBOX_PAGE_SIZE,
 ) -> Response[bytes]:
     if not q and not archived and page == 1 and page_size == messages.INBOX_PAGE_SIZE:
         return await INBOX_JSON.respond(request, services, actor, actor.person_id)
@@ -137,7 +138,7 @@ async def conversation_start(
     summary="A conversation and its messages (does not mark it read)",
 )
 async def conversation_get(
-    services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, conversation_id: IdPath
 ) -> ConversationView:
     return await messages.get_conversation(services, actor, conversation_id)
 
@@ -150,7 +151,7 @@ async def conversation_get(
 async def conversation_reply(
     services: AppServices,
     actor: SignedInActor,
-    conversation_id: FromPath[int],
+    conversation_id: IdPath,
     data: JSONBody[ReplyDraft],
 ) -> Created:
     message_id = await messages.reply(
@@ -170,7 +171,7 @@ async def conversation_reply(
     responses={200: ResponseSpec(data_container=bytes, description="The file's bytes")},
 )
 async def attachment_get(
-    services: AppServices, actor: SignedInActor, attachment_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, attachment_id: IdPath
 ) -> Stream:
     found = await messages.open_attachment(services, actor, attachment_id)
     return attachment_response(found)
@@ -183,7 +184,7 @@ async def attachment_get(
     status_code=204,
 )
 async def conversation_read(
-    services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, conversation_id: IdPath
 ) -> None:
     await messages.mark_conversation_read(services, actor, conversation_id)
 
@@ -197,7 +198,7 @@ async def conversation_read(
 async def conversation_archive(
     services: AppServices,
     actor: SignedInActor,
-    conversation_id: FromPath[int],
+    conversation_id: IdPath,
     data: JSONBody[ArchiveChange],
 ) -> None:
     await messages.set_archived(services, actor, conversation_id, data.archived)
@@ -222,7 +223,7 @@ async def contacts(
 async def message_report(
     services: AppServices,
     actor: SignedInActor,
-    message_id: FromPath[int],
+    message_id: IdPath,
     data: JSONBody[ReportDraft],
 ) -> None:
     await messages.report_message(services, actor, message_id, data.reason)
@@ -234,9 +235,7 @@ async def message_report(
     summary="Hide a message for everyone (school staff)",
     status_code=204,
 )
-async def message_hide(
-    services: AppServices, actor: SignedInActor, message_id: FromPath[int]
-) -> None:
+async def message_hide(services: AppServices, actor: SignedInActor, message_id: IdPath) -> None:
     await messages.hide_message(services, actor, message_id)
 
 
@@ -251,9 +250,7 @@ async def reports(services: AppServices, actor: SignedInActor) -> list[ReportVie
     summary="Close a report and leave the message (school staff)",
     status_code=204,
 )
-async def report_dismiss(
-    services: AppServices, actor: SignedInActor, report_id: FromPath[int]
-) -> None:
+async def report_dismiss(services: AppServices, actor: SignedInActor, report_id: IdPath) -> None:
     await messages.dismiss_report(services, actor, report_id)
 
 
@@ -267,8 +264,8 @@ async def announcements_list(
     actor: SignedInActor,
     *,
     sent: FromQuery[bool] = False,
-    page: Annotated[int, QueryParameter(ge=1)] = 1,
-    page_size: Annotated[int, QueryParameter(ge=1, le=200)] = 30,
+    page: Page = 1,
+    page_size: PageSize = 30,
 ) -> AnnouncementsPage:
     return await messages.list_announcements(
         services,
@@ -297,7 +294,7 @@ async def announcement_post(
     summary="One announcement (does not mark it read)",
 )
 async def announcement_get(
-    services: AppServices, actor: SignedInActor, announcement_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, announcement_id: IdPath
 ) -> AnnouncementView:
     return await messages.get_announcement(services, actor, announcement_id)
 
@@ -309,7 +306,7 @@ async def announcement_get(
     status_code=204,
 )
 async def announcement_read(
-    services: AppServices, actor: SignedInActor, announcement_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, announcement_id: IdPath
 ) -> None:
     await messages.mark_announcement_read(services, actor, announcement_id)
 
@@ -320,7 +317,7 @@ async def announcement_read(
     summary="Who read an announcement and who has not yet (its author and school staff)",
 )
 async def announcement_receipts(
-    services: AppServices, actor: SignedInActor, announcement_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, announcement_id: IdPath
 ) -> Receipts:
     return await messages.announcement_receipts(services, actor, announcement_id)
 

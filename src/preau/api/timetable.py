@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from preau.actions import timetable
+from preau.domain.bounds import Id, Input
 from preau.domain.timetable import (
     ChangeDraft,
     Holiday,
@@ -24,6 +25,7 @@ from preau.domain.timetable import (
 )
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdQuery
 from preau.web.timetable import feed_address, find_week, load_week, own_week
 from preau.web.warm import JSON, WarmRead
 
@@ -66,8 +68,8 @@ async def week_get(
     services: AppServices,
     actor: SignedInActor,
     week: FromQuery[str] = "",
-    person_id: FromQuery[int | None] = None,
-    group_id: FromQuery[int | None] = None,
+    person_id: IdQuery = None,
+    group_id: IdQuery = None,
 ) -> Response[bytes]:
     monday = parse_week(week) if week else monday_of(services.now().date())
     if group_id is None and person_id in (None, actor.person_id):
@@ -94,8 +96,8 @@ async def change_create(
     return await timetable.change_occurrence(services, actor, data)
 
 
-class VirtualChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    lesson_id: int
+class VirtualChoice(Input, kw_only=True):
+    lesson_id: Id
     day: date
     virtual: bool
 

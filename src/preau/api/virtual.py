@@ -3,34 +3,35 @@ who is there."""
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Router, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from preau.actions import virtual
 from preau.actions.virtual.hands import Floor, Participant
 from preau.actions.virtual.rooms import RoomView
+from preau.domain.bounds import Id, Input
 from preau.domain.virtual import JoinGrant
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 
 
-class StartRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    group_id: int
+class StartRequest(Input, kw_only=True):
+    group_id: Id
     title: str = ""
     minutes: int = 55
 
 
-class GuestRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    person_id: int
+class GuestRequest(Input, kw_only=True):
+    person_id: Id
 
 
-class HandRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class HandRequest(Input, kw_only=True):
     raised: bool
 
 
-class FloorRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    person_id: int
+class FloorRequest(Input, kw_only=True):
+    person_id: Id
     allowed: bool
 
 
@@ -53,7 +54,7 @@ async def room_start(
 
 
 @get("/api/v1/virtual/rooms/{room_id:int}", tags=["virtual"], summary="One virtual class")
-async def room_get(services: AppServices, actor: SignedInActor, room_id: FromPath[int]) -> RoomView:
+async def room_get(services: AppServices, actor: SignedInActor, room_id: IdPath) -> RoomView:
     return await virtual.get_room(services, actor, room_id)
 
 
@@ -63,9 +64,7 @@ async def room_get(services: AppServices, actor: SignedInActor, room_id: FromPat
     summary="Tokens to enter the room (they expire when the lesson ends)",
     status_code=200,
 )
-async def room_join(
-    services: AppServices, actor: SignedInActor, room_id: FromPath[int]
-) -> JoinGrant:
+async def room_join(services: AppServices, actor: SignedInActor, room_id: IdPath) -> JoinGrant:
     return await virtual.join(services, actor, room_id)
 
 
@@ -78,7 +77,7 @@ async def room_join(
 async def room_invite(
     services: AppServices,
     actor: SignedInActor,
-    room_id: FromPath[int],
+    room_id: IdPath,
     data: JSONBody[GuestRequest],
 ) -> None:
     await virtual.invite(services, actor, room_id, data.person_id)
@@ -90,13 +89,13 @@ async def room_invite(
     summary="Who is there, hands raised, who may speak (the teacher)",
 )
 async def room_participants(
-    services: AppServices, actor: SignedInActor, room_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, room_id: IdPath
 ) -> list[Participant]:
     return await virtual.participants(services, actor, room_id)
 
 
 @get("/api/v1/virtual/rooms/{room_id:int}/floor", tags=["virtual"], summary="My hand and floor")
-async def floor_get(services: AppServices, actor: SignedInActor, room_id: FromPath[int]) -> Floor:
+async def floor_get(services: AppServices, actor: SignedInActor, room_id: IdPath) -> Floor:
     return await virtual.floor(services, actor, room_id)
 
 
@@ -107,7 +106,7 @@ async def floor_get(services: AppServices, actor: SignedInActor, room_id: FromPa
     status_code=200,
 )
 async def hand_set(
-    services: AppServices, actor: SignedInActor, room_id: FromPath[int], data: JSONBody[HandRequest]
+    services: AppServices, actor: SignedInActor, room_id: IdPath, data: JSONBody[HandRequest]
 ) -> Floor:
     return await virtual.raise_hand(services, actor, room_id, raised=data.raised)
 
@@ -121,7 +120,7 @@ async def hand_set(
 async def floor_set(
     services: AppServices,
     actor: SignedInActor,
-    room_id: FromPath[int],
+    room_id: IdPath,
     data: JSONBody[FloorRequest],
 ) -> None:
     await virtual.give_floor(

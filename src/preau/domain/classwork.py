@@ -18,6 +18,7 @@ import msgspec
 import nh3
 from markdown_it import MarkdownIt
 
+from preau.domain.bounds import Id, Ids, Input, check_moment
 from preau.domain.errors import Conflict, InvalidInput, PreauError
 
 MAX_TITLE = 200
@@ -142,10 +143,12 @@ class HandInRight(enum.StrEnum):
 # -- drafts and checks --------------------------------------------------------------------
 
 
-class HomeworkDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class HomeworkDraft(Input, kw_only=True):
     """New homework. Times without a zone are read in the school's time zone."""
 
-    group_id: int
+    multiline = frozenset({"instructions"})
+
+    group_id: Id
     title: str
     due_at: datetime
     instructions: str = ""
@@ -154,12 +157,14 @@ class HomeworkDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cutoff_at: datetime | None = None  # empty: hand-ins stay open after the due time
     estimated_minutes: int | None = None
     hand_in_expected: bool = True
-    pupil_ids: list[int] | None = None  # empty: everyone in the class or group
+    pupil_ids: Ids | None = None  # empty: everyone in the class or group
     attachment_ids: list[str] = msgspec.field(default_factory=list)
 
 
-class HomeworkChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class HomeworkChanges(Input, kw_only=True):
     """Fields to change; absent fields stay as they are. ``clear_cutoff`` removes it."""
+
+    multiline = frozenset({"instructions"})
 
     title: str | None = None
     instructions: str | None = None
@@ -173,33 +178,37 @@ class HomeworkChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     attachment_ids: list[str] | None = None
 
 
-class HomeworkCopy(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class HomeworkCopy(Input, kw_only=True):
     """Copy a homework to another class or group, with new times if given."""
 
-    group_id: int
+    group_id: Id
     publish_at: datetime | None = None
     due_at: datetime | None = None
     cutoff_at: datetime | None = None
 
 
-class TurnIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TurnIn(Input, kw_only=True):
     """The pupil's work. Files are uploaded first (``POST /api/v1/files``); a retry with
     the same ``idempotency_key`` returns the first answer and changes nothing."""
+
+    multiline = frozenset({"text"})
 
     text: str = ""
     file_ids: list[str] = msgspec.field(default_factory=list)
     idempotency_key: str | None = None
 
 
-class Review(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Review(Input, kw_only=True):
     """The teacher returns work: written feedback and an optional mark out of a total."""
+
+    multiline = frozenset({"feedback"})
 
     feedback: str = ""
     mark: float | None = None
     mark_out_of: float | None = None
 
 
-class ExtensionDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ExtensionDraft(Input, kw_only=True):
     due_at: datetime
     cutoff_at: datetime | None = None
 
@@ -242,7 +251,9 @@ def check_long_text(text: str, field: str, limit: int) -> str:
 
 
 def in_utc(moment: datetime, zone: tzinfo) -> datetime:
-    """A moment in UTC; a time without a zone is read in the school's zone."""
+    """A moment in UTC; a time without a zone is read in the school's zone. A moment
+    outside the school range is refused before the conversion, which could overflow."""
+    check_moment(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
@@ -417,6 +428,29 @@ def clean_file_name(name: str) -> str:
         else:
             name = name[:MAX_FILE_NAME]
     return name
+
+
+MAX_ZIP_PART = 100
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{kind}{n}" for kind in ("COM", "LPT") for n in range(10)}
+)
+
+
+def zip_entry_part(name: str) -> str:
+    """One folder or file name of a zip entry, safe wherever it is unzipped: no separator
+    (``/`` or ``\\``), no drive (``C:``), no ``..``, no control or reserved character, no
+    Windows device name, at most ``MAX_ZIP_PART`` characters. Pupils' names come from
+    rosters and people: none of them may choose where a teacher's unzip writes."""
+    kept = "".join(
+        "_" if unicodedata.category(c)[0] == "C" or c in '/\\:<>"|?*' else c
+        for c in unicodedata.normalize("NFC", " ".join(name.split()))
+    )
+    kept = kept.replace("..", "_").strip(". ")[:MAX_ZIP_PART].strip(". ")
+    if not kept:
+        return "_"
+    if kept.split(".", 1)[0].upper() in _WINDOWS_DEVICES:
+        return "_" + kept
+    return kept
 
 
 OOXML = {

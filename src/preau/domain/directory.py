@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from preau.domain.bounds import Id, Input
 from preau.domain.errors import InvalidInput
 from preau.domain.people import (
     EnrolmentRole,
@@ -17,7 +18,7 @@ from preau.domain.people import (
 MAX_PAGE_SIZE = 200
 
 
-class PersonDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PersonDraft(Input, kw_only=True):
     given_name: str
     family_name: str
     profile: Profile
@@ -25,7 +26,7 @@ class PersonDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: str | None = None
 
 
-class PersonChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PersonChanges(Input, kw_only=True):
     given_name: str | None = None
     family_name: str | None = None
     profile: Profile | None = None
@@ -33,29 +34,29 @@ class PersonChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     active: bool | None = None
 
 
-class GroupDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class GroupDraft(Input, kw_only=True):
     name: str
     kind: GroupKind = GroupKind.CLASS
     level: str | None = None
     subject: str | None = None
 
 
-class GroupChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class GroupChanges(Input, kw_only=True):
     name: str | None = None
     level: str | None = None
     subject: str | None = None
     active: bool | None = None
 
 
-class EnrolmentDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    person_id: int
+class EnrolmentDraft(Input, kw_only=True):
+    person_id: Id
     role: EnrolmentRole = EnrolmentRole.PUPIL
     subject: str | None = None
 
 
-class ParentLinkDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    parent_id: int
-    child_id: int
+class ParentLinkDraft(Input, kw_only=True):
+    parent_id: Id
+    child_id: Id
 
 
 class PersonView(msgspec.Struct, kw_only=True):

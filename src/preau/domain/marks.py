@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from preau.domain.bounds import Id, Input
 from preau.domain.errors import InvalidInput
 from preau.domain.people import check_name
 
@@ -91,16 +92,16 @@ class MarksSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     subject_coefficients: dict[str, Decimal] = msgspec.field(default_factory=dict)
 
 
-class TermDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TermDraft(Input, kw_only=True):
     name: str
     starts_on: date
     ends_on: date
 
 
-class TermsDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TermsDraft(Input, kw_only=True):
     """All the terms of one school year, set at once: their number follows ``term_kind``."""
 
-    school_year_id: int
+    school_year_id: Id
     term_kind: TermKind
     terms: list[TermDraft]
 
@@ -114,17 +115,17 @@ class Term(msgspec.Struct, frozen=True, kw_only=True):
     ends_on: date
 
 
-class EvaluationDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    group_id: int
+class EvaluationDraft(Input, kw_only=True):
+    group_id: Id
     subject: str
     title: str
     day: date
     out_of: Decimal = Decimal(20)
     coefficient: Decimal = Decimal(1)
-    homework_id: int | None = None  # a returned hand-in's mark lands in this evaluation
+    homework_id: Id | None = None  # a returned hand-in's mark lands in this evaluation
 
 
-class EvaluationChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class EvaluationChanges(Input, kw_only=True):
     """Only the fields given change; ``homework_id: null`` removes the link."""
 
     subject: str | msgspec.UnsetType = msgspec.UNSET
@@ -156,16 +157,16 @@ class Mark(msgspec.Struct, frozen=True, kw_only=True):
     special: Special | None = None
 
 
-class MarkEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class MarkEntry(Input, kw_only=True):
     """One cell of a column: a number (``15.5``), text as typed in the grid (``"15,5"``,
     ``"abs"``, ``"disp"``, ``"nr"``, or ``"absent"``, ``"exempt"``, ``"not_handed_in"``),
     or ``null`` / ``""`` to clear it."""
 
-    pupil_id: int
+    pupil_id: Id
     value: str | float | None = None
 
 
-class MarksColumn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class MarksColumn(Input, kw_only=True):
     marks: list[MarkEntry]
 
 

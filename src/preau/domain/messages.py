@@ -11,6 +11,7 @@ from datetime import datetime
 
 import msgspec
 
+from preau.domain.bounds import Ids, Input
 from preau.domain.errors import InvalidInput
 from preau.domain.people import Actor, Profile
 
@@ -287,43 +288,48 @@ def split_links(text: str) -> list[tuple[str, bool]]:
 # -- drafts and views ----------------------------------------------------------------------
 
 
-class AttachmentUpload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class AttachmentUpload(Input, kw_only=True):
     """A file sent with a message; in JSON ``data`` is base64."""
 
     name: str
     data: bytes
 
 
-class ConversationDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ConversationDraft(Input, kw_only=True):
     """A new conversation. Recipients: people, the pupils of classes or groups, and the
     parents of the pupils of classes or groups (the last two for teachers and staff)."""
 
+    multiline = frozenset({"body"})
+
     subject: str
     body: str
-    person_ids: list[int] = msgspec.field(default_factory=list)
-    group_ids: list[int] = msgspec.field(default_factory=list)
-    parents_of_group_ids: list[int] = msgspec.field(default_factory=list)
+    person_ids: Ids = msgspec.field(default_factory=list)
+    group_ids: Ids = msgspec.field(default_factory=list)
+    parents_of_group_ids: Ids = msgspec.field(default_factory=list)
     replies_allowed: bool = True
     attachments: list[AttachmentUpload] = msgspec.field(default_factory=list)
 
 
-class ReplyDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ReplyDraft(Input, kw_only=True):
+    multiline = frozenset({"body"})
     body: str
     attachments: list[AttachmentUpload] = msgspec.field(default_factory=list)
 
 
-class ReportDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ReportDraft(Input, kw_only=True):
+    multiline = frozenset({"reason"})
     reason: str
 
 
-class ArchiveChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ArchiveChange(Input, kw_only=True):
     archived: bool
 
 
-class AnnouncementDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class AnnouncementDraft(Input, kw_only=True):
+    multiline = frozenset({"body"})
     title: str
     body: str
-    group_ids: list[int]
+    group_ids: Ids
     include_parents: bool = False
 
 

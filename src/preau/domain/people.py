@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 import msgspec
+from email_validator import EmailNotValidError, validate_email
 
 from preau.domain.errors import InvalidInput
 
@@ -85,9 +86,15 @@ def check_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if len(value) > 254 or value.count("@") != 1 or "." not in value.split("@")[1]:
+    # email-validator reads the address as RFC 5321/5322 do (no line break or control
+    # character can pass, so none reaches a mail header); no DNS look-up here.
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput("This email address does not look valid.", field="email") from None
+    if len(checked.normalized) > 254:
         raise InvalidInput("This email address does not look valid.", field="email")
-    return value
+    return str(checked.normalized)
 
 
 def check_new_password(password: str, *, username: str) -> str:

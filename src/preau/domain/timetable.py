@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import msgspec
 
+from preau.domain.bounds import Id, Input, check_day
 from preau.domain.errors import InvalidInput
 from preau.domain.people import check_name
 
@@ -50,10 +51,10 @@ class ChangeKind(enum.StrEnum):
     VIRTUAL = "virtual"  # only held as a virtual class (or back in class): not shown as a change
 
 
-class LessonDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    group_id: int
+class LessonDraft(Input, kw_only=True):
+    group_id: Id
     subject: str
-    teacher_id: int | None = None
+    teacher_id: Id | None = None
     room: str = ""
     weekday: int  # 1 = Monday … 7 = Sunday
     starts: str  # "08:00", school time
@@ -64,21 +65,22 @@ class LessonDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     virtual: bool = False
 
 
-class ChangeDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    lesson_id: int
+class ChangeDraft(Input, kw_only=True):
+    multiline = frozenset({"note"})
+    lesson_id: Id
     day: date  # the occurrence's original day
     kind: ChangeKind
     new_day: date | None = None
     new_starts: str | None = None
     new_ends: str | None = None
     new_room: str | None = None
-    new_teacher_id: int | None = None
+    new_teacher_id: Id | None = None
     new_subject: str | None = None
     note: str = ""
     virtual: bool | None = None  # None keeps the lesson's own choice
 
 
-class HolidayDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class HolidayDraft(Input, kw_only=True):
     name: str
     first_day: date
     last_day: date
@@ -219,9 +221,10 @@ def parse_week(text: str) -> date:
     if not match:
         raise InvalidInput(BAD_WEEK, field="week")
     try:
-        return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+        monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
     except ValueError:
         raise InvalidInput(BAD_WEEK, field="week") from None
+    return check_day(monday, "week")
 
 
 def week_name(day: date) -> str:

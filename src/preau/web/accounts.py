@@ -14,7 +14,14 @@ from preau import i18n
 from preau.actions import accounts
 from preau.actions.accounts import LoginResult
 from preau.actions.directory import get_person, school_name
-from preau.cookies import DEVICE_COOKIE, LANG_COOKIE, SAME_SITE, SESSION_COOKIE
+from preau.cookies import (
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    LANG_COOKIE,
+    SAME_SITE,
+    SESSION_COOKIE,
+    new_csrf,
+)
 from preau.domain.errors import InvalidInput, PreauError, TooManyAttempts
 from preau.settings import Settings
 from preau.web.dependencies import AppServices, SignedInActor
@@ -24,8 +31,17 @@ from preau.web.render import render, session_of, translate_error
 Req = Request[Any, Any, Any]
 
 
-def login_cookies(settings: Settings, result: LoginResult) -> list[Cookie]:
+def login_cookies(settings: Settings, result: LoginResult, *, csrf: str) -> list[Cookie]:
+    """The session (and device) cookies of a login, and a new CSRF cookie: the forms of
+    the new session are bound to both (``web/render.csrf_binding``)."""
     cookies = [
+        Cookie(
+            key=CSRF_COOKIE,
+            value=csrf,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="strict",
+        ),
         Cookie(
             key=SESSION_COOKIE,
             value=result.session_token,
@@ -116,7 +132,7 @@ async def login_submit(request: Req, services: AppServices) -> Response[Any]:
         if isinstance(error, TooManyAttempts):
             response.headers["retry-after"] = str(error.retry_after)
         return response
-    return Redirect(next_path, cookies=login_cookies(services.settings, result))
+    return Redirect(next_path, cookies=login_cookies(services.settings, result, csrf=new_csrf()))
 
 
 @get("/activate", include_in_schema=False)
@@ -155,7 +171,9 @@ async def activate_submit(request: Req, services: AppServices) -> Response[Any]:
             username=username,
             error=translate_error(error),
         )
-    return Redirect("/home?welcome=1", cookies=login_cookies(services.settings, result))
+    return Redirect(
+        "/home?welcome=1", cookies=login_cookies(services.settings, result, csrf=new_csrf())
+    )
 
 
 @post("/logout", include_in_schema=False)
@@ -190,7 +208,9 @@ async def logout_others(request: Req, services: AppServices) -> Response[Any]:
     if session is None:
         return Redirect("/login")
     result = await accounts.log_out_other_devices(services, session)
-    return Redirect("/account?done=others", cookies=login_cookies(services.settings, result))
+    return Redirect(
+        "/account?done=others", cookies=login_cookies(services.settings, result, csrf=new_csrf())
+    )
 
 
 @post("/account/password", include_in_schema=False)
@@ -220,7 +240,9 @@ async def change_password(request: Req, services: AppServices) -> Response[Any]:
             school=await school_name(services, session.actor.school_id),
             password_error=translate_error(error),
         )
-    return Redirect("/account?done=password", cookies=login_cookies(services.settings, result))
+    return Redirect(
+        "/account?done=password", cookies=login_cookies(services.settings, result, csrf=new_csrf())
+    )
 
 
 @post("/lang", include_in_schema=False)

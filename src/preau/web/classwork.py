@@ -29,6 +29,7 @@ from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.zones import school_zone
 from preau.asgi import Scope
 from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
+from preau.domain.bounds import check_moment
 from preau.domain.classwork import (
     ExtensionDraft,
     HandInAction,
@@ -45,6 +46,7 @@ from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauE
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery, form_id, form_ids
 from preau.web.render import (
     CSRF_MARK_BYTES,
     csrf_token,
@@ -103,14 +105,18 @@ async def zone_for(services: Services, actor: Actor) -> ZoneInfo:
     return await school_zone(services, actor.school_id)
 
 
+CHOOSE_GROUP = i18n.lazy("Choose a class or group.")
+
+
 def local_time(value: str, field: str) -> datetime | None:
     value = value.strip()
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace(" ", "T"))
+        moment = datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
         raise InvalidInput(BAD_TIME, field=field) from None
+    return check_moment(moment, field)
 
 
 def number(value: str, field: str) -> float | None:
@@ -191,7 +197,7 @@ async def todo_page(request: Req, services: AppServices, actor: SignedInActor) -
 
 @post("/todo/{homework_id:int}/done", include_in_schema=False)
 async def todo_done(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Redirect:
     form = await request.form()
     await classwork.set_done(services, actor, homework_id, done=form.get("done") == "1")
@@ -213,7 +219,7 @@ async def children_page(request: Req, services: AppServices, actor: SignedInActo
 
 @get("/children/{pupil_id:int}/todo", include_in_schema=False)
 async def child_todo_page(
-    request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, pupil_id: IdPath
 ) -> Response[Any]:
     entry = await classwork.todo_of(services, actor, pupil_id)
     child = await classwork_person(services, actor, pupil_id)
@@ -239,8 +245,8 @@ async def homework_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil: FromQuery[int | None] = None,
+    homework_id: IdPath,
+    pupil: IdQuery = None,
 ) -> Response[Any]:
     if actor.profile in STAFF_PROFILES:
         return await teacher_homework_page(request, services, actor, homework_id)
@@ -375,7 +381,7 @@ async def _set_for(services: Services, actor: Actor, homework_id: int, pupil_id:
 
 @post("/homework/{homework_id:int}/turn-in", include_in_schema=False)
 async def turn_in_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     text = str(form.get("text", ""))
@@ -398,7 +404,7 @@ async def turn_in_page(
 
 @post("/homework/{homework_id:int}/take-back", include_in_schema=False)
 async def take_back_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     try:
         await classwork.take_back(services, actor, homework_id)
@@ -417,7 +423,7 @@ async def teacher_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    group: FromQuery[int | None] = None,
+    group: IdQuery = None,
     week: FromQuery[str] = "",
 ) -> Response[Any]:
     if actor.profile is Profile.PUPIL:
@@ -492,7 +498,7 @@ async def _homework_form(
 
 @get("/classwork/new", include_in_schema=False)
 async def new_homework_page(
-    request: Req, services: AppServices, actor: SignedInActor, group: FromQuery[int | None] = None
+    request: Req, services: AppServices, actor: SignedInActor, group: IdQuery = None
 ) -> Response[str]:
     values = {"group_id": str(group or ""), "hand_in_expected": "1", "instructions_format": "text"}
     return await _homework_form(request, services, actor, values=values)
@@ -508,11 +514,8 @@ async def create_homework_page(
         due = local_time(values["due_at"], "due_at")
         if due is None:
             raise InvalidInput("Give the due time.", field="due_at")
-        try:
-            group_id = int(values["group_id"])
-        except ValueError:
-            raise InvalidInput("Choose a class or group.", field="group_id") from None
-        pupils = [int(str(p)) for p in form.getall("pupil_ids", []) if str(p).isdigit()]
+        group_id = form_id(values["group_id"], "group_id", CHOOSE_GROUP)
+        pupils = form_ids(form.getall("pupil_ids", []), "pupil_ids")
         work = await classwork.create_homework(
             services,
             actor,
@@ -539,7 +542,7 @@ async def create_homework_page(
 
 @get("/homework/{homework_id:int}/edit", include_in_schema=False)
 async def edit_homework_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[str]:
     work = await classwork.get_homework(services, actor, homework_id)
     zone = await zone_for(services, actor)
@@ -560,7 +563,7 @@ async def edit_homework_page(
 
 @post("/homework/{homework_id:int}/edit", include_in_schema=False)
 async def update_homework_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     values = _form_values(form)
@@ -595,7 +598,7 @@ async def update_homework_page(
 
 @post("/homework/{homework_id:int}/delete", include_in_schema=False)
 async def delete_homework_page(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Redirect:
     await classwork.delete_homework(services, actor, homework_id)
     return Redirect("/classwork?done=deleted")
@@ -603,13 +606,10 @@ async def delete_homework_page(
 
 @post("/homework/{homework_id:int}/copy", include_in_schema=False)
 async def copy_homework_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Redirect:
     form = await request.form()
-    try:
-        group_id = int(str(form.get("group_id", "")))
-    except ValueError:
-        raise InvalidInput("Choose a class or group.", field="group_id") from None
+    group_id = form_id(form.get("group_id", ""), "group_id", CHOOSE_GROUP)
     copy = await classwork.copy_homework(
         services,
         actor,
@@ -647,8 +647,8 @@ async def hand_in_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
 ) -> Response[Any]:
     if actor.profile not in STAFF_PROFILES:
         return await pupil_homework_page(request, services, actor, homework_id, pupil_id)
@@ -684,8 +684,8 @@ async def return_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
 ) -> Response[Any]:
     form = await request.form()
     try:
@@ -713,8 +713,8 @@ async def state_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
 ) -> Response[Any]:
     form = await request.form()
     action = STATE_ACTIONS.get(str(form.get("action", "")))
@@ -734,8 +734,8 @@ async def extension_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    homework_id: FromPath[int],
-    pupil_id: FromPath[int],
+    homework_id: IdPath,
+    pupil_id: IdPath,
 ) -> Response[Any]:
     form = await request.form()
     try:
@@ -755,7 +755,7 @@ async def extension_page(
 
 @get("/homework/{homework_id:int}/hand-ins.zip", include_in_schema=False)
 async def zip_page(
-    services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[bytes]:
     return await zip_response(services, actor, homework_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
@@ -23,6 +23,7 @@ from preau.domain.errors import InvalidInput, PreauError
 from preau.domain.people import EnrolmentRole, GroupKind, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import school_admin
+from preau.web.params import IdPath, Page, form_id
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -36,10 +37,7 @@ def _profile(value: str) -> Profile:
 
 
 def _int(value: Any, field: str) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise InvalidInput("Choose someone from the list.", field=field) from None
+    return form_id(value, field, i18n.lazy("Choose someone from the list."))
 
 
 @get("/admin/people", include_in_schema=False)
@@ -50,7 +48,7 @@ async def people_list(
     *,
     q: FromQuery[str] = "",
     profile: FromQuery[str] = "",
-    page: FromQuery[int] = 1,
+    page: Page = 1,
     inactive: FromQuery[bool] = False,
 ) -> Response[str]:
     result = await list_people(
@@ -116,7 +114,7 @@ async def person_detail(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    person_id: FromPath[int],
+    person_id: IdPath,
     done: FromQuery[str] = "",
 ) -> Response[str]:
     person = await directory.get_person(services, actor, person_id)
@@ -133,7 +131,7 @@ async def person_detail(
 
 @post("/admin/people/{person_id:int}", include_in_schema=False)
 async def person_update(
-    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, person_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     values = {
@@ -169,7 +167,7 @@ async def person_update(
 
 @post("/admin/people/{person_id:int}/active", include_in_schema=False)
 async def person_active(
-    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, person_id: IdPath
 ) -> Redirect:
     form = await request.form()
     active = form.get("active") == "1"
@@ -179,7 +177,7 @@ async def person_active(
 
 @post("/admin/people/{person_id:int}/reset", include_in_schema=False)
 async def person_reset(
-    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, person_id: IdPath
 ) -> Response[str]:
     issued = await accounts.issue_activation_codes(services, actor, [person_id], reset=True)
     return render(request, "admin/codes.html", issued=issued, reset=True)
@@ -187,7 +185,7 @@ async def person_reset(
 
 @post("/admin/people/{person_id:int}/link", include_in_schema=False)
 async def person_link(
-    request: Req, services: AppServices, actor: SignedInActor, person_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, person_id: IdPath
 ) -> Redirect:
     form = await request.form()
     other = _int(form.get("other_id", ""), "other_id")
@@ -231,7 +229,7 @@ async def groups_list(
     actor: SignedInActor,
     *,
     q: FromQuery[str] = "",
-    page: FromQuery[int] = 1,
+    page: Page = 1,
     inactive: FromQuery[bool] = False,
 ) -> Response[str]:
     result = await list_groups(
@@ -294,7 +292,7 @@ async def group_detail(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
+    group_id: IdPath,
     done: FromQuery[str] = "",
 ) -> Response[str]:
     group, members = await directory.get_group(services, actor, group_id)
@@ -310,7 +308,7 @@ async def group_detail(
 
 @post("/admin/groups/{group_id:int}", include_in_schema=False)
 async def group_update(
-    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, group_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     changes = GroupChanges(
@@ -325,7 +323,7 @@ async def group_update(
 
 @post("/admin/groups/{group_id:int}/members", include_in_schema=False)
 async def group_members(
-    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, group_id: IdPath
 ) -> Redirect:
     form = await request.form()
     person_id = _int(form.get("person_id", ""), "person_id")

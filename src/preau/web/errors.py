@@ -18,6 +18,7 @@ from preau import i18n
 from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.domain.errors import NotAuthenticated, PreauError, TooManyAttempts
 from preau.i18n import lazy
+from preau.web.bodies import check_body
 from preau.web.render import csrf_token, render, translate_error
 
 log = logging.getLogger("preau.errors")
@@ -61,10 +62,16 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
     """Refuse unsafe requests without the form's token (or the X-CSRF-Token header).
 
     API clients authenticating with a bearer token, or sending no credential cookie at
-    all, carry no ambient authority a forged request could borrow, and are exempt.
+    all, carry no ambient authority a forged request could borrow, and are exempt; so are
+    the API's log-in and activation (``opt={"csrf": False}``: the credentials are in the
+    body). The token is bound to the session (``render.csrf_binding``).
     """
     state = request.scope["state"]
-    if request.method not in UNSAFE_METHODS or state.get("bearer"):
+    if (
+        request.method not in UNSAFE_METHODS
+        or state.get("bearer")
+        or request.route_handler.opt.get("csrf") is False
+    ):
         return
     cookies = state.get("cookies", {})
     if is_api(request) and SESSION_COOKIE not in cookies and DEVICE_COOKIE not in cookies:
@@ -76,6 +83,13 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
             given = str((await request.form()).get("csrf_token", ""))
     if not given or not hmac.compare_digest(given, csrf_token(request)):
         raise PreauError(CSRF_FAILED) from None
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """The ``before_request`` hook: the body is of its declared type and shape
+    (``web/bodies.py``), then the CSRF token is checked."""
+    await check_body(request)
+    await check_csrf(request)
 
 
 def problem(

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
@@ -24,6 +24,7 @@ from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.classwork import moment_formatter, zone_for
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, Position
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -133,7 +134,7 @@ async def _attempt_page(
 
 @get("/exercises/{exercise_id:int}", include_in_schema=False)
 async def exercise_page(
-    request: Req, services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> Response[Any]:
     view = await exercises.get_exercise(services, actor, exercise_id)
     if actor.profile in STAFF_PROFILES:
@@ -142,9 +143,7 @@ async def exercise_page(
 
 
 @post("/exercises/{exercise_id:int}/start", include_in_schema=False)
-async def start_page(
-    services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
-) -> Redirect:
+async def start_page(services: AppServices, actor: SignedInActor, exercise_id: IdPath) -> Redirect:
     attempt = await exercises.start_attempt(services, actor, exercise_id)
     first = next(
         (q.position for q in attempt.questions if q.position not in attempt.answers),
@@ -158,7 +157,7 @@ async def attempt_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    attempt_id: FromPath[int],
+    attempt_id: IdPath,
     q: FromQuery[str] = "",
 ) -> Response[Any]:
     """One question (``?q=<position>``), or the summary to hand in, or once handed in
@@ -173,8 +172,8 @@ async def answer_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    attempt_id: FromPath[int],
-    position: FromPath[int],
+    attempt_id: IdPath,
+    position: Position,
 ) -> Response[Any]:
     form = await request.form()
     attempt = await exercises.get_attempt(services, actor, attempt_id)
@@ -192,9 +191,7 @@ async def answer_page(
 
 
 @post("/attempts/{attempt_id:int}/submit", include_in_schema=False)
-async def submit_page(
-    services: AppServices, actor: SignedInActor, attempt_id: FromPath[int]
-) -> Redirect:
+async def submit_page(services: AppServices, actor: SignedInActor, attempt_id: IdPath) -> Redirect:
     await exercises.submit_attempt(services, actor, attempt_id)
     return Redirect(f"/attempts/{attempt_id}")
 
@@ -204,8 +201,8 @@ async def open_mark_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    attempt_id: FromPath[int],
-    position: FromPath[int],
+    attempt_id: IdPath,
+    position: Position,
 ) -> Response[Any]:
     form = await request.form()
     try:
@@ -220,7 +217,7 @@ async def open_mark_page(
 
 @get("/exercises/{exercise_id:int}/results", include_in_schema=False)
 async def results_page(
-    request: Req, services: AppServices, actor: SignedInActor, exercise_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, exercise_id: IdPath
 ) -> Response[Any]:
     table = await exercises.results_of(services, actor, exercise_id)
     view = await exercises.get_exercise(services, actor, exercise_id)
@@ -242,7 +239,7 @@ def _policy_from_form(form: FormMultiDict) -> Policy:
 
 @get("/homework/{homework_id:int}/exercise", include_in_schema=False)
 async def set_exercise_form(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     if actor.profile is Profile.PUPIL or actor.profile is Profile.PARENT:
         exercise_id = await exercises.exercise_of_homework(services, actor, homework_id)
@@ -256,7 +253,7 @@ async def set_exercise_form(
 
 @post("/homework/{homework_id:int}/exercise", include_in_schema=False)
 async def set_exercise_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     text = str(form.get("gift", ""))

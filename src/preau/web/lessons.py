@@ -20,6 +20,7 @@ from preau.domain.lessons import NOT_A_VIDEO
 from preau.domain.people import STAFF_PROFILES, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -35,7 +36,7 @@ def chosen_file(upload: object) -> UploadFile:
 
 @get("/videos/{video_id:int}/{name:str}", include_in_schema=False)
 async def video_file(
-    request: Req, services: AppServices, actor: SignedInActor, video_id: FromPath[int],
+    request: Req, services: AppServices, actor: SignedInActor, video_id: IdPath,
     name: FromPath[str],
 ) -> Response[Any]:  # fmt: skip
     if name not in NAMES:
@@ -67,7 +68,7 @@ async def video_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    video_id: FromPath[int],
+    video_id: IdPath,
     quality: FromQuery[str] = "",
 ) -> Response[Any]:
     video = await videos.get_video(services, actor, video_id)
@@ -91,7 +92,7 @@ async def video_page(
 
 @get("/homework/{homework_id:int}/video", include_in_schema=False)
 async def upload_form(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     existing = await videos.video_of_homework(services, actor, homework_id)
     if existing is not None:
@@ -105,7 +106,7 @@ async def upload_form(
     request_max_body_size=2 * 1024 * 1024 * 1024,
 )
 async def upload_page(
-    request: Req, services: AppServices, actor: SignedInActor, homework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, homework_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     upload = form.get("file")

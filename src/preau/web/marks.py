@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
@@ -23,6 +23,7 @@ from preau import i18n
 from preau.actions import marks, marks_settings
 from preau.actions.context import Services
 from preau.actions.directory import relatives
+from preau.domain.bounds import check_day
 from preau.domain.errors import InvalidInput
 from preau.domain.marks import (
     TERMS_IN_A_YEAR,
@@ -42,6 +43,7 @@ from preau.domain.marks import (
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery, form_id
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -219,10 +221,10 @@ async def grid_page(
     *,
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term: IdQuery = None,
     subject: FromQuery[str] = "",
-    saved: FromQuery[int | None] = None,
+    saved: IdQuery = None,
 ) -> Response[Any]:
     return await _grid_page(
         request, services, actor, group_id, term=term, subject=subject, saved=saved
@@ -235,8 +237,8 @@ async def grid_save(
     *,
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term: IdQuery = None,
     subject: FromQuery[str] = "",
 ) -> Response[Any]:
     """Save the cells the teacher changed (each input carries the value it was shown
@@ -251,7 +253,8 @@ async def grid_save(
         value = str(form.get(name, "")).strip()
         typed[name] = value
         if value != str(form.get("o" + name[1:], "")).strip():
-            evaluation_id, pupil_id = int(match.group(1)), int(match.group(2))
+            evaluation_id = form_id(match.group(1), "marks")
+            pupil_id = form_id(match.group(2), "marks")
             columns[evaluation_id].append(MarkEntry(pupil_id=pupil_id, value=value))
     try:
         changed = await marks.enter_grid(services, actor, group_id, columns)
@@ -276,8 +279,8 @@ async def grid_save(
 async def grid_download(
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    group_id: IdPath,
+    term: IdQuery = None,
     subject: FromQuery[str] = "",
 ) -> Response[bytes]:
     found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
@@ -294,9 +297,9 @@ async def evaluation_new(
     *,
     services: AppServices,
     actor: SignedInActor,
-    group_id: FromPath[int],
+    group_id: IdPath,
     subject: FromQuery[str] = "",
-    term: FromQuery[int | None] = None,
+    term: IdQuery = None,
 ) -> Response[Any]:
     choices = await marks.homework_choices(services, actor, group_id)
     found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
@@ -320,14 +323,15 @@ def _form_values(form: Any) -> dict[str, str]:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(BAD_DAY, field="day") from None
+    return check_day(day, "day")
 
 
 @post("/marks/groups/{group_id:int}/evaluations", include_in_schema=False)
 async def evaluation_create(
-    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, group_id: IdPath
 ) -> Response[Any]:
     values = _form_values(await request.form())
     try:
@@ -341,7 +345,9 @@ async def evaluation_create(
                 day=_day(values["day"]),
                 out_of=check_out_of(values["out_of"]),
                 coefficient=check_coefficient(values["coefficient"]),
-                homework_id=int(values["homework_id"]) if values["homework_id"].isdigit() else None,
+                homework_id=form_id(values["homework_id"], "homework_id")
+                if values["homework_id"].strip()
+                else None,
             ),
         )
     except InvalidInput as error:
@@ -362,7 +368,7 @@ async def evaluation_create(
 
 @get("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
 async def evaluation_edit(
-    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> Response[Any]:
     view = await marks.get_evaluation(services, actor, evaluation_id)
     evaluation = view.evaluation
@@ -393,7 +399,7 @@ async def evaluation_edit(
 
 @post("/marks/evaluations/{evaluation_id:int}/edit", include_in_schema=False)
 async def evaluation_update(
-    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> Response[Any]:
     values = _form_values(await request.form())
     try:
@@ -407,7 +413,9 @@ async def evaluation_update(
                 day=_day(values["day"]),
                 out_of=check_out_of(values["out_of"]),
                 coefficient=check_coefficient(values["coefficient"]),
-                homework_id=int(values["homework_id"]) if values["homework_id"].isdigit() else None,
+                homework_id=form_id(values["homework_id"], "homework_id")
+                if values["homework_id"].strip()
+                else None,
             ),
         )
     except InvalidInput as error:
@@ -430,7 +438,7 @@ async def evaluation_update(
 
 @post("/marks/evaluations/{evaluation_id:int}/delete", include_in_schema=False)
 async def evaluation_remove(
-    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> Redirect:
     view = await marks.get_evaluation(services, actor, evaluation_id)
     await marks.delete_evaluation(services, actor, evaluation_id)
@@ -442,8 +450,8 @@ async def report_card_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    pupil_id: FromPath[int],
-    term: FromQuery[int | None] = None,
+    pupil_id: IdPath,
+    term: IdQuery = None,
 ) -> Response[Any]:
     card = await marks.report_card(services, actor, pupil_id, term_id=term)
     return render(
@@ -517,9 +525,9 @@ async def settings_save(request: Req, services: AppServices, actor: SignedInActo
     try:
         year_id = str(form.get("school_year_id", ""))
         year_terms = None
-        if year_id.isdigit():
+        if year_id.strip():
             year_terms = TermsDraft(
-                school_year_id=int(year_id),
+                school_year_id=form_id(year_id, "school_year_id"),
                 term_kind=kind,
                 terms=[
                     TermDraft(

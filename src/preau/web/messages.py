@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict, UploadFile
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Stream
 from markupsafe import Markup, escape
 
@@ -35,6 +35,7 @@ from preau.domain.messages import (
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath, IdQuery, Page, form_id, form_ids
 from preau.web.render import environment, render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -78,10 +79,7 @@ environment.filters["moment"] = moment
 
 
 def _ids(values: list[Any], field: str) -> list[int]:
-    try:
-        return [int(str(value)) for value in values if str(value).strip()]
-    except ValueError:
-        raise InvalidInput("Choose someone from the list.", field=field) from None
+    return form_ids(values, field, i18n.lazy("Choose someone from the list."))
 
 
 async def _uploads(form: FormMultiDict) -> list[AttachmentUpload]:
@@ -120,7 +118,7 @@ async def inbox(
     *,
     q: FromQuery[str] = "",
     archived: FromQuery[bool] = False,
-    page: FromQuery[int] = 1,
+    page: Page = 1,
     done: FromQuery[str] = "",
 ) -> Response[str]:
     result = await messages.list_inbox(
@@ -167,7 +165,7 @@ async def compose(
     services: AppServices,
     actor: SignedInActor,
     q: FromQuery[str] = "",
-    to: FromQuery[int] = 0,
+    to: IdQuery = None,
 ) -> Response[str]:
     return await _compose(request, services, actor, values={"person_ids": [to] if to else []}, q=q)
 
@@ -236,7 +234,7 @@ async def conversation(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    conversation_id: FromPath[int],
+    conversation_id: IdPath,
     done: FromQuery[str] = "",
 ) -> Response[str]:
     return await _conversation_page(request, services, actor, conversation_id, done=done)
@@ -244,7 +242,7 @@ async def conversation(
 
 @post("/messages/{conversation_id:int}/reply", include_in_schema=False)
 async def reply(
-    request: Req, services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, conversation_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     body = str(form.get("body", ""))
@@ -260,15 +258,13 @@ async def reply(
 
 
 @get("/messages/attachments/{attachment_id:int}", include_in_schema=False)
-async def attachment(
-    services: AppServices, actor: SignedInActor, attachment_id: FromPath[int]
-) -> Stream:
+async def attachment(services: AppServices, actor: SignedInActor, attachment_id: IdPath) -> Stream:
     return attachment_response(await messages.open_attachment(services, actor, attachment_id))
 
 
 @post("/messages/{conversation_id:int}/archive", include_in_schema=False)
 async def archive(
-    request: Req, services: AppServices, actor: SignedInActor, conversation_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, conversation_id: IdPath
 ) -> Redirect:
     form = await request.form()
     archived = form.get("archived") == "1"
@@ -278,10 +274,11 @@ async def archive(
 
 @post("/messages/items/{message_id:int}/report", include_in_schema=False)
 async def report(
-    request: Req, services: AppServices, actor: SignedInActor, message_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, message_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
-    conversation_id = int(str(form.get("conversation_id", "0")) or 0)
+    given = str(form.get("conversation_id", "")).strip()
+    conversation_id = form_id(given, "conversation_id") if given else 0
     try:
         await messages.report_message(services, actor, message_id, str(form.get("reason", "")))
     except PreauError as error:
@@ -293,7 +290,7 @@ async def report(
 
 @post("/messages/items/{message_id:int}/hide", include_in_schema=False)
 async def hide(
-    request: Req, services: AppServices, actor: SignedInActor, message_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, message_id: IdPath
 ) -> Redirect:
     form = await request.form()
     await messages.hide_message(services, actor, message_id)
@@ -311,9 +308,7 @@ async def reports(
 
 
 @post("/messages/reports/{report_id:int}/dismiss", include_in_schema=False)
-async def dismiss(
-    services: AppServices, actor: SignedInActor, report_id: FromPath[int]
-) -> Redirect:
+async def dismiss(services: AppServices, actor: SignedInActor, report_id: IdPath) -> Redirect:
     await messages.dismiss_report(services, actor, report_id)
     return Redirect("/messages/reports?done=dismissed")
 
@@ -391,7 +386,7 @@ async def announcements(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    page: FromQuery[int] = 1,
+    page: Page = 1,
     done: FromQuery[str] = "",
 ) -> Response[str]:
     received = await messages.list_announcements(services, actor, page=max(page, 1))
@@ -466,7 +461,7 @@ async def announcement(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    announcement_id: FromPath[int],
+    announcement_id: IdPath,
     done: FromQuery[str] = "",
 ) -> Response[str]:
     view = await messages.open_announcement(services, actor, announcement_id)

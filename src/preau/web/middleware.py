@@ -23,6 +23,7 @@ from preau.cookies import (
     LANG_COOKIE,
     SESSION_COOKIE,
     cookie_header,
+    new_csrf,
     parse_cookies,
 )
 from preau.observability import REQUEST_STATS
@@ -300,6 +301,8 @@ class SessionMiddleware:
                 session_resumes.labels("resumed" if session else "refused").inc()
                 if session is not None:
                     fresh = self.sessions.issue_session(session.actor, session.device_id, now=now)
+                    # This response's forms are bound to the session cookie it sets.
+                    cookies = {**cookies, SESSION_COOKIE: fresh}
                     new_cookies.append(
                         cookie_header(
                             SESSION_COOKIE, fresh, max_age=self.session_seconds, secure=self.secure
@@ -309,8 +312,9 @@ class SessionMiddleware:
                     new_cookies.append(
                         cookie_header(DEVICE_COOKIE, "", max_age=0, secure=self.secure)
                     )
-            if CSRF_COOKIE not in cookies:
-                csrf = secrets.token_urlsafe(24)
+            # An API client gets no cookie it did not ask for (POST /api/v1/session).
+            if CSRF_COOKIE not in cookies and not scope["path"].startswith("/api/"):
+                csrf = new_csrf()
                 cookies = {**cookies, CSRF_COOKIE: csrf}
                 new_cookies.append(
                     cookie_header(

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from litestar.datastructures import Cookie
 from preau import i18n
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.cookies import CSRF_COOKIE
+from preau.cookies import CSRF_COOKIE, SESSION_COOKIE
 from preau.domain.errors import PreauError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -60,21 +61,29 @@ def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Session | None
     return session
 
 
+def csrf_binding(cookies: Mapping[str, str]) -> str:
+    """What a form's token is bound to: the CSRF cookie and the session cookie together.
+    Someone able to plant a CSRF cookie (a sibling subdomain) knows the token of that
+    cookie alone, never the one of the victim's session; a new login is a new binding."""
+    return f"{cookies.get(CSRF_COOKIE, '')}|{cookies.get(SESSION_COOKIE, '')}"
+
+
 def csrf_token(request: Request[Any, Any, Any]) -> str:
-    cookie = request.scope["state"].get("cookies", {}).get(CSRF_COOKIE, "")
-    return _reader_marks(services_of(request).settings.secret_key, cookie)[0].decode()
+    binding = csrf_binding(request.scope["state"].get("cookies", {}))
+    return _reader_marks(services_of(request).settings.secret_key, binding)[0].decode()
 
 
 @functools.lru_cache(maxsize=65_536)
-def _reader_marks(secret: str, cookie_value: str) -> tuple[bytes, str]:
+def _reader_marks(secret: str, binding: str) -> tuple[bytes, str]:
     """A reader's CSRF token and the short hash of it that their ETags carry, remembered
-    per CSRF cookie: a browser sends the same one with every warm page it reads."""
-    csrf = expected_csrf(secret, cookie_value)
+    per binding (:func:`csrf_binding`): a browser sends the same cookies with every warm
+    page it reads."""
+    csrf = expected_csrf(secret, binding)
     return csrf.encode(), hashlib.blake2b(csrf.encode(), digest_size=4).hexdigest()
 
 
-def expected_csrf(secret: str, cookie_value: str) -> str:
-    mac = hmac.digest(secret.encode(), b"csrf:" + cookie_value.encode(), "sha256")
+def expected_csrf(secret: str, binding: str) -> str:
+    mac = hmac.digest(secret.encode(), b"csrf:" + binding.encode(), "sha256")
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
@@ -147,5 +156,5 @@ def for_reader(
 ) -> tuple[bytes, str]:
     """A cached page with the reader's CSRF token in it, and its ETag: the cached
     version's, the locale's and (hashed) the reader's."""
-    csrf, reader = _reader_marks(secret, cookies.get(CSRF_COOKIE, ""))
+    csrf, reader = _reader_marks(secret, csrf_binding(cookies))
     return page.replace(CSRF_MARK_BYTES, csrf), f'W/"{etag}-{locale}-{reader}"'

@@ -20,12 +20,14 @@ from preau.actions.context import Services
 from preau.actions.directory import get_person
 from preau.actions.timetable.weeks import CachedWeek
 from preau.asgi import Scope
+from preau.domain.bounds import check_day
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.timetable import Occurrence, WeekView, monday_of, parse_week
 from preau.settings import Settings
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdQuery, form_id
 from preau.web.render import page_bytes, render
 from preau.web.warm import HTML, Warm, WarmRead, page_for_reader
 
@@ -114,7 +116,7 @@ async def week_page(
     services: AppServices,
     actor: SignedInActor,
     week: FromQuery[str] = "",
-    child: FromQuery[int | None] = None,
+    child: IdQuery = None,
 ) -> Response[Any]:
     monday = chosen_monday(services, week)
     if child is None:
@@ -128,9 +130,9 @@ async def week_page(
 @post("/timetable/virtual", include_in_schema=False)
 async def make_virtual(request: Req, services: AppServices, actor: SignedInActor) -> Redirect:
     form = await request.form()
+    lesson_id = form_id(form.get("lesson_id", ""), "lesson_id")
     try:
-        lesson_id = int(str(form.get("lesson_id", "")))
-        day = date.fromisoformat(str(form.get("day", "")))
+        day = check_day(date.fromisoformat(str(form.get("day", ""))), "day")
     except ValueError:
         raise InvalidInput(BAD_DAY, field="day") from None
     await timetable.set_virtual(services, actor, lesson_id, day, virtual=form.get("virtual") == "1")

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from babel.dates import format_datetime
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath
 from litestar.response import File, Redirect
 from litestar.types import ControllerRouterHandler
 
@@ -19,12 +18,13 @@ from preau.actions import virtual
 from preau.actions.context import Services
 from preau.actions.directory import my_groups
 from preau.actions.zones import school_zone
-from preau.domain.errors import InvalidInput, NotFound, PreauError
+from preau.domain.errors import NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import UNAVAILABLE
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.middleware import CONTENT_SECURITY_POLICY
+from preau.web.params import IdPath, form_id
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -68,10 +68,7 @@ async def rooms_page(request: Req, services: AppServices, actor: SignedInActor) 
 @post("/virtual/start", include_in_schema=False)
 async def start(request: Req, services: AppServices, actor: SignedInActor) -> Response[Any]:
     form = await request.form()
-    try:
-        group_id = int(str(form.get("group_id", "")))
-    except ValueError:
-        raise InvalidInput(BAD_GROUP, field="group_id") from None
+    group_id = form_id(form.get("group_id", ""), "group_id", BAD_GROUP)
     try:
         room = await virtual.start_unscheduled(
             services, actor, group_id, title=str(form.get("title", ""))
@@ -107,7 +104,7 @@ def class_page_policy(services: Services) -> str:
 
 @get("/virtual/rooms/{room_id:int}", include_in_schema=False)
 async def class_page(
-    request: Req, services: AppServices, actor: SignedInActor, room_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, room_id: IdPath
 ) -> Response[str]:
     room = await virtual.get_room(services, actor, room_id)
     response = render(

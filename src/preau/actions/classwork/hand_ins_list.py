@@ -24,7 +24,13 @@ from preau.adapters.sql.schema import (
     homework_targets,
     people,
 )
-from preau.domain.classwork import FileView, HandInState, HandInView, effective_deadlines
+from preau.domain.classwork import (
+    FileView,
+    HandInState,
+    HandInView,
+    effective_deadlines,
+    zip_entry_part,
+)
 from preau.domain.people import Actor
 
 
@@ -157,12 +163,12 @@ async def hand_ins_zip(services: Services, actor: Actor, homework_id: int) -> tu
     for view in views:
         if view.state is HandInState.ASSIGNED and not view.files and not view.text:
             continue
-        folder = f"{view.pupil_name} ({view.pupil_id})".replace("/", "_")
+        folder = zip_entry_part(f"{view.pupil_name} ({view.pupil_id})")
         if view.text:
             contents.append((f"{folder}/texte.txt", view.text.encode()))
         seen: set[str] = set()
         for item in view.files:
-            name = item.name
+            name = zip_entry_part(item.name)
             while name in seen:
                 name = "_" + name
             seen.add(name)

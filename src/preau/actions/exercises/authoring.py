@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
+from typing import ClassVar
 
 import msgspec
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from preau.actions.context import Services
 from preau.actions.warm import bump_versions
 from preau.adapters.sql.schema import attempts, bank_questions, exercises
 from preau.domain.access import Action
+from preau.domain.bounds import Ids, Input
 from preau.domain.errors import Conflict, InvalidInput, NotFound
 from preau.domain.exercises import gift, moodle_xml
 from preau.domain.exercises.attempts import Policy, check_policy
@@ -48,13 +50,15 @@ QUESTIONS = msgspec.json.Decoder(list[Question])
 POLICY = msgspec.json.Decoder(Policy)
 
 
-class ExerciseDraft(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ExerciseDraft(Input, kw_only=True):
     """Questions as GIFT text, as JSON, or taken from the bank (in that order, all kept)."""
+
+    multiline: ClassVar[frozenset[str]] = frozenset({"gift", "moodle_xml"})
 
     gift: str = ""
     moodle_xml: str = ""
-    questions: list[Question] = []
-    bank_ids: list[int] = []
+    questions: list[Question] = msgspec.field(default_factory=list)
+    bank_ids: Ids = msgspec.field(default_factory=list)
     policy: Policy = Policy()
 
 

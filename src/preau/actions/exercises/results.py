@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from fractions import Fraction
 
-import msgspec
 import sqlalchemy as sa
 
 from preau.actions.access import access_attempt_by_id, access_hand_ins_by_homework_id
@@ -23,6 +22,7 @@ from preau.actions.exercises.attempts import (
 from preau.actions.exercises.authoring import load_policy, load_questions
 from preau.adapters.sql.schema import attempt_answers, attempts, enrolments, people
 from preau.domain.access import Action
+from preau.domain.bounds import Input
 from preau.domain.classwork import HandInRight
 from preau.domain.errors import Conflict, InvalidInput
 from preau.domain.exercises.attempts import Result, counted, score
@@ -133,7 +133,7 @@ async def results_of(services: Services, actor: Actor, exercise_id: int) -> Resu
     )
 
 
-class OpenMark(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class OpenMark(Input, kw_only=True):
     points: str  # "1.5": from 0 to the question's points
 
 

@@ -32,6 +32,7 @@ from preau.adapters.sql.schema import (
     video_views,
 )
 from preau.domain.access import Action
+from preau.domain.bounds import Input
 from preau.domain.errors import Conflict, Forbidden, InvalidInput, ServiceUnavailable
 from preau.domain.lessons import (
     NOT_A_VIDEO,
@@ -89,7 +90,7 @@ class Viewer(msgspec.Struct, frozen=True, kw_only=True):
     last_seen: datetime | None
 
 
-class Progress(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Progress(Input, kw_only=True):
     """A stretch just watched (``from_s`` to ``to_s``) and where the player is now."""
 
     position_s: float

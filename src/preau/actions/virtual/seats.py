@@ -32,8 +32,6 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
     reload or a fail-over, reuses the seat.
     """
     pool = services.janus
-    if pool is None or not pool.configured:
-        raise ServiceUnavailable(UNAVAILABLE)
     now = services.now()
     async with services.engine.begin() as connection:
         room, role = await access_room_by_id(connection, actor, room_id)
@@ -47,6 +45,10 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
                 else services.settings.janus_join_early_minutes
             )
             raise Conflict(NOT_OPEN_YET, minutes=minutes)
+        # Only once the room is known to exist for this person and be open: 404 (or 409)
+        # before 503, so an unavailable video service reveals nothing about rooms.
+        if pool is None or not pool.configured:
+            raise ServiceUnavailable(UNAVAILABLE)
         # Hold the room row while counting seats, so two joins cannot both take the last.
         await connection.execute(
             sa.select(virtual_rooms.c.id).where(virtual_rooms.c.id == room_id).with_for_update()

@@ -1,5 +1,10 @@
 """Column types shared by the tables: ``UTCDateTime``, so every stored moment reads back
-as an aware UTC datetime, on SQLite (which keeps no zone) as on PostgreSQL."""
+as an aware UTC datetime, on SQLite (which keeps no zone) as on PostgreSQL.
+
+A moment stored outside the years 2000 to 2100 (the school range every input is now held
+to, ``domain/bounds.py``; older rows may hold a typo such as year 9999) reads back as the
+nearest edge of that range, so no later conversion to a school's zone can overflow and
+one bad row cannot break the pages that show it."""
 
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def within_range(value: datetime) -> datetime:
+    if EARLIEST.year <= value.year <= LATEST.year:
+        return value
+    return EARLIEST if value < EARLIEST else LATEST
+
 
 class _SQLiteUTCDateTime(sqlite.DATETIME):
     """SQLite's text timestamps, parsed straight into aware UTC datetimes: the to-do and
@@ -16,7 +30,7 @@ class _SQLiteUTCDateTime(sqlite.DATETIME):
 
     def result_processor(self, dialect: sa.Dialect, coltype: object) -> Any:
         def process(value: str | None) -> datetime | None:
-            return None if value is None else datetime.fromisoformat(value + "+00:00")
+            return None if value is None else within_range(datetime.fromisoformat(value + "+00:00"))
 
         return process
 
@@ -46,6 +60,8 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None or value.tzinfo is UTC:  # asyncpg, and SQLite above
+        if value is None:
             return value
-        return value.astimezone(UTC)  # another driver's zone, say
+        if value.tzinfo is UTC:  # asyncpg, and SQLite above
+            return within_range(value)
+        return within_range(value.astimezone(UTC))  # another driver's zone, say

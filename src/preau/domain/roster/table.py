@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import msgspec
 
+from preau.domain.bounds import in_school_range
 from preau.domain.roster.reasons import N_, RejectedRow, reject
 from preau.domain.roster.records import FileMode, FileStatus, ParsedFile, RecordT
 
@@ -189,9 +190,17 @@ _EMPTY = N_("the column {column} is empty; it is required.")
 def read_date(value: str, column: str) -> date:
     if _DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if in_school_range(day):
+                return day
+            raise RowError(
+                N_("the date '{value}' in {column} is outside the years 2000 to 2100."),
+                value=value,
+                column=column,
+            )
     raise RowError(
         N_("the date '{value}' in {column} is not a date; write it as YYYY-MM-DD."),
         value=value,
