@@ -19,6 +19,7 @@ from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
 from preau.actions.messages.sending import SendingLimit
+from preau.actions.report_cards import ReportCardCache
 from preau.actions.sessions import Sessions
 from preau.actions.timetable.weeks import WeekCache
 from preau.actions.virtual.pool import JanusPool
@@ -37,6 +38,7 @@ from preau.api import gate as api_gate
 from preau.api import marks as api_marks
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
+from preau.api import skills as api_skills
 from preau.api import timetable as api_timetable
 from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
@@ -122,6 +124,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         todo_cache=todo_cache,
         week_cache=WeekCache(todo_cache),
         homework_cache=HomeworkCache(todo_cache),
+        report_cards=ReportCardCache(),
         sending=SendingLimit(
             shared.limits,
             per_minute=settings.messages_per_minute,
@@ -205,6 +208,7 @@ def build_router(services: Services) -> Litestar:
             *api_timetable.routes,
             *api_virtual.routes,
             *api_marks.routes,
+            *api_skills.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

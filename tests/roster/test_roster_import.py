@@ -22,6 +22,8 @@ from preau.adapters.sql.schema import (
     roster_imports,
     school_years,
     schools,
+    skill_frameworks,
+    skills,
 )
 from preau.domain.roster.report import RosterReport
 
@@ -223,6 +225,22 @@ async def test_sample_with_errors_names_every_bad_row_and_a_second_import_change
     assert {file["file"]: file["status"] for file in summary["files"]}["users.csv"] == "applied"
     assert [row["reason"] for row in rejected] == ERRORS_REJECTED
     assert rejected[0]["template"].startswith("the identifier '{value}' is not a valid UAI")
+
+
+async def test_a_school_the_import_creates_starts_with_the_socle_commun(
+    engine: AsyncEngine,
+) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    await import_roster(engine, SAMPLES / "valid", now=LATER)  # nothing given twice
+    created = await fetch(engine, sa.select(schools.c.id))
+    frameworks = await fetch(
+        engine, sa.select(skill_frameworks.c.school_id).where(skill_frameworks.c.built_in)
+    )
+    assert sorted(frameworks) == sorted(created)
+    per_school = await fetch(
+        engine, sa.select(skills.c.school_id, sa.func.count()).group_by(skills.c.school_id)
+    )
+    assert {count for _school, count in per_school} == {9}  # 5 domains, 4 components of 1
 
 
 async def test_oneroster_12_zip_with_roles_bom_crlf_and_a_subfolder(engine: AsyncEngine) -> None:
@@ -580,7 +598,10 @@ async def test_the_number_of_statements_does_not_grow_with_the_roster(
     small_count, small = await statements_for(engine, generated_roster(tmp_path / "a", 20))
     assert counts(small)[("users.csv", "people")][2] == 40
     async with engine.begin() as connection:
-        for table in (enrolments, parent_links, people, groups, roster_imports, schools):
+        for table in (
+            enrolments, parent_links, people, groups, roster_imports, skills, skill_frameworks,
+            schools,
+        ):  # fmt: skip
             await connection.execute(table.delete())
     large_count, large = await statements_for(engine, generated_roster(tmp_path / "b", 400))
     assert counts(large)[("users.csv", "people")][2] == 800

@@ -16,6 +16,7 @@ from preau.actions.access import (
 )
 from preau.actions.classwork.todo import bump_versions, group_scope
 from preau.actions.context import Services
+from preau.actions.skill_frameworks import seed_socle
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
@@ -115,6 +116,7 @@ async def create_school(
                 ends_on=date(year + 1, 7, 4),
             )
         )
+        await seed_socle(connection, school_id, now=services.now())
         return school_id
 
 
