@@ -57,6 +57,7 @@ from preau.web import marks as web_marks
 from preau.web import messages as web_messages
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
+from preau.web import skills as web_skills
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
 from preau.web.dependencies import dependencies
@@ -199,6 +200,7 @@ def build_router(services: Services) -> Litestar:
             *web_timetable.routes,
             *web_virtual.routes,
             *web_marks.routes,
+            *web_skills.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,

@@ -73,7 +73,7 @@ async def test_an_evaluation_of_skills_only_is_in_no_grid_and_no_average(
         json={"marks": [{"pupil_id": school.people["pupil"], "value": 12}]},
     )
     assert refused.status_code == 400
-    assert "skills only" in refused.json()["detail"]
+    assert "seulement sur des compétences" in refused.json()["detail"]
     assert (
         await teacher.patch(f"/api/v1/marks/evaluations/{only['id']}", json={"out_of": 20})
     ).status_code == 400
@@ -86,7 +86,7 @@ async def test_an_evaluation_of_skills_only_is_in_no_grid_and_no_average(
         },
     )  # fmt: skip
     assert nothing.status_code == 400
-    assert "mark, skills, or both" in nothing.json()["detail"]
+    assert "une note, des compétences, ou les deux" in nothing.json()["detail"]
     # A domain with skills under it is not assessed itself.
     domain = await teacher.post(
         "/api/v1/marks/evaluations",
@@ -211,7 +211,7 @@ async def test_a_school_adds_its_own_framework_and_the_socle_stays_as_it_is(
         f"/api/v1/skills/frameworks/{socle_id}/skills", json={"code": "6", "name": "Sixième"}
     )
     assert refused.status_code == 403
-    assert "Ministry" in refused.json()["detail"]
+    assert "fixé par le ministère" in refused.json()["detail"]
 
 
 async def _levels_grid_queries(app: App, school: School, letter: str, pupils: int) -> int:

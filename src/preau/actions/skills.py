@@ -37,6 +37,7 @@ from preau.adapters.sql.schema import (
 from preau.domain.access import Action
 from preau.domain.people import Actor
 from preau.domain.skills import (
+    AssessedEvaluation,
     Assessment,
     Level,
     LevelEntry,
@@ -214,6 +215,54 @@ async def enter_levels(
     if changed:
         await announce(services, actor.school_id, bumped)
     return changed
+
+
+async def assessed_evaluations(
+    services: Services, actor: Actor, group_id: int, *, term_id: int | None = None
+) -> list[AssessedEvaluation]:
+    """The group's evaluations that assess skills in a term (by default the current one),
+    for the readers of its grid."""
+    async with services.engine.connect() as connection:
+        await access_marks_group_by_id(connection, actor, group_id, Action.READ)
+        term, _terms = await chosen_term(connection, services, actor.school_id, term_id)
+        counted = sa.func.count(evaluation_skills.c.skill_id).label("skill_count")
+        query = in_term(
+            sa.select(
+                evaluations.c.id,
+                evaluations.c.title,
+                evaluations.c.subject,
+                evaluations.c.day,
+                evaluations.c.marked,
+                counted,
+            )
+            .join(evaluation_skills, evaluation_skills.c.evaluation_id == evaluations.c.id)
+            .where(
+                evaluations.c.school_id == actor.school_id,
+                evaluations.c.group_id == group_id,
+                evaluations.c.deleted_at.is_(None),
+            )
+            .group_by(
+                evaluations.c.id,
+                evaluations.c.title,
+                evaluations.c.subject,
+                evaluations.c.day,
+                evaluations.c.marked,
+            )
+            .order_by(evaluations.c.day, evaluations.c.id),
+            term,
+        )
+        rows = (await connection.execute(query)).all()
+    return [
+        AssessedEvaluation(
+            evaluation_id=row.id,
+            title=row.title,
+            subject=row.subject,
+            day=row.day,
+            marked=bool(row.marked),
+            skill_count=row.skill_count,
+        )
+        for row in rows
+    ]
 
 
 # -- a pupil's summary ---------------------------------------------------------------------

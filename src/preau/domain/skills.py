@@ -400,6 +400,17 @@ class SkillsGridRow(msgspec.Struct, kw_only=True):
     levels: list[Level | None]  # one per skill, in the grid's order
 
 
+class AssessedEvaluation(msgspec.Struct, kw_only=True):
+    """An evaluation of a group that assesses skills, as its grid of marks lists it."""
+
+    evaluation_id: int
+    title: str
+    subject: str
+    day: date
+    marked: bool
+    skill_count: int
+
+
 class SkillsGrid(msgspec.Struct, kw_only=True):
     """An evaluation's levels: a column per skill it assesses, a row per pupil."""
 

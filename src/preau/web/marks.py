@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from preau import i18n
-from preau.actions import marks, marks_settings
+from preau.actions import marks, marks_settings, skill_frameworks, skills
 from preau.actions.directory import relatives
 from preau.domain.errors import InvalidInput, NotAuthenticated
 from preau.domain.marks import (
@@ -41,6 +42,7 @@ from preau.domain.marks import (
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.guards import signed_in
 from preau.web.render import render, services_of, session_of, translate_error
+from preau.web.skills import name_of
 
 Req = Request[Any, Any, Any]
 
@@ -203,14 +205,17 @@ async def _grid_page(
     saved: int | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    found = await marks.grid(
-        services_of(request), actor, group_id, term_id=term, subject=subject or None
+    services = services_of(request)
+    found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
+    assessed = await skills.assessed_evaluations(
+        services, actor, group_id, term_id=found.term.id if found.term else None
     )
     return render(
         request,
         "marks/grid.html",
         status_code=status_code,
         grid=found,
+        assessed=assessed,
         typed=typed or {},
         error=error,
         invalid=invalid,
@@ -286,8 +291,18 @@ async def grid_download(
     return csv_response(found)
 
 
-def _evaluation_form(request: Req, **context: Any) -> Response[Any]:
-    return render(request, "marks/evaluation_form.html", **formatters(), **context)
+async def _evaluation_form(request: Req, actor: Actor, **context: Any) -> Response[Any]:
+    """The form, with the school's skills to choose from (``skills.name_of`` in the
+    reader's language)."""
+    frameworks = await skill_frameworks.list_frameworks(services_of(request), actor)
+    return render(
+        request,
+        "marks/evaluation_form.html",
+        frameworks=frameworks,
+        name_of=name_of,
+        **formatters(),
+        **context,
+    )
 
 
 @get("/marks/groups/{group_id:int}/evaluations/new", include_in_schema=False)
@@ -308,15 +323,19 @@ async def evaluation_new(
         "out_of": "20",
         "coefficient": "1",
         "homework_id": "",
+        "marked": "1",
+        "skill_ids": [],
     }
-    return _evaluation_form(
-        request, grid=found, values=values, homework=choices, evaluation_id=None, error=""
+    return await _evaluation_form(
+        request, actor, grid=found, values=values, homework=choices, evaluation_id=None, error=""
     )
 
 
-def _form_values(form: Any) -> dict[str, str]:
-    names = ("subject", "title", "day", "out_of", "coefficient", "homework_id")
-    return {name: str(form.get(name, "")).strip() for name in names}
+def _form_values(form: Any) -> dict[str, Any]:
+    names = ("subject", "title", "day", "out_of", "coefficient", "homework_id", "marked")
+    values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in names}
+    values["skill_ids"] = [int(value) for value in form.getall("skill_ids", []) if value.isdigit()]
+    return values
 
 
 def _day(text: str) -> date:
@@ -331,6 +350,7 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
     actor = actor_of(request)
     services = services_of(request)
     values = _form_values(await request.form())
+    marked = values["marked"] == "1"
     try:
         created = await marks.create_evaluation(
             services,
@@ -340,15 +360,18 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
                 subject=values["subject"],
                 title=values["title"],
                 day=_day(values["day"]),
-                out_of=check_out_of(values["out_of"]),
-                coefficient=check_coefficient(values["coefficient"]),
+                out_of=check_out_of(values["out_of"]) if marked else Decimal(0),
+                coefficient=check_coefficient(values["coefficient"]) if marked else Decimal(0),
                 homework_id=int(values["homework_id"]) if values["homework_id"].isdigit() else None,
+                marked=marked,
+                skill_ids=values["skill_ids"],
             ),
         )
     except InvalidInput as error:
         found = await marks.grid(services, actor, group_id, subject=values["subject"] or None)
-        return _evaluation_form(
+        return await _evaluation_form(
             request,
+            actor,
             grid=found,
             values=values,
             homework=await marks.homework_choices(services, actor, group_id),
@@ -356,6 +379,8 @@ async def evaluation_create(request: Req, group_id: FromPath[int]) -> Response[A
             error=translate_error(error),
             status_code=400,
         )
+    if not created.marked:
+        return Redirect(f"/skills/evaluations/{created.id}")
     return Redirect(
         _grid_address(group_id, None, created.subject) + "#evaluation-" + str(created.id)
     )
@@ -375,14 +400,17 @@ async def evaluation_edit(request: Req, evaluation_id: FromPath[int]) -> Respons
         "out_of": decimal_text(evaluation.out_of),
         "coefficient": decimal_text(evaluation.coefficient),
         "homework_id": str(evaluation.homework_id or ""),
+        "marked": "1" if evaluation.marked else "",
+        "skill_ids": evaluation.skill_ids,
     }
     choices = (
         await marks.homework_choices(services, actor, evaluation.group_id)
         if view.can_change
         else []
     )
-    return _evaluation_form(
+    return await _evaluation_form(
         request,
+        actor,
         grid=found,
         values=values,
         homework=choices,
@@ -398,6 +426,8 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
     services = services_of(request)
     values = _form_values(await request.form())
     try:
+        view = await marks.get_evaluation(services, actor, evaluation_id)
+        marked = view.evaluation.marked  # a mark is given or not when the evaluation is made
         changed = await marks.update_evaluation(
             services,
             actor,
@@ -406,9 +436,10 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
                 subject=values["subject"],
                 title=values["title"],
                 day=_day(values["day"]),
-                out_of=check_out_of(values["out_of"]),
-                coefficient=check_coefficient(values["coefficient"]),
+                out_of=check_out_of(values["out_of"]) if marked else msgspec.UNSET,
+                coefficient=check_coefficient(values["coefficient"]) if marked else msgspec.UNSET,
                 homework_id=int(values["homework_id"]) if values["homework_id"].isdigit() else None,
+                skill_ids=values["skill_ids"],
             ),
         )
     except InvalidInput as error:
@@ -416,8 +447,9 @@ async def evaluation_update(request: Req, evaluation_id: FromPath[int]) -> Respo
         found = await marks.grid(
             services, actor, view.evaluation.group_id, subject=view.evaluation.subject
         )
-        return _evaluation_form(
+        return await _evaluation_form(
             request,
+            actor,
             grid=found,
             values=values,
             homework=await marks.homework_choices(services, actor, view.evaluation.group_id),
