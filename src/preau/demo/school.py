@@ -21,6 +21,7 @@ from preau.adapters.sql.schema import (
     timetable_lessons,
 )
 from preau.demo.marks import seed_demo_marks
+from preau.demo.skills import seed_demo_skills
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
 from preau.domain.tokens import fingerprint
@@ -184,6 +185,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
         class_ids=class_ids,
     )
     await seed_demo_marks(services, connection, school_id)
+    await seed_demo_skills(services, connection, school_id)
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
         people.update()
