@@ -17,6 +17,7 @@ from preau.actions.roster.importer import import_roster
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
+    marks_settings,
     parent_links,
     people,
     roster_imports,
@@ -24,6 +25,7 @@ from preau.adapters.sql.schema import (
     schools,
     skill_frameworks,
     skills,
+    terms,
 )
 from preau.domain.roster.report import RosterReport
 
@@ -762,3 +764,62 @@ async def test_an_enrolment_is_found_by_sourcedid_then_adopted_by_person_class_a
     assert counts(again)[("enrollments.csv", "enrolments")] == (
         "applied", 4, 0, 0, 2, 0, 0, 0, 2,
     )  # fmt: skip
+
+
+async def test_a_years_terms_become_the_marks_books_terms(engine: AsyncEngine) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    # The sample's year has a single term: not a set the marks book takes, so no terms.
+    assert await fetch(engine, sa.select(terms.c.name)) == []
+    # The year names Hugo, so the import loads (and may change) Hugo's school years.
+    year = "year-2025,active,,2025-2026,schoolYear,2025-09-01,2026-07-04,,org-hugo\n"
+    report = await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + year
+            + "term-1,active,,Trimestre 1,term,2025-09-01,2025-11-30,year-2025,\n"
+            + "term-2,active,,Trimestre 2,term,2025-12-01,2026-03-06,year-2025,\n"
+            + "term-3,active,,Trimestre 3,term,2026-03-07,2026-07-04,year-2025,\n"
+        ),
+        now=LATER,
+    )
+    assert report.rejected == []
+    found = await fetch(
+        engine,
+        sa.select(schools.c.uai, terms.c.position, terms.c.name, terms.c.starts_on)
+        .join(schools, schools.c.id == terms.c.school_id)
+        .order_by(schools.c.uai, terms.c.position),
+    )
+    assert [(uai, position, name) for uai, position, name, _ in found] == [
+        ("0751234A", position, f"Trimestre {position}") for position in (1, 2, 3)
+    ]
+    kinds = await fetch(engine, sa.select(marks_settings.c.term_kind))
+    assert kinds == [("trimester",)]
+    # Two semesters replace them; overlapping ones are left out and change nothing.
+    await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + year
+            + "term-1,tobedeleted,,,,,,,\n"
+            + "s-1,active,,Semestre 1,semester,2025-09-01,2026-01-31,year-2025,\n"
+            + "s-2,active,,Semestre 2,semester,2026-02-01,2026-07-04,year-2025,\n"
+        ),
+        now=LATER,
+    )
+    names = {name for (name,) in await fetch(engine, sa.select(terms.c.name))}
+    assert names == {"Semestre 1", "Semestre 2"}
+    assert {kind for (kind,) in await fetch(engine, sa.select(marks_settings.c.term_kind))} == {
+        "semester"
+    }
+    await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + year
+            + "s-1,active,,Semestre 1,semester,2025-09-01,2026-03-31,year-2025,\n"
+            + "s-2,active,,Semestre 2,semester,2026-02-01,2026-07-04,year-2025,\n"
+        ),
+        now=LATER,
+    )
+    assert len(await fetch(engine, sa.select(terms.c.id))) == 2  # unchanged
