@@ -823,3 +823,40 @@ async def test_a_years_terms_become_the_marks_books_terms(engine: AsyncEngine) -
         now=LATER,
     )
     assert len(await fetch(engine, sa.select(terms.c.id))) == 2  # unchanged
+
+
+async def test_a_group_without_subjects_takes_its_courses(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "with-courses"
+    folder.mkdir()
+    for path in (SAMPLES / "valid").iterdir():
+        text = path.read_text(encoding="utf-8")
+        if path.name == "manifest.csv":
+            text = text.replace("file.courses,absent", "file.courses,bulk")
+        elif path.name == "classes.csv":
+            text = (
+                text.replace(
+                    "grp-esp,,,Espagnol LV2 4e,08,,ESP4,scheduled,,org-hugo,term-1,Espagnol,,",
+                    "grp-esp,,,Espagnol LV2 4e,08,crs-esp,ESP4,scheduled,,org-hugo,term-1,,,",
+                )
+                + "grp-mat,,,Maths 4e renfort,08,crs-mat,MAT4,scheduled,,org-hugo,term-1,,,\n"
+            )
+        (folder / path.name).write_text(text, encoding="utf-8")
+    (folder / "courses.csv").write_text(
+        "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,"
+        "orgSourcedId,subjects,subjectCodes\n"
+        "crs-esp,,,year-2025,Espagnol 4e,ESP,08,org-hugo,Espagnol LV2,\n"
+        "crs-mat,,,year-2025,Mathématiques,MAT,08,org-hugo,,\n",
+        encoding="utf-8",
+    )
+    report = await import_roster(engine, folder, now=NOW)
+    read = counts(report)[("courses.csv", "courses")]
+    assert (read[0], read[1], read[7]) == ("applied", 2, 2)  # read, not stored themselves
+    subjects = dict(
+        await fetch(
+            engine, sa.select(groups.c.source_id, groups.c.subject).where(groups.c.kind == "group")
+        )
+    )
+    # The course's subjects, else its title.
+    assert subjects == {"grp-esp": "Espagnol LV2", "grp-mat": "Mathématiques"}

@@ -110,6 +110,9 @@ async def _apply(run: ImportRun) -> None:
     await apply_schools(run)
     await apply_school_years(run)
     await apply_terms(run)
+    if run.roster.courses.mode is not FileMode.ABSENT:
+        courses = run.file_report(run.roster.courses, "courses")
+        courses.ignored = len(run.roster.courses.records)  # they name their groups' subjects
     await apply_groups(run)
     await apply_people(run)
     await apply_enrolments(run)
