@@ -234,11 +234,15 @@ async def test_a_returned_hand_in_mark_lands_in_the_linked_evaluation(
     )
     assert turned.status_code == 200, turned.text
     pupil_id = school.people["pupil"]
+    card_path = f"/api/v1/marks/pupils/{pupil_id}/report-card"
+    assert (await pupil.get(card_path)).json()["general_average"] is None  # now warm
     returned = await teacher.post(
         f"/api/v1/homework/{homework_id}/hand-ins/{pupil_id}/return",
         json={"feedback": "Bien", "mark": 7, "mark_out_of": 10},
     )
     assert returned.status_code == 200, returned.text
+    # The return moved the warm report card on (the group's read version, bumped with it).
+    assert (await pupil.get(card_path)).json()["general_average"] == "14.00"
     seen = (await teacher.get(f"/api/v1/marks/evaluations/{linked['id']}")).json()
     assert seen["marks"] == {str(pupil_id): {"points": "14", "special": None}}
     history = (await teacher.get(f"/api/v1/marks/evaluations/{linked['id']}/history")).json()

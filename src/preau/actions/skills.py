@@ -211,9 +211,10 @@ async def enter_levels(
             skills=(skill.id for skill in columns),
         )
         changed = await _write_levels(connection, actor, evaluation_id, wanted, now=now)
-        bumped = await bump_marks(connection, actor.school_id, [row.group_id], now=now)
-    if changed:
-        await announce(services, actor.school_id, bumped)
+        bumped: dict[str, int] = {}
+        if changed:  # levels sent again change nothing, and keep the caches warm
+            bumped = await bump_marks(connection, actor.school_id, [row.group_id], now=now)
+    await announce(services, actor.school_id, bumped)
     return changed
 
 
