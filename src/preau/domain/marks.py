@@ -154,6 +154,8 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
     teacher_id: int
     teacher_name: str
     marked: bool = True  # False: skills only, no mark (``out_of`` and ``coefficient`` 0)
+    # The skills it assesses: given when one evaluation is read, created or changed; not
+    # loaded in a grid's columns (the levels grid lists them: docs/skills.md).
     skill_ids: list[int] = msgspec.field(default_factory=list)
 
 
