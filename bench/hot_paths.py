@@ -1,4 +1,5 @@
-"""Hot reads at the limit: Préau's warm to-do (JSON, page, 304), inbox and timetable against
+"""Hot reads at the limit: Préau's warm to-do (JSON, page, 304), inbox, timetable and report
+card (a class of 25, 12 marks in 3 subjects) against
 a raw ASGI app returning the very same bytes, on uvicorn and on granian, in one run.
 
     .venv/bin/python bench/hot_paths.py [--quick]
@@ -30,16 +31,18 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from preau.actions import timetable
+from preau.actions import marks, timetable
 from preau.actions.messages.conversations import start_conversation
 from preau.bootstrap import build_app, build_services
 from preau.domain.admission import Lane
+from preau.domain.marks import EvaluationDraft, MarkEntry
 from preau.domain.messages import ConversationDraft
 from preau.domain.people import Actor, Profile
 from preau.domain.timetable import LessonDraft
@@ -67,16 +70,20 @@ READS = [  # (name, path, extra header, expected status)
     ("to-do, page", "/todo", None, 200),
     ("inbox, JSON", "/api/v1/conversations", None, 200),
     ("timetable week, JSON", "/api/v1/timetable/week", None, 200),
+    ("report card, JSON", "/api/v1/marks/pupils/{pupil}/report-card", None, 200),
 ]
+CLASSMATES = 24  # the report card's class figures come from a class of 25
+SUBJECTS = ("Mathématiques", "Français", "Histoire-géographie")
+EVALUATIONS_PER_SUBJECT = 4
 SERVERS = ("uvicorn", "granian")
 
 
 # -- the data ---------------------------------------------------------------------------------
 
 
-async def prepare(url: str, files: Path) -> dict[str, str]:
-    """The pupil of ``serving.prepare_pupil`` with a few messages and a week of lessons;
-    returns the cookies of an admitted, signed-in pupil."""
+async def prepare(url: str, files: Path) -> tuple[dict[str, str], int]:
+    """The pupil of ``serving.prepare_pupil`` with a few messages, a week of lessons and a
+    term of marks; returns the cookies of an admitted, signed-in pupil, and their id."""
     cookies = await serving.prepare_pupil(url, files)
     services = build_services(serving.settings_for(url, files))
     try:
@@ -95,6 +102,7 @@ async def prepare(url: str, files: Path) -> dict[str, str]:
                 ),
             )
         group_id = await _class_of(services, pupil)
+        await _marks(services, teacher, pupil, group_id)
         today = datetime.now(UTC).date()
         for day in range(1, 6):
             await timetable.create_lesson(
@@ -117,7 +125,7 @@ async def prepare(url: str, files: Path) -> dict[str, str]:
     issued = Credentials(serving.SECRET).issue_pass(
         "0.1", Lane.KNOWN, now=time.time(), idle_s=GATE.idle_timeout_s, ttl_s=GATE.pass_ttl_s
     )
-    return {**cookies, "preau_pass": issued.token}
+    return {**cookies, "preau_pass": issued.token}, pupil.person_id
 
 
 async def _teacher_of(services: Any, pupil: Actor) -> Actor:
@@ -147,6 +155,56 @@ async def _class_of(services: Any, pupil: Actor) -> int:
                 )
             ).scalar_one()
         )
+
+
+async def _marks(services: Any, teacher: Actor, pupil: Actor, group_id: int) -> None:
+    """A class of 25 and a term's marks: 4 evaluations in each of 3 subjects."""
+    from preau.actions.directory import insert_person  # noqa: PLC0415 - imported only in the process that needs it
+    from preau.adapters.sql.schema import enrolments  # noqa: PLC0415 - imported only in the process that needs it
+    from preau.domain.directory import PersonDraft  # noqa: PLC0415 - imported only in the process that needs it
+
+    pupils = [pupil.person_id]
+    async with services.engine.begin() as connection:
+        for number in range(CLASSMATES):
+            classmate = await insert_person(
+                services,
+                connection,
+                pupil.school_id,
+                PersonDraft(
+                    given_name=f"Élève{number}", family_name="Classe", profile=Profile.PUPIL
+                ),
+            )
+            await connection.execute(
+                enrolments.insert().values(
+                    school_id=pupil.school_id, group_id=group_id, person_id=classmate, role="pupil"
+                )
+            )
+            pupils.append(classmate)
+    today = datetime.now(UTC).date()
+    for subject_number, subject in enumerate(SUBJECTS):
+        for number in range(EVALUATIONS_PER_SUBJECT):
+            created = await marks.create_evaluation(
+                services,
+                teacher,
+                EvaluationDraft(
+                    group_id=group_id,
+                    subject=subject,
+                    title=f"Évaluation {number + 1}",
+                    day=today - timedelta(days=3 + 7 * number),
+                    coefficient=Decimal(1 + number % 2),
+                ),
+            )
+            await marks.enter_marks(
+                services,
+                teacher,
+                created.id,
+                [
+                    MarkEntry(
+                        pupil_id=person, value=str(6 + (person + number + subject_number) % 14)
+                    )
+                    for person in pupils
+                ],
+            )
 
 
 # -- the servers -------------------------------------------------------------------------------
@@ -272,11 +330,13 @@ def wrk(
     return float(match.group(1))
 
 
-def capture(port: int, headers: dict[str, str]) -> dict[str, tuple[int, bytes, str, str]]:
+def capture(
+    port: int, headers: dict[str, str], reads: list[tuple[str, str, str | None, int]]
+) -> dict[str, tuple[int, bytes, str, str]]:
     """Préau's answer to each read: status, body, content type, ETag (checked twice)."""
     answers = {}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
-        for name, path, extra, status in READS:
+        for name, path, extra, status in reads:
             first = client.get(path)
             etag = first.headers.get("etag", "")
             sent = {"if-none-match": etag} if extra == "if-none-match" else {}
@@ -304,7 +364,7 @@ def measure(
     preau = start(server, "preau_factory", preau_port, env)
     runs: dict[str, dict[str, list[float]]] = {}
     try:
-        answers = capture(preau_port, base)
+        answers = capture(preau_port, base, reads)
         for name, path, extra, status in reads:
             _, body, content_type, etag = answers[name]
             headers = {**base, **({"if-none-match": etag} if extra else {})}
@@ -331,7 +391,8 @@ def measure(
             print(
                 f"{server:8s} {name:22s} Préau {statistics.median(runs[name]['preau']):>8,.0f} "
                 f"raw {statistics.median(runs[name]['raw']):>8,.0f} "
-                f"ratio {paired_ratio(runs[name]):.3f}",
+                f"ratio {paired_ratio(runs[name]):.3f} "
+                f"app CPU {1e6 / statistics.median(runs[name]['preau']):,.0f} µs/request",
                 flush=True,
             )
     finally:
@@ -428,12 +489,17 @@ def main() -> None:
     seconds, rounds = (2, 5) if arguments.quick else (3, 11)
     with tempfile.TemporaryDirectory(prefix="preau-bench-hot-") as temporary:
         folder = Path(temporary)
-        url = asyncio.run(postgres_url("preau_bench_hot"))
-        cookies = asyncio.run(prepare(url, folder / "files"))
+        # Another checkout's run on the same PostgreSQL names its own database.
+        url = asyncio.run(postgres_url(os.environ.get("PREAU_BENCH_DATABASE", "preau_bench_hot")))
+        cookies, pupil_id = asyncio.run(prepare(url, folder / "files"))
         cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
         env = {"HOT_DATABASE": url, "HOT_FILES": str(folder / "files")}
         servers = [arguments.server] if arguments.server else list(SERVERS)
-        reads = [read for read in READS if (arguments.read or "") in read[0]]
+        reads = [
+            (name, path.format(pupil=pupil_id), extra, status)
+            for name, path, extra, status in READS
+            if (arguments.read or "") in name
+        ]
         results = {
             server: measure(
                 server, env, cookie, folder, seconds=seconds, rounds=rounds, reads=reads

@@ -152,6 +152,7 @@ CLASSWORK_MATRIX = "classwork/test_authorization.py"
 MESSAGES_MATRIX = "messages/test_messages_matrix.py"
 MARKS_MATRIX = "marks/test_marks_authorization.py"
 EXERCISES_MATRIX = "lessons/test_exercises_authorization.py"
+SKILLS_MATRIX = "skills/test_skills_authorization.py"
 COVERED_BY = {
     # actions/access/
     "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
@@ -181,6 +182,9 @@ COVERED_BY = {
     "access_attempt_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_bank_question_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_video_by_id": (EXERCISES_MATRIX, "test_video_matrix"),
+    "access_skill_frameworks": (SKILLS_MATRIX, "test_skills_matrix"),
+    "access_skill_framework_by_id": (SKILLS_MATRIX, "test_skills_matrix"),
+    "access_skill_summary_by_pupil_id": (SKILLS_MATRIX, "test_skills_matrix"),
     "access_platform_operator": (
         "web/test_gate_wired.py",
         "test_operator_page_and_api_are_for_operators_only",
@@ -201,9 +205,13 @@ COVERED_BY = {
     "report_card_decision": (MARKS_MATRIX, "test_marks_matrix"),
     "marks_settings_decision": (MARKS_MATRIX, "test_marks_matrix"),
     "question_bank_decision": (EXERCISES_MATRIX, "test_exercises_matrix"),
+    "skill_framework_decision": (SKILLS_MATRIX, "test_skills_matrix"),
+    "skill_summary_decision": (SKILLS_MATRIX, "test_skills_matrix"),
 }
 # The facts and the raising the access functions share: not object types of their own.
-SHARED_HELPERS = frozenset({"enforce", "child_ids", "teaches", "is_set_for"})
+SHARED_HELPERS = frozenset(
+    {"enforce", "child_ids", "teaches", "is_set_for", "pupil_facts", "marks_refusal"}
+)
 
 
 def public_functions(path: Path) -> set[str]:

@@ -20,6 +20,7 @@ from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
 from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
+from preau.actions.report_cards import ReportCardCache
 from preau.actions.sessions import Sessions
 from preau.actions.timetable.weeks import WeekCache
 from preau.actions.virtual.pool import JanusPool
@@ -42,6 +43,7 @@ from preau.api import lessons as api_lessons
 from preau.api import marks as api_marks
 from preau.api import messages as api_messages
 from preau.api import roster as api_roster
+from preau.api import skills as api_skills
 from preau.api import timetable as api_timetable
 from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
@@ -62,6 +64,7 @@ from preau.web import marks as web_marks
 from preau.web import messages as web_messages
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
+from preau.web import skills as web_skills
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
 from preau.web.dependencies import dependencies
@@ -131,6 +134,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         todo_cache=todo_cache,
         week_cache=WeekCache(versions),
         homework_cache=HomeworkCache(todo_cache),
+        report_cards=ReportCardCache(),
         sending=SendingLimit(
             shared.limits,
             per_minute=settings.messages_per_minute,
@@ -214,6 +218,7 @@ def build_router(services: Services) -> Litestar:
             *web_marks.routes,
             *web_lessons.routes,
             *web_exercises.routes,
+            *web_skills.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,
@@ -225,6 +230,7 @@ def build_router(services: Services) -> Litestar:
             *api_marks.routes,
             *api_lessons.routes,
             *api_exercises.routes,
+            *api_skills.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

@@ -34,6 +34,7 @@ _ENTITIES = {
     "people": N_("people"),
     "parent links": N_("parent links"),
     "roles": N_("roles"),
+    "courses": N_("courses"),
     "enrolments": N_("enrolments"),
 }
 

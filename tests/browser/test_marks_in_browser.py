@@ -1,7 +1,7 @@
 """Marks as people would use them, in Chromium against a real server, in French: the
 teacher creates an evaluation, types a column of marks with the keyboard (Enter goes
 down), pastes another column copied from a spreadsheet and saves; the pupil and a parent
-see the mark and the averages. Screenshots of the grid and the report card, phone and
+see the mark and the same averages. Screenshots of the grid and the report card, phone and
 desktop, go to ``PREAU_SCREENSHOTS`` when it is set."""
 
 from __future__ import annotations
@@ -93,12 +93,23 @@ def test_a_column_typed_by_keyboard_and_one_pasted_reach_the_report_card(
     assert "Moyenne générale" in content
     if lea_typed not in ("abs", "disp"):
         assert lea_typed in content
+    average = pupil.locator("p.general strong").inner_text()
+    assert re.fullmatch(r"\d{1,2},\d\d", average), average  # "13,47": two decimals, a comma
     screenshot(pupil, "marks-report-card")
 
     parent = signed_in(browser, server, "parent")
     parent.get_by_role("link", name="Notes").first.click()
     parent.get_by_role("heading", name="Notes de Léa Dubois").wait_for()
     assert "Géométrie" in parent.content()
+    # The parent sees the same general average as the pupil, and each subject's.
+    assert parent.locator("p.general strong").inner_text() == average
+    subjects = parent.locator("table.report td.average")
+    assert subjects.count() >= 2
+    assert all(
+        re.fullmatch(r"\d{1,2},\d\d|—", subjects.nth(n).inner_text())
+        for n in range(subjects.count())
+    )
+    screenshot(parent, "marks-report-card-parent")
     for page in (teacher, pupil, parent):
         assert not page.errors, page.errors  # no CSP violation or script error
         page.context.close()

@@ -234,11 +234,15 @@ async def test_a_returned_hand_in_mark_lands_in_the_linked_evaluation(
     )
     assert turned.status_code == 200, turned.text
     pupil_id = school.people["pupil"]
+    card_path = f"/api/v1/marks/pupils/{pupil_id}/report-card"
+    assert (await pupil.get(card_path)).json()["general_average"] is None  # now warm
     returned = await teacher.post(
         f"/api/v1/homework/{homework_id}/hand-ins/{pupil_id}/return",
         json={"feedback": "Bien", "mark": 7, "mark_out_of": 10},
     )
     assert returned.status_code == 200, returned.text
+    # The return moved the warm report card on (the group's read version, bumped with it).
+    assert (await pupil.get(card_path)).json()["general_average"] == "14.00"
     seen = (await teacher.get(f"/api/v1/marks/evaluations/{linked['id']}")).json()
     assert seen["marks"] == {str(pupil_id): {"points": "14", "special": None}}
     history = (await teacher.get(f"/api/v1/marks/evaluations/{linked['id']}/history")).json()
@@ -319,8 +323,9 @@ async def test_a_deleted_evaluation_stops_counting_and_stays_in_the_audit(
         assert list(changes) == ["created", "mark", "deleted"]
 
 
-async def _counts(app: App, school: School, letter: str, pupils: int) -> tuple[int, int]:
-    """Queries run by a grid and by a report card with ``pupils`` more in the class."""
+async def _counts(app: App, school: School, letter: str, pupils: int) -> tuple[int, int, int]:
+    """Queries run by a grid and by a report card (cold, then warm) with ``pupils`` more in
+    the class."""
     added = await enrol_pupils(app, school, pupils)
     teacher = await bearer(app, f"teacher.{letter}")
     for number in range(3):
@@ -340,7 +345,10 @@ async def _counts(app: App, school: School, letter: str, pupils: int) -> tuple[i
     with counter.counting() as card_queries:
         card = await parent.get(f"/api/v1/marks/pupils/{school.people['pupil']}/report-card")
     assert card.status_code == 200
-    return len(grid_queries), len(card_queries)
+    with counter.counting() as warm_queries:
+        again = await parent.get(f"/api/v1/marks/pupils/{school.people['pupil']}/report-card")
+    assert again.json() == card.json()
+    return len(grid_queries), len(card_queries), len(warm_queries)
 
 
 async def test_a_grid_and_a_report_card_cost_the_same_queries_for_5_or_30_pupils(
@@ -353,9 +361,10 @@ async def test_a_grid_and_a_report_card_cost_the_same_queries_for_5_or_30_pupils
     assert small == large
     # Grid: the group and the reader's links to it, the terms, the school's zone (read once
     # per process, here by the grid), the settings and coefficients, the subjects,
-    # evaluations, pupils and marks. Report card: the pupil and the parent's children,
-    # terms, settings, coefficients, evaluations and marks.
-    assert small == (10, 7), small
+    # evaluations, pupils and marks. Report card, cold: the pupil's groups and their read
+    # versions (actions/report_cards.py), the pupil and the parent's children, terms,
+    # settings, coefficients, evaluations and marks; warm: none.
+    assert small == (10, 9, 0), small
 
 
 async def test_the_grid_page_saves_only_the_cells_changed_and_reports_a_bad_one(

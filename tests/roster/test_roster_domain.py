@@ -106,10 +106,12 @@ def test_without_a_manifest_nothing_is_read() -> None:
 def test_manifest_modes_missing_files_and_files_not_read() -> None:
     roster = parse_roster(
         {
-            "Manifest.csv": manifest(orgs="bulk", users="bulk", classes="sometimes", courses="bulk")
+            "Manifest.csv": manifest(
+                orgs="bulk", users="bulk", classes="sometimes", demographics="bulk"
+            )
             + b"file.enrollments,absent\n",
             "orgs.csv": ORGS.encode(),
-            "courses.csv": b"sourcedId\n",
+            "demographics.csv": b"sourcedId\n",
             "enrollments.csv": b"sourcedId\n",
             "academicSessions.csv": b"sourcedId\n",
         }
@@ -133,7 +135,7 @@ def test_manifest_modes_missing_files_and_files_not_read() -> None:
         )
     ]
     assert reasons(roster.other_files) == [
-        ("courses.csv", 0, "Préau does not use this file; it was not read."),
+        ("demographics.csv", 0, "Préau does not use this file; it was not read."),
         (
             "academicSessions.csv",
             0,

@@ -17,11 +17,15 @@ from preau.actions.roster.importer import import_roster
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
+    marks_settings,
     parent_links,
     people,
     roster_imports,
     school_years,
     schools,
+    skill_frameworks,
+    skills,
+    terms,
 )
 from preau.domain.roster.report import RosterReport
 
@@ -223,6 +227,22 @@ async def test_sample_with_errors_names_every_bad_row_and_a_second_import_change
     assert {file["file"]: file["status"] for file in summary["files"]}["users.csv"] == "applied"
     assert [row["reason"] for row in rejected] == ERRORS_REJECTED
     assert rejected[0]["template"].startswith("the identifier '{value}' is not a valid UAI")
+
+
+async def test_a_school_the_import_creates_starts_with_the_socle_commun(
+    engine: AsyncEngine,
+) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    await import_roster(engine, SAMPLES / "valid", now=LATER)  # nothing given twice
+    created = await fetch(engine, sa.select(schools.c.id))
+    frameworks = await fetch(
+        engine, sa.select(skill_frameworks.c.school_id).where(skill_frameworks.c.built_in)
+    )
+    assert sorted(frameworks) == sorted(created)
+    per_school = await fetch(
+        engine, sa.select(skills.c.school_id, sa.func.count()).group_by(skills.c.school_id)
+    )
+    assert {count for _school, count in per_school} == {9}  # 5 domains, 4 components of 1
 
 
 async def test_oneroster_12_zip_with_roles_bom_crlf_and_a_subfolder(engine: AsyncEngine) -> None:
@@ -580,7 +600,10 @@ async def test_the_number_of_statements_does_not_grow_with_the_roster(
     small_count, small = await statements_for(engine, generated_roster(tmp_path / "a", 20))
     assert counts(small)[("users.csv", "people")][2] == 40
     async with engine.begin() as connection:
-        for table in (enrolments, parent_links, people, groups, roster_imports, schools):
+        for table in (
+            enrolments, parent_links, people, groups, roster_imports, skills, skill_frameworks,
+            schools,
+        ):  # fmt: skip
             await connection.execute(table.delete())
     large_count, large = await statements_for(engine, generated_roster(tmp_path / "b", 400))
     assert counts(large)[("users.csv", "people")][2] == 800
@@ -741,3 +764,99 @@ async def test_an_enrolment_is_found_by_sourcedid_then_adopted_by_person_class_a
     assert counts(again)[("enrollments.csv", "enrolments")] == (
         "applied", 4, 0, 0, 2, 0, 0, 0, 2,
     )  # fmt: skip
+
+
+async def test_a_years_terms_become_the_marks_books_terms(engine: AsyncEngine) -> None:
+    await import_roster(engine, SAMPLES / "valid", now=NOW)
+    # The sample's year has a single term: not a set the marks book takes, so no terms.
+    assert await fetch(engine, sa.select(terms.c.name)) == []
+    # The year names Hugo, so the import loads (and may change) Hugo's school years.
+    year = "year-2025,active,,2025-2026,schoolYear,2025-09-01,2026-07-04,,org-hugo\n"
+    report = await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + year
+            + "term-1,active,,Trimestre 1,term,2025-09-01,2025-11-30,year-2025,\n"
+            + "term-2,active,,Trimestre 2,term,2025-12-01,2026-03-06,year-2025,\n"
+            + "term-3,active,,Trimestre 3,term,2026-03-07,2026-07-04,year-2025,\n"
+        ),
+        now=LATER,
+    )
+    assert report.rejected == []
+    found = await fetch(
+        engine,
+        sa.select(schools.c.uai, terms.c.position, terms.c.name, terms.c.starts_on)
+        .join(schools, schools.c.id == terms.c.school_id)
+        .order_by(schools.c.uai, terms.c.position),
+    )
+    assert [(uai, position, name) for uai, position, name, _ in found] == [
+        ("0751234A", position, f"Trimestre {position}") for position in (1, 2, 3)
+    ]
+    kinds = await fetch(engine, sa.select(marks_settings.c.term_kind))
+    assert kinds == [("trimester",)]
+    # Two semesters replace them; overlapping ones are left out and change nothing.
+    await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + year
+            + "term-1,tobedeleted,,,,,,,\n"
+            + "s-1,active,,Semestre 1,semester,2025-09-01,2026-01-31,year-2025,\n"
+            + "s-2,active,,Semestre 2,semester,2026-02-01,2026-07-04,year-2025,\n"
+        ),
+        now=LATER,
+    )
+    names = {name for (name,) in await fetch(engine, sa.select(terms.c.name))}
+    assert names == {"Semestre 1", "Semestre 2"}
+    assert {kind for (kind,) in await fetch(engine, sa.select(marks_settings.c.term_kind))} == {
+        "semester"
+    }
+    await import_roster(
+        engine,
+        delta(
+            academicSessions=SESSIONS
+            + year
+            + "s-1,active,,Semestre 1,semester,2025-09-01,2026-03-31,year-2025,\n"
+            + "s-2,active,,Semestre 2,semester,2026-02-01,2026-07-04,year-2025,\n"
+        ),
+        now=LATER,
+    )
+    assert len(await fetch(engine, sa.select(terms.c.id))) == 2  # unchanged
+
+
+async def test_a_group_without_subjects_takes_its_courses(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "with-courses"
+    folder.mkdir()
+    for path in (SAMPLES / "valid").iterdir():
+        text = path.read_text(encoding="utf-8")
+        if path.name == "manifest.csv":
+            text = text.replace("file.courses,absent", "file.courses,bulk")
+        elif path.name == "classes.csv":
+            text = (
+                text.replace(
+                    "grp-esp,,,Espagnol LV2 4e,08,,ESP4,scheduled,,org-hugo,term-1,Espagnol,,",
+                    "grp-esp,,,Espagnol LV2 4e,08,crs-esp,ESP4,scheduled,,org-hugo,term-1,,,",
+                )
+                + "grp-mat,,,Maths 4e renfort,08,crs-mat,MAT4,scheduled,,org-hugo,term-1,,,\n"
+            )
+        (folder / path.name).write_text(text, encoding="utf-8")
+    (folder / "courses.csv").write_text(
+        "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,"
+        "orgSourcedId,subjects,subjectCodes\n"
+        "crs-esp,,,year-2025,Espagnol 4e,ESP,08,org-hugo,Espagnol LV2,\n"
+        "crs-mat,,,year-2025,Mathématiques,MAT,08,org-hugo,,\n",
+        encoding="utf-8",
+    )
+    report = await import_roster(engine, folder, now=NOW)
+    read = counts(report)[("courses.csv", "courses")]
+    assert (read[0], read[1], read[7]) == ("applied", 2, 2)  # read, not stored themselves
+    subjects = dict(
+        await fetch(
+            engine, sa.select(groups.c.source_id, groups.c.subject).where(groups.c.kind == "group")
+        )
+    )
+    # The course's subjects, else its title.
+    assert subjects == {"grp-esp": "Espagnol LV2", "grp-mat": "Mathématiques"}

@@ -16,6 +16,7 @@ from preau.actions.access import (
 )
 from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
+from preau.actions.skill_frameworks import seed_socle
 from preau.actions.warm import bump_versions
 from preau.adapters.sql.schema import (
     enrolments,
@@ -116,6 +117,7 @@ async def create_school(
                 ends_on=date(year + 1, 7, 4),
             )
         )
+        await seed_socle(connection, school_id, now=services.now())
         return school_id
 
 

@@ -26,6 +26,12 @@ from preau.actions.access import (
 )
 from preau.actions.context import Services
 from preau.actions.marks_settings import chosen_term, load_settings
+from preau.actions.report_cards import announce, bump_marks
+from preau.actions.skill_frameworks import (
+    check_assessable,
+    evaluation_skill_ids,
+    set_evaluation_skills,
+)
 from preau.adapters.sql.schema import (
     enrolments,
     evaluations,
@@ -39,6 +45,7 @@ from preau.domain.access import Action
 from preau.domain.classwork import Review
 from preau.domain.errors import InvalidInput
 from preau.domain.marks import (
+    SKILLS_ONLY,
     AuditEntry,
     Evaluation,
     EvaluationChanges,
@@ -99,7 +106,7 @@ def _evaluations_query(school_id: int) -> sa.Select[Any]:
     )
 
 
-def _in_term(query: sa.Select[Any], term: Term | None) -> sa.Select[Any]:
+def in_term(query: sa.Select[Any], term: Term | None) -> sa.Select[Any]:
     if term is None:
         return query
     return query.where(evaluations.c.day.between(term.starts_on, term.ends_on))
@@ -118,18 +125,26 @@ def _evaluation(row: Row) -> Evaluation:
         homework_id=row.homework_id,
         teacher_id=row.teacher_id,
         teacher_name=f"{row.teacher_given} {row.teacher_family}",
+        marked=bool(row.marked),
     )
+
+
+def _marked(query: sa.Select[Any]) -> sa.Select[Any]:
+    """Evaluations that carry a mark: those of skills only are in no grid or average."""
+    return query.where(evaluations.c.marked.is_(True))
 
 
 async def _load_evaluation(
     connection: AsyncConnection, school_id: int, evaluation_id: int
 ) -> Evaluation:
+    """The evaluation with the skills it assesses (two queries)."""
     row = (
         await connection.execute(
             _evaluations_query(school_id).where(evaluations.c.id == evaluation_id)
         )
     ).one()
-    return _evaluation(row)
+    skill_ids = await evaluation_skill_ids(connection, school_id, evaluation_id)
+    return msgspec.structs.replace(_evaluation(row), skill_ids=skill_ids)
 
 
 def _mark(row: Row) -> Mark:
@@ -157,7 +172,7 @@ async def load_marks(
     }
 
 
-async def _group_pupils(
+async def group_pupils(
     connection: AsyncConnection, school_id: int, group_id: int
 ) -> list[tuple[int, str]]:
     rows = await connection.execute(
@@ -189,10 +204,12 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
         "out_of": str(evaluation.out_of),
         "coefficient": str(evaluation.coefficient),
         "homework_id": evaluation.homework_id,
+        "marked": evaluation.marked,
+        "skill_ids": evaluation.skill_ids,
     }
 
 
-def _change(
+def audit_row(
     evaluation_id: int,
     change: str,
     before: dict[str, Any] | None,
@@ -208,14 +225,14 @@ def _change(
     }
 
 
-async def _audit(
+async def write_audit(
     connection: AsyncConnection,
     actor: Actor,
     rows: Sequence[dict[str, Any]],
     *,
     now: datetime,
 ) -> None:
-    """Write audit rows (made by :func:`_change`) inside the caller's transaction."""
+    """Write audit rows (made by :func:`audit_row`) inside the caller's transaction."""
     if rows:
         await connection.execute(
             marks_audit.insert(),
@@ -259,6 +276,7 @@ async def create_evaluation(services: Services, actor: Actor, draft: EvaluationD
     async with services.engine.begin() as connection:
         await access_marks_group_by_id(connection, actor, draft.group_id, Action.CHANGE)
         await _check_homework_link(connection, actor, draft.homework_id, draft.group_id)
+        await check_assessable(connection, actor.school_id, draft.skill_ids)
         result = await connection.execute(
             evaluations.insert().values(
                 school_id=actor.school_id,
@@ -270,18 +288,22 @@ async def create_evaluation(services: Services, actor: Actor, draft: EvaluationD
                 out_of_hundredths=to_hundredths(draft.out_of),
                 coefficient_hundredths=to_hundredths(draft.coefficient),
                 homework_id=draft.homework_id,
+                marked=draft.marked,
                 created_at=now,
                 updated_at=now,
             )
         )
         evaluation_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # one key
+        await set_evaluation_skills(connection, actor.school_id, evaluation_id, draft.skill_ids)
         evaluation = await _load_evaluation(connection, actor.school_id, evaluation_id)
-        await _audit(
+        await write_audit(
             connection,
             actor,
-            [_change(evaluation_id, "created", None, _evaluation_json(evaluation))],
+            [audit_row(evaluation_id, "created", None, _evaluation_json(evaluation))],
             now=now,
         )
+        bumped = await bump_marks(connection, actor.school_id, [draft.group_id], now=now)
+    await announce(services, actor.school_id, bumped)
     return evaluation
 
 
@@ -290,7 +312,7 @@ async def get_evaluation(services: Services, actor: Actor, evaluation_id: int) -
         row, teaches = await access_evaluation_by_id(connection, actor, evaluation_id, Action.READ)
         evaluation = await _load_evaluation(connection, actor.school_id, evaluation_id)
         settings = await load_settings(connection, actor.school_id)
-        pupils = dict(await _group_pupils(connection, actor.school_id, row.group_id))
+        pupils = dict(await group_pupils(connection, actor.school_id, row.group_id))
         everyone = await load_marks(connection, actor.school_id, [evaluation_id])
         if actor.profile in STAFF_PROFILES:
             shown = set(pupils) | {pupil for _evaluation, pupil in everyone}
@@ -312,6 +334,23 @@ async def get_evaluation(services: Services, actor: Actor, evaluation_id: int) -
     )
 
 
+async def _change_skills(
+    connection: AsyncConnection, actor: Actor, row: Row, changes: EvaluationChanges
+) -> None:
+    """The skills part of a change: an evaluation of skills only keeps at least one skill
+    and takes no total or coefficient."""
+    numbers = (changes.coefficient, changes.out_of)
+    if not row.marked and any(value is not msgspec.UNSET for value in numbers):
+        raise InvalidInput(SKILLS_ONLY, field="out_of")
+    if changes.skill_ids is msgspec.UNSET:
+        return
+    skill_ids = list(dict.fromkeys(changes.skill_ids))
+    if not row.marked and not skill_ids:
+        raise InvalidInput(SKILLS_ONLY, field="skill_ids")
+    await check_assessable(connection, actor.school_id, skill_ids)
+    await set_evaluation_skills(connection, actor.school_id, row.id, skill_ids)
+
+
 async def update_evaluation(
     services: Services, actor: Actor, evaluation_id: int, changes: EvaluationChanges
 ) -> Evaluation:
@@ -328,6 +367,7 @@ async def update_evaluation(
             values["title"] = check_title(changes.title)
         if changes.day is not msgspec.UNSET:
             values["day"] = changes.day
+        await _change_skills(connection, actor, row, changes)
         if changes.coefficient is not msgspec.UNSET:
             values["coefficient_hundredths"] = to_hundredths(check_coefficient(changes.coefficient))
         if changes.out_of is not msgspec.UNSET:
@@ -358,16 +398,19 @@ async def update_evaluation(
             )
         after = await _load_evaluation(connection, actor.school_id, evaluation_id)
         if after != before:
-            await _audit(
+            await write_audit(
                 connection,
                 actor,
                 [
-                    _change(
+                    audit_row(
                         evaluation_id, "edited", _evaluation_json(before), _evaluation_json(after)
                     )
                 ],
                 now=now,
             )
+        groups_touched = {row.group_id}
+        bumped = await bump_marks(connection, actor.school_id, groups_touched, now=now)
+    await announce(services, actor.school_id, bumped)
     return after
 
 
@@ -382,12 +425,14 @@ async def delete_evaluation(services: Services, actor: Actor, evaluation_id: int
             .where(evaluations.c.school_id == actor.school_id, evaluations.c.id == evaluation_id)
             .values(deleted_at=now, updated_at=now)
         )
-        await _audit(
+        await write_audit(
             connection,
             actor,
-            [_change(evaluation_id, "deleted", _evaluation_json(before), None)],
+            [audit_row(evaluation_id, "deleted", _evaluation_json(before), None)],
             now=now,
         )
+        bumped = await bump_marks(connection, actor.school_id, [before.group_id], now=now)
+    await announce(services, actor.school_id, bumped)
 
 
 async def evaluation_history(
@@ -461,7 +506,9 @@ async def _write_column(
         before = current.get((evaluation_id, pupil_id))
         if before == mark:
             continue
-        audit.append(_change(evaluation_id, change, _mark_json(before), _mark_json(mark), pupil_id))
+        audit.append(
+            audit_row(evaluation_id, change, _mark_json(before), _mark_json(mark), pupil_id)
+        )
         where = (
             marks.c.school_id == actor.school_id,
             marks.c.evaluation_id == evaluation_id,
@@ -489,7 +536,7 @@ async def _write_column(
             await connection.execute(marks.update().where(*where).values(**values))
     if inserts:
         await connection.execute(marks.insert(), inserts)
-    await _audit(connection, actor, audit, now=now)
+    await write_audit(connection, actor, audit, now=now)
     return len(audit)
 
 
@@ -503,11 +550,16 @@ async def enter_marks(
         row, _teaches = await access_evaluation_by_id(
             connection, actor, evaluation_id, Action.CHANGE
         )
-        pupils = dict(await _group_pupils(connection, actor.school_id, row.group_id))
+        if not row.marked:
+            raise InvalidInput(SKILLS_ONLY, field="marks")
+        pupils = dict(await group_pupils(connection, actor.school_id, row.group_id))
         wanted = _checked_column(
             evaluation_id, from_hundredths(row.out_of_hundredths), entries, pupils
         )
-        await _write_column(connection, actor, evaluation_id, wanted, now=now)
+        bumped: dict[str, int] = {}
+        if await _write_column(connection, actor, evaluation_id, wanted, now=now):
+            bumped = await bump_marks(connection, actor.school_id, [row.group_id], now=now)
+    await announce(services, actor.school_id, bumped)
     return await get_evaluation(services, actor, evaluation_id)
 
 
@@ -519,7 +571,7 @@ async def enter_grid(
     now = services.now()
     async with services.engine.begin() as connection:
         await access_marks_group_by_id(connection, actor, group_id, Action.CHANGE)
-        pupils = dict(await _group_pupils(connection, actor.school_id, group_id))
+        pupils = dict(await group_pupils(connection, actor.school_id, group_id))
         found = {
             row.id: row
             for row in await connection.execute(
@@ -527,6 +579,7 @@ async def enter_grid(
                     evaluations.c.school_id == actor.school_id,
                     evaluations.c.group_id == group_id,
                     evaluations.c.deleted_at.is_(None),
+                    evaluations.c.marked.is_(True),
                     evaluations.c.id.in_(list(columns)),
                 )
             )
@@ -541,6 +594,10 @@ async def enter_grid(
         changed = 0
         for evaluation_id, wanted in checked.items():
             changed += await _write_column(connection, actor, evaluation_id, wanted, now=now)
+        bumped = (
+            await bump_marks(connection, actor.school_id, [group_id], now=now) if changed else {}
+        )
+    await announce(services, actor.school_id, bumped)
     return changed
 
 
@@ -552,20 +609,26 @@ async def mark_from_hand_in(
     review: Review | None,
     *,
     now: datetime,
-) -> None:
+) -> dict[str, int]:
     """Called inside the return of a hand-in (``actions/classwork.py``), with its checked
     review: the mark lands in the evaluations linked to the homework, brought to each
-    one's total. The caller has checked that the actor reviews this hand-in."""
+    one's total. The caller has checked that the actor reviews this hand-in, and
+    announces the read versions returned after its commit."""
     if review is None or review.mark is None or not review.mark_out_of:
-        return
-    linked = await connection.execute(
-        sa.select(evaluations.c.id, evaluations.c.out_of_hundredths).where(
-            evaluations.c.school_id == actor.school_id,
-            evaluations.c.homework_id == homework_id,
-            evaluations.c.deleted_at.is_(None),
+        return {}
+    linked = (
+        await connection.execute(
+            sa.select(
+                evaluations.c.id, evaluations.c.group_id, evaluations.c.out_of_hundredths
+            ).where(
+                evaluations.c.school_id == actor.school_id,
+                evaluations.c.homework_id == homework_id,
+                evaluations.c.deleted_at.is_(None),
+                evaluations.c.marked.is_(True),
+            )
         )
-    )
-    for evaluation in linked.all():
+    ).all()
+    for evaluation in linked:
         points = scaled_hand_in_mark(
             review.mark, review.mark_out_of, from_hundredths(evaluation.out_of_hundredths)
         )
@@ -577,6 +640,10 @@ async def mark_from_hand_in(
             now=now,
             change="hand_in",
         )
+    if not linked:
+        return {}
+    group_ids = {evaluation.group_id for evaluation in linked}
+    return await bump_marks(connection, actor.school_id, group_ids, now=now)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -594,6 +661,7 @@ async def _subjects_of_group(
                 evaluations.c.school_id == actor.school_id,
                 evaluations.c.group_id == group.id,
                 evaluations.c.deleted_at.is_(None),
+                evaluations.c.marked.is_(True),
             )
             .union(
                 sa.select(enrolments.c.subject, sa.literal(1).label("own")).where(
@@ -631,11 +699,11 @@ async def grid(
         settings = await load_settings(connection, actor.school_id)
         subjects, first = await _subjects_of_group(connection, actor, group)
         chosen = subject if subject in subjects else first
-        query = _in_term(_evaluations_query(actor.school_id), term).where(
+        query = _marked(in_term(_evaluations_query(actor.school_id), term)).where(
             evaluations.c.group_id == group_id, evaluations.c.subject == chosen
         )
         columns = [_evaluation(row) for row in await connection.execute(query)]
-        pupils = await _group_pupils(connection, actor.school_id, group_id)
+        pupils = await group_pupils(connection, actor.school_id, group_id)
         found = await load_marks(
             connection, actor.school_id, [evaluation.id for evaluation in columns]
         )
@@ -657,7 +725,20 @@ async def grid(
 async def report_card(
     services: Services, actor: Actor, pupil_id: int, *, term_id: int | None = None
 ) -> ReportCard:
-    """A pupil's subjects, marks and averages for one term, with the class's figures."""
+    """A pupil's subjects, marks and averages for one term, with the class's figures:
+    warm, with no SQL, while nothing it shows has changed (``actions/report_cards.py``)."""
+
+    async def load() -> ReportCard:
+        return await _report_card(services, actor, pupil_id, term_id=term_id)
+
+    return await services.report_cards.read(
+        services, kind="card", actor=actor, pupil_id=pupil_id, term_id=term_id, load=load
+    )
+
+
+async def _report_card(
+    services: Services, actor: Actor, pupil_id: int, *, term_id: int | None
+) -> ReportCard:
     async with services.engine.connect() as connection:
         pupil = await access_report_card_by_pupil_id(connection, actor, pupil_id)
         term, all_terms = await chosen_term(connection, services, actor.school_id, term_id)
@@ -667,7 +748,7 @@ async def report_card(
             enrolments.c.person_id == pupil_id,
             enrolments.c.role == "pupil",
         )
-        query = _in_term(_evaluations_query(actor.school_id), term).where(
+        query = _marked(in_term(_evaluations_query(actor.school_id), term)).where(
             evaluations.c.group_id.in_(pupil_groups)
         )
         chosen = [_evaluation(row) for row in await connection.execute(query)]

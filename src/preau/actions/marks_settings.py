@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_marks_settings
 from preau.actions.context import Services
+from preau.actions.report_cards import announce, bump_marks
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     marks_settings,
@@ -147,7 +148,10 @@ async def change_settings(
                     for subject, value in coefficients.items()
                 ],
             )
-        return await load_settings(connection, actor.school_id)
+        bumped = await bump_marks(connection, actor.school_id, now=now, whole_school=True)
+        found = await load_settings(connection, actor.school_id)
+    await announce(services, actor.school_id, bumped)
+    return found
 
 
 async def _save_settings(
@@ -173,9 +177,13 @@ async def list_terms(services: Services, actor: Actor) -> list[Term]:
 async def set_terms(services: Services, actor: Actor, draft: TermsDraft) -> list[Term]:
     """Replace the terms of one school year (and set the school's kind of term)."""
     access_marks_settings(actor, Action.CHANGE)
+    now = services.now()
     async with services.engine.begin() as connection:
-        await _set_terms(connection, actor, draft, now=services.now())
-        return await load_terms(connection, actor.school_id)
+        await _set_terms(connection, actor, draft, now=now)
+        bumped = await bump_marks(connection, actor.school_id, now=now, whole_school=True)
+        found = await load_terms(connection, actor.school_id)
+    await announce(services, actor.school_id, bumped)
+    return found
 
 
 async def _set_terms(

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
 from preau.actions.roster.writes import CHUNK, chunks
+from preau.actions.skill_frameworks import seed_socle
 from preau.adapters.sql.schema import (
     announcement_groups,
     announcement_recipients,
@@ -305,6 +306,7 @@ class _Generator:
                 ends_on=date(year + 1, 7, 4),
             )
         )
+        await seed_socle(self.connection, school_id, now=self.now)
         self.count("schools", 1)
         return _School(id=school_id, uai=uai)
 

@@ -22,6 +22,7 @@ from preau.adapters.sql.schema import (
 )
 from preau.demo.exercises import seed_demo_exercise
 from preau.demo.marks import seed_demo_marks
+from preau.demo.skills import seed_demo_skills
 from preau.demo.videos import seed_demo_video
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
@@ -188,6 +189,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
         class_ids=class_ids,
     )
     await seed_demo_marks(services, connection, school_id)
+    await seed_demo_skills(services, connection, school_id)
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
         people.update()

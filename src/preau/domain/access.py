@@ -339,3 +339,39 @@ def question_bank_decision(
     if action is Action.CHANGE and actor.person_id != author_id:
         return Decision.FORBID
     return Decision.ALLOW
+
+
+# -- skills: frameworks, a pupil's summary ---------------------------------------------------
+# Levels are given on an evaluation: entering and reading them follow ``marks_decision``.
+
+
+def skill_framework_decision(
+    actor: Actor, action: Action, *, school_id: int, built_in: bool
+) -> Decision:
+    """A school's skill frameworks: everyone in it reads them (summaries name the skills);
+    its administrators add their own and change them; nobody changes the socle commun,
+    which the Ministry sets."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if action is Action.CHANGE and (built_in or actor.profile is not Profile.ADMIN):
+        return Decision.FORBID
+    return Decision.ALLOW
+
+
+def skill_summary_decision(
+    actor: Actor,
+    *,
+    pupil_id: int,
+    pupil_school_id: int,
+    is_child_of_actor: bool,
+    teaches_pupil: bool,
+) -> Decision:
+    """A pupil's skill summary has the report card's readers: the pupil, their parents,
+    the teachers of any of their groups, staff and administrators."""
+    return report_card_decision(
+        actor,
+        pupil_id=pupil_id,
+        pupil_school_id=pupil_school_id,
+        is_child_of_actor=is_child_of_actor,
+        teaches_pupil=teaches_pupil,
+    )

@@ -20,9 +20,10 @@ from typing import Any
 
 import msgspec
 
-from preau.domain.bounds import Id, Input
+from preau.domain.bounds import Id, Ids, Input
 from preau.domain.errors import InvalidInput
 from preau.domain.people import check_name
+from preau.domain.skills import check_marked_or_skills
 
 
 def lazy(message: str) -> str:
@@ -123,6 +124,10 @@ class EvaluationDraft(Input, kw_only=True):
     out_of: Decimal = Decimal(20)
     coefficient: Decimal = Decimal(1)
     homework_id: Id | None = None  # a returned hand-in's mark lands in this evaluation
+    # Skills (docs/skills.md): those it assesses; ``marked: false`` for skills only, with
+    # no total and no coefficient (both 0), in no grid of marks and no average.
+    marked: bool = True
+    skill_ids: Ids = msgspec.field(default_factory=list)
 
 
 class EvaluationChanges(Input, kw_only=True):
@@ -134,6 +139,7 @@ class EvaluationChanges(Input, kw_only=True):
     out_of: Decimal | msgspec.UnsetType = msgspec.UNSET
     coefficient: Decimal | msgspec.UnsetType = msgspec.UNSET
     homework_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    skill_ids: list[int] | msgspec.UnsetType = msgspec.UNSET  # all of them, in order
 
 
 class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
@@ -148,6 +154,10 @@ class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
     homework_id: int | None
     teacher_id: int
     teacher_name: str
+    marked: bool = True  # False: skills only, no mark (``out_of`` and ``coefficient`` 0)
+    # The skills it assesses: given when one evaluation is read, created or changed; not
+    # loaded in a grid's columns (the levels grid lists them: docs/skills.md).
+    skill_ids: list[int] = msgspec.field(default_factory=list)
 
 
 class Mark(msgspec.Struct, frozen=True, kw_only=True):
@@ -221,13 +231,19 @@ def check_title(value: str) -> str:
     return title
 
 
+SKILLS_ONLY = lazy("This evaluation assesses skills only: it has no mark, total or coefficient.")
+
+
 def check_evaluation(draft: EvaluationDraft) -> EvaluationDraft:
+    """The fields checked; an evaluation of skills only gets a total and coefficient of 0."""
+    skill_ids = check_marked_or_skills(marked=draft.marked, skill_ids=draft.skill_ids)
     return msgspec.structs.replace(
         draft,
         subject=check_name(draft.subject, "subject"),
         title=check_title(draft.title),
-        out_of=check_out_of(draft.out_of),
-        coefficient=check_coefficient(draft.coefficient),
+        out_of=check_out_of(draft.out_of) if draft.marked else Decimal(0),
+        coefficient=check_coefficient(draft.coefficient) if draft.marked else Decimal(0),
+        skill_ids=skill_ids,
     )
 
 

@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from preau import i18n
-from preau.actions import marks, marks_settings
+from preau.actions import marks, marks_settings, skill_frameworks, skills
 from preau.actions.context import Services
 from preau.actions.directory import relatives
 from preau.domain.bounds import check_day
@@ -43,8 +44,9 @@ from preau.domain.marks import (
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.params import IdPath, IdQuery, form_id
-from preau.web.render import render, translate_error
+from preau.web.params import IdPath, IdQuery, form_id, form_ids
+from preau.web.render import render, services_of, translate_error
+from preau.web.skills import name_of
 
 Req = Request[Any, Any, Any]
 
@@ -199,11 +201,17 @@ async def _grid_page(
     status_code: int = 200,
 ) -> Response[Any]:
     found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
+    services = services_of(request)
+    found = await marks.grid(services, actor, group_id, term_id=term, subject=subject or None)
+    assessed = await skills.assessed_evaluations(
+        services, actor, group_id, term_id=found.term.id if found.term else None
+    )
     return render(
         request,
         "marks/grid.html",
         status_code=status_code,
         grid=found,
+        assessed=assessed,
         typed=typed or {},
         error=error,
         invalid=invalid,
@@ -287,8 +295,18 @@ async def grid_download(
     return csv_response(found)
 
 
-def _evaluation_form(request: Req, **context: Any) -> Response[Any]:
-    return render(request, "marks/evaluation_form.html", **formatters(), **context)
+async def _evaluation_form(request: Req, actor: Actor, **context: Any) -> Response[Any]:
+    """The form, with the school's skills to choose from (``skills.name_of`` in the
+    reader's language)."""
+    frameworks = await skill_frameworks.list_frameworks(services_of(request), actor)
+    return render(
+        request,
+        "marks/evaluation_form.html",
+        frameworks=frameworks,
+        name_of=name_of,
+        **formatters(),
+        **context,
+    )
 
 
 @get("/marks/groups/{group_id:int}/evaluations/new", include_in_schema=False)
@@ -310,15 +328,19 @@ async def evaluation_new(
         "out_of": "20",
         "coefficient": "1",
         "homework_id": "",
+        "marked": "1",
+        "skill_ids": [],
     }
-    return _evaluation_form(
-        request, grid=found, values=values, homework=choices, evaluation_id=None, error=""
+    return await _evaluation_form(
+        request, actor, grid=found, values=values, homework=choices, evaluation_id=None, error=""
     )
 
 
-def _form_values(form: Any) -> dict[str, str]:
-    names = ("subject", "title", "day", "out_of", "coefficient", "homework_id")
-    return {name: str(form.get(name, "")).strip() for name in names}
+def _form_values(form: Any) -> dict[str, Any]:
+    names = ("subject", "title", "day", "out_of", "coefficient", "homework_id", "marked")
+    values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in names}
+    values["skill_ids"] = form_ids(form.getall("skill_ids", []), "skill_ids")
+    return values
 
 
 def _day(text: str) -> date:
@@ -334,6 +356,7 @@ async def evaluation_create(
     request: Req, services: AppServices, actor: SignedInActor, group_id: IdPath
 ) -> Response[Any]:
     values = _form_values(await request.form())
+    marked = values["marked"] == "1"
     try:
         created = await marks.create_evaluation(
             services,
@@ -343,17 +366,20 @@ async def evaluation_create(
                 subject=values["subject"],
                 title=values["title"],
                 day=_day(values["day"]),
-                out_of=check_out_of(values["out_of"]),
-                coefficient=check_coefficient(values["coefficient"]),
+                out_of=check_out_of(values["out_of"]) if marked else Decimal(0),
+                coefficient=check_coefficient(values["coefficient"]) if marked else Decimal(0),
                 homework_id=form_id(values["homework_id"], "homework_id")
                 if values["homework_id"].strip()
                 else None,
+                marked=marked,
+                skill_ids=values["skill_ids"],
             ),
         )
     except InvalidInput as error:
         found = await marks.grid(services, actor, group_id, subject=values["subject"] or None)
-        return _evaluation_form(
+        return await _evaluation_form(
             request,
+            actor,
             grid=found,
             values=values,
             homework=await marks.homework_choices(services, actor, group_id),
@@ -361,6 +387,8 @@ async def evaluation_create(
             error=translate_error(error),
             status_code=400,
         )
+    if not created.marked:
+        return Redirect(f"/skills/evaluations/{created.id}")
     return Redirect(
         _grid_address(group_id, None, created.subject) + "#evaluation-" + str(created.id)
     )
@@ -380,14 +408,17 @@ async def evaluation_edit(
         "out_of": decimal_text(evaluation.out_of),
         "coefficient": decimal_text(evaluation.coefficient),
         "homework_id": str(evaluation.homework_id or ""),
+        "marked": "1" if evaluation.marked else "",
+        "skill_ids": evaluation.skill_ids,
     }
     choices = (
         await marks.homework_choices(services, actor, evaluation.group_id)
         if view.can_change
         else []
     )
-    return _evaluation_form(
+    return await _evaluation_form(
         request,
+        actor,
         grid=found,
         values=values,
         homework=choices,
@@ -403,6 +434,8 @@ async def evaluation_update(
 ) -> Response[Any]:
     values = _form_values(await request.form())
     try:
+        view = await marks.get_evaluation(services, actor, evaluation_id)
+        marked = view.evaluation.marked  # a mark is given or not when the evaluation is made
         changed = await marks.update_evaluation(
             services,
             actor,
@@ -411,11 +444,12 @@ async def evaluation_update(
                 subject=values["subject"],
                 title=values["title"],
                 day=_day(values["day"]),
-                out_of=check_out_of(values["out_of"]),
-                coefficient=check_coefficient(values["coefficient"]),
+                out_of=check_out_of(values["out_of"]) if marked else msgspec.UNSET,
+                coefficient=check_coefficient(values["coefficient"]) if marked else msgspec.UNSET,
                 homework_id=form_id(values["homework_id"], "homework_id")
                 if values["homework_id"].strip()
                 else None,
+                skill_ids=values["skill_ids"],
             ),
         )
     except InvalidInput as error:
@@ -423,8 +457,9 @@ async def evaluation_update(
         found = await marks.grid(
             services, actor, view.evaluation.group_id, subject=view.evaluation.subject
         )
-        return _evaluation_form(
+        return await _evaluation_form(
             request,
+            actor,
             grid=found,
             values=values,
             homework=await marks.homework_choices(services, actor, view.evaluation.group_id),

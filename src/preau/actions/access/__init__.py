@@ -6,7 +6,7 @@ and returns the row, or raises :class:`NotFound` / :class:`Forbidden` through
 :func:`enforce`. An object of another school, or one the actor may not know about, is "not
 found". Handlers and actions never check permissions by hand. Sections follow the object
 types: people and the directory, classes and groups, classwork, messages, the timetable,
-virtual classes, the platform, marks.
+virtual classes, the platform, marks, skills.
 
 One package a reviewer reads to know who may see what: a module per section, the shared
 facts in :mod:`.core`, everything re-exported here so callers import from
@@ -70,6 +70,11 @@ from preau.actions.access.messages import (
     access_message_by_id,
 )
 from preau.actions.access.platform import access_platform_operator
+from preau.actions.access.skills import (
+    access_skill_framework_by_id,
+    access_skill_frameworks,
+    access_skill_summary_by_pupil_id,
+)
 from preau.actions.access.timetable import access_lesson_by_id
 from preau.actions.access.virtual import access_room_by_id, joinable_rooms
 
@@ -115,6 +120,9 @@ __all__ = [
     "access_report_card_by_pupil_id",
     "access_room_by_id",
     "access_school_directory",
+    "access_skill_framework_by_id",
+    "access_skill_frameworks",
+    "access_skill_summary_by_pupil_id",
     "access_video_by_id",
     "child_ids",
     "enforce",

@@ -34,7 +34,7 @@ from preau.domain.people import STAFF_PROFILES, Actor, Profile
 # -- marks (docs/marks.md) -------------------------------------------------------------------
 
 
-def _marks_refusal(actor: Actor) -> str:
+def marks_refusal(actor: Actor) -> str:
     """What a refusal says: to staff, that the marks are their teachers'; to pupils and
     parents, that they may read but not change them."""
     return NOT_YOUR_MARKS if actor.profile in STAFF_PROFILES else MARKS_READ_ONLY
@@ -90,7 +90,7 @@ async def _enforce_marks(
         actor_or_child_in_group=member,
         whole_class=whole_class,
     )
-    enforce(decision, not_found, _marks_refusal(actor))
+    enforce(decision, not_found, marks_refusal(actor))
     return teaches
 
 
@@ -146,10 +146,12 @@ async def access_evaluation_by_id(
     return row, teaches
 
 
-async def access_report_card_by_pupil_id(
+async def pupil_facts(
     connection: AsyncConnection, actor: Actor, pupil_id: int
-) -> sa.Row[tuple[object, ...]]:
-    """The pupil whose report card the actor may read (see ``report_card_decision``)."""
+) -> tuple[sa.Row[tuple[object, ...]] | None, bool, bool]:
+    """The pupil (None if no pupil of the actor's school has this id), whether they are the
+    actor's child and whether the actor teaches one of their groups: the facts of
+    ``report_card_decision`` and ``skill_summary_decision``."""
     row = (
         await connection.execute(
             sa.select(people).where(
@@ -160,7 +162,7 @@ async def access_report_card_by_pupil_id(
         )
     ).first()
     if row is None:
-        raise NotFound(MARKS_PUPIL_NOT_FOUND, field="pupil_id")
+        return None, False, False
     is_child = False
     teaches_pupil = False
     if actor.profile is Profile.PARENT:
@@ -181,6 +183,16 @@ async def access_report_card_by_pupil_id(
                 .limit(1)
             )
         ).first() is not None
+    return row, is_child, teaches_pupil
+
+
+async def access_report_card_by_pupil_id(
+    connection: AsyncConnection, actor: Actor, pupil_id: int
+) -> sa.Row[tuple[object, ...]]:
+    """The pupil whose report card the actor may read (see ``report_card_decision``)."""
+    row, is_child, teaches_pupil = await pupil_facts(connection, actor, pupil_id)
+    if row is None:
+        raise NotFound(MARKS_PUPIL_NOT_FOUND, field="pupil_id")
     decision = report_card_decision(
         actor,
         pupil_id=pupil_id,
@@ -188,7 +200,7 @@ async def access_report_card_by_pupil_id(
         is_child_of_actor=is_child,
         teaches_pupil=teaches_pupil,
     )
-    enforce(decision, MARKS_PUPIL_NOT_FOUND, _marks_refusal(actor))
+    enforce(decision, MARKS_PUPIL_NOT_FOUND, marks_refusal(actor))
     return row
 
 

@@ -58,10 +58,11 @@ async def review_hand_in(
             .values(**values)
         )
         await record_event(connection, actor, row, to_state=target, late=bool(row.late), now=now)
-        await mark_from_hand_in(connection, actor, work.id, pupil_id, checked, now=now)
+        marked = await mark_from_hand_in(connection, actor, work.id, pupil_id, checked, now=now)
         versions = await bump_versions(
             connection, actor.school_id, [pupil_scope(pupil_id)], now=now
         )
+        versions.update(marked)  # the report cards of the evaluations it landed in
         view = await hand_in_view(connection, work, pupil_id, now=now)
     await services.versions.announce(actor.school_id, versions)
     return view

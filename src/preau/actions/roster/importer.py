@@ -24,6 +24,7 @@ from preau.actions.roster.run import ImportRun
 from preau.actions.roster.school_years import apply_school_years
 from preau.actions.roster.schools import apply_schools
 from preau.actions.roster.source import read_roster_source
+from preau.actions.roster.terms import apply_terms
 from preau.actions.roster.writes import LOOKUP_CHUNK, Progress, chunks
 from preau.adapters.sql.schema import enrolments, groups, people, roster_imports, school_years
 from preau.domain.roster.checks import Known, check_references, referenced_schools
@@ -108,6 +109,10 @@ async def _apply(run: ImportRun) -> None:
     )
     await apply_schools(run)
     await apply_school_years(run)
+    await apply_terms(run)
+    if run.roster.courses.mode is not FileMode.ABSENT:
+        courses = run.file_report(run.roster.courses, "courses")
+        courses.ignored = len(run.roster.courses.records)  # they name their groups' subjects
     await apply_groups(run)
     await apply_people(run)
     await apply_enrolments(run)

@@ -1,5 +1,6 @@
-"""academicSessions.csv: school years, in each school that uses them (terms and grading periods
-are not stored); a school year is deleted only when no class or group uses it."""
+"""academicSessions.csv: school years, in each school that uses them (their terms and
+semesters become the marks book's terms: ``terms.py``; grading periods are not stored); a
+school year is deleted only when no class or group uses it."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ async def apply_school_years(run: ImportRun) -> None:
         if session.deleted:
             deleted_years += _plan_deletion(run, report, writes, session)
         elif not session.is_school_year:
-            report.ignored += 1  # terms and grading periods are not stored
+            report.ignored += 1  # not school years: terms are the marks book's (terms.py)
         else:
             _plan_school_year(run, report, writes, session)
     report.rejected.sort(key=lambda row: row.line)

@@ -3,14 +3,16 @@ or deactivated; districts and other kinds of org are not stored."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.roster.run import ImportRun
 from preau.actions.roster.stored import SCHOOL_COLUMNS, StoredSchool
-from preau.actions.roster.writes import Writes, refresh
+from preau.actions.roster.writes import Stage, Writes, refresh, write_rows
+from preau.actions.skill_frameworks import seed_socle
 from preau.adapters.sql.schema import schools
 from preau.domain.roster.reasons import KIND_SCHOOL, N_, RejectedRow, reject
 from preau.domain.roster.records import OrgRecord
@@ -37,14 +39,13 @@ async def apply_schools(run: ImportRun) -> None:
         by_id = {s.id: s for s in directory.schools_by_uai.values()}
         refresh(by_id, writes.updates, inserted, StoredSchool._make, directory.add_school)
 
-    await run.apply_rows(
-        report,
-        schools,
-        writes,
-        (org.source_id for org in parsed.records),
-        after_commit=after_commit,
-        returning=SCHOOL_COLUMNS,
-    )
+    async def write(connection: AsyncConnection, stage: Stage) -> Callable[[], None]:
+        inserted = await write_rows(connection, schools, writes, stage, SCHOOL_COLUMNS)
+        for school in inserted:  # a new school starts with the socle commun, like any other
+            await seed_socle(connection, school.id, now=run.now)
+        return lambda: after_commit(inserted)
+
+    await run.apply(report, writes, write, (org.source_id for org in parsed.records))
 
 
 def _plan_school(

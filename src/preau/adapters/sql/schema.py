@@ -609,6 +609,8 @@ evaluations = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("deleted_at", Timestamp),  # kept, with its marks, for the audit
+    # False: skills only (docs/skills.md), no mark, no total (0), out of every average.
+    sa.Column("marked", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Index("ix_evaluations_school_group_day", "school_id", "group_id", "day"),
     sa.Index("ix_evaluations_school_homework", "school_id", "homework_id"),
 )
@@ -752,4 +754,60 @@ video_views = sa.Table(  # how much of a video each pupil watched, and where the
     sa.Column("watched", sa.Text, nullable=False),  # JSON [[start, end], …] in seconds
     sa.Column("seconds_watched", sa.Integer, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+
+# -- skills ------------------------------------------------------------------------------
+# Skill frameworks (docs/skills.md): the socle commun given to every school, and its own;
+# the skills an evaluation assesses and the LSU level each pupil was given (1 to 4). Their
+# changes are audited in marks_audit, with the evaluation they belong to.
+
+skill_frameworks = sa.Table(
+    "skill_frameworks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("code", sa.String(40)),  # "socle" for the built-in one; None for a school's
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_en", sa.String(300)),
+    sa.Column("built_in", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("school_id", "code"),
+)
+
+skills = sa.Table(  # a domain (no parent) or a skill under one
+    "skills",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("framework_id", sa.ForeignKey("skill_frameworks.id"), nullable=False),
+    sa.Column("parent_id", sa.ForeignKey("skills.id")),
+    sa.Column("code", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_en", sa.String(300)),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index("ix_skills_school_framework", "school_id", "framework_id"),
+)
+
+evaluation_skills = sa.Table(  # the skills an evaluation assesses
+    "evaluation_skills",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("evaluation_id", sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("skill_id", sa.ForeignKey("skills.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+skill_levels = sa.Table(  # no row: not assessed; level 1 to 4 (domain.skills.Level.rank)
+    "skill_levels",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("evaluation_id", sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("skill_id", sa.ForeignKey("skills.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("updated_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("level BETWEEN 1 AND 4", name="level_1_to_4"),
+    sa.Index("ix_skill_levels_school_pupil", "school_id", "pupil_id"),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
+
 from preau.domain.people import (
     EnrolmentRole,
     GroupKind,
@@ -17,6 +19,7 @@ from preau.domain.roster.checks import check_across_files
 from preau.domain.roster.reasons import N_, RejectedRow, reject
 from preau.domain.roster.records import (
     CLASSES,
+    COURSES,
     DATA_FILES,
     ENROLLMENTS,
     MANIFEST,
@@ -25,6 +28,7 @@ from preau.domain.roster.records import (
     SESSIONS,
     USERS,
     ClassRecord,
+    CourseRecord,
     EnrollmentRecord,
     FileMode,
     Manifest,
@@ -123,6 +127,36 @@ def _session(row: Row, deleted: bool) -> SessionRecord:
     )
 
 
+def _course(row: Row, deleted: bool) -> CourseRecord:
+    source_id = row["sourcedid"]
+    if deleted:
+        return CourseRecord(row.line, source_id, True)
+    title = read_name(row["title"], "title")
+    subjects = optional_text(", ".join(split_list(row["subjects"])), "subjects", 100)
+    return CourseRecord(row.line, source_id, False, subjects or title)
+
+
+def subjects_from_courses(roster: ParsedRoster) -> None:
+    """A group (a scheduled class) with no subjects of its own takes its course's: in many
+    exports the subject is only on the course."""
+    subjects = {
+        course.source_id: course.subject for course in roster.courses.records if not course.deleted
+    }
+    if not subjects:
+        return
+    roster.classes.records = [
+        msgspec.structs.replace(group, subject=subjects[group.course_source_id])
+        if (
+            not group.deleted
+            and group.kind is GroupKind.GROUP
+            and group.subject is None
+            and group.course_source_id in subjects
+        )
+        else group
+        for group in roster.classes.records
+    ]
+
+
 CLASS_TYPES = {"homeroom": GroupKind.CLASS, "scheduled": GroupKind.GROUP}
 
 
@@ -143,8 +177,9 @@ def _class(row: Row, deleted: bool) -> ClassRecord:
     if kind is GroupKind.GROUP:
         subject = optional_text(", ".join(split_list(row["subjects"])), "subjects", 100)
     terms = split_list(row["termsourcedids"])
+    course = row["coursesourcedid"] or None
     return ClassRecord(
-        row.line, source_id, False, school_source_id, kind, name, level, subject, terms
+        row.line, source_id, False, school_source_id, kind, name, level, subject, terms, course
     )
 
 
@@ -352,6 +387,7 @@ def parse_roster(files: Mapping[str, bytes]) -> ParsedRoster:
             ("sourcedId", "title", "type", "startDate", "endDate"),
             _session,
         ),
+        courses=parse_file(COURSES, mode(COURSES), data(COURSES), ("sourcedId", "title"), _course),
         classes=parse_file(
             CLASSES,
             mode(CLASSES),
@@ -385,6 +421,7 @@ def parse_roster(files: Mapping[str, bytes]) -> ParsedRoster:
     )
     if manifest is None:
         return roster
+    subjects_from_courses(roster)
     check_across_files(roster)
     return roster
 

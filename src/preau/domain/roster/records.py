@@ -15,13 +15,14 @@ from preau.domain.roster.reasons import RejectedRow
 MANIFEST = "manifest.csv"
 ORGS = "orgs.csv"
 SESSIONS = "academicSessions.csv"
+COURSES = "courses.csv"
 CLASSES = "classes.csv"
 USERS = "users.csv"
 ROLES = "roles.csv"
 ENROLLMENTS = "enrollments.csv"
 
 #: The files Préau reads, in the order they are applied (each one may refer to the earlier ones).
-DATA_FILES = (ORGS, SESSIONS, CLASSES, USERS, ROLES, ENROLLMENTS)
+DATA_FILES = (ORGS, SESSIONS, COURSES, CLASSES, USERS, ROLES, ENROLLMENTS)
 
 
 class FileMode(enum.StrEnum):
@@ -63,6 +64,16 @@ class SessionRecord(msgspec.Struct, frozen=True, gc=False):
         return self.session_type == "schoolyear"
 
 
+class CourseRecord(msgspec.Struct, frozen=True, gc=False):
+    """A course: not stored itself; its subject names the subject of its classes that
+    have none of their own (``parse.subjects_from_courses``)."""
+
+    line: int
+    source_id: str
+    deleted: bool
+    subject: str | None = None  # its subjects, or else its title
+
+
 class ClassRecord(msgspec.Struct, frozen=True, gc=False):
     line: int
     source_id: str
@@ -73,6 +84,7 @@ class ClassRecord(msgspec.Struct, frozen=True, gc=False):
     level: str | None = None
     subject: str | None = None
     term_source_ids: tuple[str, ...] = ()
+    course_source_id: str | None = None
 
 
 class UserRecord(msgspec.Struct, frozen=True, gc=False):
@@ -149,6 +161,7 @@ class ParsedRoster(msgspec.Struct):
     manifest: Manifest | None
     orgs: ParsedFile[OrgRecord]
     sessions: ParsedFile[SessionRecord]
+    courses: ParsedFile[CourseRecord]
     classes: ParsedFile[ClassRecord]
     users: ParsedFile[UserRecord]
     roles: ParsedFile[RoleRecord]
