@@ -31,6 +31,7 @@ from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
+from preau.api import attendance as api_attendance
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
 from preau.api import gate as api_gate
@@ -205,6 +206,7 @@ def build_router(services: Services) -> Litestar:
             *api_timetable.routes,
             *api_virtual.routes,
             *api_marks.routes,
+            *api_attendance.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

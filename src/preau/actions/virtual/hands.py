@@ -3,6 +3,8 @@ teacher's list of participants."""
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 import sqlalchemy as sa
 
@@ -59,10 +61,37 @@ async def raise_hand(services: Services, actor: Actor, room_id: int, *, raised: 
     return await floor(services, actor, room_id)
 
 
+# When this process last wrote a pupil's ``last_seen_at`` (monotonic seconds), so a page
+# asking for its floor every few seconds writes at most once a minute from each process.
+_SEEN_WRITTEN: dict[tuple[int, int], float] = {}
+SEEN_EVERY = 60.0
+SEEN_REMEMBERED = 50_000
+
+
 async def floor(services: Services, actor: Actor, room_id: int) -> Floor:
+    """The pupil's hand and floor; asking also says the pupil is still in the room, which
+    the roll call reads (``virtual_seats.last_seen_at``, docs/attendance.md)."""
     async with services.engine.connect() as connection:
         _room, role = await access_room_by_id(connection, actor, room_id)
+    if role is Role.PUPIL:
+        await _still_here(services, room_id, actor.person_id)
     return await _floor_of(services, room_id, actor.person_id, pupil=role is Role.PUPIL)
+
+
+async def _still_here(services: Services, room_id: int, person_id: int) -> None:
+    key = (room_id, person_id)
+    moment = time.monotonic()
+    if moment - _SEEN_WRITTEN.get(key, -SEEN_EVERY) < SEEN_EVERY:
+        return
+    if len(_SEEN_WRITTEN) >= SEEN_REMEMBERED:
+        _SEEN_WRITTEN.clear()
+    _SEEN_WRITTEN[key] = moment
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            virtual_seats.update()
+            .where(virtual_seats.c.room_id == room_id, virtual_seats.c.person_id == person_id)
+            .values(last_seen_at=services.now())
+        )
 
 
 async def give_floor(
