@@ -151,6 +151,7 @@ WEB_MATRIX = "access/test_authorization_matrix.py"
 CLASSWORK_MATRIX = "classwork/test_authorization.py"
 MESSAGES_MATRIX = "messages/test_messages_matrix.py"
 MARKS_MATRIX = "marks/test_marks_authorization.py"
+ATTENDANCE_MATRIX = "attendance/test_attendance_authorization.py"
 COVERED_BY = {
     # actions/access/
     "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
@@ -176,6 +177,11 @@ COVERED_BY = {
     "access_evaluation_by_id": (MARKS_MATRIX, "test_marks_matrix"),
     "access_report_card_by_pupil_id": (MARKS_MATRIX, "test_marks_matrix"),
     "access_marks_settings": (MARKS_MATRIX, "test_marks_matrix"),
+    "access_roll_call_by_lesson": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_pupil_attendance_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_absence_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_class_attendance_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_parent_link": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "access_platform_operator": (
         "web/test_gate_wired.py",
         "test_operator_page_and_api_are_for_operators_only",
@@ -195,6 +201,10 @@ COVERED_BY = {
     "marks_decision": (MARKS_MATRIX, "test_marks_matrix"),
     "report_card_decision": (MARKS_MATRIX, "test_marks_matrix"),
     "marks_settings_decision": (MARKS_MATRIX, "test_marks_matrix"),
+    "roll_call_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "attendance_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "class_attendance_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "parent_access_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
 }
 # The facts and the raising the access functions share: not object types of their own.
 SHARED_HELPERS = frozenset({"enforce", "child_ids", "teaches", "is_set_for"})
