@@ -47,6 +47,7 @@ from preau.observability import configure_logging
 from preau.ports import FileStore
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
+from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
 from preau.web import gate as web_gate
@@ -197,6 +198,7 @@ def build_router(services: Services) -> Litestar:
             *web_timetable.routes,
             *web_virtual.routes,
             *web_marks.routes,
+            *web_attendance.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,
