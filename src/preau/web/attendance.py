@@ -75,6 +75,9 @@ async def formatters(services: Any, actor: Actor) -> dict[str, Any]:
             + " "
             + format_time(value, "HH:mm", tzinfo=zone, locale=locale)
         ),
+        "month_text": lambda month: format_date(
+            date.fromisoformat(month + "-01"), "LLLL y", locale=locale
+        ),
         "status_name": lambda status: i18n.gettext(STATUS_NAMES[Status(status)]),
         "state_name": lambda state: i18n.gettext(STATE_NAMES[State(state)]),
         "reason_name": lambda reason: i18n.gettext(REASON_NAMES[Reason(reason)]),
@@ -98,7 +101,13 @@ async def attendance_home(
 ) -> Response[Any]:
     if actor.profile is Profile.PUPIL:
         return Redirect(f"/attendance/pupils/{actor.person_id}")
-    context: dict[str, Any] = {"children": [], "lessons": [], "groups": [], "desk": None}
+    context: dict[str, Any] = {
+        "children": [],
+        "lessons": [],
+        "groups": [],
+        "desk": None,
+        "day": None,
+    }
     if actor.profile is Profile.PARENT:
         children = await relatives(services, actor, actor.person_id)
         if len(children) == 1:
@@ -106,6 +115,7 @@ async def attendance_home(
         context["children"] = children
     else:
         chosen = _day(day) if day else None
+        context["day"] = chosen
         context["lessons"] = await attendance.lessons_of_day(services, actor, chosen)
         context["groups"] = await my_groups(services, actor)
         if actor.profile in (Profile.STAFF, Profile.ADMIN):
