@@ -6,8 +6,9 @@ it. Screenshots of each page, phone and desktop, go to ``PREAU_SCREENSHOTS`` whe
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,11 +22,18 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 
 
 def coming_monday() -> date:
-    today = date.today()  # the server's demo school is seeded on the real date
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()  # the demo is seeded on the real date
     return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
 
 
 def test_roll_call_then_justification_then_the_office_accepts(server: Server, browser: Any) -> None:
+    pages = [take_roll_call(server, browser), justify(server, browser), accept(server, browser)]
+    for page in pages:
+        assert not page.errors, page.errors  # no CSP violation or script error
+        page.context.close()
+
+
+def take_roll_call(server: Server, browser: Any) -> Any:
     teacher = signed_in(browser, server, "teacher")
     monday = coming_monday().isoformat()
     teacher.goto(f"{server.url}/attendance?day={monday}")
@@ -48,7 +56,10 @@ def test_roll_call_then_justification_then_the_office_accepts(server: Server, br
     teacher.get_by_role("button", name="Enregistrer l’appel").click()
     teacher.locator("p.ok[role=status]", has_text="Appel enregistré").wait_for()
     assert lea.get_by_label("Absent").is_checked()
+    return teacher
 
+
+def justify(server: Server, browser: Any) -> Any:
     parent = signed_in(browser, server, "parent")
     parent.goto(server.url + "/attendance")
     parent.get_by_role("heading", name=re.compile("Vie scolaire · Dubois Léa")).wait_for()
@@ -65,7 +76,10 @@ def test_roll_call_then_justification_then_the_office_accepts(server: Server, br
     parent.locator("p.ok[role=status]", has_text="justification a été envoyée").wait_for()
     assert "Justification en attente" in parent.locator("li.absence").first.inner_text()
     screenshot(parent, "attendance-parent")
+    return parent
 
+
+def accept(server: Server, browser: Any) -> Any:
     office = signed_in(browser, server, "staff")
     office.goto(server.url + "/attendance")
     office.get_by_role("heading", name="Justifications en attente de réponse").wait_for()
@@ -80,6 +94,4 @@ def test_roll_call_then_justification_then_the_office_accepts(server: Server, br
     office.get_by_role("link", name="6e A").first.click()
     office.get_by_role("table").wait_for()
     screenshot(office, "attendance-class")
-    for page in (teacher, parent, office):
-        assert not page.errors, page.errors  # no CSP violation or script error
-        page.context.close()
+    return office
