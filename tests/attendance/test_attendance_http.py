@@ -5,8 +5,10 @@ access, and the queries a roll call costs whatever the size of the class."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from preau.actions.directory import insert_person
 from preau.adapters.sql.schema import (
@@ -362,3 +364,47 @@ async def test_a_roll_call_costs_the_same_queries_for_5_or_30_pupils(
     # checks, the roll call, its entries, the absence, the audit, the notice to parents
     # and the new unread counts, then the roll call read again.
     assert small == (7, 20), small
+
+
+async def test_a_pupils_floor_polls_say_how_long_they_stayed(
+    app: App, world: dict[str, School], clock: Clock
+) -> None:
+    school = world["a"]
+    lesson = await add_lesson(app, school, virtual=True)
+    start = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    clock.set(start + timedelta(minutes=10))
+    async with app.services.engine.begin() as connection:
+        room = await connection.execute(
+            virtual_rooms.insert().values(
+                school_id=school.id, group_id=school.class_id, lesson_id=lesson["id"],
+                day=start.date(), teacher_id=school.people["teacher"], title="Maths",
+                starts_at=start, ends_at=start + timedelta(minutes=55), janus_room=4343,
+                expected=2, capacity=40, bitrate=256000, created_at=start,
+            )
+        )  # fmt: skip
+        room_id = room.inserted_primary_key[0]  # type: ignore[index]  # one row inserted
+        await connection.execute(
+            virtual_seats.insert().values(
+                school_id=school.id, room_id=room_id, person_id=school.people["pupil"],
+                role="pupil", issued_at=start, last_seen_at=start,
+            )
+        )  # fmt: skip
+
+    async def last_seen() -> datetime:
+        async with app.services.engine.connect() as connection:
+            value: datetime = (
+                await connection.execute(sa.select(virtual_seats.c.last_seen_at))
+            ).scalar_one()
+        return value
+
+    pupil = await bearer(app, "pupil.a")
+    assert (await pupil.get(f"/api/v1/virtual/rooms/{room_id}/floor")).status_code == 200
+    assert await last_seen() == start + timedelta(minutes=10)
+    clock.set(start + timedelta(minutes=20))
+    await pupil.get(f"/api/v1/virtual/rooms/{room_id}/floor")  # within a minute: not written
+    assert await last_seen() == start + timedelta(minutes=10)
+    # The lesson over, the roll call says the pupil left 45 minutes early.
+    clock.set(start + timedelta(hours=2))
+    teacher = await bearer(app, "teacher.a")
+    roll = (await teacher.get(roll_path(lesson))).json()
+    assert statuses(roll)[school.people["pupil"]] == ("left_early", 45)

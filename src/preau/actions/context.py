@@ -51,6 +51,9 @@ class Services:
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
     zones: dict[int, ZoneInfo] = field(default_factory=dict)  # school id -> zone (actions/zones)
+    # virtual classes: (room, pupil) -> when this process last wrote the pupil's last_seen_at
+    # (monotonic seconds), so floor polls write it at most once a minute (actions/virtual/hands)
+    seen_written: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

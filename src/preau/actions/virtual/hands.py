@@ -61,9 +61,8 @@ async def raise_hand(services: Services, actor: Actor, room_id: int, *, raised: 
     return await floor(services, actor, room_id)
 
 
-# When this process last wrote a pupil's ``last_seen_at`` (monotonic seconds), so a page
-# asking for its floor every few seconds writes at most once a minute from each process.
-_SEEN_WRITTEN: dict[tuple[int, int], float] = {}
+# A page asks for its floor every few seconds; ``last_seen_at`` is written at most once a
+# minute per pupil from each process (``services.seen_written`` remembers when).
 SEEN_EVERY = 60.0
 SEEN_REMEMBERED = 50_000
 
@@ -81,11 +80,12 @@ async def floor(services: Services, actor: Actor, room_id: int) -> Floor:
 async def _still_here(services: Services, room_id: int, person_id: int) -> None:
     key = (room_id, person_id)
     moment = time.monotonic()
-    if moment - _SEEN_WRITTEN.get(key, -SEEN_EVERY) < SEEN_EVERY:
+    written = services.seen_written
+    if key in written and moment - written[key] < SEEN_EVERY:
         return
-    if len(_SEEN_WRITTEN) >= SEEN_REMEMBERED:
-        _SEEN_WRITTEN.clear()
-    _SEEN_WRITTEN[key] = moment
+    if len(written) >= SEEN_REMEMBERED:
+        written.clear()
+    written[key] = moment
     async with services.engine.begin() as connection:
         await connection.execute(
             virtual_seats.update()
