@@ -95,6 +95,12 @@ def _day(text: str, field: str = "day") -> date:
         raise InvalidInput(BAD_DAY, field=field) from None
 
 
+def _form_pupil(form: Any) -> int:
+    """The pupil whose page a refused form is shown again on (the page checks access)."""
+    text = str(form.get("pupil_id", ""))
+    return int(text) if text.isdigit() else 0
+
+
 @get("/attendance", include_in_schema=False)
 async def attendance_home(
     request: Req, services: AppServices, actor: SignedInActor, day: FromQuery[str] = ""
@@ -300,7 +306,7 @@ async def justify_save(
     except PreauError as error:
         if error.status >= 404:
             raise
-        pupil_id = int(str(form.get("pupil_id", "0")) or 0)
+        pupil_id = _form_pupil(form)
         return await _pupil_page(
             request,
             services,
@@ -322,7 +328,7 @@ async def answer_save(
     try:
         pupil_id = await attendance.answer(services, actor, absence_id, given)
     except InvalidInput as error:
-        pupil_id = int(str(form.get("pupil_id", "0")) or 0)
+        pupil_id = _form_pupil(form)
         return await _pupil_page(
             request,
             services,
