@@ -152,6 +152,7 @@ CLASSWORK_MATRIX = "classwork/test_authorization.py"
 MESSAGES_MATRIX = "messages/test_messages_matrix.py"
 MARKS_MATRIX = "marks/test_marks_authorization.py"
 ATTENDANCE_MATRIX = "attendance/test_attendance_authorization.py"
+EXERCISES_MATRIX = "lessons/test_exercises_authorization.py"
 COVERED_BY = {
     # actions/access/
     "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
@@ -182,6 +183,9 @@ COVERED_BY = {
     "access_absence_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "access_class_attendance_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "access_parent_link": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_exercise_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
+    "access_attempt_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
+    "access_bank_question_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_platform_operator": (
         "web/test_gate_wired.py",
         "test_operator_page_and_api_are_for_operators_only",
@@ -205,6 +209,7 @@ COVERED_BY = {
     "attendance_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "class_attendance_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "parent_access_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "question_bank_decision": (EXERCISES_MATRIX, "test_exercises_matrix"),
 }
 # The facts and the raising the access functions share: not object types of their own.
 SHARED_HELPERS = frozenset({"enforce", "child_ids", "teaches", "is_set_for"})

@@ -34,6 +34,7 @@ from preau.api import accounts as api_accounts
 from preau.api import attendance as api_attendance
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
+from preau.api import exercises as api_exercises
 from preau.api import gate as api_gate
 from preau.api import marks as api_marks
 from preau.api import messages as api_messages
@@ -50,6 +51,7 @@ from preau.web import accounts as web_accounts
 from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
+from preau.web import exercises as web_exercises
 from preau.web import gate as web_gate
 from preau.web import home as web_home
 from preau.web import live as web_live
@@ -199,6 +201,7 @@ def build_router(services: Services) -> Litestar:
             *web_virtual.routes,
             *web_marks.routes,
             *web_attendance.routes,
+            *web_exercises.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,
@@ -209,6 +212,7 @@ def build_router(services: Services) -> Litestar:
             *api_virtual.routes,
             *api_marks.routes,
             *api_attendance.routes,
+            *api_exercises.routes,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

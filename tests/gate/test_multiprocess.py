@@ -114,9 +114,6 @@ async def test_capacity_and_order_hold_across_processes(  # noqa: C901 - one sce
             else:
                 assert response.status_code == 429
                 numbers[index] = ticket_number(person)
-        assert len(admitted) == 5
-        assert sorted(admitted) == [0, 1, 2, 3, 4]
-        assert sorted(numbers.values()) == list(range(6, 13))
 
         async def poll_everyone(rounds: int) -> None:
             for round_index in range(rounds):
@@ -128,6 +125,15 @@ async def test_capacity_and_order_hold_across_processes(  # noqa: C901 - one sce
                         admitted[index] = numbers[index]
                 await asyncio.sleep(0.1)
 
+        # On a loaded machine a process's round may come after an arrival stopped waiting
+        # for it: those arrivals hold one of the first five tickets and get in at a poll.
+        # Tickets are numbered in the order of arrival, whichever process took them.
+        assert numbers == {index: index + 1 for index in numbers}
+        for _ in range(50):
+            if len(admitted) >= 5:
+                break
+            await poll_everyone(1)
+        assert sorted(admitted) == [0, 1, 2, 3, 4]
         await poll_everyone(10)
         assert len(admitted) == 5  # full: nobody else gets in
         state = RedisSharedState(redis_url, prefix=redis_prefix)

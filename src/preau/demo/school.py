@@ -21,6 +21,7 @@ from preau.adapters.sql.schema import (
     timetable_lessons,
 )
 from preau.demo.attendance import seed_demo_attendance
+from preau.demo.exercises import seed_demo_exercise
 from preau.demo.marks import seed_demo_marks
 from preau.domain.directory import PersonDraft
 from preau.domain.people import Profile
@@ -176,6 +177,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
         )
     )
     await _demo_homework(services, connection, school_id, ids["prof.demo"], class_ids)
+    await seed_demo_exercise(services, connection, school_id, ids["prof.demo"], class_ids[0])
     await _demo_timetable(
         services,
         connection,

@@ -392,3 +392,21 @@ def parent_access_decision(actor: Actor, *, school_id: int) -> Decision:
     if actor.school_id != school_id:
         return Decision.HIDE
     return Decision.ALLOW if actor.profile is Profile.ADMIN else Decision.FORBID
+
+
+# -- exercises (docs/lessons.md) ------------------------------------------------------------
+# An exercise is the content of a homework item and an attempt is a pupil's hand-in, so
+# both follow homework_decision and hand_in_decision; only the question bank has its own.
+
+
+def question_bank_decision(
+    actor: Actor, action: Action, *, school_id: int, author_id: int
+) -> Decision:
+    """A teacher's question bank is shared with the school's staff, who read and reuse its
+    questions; only its author changes or removes them. Pupils and parents never see it
+    (it holds the answers)."""
+    if actor.school_id != school_id or actor.profile not in STAFF_PROFILES:
+        return Decision.HIDE
+    if action is Action.CHANGE and actor.person_id != author_id:
+        return Decision.FORBID
+    return Decision.ALLOW

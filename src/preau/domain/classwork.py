@@ -517,6 +517,7 @@ class HomeworkView(msgspec.Struct, kw_only=True):
     changed: bool  # edited after it was published
     published: bool
     updated_at: datetime
+    exercise_id: int | None = None  # its content is a self-marking exercise (docs/lessons.md)
 
 
 class HandInEvent(msgspec.Struct, kw_only=True):

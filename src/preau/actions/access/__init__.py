@@ -57,6 +57,11 @@ from preau.actions.access.directory import (
     access_school_directory,
     visible_groups,
 )
+from preau.actions.access.exercises import (
+    access_attempt_by_id,
+    access_bank_question_by_id,
+    access_exercise_by_id,
+)
 from preau.actions.access.marks import (
     access_evaluation_by_id,
     access_marks_group_by_id,
@@ -94,9 +99,12 @@ __all__ = [
     "access_absence_by_id",
     "access_announcement_by_id",
     "access_attachment_by_id",
+    "access_attempt_by_id",
+    "access_bank_question_by_id",
     "access_class_attendance_by_id",
     "access_conversation_by_id",
     "access_evaluation_by_id",
+    "access_exercise_by_id",
     "access_file_by_id",
     "access_group_by_id",
     "access_group_for_teaching",

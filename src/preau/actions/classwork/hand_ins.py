@@ -444,3 +444,25 @@ async def set_done(services: Services, actor: Actor, homework_id: int, *, done: 
             connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
         )
     await services.todo_cache.announce(actor.school_id, versions)
+
+
+async def turn_in_result(
+    connection: AsyncConnection, actor: Actor, work: Row, existing: Row | None, *, text: str,
+    now: datetime,
+) -> dict[str, int]:  # fmt: skip
+    """Turn in, inside the caller's transaction, the pupil's hand-in whose content Préau
+    made (an exercise's attempt): its summary as text. A later attempt turned in over an
+    earlier one replaces the summary. Returns the versions to announce after the commit."""
+    due, cutoff, _extended = await _deadlines(connection, work, actor.person_id)
+    check_hand_in_open(now, cutoff)
+    row = await hand_in_row(connection, actor, work, actor.person_id, existing=existing, now=now)
+    state = HandInState(row.state)
+    target = state if state is HandInState.TURNED_IN else next_state(state, HandInAction.TURN_IN)
+    late = is_late(now, due)
+    await connection.execute(
+        hand_ins.update()
+        .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
+        .values(state=target.value, text=text, turned_in_at=now, late=late, updated_at=now)
+    )
+    await record_event(connection, actor, row, to_state=target, late=late, now=now)
+    return await bump_versions(connection, actor.school_id, [pupil_scope(actor.person_id)], now=now)

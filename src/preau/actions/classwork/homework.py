@@ -24,6 +24,7 @@ from preau.actions.context import Services
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import (
     enrolments,
+    exercises,
     files,
     groups,
     homework,
@@ -81,9 +82,19 @@ async def _attachments(
 
 async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetime) -> HomeworkView:
     mapping = work._mapping
+    exercise = (
+        sa.select(exercises.c.id)
+        .where(
+            exercises.c.school_id == mapping["school_id"],
+            exercises.c.homework_id == mapping["id"],
+        )
+        .scalar_subquery()
+    )
     names = (
         await connection.execute(
-            sa.select(groups.c.name, people.c.given_name, people.c.family_name)
+            sa.select(
+                groups.c.name, people.c.given_name, people.c.family_name, exercise.label("exercise")
+            )
             .select_from(groups)
             .join(people, people.c.id == mapping["author_id"])
             .where(groups.c.id == mapping["group_id"], groups.c.school_id == mapping["school_id"])
@@ -126,6 +137,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         changed=mapping["revision"] > 1,
         published=publish_at <= now,
         updated_at=mapping["updated_at"],
+        exercise_id=names.exercise,
     )
 
 

@@ -730,3 +730,61 @@ attendance_audit = sa.Table(
     sa.Column("changed_at", Timestamp, nullable=False),
     sa.Index("ix_attendance_audit_school_pupil", "school_id", "pupil_id", "changed_at"),
 )
+
+# -- exercises (docs/lessons.md) ------------------------------------------------------------
+
+bank_questions = sa.Table(  # a teacher's question bank, shared with the school's staff
+    "bank_questions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),  # the question as JSON (domain/exercises)
+    sa.Column("digest", sa.String(64), nullable=False),  # the same question is kept once
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("deleted_at", Timestamp),
+    sa.UniqueConstraint("school_id", "author_id", "digest"),
+)
+
+exercises = sa.Table(  # the self-marking content of a homework item
+    "exercises",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("homework_id", sa.ForeignKey("homework.id"), nullable=False, unique=True),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("policy", sa.Text, nullable=False),  # attempts, grading, time limit (JSON)
+    sa.Column("questions", sa.Text, nullable=False),  # the questions as set (JSON list)
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("exercise_id", sa.ForeignKey("exercises.id"), nullable=False),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),  # 1, 2… for this pupil
+    sa.Column("seed", sa.String(32), nullable=False),  # fixes the shuffled order
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("submitted_at", Timestamp),
+    sa.Column("earned_hundredths", sa.Integer),  # points earned, once submitted
+    sa.Column("pending", sa.Integer),  # open answers left for the teacher to mark
+    sa.UniqueConstraint("exercise_id", "pupil_id", "number"),
+    sa.Index("ix_attempts_school_exercise", "school_id", "exercise_id"),
+)
+
+attempt_answers = sa.Table(  # the last answer saved for each question of an attempt
+    "attempt_answers",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("attempt_id", sa.ForeignKey("attempts.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("answer", sa.Text, nullable=False),  # JSON (domain/exercises Answer)
+    sa.Column("saved_at", Timestamp, nullable=False),
+    sa.Column("teacher_hundredths", sa.Integer),  # an open answer's mark, 0 … 100
+)
