@@ -19,6 +19,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("hot_paths.py", ["--quick"], []),
     ("kolibri_compare.py", ["--quick"], []),
     ("messages.py", ["--quick"], []),
+    ("attendance.py", ["--quick"], []),
     ("virtual.py", ["--quick"], []),
     ("lessons.py", ["--quick"], []),
     ("morning.py", ["--quick"], []),

@@ -151,6 +151,7 @@ WEB_MATRIX = "access/test_authorization_matrix.py"
 CLASSWORK_MATRIX = "classwork/test_authorization.py"
 MESSAGES_MATRIX = "messages/test_messages_matrix.py"
 MARKS_MATRIX = "marks/test_marks_authorization.py"
+ATTENDANCE_MATRIX = "attendance/test_attendance_authorization.py"
 EXERCISES_MATRIX = "lessons/test_exercises_authorization.py"
 SKILLS_MATRIX = "skills/test_skills_authorization.py"
 COVERED_BY = {
@@ -178,6 +179,11 @@ COVERED_BY = {
     "access_evaluation_by_id": (MARKS_MATRIX, "test_marks_matrix"),
     "access_report_card_by_pupil_id": (MARKS_MATRIX, "test_marks_matrix"),
     "access_marks_settings": (MARKS_MATRIX, "test_marks_matrix"),
+    "access_roll_call_by_lesson": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_pupil_attendance_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_absence_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_class_attendance_by_id": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "access_parent_link": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "access_exercise_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_attempt_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "access_bank_question_by_id": (EXERCISES_MATRIX, "test_exercises_matrix"),
@@ -204,6 +210,10 @@ COVERED_BY = {
     "marks_decision": (MARKS_MATRIX, "test_marks_matrix"),
     "report_card_decision": (MARKS_MATRIX, "test_marks_matrix"),
     "marks_settings_decision": (MARKS_MATRIX, "test_marks_matrix"),
+    "roll_call_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "attendance_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "class_attendance_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
+    "parent_access_decision": (ATTENDANCE_MATRIX, "test_attendance_matrix"),
     "question_bank_decision": (EXERCISES_MATRIX, "test_exercises_matrix"),
     "skill_framework_decision": (SKILLS_MATRIX, "test_skills_matrix"),
     "skill_summary_decision": (SKILLS_MATRIX, "test_skills_matrix"),

@@ -35,6 +35,7 @@ from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.shared import Shared, shared_in_memory, shared_on_redis
 from preau.adapters.sql.engine import make_engine
 from preau.api import accounts as api_accounts
+from preau.api import attendance as api_attendance
 from preau.api import classwork as api_classwork
 from preau.api import directory as api_directory
 from preau.api import exercises as api_exercises
@@ -53,6 +54,7 @@ from preau.observability import configure_logging
 from preau.ports import FileStore
 from preau.settings import Settings
 from preau.web import accounts as web_accounts
+from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
 from preau.web import exercises as web_exercises
@@ -217,6 +219,7 @@ def build_router(services: Services) -> Litestar:
             *web_virtual.routes,
             *web_marks.routes,
             *web_lessons.routes,
+            *web_attendance.routes,
             *web_exercises.routes,
             *web_skills.routes,
             *api_accounts.routes,
@@ -229,6 +232,7 @@ def build_router(services: Services) -> Litestar:
             *api_virtual.routes,
             *api_marks.routes,
             *api_lessons.routes,
+            *api_attendance.routes,
             *api_exercises.routes,
             *api_skills.routes,
             create_static_files_router(

@@ -61,6 +61,9 @@ class Services:
     media: Ffmpeg | None = None  # video lessons: ffmpeg, where installed
     media_wakeup: asyncio.Event | None = None  # set by an upload for this process's transcoder
     media_worker: MediaWorker | None = None
+    # virtual classes: (room, pupil) -> when this process last wrote the pupil's last_seen_at
+    # (monotonic seconds), so floor polls write it at most once a minute (actions/virtual/hands)
+    seen_written: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

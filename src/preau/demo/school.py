@@ -20,6 +20,7 @@ from preau.adapters.sql.schema import (
     school_years,
     timetable_lessons,
 )
+from preau.demo.attendance import seed_demo_attendance
 from preau.demo.exercises import seed_demo_exercise
 from preau.demo.marks import seed_demo_marks
 from preau.demo.skills import seed_demo_skills
@@ -190,6 +191,7 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
     )
     await seed_demo_marks(services, connection, school_id)
     await seed_demo_skills(services, connection, school_id)
+    await seed_demo_attendance(services, connection, school_id, teacher_id=ids["prof.demo"])
     password_hash = await services.passwords.hash(DEMO_PASSWORD)
     await connection.execute(
         people.update()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 
+from preau.domain.attendance import AttendanceAction
 from preau.domain.classwork import HandInRight
 from preau.domain.messages import MODERATORS, AnnouncementAction, ConversationAction
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
@@ -321,6 +322,76 @@ def marks_settings_decision(actor: Actor, action: Action, *, school_id: int) -> 
     if action is Action.CHANGE and actor.profile is not Profile.ADMIN:
         return Decision.FORBID
     return Decision.ALLOW
+
+
+# -- attendance: roll calls, a pupil's absences, a class's figures (docs/attendance.md) ----
+
+
+def roll_call_decision(
+    actor: Actor,
+    *,
+    school_id: int,
+    teaches_lesson: bool,
+    actor_or_child_in_group: bool,
+) -> Decision:
+    """A lesson's roll call is taken by a teacher of the lesson (its teacher, or a teacher
+    of its group) and read and corrected by the office (staff, administrators); other
+    teachers are refused, its pupils and their parents see their own line elsewhere."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if teaches_lesson or actor.profile in (Profile.STAFF, Profile.ADMIN):
+        return Decision.ALLOW
+    if actor.profile is Profile.TEACHER or actor_or_child_in_group:
+        return Decision.FORBID
+    return Decision.HIDE
+
+
+def attendance_decision(  # noqa: PLR0911 - a decision table: one return per rule, in the order they apply
+    actor: Actor,
+    action: AttendanceAction,
+    *,
+    pupil_id: int,
+    pupil_school_id: int,
+    is_child_of_actor: bool,
+    parent_access_limited: bool,
+    teaches_pupil: bool,
+) -> Decision:
+    """A pupil's absences: the pupil reads them, their parents read and justify them
+    (unless the school limited that parent's access), the teachers of the pupil's groups
+    read them, the office (staff, administrators) reads, records and answers."""
+    if actor.school_id != pupil_school_id:
+        return Decision.HIDE
+    if actor.profile in (Profile.STAFF, Profile.ADMIN):
+        return Decision.FORBID if action is AttendanceAction.JUSTIFY else Decision.ALLOW
+    if actor.profile is Profile.TEACHER:
+        if teaches_pupil and action is AttendanceAction.READ:
+            return Decision.ALLOW
+        return Decision.FORBID
+    if actor.profile is Profile.PARENT and is_child_of_actor and not parent_access_limited:
+        return Decision.FORBID if action is AttendanceAction.RECORD else Decision.ALLOW
+    if actor.person_id == pupil_id:
+        return Decision.ALLOW if action is AttendanceAction.READ else Decision.FORBID
+    return Decision.HIDE
+
+
+def class_attendance_decision(
+    actor: Actor, *, school_id: int, teaches_group: bool, actor_or_child_in_group: bool
+) -> Decision:
+    """A class's figures (every pupil's half-days): the office and the group's teachers."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    if teaches_group or actor.profile in (Profile.STAFF, Profile.ADMIN):
+        return Decision.ALLOW
+    if actor.profile is Profile.TEACHER or actor_or_child_in_group:
+        return Decision.FORBID
+    return Decision.HIDE
+
+
+def parent_access_decision(actor: Actor, *, school_id: int) -> Decision:
+    """Limiting what a parent sees of a child: the school's administrators."""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    return Decision.ALLOW if actor.profile is Profile.ADMIN else Decision.FORBID
 
 
 # -- exercises (docs/lessons.md) ------------------------------------------------------------

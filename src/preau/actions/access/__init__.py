@@ -6,13 +6,20 @@ and returns the row, or raises :class:`NotFound` / :class:`Forbidden` through
 :func:`enforce`. An object of another school, or one the actor may not know about, is "not
 found". Handlers and actions never check permissions by hand. Sections follow the object
 types: people and the directory, classes and groups, classwork, messages, the timetable,
-virtual classes, the platform, marks, skills.
+virtual classes, the platform, marks, skills, attendance.
 
 One package a reviewer reads to know who may see what: a module per section, the shared
 facts in :mod:`.core`, everything re-exported here so callers import from
 ``preau.actions.access``. A new area adds its module and its line below.
 """
 
+from preau.actions.access.attendance import (
+    access_absence_by_id,
+    access_class_attendance_by_id,
+    access_parent_link,
+    access_pupil_attendance_by_id,
+    access_roll_call_by_lesson,
+)
 from preau.actions.access.classwork import (
     access_file_by_id,
     access_hand_in_by_id,
@@ -95,10 +102,12 @@ __all__ = [
     "REPLIES_CLOSED",
     "ConversationAccess",
     "Row",
+    "access_absence_by_id",
     "access_announcement_by_id",
     "access_attachment_by_id",
     "access_attempt_by_id",
     "access_bank_question_by_id",
+    "access_class_attendance_by_id",
     "access_conversation_by_id",
     "access_evaluation_by_id",
     "access_exercise_by_id",
@@ -115,9 +124,12 @@ __all__ = [
     "access_marks_group_by_id",
     "access_marks_settings",
     "access_message_by_id",
+    "access_parent_link",
     "access_person_by_id",
     "access_platform_operator",
+    "access_pupil_attendance_by_id",
     "access_report_card_by_pupil_id",
+    "access_roll_call_by_lesson",
     "access_room_by_id",
     "access_school_directory",
     "access_skill_framework_by_id",

@@ -3,6 +3,8 @@ teacher's list of participants."""
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 import sqlalchemy as sa
 
@@ -59,10 +61,37 @@ async def raise_hand(services: Services, actor: Actor, room_id: int, *, raised: 
     return await floor(services, actor, room_id)
 
 
+# A page asks for its floor every few seconds; ``last_seen_at`` is written at most once a
+# minute per pupil from each process (``services.seen_written`` remembers when).
+SEEN_EVERY = 60.0
+SEEN_REMEMBERED = 50_000
+
+
 async def floor(services: Services, actor: Actor, room_id: int) -> Floor:
+    """The pupil's hand and floor; asking also says the pupil is still in the room, which
+    the roll call reads (``virtual_seats.last_seen_at``, docs/attendance.md)."""
     async with services.engine.connect() as connection:
         _room, role = await access_room_by_id(connection, actor, room_id)
+    if role is Role.PUPIL:
+        await _still_here(services, room_id, actor.person_id)
     return await _floor_of(services, room_id, actor.person_id, pupil=role is Role.PUPIL)
+
+
+async def _still_here(services: Services, room_id: int, person_id: int) -> None:
+    key = (room_id, person_id)
+    moment = time.monotonic()
+    written = services.seen_written
+    if key in written and moment - written[key] < SEEN_EVERY:
+        return
+    if len(written) >= SEEN_REMEMBERED:
+        written.clear()
+    written[key] = moment
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            virtual_seats.update()
+            .where(virtual_seats.c.room_id == room_id, virtual_seats.c.person_id == person_id)
+            .values(last_seen_at=services.now())
+        )
 
 
 async def give_floor(

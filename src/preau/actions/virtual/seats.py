@@ -78,7 +78,17 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
                     person_id=actor.person_id,
                     role=role.value,
                     issued_at=now,
+                    last_seen_at=now,
                 )
+            )
+        else:  # back after a reload or a fail-over: still there, for the roll call
+            await connection.execute(
+                virtual_seats.update()
+                .where(
+                    virtual_seats.c.room_id == room_id,
+                    virtual_seats.c.person_id == actor.person_id,
+                )
+                .values(last_seen_at=now)
             )
         me = (
             await connection.execute(

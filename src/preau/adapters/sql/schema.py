@@ -105,6 +105,9 @@ parent_links = sa.Table(
     sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
     sa.Column("parent_id", sa.ForeignKey("people.id"), primary_key=True),
     sa.Column("child_id", sa.ForeignKey("people.id"), primary_key=True),
+    # Set by the school (a court decision, a family's request): this parent does not see
+    # the child's attendance, nor is told of absences (docs/attendance.md).
+    sa.Column("limited_access", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_parent_links_school_child", "school_id", "child_id"),
 )
 
@@ -553,6 +556,9 @@ virtual_seats = sa.Table(  # one per person given tokens: Préau's attendance ca
     sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
     sa.Column("role", sa.String(8), nullable=False),  # teacher, pupil, guest
     sa.Column("issued_at", Timestamp, nullable=False),
+    # When the pupil's page last asked for the floor (every few seconds, written at most
+    # once a minute): how long they stayed, for the roll call (docs/attendance.md).
+    sa.Column("last_seen_at", Timestamp),
 )
 
 # -- marks -------------------------------------------------------------------------------
@@ -649,6 +655,83 @@ marks_audit = sa.Table(
     sa.Index("ix_marks_audit_school_pupil", "school_id", "pupil_id"),
 )
 
+# -- attendance ---------------------------------------------------------------------------
+# Roll calls per lesson occurrence, absences (from a roll call or recorded by the office
+# over a period), parents' justifications and the audit of every change (docs/attendance.md).
+
+roll_calls = sa.Table(  # one per lesson occurrence, named by its lesson and original day
+    "roll_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("lesson_id", sa.ForeignKey("timetable_lessons.id"), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("group_id", sa.ForeignKey("groups.id"), nullable=False),
+    sa.Column("starts_at", Timestamp, nullable=False),
+    sa.Column("ends_at", Timestamp, nullable=False),
+    sa.Column("taken_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("taken_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("lesson_id", "day"),
+    sa.Index("ix_roll_calls_school_group_day", "school_id", "group_id", "day"),
+)
+
+roll_call_entries = sa.Table(  # one per pupil of the group when the roll call was saved
+    "roll_call_entries",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("roll_call_id", sa.ForeignKey("roll_calls.id"), primary_key=True),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("status", sa.String(12), nullable=False),  # present, absent, late, left_early
+    sa.Column("minutes", sa.Integer),
+    sa.Index("ix_roll_call_entries_school_pupil", "school_id", "pupil_id"),
+)
+
+absences = sa.Table(
+    "absences",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("starts_at", Timestamp, nullable=False),
+    sa.Column("ends_at", Timestamp, nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),  # lesson, period
+    sa.Column("roll_call_id", sa.ForeignKey("roll_calls.id")),  # with source "lesson"
+    sa.Column("note", sa.String(500), nullable=False, server_default=""),
+    sa.Column("recorded_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # unjustified, pending, accepted, refused
+    sa.Column("reason", sa.String(12)),
+    sa.Column("comment", sa.String(500), nullable=False, server_default=""),
+    sa.Column("file_id", sa.ForeignKey("files.id")),  # the parents' document
+    sa.Column("justified_by", sa.ForeignKey("people.id")),
+    sa.Column("justified_at", Timestamp),
+    sa.Column("decided_by", sa.ForeignKey("people.id")),
+    sa.Column("decided_at", Timestamp),
+    sa.Column("decision_note", sa.String(500), nullable=False, server_default=""),
+    sa.UniqueConstraint("roll_call_id", "pupil_id"),
+    sa.Index("ix_absences_school_pupil_starts", "school_id", "pupil_id", "starts_at"),
+    sa.Index("ix_absences_school_state", "school_id", "state"),
+)
+
+# Every change to a roll call entry or an absence, in the same transaction: absences are
+# contested, so who changed what, when, from what to what, is kept for good.
+attendance_audit = sa.Table(
+    "attendance_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("pupil_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("roll_call_id", sa.ForeignKey("roll_calls.id")),
+    sa.Column("absence_id", sa.Integer),  # no key: a removed absence keeps its history
+    sa.Column("actor_id", sa.ForeignKey("people.id"), nullable=False),
+    # roll_call, absence, removed, justified, accepted, refused, parent_access
+    sa.Column("change", sa.String(16), nullable=False),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("changed_at", Timestamp, nullable=False),
+    sa.Index("ix_attendance_audit_school_pupil", "school_id", "pupil_id", "changed_at"),
+)
 
 # -- exercises (docs/lessons.md) ------------------------------------------------------------
 
