@@ -43,7 +43,7 @@ class RedisSubscription:
             yield channel, message["data"]
 
     async def close(self) -> None:
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # the library's own function carries no annotations
+        await self._pubsub.aclose()
 
 
 class RedisSharedState:
