@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
+from preau.actions.idempotency import install as install_idempotency
 from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
 from preau.actions.report_cards import ReportCardCache
@@ -64,6 +65,7 @@ from preau.web import lessons as web_lessons
 from preau.web import live as web_live
 from preau.web import marks as web_marks
 from preau.web import messages as web_messages
+from preau.web import offline as web_offline
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
 from preau.web import skills as web_skills
@@ -71,6 +73,7 @@ from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
 from preau.web.dependencies import dependencies
 from preau.web.errors import check_request, exception_handlers
+from preau.web.idempotency import IdempotencyKeys
 from preau.web.middleware import Edge, SessionMiddleware
 from preau.web.warm import WarmRead, WarmReads
 
@@ -104,6 +107,7 @@ def build_file_store(settings: Settings) -> FileStore:
 
 def build_services(settings: Settings, gate: GateSettings | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    install_idempotency(engine)  # a keyed write's record commits with it (docs/offline.md)
     shared = build_shared(settings)
     state = shared.state
     versions = ReadVersions(engine=engine, state=state)
@@ -222,6 +226,7 @@ def build_router(services: Services) -> Litestar:
             *web_attendance.routes,
             *web_exercises.routes,
             *web_skills.routes,
+            *web_offline.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,
@@ -279,10 +284,11 @@ def around(
 ) -> ASGIApp:
     """The layers around the router, outermost first: the edge (proxy address, request
     id, security headers, metrics), the gate (waiting room, rate limits, shedding; left
-    out when ``gate`` is None or disabled), sessions (cookies, locale, session), then the
-    warm reads (to-do, inbox, unread counts, own week) that skip the router (DESIGN.md §5)."""
+    out when ``gate`` is None or disabled), sessions (cookies, locale, session), the
+    ``Idempotency-Key`` of every write (docs/offline.md), then the warm reads (to-do,
+    inbox, unread counts, own week) that skip the router (DESIGN.md §5)."""
     app: ASGIApp = SessionMiddleware(
-        WarmReads(router, services=services, reads=WARM_READS),
+        IdempotencyKeys(WarmReads(router, services=services, reads=WARM_READS), services=services),
         services=services,
         session_seconds=settings.session_seconds,
         secure_cookies=settings.cookie_secure,

@@ -94,6 +94,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     janus_poll_seconds: float = 2.0  # Admin API health polling
     janus_dead_after: int = 2  # missed polls before a node's rooms move elsewhere
 
+    # Writes sent with an Idempotency-Key: how long their first answer is kept.
+    idempotency_hours: int = 24
+    # What a browser may keep for reading offline, per person: pages and their files.
+    offline_budget_mb: int = 25
+    # TEST ONLY (tests/browser/test_offline_in_browser.py): the process exits, as if killed,
+    # right after a keyed write under this path committed and before its answer is kept
+    # or sent. Never set it anywhere else; empty (the default) turns it off.
+    test_exit_after_commit: str = ""
+
     # Serving.
     host: str = "127.0.0.1"
     port: int = 8000

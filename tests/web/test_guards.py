@@ -33,6 +33,12 @@ PUBLIC = {
     ("GET", "/janus-gateway/janus.js"),
     ("POST", "/api/v1/session"),
     ("POST", "/api/v1/activation"),
+    # The installable web app (docs/offline.md): read before anyone signs in, or while held.
+    ("GET", "/manifest.webmanifest"),
+    ("GET", "/icons/{name:str}"),
+    ("GET", "/favicon.ico"),
+    ("GET", "/sw.js"),
+    ("GET", "/offline"),
 }
 NOT_HANDLERS = ("/static", "/api/v1/schema")  # Litestar's own: files and the OpenAPI document
 

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.adapters.sql.schema import enrolments, read_versions
+from preau.adapters.sql.schema import enrolments
 from preau.domain.people import Actor
 
 if TYPE_CHECKING:
     from preau.actions.context import Services
     from preau.actions.warm import ReadVersions
-from preau.actions.warm import bump_versions
+from preau.actions.warm import bump_versions, read_versions_of
 
 SCHOOL_SCOPE = "marks"  # terms, the way of counting, coefficients, skill frameworks
 READER_SECONDS = 60.0  # who may read a card, and the pupil's groups, are read this often
@@ -161,13 +161,4 @@ async def _versions(connection: AsyncConnection, school_id: int, pupil_id: int) 
         )
     ).scalars()
     scopes = [SCHOOL_SCOPE, *(group_scope(group_id) for group_id in sorted(set(group_ids)))]
-    known = dict(
-        (
-            await connection.execute(
-                sa.select(read_versions.c.scope, read_versions.c.version).where(
-                    read_versions.c.school_id == school_id, read_versions.c.scope.in_(scopes)
-                )
-            )
-        ).all()
-    )
-    return {scope: int(known.get(scope, 0)) for scope in scopes}
+    return await read_versions_of(connection, school_id, scopes)

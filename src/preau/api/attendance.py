@@ -31,6 +31,7 @@ from preau.domain.attendance import (
 from preau.domain.classwork import attachment_disposition
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 
 TAGS = ["attendance"]
 
@@ -65,7 +66,7 @@ class Justification:
     "before the end left early (`from_room` marks these suggestions).",
 )
 async def roll_call_get(
-    services: AppServices, actor: SignedInActor, lesson_id: FromPath[int], day: FromPath[date]
+    services: AppServices, actor: SignedInActor, lesson_id: IdPath, day: FromPath[date]
 ) -> RollCall:
     return await attendance.get_roll_call(services, actor, lesson_id, day)
 
@@ -82,7 +83,7 @@ async def roll_call_get(
 async def roll_call_put(
     services: AppServices,
     actor: SignedInActor,
-    lesson_id: FromPath[int],
+    lesson_id: IdPath,
     day: FromPath[date],
     data: JSONBody[RollCallDraft],
 ) -> SavedRollCall:
@@ -126,7 +127,7 @@ async def absence_create(
 async def absence_justify(
     services: AppServices,
     actor: SignedInActor,
-    absence_id: FromPath[int],
+    absence_id: IdPath,
     data: Annotated[Justification, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> PupilAttendance:
     upload = None
@@ -145,7 +146,7 @@ async def absence_justify(
     status_code=200,
 )
 async def absence_answer(
-    services: AppServices, actor: SignedInActor, absence_id: FromPath[int], data: JSONBody[Answer]
+    services: AppServices, actor: SignedInActor, absence_id: IdPath, data: JSONBody[Answer]
 ) -> PupilAttendance:
     pupil_id = await attendance.answer(services, actor, absence_id, data)
     return await attendance.pupil_attendance(services, actor, pupil_id)
@@ -158,7 +159,7 @@ async def absence_answer(
     media_type="application/octet-stream",
 )
 async def absence_document(
-    services: AppServices, actor: SignedInActor, absence_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, absence_id: IdPath
 ) -> Response[Any]:
     return document_response(await attendance.open_document(services, actor, absence_id))
 
@@ -185,7 +186,7 @@ def document_response(found: attendance.absences.Document) -> Stream:
     "or more unjustified half-days.",
 )
 async def pupil_get(
-    services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, pupil_id: IdPath
 ) -> PupilAttendance:
     return await attendance.pupil_attendance(services, actor, pupil_id)
 
@@ -196,7 +197,7 @@ async def pupil_get(
     summary="Who changed a pupil's attendance, when, from what to what (the office)",
 )
 async def pupil_history(
-    services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, pupil_id: IdPath
 ) -> list[AuditEntry]:
     return await attendance.history(services, actor, pupil_id)
 
@@ -207,7 +208,7 @@ async def pupil_history(
     summary="A class's half-days missed, unjustified, pending and lateness per pupil",
 )
 async def group_get(
-    services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, group_id: IdPath
 ) -> ClassAttendance:
     return await attendance.class_attendance(services, actor, group_id)
 
@@ -229,8 +230,8 @@ async def office_get(services: AppServices, actor: SignedInActor) -> Office:
 async def parent_access_put(
     services: AppServices,
     actor: SignedInActor,
-    parent_id: FromPath[int],
-    child_id: FromPath[int],
+    parent_id: IdPath,
+    child_id: IdPath,
     data: JSONBody[ParentAccess],
 ) -> ParentAccess:
     limited = await attendance.limit_parent_access(

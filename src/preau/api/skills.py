@@ -8,7 +8,7 @@ Levels are the four of the LSU: ``insufficient``, ``fragile``, ``satisfactory``,
 from __future__ import annotations
 
 from litestar import Router, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from preau.actions import skill_frameworks, skills
 from preau.domain.skills import (
@@ -21,6 +21,7 @@ from preau.domain.skills import (
 )
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 
 TAGS = ["skills"]
 
@@ -56,7 +57,7 @@ async def framework_create(
 async def skill_create(
     services: AppServices,
     actor: SignedInActor,
-    framework_id: FromPath[int],
+    framework_id: IdPath,
     data: JSONBody[SkillDraft],
 ) -> Framework:
     return await skill_frameworks.add_skill(services, actor, framework_id, data)
@@ -70,7 +71,7 @@ async def skill_create(
     "parents read theirs in the summary.",
 )
 async def levels_get(
-    services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> SkillsGrid:
     return await skills.skills_grid(services, actor, evaluation_id)
 
@@ -87,7 +88,7 @@ async def levels_get(
 async def levels_put(
     services: AppServices,
     actor: SignedInActor,
-    evaluation_id: FromPath[int],
+    evaluation_id: IdPath,
     data: JSONBody[LevelsColumn],
 ) -> SkillsGrid:
     await skills.enter_levels(services, actor, evaluation_id, data.levels)
@@ -105,7 +106,7 @@ async def levels_put(
 async def summary_get(
     services: AppServices,
     actor: SignedInActor,
-    pupil_id: FromPath[int],
+    pupil_id: IdPath,
     term_id: FromQuery[int | None] = None,
 ) -> SkillSummary:
     return await skills.skill_summary(services, actor, pupil_id, term_id=term_id)

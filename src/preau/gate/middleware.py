@@ -44,7 +44,11 @@ from preau.gate.settings import GateSettings
 from preau.gate.shedding import LoadShedder
 
 log = logging.getLogger("preau.gate")
-UNGATED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
+UNGATED_PREFIXES = (
+    *("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico"),
+    # What a browser needs to read its saved pages while held (docs/offline.md).
+    *("/offline", "/sw.js", "/manifest.webmanifest", "/icons/"),
+)
 # Streams that stay open for minutes (Server-Sent Events): admitted like any request, but
 # they neither hold one of the shedder's in-flight slots nor count as latency samples.
 LONG_LIVED_PREFIXES = ("/live",)

@@ -30,10 +30,12 @@ from preau.domain.attendance import (
     State,
     Status,
 )
+from preau.domain.bounds import MAX_ID
 from preau.domain.errors import InvalidInput, PreauError
 from preau.domain.people import Actor, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -98,7 +100,7 @@ def _day(text: str, field: str = "day") -> date:
 def _form_pupil(form: Any) -> int:
     """The pupil whose page a refused form is shown again on (the page checks access)."""
     text = str(form.get("pupil_id", ""))
-    return int(text) if text.isdigit() else 0
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else 0
 
 
 @get("/attendance", include_in_schema=False)
@@ -159,7 +161,7 @@ async def roll_call_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    lesson_id: FromPath[int],
+    lesson_id: IdPath,
     day: FromPath[str],
     *,
     saved: FromQuery[int | None] = None,
@@ -187,14 +189,14 @@ async def roll_call_save(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    lesson_id: FromPath[int],
+    lesson_id: IdPath,
     day: FromPath[str],
 ) -> Response[Any]:
     chosen = _day(day)
     form = await request.form()
     typed: dict[int, tuple[str, str]] = {}
     for name in form:
-        if name.startswith("s.") and name[2:].isdigit():
+        if name.startswith("s.") and name[2:].isdigit() and int(name[2:]) <= MAX_ID:
             pupil_id = int(name[2:])
             minutes_text = str(form.get(f"m.{pupil_id}", "")).strip()
             typed[pupil_id] = (str(form.get(name, "")), minutes_text)
@@ -249,7 +251,7 @@ async def pupil_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    pupil_id: FromPath[int],
+    pupil_id: IdPath,
     done: FromQuery[str] = "",
 ) -> Response[Any]:
     return await _pupil_page(request, services, actor, pupil_id, done=done)
@@ -257,7 +259,7 @@ async def pupil_page(
 
 @post("/attendance/pupils/{pupil_id:int}/absences", include_in_schema=False)
 async def period_save(
-    request: Req, services: AppServices, actor: SignedInActor, pupil_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, pupil_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     reason = str(form.get("reason", ""))
@@ -285,7 +287,7 @@ async def period_save(
 
 @post("/attendance/absences/{absence_id:int}/justify", include_in_schema=False)
 async def justify_save(
-    request: Req, services: AppServices, actor: SignedInActor, absence_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, absence_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     item = form.get("file")
@@ -321,7 +323,7 @@ async def justify_save(
 
 @post("/attendance/absences/{absence_id:int}/answer", include_in_schema=False)
 async def answer_save(
-    request: Req, services: AppServices, actor: SignedInActor, absence_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, absence_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     given = Answer(accept=form.get("accept") == "1", note=str(form.get("note", "")))
@@ -343,14 +345,14 @@ async def answer_save(
 
 @get("/attendance/absences/{absence_id:int}/document", include_in_schema=False)
 async def document_page(
-    services: AppServices, actor: SignedInActor, absence_id: FromPath[int]
+    services: AppServices, actor: SignedInActor, absence_id: IdPath
 ) -> Response[Any]:
     return document_response(await attendance.open_document(services, actor, absence_id))
 
 
 @get("/attendance/groups/{group_id:int}", include_in_schema=False)
 async def class_page(
-    request: Req, services: AppServices, actor: SignedInActor, group_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, group_id: IdPath
 ) -> Response[Any]:
     view = await attendance.class_attendance(services, actor, group_id)
     return render(request, "attendance/class.html", view=view, **await formatters(services, actor))

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
@@ -25,6 +25,7 @@ from preau.domain.skills import (
 )
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
+from preau.web.params import IdPath
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -98,7 +99,7 @@ async def grid_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    evaluation_id: FromPath[int],
+    evaluation_id: IdPath,
     saved: FromQuery[int | None] = None,
 ) -> Response[Any]:
     return await _grid_page(request, services, actor, evaluation_id, saved=saved)
@@ -106,7 +107,7 @@ async def grid_page(
 
 @post("/skills/evaluations/{evaluation_id:int}", include_in_schema=False)
 async def grid_save(
-    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, evaluation_id: IdPath
 ) -> Response[Any]:
     """Save the cells the teacher changed (each input carries the value it was shown
     with), so two teachers on one grid only overwrite the cells they touched."""
@@ -146,7 +147,7 @@ async def summary_page(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    pupil_id: FromPath[int],
+    pupil_id: IdPath,
     term: FromQuery[int | None] = None,
 ) -> Response[Any]:
     summary = await skills.skill_summary(services, actor, pupil_id, term_id=term)
@@ -211,7 +212,7 @@ async def framework_create(
 
 @post("/skills/frameworks/{framework_id:int}/skills", include_in_schema=False)
 async def skill_create(
-    request: Req, services: AppServices, actor: SignedInActor, framework_id: FromPath[int]
+    request: Req, services: AppServices, actor: SignedInActor, framework_id: IdPath
 ) -> Response[Any]:
     form = await request.form()
     parent = str(form.get("parent_id", ""))

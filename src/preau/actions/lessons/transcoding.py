@@ -140,6 +140,7 @@ class MediaWorker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.task: asyncio.Task[None] | None = None
+        self.stopping = False
 
     def start(self) -> None:
         if self.services.media is None or self.task is not None:
@@ -150,9 +151,9 @@ class MediaWorker:
     async def _loop(self) -> None:
         wakeup = self.services.media_wakeup
         assert wakeup is not None  # set in start()
-        while True:
+        while not self.stopping:
             try:
-                while await run_next_job(self.services):
+                while not self.stopping and await run_next_job(self.services):
                     pass
             except Exception:  # a database hiccup: try again at the next round
                 log.exception("the transcoder's round failed")
@@ -161,7 +162,13 @@ class MediaWorker:
             wakeup.clear()
 
     async def stop(self) -> None:
+        """Stop between jobs. The flag, not only the cancellation: a cancellation that
+        lands while a database call is being cancelled can be lost (seen on Python 3.11
+        with aiosqlite), and the task would then run on and never end."""
         if self.task is not None:
+            self.stopping = True
+            if self.services.media_wakeup is not None:
+                self.services.media_wakeup.set()
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task

@@ -138,6 +138,25 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# Every write sent with an ``Idempotency-Key`` (docs/offline.md): claimed before the
+# write, marked done inside the write's own transaction, its answer kept after it.
+idempotency_records = sa.Table(
+    "idempotency_records",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), primary_key=True),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # sha256 of the request
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("claimed_at", Timestamp, nullable=False),
+    sa.Column("done_at", Timestamp),  # set in the transaction of the write itself
+    sa.Column("status", sa.Integer),  # the first answer, once sent
+    sa.Column("headers", sa.JSON),
+    sa.Column("body", sa.LargeBinary),
+    sa.Index("ix_idempotency_records_claimed_at", "claimed_at"),
+)
+
 # Reports of roster imports. ``school_id`` is empty for an operator's import that
 # may touch several schools; a school admin's upload carries their school.
 roster_imports = sa.Table(

@@ -1,0 +1,150 @@
+// Préau's service worker (docs/offline.md): each person's pages and files saved as they
+// are read, shown with no network; the outbox sent again when the network is back.
+"use strict";
+importScripts("/static/outbox.js");
+var SHELL = "preau-shell-1";  // raise it when the files below change
+var SHELL_FILES = ["/offline", "/static/preau.css", "/static/offline.js", "/static/outbox.js",
+  "/icons/preau.svg", "/icons/preau-192.png"];
+var BUDGET = __BUDGET__;  // bytes of files kept per person (PREAU_OFFLINE_BUDGET_MB)
+var FRESH_MS = 10 * 60 * 1000;  // a list page saved this recently is not fetched again
+var LISTS = /^\/(todo|timetable|messages|announcements|children)$/;
+var ITEMS = /^\/(homework\/\d+|messages\/\d+|announcements\/\d+|children\/\d+\/todo)$/;
+var FILES = /^\/(files\/[^/]+|messages\/attachments\/\d+)$/;
+var Outbox = self.PreauOutbox;
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL).then(function (c) { return c.addAll(SHELL_FILES); })
+    .then(function () { return self.skipWaiting(); }));
+});
+self.addEventListener("activate", function (event) {
+  // A new version takes over at once; saved pages and the outbox (IndexedDB) are not
+  // versioned, so nothing waiting is lost, and what waits is sent by the new version.
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (n) { return n.indexOf("preau-shell-") === 0 && n !== SHELL; })
+      .map(function (n) { return caches.delete(n); }));
+  }).then(function () { return self.clients.claim(); }).then(flush));
+});
+self.addEventListener("sync", function (event) {
+  if (event.tag === "preau-outbox") { event.waitUntil(flush()); }
+});
+self.addEventListener("message", function (event) {
+  if (event.data === "flush") { event.waitUntil(flush()); }
+});
+function flush() {
+  return Outbox.flush(function (what, item) {
+    return self.clients.matchAll().then(function (all) {
+      all.forEach(function (c) { c.postMessage({ outbox: what, id: item.id }); });
+    });
+  }).catch(function () {});
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request, url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== location.origin) { return; }
+  if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/icons/") === 0 ||
+      url.pathname === "/offline") {
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok) { var copy = response.clone(); caches.open(SHELL).then(function (c) { c.put(url.pathname, copy); }); }
+      return response;
+    }).catch(function () { return caches.match(url.pathname); }));
+  } else if (FILES.test(url.pathname)) {
+    event.respondWith(saved(url.pathname).then(function (copy) { return copy || fetch(request); }));
+  } else if (request.mode === "navigate") {
+    event.respondWith(page(event, url));
+  }
+});
+
+function page(event, url) {
+  var key = url.pathname;
+  var fromNetwork = function () {
+    return fetch(event.request).then(function (response) {
+      if (response.ok && response.type === "basic" && !url.search &&
+          (response.headers.get("content-type") || "").indexOf("text/html") === 0) {
+        event.waitUntil(keep(key, response.clone()));
+      }
+      return response;
+    });
+  };
+  var offline = function () {
+    return shown(key).then(function (copy) { return copy || caches.match("/offline", { cacheName: SHELL }); });
+  };
+  // ?saved=1 (the waiting room's links): the copy first, the network only without one.
+  if (url.searchParams.has("saved")) {
+    return shown(key).then(function (copy) { return copy || fromNetwork().catch(offline); });
+  }
+  return fromNetwork().catch(offline);
+}
+
+function saved(key) {
+  return Outbox.person().then(function (person) {
+    return person ? caches.open(Outbox.cacheName(person)).then(function (c) { return c.match(key); }) : null;
+  });
+}
+// A saved page as shown: marked with when it was saved, so the page says so.
+function shown(key) {
+  return saved(key).then(function (copy) {
+    if (!copy) { return null; }
+    var at = copy.headers.get("x-preau-saved-at") || "";
+    return copy.text().then(function (html) {
+      var headers = new Headers(copy.headers);  // its security headers too
+      headers.delete("content-length");
+      return new Response(html.replace("<body", '<body data-saved-at="' + at + '"'), { headers: headers });
+    });
+  });
+}
+
+function keep(key, response) {
+  return response.text().then(function (html) {
+    var found = /<meta name="preau-person" content="([^"]+)">/.exec(html);
+    if (!found) { return; }  // a page of nobody's (login, waiting room): not kept
+    var person = found[1];
+    return Outbox.switchTo(person).then(function () {
+      return store(person, key, html, response.headers);
+    }).then(function () { return follow(person, key, html); });
+  });
+}
+function store(person, key, body, headers) {
+  var kept = new Headers(headers), blob = body instanceof Blob ? body : new Blob([body]);
+  kept.set("x-preau-saved-at", new Date().toISOString());
+  kept.set("content-length", String(blob.size));
+  return caches.open(Outbox.cacheName(person)).then(function (c) {
+    return c.put(key, new Response(blob, { headers: kept }));
+  });
+}
+// What a page links to that a pupil will want with no network: the lists from any page,
+// the items of a list (the most recent first), the files of an item, within the budget.
+function follow(person, key, html) {
+  var links = [], seen = {}, pattern = /href="(\/[^"#?]*)"/g, found;
+  var want = LISTS.test(key) ? ITEMS : ITEMS.test(key) ? FILES : LISTS;
+  while ((found = pattern.exec(html))) {
+    if (want.test(found[1]) && !seen[found[1]] && found[1] !== key) { seen[found[1]] = 1; links.push(found[1]); }
+  }
+  var chain = Promise.resolve();
+  links.slice(0, 15).forEach(function (link) {
+    chain = chain.then(function () { return fetchAndKeep(person, link, want === FILES); });
+  });
+  return chain.catch(function () {});
+}
+function fetchAndKeep(person, link, isFile) {
+  return caches.open(Outbox.cacheName(person)).then(function (c) {
+    return c.match(link).then(function (old) {
+      var at = old && Date.parse(old.headers.get("x-preau-saved-at"));
+      if (old && (isFile || Date.now() - at < FRESH_MS)) { return; }
+      return fetch(link, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || response.redirected) { return; }
+        if (!isFile) { return keep(link, response); }
+        return Promise.all([used(c), response.blob()]).then(function (both) {
+          if (both[0] + both[1].size > BUDGET) { return; }  // over the budget: not kept
+          return store(person, link, both[1], response.headers);
+        });
+      });
+    });
+  });
+}
+function used(cache) {
+  return cache.keys().then(function (requests) {
+    return Promise.all(requests.map(function (r) {
+      return cache.match(r).then(function (m) { return Number(m.headers.get("content-length") || 0); });
+    }));
+  }).then(function (sizes) { return sizes.reduce(function (a, b) { return a + b; }, 0); });
+}
