@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import hypothesis
 import pytest
 import redis
 import sqlalchemy as sa
@@ -23,6 +24,11 @@ from preau.adapters.redis.shared_state import RedisSharedState
 from preau.adapters.sql.engine import make_engine, migrate
 from preau.ports import SharedState
 from tests.helpers import PASSWORD, App, School, build_world, make_settings, running_app
+
+# Properties are checked for what they find, never for how fast: a run beside the browser
+# tests and the servers on two cores would otherwise fail on Hypothesis's deadline.
+hypothesis.settings.register_profile("preau", deadline=None)
+hypothesis.settings.load_profile("preau")
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
