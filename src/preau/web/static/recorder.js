@@ -30,12 +30,14 @@
     const chunks = [];
     recording = null;
     preview.srcObject = stream;
+    preview.hidden = false;
     preview.play().catch(() => {});
     recorder = new MediaRecorder(stream, type ? { mimeType: type, videoBitsPerSecond: 1500000 } : {});
     recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
     recorder.onstop = () => {
       stream.getTracks().forEach((track) => track.stop());
       preview.srcObject = null;
+      preview.hidden = true;
       const blob = new Blob(chunks, { type: recorder.mimeType || "video/webm" });
       recording = { blob, key: crypto.randomUUID() };
       send.disabled = false;
