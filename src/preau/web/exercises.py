@@ -8,7 +8,6 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from preau import i18n
@@ -24,7 +23,7 @@ from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.classwork import moment_formatter, zone_for
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.params import IdPath, Position
+from preau.web.params import IdPath, Position, Search
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -158,7 +157,7 @@ async def attempt_page(
     services: AppServices,
     actor: SignedInActor,
     attempt_id: IdPath,
-    q: FromQuery[str] = "",
+    q: Search = "",
 ) -> Response[Any]:
     """One question (``?q=<position>``), or the summary to hand in, or once handed in
     the marked result."""
