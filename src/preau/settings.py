@@ -65,6 +65,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
 
+    # Single sign-on (docs/sso.md; connecting ÉduConnect: docs/operations.md). SAML
+    # identity providers: ``name|label|entity id|metadata file or https URL|UAIs`` entries
+    # separated by ``;``, UAIs comma-separated or ``*`` for every school. Préau's own SAML
+    # key and certificate (PEM files) sign its requests and appear in its metadata.
+    saml_idps: str = ""
+    saml_sp_key_file: str = ""
+    saml_sp_cert_file: str = ""
+    # The attributes whose value is a person's roster identifier, tried in order.
+    saml_identifier_attributes: str = "FrEduCtId,FrEduCtEleveINE,uid"
+    xmlsec_binary: str = "/usr/bin/xmlsec1"  # Debian's xmlsec1, which pysaml2 calls
+    # OpenID Connect providers: ``name|label|issuer|client id|client secret|UAIs``, ``;``.
+    oidc_providers: str = ""
+    oidc_identifier_claims: str = "FrEduCtId,sub"
+    # Préau as a CAS 3.0 server: each school's allowed service URL prefixes,
+    # ``UAI=https://a.example/app https://b.example/;UAI=…`` (``*`` for every school).
+    cas_services: str = ""
+    cas_ticket_seconds: int = 60  # CAS 3.0 asks for 10 s to 5 minutes
+
     # Messages: sending limits per person, live updates, email digests over SMTP.
     messages_per_minute: int = 20
     messages_per_day: int = 400

@@ -182,9 +182,11 @@ async def _load_login_row(services: Services, username: str) -> Any:
         ).first()
 
 
-async def _open_session(
+async def open_session(
     services: Services, actor: Actor, *, remember: bool, label: str
 ) -> LoginResult:
+    """A session (and, with ``remember``, a device credential) for someone whose identity
+    was proved: by a password, an activation code or an identity provider (actions/sso)."""
     now = services.clock()
     async with services.engine.begin() as connection:
         device_id = await services.sessions.open_device(
@@ -221,7 +223,7 @@ async def log_in(
                 .where(people.c.school_id == actor.school_id, people.c.id == actor.person_id)
                 .values(password_hash=new_hash)
             )
-    return await _open_session(services, actor, remember=remember, label=label)
+    return await open_session(services, actor, remember=remember, label=label)
 
 
 async def activate_account(
@@ -265,7 +267,7 @@ async def activate_account(
         if updated.rowcount != 1:  # the same code used twice at once: only one wins
             raise NotAuthenticated(ACTIVATION_FAILED)
     await services.throttle.succeeded(username, failures)
-    return await _open_session(services, actor, remember=remember, label=label)
+    return await open_session(services, actor, remember=remember, label=label)
 
 
 async def log_out(services: Services, session: Session) -> None:
