@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
+import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from preau.actions.context import Services
 from preau.adapters.sql.schema import people
-from tests.helpers import PASSWORD, App, School, build_world, make_settings, running_app
+from preau.asgi import ASGIApp
+from preau.bootstrap import around, build_router, build_services, start_services, stop_services
+from preau.settings import Settings
+from tests.helpers import (
+    PASSWORD,
+    App,
+    School,
+    as_served,
+    build_world,
+    make_settings,
+    running_app,
+)
 from tests.sso.identity_providers import (
     IDP_ENTITY_ID,
     SamlIdentityProvider,
@@ -67,8 +85,13 @@ async def sso_app(engine: AsyncEngine, database_url: str, saml_keys: Keys) -> As
 
 @pytest.fixture
 async def sso_world(sso_app: App) -> dict[str, School]:
-    world = await build_world(sso_app.services, await sso_app.services.passwords.hash(PASSWORD))
-    async with sso_app.services.engine.begin() as connection:
+    return await roster_world(sso_app.services)
+
+
+async def roster_world(services: Services) -> dict[str, School]:
+    """The two-school world, some of its people with the identifiers the roster carries."""
+    world = await build_world(services, await services.passwords.hash(PASSWORD))
+    async with services.engine.begin() as connection:
         for role, source_id in (("pupil", PUPIL_A), ("parent", PARENT_A)):
             await connection.execute(
                 people.update()
@@ -98,3 +121,79 @@ async def person_of(app: App, person_id: int) -> str:
                 )
             ).scalar_one()
         )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """Préau behind a real HTTP server on this machine (uvicorn, in this event loop), for
+    clients that speak HTTP themselves: python-cas, the OpenID provider's redirects."""
+
+    services: Services
+    base_url: str
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    def client(self) -> httpx.AsyncClient:
+        """A browser of its own (cookies), closed with the server."""
+        client = httpx.AsyncClient(base_url=self.base_url)
+        self.clients.append(client)
+        return client
+
+
+@asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[Served]:
+    services = build_services(settings)
+    asgi = around(cast("ASGIApp", build_router(services)), services, settings, gate=None)
+    await start_services(services)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            as_served(asgi),
+            host="127.0.0.1",
+            port=int(settings.base_url.rsplit(":", 1)[1]),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        running = Served(services, settings.base_url)
+        try:
+            yield running
+        finally:
+            for client in running.clients:
+                await client.aclose()
+    finally:
+        server.should_exit = True
+        await task
+        await stop_services(services)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cas_preau(
+    request: pytest.FixtureRequest, engine: AsyncEngine, database_url: str, saml_keys: Keys
+) -> AsyncIterator[Served]:
+    """Préau as a CAS server, its tickets in memory or on Redis."""
+    redis: dict[str, object] = {}
+    if request.param == "redis":
+        redis = {
+            "redis_url": request.getfixturevalue("redis_url"),
+            "redis_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    port = free_port()
+    settings = make_settings(
+        database_url,
+        **{**sso_settings(database_url, saml_keys), "base_url": f"http://127.0.0.1:{port}"},
+        **redis,
+    )
+    async with served(settings) as running:
+        yield running
