@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +197,83 @@ async def cas_preau(
         database_url,
         **{**sso_settings(database_url, saml_keys), "base_url": f"http://127.0.0.1:{port}"},
         **redis,
+    )
+    async with served(settings) as running:
+        yield running
+
+
+# -- OpenID Connect: oidc-provider under Node ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+OIDC_SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
+OIDC_CLIENT_ID = "preau"
+OIDC_CLIENT_SECRET = "preau-test-client-secret-0123456789"
+
+
+@dataclass
+class OidcProviderProcess:
+    issuer: str
+    preau_port: int  # the redirect URI registered at the provider names this port
+    private_key: dict[str, str | list[str]]  # the provider's signing key, to forge tokens
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProviderProcess]:
+    from joserfc.jwk import RSAKey
+
+    from tests.conftest import missing_service
+
+    if not (ROOT / "node_modules" / "oidc-provider").is_dir() or shutil.which("node") is None:
+        missing_service("oidc-provider is not installed: run `make node-deps` (npm ci)")
+    key = RSAKey.generate_key(2048, parameters={"kid": "test-1", "use": "sig", "alg": "RS256"})
+    private = dict(key.as_dict(private=True))
+    port, preau_port = free_port(), free_port()
+    options = {
+        "port": port,
+        "client_id": OIDC_CLIENT_ID,
+        "client_secret": OIDC_CLIENT_SECRET,
+        "redirect_uri": f"http://127.0.0.1:{preau_port}/sso/oidc/academie/callback",
+        "jwks": {"keys": [private]},
+    }
+    process = subprocess.Popen(
+        ["node", str(OIDC_SCRIPT), json.dumps(options)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        said = []  # oidc-provider warns first (Node 20, the in-memory store of tests)
+        while not (line := process.stdout.readline()).startswith("listening"):
+            said.append(line)
+            assert line, "oidc-provider did not start: " + "".join(said)
+            assert len(said) < 20, "oidc-provider did not start: " + "".join(said)
+        yield OidcProviderProcess(f"http://127.0.0.1:{port}", preau_port, private)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.fixture
+async def oidc_preau(
+    engine: AsyncEngine,
+    database_url: str,
+    saml_keys: Keys,
+    oidc_provider: OidcProviderProcess,
+) -> AsyncIterator[Served]:
+    settings = make_settings(
+        database_url,
+        **{
+            **sso_settings(database_url, saml_keys),
+            "base_url": f"http://127.0.0.1:{oidc_provider.preau_port}",
+            "oidc_providers": (
+                f"academie|Académie de Paris|{oidc_provider.issuer}|{OIDC_CLIENT_ID}|"
+                f"{OIDC_CLIENT_SECRET}|0750001A"
+            ),
+        },
     )
     async with served(settings) as running:
         yield running

@@ -161,7 +161,7 @@ async def finish_login(
     if not code or len(code) > 2000:
         raise InvalidInput(NOT_VERIFIED)
     claims = await _exchange(party, code=code, verifier=str(pending["verifier"]))
-    _check_claims(party, claims, nonce=str(pending["nonce"]))
+    check_claims(party, claims, nonce=str(pending["nonce"]))
     identifiers = identifier_of(
         {name: [str(claims[name])] for name in party.identifier_claims if name in claims},
         party.identifier_claims,
@@ -220,7 +220,7 @@ async def decode_id_token(party: OidcRelyingParty, id_token: str) -> dict[str, A
     raise InvalidInput(NOT_VERIFIED)
 
 
-def _check_claims(party: OidcRelyingParty, claims: dict[str, Any], *, nonce: str) -> None:
+def check_claims(party: OidcRelyingParty, claims: dict[str, Any], *, nonce: str) -> None:
     registry = jwt.JWTClaimsRegistry(
         leeway=60,
         iss={"essential": True, "value": party.provider.issuer},
