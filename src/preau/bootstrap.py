@@ -181,7 +181,8 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
-            concurrency=settings.password_hash_concurrency,
+            concurrency=settings.password_hash_concurrency or os.cpu_count() or 1,
+            queue=settings.password_hash_queue,
         ),
         throttle=LoginThrottle(
             shared.limits,
@@ -230,6 +231,7 @@ async def stop_services(services: Services) -> None:
     await services.sessions.stop()
     await services.versions.stop()
     await services.files.close()
+    services.passwords.close()
     if services.sso is not None:
         await services.sso.close()
     await services.state.close()

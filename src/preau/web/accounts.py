@@ -25,7 +25,7 @@ from preau.cookies import (
     SESSION_COOKIE,
     new_csrf,
 )
-from preau.domain.errors import InvalidInput, PreauError, TooManyAttempts
+from preau.domain.errors import InvalidInput, PreauError
 from preau.settings import Settings
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
@@ -157,8 +157,9 @@ async def login_submit(request: Req, services: AppServices) -> Response[Any]:
             next_path=next_path,
             buttons=sso_buttons(services, None, next_path),
         )
-        if isinstance(error, TooManyAttempts):
-            response.headers["retry-after"] = str(error.retry_after)
+        retry_after = getattr(error, "retry_after", None)  # throttled (429), or busy (503)
+        if retry_after is not None:
+            response.headers["retry-after"] = str(retry_after)
         return response
     return Redirect(next_path, cookies=login_cookies(services.settings, result, csrf=new_csrf()))
 
