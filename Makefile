@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the browser tests, benchmarks, virtual classes, make cluster and the
-# Kubernetes manifests' test (kubectl kustomize) need (root only). A kubectl from another
-# package counts: Debian's kubernetes-client cannot be installed over it (same file).
+# Kubernetes manifests' test (kubectl kustomize) and single sign-on (xmlsec1 for SAML; Node
+# and npm for the tests' OpenID provider) need (root only). A kubectl, node or npm from
+# another package counts: Debian's cannot be installed over it (same files).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
