@@ -4,10 +4,12 @@ with a page that says why."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from preau.cookies import SESSION_COOKIE
 from tests.helpers import App, School, login
@@ -271,3 +273,32 @@ async def test_password_login_still_works_beside_sso(
     sso_app: App, sso_world: dict[str, School]
 ) -> None:
     assert (await login(sso_app.client_for(), "pupil.a")).status_code in {302, 303}
+
+
+async def test_a_tampered_answer_is_refused(
+    sso_app: App, sso_world: dict[str, School], idp: SamlIdentityProvider
+) -> None:
+    """Someone changes whose identifier the signed assertion carries: the signature no
+    longer matches."""
+    client = sso_app.client_for()
+    answer = idp.answer(await start(client), {"FrEduCtId": ["fr-educonnect-pupil-b"]})
+    xml = base64.b64decode(answer.form["SAMLResponse"]).decode()
+    assert "fr-educonnect-pupil-b" in xml
+    tampered = xml.replace("fr-educonnect-pupil-b", PUPIL_A)
+    answer.form["SAMLResponse"] = base64.b64encode(tampered.encode()).decode()
+    refused = await post_answer(client, answer)
+    assert refused.status_code == 400
+    assert "n’a pas pu être vérifiée" in refused.text
+    assert SESSION_COOKIE not in refused.cookies
+
+
+@pytest.mark.parametrize(
+    "saml_response",
+    ["", "not base64 at all!", base64.b64encode(b"<not-saml/>").decode(), "A" * 300_000],
+)
+async def test_unreadable_answers_get_a_sentence(sso_app: App, saml_response: str) -> None:
+    refused = await sso_app.client.post(
+        "/sso/saml/acs", data={"SAMLResponse": saml_response, "RelayState": "/home"}
+    )
+    assert refused.status_code == 400
+    assert "Connectez-vous de nouveau" in refused.text or "ne répond à aucune" in refused.text
