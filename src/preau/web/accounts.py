@@ -193,13 +193,17 @@ async def activate_submit(request: Req, services: AppServices) -> Response[Any]:
             label=device_label(request),
         )
     except PreauError as error:
-        return render(
+        response = render(
             request,
             "activate.html",
             status_code=error.status,
             username=username,
             error=translate_error(error),
         )
+        retry_after = getattr(error, "retry_after", None)  # throttled (429), or busy (503)
+        if retry_after is not None:
+            response.headers["retry-after"] = str(retry_after)
+        return response
     return Redirect(
         "/home?welcome=1", cookies=login_cookies(services.settings, result, csrf=new_csrf())
     )
