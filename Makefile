@@ -9,7 +9,7 @@ export PREAU_FILES_DIR ?= var/files
 # The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
 export PREAU_OPERATOR_UAIS ?= 0751234A
 
-.PHONY: run test fuzz lint bench install system-deps services messages clean cluster cluster-down
+.PHONY: run test fuzz lint bench install system-deps node-deps services messages clean cluster cluster-down
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,14 +20,23 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the browser tests, benchmarks, virtual classes, make cluster and the
-# Kubernetes manifests' test (kubectl kustomize) need (root only). A kubectl from another
-# package counts: Debian's kubernetes-client cannot be installed over it (same file).
+# Kubernetes manifests' test (kubectl kustomize) and single sign-on (xmlsec1 for SAML; Node
+# and npm for the tests' OpenID provider) need (root only). A kubectl, node or npm from
+# another package counts: Debian's cannot be installed over it (same files).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway libjs-katex nginx-light kubernetes-client ffmpeg; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway libjs-katex nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
 	fi
+
+# The OpenID Connect provider the single sign-on tests run under Node (tests/sso), from
+# package-lock.json: devDependencies only, nothing of it is served by Préau.
+node-deps: system-deps node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # PostgreSQL and Redis must be reachable for the test suite; start them if they are down.
 services:
@@ -59,7 +68,7 @@ run: install
 # asyncio loop of the HTTP tests must not share one. Both runs measure branch coverage, of
 # the servers the tests start too ([tool.coverage] in pyproject.toml); the total must stay
 # above its floor there, except for a partial run (PYTEST_ARGS set).
-test: install system-deps services
+test: install system-deps node-deps services
 	$(BIN)/coverage erase
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not browser" --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	$(BIN)/pytest -m browser --cov --cov-append --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)

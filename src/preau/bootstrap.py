@@ -23,6 +23,10 @@ from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
 from preau.actions.report_cards import ReportCardCache
 from preau.actions.sessions import Sessions
+from preau.actions.sso import SingleSignOn
+from preau.actions.sso.cas import CasServer
+from preau.actions.sso.oidc import OidcRelyingParty
+from preau.actions.sso.saml import SamlServiceProvider
 from preau.actions.timetable.weeks import WeekCache
 from preau.actions.virtual.pool import JanusPool
 from preau.actions.warm import ReadVersions
@@ -49,11 +53,17 @@ from preau.api import skills as api_skills
 from preau.api import timetable as api_timetable
 from preau.api import virtual as api_virtual
 from preau.asgi import ASGIApp
+from preau.domain.sso import (
+    ConfigError,
+    parse_cas_services,
+    parse_oidc_providers,
+    parse_saml_providers,
+)
 from preau.gate import build_gate
 from preau.gate.settings import GateSettings
 from preau.observability import configure_logging
 from preau.ports import FileStore
-from preau.settings import Settings
+from preau.settings import Settings, SettingsError
 from preau.web import accounts as web_accounts
 from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
@@ -70,6 +80,7 @@ from preau.web import offline as web_offline
 from preau.web import ops as web_ops
 from preau.web import roster as web_roster
 from preau.web import skills as web_skills
+from preau.web import sso as web_sso
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
 from preau.web.dependencies import dependencies
@@ -106,6 +117,48 @@ def build_file_store(settings: Settings) -> FileStore:
     return LocalFileStore(settings.files_dir)
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def build_sso(settings: Settings) -> SingleSignOn:
+    """The identity providers and CAS services the settings declare (docs/sso.md)."""
+    try:
+        saml_providers = parse_saml_providers(settings.saml_idps)
+        oidc_providers = parse_oidc_providers(settings.oidc_providers)
+        cas_services = parse_cas_services(settings.cas_services)
+    except ConfigError as error:
+        raise SettingsError(str(error)) from None
+    sso = SingleSignOn()
+    base_url = settings.base_url.rstrip("/")
+    if saml_providers:
+        if not settings.saml_sp_key_file or not settings.saml_sp_cert_file:
+            raise SettingsError(
+                "PREAU_SAML_SP_KEY_FILE and PREAU_SAML_SP_CERT_FILE must name Préau's SAML key "
+                "and certificate (PEM files) when PREAU_SAML_IDPS is set: identity providers "
+                "ask for signed requests (docs/operations.md, Connecting ÉduConnect)."
+            )
+        sso.saml = SamlServiceProvider(
+            base_url=base_url,
+            providers=saml_providers,
+            key_file=settings.saml_sp_key_file,
+            cert_file=settings.saml_sp_cert_file,
+            identifier_attributes=_names(settings.saml_identifier_attributes),
+            xmlsec_binary=settings.xmlsec_binary,
+        )
+    sso.oidc = {
+        provider.name: OidcRelyingParty(
+            provider,
+            base_url=base_url,
+            identifier_claims=_names(settings.oidc_identifier_claims),
+        )
+        for provider in oidc_providers
+    }
+    if cas_services:
+        sso.cas = CasServer(cas_services, settings.cas_ticket_seconds)
+    return sso
+
+
 def build_services(settings: Settings, gate: GateSettings | None = None) -> Services:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     install_idempotency(engine)  # a keyed write's record commits with it (docs/offline.md)
@@ -129,7 +182,8 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
-            concurrency=settings.password_hash_concurrency,
+            concurrency=settings.password_hash_concurrency or os.cpu_count() or 1,
+            queue=settings.password_hash_queue,
         ),
         throttle=LoginThrottle(
             shared.limits,
@@ -153,6 +207,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
         ),
         media=Ffmpeg.found(),
+        sso=build_sso(settings),
     )
 
 
@@ -177,6 +232,9 @@ async def stop_services(services: Services) -> None:
     await services.sessions.stop()
     await services.versions.stop()
     await services.files.close()
+    services.passwords.close()
+    if services.sso is not None:
+        await services.sso.close()
     await services.state.close()
     await services.engine.dispose()
 
@@ -229,6 +287,7 @@ def build_router(services: Services) -> Litestar:
             *web_formulas.routes,
             *web_skills.routes,
             *web_offline.routes,
+            *web_sso.routes,
             *api_accounts.routes,
             *api_directory.routes,
             *api_gate.routes,

@@ -60,10 +60,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cookie_secure: bool = False
     login_attempts_per_account: int = 10  # per 15 minutes
     login_attempts_per_address: int = 300  # per 15 minutes: many pupils share one school address
-    password_hash_concurrency: int = 2
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 4
+    # argon2id: OWASP's m=19 MiB, t=2, p=1, chosen by measurement (bench/password_hash.py,
+    # docs/performance.md); hashes made with other parameters are upgraded at the next login.
+    # Hashing threads: 0 means one per core. Beyond the threads, ``password_hash_queue``
+    # logins may wait; the next are answered 503 with Retry-After.
+    password_hash_concurrency: int = 0
+    password_hash_queue: int = 64
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+
+    # Single sign-on (docs/sso.md; connecting ÉduConnect: docs/operations.md). SAML
+    # identity providers: ``name|label|entity id|metadata file or https URL|UAIs`` entries
+    # separated by ``;``, UAIs comma-separated or ``*`` for every school. Préau's own SAML
+    # key and certificate (PEM files) sign its requests and appear in its metadata.
+    saml_idps: str = ""
+    saml_sp_key_file: str = ""
+    saml_sp_cert_file: str = ""
+    # The attributes whose value is a person's roster identifier, tried in order.
+    saml_identifier_attributes: str = "FrEduCtId,FrEduCtEleveINE,uid"
+    xmlsec_binary: str = "/usr/bin/xmlsec1"  # Debian's xmlsec1, which pysaml2 calls
+    # OpenID Connect providers: ``name|label|issuer|client id|client secret|UAIs``, ``;``.
+    oidc_providers: str = ""
+    oidc_identifier_claims: str = "FrEduCtId,sub"
+    # Préau as a CAS 3.0 server: each school's allowed service URL prefixes,
+    # ``UAI=https://a.example/app https://b.example/;UAI=…`` (``*`` for every school).
+    cas_services: str = ""
+    cas_ticket_seconds: int = 60  # CAS 3.0 asks for 10 s to 5 minutes
 
     # Messages: sending limits per person, live updates, email digests over SMTP.
     messages_per_minute: int = 20

@@ -40,6 +40,18 @@ PUBLIC = {
     ("GET", "/sw.js"),
     ("GET", "/offline"),
     ("GET", "/katex/{name:path}"),  # Debian's KaTeX, for formulas in exercises
+    # Single sign-on (docs/sso.md): reached before anyone is signed in, by the browser on
+    # its way to or back from an identity provider, or by another school application.
+    ("GET", "/sso/saml/metadata"),
+    ("GET", "/sso/saml/{name:str}/login"),
+    ("POST", "/sso/saml/acs"),
+    ("GET", "/sso/saml/sls"),
+    ("GET", "/sso/oidc/{name:str}/login"),
+    ("GET", "/sso/oidc/{name:str}/callback"),
+    ("GET", "/cas/login"),  # signed in or not: asks to sign in first when not
+    ("GET", "/cas/serviceValidate"),
+    ("GET", "/cas/p3/serviceValidate"),
+    ("GET", "/cas/logout"),
 }
 NOT_HANDLERS = ("/static", "/api/v1/schema")  # Litestar's own: files and the OpenAPI document
 

@@ -1,6 +1,7 @@
 """Accounts: activation with a printed code, password login, logout, device management,
-password reset by a school admin. Passwords are hashed with argon2id, under a small
-concurrency limit so a wave of logins cannot exhaust memory (64 MiB per hash)."""
+password reset by a school admin. Passwords are hashed with argon2id (OWASP's m=19 MiB,
+t=2, p=1: bench/password_hash.py) in a small pool of threads beside the event loop, with a
+bounded queue, so a wave of logins can neither starve other requests nor exhaust memory."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import asyncio
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher, Type
@@ -25,7 +28,12 @@ from preau.actions.sessions import Session
 from preau.adapters.ratelimit import FailOpenLimiter
 from preau.adapters.sql.schema import people
 from preau.domain.access import Action, directory_decision
-from preau.domain.errors import InvalidInput, NotAuthenticated, TooManyAttempts
+from preau.domain.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    ServiceUnavailable,
+    TooManyAttempts,
+)
 from preau.domain.people import (
     ACTIVATION_ALPHABET,
     ACTIVATION_CODE_LENGTH,
@@ -49,31 +57,82 @@ ACTIVATION_FAILED = lazy(
 )
 THROTTLED = lazy("Too many attempts. Please wait {minutes} minutes before trying again.")
 
+HASHING_BUSY = lazy(
+    "Préau is checking many passwords at this moment. Please try again in a few seconds."
+)
+
 password_hashes = Counter(
     "preau_password_hashes_total", "argon2id hashes and verifications computed.", ["kind"]
 )
+password_hashes_refused = Counter(
+    "preau_password_hashes_refused_total",
+    "Logins answered 503 because the password hashing queue was full.",
+)
+
+Result = TypeVar("Result")
+
+
+class HashingBusy(ServiceUnavailable):
+    """The hashing queue is full: answered 503 with ``Retry-After``."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Passwords:
-    """argon2id hashing in worker threads, at most ``concurrency`` at a time."""
+    """argon2id in a pool of ``concurrency`` threads (one per core by default), so at most
+    ``concurrency`` hashes hold their memory at once and the event loop keeps serving.
 
-    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int, concurrency: int):
+    At most ``queue`` more wait for a thread; beyond that a login is refused at once with
+    :class:`HashingBusy` (503, ``Retry-After``) rather than waiting behind a burst it
+    cannot get through in time. The login throttle counts attempts before this, so the
+    refusal changes nothing in its strength."""
+
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(
+        self,
+        *,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+        concurrency: int,
+        queue: int = 64,
+    ):
         self.hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
-        self._slots = asyncio.Semaphore(concurrency)
+        self.concurrency = max(1, concurrency)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="argon2")
+        self._capacity = self.concurrency + max(0, queue)
+        self._admitted = 0  # running and waiting, in this event loop's process
         # Verified when the username is unknown, so both paths take the same time.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
 
+    @property
+    def admitted(self) -> int:
+        return self._admitted
+
+    async def _run(self, kind: str, work: Callable[..., Result], *args: Any) -> Result:
+        if self._admitted >= self._capacity:
+            password_hashes_refused.inc()
+            raise HashingBusy(HASHING_BUSY, retry_after=self.RETRY_AFTER_SECONDS)
+        self._admitted += 1
+        try:
+            password_hashes.labels(kind).inc()
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        finally:
+            self._admitted -= 1
+
     async def hash(self, password: str) -> str:
-        async with self._slots:
-            password_hashes.labels("hash").inc()
-            return await asyncio.to_thread(self.hasher.hash, password)
+        return await self._run("hash", self.hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
-        async with self._slots:
-            password_hashes.labels("verify").inc()
-            return await asyncio.to_thread(self._verify, stored_hash or self._decoy, password)
+        return await self._run("verify", self._verify, stored_hash or self._decoy, password)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _verify(self, stored_hash: str, password: str) -> bool:
         try:
@@ -182,9 +241,11 @@ async def _load_login_row(services: Services, username: str) -> Any:
         ).first()
 
 
-async def _open_session(
+async def open_session(
     services: Services, actor: Actor, *, remember: bool, label: str
 ) -> LoginResult:
+    """A session (and, with ``remember``, a device credential) for someone whose identity
+    was proved: by a password, an activation code or an identity provider (actions/sso)."""
     now = services.clock()
     async with services.engine.begin() as connection:
         device_id = await services.sessions.open_device(
@@ -221,7 +282,7 @@ async def log_in(
                 .where(people.c.school_id == actor.school_id, people.c.id == actor.person_id)
                 .values(password_hash=new_hash)
             )
-    return await _open_session(services, actor, remember=remember, label=label)
+    return await open_session(services, actor, remember=remember, label=label)
 
 
 async def activate_account(
@@ -265,7 +326,7 @@ async def activate_account(
         if updated.rowcount != 1:  # the same code used twice at once: only one wins
             raise NotAuthenticated(ACTIVATION_FAILED)
     await services.throttle.succeeded(username, failures)
-    return await _open_session(services, actor, remember=remember, label=label)
+    return await open_session(services, actor, remember=remember, label=label)
 
 
 async def log_out(services: Services, session: Session) -> None:

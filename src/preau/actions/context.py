@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from preau.actions.messages.sending import SendingLimit
     from preau.actions.report_cards import ReportCardCache
     from preau.actions.sessions import Sessions
+    from preau.actions.sso import SingleSignOn
     from preau.actions.timetable.weeks import WeekCache
     from preau.actions.virtual.pool import JanusPool
     from preau.actions.warm import ReadVersions
@@ -61,6 +62,7 @@ class Services:
     media: Ffmpeg | None = None  # video lessons: ffmpeg, where installed
     media_wakeup: asyncio.Event | None = None  # set by an upload for this process's transcoder
     media_worker: MediaWorker | None = None
+    sso: SingleSignOn | None = None  # single sign-on: SAML, OpenID Connect, CAS (actions/sso)
     # virtual classes: (room, pupil) -> when this process last wrote the pupil's last_seen_at
     # (monotonic seconds), so floor polls write it at most once a minute (actions/virtual/hands)
     seen_written: dict[tuple[int, int], float] = field(default_factory=dict)

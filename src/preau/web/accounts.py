@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
@@ -13,7 +14,9 @@ from litestar.types import ControllerRouterHandler
 from preau import i18n
 from preau.actions import accounts
 from preau.actions.accounts import LoginResult
+from preau.actions.context import Services
 from preau.actions.directory import get_person, school_name
+from preau.actions.sso import LoginButton, saml
 from preau.cookies import (
     CSRF_COOKIE,
     DEVICE_COOKIE,
@@ -22,7 +25,7 @@ from preau.cookies import (
     SESSION_COOKIE,
     new_csrf,
 )
-from preau.domain.errors import InvalidInput, PreauError, TooManyAttempts
+from preau.domain.errors import InvalidInput, PreauError
 from preau.settings import Settings
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
@@ -99,11 +102,35 @@ async def index(request: Req) -> Redirect:
     return Redirect("/home" if session_of(request) else "/login")
 
 
+def sso_buttons(services: Services, school: str | None, next_path: str) -> list[LoginButton]:
+    """The "Se connecter avec …" buttons of the login page: the identity providers of every
+    school, and those of ``school`` (a UAI, from the school's own link to Préau)."""
+    if services.sso is None:
+        return []
+    suffix = "?" + urlencode({"next_path": next_path})
+    return [
+        LoginButton(button.label, button.address + suffix)
+        for button in services.sso.buttons(school.strip().upper()[:8] if school else None)
+    ]
+
+
 @get("/login", include_in_schema=False)
-async def login_page(request: Req, next_path: FromQuery[str | None] = None) -> Response[Any]:
+async def login_page(
+    request: Req,
+    services: AppServices,
+    next_path: FromQuery[str | None] = None,
+    school: FromQuery[str | None] = None,
+) -> Response[Any]:
     if session_of(request):
         return Redirect(safe_next(next_path))
-    return render(request, "login.html", next_path=safe_next(next_path), username="")
+    target = safe_next(next_path)
+    return render(
+        request,
+        "login.html",
+        next_path=target,
+        username="",
+        buttons=sso_buttons(services, school, target),
+    )
 
 
 @post("/login", include_in_schema=False)
@@ -128,9 +155,11 @@ async def login_submit(request: Req, services: AppServices) -> Response[Any]:
             error=translate_error(error),
             username=username,
             next_path=next_path,
+            buttons=sso_buttons(services, None, next_path),
         )
-        if isinstance(error, TooManyAttempts):
-            response.headers["retry-after"] = str(error.retry_after)
+        retry_after = getattr(error, "retry_after", None)  # throttled (429), or busy (503)
+        if retry_after is not None:
+            response.headers["retry-after"] = str(retry_after)
         return response
     return Redirect(next_path, cookies=login_cookies(services.settings, result, csrf=new_csrf()))
 
@@ -164,13 +193,17 @@ async def activate_submit(request: Req, services: AppServices) -> Response[Any]:
             label=device_label(request),
         )
     except PreauError as error:
-        return render(
+        response = render(
             request,
             "activate.html",
             status_code=error.status,
             username=username,
             error=translate_error(error),
         )
+        retry_after = getattr(error, "retry_after", None)  # throttled (429), or busy (503)
+        if retry_after is not None:
+            response.headers["retry-after"] = str(retry_after)
+        return response
     return Redirect(
         "/home?welcome=1", cookies=login_cookies(services.settings, result, csrf=new_csrf())
     )
@@ -179,9 +212,13 @@ async def activate_submit(request: Req, services: AppServices) -> Response[Any]:
 @post("/logout", include_in_schema=False)
 async def logout(request: Req, services: AppServices) -> Redirect:
     session = session_of(request)
+    target = "/login"
     if session is not None:
         await accounts.log_out(services, session)
-    return Redirect("/login", cookies=logout_cookies(services.settings))
+        if services.sso is not None and services.sso.saml is not None:
+            # Signed in by SAML: the identity provider ends its own session too.
+            target = await saml.logout_address(services, services.sso.saml, session) or target
+    return Redirect(target, cookies=logout_cookies(services.settings))
 
 
 @get("/account", include_in_schema=False)

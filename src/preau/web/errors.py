@@ -16,7 +16,7 @@ from litestar.response import Redirect
 
 from preau import i18n
 from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
-from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError, TooManyAttempts
+from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
 from preau.i18n import lazy
 from preau.web.bodies import check_body
 from preau.web.render import csrf_token, render, translate_error
@@ -108,7 +108,7 @@ def problem(
 def handle_preau_error(request: Request[Any, Any, Any], error: PreauError) -> Response[Any]:
     status = 403 if error.message == CSRF_FAILED else error.status
     detail = translate_error(error)
-    retry_after = error.retry_after if isinstance(error, TooManyAttempts) else None
+    retry_after: int | None = getattr(error, "retry_after", None)  # 429, and a busy 503
     if is_api(request):
         response: Response[Any] = problem(status, detail, field=error.field)
     elif isinstance(error, NotAuthenticated):

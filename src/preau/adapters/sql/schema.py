@@ -66,6 +66,8 @@ people = sa.Table(
     sa.UniqueConstraint("school_id", "source_id"),
     sa.Index("ix_people_school_family", "school_id", "family_name", "given_name"),
     sa.Index("ix_people_sessions_valid_after", "sessions_valid_after"),
+    # Single sign-on finds a person by roster identifier across schools (actions/sso).
+    sa.Index("ix_people_source_id", "source_id"),
 )
 
 groups = sa.Table(

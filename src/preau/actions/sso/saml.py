@@ -1,0 +1,400 @@
+"""Préau as a SAML 2.0 service provider (pysaml2, signatures by Debian's xmlsec1) for
+EduConnect and the académies' identity providers: metadata, the request, the signed
+answer checked, the person found, single logout. docs/sso.md.
+
+pysaml2 is synchronous and runs xmlsec1 as a subprocess: every call runs in a thread. What
+must outlive one request (the pending request ids, the assertion ids already used, who to
+log out) is kept in the shared state, so any process may receive the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import ElementTree  # type: ignore[import-untyped]  # no stubs
+from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]  # no stubs
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.client import Saml2Client
+from saml2.config import SPConfig
+from saml2.metadata import entity_descriptor
+from saml2.saml import NameID, name_id_from_string
+
+from preau.actions.accounts import LoginResult
+from preau.actions.context import Services
+from preau.actions.sessions import Session
+from preau.actions.sso.people import find_person, sign_in
+from preau.domain.errors import InvalidInput, NotFound
+from preau.domain.people import Actor, Profile
+from preau.domain.sso import SamlProvider, identifier_of, safe_relay_state
+from preau.i18n import lazy
+
+log = logging.getLogger("preau.sso")
+
+PENDING_SECONDS = 600  # how long a sign-in may take at the identity provider
+MAX_MESSAGE_BYTES = 256 * 1024
+
+NO_PROVIDER = lazy("This identity provider is not configured for Préau.")
+EXPIRED = lazy(
+    "This sign-in was started too long ago, or its answer was already used. Nothing was done: "
+    "go back to Préau's login page and sign in again."
+)
+UNSOLICITED = lazy(
+    "This answer from the identity provider does not answer a sign-in started on Préau. "
+    "Nothing was done: go to Préau's login page and sign in from there."
+)
+NOT_VERIFIED = lazy(
+    "The identity provider's answer could not be verified (its signature, its audience or "
+    "its validity period is wrong), so you were not signed in. Try again from Préau's login "
+    "page; if it happens again, tell your school's office."
+)
+REPLAYED = lazy(
+    "This answer from the identity provider was already used once, so it was refused. Sign "
+    "in again from Préau's login page."
+)
+UNREADABLE = lazy("The identity provider's answer could not be read. Sign in again.")
+
+
+@dataclass(frozen=True)
+class SamlLogin:
+    result: LoginResult
+    next_path: str
+
+
+class SamlServiceProvider:
+    """The one service provider of this deployment, for every configured identity provider."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        providers: tuple[SamlProvider, ...],
+        key_file: str,
+        cert_file: str,
+        identifier_attributes: tuple[str, ...],
+        xmlsec_binary: str,
+    ) -> None:
+        self.providers = {provider.name: provider for provider in providers}
+        self.entity_id = f"{base_url}/sso/saml/metadata"
+        self.acs_url = f"{base_url}/sso/saml/acs"
+        self.sls_url = f"{base_url}/sso/saml/sls"
+        self.identifier_attributes = identifier_attributes
+        self._config: dict[str, Any] = {
+            "entityid": self.entity_id,
+            "name": "Préau",
+            "service": {
+                "sp": {
+                    "endpoints": {
+                        "assertion_consumer_service": [(self.acs_url, BINDING_HTTP_POST)],
+                        "single_logout_service": [(self.sls_url, BINDING_HTTP_REDIRECT)],
+                    },
+                    # Every assertion signed; an answer for another audience, expired, or
+                    # not answering a request of ours (InResponseTo) is refused by pysaml2.
+                    "want_assertions_signed": True,
+                    "want_response_signed": False,
+                    "allow_unsolicited": False,
+                    "authn_requests_signed": True,
+                    "logout_requests_signed": True,
+                    "logout_responses_signed": True,
+                }
+            },
+            "key_file": key_file,
+            "cert_file": cert_file,
+            "xmlsec_binary": xmlsec_binary,
+            "allow_unknown_attributes": True,
+            "accepted_time_diff": 60,  # clocks of the two sides may differ by a minute
+            "metadata": _metadata_sources(providers),
+        }
+        self._client: Saml2Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Saml2Client:
+        """Built on first use, in a thread: reading metadata may fetch it over HTTPS."""
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await asyncio.to_thread(self._build)
+        return self._client
+
+    def _build(self) -> Saml2Client:
+        config = SPConfig()
+        config.load(dict(self._config))
+        # pysaml2 checks the signature of a request received over the redirect binding only
+        # when this (IdP-side) setting is on; for an SP that is the identity provider's
+        # LogoutRequest, which must be signed: anyone could end anyone's session otherwise.
+        config.setattr("idp", "want_authn_requests_signed", True)
+        return Saml2Client(config=config)
+
+    def provider(self, name: str) -> SamlProvider:
+        provider = self.providers.get(name)
+        if provider is None:
+            raise NotFound(NO_PROVIDER)
+        return provider
+
+    async def metadata(self) -> str:
+        client = await self.client()
+        return await asyncio.to_thread(lambda: str(entity_descriptor(client.config)))
+
+
+def _metadata_sources(providers: tuple[SamlProvider, ...]) -> dict[str, Any]:
+    local = [p.metadata for p in providers if not p.metadata.startswith(("https:", "http:"))]
+    remote = [{"url": p.metadata} for p in providers if p.metadata.startswith(("https:", "http:"))]
+    sources: dict[str, Any] = {}
+    if local:
+        sources["local"] = local
+    if remote:
+        sources["remote"] = remote
+    return sources
+
+
+def _pending_key(request_id: str) -> str:
+    return f"sso:saml:pending:{request_id}"
+
+
+async def start_login(
+    services: Services, sp: SamlServiceProvider, name: str, next_path: str
+) -> str:
+    """The address of the identity provider's sign-in page, with a signed request."""
+    provider = sp.provider(name)
+    next_path = safe_relay_state(next_path)
+    client = await sp.client()
+    request_id, info = await asyncio.to_thread(
+        client.prepare_for_authenticate, entityid=provider.entity_id, relay_state=next_path
+    )
+    await services.state.set(
+        _pending_key(request_id),
+        json.dumps({"provider": provider.name, "next": next_path}).encode(),
+        ttl_seconds=PENDING_SECONDS,
+    )
+    return str(dict(info["headers"])["Location"])
+
+
+def _decode(message: str) -> bytes:
+    if not message or len(message) > MAX_MESSAGE_BYTES:
+        raise InvalidInput(UNREADABLE)
+    try:
+        return base64.b64decode(message, validate=False)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(UNREADABLE) from None
+
+
+def _in_response_to(xml: bytes) -> str:
+    """The request an answer claims to answer, read before it is verified only to find
+    which pending request to verify it against."""
+    try:
+        root = ElementTree.fromstring(xml)
+    except (ParseError, DefusedXmlException, ValueError):
+        raise InvalidInput(UNREADABLE) from None
+    in_response_to = root.get("InResponseTo")
+    if not in_response_to or len(in_response_to) > 200:
+        raise InvalidInput(UNSOLICITED)
+    return str(in_response_to)
+
+
+async def finish_login(
+    services: Services,
+    sp: SamlServiceProvider,
+    *,
+    saml_response: str,
+    relay_state: str,
+    label: str,
+) -> SamlLogin:
+    """Check the identity provider's answer and sign the person in.
+
+    Refused: a RelayState outside Préau, an answer to no pending request of ours (or to
+    one already answered), a bad or missing signature, another audience, an expired
+    assertion, an assertion id already used, a person Préau does not know."""
+    safe_relay_state(relay_state)
+    xml = _decode(saml_response)
+    request_id = _in_response_to(xml)
+    pending_raw = await services.state.get(_pending_key(request_id))
+    if pending_raw is None:
+        raise InvalidInput(EXPIRED)
+    # The request is answered once: a second answer to it (a replay) finds it used.
+    if not await services.state.add(
+        f"sso:saml:answered:{request_id}", b"1", ttl_seconds=PENDING_SECONDS
+    ):
+        raise InvalidInput(EXPIRED)
+    await services.state.delete(_pending_key(request_id))
+    pending = json.loads(pending_raw)
+    provider = sp.provider(str(pending["provider"]))
+    client = await sp.client()
+    try:
+        response = await asyncio.to_thread(
+            client.parse_authn_request_response,
+            saml_response,
+            BINDING_HTTP_POST,
+            {request_id: pending["next"]},
+        )
+    except Exception as error:  # pysaml2 raises many kinds for one meaning: not verified
+        log.info("SAML answer refused: %s: %s", type(error).__name__, error)
+        raise InvalidInput(NOT_VERIFIED) from None
+    if response is None or response.assertion is None or response.issuer() != provider.entity_id:
+        raise InvalidInput(NOT_VERIFIED)
+    name_id = response.name_id
+    # pysaml2 also keeps who signed in, in memory; Préau keeps it in the shared state.
+    if name_id is not None:
+        client.users.remove_person(name_id)
+    info = response.session_info()
+    ttl = max(60.0, float(info.get("not_on_or_after") or 0) - services.clock() + 120)
+    if not await services.state.add(
+        f"sso:saml:assertion:{provider.name}:{response.assertion.id}",
+        b"1",
+        ttl_seconds=min(ttl, 86400.0),
+    ):
+        raise InvalidInput(REPLAYED)
+    attributes = {key: [str(value) for value in values] for key, values in response.ava.items()}
+    actor = await find_person(
+        services,
+        provider=provider.label,
+        identifiers=identifier_of(attributes, sp.identifier_attributes),
+        uais=provider.uais,
+    )
+    result = await sign_in(services, actor, label=label)
+    if name_id is not None:
+        await _remember_for_logout(services, provider, result.session, name_id, info)
+    return SamlLogin(result=result, next_path=str(pending["next"]))
+
+
+async def _remember_for_logout(
+    services: Services,
+    provider: SamlProvider,
+    session: Session,
+    name_id: NameID,
+    info: dict[str, Any],
+) -> None:
+    """Kept for single logout: what to send the identity provider when this session ends,
+    and which session to end when the identity provider asks."""
+    ttl = float(services.settings.session_seconds)
+    actor = session.actor
+    device_id = session.device_id
+    await services.state.set(
+        f"sso:saml:session:{device_id}",
+        json.dumps(
+            {
+                "provider": provider.name,
+                "name_id": str(name_id),
+                "session_index": info.get("session_index"),
+            }
+        ).encode(),
+        ttl_seconds=ttl,
+    )
+    await services.state.set(
+        f"sso:saml:name:{provider.name}:{name_id.text}",
+        json.dumps([actor.school_id, actor.person_id, actor.profile.value, device_id]).encode(),
+        ttl_seconds=ttl,
+    )
+
+
+async def logout_address(
+    services: Services, sp: SamlServiceProvider, session: Session
+) -> str | None:
+    """After a local logout, where to send the browser so the identity provider ends its
+    session too (single logout), or None when the session was not opened by SAML."""
+    raw = await services.state.get(f"sso:saml:session:{session.device_id}")
+    if raw is None:
+        return None
+    await services.state.delete(f"sso:saml:session:{session.device_id}")
+    saved = json.loads(raw)
+    provider = sp.providers.get(str(saved["provider"]))
+    if provider is None:
+        return None
+    client = await sp.client()
+
+    def build() -> str | None:
+        locations = client.metadata.single_logout_service(
+            provider.entity_id, BINDING_HTTP_REDIRECT, "idpsso"
+        )
+        if not locations:
+            return None
+        destination = locations[0]["location"]
+        name_id = name_id_from_string(saved["name_id"])
+        indexes = [saved["session_index"]] if saved.get("session_index") else None
+        _request_id, request = client.create_logout_request(
+            destination, provider.entity_id, name_id=name_id, session_indexes=indexes, sign=False
+        )
+        info = client.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), destination, "/login", sign=True
+        )
+        return str(dict(info["headers"])["Location"])
+
+    return await asyncio.to_thread(build)
+
+
+async def single_logout(
+    services: Services,
+    sp: SamlServiceProvider,
+    *,
+    request: str | None,
+    response: str | None,
+    relay_state: str,
+    signature: str | None,
+    sig_alg: str | None,
+) -> str:
+    """Where the browser goes after the identity provider's answer to Préau's logout
+    request, or after its own logout request (the person logged out elsewhere): checked,
+    the session ended, answered."""
+    client = await sp.client()
+    if response:
+        _decode(response)
+        try:
+            parsed = await asyncio.to_thread(
+                client.parse_logout_request_response, response, BINDING_HTTP_REDIRECT
+            )
+        except Exception as error:  # pysaml2's many kinds of "not verified"
+            log.info("SAML logout answer refused: %s", error)
+            raise InvalidInput(NOT_VERIFIED) from None
+        if parsed is None:
+            raise InvalidInput(NOT_VERIFIED)
+        return "/login"
+    if not request:
+        raise InvalidInput(UNREADABLE)
+    _decode(request)
+    try:
+        parsed_request = await asyncio.to_thread(
+            client.parse_logout_request,
+            request,
+            BINDING_HTTP_REDIRECT,
+            relay_state,
+            sig_alg,
+            signature,
+        )
+    except Exception as error:  # pysaml2's many kinds of "not verified"
+        log.info("SAML logout request refused: %s", error)
+        raise InvalidInput(NOT_VERIFIED) from None
+    if parsed_request is None:
+        raise InvalidInput(NOT_VERIFIED)
+    message = parsed_request.message
+    issuer = message.issuer.text if message.issuer is not None else ""
+    provider = next((p for p in sp.providers.values() if p.entity_id == issuer), None)
+    if provider is None:
+        raise InvalidInput(NOT_VERIFIED)
+    key = f"sso:saml:name:{provider.name}:{message.name_id.text}"
+    saved = await services.state.get(key)
+    if saved is not None:
+        school_id, person_id, profile, device_id = json.loads(saved)
+        actor = Actor(int(person_id), int(school_id), Profile(profile))
+        await services.sessions.revoke_device(actor, str(device_id), now=services.clock())
+        await services.state.delete(key)
+
+    def answer() -> str:
+        logout_response = client.create_logout_response(
+            message, [BINDING_HTTP_REDIRECT], status=None, sign=False
+        )
+        args = client.response_args(message, [BINDING_HTTP_REDIRECT])
+        info = client.apply_binding(
+            args["binding"],
+            str(logout_response),
+            args["destination"],
+            relay_state,
+            response=True,
+            sign=True,
+        )
+        return str(dict(info["headers"])["Location"])
+
+    return await asyncio.to_thread(answer)
