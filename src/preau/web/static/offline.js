@@ -43,11 +43,15 @@
         if (waiting && !window.confirm(say("logout_waiting", { n: waiting }))) { return; }
         return Outbox.switchTo("").then(function () { form.submit(); });
       });
-    } else if (/^\/(homework\/\d+\/turn-in|messages\/\d+\/reply|todo\/\d+\/done)$/.test(action) && person) {
+    } else if (WRITES.test(action) && person) {
       event.preventDefault();
       send(form, action);
+    } else if (/^\/exercises\/\d+\/start$/.test(action) && form.dataset.attempt && !navigator.onLine) {
+      event.preventDefault();  // offline, go on with the attempt kept on this device
+      location.assign("/attempts/" + form.dataset.attempt + "?q=summary");
     }
   }, true);
+  var WRITES = /^\/(homework\/\d+\/turn-in|messages\/\d+\/reply|todo\/\d+\/done|attempts\/\d+\/(answers\/\d+|submit))$/;
 
   function send(form, action) {
     var data = new FormData(form), fields = [], text = "";
@@ -61,14 +65,17 @@
     });
     var key = data.get("idempotency_key") || (Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12));
     var item = { person: person, url: action, fields: fields, key: String(key), page: location.pathname,
-      label: ((form.querySelector("button[type=submit]") || {}).textContent || action) + " — " +
-        document.title.replace(/ · Préau$/, ""), text: text,
+      label: (form.dataset.offlineLabel || (form.querySelector("button[type=submit]") || {}).textContent || action) +
+        " — " + document.title.replace(/ · Préau$/, ""), text: text, answer: !!form.dataset.offlineLabel,
       state: "waiting", created: new Date().toISOString() };
     var queue = function () {
       return Outbox.add(item).then(function () {
         if (navigator.serviceWorker && navigator.serviceWorker.ready) {
           navigator.serviceWorker.ready.then(function (r) { return r.sync && r.sync.register("preau-outbox"); }).catch(function () {});
         }
+        // An exercise goes on to its next page, kept on this device.
+        var following = data.get("following"), attempt = /^\/attempts\/\d+/.exec(action);
+        if (attempt && following !== null) { location.assign(attempt[0] + "?q=" + (following || "summary")); }
         show();
       });
     };
@@ -94,7 +101,7 @@
         entry.className = item.state === "conflict" ? "error" : "waiting";
         var line = document.createElement("p");
         line.textContent = item.state === "conflict" ? say("not_sent", { what: item.label, reason: item.reason })
-          : say("waiting", { what: item.label, when: when(item.created) });
+          : say(item.answer ? "answer_waiting" : "waiting", { what: item.label, when: when(item.created) });
         entry.appendChild(line);
         if (item.state === "conflict") {
           if (item.text) {
@@ -126,7 +133,99 @@
     if (main) { main.insertBefore(status, main.firstChild); }
   }
   window.addEventListener("online", flush);
-  ready.then(navigator.onLine ? flush : show);
+  ready.then(navigator.onLine ? flush : show).then(prefill);
+
+  // An answer waiting to be sent is shown in its question's form (the saved page predates it).
+  function prefill() {
+    return Outbox.all().then(function (items) {
+      items.forEach(function (item) {
+        var form = item.state === "waiting" && document.querySelector('form[action="' + item.url + '"]');
+        if (!form || !item.answer) { return; }
+        var values = {};
+        item.fields.forEach(function (f) { (values[f[0]] = values[f[0]] || []).push(String(f[1])); });
+        Array.prototype.forEach.call(form.elements, function (input) {
+          var given = values[input.name];
+          if (!given || input.type === "hidden") { return; }
+          if (input.type === "radio" || input.type === "checkbox") { input.checked = given.indexOf(input.value) >= 0; } else { input.value = given[0]; }
+        });
+      });
+    });
+  }
+
+  // "Keep for offline" (a homework's video lesson and exercise): the service worker
+  // fetches and keeps them; the button says what this device holds.
+  var keep = document.getElementById("keep-offline");
+  if (keep && navigator.serviceWorker) { keeping(keep); }
+  function keeping(button) {
+    var status = document.getElementById("keep-offline-status");
+    var ask = function (message) {
+      return navigator.serviceWorker.ready.then(function (registration) {
+        return new Promise(function (resolve) {
+          var channel = new MessageChannel();
+          channel.port1.onmessage = function (event) { resolve(event.data); };
+          registration.active.postMessage(message, [channel.port2]);
+        });
+      });
+    };
+    var mark = function () {
+      var checks = [];
+      if (button.dataset.video) { checks.push(saved("/videos/" + button.dataset.video + "/low.mp4")); }
+      if (button.dataset.exercise) {  // the exercise's page, and its attempt's summary
+        checks.push(saved("/exercises/" + button.dataset.exercise).then(function (page) {
+          return page && page.clone().text().then(function (html) {
+            var attempt = /data-attempt="(\d+)"/.exec(html);
+            return attempt && saved("/attempts/" + attempt[1] + "?q=summary").then(function (summary) { return summary && page; });
+          });
+        }));
+      }
+      return Promise.all(checks).then(function (found) {
+        var at = found.every(Boolean) && found.map(function (r) { return r.headers.get("x-preau-saved-at"); }).sort()[0];
+        if (at) { status.textContent = say("kept", { when: when(at) }); }
+        return at;
+      });
+    };
+    var saved = function (key) {
+      return Outbox.person().then(function (who) {
+        return who === person ? caches.open(Outbox.cacheName(who)).then(function (c) { return c.match(key); }) : null;
+      });
+    };
+    ready.then(mark);
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = say("keeping", {});
+      var said = [], jobs = Promise.resolve();
+      if (button.dataset.video) {
+        jobs = jobs.then(function () { return ask({ keep: "video", id: button.dataset.video }); }).then(function (answer) {
+          if (answer.error) { said.push(say("keep_" + answer.error, { mb: Math.ceil((answer.bytes || 0) / 1048576), budget: Math.round((answer.budget || 0) / 1048576) })); }
+        });
+      }
+      if (button.dataset.exercise) {
+        jobs = jobs.then(function () { return keepExercise(button.dataset.exercise); }).then(function (answer) {
+          if (answer.error) { said.push(say("keep_" + answer.error, {})); }
+        });
+      }
+      jobs.catch(function () { said.push(say("keep_failed", {})); }).then(mark).then(function (at) {
+        if (said.length) { status.textContent = said.join(" "); } else if (!at) { status.textContent = say("keep_failed", {}); }
+        button.disabled = false;
+      });
+    });
+    // An exercise is kept with the pupil's attempt: started (or gone on with) online,
+    // unless it is timed, since starting starts the clock.
+    function keepExercise(exercise) {
+      return fetch("/exercises/" + exercise, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+        if (html.indexOf("data-timed") >= 0) { return { error: "timed" }; }
+        if (html.indexOf("/exercises/" + exercise + "/start") < 0) { return { error: "no_attempt" }; }
+        var body = new FormData();
+        body.append("csrf_token", button.dataset.csrf);
+        return fetch("/exercises/" + exercise + "/start", { method: "POST", body: body, credentials: "same-origin",
+          headers: { "Idempotency-Key": "keep-" + exercise + "-" + Date.now().toString(36) } }).then(function (r) {
+          var attempt = /\/attempts\/(\d+)/.exec(new URL(r.url).pathname);
+          if (!r.ok || !attempt) { return { error: "failed" }; }
+          return ask({ keep: "exercise", exercise: exercise, attempt: attempt[1] });
+        });
+      });
+    }
+  }
 
   // The page of what this device saved (/offline): listed from this person's cache.
   // Online, only to the person signed in (someone else's session ended without a logout:
