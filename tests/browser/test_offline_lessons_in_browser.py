@@ -95,6 +95,22 @@ def test_kept_video_and_exercise_work_offline_and_answers_arrive_once(
     attempt = summaries[0].removesuffix("?q=summary")
     questions = [key for key in kept if key.startswith(attempt + "?q=") and key != summaries[0]]
     assert len(questions) == 10, kept  # every question of the demo's exercise
+    held = pupil.evaluate(
+        """async () => {
+          const sizes = {};
+          for (const name of await caches.keys()) {
+            const cache = await caches.open(name);
+            for (const r of await cache.keys()) {
+              const path = new URL(r.url).pathname;
+              const kind = path.endsWith(".mp4") ? "video" : path.startsWith("/attempts/") ||
+                path.startsWith("/exercises/") ? "exercise" : "other";
+              sizes[kind] = (sizes[kind] || 0) + (await (await cache.match(r)).blob()).size;
+            }
+          }
+          return sizes;
+        }"""
+    )
+    print(f"offline: kept for the demo's video and exercise, bytes by kind: {held}")
 
     offline(server, context)
     watched_offline(pupil, server, video_id)
@@ -159,7 +175,9 @@ def answered_offline(pupil: Any, server: Server, quiz: str, attempt: str, first:
     pupil.locator("ol.summary a").first.click()
     assert answer_every_question(pupil) == 10
     assert "Avant de rendre" in pupil.content()
-    pupil.locator("#outbox", has_text="Enregistré sur cet appareil, sera envoyé").first.wait_for()
+    pupil.locator("#outbox", has_text="10 réponses à « Quiz").wait_for()
+    # The summary saved before the answers says which ones this device holds.
+    wait_until(pupil, "() => document.querySelectorAll('ol.summary .state-pending').length === 10")
     shoot(pupil, "exercise-answers-waiting")
     # Back to a question: the answer waiting to be sent is shown in its form.
     pupil.goto(server.url + first)

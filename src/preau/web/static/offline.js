@@ -66,7 +66,8 @@
     var key = data.get("idempotency_key") || (Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12));
     var item = { person: person, url: action, fields: fields, key: String(key), page: location.pathname,
       label: (form.dataset.offlineLabel || (form.querySelector("button[type=submit]") || {}).textContent || action) +
-        " — " + document.title.replace(/ · Préau$/, ""), text: text, answer: !!form.dataset.offlineLabel,
+        " — " + document.title.replace(/ · Préau$/, ""), text: text, answer: /\/answers\/\d+$/.test(action),
+      title: document.title.replace(/ · Préau$/, ""),
       state: "waiting", created: new Date().toISOString() };
     var queue = function () {
       return Outbox.add(item).then(function () {
@@ -93,6 +94,14 @@
       var old = document.getElementById("outbox");
       if (old) { old.remove(); }
       items = items.filter(function (i) { return i.person === person; });
+      var groups = {};  // an exercise's answers waiting: one line for them all
+      items = items.filter(function (item) {
+        if (!item.answer || item.state !== "waiting") { return true; }
+        var first = groups[item.page];
+        if (first) { first.n += 1; first.created = item.created; return false; }
+        groups[item.page] = item; item.n = 1;
+        return true;
+      });
       if (!items.length || !main) { return; }
       var box = document.createElement("section");
       box.id = "outbox"; box.className = "card outbox"; box.setAttribute("aria-live", "polite");
@@ -101,6 +110,7 @@
         entry.className = item.state === "conflict" ? "error" : "waiting";
         var line = document.createElement("p");
         line.textContent = item.state === "conflict" ? say("not_sent", { what: item.label, reason: item.reason })
+          : item.n > 1 ? say("answers_waiting", { n: item.n, what: item.title, when: when(item.created) })
           : say(item.answer ? "answer_waiting" : "waiting", { what: item.label, when: when(item.created) });
         entry.appendChild(line);
         if (item.state === "conflict") {
@@ -138,9 +148,17 @@
   // An answer waiting to be sent is shown in its question's form (the saved page predates it).
   function prefill() {
     return Outbox.all().then(function (items) {
+      var summary = document.querySelector("ol.summary");
       items.forEach(function (item) {
-        var form = item.state === "waiting" && document.querySelector('form[action="' + item.url + '"]');
-        if (!form || !item.answer) { return; }
+        if (item.state !== "waiting" || !item.answer) { return; }
+        var position = /^(\/attempts\/\d+)\/answers\/(\d+)$/.exec(item.url);
+        var link = summary && location.pathname === position[1] && summary.querySelector('a[href="?q=' + position[2] + '"]');
+        if (link && link.nextElementSibling) {  // the summary: this one is answered, on this device
+          link.nextElementSibling.textContent = say("answer_here", {});
+          link.nextElementSibling.className = "badge state-pending";
+        }
+        var form = document.querySelector('form[action="' + item.url + '"]');
+        if (!form) { return; }
         var values = {};
         item.fields.forEach(function (f) { (values[f[0]] = values[f[0]] || []).push(String(f[1])); });
         Array.prototype.forEach.call(form.elements, function (input) {

@@ -207,9 +207,20 @@ function keepPage(person, key) {
     if (!response.ok || response.redirected) { throw new Error("not kept"); }
     return response.text().then(function (html) {
       if (html.indexOf('<meta name="preau-person" content="' + person + '">') < 0) { throw new Error("not theirs"); }
-      return store(person, key, html, response.headers).then(function () { return html; });
+      return store(person, key, html, response.headers).then(function () { return assets(html); })
+        .then(function () { return html; });
     });
   });
+}
+// The styles and scripts of a page kept without being opened (its exercise's, its video's).
+function assets(html) {
+  var links = [], pattern = /(?:href|src)="(\/static\/[\w.-]+\.(?:css|js))"/g, found;
+  while ((found = pattern.exec(html))) { links.push(found[1]); }
+  return caches.open(SHELL).then(function (c) {
+    return Promise.all(links.map(function (link) {
+      return c.match(link).then(function (old) { return old || c.add(link); });
+    }));
+  }).catch(function () {});
 }
 function keepVideo(person, id) {
   var page = "/videos/" + id;
@@ -236,7 +247,7 @@ function keepVideo(person, id) {
         if (!answer.ok) { return answer; }
         var extras = [], pattern = /(?:poster|src)="(\/videos\/\d+\/(?:poster\.jpg|captions\.vtt))"/g, found;
         while ((found = pattern.exec(html))) { extras.push(found[1]); }
-        return store(person, page, html, response.headers).then(function () {
+        return store(person, page, html, response.headers).then(function () { return assets(html); }).then(function () {
           return Promise.all(extras.map(function (link) { return fetchAndKeep(person, link, true); }));
         }).then(function () { return answer; });
       });
