@@ -163,10 +163,39 @@ def watched_offline(pupil: Any, server: Server, video_id: int) -> None:
         for r, status, from_worker in answered
     ), answered
     shoot(pupil, "video-offline")
+    # The ranges a player may ask, cut from the kept file.
+    cuts = pupil.evaluate(
+        """async (path) => {
+          const out = [];
+          for (const range of ["bytes=100-199", "bytes=-10", "bytes=999999999-", ""]) {
+            const r = await fetch(path, range ? {headers: {Range: range}} : {});
+            const bytes = (await r.arrayBuffer()).byteLength;
+            out.push([r.status, r.headers.get("content-range"), bytes]);
+          }
+          return out;
+        }""",
+        f"/videos/{video_id}/low.mp4",
+    )
+    pupil.errors[:] = [e for e in pupil.errors if "status of 416" not in e]  # asked for
+    size = cuts[3][2]
+    assert size > 100_000, cuts
+    assert cuts[0] == [206, f"bytes 100-199/{size}", 100], cuts
+    assert cuts[1] == [206, f"bytes {size - 10}-{size - 1}/{size}", 10], cuts
+    assert cuts[2][:2] == [416, f"bytes */{size}"], cuts
+    assert cuts[3][0] == 200, cuts
 
 
 def answered_offline(pupil: Any, server: Server, quiz: str, attempt: str, first: str) -> None:
     """The exercise, answered with no network: each answer waits on the device."""
+    pupil.goto(server.url + "/offline")  # what the device holds lists the summary once
+    pupil.locator("#saved-pages li").first.wait_for()
+    links = pupil.locator("#saved-pages a").evaluate_all(
+        "all => all.map(a => a.pathname + a.search)"
+    )
+    assert f"{attempt}?q=summary&saved=1" in links, links
+    assert not [link for link in links if re.search(r"\?q=\d", link)], links
+    pupil.locator(f'#saved-pages a[href="{attempt}?q=summary&saved=1"]').click()
+    pupil.locator("h2", has_text="Avant de rendre").wait_for()
     pupil.goto(server.url + quiz)
     pupil.get_by_role("link", name="Faire l'exercice").click()
     pupil.locator(".offline-banner").wait_for()
@@ -223,3 +252,19 @@ def test_an_answer_to_an_attempt_handed_in_meanwhile_is_told(server: Server, bro
     assert [item["state"] for item in outbox(pupil)] == ["conflict"]
     shoot(pupil, "exercise-conflict")
     pupil.context.close()
+
+
+def test_a_video_over_the_budget_is_not_kept(server: Server, browser: Any) -> None:
+    server.stop()
+    server.start(PREAU_OFFLINE_BUDGET_MB="0")  # a fresh browser context: this worker
+    pupil = signed_in(browser, server, "eleve.demo")
+    lesson = homework_path(pupil, server, "Leçon vidéo")
+    pupil.get_by_role("button", name="Garder pour le hors-ligne").click()
+    pupil.locator("#keep-offline-status", has_text="ne tient pas dans la place").wait_for()
+    assert "(0 Mo)" in pupil.locator("#keep-offline-status").inner_text()
+    assert not [key for key in kept_keys(pupil) if key.endswith(".mp4")], kept_keys(pupil)
+    assert lesson in kept_keys(pupil)  # the homework page itself, as any page read
+    shoot(pupil, "video-over-budget")
+    pupil.context.close()
+    server.stop()
+    server.start()

@@ -256,10 +256,12 @@
           return Promise.all(requests.map(function (request) {
             return cache.match(request).then(function (response) {
               var type = response.headers.get("content-type") || "";
-              if (type.indexOf("text/html") !== 0) { return null; }
+              var url = new URL(request.url);
+              // An exercise's question pages are reached from its summary: listed once.
+              if (type.indexOf("text/html") !== 0 || /^\?q=\d+$/.test(url.search)) { return null; }
               return response.text().then(function (html) {
                 var title = /<title>([^<]*)<\/title>/.exec(html);
-                return { path: new URL(request.url).pathname, title: title ? title[1] : request.url,
+                return { path: url.pathname + url.search, title: title ? title[1] : request.url,
                   at: response.headers.get("x-preau-saved-at") };
               });
             });
@@ -272,7 +274,7 @@
       document.getElementById("nothing-saved").hidden = !!pages.length;
       pages.forEach(function (p) {
         var li = document.createElement("li"), a = document.createElement("a");
-        a.href = p.path + "?saved=1";
+        a.href = p.path + (p.path.indexOf("?") < 0 ? "?" : "&") + "saved=1";
         a.innerHTML = p.title;  // the title as the page itself escaped it
         li.appendChild(a);
         li.appendChild(document.createTextNode(" — " + say("saved_short", { when: when(p.at) })));

@@ -64,7 +64,10 @@ self.addEventListener("fetch", function (event) {
 });
 
 function page(event, url) {
-  var key = QUESTION.test(url.pathname + url.search) ? url.pathname + url.search : url.pathname;
+  var query = new URLSearchParams(url.search);
+  query.delete("saved");
+  var asked = url.pathname + (String(query) ? "?" + query : "");
+  var key = QUESTION.test(asked) ? asked : url.pathname;
   var fromNetwork = function () {
     return fetch(event.request).then(function (response) {
       if (response.ok && response.type === "basic" && (!url.search || key !== url.pathname) &&
