@@ -117,7 +117,9 @@ async def test_the_homework_page_offers_keeping_the_exercise_for_offline(
     would start the clock, so it is not kept)."""
     teacher = await as_user("teacher.a")
     work = await post_homework(teacher, world["a"], clock, title="Quiz")
-    set_ = await teacher.put(f"/api/v1/homework/{work['id']}/exercise", json={"gift": GIFT})
+    set_ = await teacher.put(
+        f"/api/v1/homework/{work['id']}/exercise", json={"gift": GIFT, "policy": {"attempts": 2}}
+    )
     assert set_.status_code == 200, set_.text
     exercise_id = set_.json()["id"]
     pupil = await signed_in(app, "pupil.a")
@@ -136,10 +138,15 @@ async def test_the_homework_page_offers_keeping_the_exercise_for_offline(
         f"/exercises/{exercise_id}/start", data={"csrf_token": csrf_from(intro.text)}
     )
     attempt_id = re.search(r"/attempts/(\d+)", started.headers["location"]).group(1)  # type: ignore[union-attr]  # a redirect to the attempt
-    again = await pupil.get(f"/exercises/{exercise_id}")
-    assert f'data-attempt="{attempt_id}"' in again.text
     question = await pupil.get(started.headers["location"])
     assert 'data-offline-label="Answer to question 1"' in question.text
+    again = await pupil.get(f"/exercises/{exercise_id}")
+    assert f'data-attempt="{attempt_id}"' in again.text
+    assert "data-new-attempt" not in again.text
+    handed = await (await as_user("pupil.a")).post(f"/api/v1/attempts/{attempt_id}/submit")
+    assert handed.status_code == 200, handed.text
+    # Handed in: keeping it would start a new attempt, which the page tells the script.
+    assert "data-new-attempt" in (await pupil.get(f"/exercises/{exercise_id}")).text
     timed_work = await post_homework(teacher, world["a"], clock, title="Chrono")
     timed = await teacher.put(
         f"/api/v1/homework/{timed_work['id']}/exercise",

@@ -232,6 +232,7 @@
     function keepExercise(exercise) {
       return fetch("/exercises/" + exercise, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
         if (html.indexOf("data-timed") >= 0) { return { error: "timed" }; }
+        if (html.indexOf("data-new-attempt") >= 0) { return { error: "handed_in" }; }  // not started for them
         if (html.indexOf("/exercises/" + exercise + "/start") < 0) { return { error: "no_attempt" }; }
         var body = new FormData();
         body.append("csrf_token", button.dataset.csrf);
