@@ -43,7 +43,7 @@
         if (waiting && !window.confirm(say("logout_waiting", { n: waiting }))) { return; }
         return Outbox.switchTo("").then(function () { form.submit(); });
       });
-    } else if (WRITES.test(action) && person) {
+    } else if ((WRITES.test(action) || (ANSWERS.test(action) && !navigator.onLine)) && person) {
       event.preventDefault();
       send(form, action);
     } else if (/^\/exercises\/\d+\/start$/.test(action) && form.dataset.attempt && !navigator.onLine) {
@@ -51,7 +51,10 @@
       location.assign("/attempts/" + form.dataset.attempt + "?q=summary");
     }
   }, true);
-  var WRITES = /^\/(homework\/\d+\/turn-in|messages\/\d+\/reply|todo\/\d+\/done|attempts\/\d+\/(answers\/\d+|submit))$/;
+  var WRITES = /^\/(homework\/\d+\/turn-in|messages\/\d+\/reply|todo\/\d+\/done)$/;
+  // An exercise's answers go the ordinary way online (a page per question, as without
+  // scripts) and into the outbox offline.
+  var ANSWERS = /^\/attempts\/\d+\/(answers\/\d+|submit)$/;
 
   function send(form, action) {
     var data = new FormData(form), fields = [], text = "";
@@ -83,8 +86,12 @@
     if (!navigator.onLine) { queue(); return; }
     fetch(action, { method: "POST", body: data, credentials: "same-origin", headers: { "Idempotency-Key": item.key } })
       .then(function (response) {
-        if (response.redirected) { location.assign(response.url); return; }
-        return response.text().then(function (html) { document.open(); document.write(html); document.close(); });
+        // The page it led to, as fetched: loading it again would lose its one-time
+        // confirmation ("Your work is turned in.", a cookie the fetch already used).
+        return response.text().then(function (html) {
+          if (response.redirected) { history.replaceState(null, "", response.url); }
+          document.open(); document.write(html); document.close();
+        });
       }, queue);
   }
 
