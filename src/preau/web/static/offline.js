@@ -179,6 +179,9 @@
 
   // "Keep for offline" (a homework's video lesson and exercise): the service worker
   // fetches and keeps them; the button says what this device holds.
+  var megabytes = function (bytes) {
+    return ((bytes || 0) / 1048576).toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 });
+  };
   var keep = document.getElementById("keep-offline");
   if (keep && navigator.serviceWorker) { keeping(keep); }
   function keeping(button) {
@@ -221,7 +224,7 @@
       var said = [], jobs = Promise.resolve();
       if (button.dataset.video) {
         jobs = jobs.then(function () { return ask({ keep: "video", id: button.dataset.video }); }).then(function (answer) {
-          if (answer.error) { said.push(say("keep_" + answer.error, { mb: Math.ceil((answer.bytes || 0) / 1048576), budget: Math.round((answer.budget || 0) / 1048576) })); }
+          if (answer.error) { said.push(say("keep_" + answer.error, { mb: megabytes(answer.bytes), budget: megabytes(answer.budget) })); }
         });
       }
       if (button.dataset.exercise) {
