@@ -54,8 +54,9 @@ def video_ready(page: Any, server: Server, homework: str) -> int:
 
 def keep_for_offline(page: Any, server: Server, homework: str) -> None:
     page.goto(server.url + homework)
-    page.get_by_role("button", name="Garder pour le hors-ligne").click()
+    page.get_by_role("button", name="Garder pour le hors-ligne").click()  # never kept before
     page.locator("#keep-offline-status", has_text="Gardé sur cet appareil").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Mettre à jour la copie sur cet appareil").wait_for()
 
 
 def wait_until(page: Any, script: str, argument: Any = None, seconds: float = 30) -> Any:

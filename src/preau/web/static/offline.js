@@ -208,7 +208,7 @@
       }
       return Promise.all(checks).then(function (found) {
         var at = found.every(Boolean) && found.map(function (r) { return r.headers.get("x-preau-saved-at"); }).sort()[0];
-        if (at) { status.textContent = say("kept", { when: when(at) }); }
+        if (at) { status.textContent = say("kept", { when: when(at) }); button.textContent = say("keep_again", {}); }
         return at;
       });
     };
