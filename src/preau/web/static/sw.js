@@ -13,6 +13,14 @@ var FILES = /^\/(files\/[^/]+|messages\/attachments\/\d+|videos\/\d+\/(poster\.j
 var VIDEO = /^\/videos\/(\d+)\/(low|medium|high)\.mp4$/;
 var QUESTION = /^\/attempts\/\d+\?q=(\d+|summary)$/;  // an exercise's pages, kept with their query
 var Outbox = self.PreauOutbox;
+var keptVideos = null;  // ids of the videos the person's cache holds, once read
+Outbox.person().then(function (person) {
+  return person ? caches.open(Outbox.cacheName(person)).then(function (c) { return c.keys(); }) : [];
+}).then(function (requests) {
+  var ids = {};
+  requests.forEach(function (r) { var found = VIDEO.exec(new URL(r.url).pathname); if (found) { ids[found[1]] = true; } });
+  keptVideos = ids;
+}).catch(function () { keptVideos = null; });
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL).then(function (c) { return c.addAll(SHELL_FILES); })
@@ -55,7 +63,11 @@ self.addEventListener("fetch", function (event) {
       return response;
     }).catch(function () { return caches.match(url.pathname); }));
   } else if (VIDEO.test(url.pathname)) {
-    event.respondWith(video(request, url));
+    // A video not kept is left to the browser (its media loader cancels what it does not
+    // need; a stream through here would stay open), unless this worker does not know yet.
+    if (!keptVideos || keptVideos[VIDEO.exec(url.pathname)[1]] || !self.navigator.onLine) {
+      event.respondWith(video(request, url));
+    }
   } else if (FILES.test(url.pathname)) {
     event.respondWith(saved(url.pathname).then(function (copy) { return copy || fetch(request); }));
   } else if (request.mode === "navigate") {
@@ -242,7 +254,10 @@ function keepVideo(person, id) {
               if (before + size > BUDGET) { return { error: "budget", bytes: size, budget: BUDGET }; }
               return file.blob().then(function (blob) {
                 return store(person, source[1], blob, file.headers);
-              }).then(function () { return { ok: true, bytes: size }; });
+              }).then(function () {
+                if (keptVideos) { keptVideos[id] = true; }
+                return { ok: true, bytes: size };
+              });
             });
           });
         });
