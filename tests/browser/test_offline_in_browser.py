@@ -23,6 +23,14 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PREAU, free_port
+from tests.browser.kept_offline import (
+    demo_video_transcoded,
+    homework_path,
+    keep_for_offline,
+    kept_keys,
+    video_ready,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -104,6 +112,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(tmp_path_factory.mktemp("offline"))
     running.start()
+    demo_video_transcoded(running)
     yield running
     running.stop()
 
@@ -306,7 +315,7 @@ def back_online_each_arrives_once(
 ) -> None:
     online(server, pupil.context)
     pupil.reload()  # the next visit sends what waits (Background Sync may be first)
-    pupil.wait_for_function("PreauOutbox.all().then(items => items.length === 0)")
+    wait_until(pupil, "PreauOutbox.all().then(items => items.length === 0)")
     assert bodies_in(server, conversation).count("Oui, à quelle heure ?") == 1
     with server.api("eleve.demo") as api:
         me = api.get("/api/v1/me").json()["id"]
@@ -355,7 +364,7 @@ def killed_after_commit_arrives_once(server: Server, pupil: Any, conversation: i
     assert [item["state"] for item in outbox(pupil)] == ["waiting"]
     server.start()
     pupil.reload()
-    pupil.wait_for_function("PreauOutbox.all().then(items => items.length === 0)")
+    wait_until(pupil, "PreauOutbox.all().then(items => items.length === 0)")
     assert bodies_in(server, conversation).count("Envoyé pendant la panne") == 1
 
 
@@ -407,6 +416,14 @@ def test_a_conflict_is_told_and_the_copy_kept(server: Server, browser: Any) -> N
 def test_another_person_sees_nothing_of_the_first(server: Server, browser: Any) -> None:
     pupil = signed_in(browser, server, "eleve.demo")
     context = pupil.context
+    # The video lesson and the exercise kept for offline are the pupil's too.
+    lesson = homework_path(pupil, server, "Leçon vidéo")
+    video_id = video_ready(pupil, server, lesson)
+    keep_for_offline(pupil, server, lesson)
+    keep_for_offline(pupil, server, homework_path(pupil, server, "Quiz"))
+    kept = kept_keys(pupil)
+    assert f"/videos/{video_id}/low.mp4" in kept, kept
+    assert any(key.endswith("?q=summary") for key in kept), kept
     pupil.goto(server.url + "/todo")
     wait_saved(pupil, ["/todo", "/timetable"])
     pupil.evaluate(
@@ -417,12 +434,14 @@ def test_another_person_sees_nothing_of_the_first(server: Server, browser: Any) 
     context.clear_cookies()
     parent = signed_in(browser, server, "parent.demo", context=context)
     assert not [p for p in saved_paths(parent) if p == "/todo"], saved_paths(parent)
+    assert not [k for k in kept_keys(parent) if k.startswith(("/videos/", "/attempts/"))]
     assert outbox(parent) == []
     # The parent logs out: nothing of theirs stays either.
     parent.goto(server.url + "/home")
     parent.get_by_role("button", name="Se déconnecter").click()
     parent.wait_for_url("**/login")
     assert saved_paths(parent) == []
+    assert kept_keys(parent) == []
     assert outbox(parent) == []
     page = context.new_page()
     page.goto(server.url + "/offline")
@@ -448,7 +467,7 @@ def test_a_new_service_worker_keeps_what_waits(server: Server, browser: Any) -> 
         })"""
     )
     assert replaced is True
-    pupil.wait_for_function("PreauOutbox.all().then(items => items.length === 0)")
+    wait_until(pupil, "PreauOutbox.all().then(items => items.length === 0)")
     assert bodies_in(server, conversation).count("Envoyé pendant la mise à jour") == 1
     assert not pupil.errors, pupil.errors
     pupil.context.close()

@@ -129,3 +129,50 @@ async def test_formulas_are_drawn_by_debians_katex_and_nothing_else_is_served(ap
         answer = await app.client.get(refused)
         assert answer.status_code == 404, refused
         assert "root:" not in answer.text
+
+
+async def test_the_homework_page_offers_keeping_the_exercise_for_offline(
+    app: App, as_user: Any, world: dict[str, School], clock: Clock
+) -> None:
+    """The button the service worker acts on (docs/offline.md): for the pupil only; the
+    exercise page names the open attempt kept with it, and says when it is timed (starting
+    would start the clock, so it is not kept)."""
+    teacher = await as_user("teacher.a")
+    work = await post_homework(teacher, world["a"], clock, title="Quiz")
+    set_ = await teacher.put(
+        f"/api/v1/homework/{work['id']}/exercise", json={"gift": GIFT, "policy": {"attempts": 2}}
+    )
+    assert set_.status_code == 200, set_.text
+    exercise_id = set_.json()["id"]
+    pupil = await signed_in(app, "pupil.a")
+    page = await pupil.get(f"/homework/{work['id']}")
+    assert f'id="keep-offline" data-exercise="{exercise_id}"' in page.text
+    assert "data-video" not in page.text
+    parent = await signed_in(app, "parent.a")
+    pupil_id = world["a"].people["pupil"]
+    seen = await parent.get(f"/homework/{work['id']}?pupil={pupil_id}")
+    assert seen.status_code == 200, seen.text
+    assert "keep-offline" not in seen.text
+    intro = await pupil.get(f"/exercises/{exercise_id}")
+    assert "data-timed" not in intro.text
+    assert "data-attempt" not in intro.text
+    started = await pupil.post(
+        f"/exercises/{exercise_id}/start", data={"csrf_token": csrf_from(intro.text)}
+    )
+    attempt_id = re.search(r"/attempts/(\d+)", started.headers["location"]).group(1)  # type: ignore[union-attr]  # a redirect to the attempt
+    question = await pupil.get(started.headers["location"])
+    assert 'data-offline-label="Answer to question 1"' in question.text
+    again = await pupil.get(f"/exercises/{exercise_id}")
+    assert f'data-attempt="{attempt_id}"' in again.text
+    assert "data-new-attempt" not in again.text
+    handed = await (await as_user("pupil.a")).post(f"/api/v1/attempts/{attempt_id}/submit")
+    assert handed.status_code == 200, handed.text
+    # Handed in: keeping it would start a new attempt, which the page tells the script.
+    assert "data-new-attempt" in (await pupil.get(f"/exercises/{exercise_id}")).text
+    timed_work = await post_homework(teacher, world["a"], clock, title="Chrono")
+    timed = await teacher.put(
+        f"/api/v1/homework/{timed_work['id']}/exercise",
+        json={"gift": GIFT, "policy": {"minutes": 20}},
+    )
+    assert timed.status_code == 200, timed.text
+    assert "data-timed" in (await pupil.get(f"/exercises/{timed.json()['id']}")).text
