@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
+from preau.actions.degraded import DatabaseWatch, StaleCopies
 from preau.actions.idempotency import install as install_idempotency
 from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
@@ -71,6 +72,7 @@ from preau.web import roster as web_roster
 from preau.web import skills as web_skills
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
+from preau.web.degraded import Degraded
 from preau.web.dependencies import dependencies
 from preau.web.errors import check_request, exception_handlers
 from preau.web.idempotency import IdempotencyKeys
@@ -147,6 +149,8 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             per_day=settings.messages_per_day,
         ),
         shared=shared,
+        stale_copies=StaleCopies(state),
+        database_watch=DatabaseWatch(engine),
         janus=JanusPool(
             settings,
             JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
@@ -175,6 +179,8 @@ async def stop_services(services: Services) -> None:
     await services.live.stop()
     await services.sessions.stop()
     await services.versions.stop()
+    await services.database_watch.stop()
+    await services.stale_copies.flush()
     await services.files.close()
     await services.state.close()
     await services.engine.dispose()
@@ -286,13 +292,21 @@ def around(
     id, security headers, metrics), the gate (waiting room, rate limits, shedding; left
     out when ``gate`` is None or disabled), sessions (cookies, locale, session), the
     ``Idempotency-Key`` of every write (docs/offline.md), then the warm reads (to-do,
-    inbox, unread counts, own week) that skip the router (DESIGN.md §5)."""
-    app: ASGIApp = SessionMiddleware(
-        IdempotencyKeys(WarmReads(router, services=services, reads=WARM_READS), services=services),
-        services=services,
-        session_seconds=settings.session_seconds,
-        secure_cookies=settings.cookie_secure,
-        default_locale=settings.default_locale,
+    inbox, unread counts, own week) that skip the router (DESIGN.md §5). Around the
+    session layer, what keeps the hot reads readable while the database is down and
+    refuses writes clearly (``web/degraded.py``, docs/reliability.md)."""
+    app: ASGIApp = Degraded(
+        SessionMiddleware(
+            IdempotencyKeys(
+                WarmReads(router, services=services, reads=WARM_READS), services=services
+            ),
+            services=services,
+            session_seconds=settings.session_seconds,
+            secure_cookies=settings.cookie_secure,
+            default_locale=settings.default_locale,
+        ),
+        copies=services.stale_copies,
+        watch=services.database_watch,
     )
     if gate is not None and gate.enabled:
         app = build_gate(
