@@ -90,8 +90,15 @@ def build_shared(settings: Settings) -> Shared:
     """The shared state and the stores beside it (the gate's admission store, the rate
     limits' storages): all on one Redis, shared by every process, or all in this one
     process (the demo, most tests), each application built here with stores of its own."""
-    if settings.redis_url:
-        return shared_on_redis(RedisSharedState(settings.redis_url, prefix=settings.redis_prefix))
+    if settings.shared_on_redis:
+        return shared_on_redis(
+            RedisSharedState(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                sentinels=settings.sentinels,
+                master=settings.redis_sentinel_master,
+            )
+        )
     return shared_in_memory(MemorySharedState())
 
 

@@ -4,10 +4,12 @@ become :class:`SharedStateUnavailable` so callers can choose to fail open."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from preau.ports import SharedStateUnavailable, Subscription
@@ -26,7 +28,7 @@ return value
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
-    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
         raise SharedStateUnavailable(f"Redis unreachable: {error}") from error
 
 
@@ -47,11 +49,33 @@ class RedisSubscription:
 
 
 class RedisSharedState:
-    def __init__(self, url: str, *, prefix: str) -> None:
+    """On one Redis (``url``), or on the primary that Sentinels name (``sentinels``, a
+    list of (host, port), and the ``master`` name): the client then asks them again
+    after a failover, and a demoted primary's ``READONLY`` answer counts as unreachable
+    until it does (docs/reliability.md)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        sentinels: list[tuple[str, int]] | None = None,
+        master: str = "preau",
+    ) -> None:
         self.prefix = prefix
-        self.client: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=1.0, health_check_interval=15
-        )
+        options: dict[str, Any] = {
+            "socket_timeout": 2.0,
+            "socket_connect_timeout": 1.0,
+            "health_check_interval": 15,
+        }
+        if sentinels:
+            watchers = Sentinel(
+                sentinels,
+                sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+            )
+            self.client: redis.Redis = watchers.master_for(master, **options)
+        else:
+            self.client = redis.Redis.from_url(url, **options)
         self._incr = self.client.register_script(_INCR_WITH_TTL)
 
     def key(self, name: str) -> str:
