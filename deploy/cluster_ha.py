@@ -47,6 +47,7 @@ PRIMARY_PORT, REPLICA_PORT = 5440, 5441
 REDIS_PORTS = (6390, 6391)
 SENTINEL_PORTS = (26390, 26391, 26392)
 SENTINEL_MASTER = "preau"
+REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 APP_BASE_PORT, LISTEN_PORT = 8111, 8090
 DATABASE_ADMIN = f"postgresql://postgres@127.0.0.1:{PRIMARY_PORT}/postgres"
 SENTINELS = ",".join(f"127.0.0.1:{port}" for port in SENTINEL_PORTS)
@@ -211,7 +212,8 @@ def start_patroni() -> None:
         start(f"patroni-{index}", ["patroni", str(patroni_config(index))], as_postgres=True)
         if index == 0:  # the first becomes the primary, then the other clones it
             wait_for("the PostgreSQL primary", lambda: primary_index() == 0, 90)
-    wait_for("the PostgreSQL replica", lambda: http_status(f"http://127.0.0.1:{PATRONI_PORTS[1]}/replica") == 200, 90)  # fmt: skip
+    replica = f"http://127.0.0.1:{PATRONI_PORTS[1]}/replica"
+    wait_for("the PostgreSQL replica", lambda: http_status(replica) == 200, 90)
 
 
 def primary_index() -> int | None:
@@ -223,10 +225,13 @@ def primary_index() -> int | None:
 
 def start_haproxy() -> None:
     def servers(check: str) -> str:
-        return "\n".join(
-            f"  server pg{index} 127.0.0.1:{pg} check port {api}"
-            for index, (pg, api) in enumerate(zip(PG_PORTS, PATRONI_PORTS, strict=True))
-        ) + f"\n  option httpchk GET /{check}\n  http-check expect status 200\n"
+        return (
+            "\n".join(
+                f"  server pg{index} 127.0.0.1:{pg} check port {api}"
+                for index, (pg, api) in enumerate(zip(PG_PORTS, PATRONI_PORTS, strict=True))
+            )
+            + f"\n  option httpchk GET /{check}\n  http-check expect status 200\n"
+        )
 
     text = f"""global
   maxconn 1000
@@ -251,22 +256,44 @@ listen replicas
 
 
 def redis_alive(port: int) -> bool:
-    return subprocess.run(  # noqa: S603 - Debian's redis-cli
-        ["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False
-    ).stdout.strip() == b"PONG"
+    return (
+        subprocess.run(  # noqa: S603 - Debian's redis-cli
+            [REDIS_CLI, "-p", str(port), "ping"], capture_output=True, check=False
+        ).stdout.strip()
+        == b"PONG"
+    )
+
+
+def start_redis_node(index: int, primary_port: int | None) -> None:
+    """One Redis server; a replica of ``primary_port`` unless that is its own port."""
+    port = REDIS_PORTS[index]
+    directory = RUN_DIR / f"redis-{index}"
+    directory.mkdir(exist_ok=True)
+    command = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+        "--save", "", "--appendonly", "no", "--daemonize", "no",
+    ]  # fmt: skip
+    if primary_port is not None and primary_port != port:
+        command += ["--replicaof", "127.0.0.1", str(primary_port)]
+    start(f"redis-{index}", command)
+
+
+def redis_primary_port() -> int | None:
+    """The Redis primary's port as a Sentinel names it (None: none answers)."""
+    for port in SENTINEL_PORTS:
+        answer = subprocess.run(  # noqa: S603 - Debian's redis-cli
+            [REDIS_CLI, "-p", str(port), "sentinel", "get-master-addr-by-name", SENTINEL_MASTER],
+            capture_output=True, check=False, text=True,
+        )  # fmt: skip
+        lines = answer.stdout.split()
+        if len(lines) == 2 and lines[1].isdigit():
+            return int(lines[1])
+    return None
 
 
 def start_redis() -> None:
-    for index, port in enumerate(REDIS_PORTS):
-        directory = RUN_DIR / f"redis-{index}"
-        directory.mkdir(exist_ok=True)
-        command = [
-            "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-            "--save", "", "--appendonly", "no", "--daemonize", "no",
-        ]  # fmt: skip
-        if index:
-            command += ["--replicaof", "127.0.0.1", str(REDIS_PORTS[0])]
-        start(f"redis-{index}", command)
+    for index in range(len(REDIS_PORTS)):
+        start_redis_node(index, REDIS_PORTS[0])
     wait_for("Redis", lambda: all(redis_alive(port) for port in REDIS_PORTS), 15)
     for index, port in enumerate(SENTINEL_PORTS):
         path = RUN_DIR / f"sentinel-{index}.conf"
@@ -318,7 +345,8 @@ def up(args: argparse.Namespace) -> int:
     busy = [port for port in wanted if not base.port_free(port)]
     if busy:
         raise SystemExit(f"cluster-ha: ports already in use: {', '.join(map(str, busy))}")
-    missing = [name for name in ("etcd", "patroni", "haproxy", "redis-sentinel") if not shutil.which(name)]  # fmt: skip
+    parts = ("etcd", "patroni", "haproxy", "redis-sentinel")
+    missing = [name for name in parts if not shutil.which(name)]
     if missing:
         raise SystemExit(f"cluster-ha: missing {' '.join(missing)} (make system-deps as root)")
     if RUN_DIR.exists() and not args.keep:
@@ -349,6 +377,26 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
+def restart(args: argparse.Namespace) -> int:
+    """Start one part again after a drill stopped or killed it (as a supervisor would)."""
+    name: str = args.part
+    if name.startswith("app-"):
+        workers = len(list(RUN_DIR.glob("app-*.pid")))
+        port = int(name.removeprefix("app-"))
+        process = base.start_app(port, app_environ(workers))
+        base.wait_http(f"http://127.0.0.1:{port}/healthz", 60, process)
+    elif name.startswith("patroni-"):
+        index = int(name.removeprefix("patroni-"))
+        start(name, ["patroni", str(RUN_DIR / f"patroni-{index}.yml")], as_postgres=True)
+    elif name.startswith("redis-"):
+        index = int(name.removeprefix("redis-"))
+        start_redis_node(index, redis_primary_port())
+    else:
+        raise SystemExit(f"cluster-ha: cannot restart {name}")
+    log(f"started {name} again")
+    return 0
+
+
 STOP_ORDER = ("nginx", "app", "haproxy", "patroni", "etcd", "sentinel", "redis")
 
 
@@ -375,7 +423,8 @@ def postmasters() -> dict[Path, int]:
             pid: int | None = int(pid_file.read_text(encoding="utf-8").splitlines()[0])
         except (OSError, ValueError, IndexError):
             pid = None
-        if pid is not None and "postgres" in base.command_line(pid) and str(RUN_DIR) in base.command_line(pid):  # fmt: skip
+        line = base.command_line(pid) if pid is not None else ""
+        if pid is not None and "postgres" in line and str(RUN_DIR) in line:
             found[pid_file] = pid
     return found
 
@@ -407,7 +456,8 @@ def status(_args: argparse.Namespace) -> int:
         return 1
     alive = running()
     for path in files:
-        log(f"{path.stem}: {'running (pid %d)' % alive[path] if path in alive else 'not running'}")
+        state = f"running (pid {alive[path]})" if path in alive else "not running"
+        log(f"{path.stem}: {state}")
     log(f"PostgreSQL primary: pg{primary_index()}")
     return 0 if len(alive) == len(files) else 1
 
@@ -416,11 +466,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     starting = commands.add_parser("up", help="start every part")
-    starting.add_argument("--workers", type=int, default=int(os.environ.get("CLUSTER_WORKERS") or 2))  # fmt: skip
+    workers = int(os.environ.get("CLUSTER_WORKERS") or 2)
+    starting.add_argument("--workers", type=int, default=workers)
     starting.add_argument("--keep", action="store_true", help="keep the last run's data")
     starting.set_defaults(run=up)
     commands.add_parser("down", help="stop what up started").set_defaults(run=down)
     commands.add_parser("status", help="which processes run").set_defaults(run=status)
+    again = commands.add_parser("restart", help="start a part again: app-PORT, patroni-N, redis-N")
+    again.add_argument("part")
+    again.set_defaults(run=restart)
     args = parser.parse_args()
     os.chdir(ROOT)
     point_base_here()
