@@ -143,7 +143,9 @@ async def wait_until(check: object, within: float) -> bool:
 
 async def fault(name: str, outage: float) -> None:
     if name == "app-kill":
-        kill(pid_of("app-8111"), signal.SIGKILL)
+        # The whole process: the server and its workers (their own process group).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid_of("app-8111"), signal.SIGKILL)
         await asyncio.sleep(5)  # a supervisor notices and restarts it
         await asyncio.to_thread(cluster, "restart", "app-8111")
     elif name == "pg-primary-kill":

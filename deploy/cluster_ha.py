@@ -24,6 +24,7 @@ The app processes, nginx, the database and the demo logins are made by the funct
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pwd
 import shutil
@@ -412,6 +413,11 @@ def stop_one(path: Path, pid: int, timeout: float) -> None:
     if is_ours(path, pid):
         log(f"{path.stem} (pid {pid}) did not stop in {timeout:.0f} s; killing it")
         os.kill(pid, signal.SIGKILL)
+    if path.stem.startswith("app-"):
+        # An app process leads its own process group (its server's workers): none of them
+        # may outlive it holding the port.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def postmasters() -> dict[Path, int]:

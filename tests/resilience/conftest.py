@@ -49,9 +49,19 @@ async def database_url(cluster: ThrowawayPostgres) -> str:
     return url
 
 
-@pytest.fixture
-async def app(database_url: str, cluster: ThrowawayPostgres) -> AsyncIterator[App]:
-    async with running_app(make_settings(database_url)) as running:
+@pytest.fixture(params=["memory", "redis"])
+async def app(
+    request: pytest.FixtureRequest, database_url: str, cluster: ThrowawayPostgres
+) -> AsyncIterator[App]:
+    """The app with its shared state in memory (the embedded default) or on the shared
+    Redis: the second-level copies live there."""
+    shared: dict[str, object] = {}
+    if request.param == "redis":
+        shared = {
+            "redis_url": request.getfixturevalue("redis_url"),
+            "redis_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    async with running_app(make_settings(database_url, **shared)) as running:
         yield running
     cluster.start_if_stopped()  # for the next test
 
