@@ -117,6 +117,27 @@ def redis_primary() -> int | None:
     return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
 
 
+COUNTED = ("preau_rate_limit_fail_open_total", "preau_degraded_answers_total")
+
+
+def counted() -> Counter[str]:
+    """The app processes' counters of rate limits let through while Redis was down and of
+    degraded answers (kept copies, refused writes), summed over the processes."""
+    found: Counter[str] = Counter()
+    for pid_file in RUN_DIR.glob("app-*.pid"):
+        port = pid_file.stem.removeprefix("app-")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+                text = answer.read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name.startswith(COUNTED):
+                found[name] += int(float(value))
+    return found
+
+
 def kill(pid: int, sign: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sign)
@@ -278,6 +299,7 @@ async def count_subjects(name: str) -> dict[str, int]:
 
 async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
     tally = Tally(name)
+    before = await asyncio.to_thread(counted)
     stop = asyncio.Event()
     deadline = [float("inf")]
     limits = httpx.Limits(max_connections=args.readers + args.writers + 4)
@@ -311,6 +333,9 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
         stop.set()
         deadline[0] = time.monotonic() + 60  # writes still failing get a minute to land
         await asyncio.gather(*tasks)
+    after = await asyncio.to_thread(counted)
+    # An app process restarted in the drill starts its counters again: a lower bound.
+    moved = {name: after[name] - before[name] for name in after if after[name] > before[name]}
     counts = await count_subjects(name)
     subjects = tally.writes
     lost = [key for key in tally.acknowledged if counts.get(subjects[key], 0) == 0]
@@ -332,24 +357,29 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
         "reads_stale": tally.reads_stale,
         "recovered_after_s": round(recovered, 1),
         "errors_seen": dict(tally.errors.most_common()),
+        "counted_by_the_apps": moved,
     }
 
 
 def table(results: list[dict[str, object]]) -> str:
     lines = [
         "| drill | fault (s) | writes acknowledged | lost | duplicates | reads served "
-        "(during the fault) | stale reads | recovered after (s) | errors people saw |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "(during the fault) | stale reads | recovered after (s) | errors people saw | "
+        "rate limits failed open |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for row in results:
         errors = row["errors_seen"]
         assert isinstance(errors, dict)
         seen = ", ".join(f"{what}: {count}" for what, count in errors.items()) or "none"
+        moved = row["counted_by_the_apps"]
+        assert isinstance(moved, dict)
+        fail_open = sum(v for k, v in moved.items() if k.startswith(COUNTED[0]))
         lines.append(
             f"| {row['drill']} | {row['fault_s']} | {row['writes_acknowledged']} | "
             f"{row['lost']} | {row['duplicates']} | {row['reads_served_pct']} % "
             f"({row['reads_served_during_fault_pct']} % of {row['reads_during_fault']}) | "
-            f"{row['reads_stale']} | {row['recovered_after_s']} | {seen} |"
+            f"{row['reads_stale']} | {row['recovered_after_s']} | {seen} | {fail_open} |"
         )
     return "\n".join(lines)
 

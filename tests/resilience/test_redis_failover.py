@@ -90,6 +90,15 @@ async def test_shared_state_follows_a_sentinel_failover(
             )
 
         assert await until(replicated, 10)
+        watcher = state._sentinels.sentinels[0]  # type: ignore[union-attr]  # given above
+
+        async def replica_known() -> bool:
+            # A Sentinel learns of replicas from the primary's INFO, every 10 s at first:
+            # it can promote none before.
+            found = await watcher.execute_command("SENTINEL", "REPLICAS", "test")
+            return len(found) == 1
+
+        assert await until(replica_known, 20)
         primary.send_signal(signal.SIGKILL)
         primary.wait()
         # The same client, with no new configuration, writes to the promoted replica.

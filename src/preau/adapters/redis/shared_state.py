@@ -68,8 +68,9 @@ class RedisSharedState:
             "socket_connect_timeout": 1.0,
             "health_check_interval": 15,
         }
+        self._sentinels: Sentinel | None = None
         if sentinels:
-            watchers = Sentinel(
+            watchers = self._sentinels = Sentinel(
                 sentinels,
                 sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
             )
@@ -115,3 +116,6 @@ class RedisSharedState:
 
     async def close(self) -> None:
         await self.client.aclose()
+        if self._sentinels is not None:  # its own connections to each Sentinel
+            for watcher in self._sentinels.sentinels:
+                await watcher.aclose()
