@@ -17,6 +17,7 @@ import hashlib
 import logging
 import socket
 import time
+import zlib
 from collections import OrderedDict
 
 import msgspec
@@ -28,7 +29,8 @@ from preau.ports import SharedState, SharedStateUnavailable
 
 log = logging.getLogger("preau.degraded")
 
-KEPT_SECONDS = 7 * 86400  # a copy in the shared state outlives a long weekend's outage
+KEPT_SECONDS = 2 * 86400  # a copy in the shared state: yesterday's, at least
+MAX_KEPT_BYTES = 64 * 1024 * 1024  # the copies one process keeps, bodies counted
 MAX_BODY = 512 * 1024  # larger answers are not kept
 SHARED_TIMEOUT = 0.5  # a slow shared state must not hold a degraded answer long
 # SQLSTATE classes that mean the server is going away or not accepting connections:
@@ -77,12 +79,24 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(StaleCopy)
 
 
+def _pack(copy: StaleCopy) -> bytes:
+    """A shared copy, compressed: pages shrink about tenfold (docs/reliability.md)."""
+    return zlib.compress(_encoder.encode(copy), 1)
+
+
+def _unpack(raw: bytes) -> StaleCopy | None:
+    with contextlib.suppress(zlib.error, msgspec.DecodeError, msgspec.ValidationError):
+        return _decoder.decode(zlib.decompress(raw))
+    return None
+
+
 class StaleCopies:
     """The last answer per (school, person, path, query, locale), here and shared."""
 
-    def __init__(self, state: SharedState, *, max_entries: int = 20_000) -> None:
+    def __init__(self, state: SharedState, *, max_bytes: int = MAX_KEPT_BYTES) -> None:
         self.state = state
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.kept_bytes = 0
         self.entries: OrderedDict[str, StaleCopy] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
         self.shared_failures = 0
@@ -102,10 +116,13 @@ class StaleCopies:
         if known is not None and known.etag == copy.etag:
             self.entries.move_to_end(key)
             return
+        if known is not None:
+            self.kept_bytes -= len(known.body)
         self.entries[key] = copy
         self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        self.kept_bytes += len(copy.body)
+        while self.kept_bytes > self.max_bytes and self.entries:
+            self.kept_bytes -= len(self.entries.popitem(last=False)[1].body)
         task = asyncio.get_running_loop().create_task(self._share(key, copy))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
@@ -113,7 +130,7 @@ class StaleCopies:
     async def _share(self, key: str, copy: StaleCopy) -> None:
         try:
             async with asyncio.timeout(SHARED_TIMEOUT * 4):
-                await self.state.set(key, _encoder.encode(copy), ttl_seconds=KEPT_SECONDS)
+                await self.state.set(key, _pack(copy), ttl_seconds=KEPT_SECONDS)
         except (SharedStateUnavailable, TimeoutError):
             self.shared_failures += 1
 
@@ -127,11 +144,7 @@ class StaleCopies:
                 raw = await self.state.get(key)
         except (SharedStateUnavailable, TimeoutError):
             return None
-        if raw is None:
-            return None
-        with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-            return _decoder.decode(raw)
-        return None
+        return None if raw is None else _unpack(raw)
 
     async def flush(self) -> None:
         """Wait for the shared writes under way (tests, shutdown)."""
