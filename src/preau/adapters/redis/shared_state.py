@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -68,6 +70,11 @@ class RedisSharedState:
             "socket_connect_timeout": 1.0,
             "health_check_interval": 15,
         }
+        # Subscriptions on their own connections, never retried: redis-py (6 and later)
+        # reconnects and subscribes again in silence, and the messages sent in between
+        # would be lost unseen. A loss must reach ``follow``, whose ``on_lost`` makes the
+        # warm caches forget what they may have missed.
+        no_retry = {**options, "retry": Retry(NoBackoff(), 0)}
         self._sentinels: Sentinel | None = None
         if sentinels:
             watchers = self._sentinels = Sentinel(
@@ -75,8 +82,10 @@ class RedisSharedState:
                 sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
             )
             self.client: redis.Redis = watchers.master_for(master, **options)
+            self.listener: redis.Redis = watchers.master_for(master, **no_retry)
         else:
             self.client = redis.Redis.from_url(url, **options)
+            self.listener = redis.Redis.from_url(url, **no_retry)
         self._incr = self.client.register_script(_INCR_WITH_TTL)
 
     def key(self, name: str) -> str:
@@ -107,7 +116,7 @@ class RedisSharedState:
         await _guard(lambda: self.client.publish(self.key(channel), message))
 
     async def subscribe(self, *channels: str) -> Subscription:
-        pubsub = self.client.pubsub()
+        pubsub = self.listener.pubsub()
         await _guard(lambda: pubsub.subscribe(*(self.key(c) for c in channels)))
         return RedisSubscription(pubsub, self.prefix)
 
@@ -115,6 +124,7 @@ class RedisSharedState:
         await _guard(self.client.ping)
 
     async def close(self) -> None:
+        await self.listener.aclose()
         await self.client.aclose()
         if self._sentinels is not None:  # its own connections to each Sentinel
             for watcher in self._sentinels.sentinels:
