@@ -6,10 +6,14 @@ from __future__ import annotations
 import errno
 
 import pytest
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from preau.actions.degraded import StaleCopies, StaleCopy, database_unavailable
 from preau.adapters.memory.shared_state import MemorySharedState
+
+
+class ReadOnly(Exception):
+    sqlstate = "25006"  # as asyncpg's ReadOnlySQLTransactionError carries it
 
 
 def copy(body: bytes) -> StaleCopy:
@@ -54,6 +58,7 @@ async def test_an_unchanged_copy_is_not_written_again() -> None:
         (OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
         (IntegrityError("INSERT", {}, Exception("duplicate key")), False),
         (ValueError("a bug"), False),
+        (DBAPIError("INSERT", {}, ReadOnly("read-only transaction")), True),
     ],
 )
 def test_which_errors_mean_unreachable(error: BaseException, unreachable: bool) -> None:

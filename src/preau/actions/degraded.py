@@ -35,7 +35,9 @@ MAX_BODY = 512 * 1024  # larger answers are not kept
 SHARED_TIMEOUT = 0.5  # a slow shared state must not hold a degraded answer long
 # SQLSTATE classes that mean the server is going away or not accepting connections:
 # 08 connection exceptions, 57P0x admin/crash shutdown, "cannot connect now".
-UNREACHABLE_SQLSTATES = ("08", "57P")
+# 25006: a write reached a node that is read-only right now (a replica being promoted, a
+# primary just demoted): the primary is unreachable for writes until the failover ends.
+UNREACHABLE_SQLSTATES = ("08", "57P", "25006")
 NETWORK_ERRNOS = frozenset(
     {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH,
      errno.ENETUNREACH, errno.ETIMEDOUT, errno.EPIPE}
