@@ -9,7 +9,7 @@ export PREAU_FILES_DIR ?= var/files
 # The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
 export PREAU_OPERATOR_UAIS ?= 0751234A
 
-.PHONY: run test fuzz lint bench install system-deps node-deps services messages clean cluster cluster-down
+.PHONY: run test fuzz lint bench install system-deps node-deps services messages clean cluster cluster-down cluster-ha drills
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the browser tests, benchmarks, virtual classes, make cluster and the
+# Debian packages the browser tests, benchmarks, virtual classes, make cluster (and
+# cluster-ha: Patroni, etcd, HAProxy, Redis Sentinel) and the
 # Kubernetes manifests' test (kubectl kustomize) and single sign-on (xmlsec1 for SAML; Node
 # and npm for the tests' OpenID provider) need (root only). A kubectl, node or npm from
 # another package counts: Debian's cannot be installed over it (same files).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway libjs-katex nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway libjs-katex nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm patroni etcd-server haproxy redis-sentinel; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
@@ -95,8 +96,20 @@ messages: install
 cluster: install system-deps services
 	$(BIN)/python deploy/cluster.py up --workers $(or $(CLUSTER_WORKERS),2)
 
+# The same on highly available parts (etcd, Patroni primary + replica, HAProxy, Redis
+# primary + replica + three Sentinels): deploy/cluster_ha.py, docs/reliability.md.
+cluster-ha: install system-deps
+	$(BIN)/python deploy/cluster_ha.py up --workers $(or $(CLUSTER_WORKERS),2)
+
+# Stops whichever of the two clusters runs (exactly the processes each started).
 cluster-down:
 	$(BIN)/python deploy/cluster.py down
+	$(BIN)/python deploy/cluster_ha.py down
+
+# Faults under load against the HA cluster (bench/drills.py; DRILLS_ARGS=--quick for the
+# short run). Not part of make test or CI's run.
+drills: install system-deps
+	$(BIN)/python bench/drills.py $(DRILLS_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

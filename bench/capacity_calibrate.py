@@ -12,7 +12,7 @@ process on PostgreSQL and on a Redis server of its own (started here on a free p
   session resync) measured over the same wall time, minus the cost of the in-process ASGI
   driver itself (measured on an empty app);
 - SQL statements per request (SQLAlchemy ``before_cursor_execute`` events), transactions
-  (``begin`` events) and pool checkouts (each one pings: ``pool_pre_ping``);
+  (``begin`` events) and pool checkouts (no longer pinged: docs/reliability.md);
 - Redis commands per request (server-side ``INFO commandstats`` deltas, which count the
   commands run inside Lua scripts too) and script calls among them;
 - PostgreSQL backend CPU and Redis server CPU per request (``/proc/<pid>/schedstat``,

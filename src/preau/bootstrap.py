@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from preau.actions.accounts import LoginThrottle, Passwords
 from preau.actions.classwork.todo import HomeworkCache, TodoCache
 from preau.actions.context import Services
+from preau.actions.degraded import DatabaseWatch, StaleCopies
 from preau.actions.idempotency import install as install_idempotency
 from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
@@ -83,6 +84,7 @@ from preau.web import skills as web_skills
 from preau.web import sso as web_sso
 from preau.web import timetable as web_timetable
 from preau.web import virtual as web_virtual
+from preau.web.degraded import Degraded
 from preau.web.dependencies import dependencies
 from preau.web.errors import check_request, exception_handlers
 from preau.web.idempotency import IdempotencyKeys
@@ -100,8 +102,15 @@ def build_shared(settings: Settings) -> Shared:
     """The shared state and the stores beside it (the gate's admission store, the rate
     limits' storages): all on one Redis, shared by every process, or all in this one
     process (the demo, most tests), each application built here with stores of its own."""
-    if settings.redis_url:
-        return shared_on_redis(RedisSharedState(settings.redis_url, prefix=settings.redis_prefix))
+    if settings.shared_on_redis:
+        return shared_on_redis(
+            RedisSharedState(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                sentinels=settings.sentinels,
+                master=settings.redis_sentinel_master,
+            )
+        )
     return shared_in_memory(MemorySharedState())
 
 
@@ -202,6 +211,8 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             per_day=settings.messages_per_day,
         ),
         shared=shared,
+        stale_copies=StaleCopies(state),
+        database_watch=DatabaseWatch(engine),
         janus=JanusPool(
             settings,
             JanusAdmin(admin_secret=settings.janus_admin_secret, room_key=settings.janus_room_key),
@@ -231,6 +242,8 @@ async def stop_services(services: Services) -> None:
     await services.live.stop()
     await services.sessions.stop()
     await services.versions.stop()
+    await services.database_watch.stop()
+    await services.stale_copies.flush()
     await services.files.close()
     services.passwords.close()
     if services.sso is not None:
@@ -347,13 +360,21 @@ def around(
     id, security headers, metrics), the gate (waiting room, rate limits, shedding; left
     out when ``gate`` is None or disabled), sessions (cookies, locale, session), the
     ``Idempotency-Key`` of every write (docs/offline.md), then the warm reads (to-do,
-    inbox, unread counts, own week) that skip the router (DESIGN.md §5)."""
-    app: ASGIApp = SessionMiddleware(
-        IdempotencyKeys(WarmReads(router, services=services, reads=WARM_READS), services=services),
-        services=services,
-        session_seconds=settings.session_seconds,
-        secure_cookies=settings.cookie_secure,
-        default_locale=settings.default_locale,
+    inbox, unread counts, own week) that skip the router (DESIGN.md §5). Around the
+    session layer, what keeps the hot reads readable while the database is down and
+    refuses writes clearly (``web/degraded.py``, docs/reliability.md)."""
+    app: ASGIApp = Degraded(
+        SessionMiddleware(
+            IdempotencyKeys(
+                WarmReads(router, services=services, reads=WARM_READS), services=services
+            ),
+            services=services,
+            session_seconds=settings.session_seconds,
+            secure_cookies=settings.cookie_secure,
+            default_locale=settings.default_locale,
+        ),
+        copies=services.stale_copies,
+        watch=services.database_watch,
     )
     if gate is not None and gate.enabled:
         app = build_gate(

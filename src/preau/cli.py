@@ -70,7 +70,7 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
-    if workers > 1 and (not settings.redis_url or not settings.secret_key):
+    if workers > 1 and (not settings.shared_on_redis or not settings.secret_key):
         raise click.UsageError(
             "Several workers need PREAU_REDIS_URL and a shared PREAU_SECRET_KEY."
         )

@@ -26,6 +26,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_pool_size: int = 10
     redis_url: str = ""  # empty: in-process shared state (one process only)
     redis_prefix: str = "preau:"
+    # Redis behind Sentinels ("host:port,host:port,..."): the client follows failovers
+    # to the primary they name ``redis_sentinel_master``; set instead of ``redis_url``.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "preau"
     files_dir: Path = Path("var/files")
 
     # Classwork files: where they live and what is accepted.
@@ -158,6 +162,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.secret_key:
             return self
         return msgspec.structs.replace(self, secret_key=secrets.token_urlsafe(48))
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        """``redis_sentinels`` as (host, port) pairs."""
+        found: list[tuple[str, int]] = []
+        for item in self.redis_sentinels.split(","):
+            host, _, port = item.strip().rpartition(":")
+            if host and port.isdigit():
+                found.append((host, int(port)))
+        return found
+
+    @property
+    def shared_on_redis(self) -> bool:
+        return bool(self.redis_url or self.redis_sentinels)
 
     @property
     def is_sqlite(self) -> bool:

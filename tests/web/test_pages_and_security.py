@@ -98,7 +98,7 @@ async def test_health_readiness_and_metrics(app: App) -> None:
     assert (await app.client.get("/healthz")).text == "ok"
     ready = await app.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"database": "ok", "shared_state": "ok"}
+    assert ready.json() == {"database": "ok", "shared_state": "ok", "status": "ok"}
     await app.client.get("/login")
     metrics = (await app.client.get("/metrics")).text
     assert 'preau_http_requests_total{method="GET",route="/login",status="200"}' in metrics

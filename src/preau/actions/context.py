@@ -20,6 +20,7 @@ from preau.settings import Settings
 if TYPE_CHECKING:
     from preau.actions.accounts import LoginThrottle, Passwords
     from preau.actions.classwork.todo import HomeworkCache, TodoCache
+    from preau.actions.degraded import DatabaseWatch, StaleCopies
     from preau.actions.lessons.transcoding import MediaWorker
     from preau.actions.messages.sending import SendingLimit
     from preau.actions.report_cards import ReportCardCache
@@ -54,6 +55,9 @@ class Services:
     # ``state`` and the stores that live beside it, in this process or on its Redis: the
     # gate's queue and passes (which the operator pages read too), the limits' counters.
     shared: Shared
+    # the last answer of each person's hot reads, served when the database is down
+    stale_copies: StaleCopies
+    database_watch: DatabaseWatch  # whether this process last found the database down
     clock: Callable[[], float] = field(default=time.time)
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured

@@ -79,7 +79,10 @@ def install(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "rollback")
     def _forget(connection: Connection) -> None:
-        connection.info.pop(_WROTE, None)
+        # A connection the database dropped has no info left to clear (asking for it
+        # would try to reconnect inside the rollback and fail the request with a 500).
+        if not connection.invalidated:
+            connection.info.pop(_WROTE, None)
 
 
 def _is(claim: Claim) -> tuple[sa.ColumnElement[bool], ...]:

@@ -13,12 +13,15 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
+from sqlalchemy.exc import DBAPIError
 
 from preau import i18n
+from preau.actions.degraded import database_unavailable
 from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
 from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError
 from preau.i18n import lazy
 from preau.web.bodies import check_body
+from preau.web.degraded import MARKER, READ_REFUSED, RETRY_AFTER, WRITE_REFUSED
 from preau.web.render import csrf_token, render, translate_error
 
 log = logging.getLogger("preau.errors")
@@ -191,8 +194,36 @@ def _fields(extra: Any) -> list[str]:
     return names[:10] or ["?"]
 
 
+def handle_database_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The database cannot be reached: a ``503`` marked for the layer that may answer
+    from a kept copy instead (``web/degraded.py``); any other database error is a bug."""
+    if not database_unavailable(error):
+        return handle_unexpected(request, error)
+    log.warning("database unreachable on %s %s: %r", request.method, request.url.path, error)
+    reading = request.method in ("GET", "HEAD")
+    detail = i18n.gettext(READ_REFUSED if reading else WRITE_REFUSED)
+    response: Response[Any]
+    if is_api(request):
+        response = problem(503, detail)
+    else:
+        response = render(
+            request,
+            "error.html",
+            status_code=503,
+            status=503,
+            title=i18n.gettext(STATUS_TITLES[503]),
+            detail=detail,
+        )
+    response.headers["retry-after"] = RETRY_AFTER.decode()
+    response.headers["cache-control"] = "no-store"
+    response.headers[MARKER.decode()] = "1"
+    return response
+
+
 exception_handlers: dict[type[Exception], Any] = {
     PreauError: handle_preau_error,
+    DBAPIError: handle_database_error,
+    OSError: handle_database_error,
     HTTPException: handle_http_exception,
     UnicodeDecodeError: handle_undecodable,
     Exception: handle_unexpected,

@@ -4,12 +4,14 @@ become :class:`SharedStateUnavailable` so callers can choose to fail open."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from preau.ports import SharedStateUnavailable, Subscription
@@ -28,7 +30,7 @@ return value
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
-    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
         raise SharedStateUnavailable(f"Redis unreachable: {error}") from error
 
 
@@ -49,22 +51,41 @@ class RedisSubscription:
 
 
 class RedisSharedState:
-    def __init__(self, url: str, *, prefix: str) -> None:
+    """On one Redis (``url``), or on the primary that Sentinels name (``sentinels``, a
+    list of (host, port), and the ``master`` name): the client then asks them again
+    after a failover, and a demoted primary's ``READONLY`` answer counts as unreachable
+    until it does (docs/reliability.md)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        sentinels: list[tuple[str, int]] | None = None,
+        master: str = "preau",
+    ) -> None:
         self.prefix = prefix
-        self.client: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=1.0, health_check_interval=15
-        )
+        options: dict[str, Any] = {
+            "socket_timeout": 2.0,
+            "socket_connect_timeout": 1.0,
+            "health_check_interval": 15,
+        }
         # Subscriptions on their own connections, never retried: redis-py (6 and later)
         # reconnects and subscribes again in silence, and the messages sent in between
         # would be lost unseen. A loss must reach ``follow``, whose ``on_lost`` makes the
         # warm caches forget what they may have missed.
-        self.listener: redis.Redis = redis.Redis.from_url(
-            url,
-            socket_timeout=2.0,
-            socket_connect_timeout=1.0,
-            health_check_interval=15,
-            retry=Retry(NoBackoff(), 0),
-        )
+        no_retry = {**options, "retry": Retry(NoBackoff(), 0)}
+        self._sentinels: Sentinel | None = None
+        if sentinels:
+            watchers = self._sentinels = Sentinel(
+                sentinels,
+                sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+            )
+            self.client: redis.Redis = watchers.master_for(master, **options)
+            self.listener: redis.Redis = watchers.master_for(master, **no_retry)
+        else:
+            self.client = redis.Redis.from_url(url, **options)
+            self.listener = redis.Redis.from_url(url, **no_retry)
         self._incr = self.client.register_script(_INCR_WITH_TTL)
 
     def key(self, name: str) -> str:
@@ -105,3 +126,6 @@ class RedisSharedState:
     async def close(self) -> None:
         await self.listener.aclose()
         await self.client.aclose()
+        if self._sentinels is not None:  # its own connections to each Sentinel
+            for watcher in self._sentinels.sentinels:
+                await watcher.aclose()

@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection to PostgreSQL
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -27,8 +28,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cursor.close()
 
         return engine
+    # No ping before every checkout (a round trip on every request): a connection found
+    # dead makes SQLAlchemy drop the whole pool, and the layer around the router tries a
+    # read once more (web/degraded.py); a write is refused with a 503 and its
+    # Idempotency-Key retried by the client (docs/reliability.md). A primary that is gone
+    # is given up on after CONNECT_TIMEOUT, not asyncpg's 60 s.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args={"timeout": CONNECT_TIMEOUT},
     )
 
 
