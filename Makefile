@@ -9,7 +9,7 @@ export PREAU_FILES_DIR ?= var/files
 # The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
 export PREAU_OPERATOR_UAIS ?= 0751234A
 
-.PHONY: run test fuzz lint bench install system-deps services messages clean cluster cluster-down
+.PHONY: run test fuzz lint bench install system-deps services messages clean cluster cluster-down node-deps
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,11 +19,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# npm packages the tests use (axe-core, injected into pages by the browser acceptance test):
+# `npm ci` from package-lock.json, again only when it changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch node_modules/.installed
+
+node-deps: node_modules/.installed
+
 # Debian packages the browser tests, benchmarks, virtual classes, make cluster and the
 # Kubernetes manifests' test (kubectl kustomize) need (root only). A kubectl from another
 # package counts: Debian's kubernetes-client cannot be installed over it (same file).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway nginx-light kubernetes-client ffmpeg; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway nginx-light kubernetes-client ffmpeg nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
@@ -59,7 +67,7 @@ run: install
 # asyncio loop of the HTTP tests must not share one. Both runs measure branch coverage, of
 # the servers the tests start too ([tool.coverage] in pyproject.toml); the total must stay
 # above its floor there, except for a partial run (PYTEST_ARGS set).
-test: install system-deps services
+test: install system-deps node-deps services
 	$(BIN)/coverage erase
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not browser" --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	$(BIN)/pytest -m browser --cov --cov-append --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
