@@ -31,7 +31,8 @@ def axe_problems(page: Any) -> list[str]:
             const result = await axe.run(document, {resultTypes: ["violations"]});
             return result.violations
                 .filter(v => v.impact === "serious" || v.impact === "critical")
-                .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
+                .map(v => v.id + ": " + v.nodes.slice(0, 3)
+                    .map(n => n.target.join(" ")).join(" | "));
         }"""
     )
     return [str(line) for line in found]
@@ -83,7 +84,8 @@ def walk(browser: Any, server: Server, profile: str, scheme: str) -> list[str]:
         if extra := overflow(page):
             problems.append(f"menu open, 390 px: {extra} px too wide")
         paths = menu_pages(page)
-        assert "/home" in paths and len(paths) >= 8, paths
+        assert "/home" in paths, paths
+        assert len(paths) >= 8, paths
         for size in (PHONE, DESKTOP):
             page.set_viewport_size(size)
             for path in paths:
@@ -101,8 +103,6 @@ def walk(browser: Any, server: Server, profile: str, scheme: str) -> list[str]:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_every_page_fits_a_phone_and_passes_axe(
-    browser: Any, server: Server, profile: str
-) -> None:
+def test_every_page_fits_a_phone_and_passes_axe(browser: Any, server: Server, profile: str) -> None:
     problems = walk(browser, server, profile, "light") + walk(browser, server, profile, "dark")
     assert not problems, f"{profile}:\n" + "\n".join(problems)

@@ -85,8 +85,10 @@ def week_days(view: WeekView) -> list[tuple[date, list[Occurrence]]]:
     ]
 
 
-HOUR_ROWS = [(f"{hour:02d}:00", f"at-{(hour * 60 - GRID_FIRST_MINUTE) // 15 + 2} len-4")
-             for hour in range(7, 19)]
+HOUR_ROWS = [
+    (f"{hour:02d}:00", f"at-{(hour * 60 - GRID_FIRST_MINUTE) // 15 + 2} len-4")
+    for hour in range(7, 19)
+]
 
 
 def own_week(services: Services, actor: Actor, scope: Scope) -> date | None:

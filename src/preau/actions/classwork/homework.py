@@ -297,17 +297,21 @@ async def taught_subject(connection: AsyncConnection, actor: Actor, group_id: in
     if row is not None and (row.subject or row.group_subject):
         return str(row.subject or row.group_subject)
     subjects = (
-        await connection.execute(
-            sa.select(timetable_lessons.c.subject)
-            .where(
-                timetable_lessons.c.school_id == actor.school_id,
-                timetable_lessons.c.group_id == group_id,
-                timetable_lessons.c.teacher_id == actor.person_id,
+        (
+            await connection.execute(
+                sa.select(timetable_lessons.c.subject)
+                .where(
+                    timetable_lessons.c.school_id == actor.school_id,
+                    timetable_lessons.c.group_id == group_id,
+                    timetable_lessons.c.teacher_id == actor.person_id,
+                )
+                .distinct()
+                .limit(2)
             )
-            .distinct()
-            .limit(2)
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return str(subjects[0]) if len(subjects) == 1 else None
 
 
