@@ -31,7 +31,7 @@ node-deps: node_modules/.installed
 # Kubernetes manifests' test (kubectl kustomize) need (root only). A kubectl from another
 # package counts: Debian's kubernetes-client cannot be installed over it (same file).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway nginx-light kubernetes-client ffmpeg nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway libjs-katex nginx-light kubernetes-client ffmpeg nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \

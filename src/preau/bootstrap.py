@@ -59,6 +59,7 @@ from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
 from preau.web import exercises as web_exercises
+from preau.web import formulas as web_formulas
 from preau.web import gate as web_gate
 from preau.web import home as web_home
 from preau.web import lessons as web_lessons
@@ -225,6 +226,7 @@ def build_router(services: Services) -> Litestar:
             *web_lessons.routes,
             *web_attendance.routes,
             *web_exercises.routes,
+            *web_formulas.routes,
             *web_skills.routes,
             *web_offline.routes,
             *api_accounts.routes,

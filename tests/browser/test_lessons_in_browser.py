@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server
-from tests.browser.test_classwork_in_browser import signed_in
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server
+from tests.browser.test_classwork_in_browser import local, set_homework, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +72,7 @@ def test_the_exercise_is_answered_page_by_page_and_handed_in(server: Server, bro
     open_homework(pupil, server, "Quiz")
     pupil.get_by_role("link", name="Faire l'exercice").click()
     pupil.get_by_role("button", name=re.compile("Commencer|Continuer|Nouvel essai")).click()
+    drawn = False
     for _ in range(12):
         form = pupil.locator("form[action*='/answers/']")
         if form.count() == 0:
@@ -80,6 +82,12 @@ def test_the_exercise_is_answered_page_by_page_and_handed_in(server: Server, bro
         elif form.locator("input[type=checkbox]").count():
             form.locator("input[type=checkbox]").first.check()
         elif form.locator("select").count():
+            if form.locator("select[name^=rank-]").count():  # the ordering: fractions in TeX
+                main = pupil.locator("main")
+                wait_until(main, "m => m.dataset.formulas === 'drawn'")
+                assert pupil.locator("main .katex").count() >= 3
+                assert "frac{" not in main.inner_text()
+                drawn = True
             selects = form.locator("select")
             for index in range(selects.count()):
                 options = selects.nth(index).locator("option")
@@ -87,7 +95,50 @@ def test_the_exercise_is_answered_page_by_page_and_handed_in(server: Server, bro
         else:
             form.locator("#text").fill("15")
         form.get_by_role("button").click()
+    assert drawn, "the question with formulas was never shown"
     assert "Avant de rendre" in pupil.content()
     pupil.get_by_role("button", name="Rendre").click()
     assert pupil.locator(".score strong").inner_text().endswith("/ 10")
     assert not pupil.errors
+
+
+def test_a_lesson_recorded_in_the_browser_is_sent_once(server: Server, browser: Any) -> None:
+    """The teacher records with the camera (Chromium's fake one), stops and sends: one
+    request, with its Idempotency-Key, and the lesson is queued for transcoding."""
+    with_camera = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+        ],
+    )
+    try:
+        teacher = signed_in(with_camera, server, "teacher")
+        set_homework(teacher, server, "Leçon enregistrée", due=local(timedelta(days=2)))
+        teacher.get_by_role("button", name="Donner un devoir").click()
+        teacher.wait_for_url(re.compile(r".*/homework/\d+\?done=created"))
+        teacher.goto(teacher.url.split("?")[0] + "/video")
+        sent: list[str] = []
+        teacher.on(
+            "request",
+            lambda request: (
+                sent.append(request.headers.get("idempotency-key", ""))
+                if request.method == "POST" and request.url.endswith("/video")
+                else None
+            ),
+        )
+        teacher.get_by_role("button", name="Démarrer l’enregistrement").click()
+        teacher.wait_for_timeout(2500)  # two seconds and a half of the fake camera
+        teacher.get_by_role("button", name="Arrêter").click()
+        teacher.get_by_role("button", name="Envoyer l’enregistrement").click()
+        deadline = time.monotonic() + 60
+        while not re.search(r"/videos/\d+", teacher.url):
+            status = teacher.locator("#recorder-status")
+            assert time.monotonic() < deadline, status.inner_text() if status.count() else ""
+            teacher.wait_for_timeout(500)
+        assert len(sent) == 1
+        assert re.fullmatch(r"[0-9a-f-]{36}", sent[0]), sent
+        assert not teacher.errors
+    finally:
+        with_camera.close()

@@ -94,9 +94,10 @@ async def test_follow_subscribes_again_after_a_loss(shared_state: SharedState) -
         else:
             assert isinstance(shared_state, RedisSharedState)
             # Only this test's connections: others share the Redis server.
-            pool = shared_state.client.connection_pool
-            for connection in [*pool._in_use_connections, *pool._available_connections]:
-                await connection.disconnect()
+            for client in (shared_state.client, shared_state.listener):
+                pool = client.connection_pool
+                for connection in [*pool._in_use_connections, *pool._available_connections]:
+                    await connection.disconnect()
         await asyncio.sleep(0.1)
         await asyncio.wait_for(subscribed.wait(), 2)
         await asyncio.sleep(0.05)

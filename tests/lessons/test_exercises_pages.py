@@ -107,3 +107,25 @@ async def test_set_take_and_review_an_exercise_through_the_pages(  # noqa: PLR09
     assert marked.status_code in (302, 303)
     after = await teacher.get(attempt_link.group(1))
     assert "3 / 3" in after.text
+
+
+async def test_formulas_are_drawn_by_debians_katex_and_nothing_else_is_served(app: App) -> None:
+    script = await app.client.get("/katex/katex.min.js")
+    assert script.status_code == 200, "libjs-katex is missing: `make system-deps` installs it"
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "renderToString" in script.text
+    assert (await app.client.get("/katex/contrib/auto-render.js")).status_code == 200
+    style = await app.client.get("/katex/katex.min.css")
+    assert style.headers["content-type"].startswith("text/css")
+    font = await app.client.get("/katex/fonts/KaTeX_Main-Regular.woff2")
+    assert font.status_code == 200
+    assert font.headers["content-type"] == "font/woff2"
+    for refused in (
+        "/katex/katex.mjs",  # not one KaTeX needs here
+        "/katex/fonts/KaTeX_Main-Regular.ttf",
+        "/katex/../../../../etc/passwd",
+        "/katex/fonts/..%2F..%2F..%2Fetc%2Fpasswd.woff2",
+    ):
+        answer = await app.client.get(refused)
+        assert answer.status_code == 404, refused
+        assert "root:" not in answer.text

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.actions.lessons.transcoding import run_next_job
+from preau.adapters.media import Ffmpeg
 from preau.adapters.sql.schema import video_lessons, video_renditions
+from preau.domain.lessons import read_probe
 from tests.classwork.conftest import Clock, post_homework
 from tests.helpers import (
     PASSWORD,
@@ -179,3 +181,31 @@ async def test_wrong_truncated_and_oversized_files_leave_nothing(
     else:
         assert truncated.status_code == 400
         assert await count_rows(app.services, video_lessons) == 0
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A live WebM as a browser's MediaRecorder writes it: no duration in its header."""
+    path = tmp_path_factory.mktemp("recorded") / "recorded.webm"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
+            "-f", "lavfi", "-i", "sine=duration=2", "-shortest",
+            "-c:v", "libvpx", "-c:a", "libopus", "-f", "webm", "-live", "1", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    header = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    assert header == "N/A"  # the case the test below is about
+    return path
+
+
+async def test_a_browser_recording_without_a_duration_is_measured(recorded: Path) -> None:
+    """The probe measures a recording from its last packet, so a lesson recorded in the
+    browser is accepted with its real length."""
+    info = read_probe(await Ffmpeg("ffmpeg", "ffprobe").probe(recorded))
+    assert 1.9 <= float(info.duration_s) <= 2.1
+    assert (info.width, info.height, info.has_audio) == (320, 240, True)

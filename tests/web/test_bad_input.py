@@ -219,6 +219,34 @@ async def test_json_nested_too_deeply_is_a_400(app: App, world: dict[str, School
     assert not json_depth_exceeds(b"[[1], [2], [3]]" * 30, 32)
 
 
+async def test_bytes_in_a_text_part_and_nul_in_a_search_are_a_400(
+    app: App, world: dict[str, School]
+) -> None:
+    """Found by the fuzzer: a file sent without its file name is a text part that is not
+    UTF-8, and a NUL in a search reached PostgreSQL, which refuses it."""
+    del world
+    teacher = await bearer(app, "teacher.a")
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="reason"\r\n\r\nillness\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"\r\n\r\n'
+        ).encode()
+        + b"\x89PNG\r\n\x1a\n\x00\xff"
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    sent = await teacher.post(
+        "/api/v1/attendance/absences/1/justification",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert_refused(sent)
+    assert "UTF-8" in sent.json()["detail"]
+    for search in ("/api/v1/contacts", "/api/v1/people"):
+        found = await teacher.get(search, params={"q": "\x00=ã"})
+        assert_refused(found)
+
+
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", ""]
 )

@@ -39,6 +39,7 @@ PUBLIC = {
     ("GET", "/favicon.ico"),
     ("GET", "/sw.js"),
     ("GET", "/offline"),
+    ("GET", "/katex/{name:path}"),  # Debian's KaTeX, for formulas in exercises
 }
 NOT_HANDLERS = ("/static", "/api/v1/schema")  # Litestar's own: files and the OpenAPI document
 

@@ -22,6 +22,14 @@ class MediaError(RuntimeError):
     """ffmpeg could not read or write the video (a broken or truncated file)."""
 
 
+def _seconds(text: str) -> float | None:
+    """A time as ffprobe prints it, or None for its "N/A"."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 class Ffmpeg:
     def __init__(self, ffmpeg: str, ffprobe: str, *, threads: int = 1) -> None:
         self.ffmpeg = ffmpeg
@@ -64,7 +72,29 @@ class Ffmpeg:
             found: dict[str, Any] = json.loads(output)
         except ValueError:
             raise MediaError("ffprobe gave no JSON") from None
+        format_ = found.get("format")
+        if isinstance(format_, dict) and not format_.get("duration"):
+            # A browser's MediaRecorder writes WebM with no duration in its header: the
+            # last video packet's end says it.
+            measured = await self._last_packet_end(path)
+            if measured > 0:
+                format_["duration"] = f"{measured:.3f}"
         return found
+
+    async def _last_packet_end(self, path: Path) -> float:
+        output = await self._run(
+            [
+                self.ffprobe, "-v", "error", "-select_streams", "v:0",
+                "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", str(path),
+            ],
+            PROBE_SECONDS,
+        )  # fmt: skip
+        end = 0.0
+        for line in output.decode(errors="replace").splitlines():
+            times = [_seconds(part) for part in line.strip().split(",")]
+            if times and times[0] is not None:  # a packet without a time stamp is skipped
+                end = max(end, times[0] + (times[1] or 0.0 if len(times) > 1 else 0.0))
+        return end
 
     async def transcode(
         self, source: Path, target: Path, rendition: Rendition, info: VideoInfo

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 from litestar import Router, get, patch, post
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 
 from preau.actions import accounts, directory
 from preau.domain.bounds import Ids, Input
@@ -26,7 +24,7 @@ from preau.domain.directory import (
 from preau.domain.people import Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.params import IdPath, IdQuery, Page, PageSize
+from preau.web.params import IdPath, IdQuery, Page, PageSize, Search
 
 
 class GroupDetail(msgspec.Struct, kw_only=True):
@@ -53,7 +51,7 @@ async def people_list(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: Annotated[str, QueryParameter(max_length=100)] = "",
+    q: Search = "",
     profile: FromQuery[Profile | None] = None,
     group_id: IdQuery = None,
     include_inactive: FromQuery[bool] = False,
@@ -133,7 +131,7 @@ async def groups_list(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: Annotated[str, QueryParameter(max_length=100)] = "",
+    q: Search = "",
     include_inactive: FromQuery[bool] = False,
     page: Page = 1,
     page_size: PageSize = 50,

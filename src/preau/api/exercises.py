@@ -8,12 +8,16 @@ answer is idempotent (the last one for a question counts) and so is handing in.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Annotated, ClassVar
 
 from litestar import Response, Router, delete, get, post, put
-from litestar.params import JSONBody
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, JSONBody
 
 from preau.actions import exercises
+from preau.actions.exercises import images
 from preau.actions.exercises.attempts import Saved
 from preau.actions.exercises.authoring import BankQuestion, ExerciseDraft, ImportReport
 from preau.actions.exercises.results import OpenMark
@@ -210,6 +214,46 @@ async def bank_delete(services: AppServices, actor: SignedInActor, question_id: 
     await exercises.remove_from_bank(services, actor, question_id)
 
 
+@dataclass
+class PictureForm:
+    alt: str
+    file: UploadFile | None = None
+
+
+@put(
+    "/api/v1/exercises/{exercise_id:int}/questions/{position:int}/picture",
+    tags=TAGS,
+    summary="Show a picture with a question (teachers of the homework)",
+    description="Multipart fields `file` (PNG, JPEG, GIF or WebP, read from its bytes; up "
+    "to 2 MB) and `alt` (what it shows, read to pupils who cannot see it; up to 300 "
+    "characters). Replaces the question's picture; pupils get it at "
+    "`/exercises/{exercise_id}/questions/{position}/picture`.",
+    status_code=204,
+    request_max_body_size=3 * 1024 * 1024,
+)
+async def picture_put(
+    services: AppServices,
+    actor: SignedInActor,
+    exercise_id: IdPath,
+    position: Position,
+    data: Annotated[PictureForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> None:
+    content = await data.file.read() if data.file is not None else b""
+    await images.set_picture(services, actor, exercise_id, position, data=content, alt=data.alt)
+
+
+@delete(
+    "/api/v1/exercises/{exercise_id:int}/questions/{position:int}/picture",
+    tags=TAGS,
+    summary="Take a question's picture away (teachers of the homework)",
+    status_code=204,
+)
+async def picture_delete(
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath, position: Position
+) -> None:
+    await images.remove_picture(services, actor, exercise_id, position)
+
+
 routes = [
     Router(
         "/",
@@ -229,6 +273,8 @@ routes = [
             bank_get,
             bank_import,
             bank_delete,
+            picture_put,
+            picture_delete,
         ],
     )
 ]

@@ -4,12 +4,12 @@ ETag for cheap polling), reports and moderation, school rules and personal prefe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
 
 from preau.actions import messages
@@ -36,7 +36,7 @@ from preau.domain.people import Actor
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.messages import attachment_response
-from preau.web.params import IdPath, Page, PageSize
+from preau.web.params import IdPath, Page, PageSize, Search
 from preau.web.warm import JSON, Warm, WarmRead, cached_response
 
 Req = Request[Any, Any, Any]
@@ -110,7 +110,7 @@ async def inbox(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: Annotated[str, QueryParameter(max_length=100)] = "",
+    q: Search = "",
     archived: FromQuery[bool] = False,
     page: Page = 1,
     page_size: PageSize = messages.INBOX_PAGE_SIZE,
@@ -209,7 +209,7 @@ async def contacts(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: Annotated[str, QueryParameter(max_length=100)] = "",
+    q: Search = "",
 ) -> Contacts:
     return await messages.list_contacts(services, actor, query=q)
 

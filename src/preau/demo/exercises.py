@@ -62,7 +62,7 @@ def demo_questions() -> list[Question]:
         Ordering(
             title="Ordre",
             text="Rangez ces nombres du plus petit au plus grand.",
-            items=("1/4", "1/3", "1/2", "3/4"),
+            items=(r"\( \dfrac{1}{4} \)", r"\( \dfrac{1}{3} \)", r"\( \dfrac{1}{2} \)", "3/4"),
         ),
         Blanks(
             title="Texte à trous",

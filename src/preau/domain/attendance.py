@@ -15,10 +15,12 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from preau.domain.bounds import Id, Input
 from preau.domain.errors import InvalidInput
 
 
@@ -98,13 +100,15 @@ class AttendanceAction(enum.StrEnum):
 # -- the roll call ---------------------------------------------------------------------------
 
 
-class RollEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    pupil_id: int
+class RollEntry(Input, kw_only=True):
+    pupil_id: Id
     status: Status
-    minutes: int | None = None  # late: how late; left early: how long before the end
+    minutes: Annotated[int, msgspec.Meta(ge=0, le=24 * 60)] | None = (
+        None  # late: how late; left early: how long before the end
+    )
 
 
-class RollCallDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class RollCallDraft(Input, kw_only=True):
     entries: list[RollEntry]
 
 
@@ -179,10 +183,11 @@ def prefill_from_seats(
 # -- periods and half-days -----------------------------------------------------------------
 
 
-class PeriodDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class PeriodDraft(Input, kw_only=True):
     """An absence the office records from a half-day to a half-day, both included."""
 
-    pupil_id: int
+    multiline: ClassVar[frozenset[str]] = frozenset({"note"})
+    pupil_id: Id
     first_day: date
     first_half: Half = Half.MORNING
     last_day: date
@@ -317,7 +322,8 @@ def check_justification(reason: str, comment: str) -> tuple[Reason, str]:
     return chosen, check_note(comment, "comment")
 
 
-class Answer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Answer(Input, kw_only=True):
+    multiline: ClassVar[frozenset[str]] = frozenset({"note"})
     accept: bool
     note: str = ""  # the sentence to the parents; required when refusing
 

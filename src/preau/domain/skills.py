@@ -17,6 +17,7 @@ from datetime import date
 
 import msgspec
 
+from preau.domain.bounds import Id, Input
 from preau.domain.errors import InvalidInput
 
 
@@ -196,18 +197,18 @@ class Framework(msgspec.Struct, frozen=True, kw_only=True):
     skills: list[Skill]  # domains and skills, each domain followed by its skills
 
 
-class FrameworkDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class FrameworkDraft(Input, kw_only=True):
     name: str
     name_en: str | None = None
 
 
-class SkillDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SkillDraft(Input, kw_only=True):
     """A domain (no ``parent_id``) or a skill under one of the framework's domains."""
 
     code: str
     name: str
     name_en: str | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 def check_framework(draft: FrameworkDraft) -> FrameworkDraft:
@@ -264,16 +265,16 @@ def shown_name(name: str, name_en: str | None, locale: str) -> str:
 # -- levels and the summary ----------------------------------------------------------------
 
 
-class LevelEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class LevelEntry(Input, kw_only=True):
     """One cell of a skills grid: a level as typed (``"3"``, ``"MS"``, ``"satisfactory"``),
     or ``null`` / ``""`` to clear it."""
 
-    pupil_id: int
-    skill_id: int
+    pupil_id: Id
+    skill_id: Id
     value: str | int | None = None
 
 
-class LevelsColumn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class LevelsColumn(Input, kw_only=True):
     levels: list[LevelEntry]
 
 

@@ -23,7 +23,7 @@ from preau.domain.errors import InvalidInput, PreauError
 from preau.domain.people import EnrolmentRole, GroupKind, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import school_admin
-from preau.web.params import IdPath, Page, form_id
+from preau.web.params import IdPath, Page, Search, form_id
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -46,7 +46,7 @@ async def people_list(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: FromQuery[str] = "",
+    q: Search = "",
     profile: FromQuery[str] = "",
     page: Page = 1,
     inactive: FromQuery[bool] = False,
@@ -228,7 +228,7 @@ async def groups_list(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: FromQuery[str] = "",
+    q: Search = "",
     page: Page = 1,
     inactive: FromQuery[bool] = False,
 ) -> Response[str]:

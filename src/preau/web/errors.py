@@ -16,7 +16,7 @@ from litestar.response import Redirect
 
 from preau import i18n
 from preau.cookies import DEVICE_COOKIE, SESSION_COOKIE
-from preau.domain.errors import NotAuthenticated, PreauError, TooManyAttempts
+from preau.domain.errors import InvalidInput, NotAuthenticated, PreauError, TooManyAttempts
 from preau.i18n import lazy
 from preau.web.bodies import check_body
 from preau.web.render import csrf_token, render, translate_error
@@ -167,6 +167,19 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     )
 
 
+NOT_TEXT = lazy(
+    "A text field of this form is not UTF-8 text: send a file as a file (with its file "
+    "name) and text as UTF-8."
+)
+
+
+def handle_undecodable(request: Request[Any, Any, Any], error: UnicodeDecodeError) -> Response[Any]:
+    """Litestar decodes every multipart part without a file name as UTF-8 and lets the
+    error through: bytes where text was expected are the sender's mistake, a 400."""
+    log.info("undecodable text on %s %s: %s", request.method, request.url.path, error)
+    return handle_preau_error(request, InvalidInput(NOT_TEXT))
+
+
 def _fields(extra: Any) -> list[str]:
     names: list[str] = []
     items = extra if isinstance(extra, list) else [extra]
@@ -181,6 +194,7 @@ def _fields(extra: Any) -> list[str]:
 exception_handlers: dict[type[Exception], Any] = {
     PreauError: handle_preau_error,
     HTTPException: handle_http_exception,
+    UnicodeDecodeError: handle_undecodable,
     Exception: handle_unexpected,
 }
 

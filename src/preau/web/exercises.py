@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.params import FromQuery
-from litestar.response import Redirect
+from litestar.response import Redirect, Stream
 
 from preau import i18n
 from preau.actions import exercises
 from preau.actions.context import Services
+from preau.actions.exercises import images
 from preau.actions.exercises.authoring import ExerciseDraft
 from preau.actions.exercises.results import OpenMark
 from preau.domain.errors import InvalidInput, NotFound, PreauError
@@ -24,7 +25,7 @@ from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.classwork import moment_formatter, zone_for
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.params import IdPath, Position
+from preau.web.params import IdPath, Position, Search
 from preau.web.render import render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -158,7 +159,7 @@ async def attempt_page(
     services: AppServices,
     actor: SignedInActor,
     attempt_id: IdPath,
-    q: FromQuery[str] = "",
+    q: Search = "",
 ) -> Response[Any]:
     """One question (``?q=<position>``), or the summary to hand in, or once handed in
     the marked result."""
@@ -222,6 +223,100 @@ async def results_page(
     table = await exercises.results_of(services, actor, exercise_id)
     view = await exercises.get_exercise(services, actor, exercise_id)
     return render(request, "exercises/results.html", table=table, exercise=view, number=number)
+
+
+# -- pictures with questions -----------------------------------------------------------------
+
+
+@get("/exercises/{exercise_id:int}/pictures", include_in_schema=False)
+async def pictures_page(
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    exercise_id: IdPath,
+    done: FromQuery[str] = "",
+) -> Response[Any]:
+    return await _pictures(request, services, actor, exercise_id, done=done == "picture")
+
+
+async def _pictures(
+    request: Req,
+    services: Services,
+    actor: Actor,
+    exercise_id: int,
+    *,
+    done: bool = False,
+    error: PreauError | None = None,
+    error_for: int | None = None,
+) -> Response[Any]:
+    view = await exercises.get_exercise(services, actor, exercise_id)
+    if view.questions is None:  # pupils and parents see pictures with the questions
+        return Redirect(f"/exercises/{exercise_id}")
+    return render(
+        request,
+        "exercises/pictures.html",
+        status_code=error.status if error else 200,
+        exercise=view,
+        done=done,
+        error=translate_error(error) if error else None,
+        error_for=error_for,
+    )
+
+
+@get("/exercises/{exercise_id:int}/questions/{position:int}/picture", include_in_schema=False)
+async def picture_file(
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath, position: Position
+) -> Stream:
+    """Shown in the page, so inline, but only as the raster type its bytes are (never SVG),
+    in a sandbox of its own, and never cached by a shared cache."""
+    found = await images.open_picture(services, actor, exercise_id, position)
+    return Stream(
+        found.chunks,
+        media_type=found.media_type,
+        headers={
+            "content-length": str(found.size),
+            "content-disposition": "inline",
+            "cache-control": "private, max-age=3600",
+            "content-security-policy": "default-src 'none'; sandbox",
+            "cross-origin-resource-policy": "same-origin",
+        },
+    )
+
+
+@post(
+    "/exercises/{exercise_id:int}/questions/{position:int}/picture",
+    include_in_schema=False,
+    request_max_body_size=3 * 1024 * 1024,
+)
+async def picture_upload_page(
+    request: Req,
+    services: AppServices,
+    actor: SignedInActor,
+    exercise_id: IdPath,
+    position: Position,
+) -> Response[Any]:
+    form = await request.form()
+    upload = form.get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    try:
+        await images.set_picture(
+            services, actor, exercise_id, position, data=data, alt=str(form.get("alt", ""))
+        )
+    except InvalidInput as error:
+        return await _pictures(
+            request, services, actor, exercise_id, error=error, error_for=position
+        )
+    return Redirect(f"/exercises/{exercise_id}/pictures?done=picture")
+
+
+@post(
+    "/exercises/{exercise_id:int}/questions/{position:int}/picture/remove", include_in_schema=False
+)
+async def picture_remove_page(
+    services: AppServices, actor: SignedInActor, exercise_id: IdPath, position: Position
+) -> Redirect:
+    await images.remove_picture(services, actor, exercise_id, position)
+    return Redirect(f"/exercises/{exercise_id}/pictures?done=picture")
 
 
 def _policy_from_form(form: FormMultiDict) -> Policy:
@@ -296,6 +391,10 @@ routes = [
             results_page,
             set_exercise_form,
             set_exercise_page,
+            pictures_page,
+            picture_file,
+            picture_upload_page,
+            picture_remove_page,
         ],
     )
 ]

@@ -35,7 +35,7 @@ from preau.domain.messages import (
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.params import IdPath, IdQuery, Page, form_id, form_ids
+from preau.web.params import IdPath, IdQuery, Page, Search, form_id, form_ids
 from preau.web.render import environment, render, translate_error
 
 Req = Request[Any, Any, Any]
@@ -116,7 +116,7 @@ async def inbox(
     services: AppServices,
     actor: SignedInActor,
     *,
-    q: FromQuery[str] = "",
+    q: Search = "",
     archived: FromQuery[bool] = False,
     page: Page = 1,
     done: FromQuery[str] = "",
@@ -164,7 +164,7 @@ async def compose(
     request: Req,
     services: AppServices,
     actor: SignedInActor,
-    q: FromQuery[str] = "",
+    q: Search = "",
     to: IdQuery = None,
 ) -> Response[str]:
     return await _compose(request, services, actor, values={"person_ids": [to] if to else []}, q=q)

@@ -23,6 +23,9 @@ IdPath: TypeAlias = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 IdQuery: TypeAlias = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
 Page: TypeAlias = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 PageSize: TypeAlias = Annotated[int, QueryParameter(ge=1, le=200)]
+# A search box: one line of at most 100 characters, no control character (PostgreSQL
+# refuses a NUL in a text, and no name holds one).
+Search: TypeAlias = Annotated[str, QueryParameter(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 # A question's place in an exercise (from 0; an exercise holds at most 100).
 Position: TypeAlias = Annotated[int, PathParameter(ge=0, le=999)]
 

@@ -15,13 +15,14 @@ from fractions import Fraction
 
 import msgspec
 import sqlalchemy as sa
+from msgspec.structs import replace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_attempt_by_id, access_exercise_by_id, access_hand_in_by_id
 from preau.actions.classwork.hand_ins import turn_in_result
 from preau.actions.context import Services
-from preau.actions.exercises.authoring import load_policy, load_questions
+from preau.actions.exercises.authoring import load_policy, load_questions, pictures_of
 from preau.actions.marks import mark_from_hand_in
 from preau.adapters.sql.schema import attempt_answers, attempts
 from preau.domain.access import Action
@@ -234,7 +235,11 @@ async def attempt_view(
     questions = load_questions(exercise)
     answers = await load_answers(connection, attempt_id)
     seed = str(attempt.seed)
-    shown = [present(questions[i], i, seed) for i in _shown_order(policy, len(questions), seed)]
+    pictures = await pictures_of(connection, exercise.id)
+    shown = [
+        replace(present(questions[i], i, seed), picture=pictures.get(i))
+        for i in _shown_order(policy, len(questions), seed)
+    ]
     view = AttemptView(
         id=attempt.id,
         exercise_id=exercise.id,

@@ -22,7 +22,7 @@ from preau.actions.access import (
 from preau.actions.classwork.todo import group_scope
 from preau.actions.context import Services
 from preau.actions.warm import bump_versions
-from preau.adapters.sql.schema import attempts, bank_questions, exercises
+from preau.adapters.sql.schema import attempts, bank_questions, exercise_images, exercises
 from preau.domain.access import Action
 from preau.domain.bounds import Ids, Input
 from preau.domain.errors import Conflict, InvalidInput, NotFound
@@ -213,6 +213,16 @@ async def exercise_of_homework(services: Services, actor: Actor, homework_id: in
         ).scalar_one_or_none()
 
 
+async def pictures_of(connection: AsyncConnection, exercise_id: int) -> dict[int, str]:
+    """Each question's picture description, by position (the views show the picture)."""
+    rows = await connection.execute(
+        sa.select(exercise_images.c.position, exercise_images.c.alt).where(
+            exercise_images.c.exercise_id == exercise_id
+        )
+    )
+    return {row.position: row.alt for row in rows}
+
+
 async def get_exercise(services: Services, actor: Actor, exercise_id: int) -> ExerciseView:
     now = services.now()
     async with services.engine.connect() as connection:
@@ -259,6 +269,7 @@ async def _view(
         open_attempt_id=open_id,
         best_out_of_20=best,
         questions=tuple(questions) if actor.profile in STAFF_PROFILES else None,
+        pictures=await pictures_of(connection, row.id),
     )
 
 

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -52,6 +54,17 @@ class RedisSharedState:
         self.client: redis.Redis = redis.Redis.from_url(
             url, socket_timeout=2.0, socket_connect_timeout=1.0, health_check_interval=15
         )
+        # Subscriptions on their own connections, never retried: redis-py (6 and later)
+        # reconnects and subscribes again in silence, and the messages sent in between
+        # would be lost unseen. A loss must reach ``follow``, whose ``on_lost`` makes the
+        # warm caches forget what they may have missed.
+        self.listener: redis.Redis = redis.Redis.from_url(
+            url,
+            socket_timeout=2.0,
+            socket_connect_timeout=1.0,
+            health_check_interval=15,
+            retry=Retry(NoBackoff(), 0),
+        )
         self._incr = self.client.register_script(_INCR_WITH_TTL)
 
     def key(self, name: str) -> str:
@@ -82,7 +95,7 @@ class RedisSharedState:
         await _guard(lambda: self.client.publish(self.key(channel), message))
 
     async def subscribe(self, *channels: str) -> Subscription:
-        pubsub = self.client.pubsub()
+        pubsub = self.listener.pubsub()
         await _guard(lambda: pubsub.subscribe(*(self.key(c) for c in channels)))
         return RedisSubscription(pubsub, self.prefix)
 
@@ -90,4 +103,5 @@ class RedisSharedState:
         await _guard(self.client.ping)
 
     async def close(self) -> None:
+        await self.listener.aclose()
         await self.client.aclose()

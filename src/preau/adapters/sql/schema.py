@@ -783,6 +783,21 @@ exercises = sa.Table(  # the self-marking content of a homework item
     sa.Column("updated_at", Timestamp, nullable=False),
 )
 
+exercise_images = sa.Table(  # a picture shown with one question of an exercise
+    "exercise_images",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("exercise_id", sa.ForeignKey("exercises.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),  # the question's place, from 0
+    sa.Column("file_key", sa.String(200), nullable=False),  # random, in the files port
+    sa.Column("media_type", sa.String(40), nullable=False),  # sniffed, never as sent
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("alt", sa.Text, nullable=False),  # what the picture shows, for screen readers
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("exercise_id", "position"),
+)
+
 attempts = sa.Table(
     "attempts",
     metadata,

@@ -51,6 +51,7 @@ class Presented(msgspec.Struct, frozen=True, kw_only=True):
     prompts: tuple[str, ...] = ()  # matching: the prompts, in order
     gaps: tuple[tuple[Option, ...], ...] = ()  # blanks: each gap's choices (empty: typed)
     units: tuple[str, ...] = ()
+    picture: str | None = None  # the description of the question's picture, if it has one
 
 
 def present(question: Question, position: int, seed: str) -> Presented:
@@ -137,6 +138,7 @@ class ExerciseView(msgspec.Struct, frozen=True, kw_only=True):
     open_attempt_id: int | None = None
     best_out_of_20: str | None = None
     questions: tuple[Question, ...] | None = None  # with their answers: the teachers only
+    pictures: dict[int, str] = msgspec.field(default_factory=dict)  # descriptions by position
 
 
 class PupilResult(msgspec.Struct, frozen=True, kw_only=True):
