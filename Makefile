@@ -31,7 +31,8 @@ system-deps:
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \
 	fi
 
-# The OpenID Connect provider the single sign-on tests run under Node (tests/sso), from
+# What the tests run under Node (the OpenID Connect provider of tests/sso) or inject into
+# pages (axe-core, for the browser acceptance test), from
 # package-lock.json: devDependencies only, nothing of it is served by Préau.
 node-deps: system-deps node_modules/.installed
 

@@ -337,7 +337,7 @@ async def test_hand_in_writes_show_at_once(
     assert returned.status_code == 200, returned.text
     shown = await page.view()
     assert "Bien vu." in shown
-    assert "mark 14 / 20" in shown
+    assert "mark 14\xa0/\xa020" in shown
 
     await page.warm()
     extended = await teacher.put(

@@ -116,7 +116,7 @@ async def test_teacher_pupil_and_parent_pages(
     assert "between 0 and the total" in bad_mark.text
 
     assert "Belle histoire." in (await pupil.get(homework_path)).text
-    assert "mark 15.5 / 20" in (await pupil.get("/todo")).text
+    assert "mark 15.5\xa0/\xa020" in (await pupil.get("/todo")).text
     parent = await signed_in(app, "parent.a")
     children = await parent.get("/children", follow_redirects=True)
     assert "Rédaction" in children.text

@@ -104,6 +104,7 @@ async def seed_demo_exercise(
             hand_in_expected=True,
             chosen_pupils=False,
             revision=1,
+            subject="Mathématiques",
             created_at=now,
             updated_at=now,
         )

@@ -234,6 +234,7 @@ async def _demo_homework(
                 "hand_in_expected": hand_in,
                 "chosen_pupils": False,
                 "revision": 1,
+                "subject": "Mathématiques",  # prof.demo's, as create_homework would default
                 "created_at": now,
                 "updated_at": now,
             }

@@ -46,6 +46,7 @@ async def seed_demo_video(
             hand_in_expected=False,
             chosen_pupils=False,
             revision=1,
+            subject="Mathématiques",
             created_at=now,
             updated_at=now,
         )

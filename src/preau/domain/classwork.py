@@ -22,6 +22,7 @@ from preau.domain.bounds import Id, Ids, Input, check_moment
 from preau.domain.errors import Conflict, InvalidInput, PreauError
 
 MAX_TITLE = 200
+MAX_SUBJECT = 100
 MAX_INSTRUCTIONS = 20_000
 MAX_HAND_IN_TEXT = 50_000
 MAX_FEEDBACK = 10_000
@@ -157,6 +158,7 @@ class HomeworkDraft(Input, kw_only=True):
     cutoff_at: datetime | None = None  # empty: hand-ins stay open after the due time
     estimated_minutes: int | None = None
     hand_in_expected: bool = True
+    subject: str | None = None  # empty: the teacher's subject in the group, if known
     pupil_ids: Ids | None = None  # empty: everyone in the class or group
     attachment_ids: list[str] = msgspec.field(default_factory=list)
 
@@ -175,6 +177,7 @@ class HomeworkChanges(Input, kw_only=True):
     clear_cutoff: bool = False
     estimated_minutes: int | None = None
     hand_in_expected: bool | None = None
+    subject: str | None = None  # "" clears it
     attachment_ids: list[str] | None = None
 
 
@@ -222,6 +225,7 @@ class CheckedHomework(msgspec.Struct, kw_only=True):
     cutoff_at: datetime | None
     estimated_minutes: int | None
     hand_in_expected: bool
+    subject: str | None = None
 
 
 def _has_control(text: str, allowed: str = "") -> bool:
@@ -250,6 +254,18 @@ def check_long_text(text: str, field: str, limit: int) -> str:
     return text.strip()
 
 
+def check_subject(subject: str | None) -> str | None:
+    """A subject (matière) as a teacher typed it, spaces tidied; empty is none."""
+    if subject is None:
+        return None
+    subject = " ".join(subject.split())
+    if len(subject) > MAX_SUBJECT:
+        raise InvalidInput("The subject is longer than 100 characters.", field="subject")
+    if _has_control(subject):
+        raise InvalidInput("The subject contains invisible control characters.", field="subject")
+    return subject or None
+
+
 def in_utc(moment: datetime, zone: tzinfo) -> datetime:
     """A moment in UTC; a time without a zone is read in the school's zone. A moment
     outside the school range is refused before the conversion, which could overflow."""
@@ -271,6 +287,7 @@ def check_homework(
     hand_in_expected: bool,
     now: datetime,
     zone: tzinfo,
+    subject: str | None = None,
 ) -> CheckedHomework:
     publish = in_utc(publish_at, zone) if publish_at is not None else now
     due = in_utc(due_at, zone)
@@ -292,6 +309,7 @@ def check_homework(
         cutoff_at=cutoff,
         estimated_minutes=estimated_minutes,
         hand_in_expected=hand_in_expected,
+        subject=check_subject(subject),
     )
 
 
@@ -553,6 +571,7 @@ class HomeworkView(msgspec.Struct, kw_only=True):
     updated_at: datetime
     exercise_id: int | None = None  # its content is a self-marking exercise (docs/lessons.md)
     video_id: int | None = None  # … or a video lesson
+    subject: str | None = None  # the matière, set by the teacher or taken from the group
 
 
 class HandInEvent(msgspec.Struct, kw_only=True):

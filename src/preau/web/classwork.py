@@ -454,7 +454,7 @@ async def teacher_page(
 def _form_values(form: Any) -> dict[str, str]:
     names = (
         "group_id", "title", "instructions", "instructions_format", "publish_at", "due_at",
-        "cutoff_at", "estimated_minutes", "hand_in_expected",
+        "cutoff_at", "estimated_minutes", "hand_in_expected", "subject",
     )  # fmt: skip
     return {name: str(form.get(name, "")) for name in names}
 
@@ -529,6 +529,7 @@ async def create_homework_page(
                 cutoff_at=local_time(values["cutoff_at"], "cutoff_at"),
                 estimated_minutes=_minutes(values["estimated_minutes"]),
                 hand_in_expected=values["hand_in_expected"] == "1",
+                subject=values["subject"] or None,
                 pupil_ids=pupils or None,
             ),
             await uploads_of(form, "files"),
@@ -557,6 +558,7 @@ async def edit_homework_page(
         "cutoff_at": when(work.cutoff_at, "input"),
         "estimated_minutes": str(work.estimated_minutes or ""),
         "hand_in_expected": "1" if work.hand_in_expected else "0",
+        "subject": work.subject or "",
     }
     return await _homework_form(request, services, actor, values=values, work=work)
 
@@ -584,6 +586,7 @@ async def update_homework_page(
                 clear_cutoff=cutoff is None,
                 estimated_minutes=_minutes(values["estimated_minutes"]),
                 hand_in_expected=values["hand_in_expected"] == "1",
+                subject=values["subject"],
                 attachment_ids=keep,
             ),
             await uploads_of(form, "files"),

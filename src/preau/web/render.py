@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
@@ -47,6 +48,40 @@ environment = jinja2.Environment(
     auto_reload=False,
 )
 environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]  # Jinja2's i18n extension adds this method at run time
+
+# A hand-in's state as a person reads it (the values are code: "turned_in").
+STATE_LABELS = {
+    "assigned": i18n.lazy("assigned"),
+    "turned_in": i18n.lazy("turned in"),
+    "returned": i18n.lazy("returned"),
+    "missing": i18n.lazy("missing"),
+    "excused": i18n.lazy("excused"),
+}
+
+
+def state_label(state: str) -> str:
+    return i18n.gettext(STATE_LABELS.get(state, state))
+
+
+def decimal_number(value: float | int | None) -> str:
+    """A number in the reader's locale, without a useless ".0": 15,5 in French, 15.5 in
+    English, 200 rather than 200.0."""
+    if value is None:
+        return ""
+    return format_decimal(value, "#,##0.##", locale=i18n.current_locale.get())
+
+
+def mark_out_of(mark: float | None, out_of: float | None) -> str:
+    """ "15,5 / 20", the slash held to its numbers by no-break spaces."""
+    if mark is None:
+        return ""
+    shown = decimal_number(mark)
+    return f"{shown}\u00a0/\u00a0{decimal_number(out_of)}" if out_of is not None else shown
+
+
+environment.globals.update(
+    state_label=state_label, decimal_number=decimal_number, mark_out_of=mark_out_of
+)
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

@@ -4,7 +4,7 @@ a virtual class; the secret calendar address and the iCalendar feed it serves.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -58,6 +58,39 @@ def by_day(occurrences: list[Occurrence]) -> list[tuple[date, list[Occurrence]]]
     ]
 
 
+GRID_FIRST_MINUTE = 7 * 60  # the week grid runs from 07:00…
+GRID_SLOTS = 48  # … in quarter-hours, to 19:00 (classes in preau.css)
+
+
+def grid_place(occurrence: Occurrence) -> str:
+    """The classes that put a lesson in the week grid: its day's column, the quarter-hour
+    row it starts on and how many it spans, in the school's time (the page has no inline
+    style). A lesson outside 07:00–19:00 is held at the grid's edge."""
+    start = occurrence.starts_at.hour * 60 + occurrence.starts_at.minute
+    end = occurrence.ends_at.hour * 60 + occurrence.ends_at.minute
+    slot = min(max(0, (start - GRID_FIRST_MINUTE) // 15), GRID_SLOTS - 1)
+    length = min(max(1, -(-(end - start) // 15)), 24, GRID_SLOTS - slot)
+    column = occurrence.starts_at.isoweekday() + 1
+    return f"col-{column} at-{slot + 2} len-{length}"
+
+
+def week_days(view: WeekView) -> list[tuple[date, list[Occurrence]]]:
+    """Every day of the week with its lessons, Monday to Friday and the weekend days that
+    have any, so the grid keeps one column per day even when a day is empty."""
+    found = dict(by_day(view.occurrences))
+    last = max([5, *(day.isoweekday() for day in found)])
+    return [
+        (day, found.get(day, []))
+        for day in (view.monday + timedelta(days=offset) for offset in range(last))
+    ]
+
+
+HOUR_ROWS = [
+    (f"{hour:02d}:00", f"at-{(hour * 60 - GRID_FIRST_MINUTE) // 15 + 2} len-4")
+    for hour in range(7, 19)
+]
+
+
 def own_week(services: Services, actor: Actor, scope: Scope) -> date | None:
     """Who a warm week is for: anyone reading their own current week (no other week is
     kept warm)."""
@@ -102,6 +135,9 @@ def week_context(actor: Actor, view: WeekView, child: Any = None) -> dict[str, A
     return {
         "view": view,
         "days": by_day(view.occurrences),
+        "week_days": week_days(view),
+        "grid_place": grid_place,
+        "hour_rows": HOUR_ROWS,
         "child": child,
         "extra": f"&child={child.id}" if child else "",
         "can_change": actor.profile in STAFF_PROFILES,

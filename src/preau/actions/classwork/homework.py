@@ -32,6 +32,7 @@ from preau.adapters.sql.schema import (
     homework_attachments,
     homework_targets,
     people,
+    timetable_lessons,
     video_lessons,
 )
 from preau.domain.access import Action
@@ -153,6 +154,7 @@ async def _homework_view(connection: AsyncConnection, work: Row, *, now: datetim
         updated_at=mapping["updated_at"],
         exercise_id=names.exercise,
         video_id=names.video,
+        subject=mapping["subject"],
     )
 
 
@@ -167,6 +169,7 @@ def _columns(checked: CheckedHomework) -> dict[str, object]:
         "cutoff_at": checked.cutoff_at,
         "estimated_minutes": checked.estimated_minutes,
         "hand_in_expected": checked.hand_in_expected,
+        "subject": checked.subject,
     }
 
 
@@ -181,6 +184,7 @@ def _checked_from_row(work: Row) -> CheckedHomework:
         cutoff_at=mapping["cutoff_at"],
         estimated_minutes=mapping["estimated_minutes"],
         hand_in_expected=mapping["hand_in_expected"],
+        subject=mapping["subject"],
     )
 
 
@@ -269,6 +273,48 @@ async def _insert_attachments(
         )
 
 
+async def taught_subject(connection: AsyncConnection, actor: Actor, group_id: int) -> str | None:
+    """The subject a homework takes when its teacher gives none: theirs in the group (from
+    the roster), the group's own (a "Maths 4e" group), or the one subject they teach the
+    group in the timetable. A class taught several subjects by the same person gets none."""
+    row = (
+        await connection.execute(
+            sa.select(enrolments.c.subject, groups.c.subject.label("group_subject"))
+            .select_from(groups)
+            .outerjoin(
+                enrolments,
+                sa.and_(
+                    enrolments.c.group_id == groups.c.id,
+                    enrolments.c.school_id == groups.c.school_id,
+                    enrolments.c.person_id == actor.person_id,
+                    enrolments.c.role == "teacher",
+                ),
+            )
+            .where(groups.c.school_id == actor.school_id, groups.c.id == group_id)
+            .limit(1)
+        )
+    ).first()
+    if row is not None and (row.subject or row.group_subject):
+        return str(row.subject or row.group_subject)
+    subjects = (
+        (
+            await connection.execute(
+                sa.select(timetable_lessons.c.subject)
+                .where(
+                    timetable_lessons.c.school_id == actor.school_id,
+                    timetable_lessons.c.group_id == group_id,
+                    timetable_lessons.c.teacher_id == actor.person_id,
+                )
+                .distinct()
+                .limit(2)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return str(subjects[0]) if len(subjects) == 1 else None
+
+
 async def create_homework(
     services: Services, actor: Actor, draft: HomeworkDraft, uploads: list[Upload] | None = None
 ) -> HomeworkView:
@@ -290,6 +336,7 @@ async def create_homework(
             hand_in_expected=draft.hand_in_expected,
             now=now,
             zone=zone,
+            subject=draft.subject or await taught_subject(connection, actor, group.id),
         )
         targets = await _check_targets(connection, actor.school_id, group.id, draft.pupil_ids)
         homework_id = await _insert_homework(connection, actor, group.id, checked, targets, now=now)
@@ -418,6 +465,7 @@ async def update_homework(
             ),
             now=now,
             zone=zone,
+            subject=changes.subject if changes.subject is not None else current.subject,
         )
         revision = int(work.revision) + 1
         await connection.execute(
@@ -510,6 +558,7 @@ async def copy_homework(
             hand_in_expected=current.hand_in_expected,
             now=now,
             zone=zone,
+            subject=current.subject,
         )
         new_id = await _insert_homework(connection, actor, group.id, checked, None, now=now)
         attachment_ids = [

@@ -28,6 +28,7 @@ def _snapshot(checked: CheckedHomework, attachment_ids: list[str]) -> dict[str, 
         "cutoff_at": checked.cutoff_at.isoformat() if checked.cutoff_at else None,
         "estimated_minutes": checked.estimated_minutes,
         "hand_in_expected": checked.hand_in_expected,
+        "subject": checked.subject,
         "attachment_ids": attachment_ids,
     }
 

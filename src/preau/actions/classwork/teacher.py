@@ -36,7 +36,11 @@ async def teachable_groups(services: Services, actor: Actor) -> list[Any]:
     """The classes and groups the actor teaches (to set homework for)."""
     async with services.engine.connect() as connection:
         rows = await connection.execute(
-            sa.select(groups.c.id, groups.c.name, groups.c.subject)
+            sa.select(
+                groups.c.id,
+                groups.c.name,
+                sa.func.coalesce(enrolments.c.subject, groups.c.subject).label("subject"),
+            )
             .join(enrolments, enrolments.c.group_id == groups.c.id)
             .where(
                 enrolments.c.school_id == actor.school_id,

@@ -342,7 +342,7 @@ async def _todo_sources(
             homework.c.id,
             homework.c.title,
             groups.c.name.label("group_name"),
-            groups.c.subject,
+            sa.func.coalesce(homework.c.subject, groups.c.subject).label("subject"),
             homework.c.publish_at,
             homework.c.due_at,
             homework.c.cutoff_at,

@@ -209,6 +209,7 @@ homework = sa.Table(
     sa.Column("hand_in_expected", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("chosen_pupils", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("subject", sa.String(100)),  # the matière; empty: the group's (to-do, pages)
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("deleted_at", Timestamp),
