@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from preau.actions.classwork.todo import HomeworkCache, TodoCache
     from preau.actions.lessons.transcoding import MediaWorker
     from preau.actions.messages.sending import SendingLimit
+    from preau.actions.password_resets import ResetLimit
     from preau.actions.report_cards import ReportCardCache
     from preau.actions.sessions import Sessions
     from preau.actions.timetable.weeks import WeekCache
@@ -50,6 +51,7 @@ class Services:
     homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
     report_cards: ReportCardCache  # marks and skills: a pupil's report card and summary, warm
     sending: SendingLimit  # messages: how many one person may send
+    reset_limit: ResetLimit  # accounts: self-service password reset requests
     # ``state`` and the stores that live beside it, in this process or on its Redis: the
     # gate's queue and passes (which the operator pages read too), the limits' counters.
     shared: Shared
