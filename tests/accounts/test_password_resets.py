@@ -82,10 +82,13 @@ async def ask(client: httpx.AsyncClient, account: str) -> httpx.Response:
 async def links_sent(app: App) -> list[str]:
     """The reset tokens mailed so far, one per mail (each says it in French and English)."""
     await pending_mail()
-    path = Path(app.services.settings.mail_file)
+    return tokens_in(Path(app.services.settings.mail_file))
+
+
+def tokens_in(path: Path) -> list[str]:
     if not path.exists():
         return []
-    found = []
+    found: list[str] = []
     for raw in path.read_bytes().split(b"From preau\n")[1:]:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
