@@ -309,6 +309,7 @@ def around(
             secret_key=settings.secret_key,
             shared=services.shared,
             clock=SystemClock(),
+            samples=services.gate_samples,
         )
     return Edge(
         app,

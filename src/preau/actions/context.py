@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from preau.gate.samples import GateSamples
 from preau.gate.settings import GateSettings
 from preau.live import LiveHub
 from preau.ports import FileStore, SharedState
@@ -59,6 +60,8 @@ class Services:
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
+    # The operator's chart: recent figures the gate's rounds sampled (gate/samples.py).
+    gate_samples: GateSamples = field(default_factory=GateSamples)
     zones: dict[int, ZoneInfo] = field(default_factory=dict)  # school id -> zone (actions/zones)
     media: Ffmpeg | None = None  # video lessons: ffmpeg, where installed
     media_wakeup: asyncio.Event | None = None  # set by an upload for this process's transcoder
