@@ -34,9 +34,15 @@ async def school_with_things_to_do(app: App, school: School) -> dict[str, Any]:
     """Two lessons today, homework due tomorrow, a marked evaluation, a message."""
     admin = await bearer(app, "admin.a")
     teacher = await bearer(app, "teacher.a")
-    for starts, ends in (("08:00", "08:55"), ("14:00", "14:55")):
+    for weekday, starts, ends, online in (
+        (1, "08:00", "08:55", False),
+        (1, "14:00", "14:55", False),
+        (3, "10:00", "10:55", True),
+    ):
         body = {
             **LESSON,
+            "weekday": weekday,
+            "virtual": online,
             "starts": starts,
             "ends": ends,
             "group_id": school.class_id,
@@ -99,6 +105,8 @@ async def test_a_pupil_sees_today_what_is_due_new_marks_and_unread(
     assert "due Tuesday 24 at 08:00" in shown
     assert "15.5 / 20 Maths · Fractions" in shown
     assert "1 unread message" in shown
+    # No room yet: the next lesson held online, from the timetable.
+    assert "Next virtual class Maths · class a Wednesday 25 November, 10:00–10:55" in shown
     french = text_of((await (await signed_in(app, "pupil.a", "fr")).get("/home")).text)
     assert "Bonjour Pupil" in french
     assert "15,5 / 20" in french

@@ -66,6 +66,8 @@ class Home(msgspec.Struct, kw_only=True):
     unread: UnreadCounts
     lessons: list[Occurrence] = msgspec.field(default_factory=list)
     next_room: RoomView | None = None
+    # No room yet (rooms open shortly before): the next lesson the timetable holds online.
+    next_virtual_lesson: Occurrence | None = None
     pupils: list[PupilPanel] = msgspec.field(default_factory=list)  # oneself, or one's children
     to_review: list[HomeworkSummary] = msgspec.field(default_factory=list)
     pending_absences: int = 0
@@ -99,6 +101,8 @@ async def home(services: Services, actor: Actor) -> Home:
     if actor.profile is Profile.PUPIL:
         view.lessons = await _own_lessons(services, actor, today)
         view.next_room = _next_room(await my_rooms(services, actor))
+        if view.next_room is None:
+            view.next_virtual_lesson = await _next_virtual_lesson(services, actor, now, today)
         view.pupils = [
             await _pupil_panel(
                 services, actor, actor.person_id, me.given_name, today, lessons=view.lessons
@@ -112,6 +116,8 @@ async def home(services: Services, actor: Actor) -> Home:
     elif actor.profile is Profile.TEACHER:
         view.lessons = await _own_lessons(services, actor, today)
         view.next_room = _next_room(await my_rooms(services, actor))
+        if view.next_room is None:
+            view.next_virtual_lesson = await _next_virtual_lesson(services, actor, now, today)
         view.to_review = [
             item
             for weekly in await teacher_homework(services, actor)
@@ -131,6 +137,22 @@ async def home(services: Services, actor: Actor) -> Home:
 async def _own_lessons(services: Services, actor: Actor, today: date) -> list[Occurrence]:
     entry = await services.week_cache.week(services, actor, monday_of(today))
     return _lessons_of(entry.view.occurrences, today)
+
+
+async def _next_virtual_lesson(
+    services: Services, actor: Actor, now: datetime, today: date
+) -> Occurrence | None:
+    """The next online lesson of this week or the next (both kept warm per process)."""
+    for monday in (monday_of(today), monday_of(today) + timedelta(days=7)):
+        entry = await services.week_cache.week(services, actor, monday)
+        found = [
+            item
+            for item in entry.view.occurrences
+            if item.virtual and item.status != "cancelled" and item.ends_at > now
+        ]
+        if found:
+            return min(found, key=lambda item: item.starts_at)
+    return None
 
 
 def _lessons_of(occurrences: list[Occurrence], today: date) -> list[Occurrence]:

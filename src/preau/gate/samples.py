@@ -36,7 +36,7 @@ class GateSamples:
         return list(self.samples)
 
 
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 48, 24, 12
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 48, 24, 36  # TOP: the legend's band
 
 
 def _points(values: list[float], top: float, first: float, span: float, at: list[float]) -> str:
@@ -108,11 +108,11 @@ def chart_svg(samples: list[Sample], *, title: str, labels: dict[str, str]) -> M
                 f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashes} '
                 f'points="{_points(values, top, first, span, at)}"/>'
             )
-            legend_y = TOP + 14 + row * 16
+            legend_x = LEFT + row * 190
             parts.append(
-                f'<line x1="{WIDTH - 200}" y1="{legend_y - 4}" x2="{WIDTH - 176}" '
-                f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="2"{dashes}/>'
-                f'<text x="{WIDTH - 170}" y="{legend_y}" font-size="12">'
+                f'<line x1="{legend_x}" y1="14" x2="{legend_x + 24}" y2="14" '
+                f'stroke="{colour}" stroke-width="2"{dashes}/>'
+                f'<text x="{legend_x + 30}" y="18" font-size="12">'
                 f"{escape(labels[name])}: {values[-1]:g}</text>"
             )
         parts.append("</g>")

@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from preau import i18n
 from preau.domain.errors import InvalidInput, PreauError
 from preau.gate.control import GateStatus, read_gate_status, update_gate_settings
+from preau.gate.pages import describe_wait
 from preau.gate.samples import Sample, chart_svg
 from preau.gate.settings import GateSettingsError, local_opening_time
 from preau.web.dependencies import AppServices
@@ -68,6 +69,9 @@ async def live_context(services: Any) -> dict[str, Any]:
     )
     return {
         "status": status,
+        "wait_text": describe_wait(status.estimated_wait_at_back_s)
+        if status.waiting_total
+        else "—",
         "chart": chart,
         "zone_name": zone.key,
         "opening_local": opening_local,
