@@ -12,6 +12,7 @@ LABELS = {
     "rate": "admissions per second",
     "now": "now",
     "ago": "{minutes} min ago",
+    "ago_seconds": "{seconds} s ago",
     "empty": "nothing yet",
 }
 
@@ -34,3 +35,7 @@ def test_the_chart_draws_every_series_with_the_latest_values() -> None:
     assert "10 min ago" in svg
     assert "Gate &amp; co" in svg
     assert 'stroke-dasharray="6 4"' in svg  # waiting told by its dash, not colour alone
+    recent = chart_svg(
+        [Sample(0.0, 1, 5, 0, 1.0), Sample(20.0, 2, 5, 0, 1.0)], title="t", labels=LABELS
+    )
+    assert "20 s ago" in recent

@@ -72,6 +72,11 @@ def chart_svg(samples: list[Sample], *, title: str, labels: dict[str, str]) -> M
     )
     rate_top = _nice_top(max(s.rate_per_s for s in samples))
     minutes = round(span / 60)
+    ago = (
+        labels["ago"].format(minutes=minutes)
+        if minutes
+        else labels["ago_seconds"].format(seconds=round(span))
+    )
     parts = [
         f'<svg class="gate-chart" viewBox="0 0 {WIDTH} {HEIGHT * 2}" role="img" '
         f'aria-labelledby="gate-chart-title" xmlns="http://www.w3.org/2000/svg">',
@@ -94,12 +99,12 @@ def chart_svg(samples: list[Sample], *, title: str, labels: dict[str, str]) -> M
             f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - 8}" y2="{HEIGHT - BOTTOM}" '
             'stroke="#8c959f"/>'
             f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#8c959f"/>'
-            f'<text x="{LEFT - 4}" y="{TOP + 10}" text-anchor="end" font-size="12">'
+            f'<text x="{LEFT - 4}" y="{TOP + 10}" text-anchor="end" font-size="15">'
             f"{top:g}</text>"
-            f'<text x="{LEFT - 4}" y="{HEIGHT - BOTTOM}" text-anchor="end" font-size="12">0</text>'
-            f'<text x="{LEFT}" y="{HEIGHT - 6}" font-size="12">'
-            f"{escape(labels['ago'].format(minutes=minutes))}</text>"
-            f'<text x="{WIDTH - 8}" y="{HEIGHT - 6}" text-anchor="end" font-size="12">'
+            f'<text x="{LEFT - 4}" y="{HEIGHT - BOTTOM}" text-anchor="end" font-size="15">0</text>'
+            f'<text x="{LEFT}" y="{HEIGHT - 6}" font-size="15">'
+            f"{escape(ago)}</text>"
+            f'<text x="{WIDTH - 8}" y="{HEIGHT - 6}" text-anchor="end" font-size="15">'
             f"{escape(labels['now'])}</text>"
         )
         for row, (name, values, colour, dash) in enumerate(series):
@@ -112,7 +117,7 @@ def chart_svg(samples: list[Sample], *, title: str, labels: dict[str, str]) -> M
             parts.append(
                 f'<line x1="{legend_x}" y1="14" x2="{legend_x + 24}" y2="14" '
                 f'stroke="{colour}" stroke-width="2"{dashes}/>'
-                f'<text x="{legend_x + 30}" y="18" font-size="12">'
+                f'<text x="{legend_x + 30}" y="19" font-size="15">'
                 f"{escape(labels[name])}: {values[-1]:g}</text>"
             )
         parts.append("</g>")

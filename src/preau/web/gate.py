@@ -64,6 +64,7 @@ async def live_context(services: Any) -> dict[str, Any]:
             "rate": i18n.gettext("admissions per second"),
             "now": i18n.gettext("now"),
             "ago": i18n.gettext("{minutes} min ago"),
+            "ago_seconds": i18n.gettext("{seconds} s ago"),
             "empty": i18n.gettext("The chart fills in as the figures come (every 10 seconds)."),
         },
     )
