@@ -44,7 +44,7 @@ class PupilPanel(msgspec.Struct, kw_only=True):
     """What a pupil (or a parent, for one child) should look at now."""
 
     pupil_id: int
-    given_name: str
+    name: str  # a parent's card says the child's full name
     lessons: list[Occurrence]  # today's, in order
     due_soon: list[TodoItem]
     returned: list[TodoItem]
@@ -171,7 +171,7 @@ async def _children(services: Services, actor: Actor) -> list[tuple[int, str]]:
     """The parent's own children (each panel then reads them through the access checks)."""
     async with services.engine.connect() as connection:
         rows = await connection.execute(
-            sa.select(people.c.id, people.c.given_name)
+            sa.select(people.c.id, people.c.given_name, people.c.family_name)
             .join(parent_links, parent_links.c.child_id == people.c.id)
             .where(
                 parent_links.c.school_id == actor.school_id,
@@ -180,14 +180,14 @@ async def _children(services: Services, actor: Actor) -> list[tuple[int, str]]:
             )
             .order_by(people.c.given_name)
         )
-        return [(int(row.id), str(row.given_name)) for row in rows]
+        return [(int(row.id), f"{row.given_name} {row.family_name}") for row in rows]
 
 
 async def _pupil_panel(
     services: Services,
     actor: Actor,
     pupil_id: int,
-    given_name: str,
+    name: str,
     today: date,
     *,
     lessons: list[Occurrence] | None,
@@ -199,7 +199,7 @@ async def _pupil_panel(
     due_soon, returned = todo_cards(entry.todo, services.now(), entry.zone)
     return PupilPanel(
         pupil_id=pupil_id,
-        given_name=given_name,
+        name=name,
         lessons=lessons,
         due_soon=due_soon,
         returned=returned,
