@@ -23,6 +23,7 @@ from preau.actions.timetable.weeks import week
 from preau.actions.virtual.rooms import RoomView, my_rooms
 from preau.actions.zones import school_zone
 from preau.adapters.sql.schema import parent_links, people, roster_imports, schools
+from preau.domain.attendance import Absence
 from preau.domain.classwork import HandInState, HomeworkSummary, Todo, TodoItem
 from preau.domain.errors import PreauError
 from preau.domain.marks import MarkLine
@@ -71,6 +72,7 @@ class Home(msgspec.Struct, kw_only=True):
     pupils: list[PupilPanel] = msgspec.field(default_factory=list)  # oneself, or one's children
     to_review: list[HomeworkSummary] = msgspec.field(default_factory=list)
     pending_absences: int = 0
+    absences: list[Absence] = msgspec.field(default_factory=list)  # the first ones to follow up
     flagged_pupils: int = 0
     reports: int = 0
     last_import: LastImport | None = None
@@ -127,6 +129,7 @@ async def home(services: Services, actor: Actor) -> Home:
     if actor.profile in MODERATORS:
         desk = await office(services, actor)
         view.pending_absences = len(desk.pending)
+        view.absences = desk.pending[:SHOWN]
         view.flagged_pupils = len(desk.flagged)
         view.reports = len(await list_reports(services, actor))
     if actor.profile is Profile.ADMIN:
