@@ -73,13 +73,17 @@ async def request_reset(services: Services, *, account: str, address: str) -> No
         raise InvalidInput(NOTHING_ASKED, field="account")
     await services.reset_limit.hit(account, address)
     now = services.now()
-    column = people.c.email if "@" in account else people.c.username
+    # Usernames are stored in lower case (unique index); addresses as typed, so compared
+    # lowered (a scan of the people table, bounded by the rate limits above).
+    named = (
+        sa.func.lower(people.c.email) == account if "@" in account else people.c.username == account
+    )
     async with services.engine.begin() as connection:
         rows = (
             await connection.execute(
                 sa.select(people.c.id, people.c.school_id, people.c.email, people.c.given_name)
                 .where(
-                    sa.func.lower(column) == account,
+                    named,
                     people.c.active.is_(True),
                     people.c.email.is_not(None),
                     people.c.email != "",
