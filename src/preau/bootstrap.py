@@ -22,6 +22,7 @@ from preau.actions.degraded import DatabaseWatch, StaleCopies
 from preau.actions.idempotency import install as install_idempotency
 from preau.actions.lessons.transcoding import MediaWorker
 from preau.actions.messages.sending import SendingLimit
+from preau.actions.password_resets import ResetLimit
 from preau.actions.report_cards import ReportCardCache
 from preau.actions.sessions import Sessions
 from preau.actions.sso import SingleSignOn
@@ -79,6 +80,7 @@ from preau.web import marks as web_marks
 from preau.web import messages as web_messages
 from preau.web import offline as web_offline
 from preau.web import ops as web_ops
+from preau.web import password_resets as web_password_resets
 from preau.web import roster as web_roster
 from preau.web import skills as web_skills
 from preau.web import sso as web_sso
@@ -205,6 +207,11 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
         week_cache=WeekCache(versions),
         homework_cache=HomeworkCache(todo_cache),
         report_cards=ReportCardCache(),
+        reset_limit=ResetLimit(
+            shared.limits,
+            per_account=settings.password_resets_per_account,
+            per_address=settings.password_resets_per_address,
+        ),
         sending=SendingLimit(
             shared.limits,
             per_minute=settings.messages_per_minute,
@@ -284,6 +291,7 @@ def build_router(services: Services) -> Litestar:
         route_handlers=[
             *web_ops.routes,
             *web_accounts.routes,
+            *web_password_resets.routes,
             *web_home.routes,
             *web_directory.routes,
             *web_gate.routes,
@@ -383,6 +391,7 @@ def around(
             secret_key=settings.secret_key,
             shared=services.shared,
             clock=SystemClock(),
+            samples=services.gate_samples,
         )
     return Edge(
         app,

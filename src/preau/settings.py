@@ -102,6 +102,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "Préau <no-reply@preau.invalid>"
+    # Without an SMTP server, mail a person must get (a password reset link) is appended to
+    # this file instead (the demo, development); empty: it is not sent, and a warning says so.
+    mail_file: str = ""
+    # Self-service password resets asked for, per account (username or address) and per
+    # client address, per hour; the answer is the same either way (docs/accounts.md).
+    password_resets_per_account: int = 3
+    password_resets_per_address: int = 30
 
     # Virtual classes on a pool of Janus nodes (docs/virtual-classes.md). Nodes are
     # comma-separated ``name|janus_url|admin_url|max_participants|max_kbps``, e.g.

@@ -183,7 +183,7 @@ async def test_a_full_room_never_promises_zero_seconds(
         assert queued.json()["estimated_wait_s"] is None
         status = (await waiting.get("/gate/status?next=/api/x")).json()
         assert status["estimated_wait_s"] is None
-        assert status["texts"]["wait"] == "Nous ne pouvons pas encore estimer votre attente."
+        assert status["texts"]["wait"] == "Attente estimée : plusieurs minutes."
 
 
 async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(

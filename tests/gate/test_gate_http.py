@@ -371,12 +371,14 @@ async def test_before_opening_everyone_waits_for_the_draw(
     async with client(gate) as early:
         assert (await early.get("/home")).status_code == 303
         page = await early.get("/gate/wait?next=/home")
-        assert "L’accès ouvre à" in page.text
+        # In the platform's zone (Paris), with the day; no progress bar before the draw.
+        assert "L’accès ouvre le mardi 1 septembre à 08:00." in page.text
+        assert "<progress" not in page.text
         assert "tirée au sort" in page.text
     async with client(gate, accept="application/json") as api:
         response = await api.get("/api/v1/x")
         assert response.status_code == 429
-        assert response.json()["detail"].startswith("L’accès ouvre à")
+        assert response.json()["detail"].startswith("L’accès ouvre le mardi 1 septembre à 08:00")
 
 
 async def test_signed_in_accounts_have_their_own_limit(

@@ -87,6 +87,37 @@ async def test_operator_page_and_api_are_for_operators_only(client: httpx.AsyncC
         await other.aclose()
 
 
+async def test_the_operator_sets_the_opening_in_local_time_and_sees_a_chart(
+    client: httpx.AsyncClient,
+) -> None:
+    await log_in(client, "admin.a")
+    page = await client.get("/admin/gate")
+    assert 'type="datetime-local"' in page.text
+    assert "Europe/Paris" in page.text
+    changed = await client.post(
+        "/admin/gate",
+        data={"opening_local": "2099-09-01T08:00", "csrf_token": csrf_from(page.text)},
+    )
+    assert changed.status_code in (302, 303)
+    page = await client.get("/admin/gate")
+    assert 'value="2099-09-01T08:00"' in page.text  # shown back in the platform's zone
+    assert "L’accès ouvre le mardi 1 septembre 2099 à 08:00." in page.text
+    bad = await client.post(
+        "/admin/gate", data={"opening_local": "tomorrow", "csrf_token": csrf_from(page.text)}
+    )
+    assert bad.status_code == 400
+    assert "Choisissez le jour et l’heure d’ouverture" in bad.text
+    cleared = await client.post(
+        "/admin/gate", data={"opening_local": "", "csrf_token": csrf_from(page.text)}
+    )
+    assert cleared.status_code in (302, 303)
+    live = await client.get("/admin/gate/live")
+    assert live.status_code == 200
+    assert 'value="2099' not in (await client.get("/admin/gate")).text
+    # The page's own loads and the gate's rounds sample the figures; two make a chart.
+    assert "<svg" in live.text or "Le graphique se remplit" in live.text
+
+
 async def test_the_gate_limits_the_address_the_trusted_proxy_gives(
     engine: AsyncEngine, database_url: str
 ) -> None:

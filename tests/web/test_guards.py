@@ -21,6 +21,10 @@ PUBLIC = {
     ("POST", "/login"),
     ("GET", "/activate"),
     ("POST", "/activate"),
+    ("GET", "/password/forgot"),
+    ("POST", "/password/forgot"),
+    ("GET", "/password/reset/{token:str}"),
+    ("POST", "/password/reset/{token:str}"),
     ("POST", "/logout"),
     # Someone whose session ended goes to the login page itself (not back to a form's target).
     ("POST", "/account/logout-others"),

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from preau.gate.samples import GateSamples
 from preau.gate.settings import GateSettings
 from preau.live import LiveHub
 from preau.ports import FileStore, SharedState
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from preau.actions.degraded import DatabaseWatch, StaleCopies
     from preau.actions.lessons.transcoding import MediaWorker
     from preau.actions.messages.sending import SendingLimit
+    from preau.actions.password_resets import ResetLimit
     from preau.actions.report_cards import ReportCardCache
     from preau.actions.sessions import Sessions
     from preau.actions.sso import SingleSignOn
@@ -52,6 +54,7 @@ class Services:
     homework_cache: HomeworkCache  # classwork: a pupil's own view of one homework, warm
     report_cards: ReportCardCache  # marks and skills: a pupil's report card and summary, warm
     sending: SendingLimit  # messages: how many one person may send
+    reset_limit: ResetLimit  # accounts: self-service password reset requests
     # ``state`` and the stores that live beside it, in this process or on its Redis: the
     # gate's queue and passes (which the operator pages read too), the limits' counters.
     shared: Shared
@@ -62,6 +65,8 @@ class Services:
     live: LiveHub = field(default_factory=LiveHub)  # messages: this process's live fan-out
     janus: JanusPool | None = None  # virtual classes: the Janus nodes, when configured
     gate: GateSettings = field(default_factory=GateSettings)  # the gate's start-up settings
+    # The operator's chart: recent figures the gate's rounds sampled (gate/samples.py).
+    gate_samples: GateSamples = field(default_factory=GateSamples)
     zones: dict[int, ZoneInfo] = field(default_factory=dict)  # school id -> zone (actions/zones)
     media: Ffmpeg | None = None  # video lessons: ffmpeg, where installed
     media_wakeup: asyncio.Event | None = None  # set by an upload for this process's transcoder

@@ -68,3 +68,14 @@ async def send_batch(server: SmtpServer, batch: list[EmailMessage]) -> list[bool
     if not batch:
         return []
     return await asyncio.to_thread(_send_batch, server, batch)
+
+
+def _append(path: str, batch: list[EmailMessage]) -> None:
+    with open(path, "ab") as mailbox:
+        for message in batch:
+            mailbox.write(b"From preau\n" + message.as_bytes() + b"\n")
+
+
+async def append_to_file(path: str, batch: list[EmailMessage]) -> None:
+    """The demo's mail server: each message appended to ``path`` (an mbox file)."""
+    await asyncio.to_thread(_append, path, batch)

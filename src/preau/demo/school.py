@@ -198,6 +198,13 @@ async def _populate(services: Services, connection: AsyncConnection, school_id: 
         .where(people.c.school_id == school_id, people.c.username.in_([n[0] for n in NAMED]))
         .values(password_hash=password_hash, activated_at=services.now())
     )
+    # The demo parent has an address, so "Mot de passe oublié ?" can be tried: with
+    # PREAU_MAIL_FILE set, the link lands in that file (docs/messages.md).
+    await connection.execute(
+        people.update()
+        .where(people.c.school_id == school_id, people.c.id == ids["parent.demo"])
+        .values(email="sophie.dubois@example.org")
+    )
 
 
 DEMO_HOMEWORK = [

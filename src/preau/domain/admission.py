@@ -419,8 +419,11 @@ def full_jitter(interval: float, unit_random: float, *, floor: float = 1.0) -> f
     return floor + max(0.0, interval - floor) * unit_random
 
 
-def progress_percent(position: int, serving_at_join: int, serving: int) -> int:
-    """How far one has come since joining, 0 to 100, for the progress bar."""
+def progress_percent(position: int, serving_at_join: int, serving: int) -> int | None:
+    """How far one has come since joining, 0 to 100, for the progress bar; None while one
+    has no place yet (before opening, the pre-queue's order not drawn): no bar then."""
+    if position <= 0:
+        return None
     distance = position - serving_at_join
     if distance <= 0 or serving >= position:
         return 100

@@ -11,13 +11,20 @@ if TYPE_CHECKING:
     from preau.adapters.shared import Shared
     from preau.asgi import ASGIApp
     from preau.gate.middleware import GateMiddleware
+    from preau.gate.samples import GateSamples
     from preau.ports import Clock
 
 __all__ = ["GateSettings", "build_gate"]
 
 
 def build_gate(
-    app: ASGIApp, *, settings: GateSettings, secret_key: str, shared: Shared, clock: Clock
+    app: ASGIApp,
+    *,
+    settings: GateSettings,
+    secret_key: str,
+    shared: Shared,
+    clock: Clock,
+    samples: GateSamples | None = None,
 ) -> GateMiddleware:
     """Wrap ``app`` in the gate, on the shared state and the stores beside it (memory or
     Redis) that the composition root chose; every time the gate reads comes from ``clock``."""
@@ -25,4 +32,6 @@ def build_gate(
     # package initialises would be circular.
     from preau.gate.assembly import assemble  # noqa: PLC0415 - circular otherwise (above)
 
-    return assemble(app, settings=settings, secret_key=secret_key, shared=shared, clock=clock)
+    return assemble(
+        app, settings=settings, secret_key=secret_key, shared=shared, clock=clock, samples=samples
+    )

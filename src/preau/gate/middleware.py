@@ -624,7 +624,12 @@ class GateMiddleware:
             await self._send(
                 send,
                 429,
-                pages.queued_problem(status, retry_after=retry_after, status_url=status_url),
+                pages.queued_problem(
+                    status,
+                    retry_after=retry_after,
+                    status_url=status_url,
+                    zone=self.runtime.settings.zone,
+                ),
                 [
                     (b"content-type", b"application/problem+json"),
                     (b"set-cookie", ticket_cookie),
@@ -644,6 +649,7 @@ class GateMiddleware:
             progress=progress_percent(status.position, ticket.serving_at_join, status.serving),
             refresh_s=refresh,
             next_path=next_path,
+            zone=self.runtime.settings.zone,
         )
         await self._send(
             send,
@@ -804,15 +810,17 @@ class GateMiddleware:
 
 
 def _status_body(
-    status: TicketStatus, retry_after: int, next_path: str, progress: int
+    status: TicketStatus, retry_after: int, next_path: str, progress: int | None
 ) -> dict[str, Any]:
     return {
         "admitted": False,
         "position": status.position,
         "ahead": status.ahead,
-        "estimated_wait_s": None if status.wait_s is None else round(status.wait_s, 1),
+        "estimated_wait_s": None
+        if (wait := pages.promised_wait(status)) is None
+        else round(wait, 1),
         "opening_at": status.opening_at,
-        "progress": progress,
+        "progress": None if status.opening_at else progress,
         "poll_s": retry_after,
         "next": next_path,
         "texts": pages.status_texts(status),

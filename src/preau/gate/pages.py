@@ -7,9 +7,11 @@ import datetime
 import math
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import msgspec
+from babel.dates import format_date
 
 from preau import i18n
 from preau.gate.runtime import TicketStatus
@@ -40,10 +42,14 @@ environment.install_gettext_callables(  # type: ignore[attr-defined]  # added by
 _json = msgspec.json.Encoder()
 
 
+SEVERAL_MINUTES_S = 300.0  # with the room full, a shorter estimate is not promised
+
+
 def describe_wait(seconds: float | None) -> str:
-    """A wait as a person would say it: "about 3 minutes", never "187.4 s"."""
+    """A wait as a person would say it: "about 3 minutes", never "187.4 s"; "several
+    minutes" when nothing lets us promise less."""
     if seconds is None:
-        return i18n.gettext("We cannot estimate your wait yet.")
+        return i18n.gettext("several minutes")
     if seconds < 60:
         return i18n.gettext("less than a minute")
     minutes = math.ceil(seconds / 60)
@@ -55,9 +61,24 @@ def describe_wait(seconds: float | None) -> str:
     return i18n.ngettext("about %(num)d hour", "about %(num)d hours", hours) % {"num": hours}
 
 
-def clock_time(moment: float) -> str:
-    local = datetime.datetime.fromtimestamp(moment).astimezone()
-    return local.strftime("%H:%M")
+def clock_time(moment: float, zone: ZoneInfo) -> str:
+    """A moment in the platform's zone with its day: "mardi 6 avril à 08:00"."""
+    locale = i18n.current_locale.get()
+    local = datetime.datetime.fromtimestamp(moment, zone)
+    return i18n.gettext("%(day)s at %(time)s") % {
+        "day": format_date(local.date(), "EEEE d MMMM", locale=locale),
+        "time": local.strftime("%H:%M"),
+    }
+
+
+def promised_wait(status: TicketStatus) -> float | None:
+    """The wait the page may promise: none when the rate is unknown or zero, and none
+    shorter than several minutes while the room is full (people leave when they leave)."""
+    if status.wait_s is None:
+        return None
+    if status.full and status.wait_s < SEVERAL_MINUTES_S:
+        return None
+    return status.wait_s
 
 
 def status_texts(status: TicketStatus) -> dict[str, str]:
@@ -69,24 +90,23 @@ def status_texts(status: TicketStatus) -> dict[str, str]:
             "%(num)d person ahead of you.", "%(num)d people ahead of you.", status.ahead
         )
         % {"num": status.ahead},
-        # Unknown (a full room nobody has been seen leaving) is said on its own, not as
-        # "Estimated wait: we cannot estimate your wait yet..".
-        "wait": describe_wait(None)
-        if status.wait_s is None
-        else i18n.gettext("Estimated wait: %(wait)s.") % {"wait": describe_wait(status.wait_s)},
+        "wait": i18n.gettext("Estimated wait: %(wait)s.")
+        % {"wait": describe_wait(promised_wait(status))},
     }
 
 
-def waiting_page(status: TicketStatus, *, progress: int, refresh_s: int, next_path: str) -> bytes:
+def waiting_page(
+    status: TicketStatus, *, progress: int | None, refresh_s: int, next_path: str, zone: ZoneInfo
+) -> bytes:
     template = environment.get_template("wait.html")
     return template.render(
         locale=i18n.current_locale.get(),
         status=status,
         texts=status_texts(status),
-        progress=progress,
+        progress=None if status.opening_at else progress,
         refresh_s=refresh_s,
         next_path=next_path,
-        opening=clock_time(status.opening_at) if status.opening_at else "",
+        opening=clock_time(status.opening_at, zone) if status.opening_at else "",
     ).encode()
 
 
@@ -117,10 +137,12 @@ def problem(
     return _json.encode(body), [(b"content-type", b"application/problem+json")]
 
 
-def queued_problem(status: TicketStatus, *, retry_after: int, status_url: str) -> bytes:
+def queued_problem(
+    status: TicketStatus, *, retry_after: int, status_url: str, zone: ZoneInfo
+) -> bytes:
     if status.opening_at:
-        detail = i18n.gettext("The doors open at %(time)s; your place will be drawn then.") % {
-            "time": clock_time(status.opening_at)
+        detail = i18n.gettext("The doors open on %(time)s; your place will be drawn then.") % {
+            "time": clock_time(status.opening_at, zone)
         }
     else:
         detail = i18n.gettext(
@@ -133,7 +155,7 @@ def queued_problem(status: TicketStatus, *, retry_after: int, status_url: str) -
         detail,
         position=status.position,
         ahead=status.ahead,
-        estimated_wait_s=None if status.wait_s is None else round(status.wait_s, 1),
+        estimated_wait_s=None if (wait := promised_wait(status)) is None else round(wait, 1),
         retry_after=retry_after,
         status_url=status_url,
     )

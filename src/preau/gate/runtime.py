@@ -40,6 +40,7 @@ from preau.domain.admission import (
     under_attack,
 )
 from preau.gate import metrics
+from preau.gate.samples import GateSamples, Sample
 from preau.gate.settings import GateSettings, GateSettingsError, RuntimeSettings
 from preau.gate.store import AdmissionStore, StoreView, pass_id
 from preau.ports import Clock, SharedStateUnavailable
@@ -78,6 +79,8 @@ class TicketStatus(msgspec.Struct, frozen=True):
     waiting_total: int
     serving: int
     opening_at: float | None  # set while the doors are not open yet
+    # The room is full: people come in only as others leave, so no short wait is promised.
+    full: bool = False
 
 
 class GateRuntime:
@@ -87,8 +90,10 @@ class GateRuntime:
         store: AdmissionStore,
         *,
         clock: Clock,
+        samples: GateSamples | None = None,
     ) -> None:
         self.base_settings = settings
+        self.samples = samples
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -251,6 +256,17 @@ class GateRuntime:
 
     def _use_view(self, view: StoreView, now: float) -> None:
         self.view = view
+        if self.samples is not None:
+            queue = view.queue
+            self.samples.record(
+                Sample(
+                    now,
+                    queue.active,
+                    self.settings.capacity,
+                    sum(queue.waiting),
+                    round(self.current_rate(queue), 2),
+                )
+            )
         if view.runtime_settings:
             try:
                 runtime = msgspec.json.decode(view.runtime_settings, type=RuntimeSettings)
@@ -510,6 +526,7 @@ class GateRuntime:
             return TicketStatus(False, position, 0, release - now, waiting_total, serving, None)
         ahead = people_ahead(position, serving, snapshot.waiting[lane], snapshot.issued[lane])
         share = 1 if origin == SHARED else settings.process_count
+        full = self._full(origin)
         weights = LaneShares(settings.priority_share, settings.first_time_share).weights()
         wait = honest_wait(
             ahead,
@@ -517,13 +534,13 @@ class GateRuntime:
                 self.current_rate(snapshot) / share, snapshot.waiting, weights
             )[lane],
             observed_rate=self.lane_rates[lane] if share == 1 else 0.0,
-            full=self._full(origin),
+            full=full,
             minimum=settings.refresh_interval_s,
         )
         if wait is not None:
             # Those admitted already but not yet let in come first.
             wait += max(0.0, snapshot.paced_until - now)
-        return TicketStatus(False, position, ahead, wait, waiting_total, serving, None)
+        return TicketStatus(False, position, ahead, wait, waiting_total, serving, None, full)
 
     async def wait_for_turn(
         self, origin: str, lane: Lane, number: int, *, limit_s: float

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -57,6 +58,9 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     priority_share: float = 0.5  # share of admissions reserved for teachers and staff
     first_time_share: float = 0.2  # share reserved for first-time visitors
     opening_time: str = ""  # ISO 8601 with offset, e.g. 2021-04-06T08:00:00+02:00
+    # The platform's time zone: the waiting page and the operator page say times in it (the
+    # gate reads no school; an academy's platform serves one zone).
+    time_zone: str = "Europe/Paris"
     poll_minimum_s: float = 2.0
     poll_maximum_s: float = 30.0
 
@@ -138,6 +142,16 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise GateSettingsError("PREAU_GATE_MAX_IN_FLIGHT must be at least MIN_IN_FLIGHT.")
         if self.opening_time:
             parse_opening_time(self.opening_time)
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise GateSettingsError(
+                f"PREAU_GATE_TIME_ZONE {self.time_zone!r} is not a time zone, like Europe/Paris."
+            ) from None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @property
     def opening_at(self) -> float | None:
@@ -152,6 +166,21 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     def unpolled_ticket_timeout_s(self) -> float:
         """How long a ticket never polled keeps its place (never over ``ticket_idle_s``)."""
         return min(self.unpolled_ticket_idle_s, self.ticket_idle_s)
+
+
+def local_opening_time(text: str, zone: ZoneInfo) -> str:
+    """A date and time typed in the platform's zone (``2021-04-06T08:00``, as a
+    ``datetime-local`` input sends it) as ISO 8601 with its offset; "" stays "" (open)."""
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise GateSettingsError(f"{text!r} is not a date and time like 2021-04-06T08:00.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat(timespec="minutes")
 
 
 def parse_opening_time(text: str) -> float:

@@ -129,6 +129,21 @@ devices = sa.Table(
     sa.Index("ix_devices_revoked_at", "revoked_at"),
 )
 
+# Self-service password resets: a link sent by email, single use, 30 minutes. Only the
+# token's SHA-256 is kept (domain/tokens.fingerprint), never the token.
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("person_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("used_at", Timestamp),
+    sa.Index("ix_password_resets_school_person", "school_id", "person_id"),
+)
+
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
