@@ -109,10 +109,10 @@ def test_homework_hand_in_and_feedback(server: Server, browser: Any, tmp_path: P
 
     pupil.goto(homework_url)
     assert "Très bien, Léa." in pupil.content()
-    assert "note 17 / 20" in pupil.content()
+    assert "note 17\u00a0/\u00a020" in pupil.locator("main").inner_text()  # no-break spaces
     parent = signed_in(browser, server, "parent")
-    parent.get_by_role("link", name="Travail à faire de Léa").click()
-    assert "note 17 / 20" in parent.content()
+    parent.get_by_role("link", name="Tout le travail à faire").first.click()  # Léa's card
+    assert "note 17\u00a0/\u00a020" in parent.locator("main").inner_text()
     parent.get_by_role("link", name="Fiche sur les fractions").click()
     assert "Très bien, Léa." in parent.content()
     assert parent.get_by_role("button", name="Rendre", exact=True).count() == 0

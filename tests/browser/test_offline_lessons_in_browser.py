@@ -194,9 +194,9 @@ def answered_offline(pupil: Any, server: Server, quiz: str, attempt: str, first:
     links = pupil.locator("#saved-pages a").evaluate_all(
         "all => all.map(a => a.pathname + a.search)"
     )
-    assert f"{attempt}?q=summary&saved=1" in links, links
+    assert f"{attempt}?q=summary&device-copy=1" in links, links
     assert not [link for link in links if re.search(r"\?q=\d", link)], links
-    pupil.locator(f'#saved-pages a[href="{attempt}?q=summary&saved=1"]').click()
+    pupil.locator(f'#saved-pages a[href="{attempt}?q=summary&device-copy=1"]').click()
     pupil.locator("h2", has_text="Avant de rendre").wait_for()
     pupil.goto(server.url + quiz)
     pupil.get_by_role("link", name="Faire l'exercice").click()

@@ -285,7 +285,7 @@
       document.getElementById("nothing-saved").hidden = !!pages.length;
       pages.forEach(function (p) {
         var li = document.createElement("li"), a = document.createElement("a");
-        a.href = p.path + (p.path.indexOf("?") < 0 ? "?" : "&") + "saved=1";
+        a.href = p.path + (p.path.indexOf("?") < 0 ? "?" : "&") + "device-copy=1";
         a.innerHTML = p.title;  // the title as the page itself escaped it
         li.appendChild(a);
         li.appendChild(document.createTextNode(" — " + say("saved_short", { when: when(p.at) })));

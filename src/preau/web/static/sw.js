@@ -77,7 +77,7 @@ self.addEventListener("fetch", function (event) {
 
 function page(event, url) {
   var query = new URLSearchParams(url.search);
-  query.delete("saved");
+  query.delete("device-copy");
   var asked = url.pathname + (String(query) ? "?" + query : "");
   var key = QUESTION.test(asked) ? asked : url.pathname;
   var fromNetwork = function () {
@@ -92,8 +92,9 @@ function page(event, url) {
   var offline = function () {
     return shown(key).then(function (copy) { return copy || caches.match("/offline", { cacheName: SHELL }); });
   };
-  // ?saved=1 (the waiting room's links): the copy first, the network only without one.
-  if (url.searchParams.has("saved")) {
+  // ?device-copy=1 (the links of /offline, reached from the waiting room): the copy first,
+  // the network only without one. Not "saved": the pages use ?saved=N to confirm a save.
+  if (url.searchParams.has("device-copy")) {
     return shown(key).then(function (copy) { return copy || fromNetwork().catch(offline); });
   }
   return fromNetwork().catch(offline);
