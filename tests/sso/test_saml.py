@@ -87,7 +87,7 @@ async def test_a_pupil_signs_in_with_educonnect(
     assert session.actor.person_id == sso_world["a"].people["pupil"]
     home = await client.get("/home")
     assert home.status_code == 200
-    assert "class a" in home.text
+    assert "Bonjour Pupil" in home.text  # the home page greets the person signed in
 
 
 async def test_the_same_answer_twice_is_refused(
