@@ -312,6 +312,12 @@ async def test_delta_deactivates_updates_creates_and_deletes(engine: AsyncEngine
     }
     assert rows["u-marc"][0] is False
     assert rows["u-paul"][0] is False
+    # Those deactivated are signed out everywhere, as when it is done by hand.
+    valid_after = dict(
+        await fetch(engine, sa.select(people.c.source_id, people.c.sessions_valid_after))
+    )
+    assert valid_after["u-marc"] == valid_after["u-paul"] == LATER.timestamp()
+    assert valid_after["u-lea"] == valid_after["u-new"] == 0
     assert rows["u-lea"][:2] == (True, "Martin-Durand")
     assert rows["u-new"][:2] == (True, "Lefèvre")
     assert rows["u-new"][2] == "zoe.lefevre3"  # zoe.lefevre and zoe.lefevre2 are taken

@@ -333,15 +333,24 @@ async def log_out(services: Services, session: Session) -> None:
     await services.sessions.revoke_device(session.actor, session.device_id, now=services.clock())
 
 
-async def _this_device_only(services: Services, session: Session, now: float) -> LoginResult:
+async def _this_device_only(
+    services: Services, session: Session, now: float, device_expires: float | None
+) -> LoginResult:
     """After every other session of the person was revoked: tell the other processes, and
-    give this device fresh credentials."""
+    give this device fresh credentials: a device credential only if the device was
+    remembered (it outlives the session), expiring with it."""
     actor = session.actor
     await services.sessions.announce_person(actor.person_id, after=now)
+    session_ends = now + services.sessions.session_seconds
+    remembered = device_expires is not None and device_expires > session_ends
     return LoginResult(
         session=Session(actor=actor, device_id=session.device_id, issued_at=now),
         session_token=services.sessions.issue_session(actor, session.device_id, now=now),
-        device_token=services.sessions.issue_device(actor, session.device_id, now=now),
+        device_token=services.sessions.issue_device(
+            actor, session.device_id, now=now, expires_at=device_expires
+        )
+        if remembered
+        else None,
     )
 
 
@@ -350,14 +359,14 @@ async def log_out_other_devices(services: Services, session: Session) -> LoginRe
     now = services.clock()
     actor = session.actor
     async with services.engine.begin() as connection:
-        await services.sessions.revoke_person(
+        device_expires = await services.sessions.revoke_person(
             connection,
             school_id=actor.school_id,
             person_id=actor.person_id,
             keep_device=session.device_id,
             now=now,
         )
-    return await _this_device_only(services, session, now)
+    return await _this_device_only(services, session, now, device_expires)
 
 
 async def change_password(
@@ -385,14 +394,14 @@ async def change_password(
             .where(people.c.school_id == actor.school_id, people.c.id == actor.person_id)
             .values(password_hash=new_hash, updated_at=services.now())
         )
-        await services.sessions.revoke_person(
+        device_expires = await services.sessions.revoke_person(
             connection,
             school_id=actor.school_id,
             person_id=actor.person_id,
             keep_device=session.device_id,
             now=now,
         )
-    return await _this_device_only(services, session, now)
+    return await _this_device_only(services, session, now, device_expires)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,15 @@ processes: each process keeps the revoked device ids and per-person "valid after
 instants in memory, hears new ones at once through shared-state pub/sub, and re-reads
 recent ones from the database every few seconds in case a message was missed.
 
-A device credential (default 30 days) resumes a session with one indexed database read
-and no password hash: on a closure morning most pupils get in this way.
+A device credential (default 30 days) resumes a session with no password hash and, in the
+common case, no database read either: on a closure morning most pupils get in this way.
+The credential carries who, which device and until when (never later than the device's
+stored expiry); what could have changed since it was signed is a revocation (logout, a
+password change or reset, "log out other devices", a person deactivated or given another
+profile, by hand or by the roster import), and every one of them is known in memory within
+RESYNC_SECONDS. Only when this process's revocations are not known to be fresh (the
+database unreachable for longer than TRUSTED_FOR_SECONDS) is the device row read, as
+before. The device's "last seen" is written behind, in batches.
 """
 
 from __future__ import annotations
@@ -30,6 +37,14 @@ from preau.ports import SharedState, SharedStateUnavailable
 
 REVOCATION_CHANNEL = "revocations"
 RESYNC_SECONDS = 5.0
+# Revocations known in memory are trusted for a resume while the last resync from the
+# database is younger than this; otherwise the device row is read.
+TRUSTED_FOR_SECONDS = 30.0
+# The devices' "last seen" is written at most once an hour per device and process, in
+# batches every SEEN_FLUSH_SECONDS (it is informational: nothing reads it to decide).
+SEEN_EVERY_SECONDS = 3600.0
+SEEN_FLUSH_SECONDS = 30.0
+_SEEN_LIMIT = 200_000
 _VERIFIED_LIMIT = 100_000  # session tokens remembered as verified, per process
 
 log = logging.getLogger("preau.sessions")
@@ -70,6 +85,9 @@ class Sessions:
         self._tasks: list[asyncio.Task[None]] = []
         self._synced_until = 0.0
         self._verified: dict[str, tuple[float, Session]] = {}
+        self._resynced_at: float | None = None  # the clock's time of the last good resync
+        self._seen: dict[str, float] = {}  # device id → when this process last marked it seen
+        self._unseen: dict[str, tuple[int, float]] = {}  # to write: device → (school, when)
 
     # -- checks with no I/O -------------------------------------------------------------
 
@@ -140,9 +158,14 @@ class Sessions:
             self._claims(actor, device_id, now), expires_at=now + self.session_seconds
         )
 
-    def issue_device(self, actor: Actor, device_id: str, *, now: float) -> str:
+    def issue_device(
+        self, actor: Actor, device_id: str, *, now: float, expires_at: float | None = None
+    ) -> str:
+        """A device credential that expires with the stored device (``expires_at``, by
+        default a new device's: ``now`` + the device lifetime), never after it."""
         return self.device_signer.sign(
-            self._claims(actor, device_id, now), expires_at=now + self.device_seconds
+            self._claims(actor, device_id, now),
+            expires_at=now + self.device_seconds if expires_at is None else expires_at,
         )
 
     async def open_device(
@@ -172,10 +195,59 @@ class Sessions:
         return device_id
 
     async def resume(self, device_token: str | None, *, now: float) -> Session | None:
-        """Resume from a device credential: one indexed read, no password hash."""
+        """Resume from a device credential with no password hash; with no I/O at all while
+        this process's revocations are fresh, else with one indexed read of the device."""
         claimed = self.check_device(device_token, now=now)
         if claimed is None:
             return None
+        if self.revocations_fresh(now):
+            self._mark_seen(claimed, now)
+            return Session(actor=claimed.actor, device_id=claimed.device_id, issued_at=now)
+        return await self._resume_from_database(claimed, now=now)
+
+    def revocations_fresh(self, now: float) -> bool:
+        return self._resynced_at is not None and now - self._resynced_at < TRUSTED_FOR_SECONDS
+
+    def _mark_seen(self, session: Session, now: float) -> None:
+        device_id = session.device_id
+        if now - self._seen.get(device_id, float("-inf")) < SEEN_EVERY_SECONDS:
+            return
+        if len(self._seen) >= _SEEN_LIMIT:
+            self._seen.clear()
+        self._seen[device_id] = now
+        if len(self._unseen) < _SEEN_LIMIT:
+            self._unseen[device_id] = (session.actor.school_id, now)
+
+    async def flush_seen(self) -> int:
+        """Write the devices' "last seen" gathered since the last flush, in one transaction;
+        returns how many. On a database error they are kept for the next flush."""
+        if not self._unseen:
+            return 0
+        pending, self._unseen = self._unseen, {}
+        rows = [
+            {"device": device_id, "school": school_id, "seen": datetime.fromtimestamp(at, UTC)}
+            for device_id, (school_id, at) in pending.items()
+        ]
+        statement = (
+            devices.update()
+            .where(
+                devices.c.school_id == sa.bindparam("school"),
+                devices.c.id == sa.bindparam("device"),
+                devices.c.last_seen_at < sa.bindparam("seen"),
+            )
+            .values(last_seen_at=sa.bindparam("seen"))
+        )
+        try:
+            async with self.engine.begin() as connection:
+                for start in range(0, len(rows), 1000):
+                    await connection.execute(statement, rows[start : start + 1000])
+        except Exception:
+            for device_id, value in pending.items():
+                self._unseen.setdefault(device_id, value)
+            raise
+        return len(rows)
+
+    async def _resume_from_database(self, claimed: Session, *, now: float) -> Session | None:
         moment = datetime.fromtimestamp(now, UTC)
         actor = claimed.actor
         async with self.engine.begin() as connection:
@@ -246,9 +318,10 @@ class Sessions:
         person_id: int,
         keep_device: str | None,
         now: float,
-    ) -> None:
+    ) -> float | None:
         """Inside the caller's transaction: end every session and device of a person
-        (but ``keep_device``). Call :meth:`announce_person` after the commit."""
+        (but ``keep_device``, whose stored expiry is returned, as a timestamp). Call
+        :meth:`announce_person` after the commit."""
         moment = datetime.fromtimestamp(now, UTC)
         await connection.execute(
             people.update()
@@ -260,9 +333,17 @@ class Sessions:
             devices.c.person_id == person_id,
             devices.c.revoked_at.is_(None),
         ]
-        if keep_device is not None:
-            condition.append(devices.c.id != keep_device)
+        if keep_device is None:
+            await connection.execute(devices.update().where(*condition).values(revoked_at=moment))
+            return None
+        condition.append(devices.c.id != keep_device)
         await connection.execute(devices.update().where(*condition).values(revoked_at=moment))
+        kept = await connection.scalar(
+            sa.select(devices.c.expires_at).where(
+                devices.c.school_id == school_id, devices.c.id == keep_device
+            )
+        )
+        return None if kept is None else float(kept.timestamp())
 
     async def announce_person(self, person_id: int, *, after: float) -> None:
         self.valid_after[person_id] = max(self.valid_after.get(person_id, 0.0), after)
@@ -303,6 +384,7 @@ class Sessions:
             for person_id, after in changed:
                 self._apply(Revocation(kind="person", id=str(person_id), after=after))
         self._synced_until = now
+        self._resynced_at = now
 
     async def start(self, clock: Any) -> None:
         await self.resync(now=clock())
@@ -311,6 +393,8 @@ class Sessions:
 
     async def stop(self) -> None:
         await cancel_all(self._tasks)
+        with contextlib.suppress(Exception):
+            await self.flush_seen()
 
     async def _listen(self) -> None:
         decoder = msgspec.json.Decoder(Revocation)
@@ -323,9 +407,16 @@ class Sessions:
         await follow(self.state, REVOCATION_CHANNEL, on_message, retry_s=2.0)
 
     async def _resync_forever(self, clock: Any) -> None:
+        last_flush = clock()
         while True:
             await asyncio.sleep(RESYNC_SECONDS)
             try:
                 await self.resync(now=clock())
             except Exception:
                 log.exception("revocation resync failed; will retry")
+            if clock() - last_flush >= SEEN_FLUSH_SECONDS:
+                last_flush = clock()
+                try:
+                    await self.flush_seen()
+                except Exception:
+                    log.warning("devices' last seen not written; will retry")

@@ -42,7 +42,7 @@ class PeopleView:
         self.changed: dict[int, StoredPerson] = {}
         for update in updates:
             old = directory.people_by_id[update["row_id"]]
-            fields = {k: v for k, v in update.items() if k not in ("row_id", "updated_at")}
+            fields = {k: v for k, v in update.items() if k in old._fields}
             self.changed[old.id] = old._replace(**fields)
         self.inserted = {person.source_id: person for person in inserted}
         self.inserted_by_key = {(person.school_id, person.source_id): person for person in inserted}

@@ -87,7 +87,14 @@ def _plan_deactivation(
         ),
         run.directory.people_by_source.get(user.source_id),
     )
-    person_id = run.deactivate(report, plan.writes, user.line, existing, updated_at=run.now)
+    person_id = run.deactivate(
+        report,
+        plan.writes,
+        user.line,
+        existing,
+        updated_at=run.now,
+        sessions_valid_after=run.now.timestamp(),
+    )
     if person_id is not None:
         plan.deactivated_ids.add(person_id)
 
@@ -105,7 +112,17 @@ def _plan_person(run: ImportRun, report: FileReport, plan: _PeoplePlan, user: Us
         plan.accepted.append((user, None))
         return
     plan.accepted.append((user, existing.id))
-    plan.writes.plan(report, existing, _values(user), new={}, changed={"updated_at": run.now})
+    changed: dict[str, Any] = {"updated_at": run.now}
+    if _ends_sessions(existing, user):
+        changed["sessions_valid_after"] = run.now.timestamp()
+    plan.writes.plan(report, existing, _values(user), new={}, changed=changed)
+
+
+def _ends_sessions(existing: StoredPerson, user: UserRecord) -> bool:
+    """A person disabled or given another profile is signed out everywhere, as when it is
+    done by hand (actions/directory): sessions and device credentials carry the profile
+    and resume with no database read (actions/sessions)."""
+    return (existing.active and not user.enabled) or existing.profile != str(user.profile)
 
 
 def _values(user: UserRecord) -> dict[str, Any]:
