@@ -6,7 +6,9 @@ a raw ASGI app returning the very same bytes, on uvicorn and on granian, in one 
 
 Préau is the whole application as ``bootstrap.build_app`` serves it in production: the gate
 (the pupil holds a valid pass), the edge, sessions, warm reads and the router, on
-PostgreSQL and Redis. The raw app answers every request with the status, content type and
+PostgreSQL and Redis; then the to-do and its 304 on granian in the other configurations:
+the embedded default (SQLite, in-process state) and an API client with a bearer token.
+The raw app answers every request with the status, content type and
 body that Préau gave for the same request. Each server runs one worker pinned to CPU 0;
 ``wrk -t1 -c64`` runs pinned to CPU 1, with the pupil's cookies. Préau and the raw app
 take turns in short pairs of runs, and the ratio is the median of the pairs' ratios, so
@@ -76,6 +78,11 @@ CLASSMATES = 24  # the report card's class figures come from a class of 25
 SUBJECTS = ("Mathématiques", "Français", "Histoire-géographie")
 EVALUATIONS_PER_SUBJECT = 4
 SERVERS = ("uvicorn", "granian")
+# The other ways the same reads are served: the embedded default (SQLite, in-process
+# state) and API clients with a bearer token. Measured on granian, on the two reads
+# with targets.
+VARIANTS = (("embedded", "cookie"), ("embedded", "bearer"), ("services", "bearer"))
+VARIANT_READS = ("to-do, JSON", "to-do, JSON, 304")
 
 
 # -- the data ---------------------------------------------------------------------------------
@@ -215,9 +222,10 @@ def preau_factory() -> Any:
     import msgspec  # noqa: PLC0415 - imported only in the process that needs it
 
     # As make cluster runs it: JSON logs, no per-request line (nginx logs those).
+    embedded = os.environ.get("HOT_CONFIG") == "embedded"  # in-process state, no Redis
     settings = msgspec.structs.replace(
         settings,
-        redis_url=REDIS_URL,
+        redis_url=None if embedded else REDIS_URL,
         redis_prefix=f"preau-hot-{os.getpid()}:",
         log_json=True,
         access_log=False,
@@ -350,16 +358,17 @@ def capture(
 def measure(
     server: str,
     env: dict[str, str],
-    cookie: str,
+    base: dict[str, str],
     folder: Path,
     *,
     seconds: int,
     rounds: int,
     reads: list[tuple[str, str, str | None, int]],
+    label: str = "",
 ) -> dict[str, dict[str, list[float]]]:
     """Préau stays up for the whole server's run (its caches warm, as in production); a
-    raw app is started for each read, and the two take turns under the same load."""
-    base = {"cookie": cookie}
+    raw app is started for each read, and the two take turns under the same load. ``base``
+    are the headers of every request (the pupil's cookies, or a bearer token and the pass)."""
     preau_port = free_port()
     preau = start(server, "preau_factory", preau_port, env)
     runs: dict[str, dict[str, list[float]]] = {}
@@ -368,7 +377,7 @@ def measure(
         for name, path, extra, status in reads:
             _, body, content_type, etag = answers[name]
             headers = {**base, **({"if-none-match": etag} if extra else {})}
-            body_file = folder / f"{server}-{len(runs)}.body"
+            body_file = folder / f"{server}{label}-{len(runs)}.body"
             body_file.write_bytes(body)
             raw_env = {
                 "HOT_STATUS": str(status),
@@ -388,8 +397,9 @@ def measure(
                         runs[name][side].append(ran)
             finally:
                 stop(raw)
+            done = runs[name]
             print(
-                f"{server:8s} {name:22s} Préau {statistics.median(runs[name]['preau']):>8,.0f} "
+                f"{server + label:8s} {name:22s} Préau {statistics.median(done['preau']):>8,.0f} "
                 f"raw {statistics.median(runs[name]['raw']):>8,.0f} "
                 f"ratio {paired_ratio(runs[name]):.3f} "
                 f"app CPU {1e6 / statistics.median(runs[name]['preau']):,.0f} µs/request",
@@ -468,6 +478,41 @@ Warm to-do in absolute terms: uvicorn {todo["uvicorn"]:,.0f} req/s, granian
 """
 
 
+def headers_for(cookies: dict[str, str], auth: str) -> dict[str, str]:
+    """The cookie a browser sends, or what an API client sends: its bearer token, and the
+    waiting room's pass (a cookie for every client)."""
+    if auth == "bearer":
+        return {
+            "authorization": f"Bearer {cookies['preau_session']}",
+            "cookie": f"preau_pass={cookies['preau_pass']}",
+        }
+    return {"cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
+
+
+def variants_report(results: dict[str, dict[str, dict[str, list[float]]]]) -> str:
+    lines = []
+    for variant, per_read in results.items():
+        for name, runs in per_read.items():
+            ratio = paired_ratio(runs)
+            target = {"to-do, JSON": 0.5, "to-do, JSON, 304": 0.7}[name]
+            pairs = sorted(p / r for p, r in zip(runs["preau"], runs["raw"], strict=True))
+            lines.append(
+                f"| {variant} | {name} | {statistics.median(runs['preau']):,.0f} "
+                f"| {statistics.median(runs['raw']):,.0f} | **{ratio:.2f}** "
+                f"| ≥ {target}: {'met' if ratio >= target else 'missed'} "
+                f"| {pairs[0]:.2f}–{pairs[-1]:.2f} |"
+            )
+    return f"""
+The same two reads served the other ways, on granian: the embedded default (SQLite and
+in-process state, as `make run` serves it) and an API client sending a bearer token
+(with the waiting room's pass, as every client does), same pairs of runs.
+
+| configuration, client | read | Préau req/s | raw ASGI req/s | ratio | target | pairs' ratios |
+|---|---|---:|---:|---:|---|---|
+{chr(10).join(lines)}
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs")
@@ -476,6 +521,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--read", help="only the reads whose name contains this (prints, leaves the docs alone)"
+    )
+    parser.add_argument(
+        "--variant",
+        choices=[f"{c}-{a}" for c, a in (("services", "cookie"), *VARIANTS)],
+        help="with --server or --read: the configuration and client (default services-cookie)",
     )
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     parser.add_argument("--factory", help=argparse.SUPPRESS)
@@ -487,40 +537,91 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     seconds, rounds = (2, 5) if arguments.quick else (3, 11)
+    only = bool(arguments.server or arguments.read or arguments.variant)
     with tempfile.TemporaryDirectory(prefix="preau-bench-hot-") as temporary:
         folder = Path(temporary)
-        # Another checkout's run on the same PostgreSQL names its own database.
-        url = asyncio.run(postgres_url(os.environ.get("PREAU_BENCH_DATABASE", "preau_bench_hot")))
-        cookies, pupil_id = asyncio.run(prepare(url, folder / "files"))
-        cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        env = {"HOT_DATABASE": url, "HOT_FILES": str(folder / "files")}
-        servers = [arguments.server] if arguments.server else list(SERVERS)
-        reads = [
-            (name, path.format(pupil=pupil_id), extra, status)
-            for name, path, extra, status in READS
-            if (arguments.read or "") in name
-        ]
+        prepared: dict[str, tuple[dict[str, str], dict[str, str], int]] = {}
+
+        def data(config: str) -> tuple[dict[str, str], dict[str, str], int]:
+            """(server environment, cookies, pupil id) of a configuration, made once."""
+            if config not in prepared:
+                if config == "embedded":
+                    url = f"sqlite+aiosqlite:///{folder / 'hot.sqlite3'}"
+                else:  # Another checkout's run on the same PostgreSQL names its own database.
+                    name = os.environ.get("PREAU_BENCH_DATABASE", "preau_bench_hot")
+                    url = asyncio.run(postgres_url(name))
+                files = folder / f"files-{config}"
+                cookies, pupil_id = asyncio.run(prepare(url, files))
+                env = {"HOT_DATABASE": url, "HOT_FILES": str(files), "HOT_CONFIG": config}
+                prepared[config] = (env, cookies, pupil_id)
+            return prepared[config]
+
+        def reads_of(pupil_id: int, names: Any) -> list[tuple[str, str, str | None, int]]:
+            return [
+                (name, path.format(pupil=pupil_id), extra, status)
+                for name, path, extra, status in READS
+                if names(name)
+            ]
+
+        if only:
+            config, auth = (arguments.variant or "services-cookie").split("-")
+            env, cookies, pupil_id = data(config)
+            servers = [arguments.server] if arguments.server else list(SERVERS)
+            results = {
+                server: measure(
+                    server,
+                    env,
+                    headers_for(cookies, auth),
+                    folder,
+                    seconds=seconds,
+                    rounds=rounds,
+                    reads=reads_of(pupil_id, lambda n: (arguments.read or "") in n),
+                )
+                for server in servers
+            }
+            for server, per_read in results.items():
+                for name, runs in per_read.items():
+                    pairs = " ".join(
+                        f"{p / r:.2f}" for p, r in zip(runs["preau"], runs["raw"], strict=True)
+                    )
+                    print(f"{server:8s} {name:22s} ratio {paired_ratio(runs):.3f} ({pairs})")
+            return
+        env, cookies, pupil_id = data("services")
         results = {
             server: measure(
-                server, env, cookie, folder, seconds=seconds, rounds=rounds, reads=reads
+                server,
+                env,
+                headers_for(cookies, "cookie"),
+                folder,
+                seconds=seconds,
+                rounds=rounds,
+                reads=reads_of(pupil_id, lambda _: True),
             )
-            for server in servers
+            for server in SERVERS
         }
-    if arguments.server or arguments.read:
-        for server, per_read in results.items():
-            for name, runs in per_read.items():
-                pairs = " ".join(
-                    f"{p / r:.2f}" for p, r in zip(runs["preau"], runs["raw"], strict=True)
-                )
-                print(f"{server:8s} {name:22s} ratio {paired_ratio(runs):.3f} ({pairs})")
-        return
-    table = report(results, arguments.quick, seconds, rounds)
+        variants = {}
+        for config, auth in VARIANTS:
+            env, cookies, pupil_id = data(config)
+            variants[f"{config}, {auth}"] = measure(
+                "granian",
+                env,
+                headers_for(cookies, auth),
+                folder,
+                seconds=seconds,
+                rounds=rounds,
+                reads=reads_of(pupil_id, VARIANT_READS.__contains__),
+                label=f" {config} {auth}",
+            )
+    table = report(results, arguments.quick, seconds, rounds) + variants_report(variants)
     print(table)
     write_section("hot-paths", table)
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "hot_paths.json").write_text(
-        json.dumps({"date": datetime.now(UTC).isoformat(), "results": results}, indent=1)
+        json.dumps(
+            {"date": datetime.now(UTC).isoformat(), "results": results, "variants": variants},
+            indent=1,
+        )
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,8 +67,7 @@ async def is_set_for(connection: AsyncConnection, work: Row, pupil_ids: set[int]
 async def access_homework_by_id(
     connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
 ) -> Row:
-    row, _teaching = await _homework_and_teaching(connection, actor, homework_id, action, now=now)
-    return row
+    return (await _homework_reach(connection, actor, homework_id, action, now=now)).row
 
 
 async def access_hand_ins_by_homework_id(
@@ -76,19 +76,29 @@ async def access_hand_ins_by_homework_id(
     """A homework whose every hand-in the actor may list: teachers of its group, staff and
     administrators. Whoever may not read the homework gets "not found"; pupils, parents
     and teachers of other groups who may, a refusal."""
-    work, teaching = await _homework_and_teaching(
-        connection, actor, homework_id, Action.READ, now=now
-    )
-    if actor.profile not in STAFF_PROFILES or (actor.profile is Profile.TEACHER and not teaching):
+    reach = await _homework_reach(connection, actor, homework_id, Action.READ, now=now)
+    if actor.profile not in STAFF_PROFILES or (
+        actor.profile is Profile.TEACHER and not reach.teaching
+    ):
         raise Forbidden(NOT_YOUR_CLASS)
-    return work
+    return reach.row
 
 
-async def _homework_and_teaching(
+class _Reach(NamedTuple):
+    """What deciding on a homework read: the row, whether the actor teaches its group, and
+    for pupils and parents, their children and which of the actor and their children it
+    is set for (so the callers that decide more never ask the database twice)."""
+
+    row: Row
+    teaching: bool
+    children: set[int]
+    set_for: set[int]
+
+
+async def _homework_reach(
     connection: AsyncConnection, actor: Actor, homework_id: int, action: Action, *, now: datetime
-) -> tuple[Row, bool]:
-    """The homework the actor may read or change, and whether they teach its group (for
-    the callers that decide more, so nobody asks the database twice)."""
+) -> _Reach:
+    """The homework the actor may read or change, with what was read to decide it."""
     row = (
         await connection.execute(
             sa.select(homework).where(
@@ -100,10 +110,11 @@ async def _homework_and_teaching(
     ).first()
     if row is None:
         raise NotFound(HOMEWORK_NOT_FOUND)
-    for_actor_or_child = False
+    children: set[int] = set()
+    set_for: set[int] = set()
     if actor.profile in (Profile.PUPIL, Profile.PARENT):
-        members = {actor.person_id} | await child_ids(connection, actor)
-        for_actor_or_child = bool(await is_set_for(connection, row, members))
+        children = await child_ids(connection, actor)
+        set_for = await is_set_for(connection, row, {actor.person_id} | children)
     teaching = actor.profile in STAFF_PROFILES and await teaches(connection, actor, row.group_id)
     enforce(
         homework_decision(
@@ -111,13 +122,13 @@ async def _homework_and_teaching(
             action,
             school_id=row.school_id,
             teaches_group=teaching,
-            for_actor_or_child=for_actor_or_child,
+            for_actor_or_child=bool(set_for),
             published=row.publish_at <= now,
         ),
         HOMEWORK_NOT_FOUND,
         NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,
     )
-    return row, teaching
+    return _Reach(row, teaching, children, set_for)
 
 
 async def access_hand_in_by_id(
@@ -130,20 +141,24 @@ async def access_hand_in_by_id(
     now: datetime,
 ) -> tuple[Row, Row | None]:
     """The homework and ``pupil_id``'s hand-in for it (None if nothing happened yet)."""
-    work, teaching = await _homework_and_teaching(
-        connection, actor, homework_id, Action.READ, now=now
-    )
-    if not await is_set_for(connection, work, {pupil_id}):
+    reach = await _homework_reach(connection, actor, homework_id, Action.READ, now=now)
+    work = reach.row
+    if actor.profile in (Profile.PUPIL, Profile.PARENT) and (
+        pupil_id == actor.person_id or pupil_id in reach.children
+    ):
+        set_for_pupil = pupil_id in reach.set_for  # already read to decide on the homework
+    else:
+        set_for_pupil = bool(await is_set_for(connection, work, {pupil_id}))
+    if not set_for_pupil:
         raise NotFound(HAND_IN_NOT_FOUND)
-    children = await child_ids(connection, actor)
     enforce(
         hand_in_decision(
             actor,
             right,
             school_id=work.school_id,
             pupil_id=pupil_id,
-            teaches_group=teaching,
-            is_parent_of_pupil=pupil_id in children,
+            teaches_group=reach.teaching,
+            is_parent_of_pupil=pupil_id in reach.children,
         ),
         HAND_IN_NOT_FOUND,
         NOT_YOUR_CLASS if actor.profile in STAFF_PROFILES else READ_ONLY,

@@ -3,11 +3,13 @@ the row, its deadlines with any extension, its history and view, for review and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -93,23 +95,38 @@ async def hand_in_row(
     """The hand-in row, created in the assigned state on the first action."""
     if existing is not None:
         return existing
-    try:
-        async with connection.begin_nested():
-            await connection.execute(
-                hand_ins.insert().values(
-                    school_id=actor.school_id,
-                    homework_id=work.id,
-                    pupil_id=pupil_id,
-                    state=HandInState.ASSIGNED.value,
-                    updated_at=now,
-                )
+    return (await _created_hand_in(connection, actor, work, pupil_id, now=now)) or (
+        await _stored_hand_in(connection, work, pupil_id)
+    )
+
+
+async def _created_hand_in(
+    connection: AsyncConnection, actor: Actor, work: Row, pupil_id: int, *, now: datetime
+) -> Row | None:
+    """Create the hand-in in the assigned state, in one statement; None when a request
+    running at the same time created it first."""
+    insert: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    return (
+        await connection.execute(
+            insert(hand_ins)
+            .values(
+                school_id=actor.school_id,
+                homework_id=work.id,
+                pupil_id=pupil_id,
+                state=HandInState.ASSIGNED.value,
+                updated_at=now,
             )
-    except IntegrityError:
-        pass  # created by a request running at the same time
+            .on_conflict_do_nothing(index_elements=["homework_id", "pupil_id"])
+            .returning(*hand_ins.c)
+        )
+    ).first()
+
+
+async def _stored_hand_in(connection: AsyncConnection, work: Row, pupil_id: int) -> Row:
     return (
         await connection.execute(
             sa.select(hand_ins).where(
-                hand_ins.c.school_id == actor.school_id,
+                hand_ins.c.school_id == work.school_id,
                 hand_ins.c.homework_id == work.id,
                 hand_ins.c.pupil_id == pupil_id,
             )
@@ -134,6 +151,18 @@ async def record_event(
     )
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a writer already holds when it builds the view after its write, so that the
+    view reads only the rest: the hand-in row as written (RETURNING), the deadlines, and
+    for a hand-in created by this very write, its only event and its files."""
+
+    row: Row
+    deadlines: tuple[datetime, datetime | None, bool]
+    events: list[HandInEvent] | None = None
+    handed: list[FileView] | None = None
+
+
 async def hand_in_view(
     connection: AsyncConnection,
     work: Row,
@@ -141,16 +170,20 @@ async def hand_in_view(
     *,
     now: datetime,
     with_events: bool = True,
+    known: Known | None = None,
 ) -> HandInView:
-    row = (
-        await connection.execute(
-            sa.select(hand_ins).where(
-                hand_ins.c.school_id == work.school_id,
-                hand_ins.c.homework_id == work.id,
-                hand_ins.c.pupil_id == pupil_id,
+    if known is not None:
+        row: Row | None = known.row
+    else:
+        row = (
+            await connection.execute(
+                sa.select(hand_ins).where(
+                    hand_ins.c.school_id == work.school_id,
+                    hand_ins.c.homework_id == work.id,
+                    hand_ins.c.pupil_id == pupil_id,
+                )
             )
-        )
-    ).first()
+        ).first()
     pupil = (
         await connection.execute(
             sa.select(people.c.given_name, people.c.family_name).where(
@@ -158,10 +191,14 @@ async def hand_in_view(
             )
         )
     ).one()
-    due, cutoff, extended = await _deadlines(connection, work, pupil_id)
+    due, cutoff, extended = (
+        known.deadlines if known is not None else await _deadlines(connection, work, pupil_id)
+    )
     handed: list[FileView] = []
     events: list[HandInEvent] = []
-    if row is not None:
+    if known is not None and known.handed is not None:
+        handed = known.handed
+    elif row is not None:
         handed = [
             file_view(item)
             for item in await connection.execute(
@@ -174,24 +211,26 @@ async def hand_in_view(
                 .order_by(files.c.created_at, files.c.name)
             )
         ]
-        if with_events:
-            events = [
-                HandInEvent(
-                    from_state=HandInState(event.from_state),
-                    to_state=HandInState(event.to_state),
-                    at=event.at,
-                    late=event.late,
-                    actor_id=event.actor_id,
+    if known is not None and known.events is not None:
+        events = known.events if with_events else []
+    elif row is not None and with_events:
+        events = [
+            HandInEvent(
+                from_state=HandInState(event.from_state),
+                to_state=HandInState(event.to_state),
+                at=event.at,
+                late=event.late,
+                actor_id=event.actor_id,
+            )
+            for event in await connection.execute(
+                sa.select(hand_in_events)
+                .where(
+                    hand_in_events.c.school_id == work.school_id,
+                    hand_in_events.c.hand_in_id == row.id,
                 )
-                for event in await connection.execute(
-                    sa.select(hand_in_events)
-                    .where(
-                        hand_in_events.c.school_id == work.school_id,
-                        hand_in_events.c.hand_in_id == row.id,
-                    )
-                    .order_by(hand_in_events.c.id)
-                )
-            ]
+                .order_by(hand_in_events.c.id)
+            )
+        ]
     return hand_in_view_from(
         work,
         pupil_id=pupil_id,
@@ -279,8 +318,8 @@ async def turn_in(
             )
             if not work.hand_in_expected:
                 raise Conflict(NO_HAND_IN)
-            due, cutoff, _extended = await _deadlines(connection, work, actor.person_id)
-            check_hand_in_open(now, cutoff)
+            deadlines = await _deadlines(connection, work, actor.person_id)
+            check_hand_in_open(now, deadlines[1])
             if key is not None:
                 replay = await _replayed(connection, actor, key, action_name)
                 if replay is not None:
@@ -289,7 +328,7 @@ async def turn_in(
                     return replay
             view, versions = await _do_turn_in(
                     connection, services, actor, work=work, existing=existing, text=text,
-                    submission=submission, stored=stored, due=due, now=now,
+                    submission=submission, stored=stored, deadlines=deadlines, now=now,
                 )  # fmt: skip
             if key is not None:
                 await connection.execute(
@@ -344,24 +383,32 @@ async def _do_turn_in(
     text: str,
     submission: TurnIn,
     stored: list[StoredFile],
-    due: datetime,
+    deadlines: tuple[datetime, datetime | None, bool],
     now: datetime,
 ) -> tuple[HandInView, dict[str, int]]:
-    row = await hand_in_row(connection, actor, work, actor.person_id, existing=existing, now=now)
+    """The write of the morning, in a handful of statements: the hand-in created (when it
+    is the first action) and updated with RETURNING, its event, the pupil's read version;
+    a hand-in this write creates has no files or events to read back."""
+    created = None if existing is not None else await _created_hand_in(
+        connection, actor, work, actor.person_id, now=now
+    )  # fmt: skip
+    row = existing or created or await _stored_hand_in(connection, work, actor.person_id)
     target = next_state(HandInState(row.state), HandInAction.TURN_IN)
     await record_files(connection, services, actor, stored)
     chosen = await own_files(connection, services, actor, submission.file_ids)
     new_ids = [str(item.id) for item in chosen] + [item.id for item in stored]
-    already = set(
-        (
-            await connection.execute(
-                sa.select(hand_in_files.c.file_id).where(
-                    hand_in_files.c.school_id == actor.school_id,
-                    hand_in_files.c.hand_in_id == row.id,
+    already: set[str] = set()
+    if created is None:
+        already = set(
+            (
+                await connection.execute(
+                    sa.select(hand_in_files.c.file_id).where(
+                        hand_in_files.c.school_id == actor.school_id,
+                        hand_in_files.c.hand_in_id == row.id,
+                    )
                 )
-            )
-        ).scalars()
-    )
+            ).scalars()
+        )
     to_add = [file_id for file_id in dict.fromkeys(new_ids) if file_id not in already]
     if not text and not already and not to_add:
         raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
@@ -375,17 +422,32 @@ async def _do_turn_in(
                 for file_id in to_add
             ],
         )
-    late = is_late(now, due)
-    await connection.execute(
-        hand_ins.update()
-        .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
-        .values(state=target.value, text=text, turned_in_at=now, late=late, updated_at=now)
-    )
+    late = is_late(now, deadlines[0])
+    written = (
+        await connection.execute(
+            hand_ins.update()
+            .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
+            .values(state=target.value, text=text, turned_in_at=now, late=late, updated_at=now)
+            .returning(*hand_ins.c)
+        )
+    ).one()
     await record_event(connection, actor, row, to_state=target, late=late, now=now)
     versions = await bump_versions(
         connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
     )
-    view = await hand_in_view(connection, work, actor.person_id, now=now)
+    known = Known(row=written, deadlines=deadlines)
+    if created is not None:
+        first = HandInEvent(
+            from_state=HandInState(row.state), to_state=target, at=now, late=late,
+            actor_id=actor.person_id,
+        )  # fmt: skip
+        known = Known(
+            row=written,
+            deadlines=known.deadlines,
+            events=[first],
+            handed=None if to_add else [],
+        )
+    view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
     return view, versions
 
 

@@ -1,0 +1,68 @@
+"""Turning work in is the write of the morning: a handful of statements, and the answer it
+gives is the same as reading the hand-in afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.classwork.conftest import PDF, Api, Clock, iso, post_homework
+from tests.helpers import App, QueryCounter, School
+
+# Claim the request's key; the homework, whether it is set for the pupil, the hand-in, an
+# extension; create the hand-in, turn it in (RETURNING), its event, the pupil's read
+# version; the pupil's name for the answer; the key done (at the commit) and its answer.
+FIRST_TURN_IN = 12
+# With a file handed in: the file is checked as the pupil's, linked, and read back.
+FIRST_TURN_IN_WITH_A_FILE = FIRST_TURN_IN + 3
+# Turned in again after taking it back: nothing to create, but the files already handed in
+# are read to add to them, and the files and events are read back for the answer.
+AGAIN = FIRST_TURN_IN - 1 + 3
+
+
+def _work(statements: list[str]) -> list[str]:
+    # The idempotency layer forgets expired keys now and then (not per request).
+    return [s for s in statements if not s.startswith("DELETE FROM idempotency_records")]
+
+
+async def test_a_turn_in_runs_a_handful_of_statements(
+    app: App, world: dict[str, School], clock: Clock, as_user: Any, queries: QueryCounter
+) -> None:
+    teacher: Api = await as_user("teacher.a")
+    pupil: Api = await as_user("pupil.a")
+    work = await post_homework(teacher, world["a"], clock, due_at=iso(clock, 3600))
+    other_work = await post_homework(teacher, world["a"], clock, due_at=iso(clock, 3600))
+
+    async def turn_in(homework_id: int, key: str, **body: Any) -> tuple[dict[str, Any], list[str]]:
+        with queries.counting() as statements:
+            response = await pupil.client.post(
+                f"/api/v1/homework/{homework_id}/turn-in",
+                json=body,
+                headers={**pupil.headers, "idempotency-key": key},
+            )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        read = await pupil.get(f"/api/v1/homework/{homework_id}/hand-ins/{answer['pupil_id']}")
+        assert read.status_code == 200, read.text
+        assert answer == read.json()  # the answer built from what the write holds is true
+        return answer, _work(statements)
+
+    answer, first = await turn_in(work["id"], "turn-in-key-0001", text="Ma réponse")
+    assert len(first) == FIRST_TURN_IN, first
+    assert answer["state"] == "turned_in"
+    assert [event["to_state"] for event in answer["events"]] == ["turned_in"]
+
+    upload = await pupil.post(
+        "/api/v1/files", files={"file": ("copie.pdf", PDF, "application/pdf")}
+    )
+    assert upload.status_code == 201, upload.text
+    answer, with_file = await turn_in(
+        other_work["id"], "turn-in-key-0002", text="", file_ids=[upload.json()["id"]]
+    )
+    assert [f["name"] for f in answer["files"]] == ["copie.pdf"]
+    assert len(with_file) == FIRST_TURN_IN_WITH_A_FILE, with_file
+
+    taken = await pupil.post(f"/api/v1/homework/{work['id']}/take-back")
+    assert taken.status_code == 200, taken.text
+    answer, again = await turn_in(work["id"], "turn-in-key-0003", text="Ma réponse, corrigée")
+    assert [e["to_state"] for e in answer["events"]] == ["turned_in", "assigned", "turned_in"]
+    assert len(again) == AGAIN, again
