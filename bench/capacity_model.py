@@ -54,11 +54,13 @@ IMAGES = ROOT / "docs" / "img"
 KINDS = (
     "device_resume", "todo_page", "todo_api", "revalidate_304", "homework_open", "inbox",
     "timetable", "turn_in", "login_page", "password_login", "gate_join", "gate_poll",
-    "gate_wait_page",
+    "gate_wait_page", "sso_start", "sso_login",
 )  # fmt: skip
 K = {name: index for index, name in enumerate(KINDS)}
 GATE_KINDS = np.array([K["gate_join"], K["gate_poll"], K["gate_wait_page"]])
 LOGIN = K["password_login"]
+SSO_LOGIN = K["sso_login"]
+SIGN_INS = np.array([LOGIN, SSO_LOGIN])  # with work beside the loop (argon2, xmlsec1)
 PRIORITY, KNOWN, FIRST_TIME = 0, 1, 2
 # After their first minutes, people keep working: one request every so often, of this mix.
 LATER_MIX = {"revalidate_304": 0.4, "todo_api": 0.2, "homework_open": 0.2, "inbox": 0.2}
@@ -78,7 +80,12 @@ class Scenario:
     peak_start_s: float = 1500.0  # ...in the ten minutes around 09:00 (08:55-09:05)
     peak_width_s: float = 600.0
     end_s: float = 4500.0  # simulate until 09:45, so queues can drain
-    login_share: float = 0.2  # type a password (no remembered device), as in locust_morning
+    login_share: float = 0.2  # sign in (no remembered device), as in locust_morning
+    # Of those, the share who sign in through EduConnect or their académie (SAML) rather
+    # than with a Préau password. 0.7: in April 2021 pupils and parents were sent to
+    # EduConnect and staff to their académie's portal; the rest (no national identity
+    # yet, or a school without SSO) type a password.
+    sso_share: float = 0.7
     turn_in_share: float = 0.3  # turn something in during the first minutes (locust_morning)
     first_minutes_s: float = 120.0  # the ~8 requests of §7 fall in the first two minutes
     later_interval_s: float = 120.0  # then one request every so often (assumption)
@@ -106,17 +113,29 @@ class Costs:
     redis_cpu_s: np.ndarray
     background_redis_per_s: float = 0.0  # per process (gate rounds, flushes)
     background_cpu_s: float = 0.0  # per process per second
+    sso_s: float = 0.0  # beside the loop, per SSO sign-in: pysaml2's thread and xmlsec1
+    measured: frozenset[str] = frozenset(KINDS)  # the kinds the calibration measured
+
+    def off_loop_s(self, kinds: np.ndarray) -> np.ndarray:
+        """Work beside the event loop, in the sign-in pool, of sign-in requests."""
+        return np.where(kinds == LOGIN, self.hash_s, self.sso_s)
 
     @classmethod
     def from_calibration(cls, data: dict[str, Any], server_overhead_ms: float) -> Costs:
         requests = data["requests"]
 
         def column(key: str, scale: float = 1.0) -> np.ndarray:
-            return np.array([requests[name].get(key, 0.0) * scale for name in KINDS])
+            return np.array([requests.get(name, {}).get(key, 0.0) * scale for name in KINDS])
 
         hash_s = requests["argon2_verify"]["cpu_ms"] / 1000
         loop = column("cpu_ms", 1 / 1000) + server_overhead_ms / 1000
         loop[LOGIN] = max(server_overhead_ms / 1000, loop[LOGIN] - hash_s)
+        sso = requests.get("sso_login", {})
+        # ``cpu_ms`` counts this process's threads, not xmlsec1's processes: take the
+        # threads' part off the loop; the pool runs it and xmlsec1's.
+        sso_s = sso.get("off_loop_cpu_ms", 0.0) / 1000
+        threads_s = sso.get("other_threads_cpu_ms", 0.0) / 1000
+        loop[SSO_LOGIN] = max(server_overhead_ms / 1000, loop[SSO_LOGIN] - threads_s)
         return cls(
             loop_s=loop,
             hash_s=hash_s,
@@ -129,6 +148,8 @@ class Costs:
             redis_cpu_s=column("redis_cpu_ms", 1 / 1000),
             background_redis_per_s=data["background"]["redis_per_s"],
             background_cpu_s=data["background"]["cpu_per_s"],
+            sso_s=sso_s,
+            measured=frozenset(requests),
         )
 
     @classmethod
@@ -152,9 +173,12 @@ def loop_cpu_per_arrival(scenario: Scenario, costs: Costs) -> float:
     common = sum(costs.loop_s[K[name]] * count for name, count in mix.items())
     common += costs.loop_s[K["gate_join"]] + costs.loop_s[K["gate_poll"]]
     resume = costs.loop_s[K["device_resume"]]
-    login = costs.loop_s[K["login_page"]] + costs.loop_s[LOGIN] + costs.loop_s[K["todo_page"]]
+    password = costs.loop_s[K["login_page"]] + costs.loop_s[LOGIN]
+    sso = costs.loop_s[K["login_page"]] + costs.loop_s[K["sso_start"]] + costs.loop_s[SSO_LOGIN]
+    sign_in = (1 - scenario.sso_share) * password + scenario.sso_share * sso
+    sign_in += costs.loop_s[K["todo_page"]]
     share = scenario.login_share
-    return float(common + (1 - share) * resume + share * login)
+    return float(common + (1 - share) * resume + share * sign_in)
 
 
 def arrivals_in_window(scenario: Scenario) -> float:
@@ -174,9 +198,11 @@ def gate_for(scenario: Scenario, costs: Costs, cores: float) -> tuple[float, int
 
 
 def hash_cores_for(scenario: Scenario, costs: Costs, rate: float) -> float:
-    if costs.hash_s <= 0:
+    """Cores of the sign-in pool: password hashes and SAML signature checks."""
+    per_sign_in = (1 - scenario.sso_share) * costs.hash_s + scenario.sso_share * costs.sso_s
+    if per_sign_in <= 0:
         return 0.0
-    return rate * scenario.login_share * costs.hash_s / scenario.hash_utilisation
+    return rate * scenario.login_share * per_sign_in / scenario.hash_utilisation
 
 
 # -- the simulation ----------------------------------------------------------------------------
@@ -284,7 +310,8 @@ class Tier:
 class People:
     arrival: np.ndarray
     lane: np.ndarray
-    login: np.ndarray  # typed a password (no remembered device)
+    login: np.ndarray  # signed in (no remembered device)
+    sso: np.ndarray  # of those, through SSO rather than a password
 
 
 def make_people(scenario: Scenario, shard: float, rng: np.random.Generator) -> People:
@@ -299,13 +326,15 @@ def make_people(scenario: Scenario, shard: float, rng: np.random.Generator) -> P
     login = rng.random(count) < scenario.login_share
     lane = np.where(np.arange(count) < staff, PRIORITY, KNOWN)
     lane = np.where(login, FIRST_TIME, lane)
+    sso = login & (rng.random(count) < scenario.sso_share)
     order = np.argsort(arrival, kind="stable")
-    return People(arrival[order], lane[order], login[order])
+    return People(arrival[order], lane[order], login[order], sso[order])
 
 
 def first_requests(
-    scenario: Scenario, start: np.ndarray, login: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+    scenario: Scenario, start: np.ndarray, login: np.ndarray, sso: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Times and kinds of the first minutes' requests of people admitted at ``start``."""
     span = scenario.first_minutes_s
     times, kinds = [], []
@@ -316,10 +345,13 @@ def first_requests(
 
     remembered = start[~login]
     add(remembered, "device_resume")
-    typed = start[login]
-    add(typed, "login_page")
-    login_at = typed + rng.uniform(5, 20, len(typed))
-    add(login_at, "password_login")
+    signing_in = start[login]
+    add(signing_in, "login_page")
+    through_sso = sso[login]
+    login_at = signing_in + rng.uniform(5, 20, len(signing_in))
+    add(login_at[~through_sso], "password_login")
+    add(signing_in[through_sso] + 1.0, "sso_start")  # the click on "ÉduConnect"
+    add(login_at[through_sso], "sso_login")  # back from the IdP, with its assertion
     add(login_at + 0.5, "todo_page")
     begin = np.where(login, 25.0, 1.0)
     for name, count in first_minutes_mix(scenario).items():
@@ -384,7 +416,9 @@ class Simulation:
         # People start their "later" activity once their first minutes are over.
         later = ((when + self.s.first_minutes_s) / self.s.dt).astype(int)
         np.add.at(self.later_from, np.minimum(later, self.steps), 1)
-        times, kinds = first_requests(self.s, when, self.people.login[who], self.rng)
+        times, kinds = first_requests(
+            self.s, when, self.people.login[who], self.people.sso[who], self.rng
+        )
         self.schedule(times, kinds)
 
     def later_requests(self, t0: float, active_later: int) -> tuple[np.ndarray, np.ndarray]:
@@ -424,10 +458,10 @@ class Simulation:
         kinds = np.concatenate(kinds_parts).astype(int)
         work = self.costs.loop_s[kinds]
         latency, delay = self.loop.serve(times, work)
-        logins = kinds == LOGIN
+        logins = np.isin(kinds, SIGN_INS)
         if logins.any():
             hash_latency, _ = self.hashing.serve(
-                times[logins] + latency[logins], np.full(int(logins.sum()), self.costs.hash_s)
+                times[logins] + latency[logins], self.costs.off_loop_s(kinds[logins])
             )
             self.login_latencies.append(latency[logins] + hash_latency)
         admitted = ~np.isin(kinds, GATE_KINDS) & ~logins
@@ -767,8 +801,21 @@ def section(
     scenario: Scenario, calibration: dict[str, Any], costs: Costs, cores: int,
     preau: dict[str, Any], quota: dict[str, Any], tried: list[tuple[int, float, float]],
     command: str, image: str, seconds: float, shard_cores: int,
+    shares: list[tuple[float, int, dict[str, Any]]],
 ) -> str:  # fmt: skip
     req = calibration["requests"]
+    by_share = table(
+        ("SSO sign-ins", "app cores", "sign-in cores", "p95 wait", "admitted p99",
+         "sign-in p99"),
+        [
+            (f"{share:.0%}", f"{found:,}", f"{result['hash_cores']:,.0f}",
+             f"{result['wait_p95_s']:.0f} s", f"{result['admitted_p99_ms']:.0f} ms",
+             f"{result['login_p99_ms']:.0f} ms")
+            for share, found, result in shares
+        ],
+        align="---:",
+    )  # fmt: skip
+    sso = req["sso_login"]
     costs_table = table(
         ("request", "app CPU ms", "SQL statements", "transactions", "Redis commands",
          "PostgreSQL CPU ms", "Redis CPU ms"),
@@ -809,8 +856,8 @@ def section(
              f"{s.peak_share:.0%}: **{peak_arrival_rate(s):,.0f} arrivals/s**",
              "DESIGN.md §7 (~6,700/s)"),
             ("first minutes", first, "DESIGN.md §7 (~8 in 2 min), bench/locust_morning.py"),
-            ("password logins", f"{s.login_share:.0%} of arrivals",
-             "bench/locust_morning.py (80 % remembered)"),
+            ("sign-ins", f"{s.login_share:.0%} of arrivals, {s.sso_share:.0%} of them by SSO",
+             "bench/locust_morning.py (80 % remembered); SSO: see below"),
             ("afterwards", f"one request every {s.later_interval_s:.0f} s (304, to-do, "
              "homework, inbox)", "assumption"),
             ("HTTP server work", f"{s.server_overhead_ms * 1000:.0f} µs per request",
@@ -845,7 +892,7 @@ def section(
             ("admitted requests p50 / p99",
              f"{preau['admitted_p50_ms']:.1f} / {preau['admitted_p99_ms']:.0f} ms",
              f"{quota['admitted_p50_ms']:.1f} / {quota['admitted_p99_ms']:.0f} ms"),
-            ("password login p99", *both("login_p99_ms", "{:.0f} ms")),
+            ("sign-in p99 (password or SSO)", *both("login_p99_ms", "{:.0f} ms")),
             ("gate requests (joins, polls) / refused tries",
              f"{preau['gate_requests_national']:,.0f} joins and polls",
              f"{quota['wasted_national']:,.0f} refusals"),
@@ -857,11 +904,13 @@ def section(
         align="---:",
     )  # fmt: skip
     return f"""
-**Answer ({"quick" if "quick" in command else "full"} run): {cores:,} app cores** (one
-Python process each) plus **{preau["hash_cores"]:,.0f} cores of password hashing** keep the
+**Answer ({"quick" if "quick" in command else "full"} run), with {s.sso_share:.0%} of
+sign-ins through SSO: {cores:,} app cores** (one Python process each) plus
+**{preau["hash_cores"]:,.0f} cores of sign-in work** (password hashes and SAML checks) keep the
 p95 wait at {preau["wait_p95_s"]:.0f} s (target < 60 s) and admitted requests' p99 at
-{preau["admitted_p99_ms"]:.0f} ms (target < 300 ms; password logins excluded: their p99 is
-{preau["login_p99_ms"]:.0f} ms, argon2 included). At that point, at the peak minute:
+{preau["admitted_p99_ms"]:.0f} ms (target < 300 ms; sign-ins excluded: their p99 is
+{preau["login_p99_ms"]:.0f} ms, argon2 or the SAML checks included). At that point, at the peak
+minute:
 PostgreSQL runs **{preau["sql_per_s"]:,.0f} SQL statements/s**
 ({preau["pg_round_trips_per_s"]:,.0f} round trips/s with BEGIN, COMMIT and pool pings)
 costing **{preau["pg_cpu_cores"]:.1f} cores** of backend CPU; Redis runs
@@ -897,6 +946,21 @@ Per-request costs measured here (app CPU is this process's, all threads; Postgre
 Redis CPU are their server processes', read from `/proc/<pid>/schedstat`):
 
 {costs_table}
+
+By the share of sign-ins (20 % of arrivals have no remembered device) made through SSO
+(EduConnect for pupils and parents, the académie's portal for staff) rather than with a
+Préau password; {s.sso_share:.0%} is the figure used above because in April 2021 pupils
+and parents were sent to EduConnect, while schools without SSO and people without a national
+identity typed a password:
+
+{by_share}
+
+An SSO sign-in costs {req["sso_start"]["cpu_ms"]:.2f} ms (the redirect with its AuthnRequest)
+and {sso["cpu_ms"]:.2f} ms (the answer) of this process's CPU, of which
+{sso.get("other_threads_cpu_ms", 0.0):.2f} ms in pysaml2's thread, plus
+{sso["off_loop_cpu_ms"] - sso.get("other_threads_cpu_ms", 0.0):.2f} ms in xmlsec1's
+processes checking the signatures: the sign-in pool runs {sso["off_loop_cpu_ms"]:.1f} ms per
+SSO sign-in, against {req["argon2_verify"]["cpu_ms"]:.1f} ms per password.
 
 The argon2id verify alone costs {req["argon2_verify"]["cpu_ms"]:.0f} ms of CPU
 (t={calibration["argon2"]["time_cost"]}, m={calibration["argon2"]["memory_kib"] // 1024} MiB,
@@ -937,6 +1001,8 @@ def main() -> None:
     calibration = json.loads(arguments.calibration.read_text())
     scenario = Scenario(**{name: getattr(arguments, name) for name in asdict(Scenario())})
     costs = Costs.from_calibration(calibration, scenario.server_overhead_ms)
+    if "sso_login" not in costs.measured:
+        sys.exit(f"{arguments.calibration} has no SSO sign-in: calibrate again")
     shard_cores = arguments.shard_cores or (2 if arguments.quick else 8)
     if arguments.quick:
         scenario = replace(scenario, dt=max(scenario.dt, 1.0))
@@ -950,6 +1016,17 @@ def main() -> None:
     )  # fmt: skip
     quota = simulate(scenario, costs, cores, variant="quota", shard_cores=shard_cores)
     preau_summary, quota_summary = summary(preau), summary(quota)
+    # The same Monday with the other SSO share (none, or 70 %), for comparison.
+    other = replace(scenario, sso_share=0.0 if scenario.sso_share else 0.7)
+    print(f"again with {other.sso_share:.0%} SSO sign-ins")
+    other_cores, other_preau, _ = find_cores(
+        other, costs, shard_cores=shard_cores, log=print,
+        tolerance=0.02 if arguments.quick else 0.01,
+    )  # fmt: skip
+    shares = sorted(
+        [(scenario.sso_share, cores, preau_summary), (other.sso_share, other_cores,
+         summary(other_preau))]
+    )  # fmt: skip
     print(json.dumps({"cores": cores, "preau": preau_summary, "quota": quota_summary}, indent=1))
     model_seconds = time.monotonic() - model_started
     print(f"model: {model_seconds:.0f} s, total {time.monotonic() - started:.0f} s")
@@ -968,7 +1045,8 @@ def main() -> None:
         f"capacity-model:{mode}",
         section(scenario=scenario, calibration=calibration, costs=costs, cores=cores,
                 preau=preau_summary, quota=quota_summary, tried=tried, command=run_command,
-                image=image, seconds=time.monotonic() - started, shard_cores=shard_cores),
+                image=image, seconds=time.monotonic() - started, shard_cores=shard_cores,
+                shares=shares),
     )  # fmt: skip
 
 

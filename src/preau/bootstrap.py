@@ -356,6 +356,7 @@ WARM_READS: tuple[WarmRead[Any, Any], ...] = (
     web_classwork.TODO_PAGE,
     api_messages.INBOX_JSON,
     api_messages.UNREAD_JSON,
+    web_messages.INBOX_PAGE,
     api_timetable.WEEK_JSON,
     web_timetable.WEEK_PAGE,
 )

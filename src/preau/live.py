@@ -22,6 +22,7 @@ import msgspec
 from prometheus_client import Counter, Gauge
 
 from preau.channels import follow
+from preau.i18n import LOCALES
 from preau.ports import SharedState, SharedStateUnavailable
 
 log = logging.getLogger("preau.live")
@@ -30,6 +31,9 @@ CHANNEL = "live"
 QUEUE_SIZE = 8
 CACHE_SIZE = 20_000
 CACHE_SECONDS = 60.0  # a safety net: entries are dropped by events long before
+# What is kept per person, all dropped by an event concerning them: the inbox's first page
+# (JSON, and the page in each locale) and the unread counts.
+KEPT_PER_PERSON = ("inbox", "unread", *(f"inbox-page:{locale}" for locale in LOCALES))
 
 live_connections = Gauge("preau_live_connections", "Open live (SSE) connections in this process.")
 live_events = Counter("preau_live_events_total", "Live events received by this process.", ["kind"])
@@ -121,7 +125,7 @@ class PersonCache:
             self._entries.popitem(last=False)
 
     def drop(self, person_id: int) -> None:
-        for name in ("inbox", "unread"):
+        for name in KEPT_PER_PERSON:
             self._entries.pop((person_id, name), None)
         self._dropped_at[person_id] = self.ticket()
         if len(self._dropped_at) > CACHE_SIZE:

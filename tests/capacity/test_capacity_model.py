@@ -45,15 +45,36 @@ def test_fifo_servers_match_a_plain_loop() -> None:
         assert delay[index] == pytest.approx(start - times[index], abs=1e-6)
 
 
-def test_a_person_makes_about_eight_requests_in_the_first_minutes() -> None:
-    scenario = model.Scenario()
+@pytest.mark.parametrize(("sso_share", "sign_in"), [(0.0, 3.0), (0.7, 0.3 * 3 + 0.7 * 4)])
+def test_a_person_makes_about_eight_requests_in_the_first_minutes(
+    sso_share: float, sign_in: float
+) -> None:
+    scenario = model.Scenario(sso_share=sso_share)
     costs = model.Costs.uniform(MS)
     # todo API + 2 homework + inbox + timetable + 304 + 0.3 turn-in + join + claiming poll,
-    # then a device resume (80 %) or login page + password login + to-do page (20 %)
+    # then a device resume (80 %) or a sign-in (20 %): login page + password login + to-do
+    # page, or through SSO login page + redirect to the IdP + its answer + to-do page.
     assert model.loop_cpu_per_arrival(scenario, costs) == pytest.approx(
-        (8.3 + 0.8 * 1 + 0.2 * 3) * MS
+        (8.3 + 0.8 * 1 + 0.2 * sign_in) * MS
     )
     assert model.peak_arrival_rate(scenario) == pytest.approx(6800)
+
+
+def test_the_sign_in_pool_runs_password_hashes_and_saml_checks() -> None:
+    costs = model.Costs.uniform(MS, hash_s=0.020)
+    costs.sso_s = 0.005
+    for share, per_sign_in in ((0.0, 0.020), (0.7, 0.3 * 0.020 + 0.7 * 0.005)):
+        scenario = model.Scenario(sso_share=share, login_share=0.2, hash_utilisation=0.5)
+        assert model.hash_cores_for(scenario, costs, 1000.0) == pytest.approx(
+            1000.0 * 0.2 * per_sign_in / 0.5
+        )
+    # In the simulation each SSO sign-in waits for its check in the pool.
+    scenario = tiny(login_share=1.0, sso_share=1.0)
+    result = model.simulate(scenario, costs, 4, shard_cores=4)
+    assert len(result.login_latencies) == result.served
+    servers = max(1, round(result.hash_cores))
+    speed = result.hash_cores / servers  # the pool's cores, spread over whole servers
+    assert result.login_latencies.min() == pytest.approx(MS + 0.005 / speed)
 
 
 def test_below_capacity_nobody_waits() -> None:

@@ -6,10 +6,12 @@ Text is shown escaped; only http(s) addresses become links (``linkify``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.params import FromQuery
@@ -21,6 +23,7 @@ from preau.actions import messages
 from preau.actions.context import Services
 from preau.actions.messages.attachments import AttachmentDownload
 from preau.actions.zones import school_zone
+from preau.asgi import Scope
 from preau.domain.classwork import attachment_disposition
 from preau.domain.errors import InvalidInput, PreauError
 from preau.domain.messages import (
@@ -28,6 +31,7 @@ from preau.domain.messages import (
     AnnouncementDraft,
     AttachmentUpload,
     ConversationDraft,
+    InboxPage,
     NotificationPreferences,
     SchoolMessaging,
     split_links,
@@ -36,7 +40,8 @@ from preau.domain.people import STAFF_PROFILES, Actor
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.params import IdPath, IdQuery, Page, Search, form_id, form_ids
-from preau.web.render import environment, render, translate_error
+from preau.web.render import environment, page_bytes, render, translate_error
+from preau.web.warm import HTML, Warm, WarmRead, page_for_reader
 
 Req = Request[Any, Any, Any]
 
@@ -110,6 +115,88 @@ def attachment_response(found: AttachmentDownload) -> Stream:
 # -- inbox and conversations -------------------------------------------------------------
 
 
+# The inbox page as most people open it (their own, first page, no search) is a warm
+# read: rendered from the kept JSON of the inbox (``api/messages.INBOX_JSON``) once per
+# locale, kept beside it and dropped with it by any event concerning the person.
+
+
+@dataclass(slots=True)
+class InboxEntry:
+    person_id: int
+    locale: str
+    body: bytes  # the inbox's first page as JSON, as kept
+    etag: str  # its quoted ETag
+    page: bytes | None  # the page rendered from it in ``locale``, once done
+    zone: ZoneInfo | None = None
+    ticket: int = 0
+
+
+def _page_name(locale: str) -> str:
+    return f"inbox-page:{locale}"
+
+
+def own_inbox_page(services: Services, actor: Actor, scope: Scope) -> tuple[int, str] | None:
+    """Anyone reading their own first page, with no search, filter or confirmation."""
+    del services
+    if scope["query_string"]:
+        return None
+    return actor.person_id, scope["state"]["locale"]
+
+
+def find_inbox_page(services: Services, actor: Actor, key: tuple[int, str]) -> InboxEntry | None:
+    del actor
+    person_id, locale = key
+    cache = services.live.cache
+    kept, page = cache.get(person_id, "inbox"), cache.get(person_id, _page_name(locale))
+    if kept is None or page is None or page[1] != kept[1]:
+        return None
+    return InboxEntry(person_id, locale, kept[0], kept[1], page[0])
+
+
+async def load_inbox_page(services: Services, actor: Actor, key: tuple[int, str]) -> InboxEntry:
+    person_id, locale = key
+    warm = find_inbox_page(services, actor, key)
+    if warm is not None:
+        return warm
+    ticket = services.live.cache.ticket()
+    body, etag = await messages.inbox_cached(services, actor)
+    zone = await school_zone(services, actor.school_id)
+    return InboxEntry(person_id, locale, body, etag, None, zone, ticket)
+
+
+def inbox_page_answer(services: Services, entry: InboxEntry, scope: Scope) -> Warm | None:
+    return page_for_reader(services, entry.page, entry.etag.strip('"'), scope)
+
+
+def render_inbox_page(request: Req, actor: Actor, entry: InboxEntry) -> None:
+    result = msgspec.json.decode(entry.body, type=InboxPage)
+    entry.page = page_bytes(
+        request,
+        "messages/inbox.html",
+        result=result,
+        zone=entry.zone,
+        q="",
+        archived=False,
+        done="",
+        moderator=actor.profile in MODERATORS,
+    )
+    services: Services = request.app.state.services
+    services.live.cache.put(
+        entry.person_id, _page_name(entry.locale), entry.page, entry.etag, entry.ticket
+    )
+
+
+INBOX_PAGE = WarmRead(
+    path="/messages",
+    media_type=HTML,
+    key=own_inbox_page,
+    find=find_inbox_page,
+    load=load_inbox_page,
+    answer=inbox_page_answer,
+    render=render_inbox_page,
+)
+
+
 @get("/messages", include_in_schema=False)
 async def inbox(
     request: Req,
@@ -120,7 +207,10 @@ async def inbox(
     archived: FromQuery[bool] = False,
     page: Page = 1,
     done: FromQuery[str] = "",
-) -> Response[str]:
+) -> Response[Any]:
+    if not request.scope["query_string"]:
+        key = (actor.person_id, request.scope["state"]["locale"])
+        return await INBOX_PAGE.respond(request, services, actor, key)
     result = await messages.list_inbox(
         services, actor, archived=archived, query=q[:100], page=max(page, 1)
     )
