@@ -33,6 +33,7 @@ EXPECTED = {
     "/todo",
     "/api/v1/todo",
     "/api/v1/conversations",
+    "/messages",
     "/api/v1/unread",
     "/timetable",
     "/api/v1/timetable/week",
