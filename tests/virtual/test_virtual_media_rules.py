@@ -1,0 +1,103 @@
+"""The pure parts of weak-network virtual classes: TURN credentials in coturn's REST form,
+coturn's configuration, and which recorded tracks make a replay."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+import pytest
+
+from preau.domain.errors import InvalidInput
+from preau.domain.replay import Track, choose_tracks, publisher_of, target_extension
+from preau.domain.turn import (
+    CoturnOptions,
+    coturn_configuration,
+    ice_servers,
+    parse_turn_urls,
+)
+
+NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+SECRET = "a-turn-secret-of-some-length"
+
+
+def test_turn_credentials_name_the_person_and_expire_after_the_ttl() -> None:
+    (server,) = ice_servers(
+        secret=SECRET, urls=("turn:t.example:3478",), person_id=42, now=NOW, ttl_seconds=3600
+    )
+    expiry, person = server.username.split(":")
+    assert int(expiry) == int(NOW.timestamp()) + 3600
+    assert person == "42"
+    expected = hmac.new(SECRET.encode(), server.username.encode(), hashlib.sha1).digest()
+    assert base64.b64decode(server.credential) == expected
+    assert server.urls == ("turn:t.example:3478",)
+
+
+def test_no_turn_without_a_secret_or_an_address() -> None:
+    assert ice_servers(secret="", urls=("turn:x:1",), person_id=1, now=NOW, ttl_seconds=60) == ()
+    assert ice_servers(secret=SECRET, urls=(), person_id=1, now=NOW, ttl_seconds=60) == ()
+
+
+def test_turn_urls_must_be_turn_uris() -> None:
+    assert parse_turn_urls(" turn:a:3478?transport=tcp , turns:a:443 ") == (
+        "turn:a:3478?transport=tcp",
+        "turns:a:443",
+    )
+    with pytest.raises(ValueError, match="turn:"):
+        parse_turn_urls("stun:a:3478")
+
+
+def test_coturn_relays_only_to_public_addresses_and_the_janus_nodes() -> None:
+    text = coturn_configuration(
+        CoturnOptions(
+            secret=SECRET,
+            realm="preau",
+            listen_ip="203.0.113.5",
+            relay_ip="203.0.113.5",
+            tls_port=443,
+            cert="/etc/ssl/turn.pem",
+            key="/etc/ssl/turn.key",
+            janus_ips=("10.0.0.5",),
+        )
+    )
+    lines = text.splitlines()
+    assert "use-auth-secret" in lines
+    assert f"static-auth-secret={SECRET}" in lines
+    assert "denied-peer-ip=10.0.0.0-10.255.255.255" in lines
+    assert "allowed-peer-ip=10.0.0.5" in lines
+    assert "tls-listening-port=443" in lines
+    assert "no-tls" not in lines
+    assert "allow-loopback-peers" not in lines
+
+
+def test_coturn_configuration_refuses_a_short_secret_or_tls_without_a_certificate() -> None:
+    with pytest.raises(InvalidInput):
+        coturn_configuration(CoturnOptions(secret="short", realm="p", listen_ip="", relay_ip=""))
+    with pytest.raises(InvalidInput):
+        coturn_configuration(
+            CoturnOptions(secret=SECRET, realm="p", listen_ip="", relay_ip="", tls_port=443)
+        )
+
+
+def test_the_replay_is_the_publisher_with_the_most_media() -> None:
+    teacher = "videoroom-9-user-111-1700000000000"
+    pupil = "videoroom-9-user-222-1700000005000"
+    tracks = [
+        Track(name=f"{teacher}-audio-0.mjr", kind="audio", codec="opus", size=300_000),
+        Track(name=f"{teacher}-video-1.mjr", kind="video", codec="vp8", size=5_000_000),
+        Track(name=f"{pupil}-audio-0.mjr", kind="audio", codec="opus", size=40_000),
+        Track(name="notes.txt", kind="data", codec="", size=10),
+    ]
+    video, audio = choose_tracks(tracks)
+    assert video is not None
+    assert audio is not None
+    assert video.name == f"{teacher}-video-1.mjr"
+    assert audio.name == f"{teacher}-audio-0.mjr"
+    assert publisher_of(audio.name) == teacher
+    assert target_extension(video) == "webm"
+    assert target_extension(audio) == "opus"
+    assert choose_tracks([]) == (None, None)
+    empty = Track(name=f"{teacher}-video-1.mjr", kind="video", codec="vp8", size=0)
+    assert choose_tracks([empty]) == (None, None)
