@@ -5,8 +5,11 @@ for them; an audio-only pupil receives no video; the teacher's camera is simulca
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,17 @@ from tests.conftest import missing_service
 from tests.virtual.janus_nodes import ADMIN_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The pages run inside the namespace, the test's own process outside it: ask through them.
+FETCH_JSON = "async (path) => (await fetch(path, { credentials: 'same-origin' })).json()"
+FETCH_BYTES = """async (path) => {
+  const bytes = new Uint8Array(await (await fetch(path, { credentials: 'same-origin' })).arrayBuffer());
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+  }
+  return btoa(text);
+}"""
 
 
 @pytest.fixture
@@ -131,3 +145,51 @@ def test_listen_only_sends_nothing_and_audio_only_receives_no_video(
     assert heard["outbound"] == 0
     assert "Audio only" in audio_only.locator("#mode").inner_text()
     assert "You chose it" in audio_only.locator("#mode").inner_text()
+
+
+def test_a_recorded_class_becomes_a_playable_video_lesson(lab: Lab, netns_browser: Any) -> None:
+    if shutil.which("janus-pp-rec") is None or shutil.which("ffprobe") is None:
+        missing_service("recording needs janus-pp-rec (janus-tools) and ffmpeg")
+    teacher, room_url = start_class(lab, netns_browser)
+    pupil = logged_in_page(netns_browser, lab.url, "pupil.a")
+    pupil.goto(room_url)
+    wait_for(lambda: pupil.evaluate(STATS)["frames"] > 0, 60, "the pupil seeing the teacher")
+    record = teacher.locator("#record")
+    record.click()
+    wait_for(lambda: record.get_attribute("aria-pressed") == "true", 10, "recording to start")
+    assert "Recording" in teacher.locator("#recording").inner_text()
+    time.sleep(6)  # a short lesson
+    record.click()
+
+    def replay_ready() -> bool:
+        return "ready" in teacher.locator("#recording").inner_text()
+
+    wait_for(replay_ready, 90, "the recording made into a video lesson")
+    replay = teacher.locator("#replay")
+    assert replay.is_visible()
+    homework_id = replay.get_attribute("href").rsplit("/", 1)[1]
+
+    def transcoded() -> dict[str, Any] | None:
+        body: dict[str, Any] = teacher.evaluate(FETCH_JSON, f"/api/v1/homework/{homework_id}/video")
+        return body if body.get("state") == "ready" else None
+
+    wait_for(lambda: transcoded() is not None, 120, "the replay transcoded")
+    video = transcoded()
+    assert video is not None
+    source = min(video["sources"], key=lambda s: s["kbps"])
+    data = base64.b64decode(teacher.evaluate(FETCH_BYTES, source["url"]))
+    path = lab.folder / "replay.mp4"
+    path.write_bytes(data)
+    probe = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+             str(path)],
+            check=True,
+            capture_output=True,
+        ).stdout
+    )  # fmt: skip
+    kinds = {stream["codec_type"] for stream in probe["streams"]}
+    assert {"video", "audio"} <= kinds, probe["streams"]
+    assert float(probe["format"]["duration"]) > 3
+    # The pupils of the class find it in their homework.
+    assert pupil.evaluate(FETCH_JSON, f"/api/v1/homework/{homework_id}/video")["state"] == "ready"

@@ -82,22 +82,23 @@ def test_coturn_configuration_refuses_a_short_secret_or_tls_without_a_certificat
 
 
 def test_the_replay_is_the_publisher_with_the_most_media() -> None:
-    teacher = "videoroom-9-user-111-1700000000000"
-    pupil = "videoroom-9-user-222-1700000005000"
+    # As Janus 1.1 names them: each stream of a publisher starts at its own moment.
+    teacher = "videoroom-9-user-111"
+    pupil = "videoroom-9-user-222"
     tracks = [
-        Track(name=f"{teacher}-audio-0.mjr", kind="audio", codec="opus", size=300_000),
-        Track(name=f"{teacher}-video-1.mjr", kind="video", codec="vp8", size=5_000_000),
-        Track(name=f"{pupil}-audio-0.mjr", kind="audio", codec="opus", size=40_000),
+        Track(name=f"{teacher}-1700000000100-audio-0.mjr", kind="audio", codec="opus", size=40_000),
+        Track(name=f"{teacher}-1700000000350-video-1.mjr", kind="video", codec="vp8", size=90_000),
+        Track(name=f"{pupil}-1700000005000-audio-0.mjr", kind="audio", codec="opus", size=60_000),
         Track(name="notes.txt", kind="data", codec="", size=10),
     ]
     video, audio = choose_tracks(tracks)
     assert video is not None
     assert audio is not None
-    assert video.name == f"{teacher}-video-1.mjr"
-    assert audio.name == f"{teacher}-audio-0.mjr"
+    assert video.name == f"{teacher}-1700000000350-video-1.mjr"
+    assert audio.name == f"{teacher}-1700000000100-audio-0.mjr"
     assert publisher_of(audio.name) == teacher
     assert target_extension(video) == "webm"
     assert target_extension(audio) == "opus"
     assert choose_tracks([]) == (None, None)
-    empty = Track(name=f"{teacher}-video-1.mjr", kind="video", codec="vp8", size=0)
+    empty = Track(name=f"{teacher}-1-video-1.mjr", kind="video", codec="vp8", size=0)
     assert choose_tracks([empty]) == (None, None)

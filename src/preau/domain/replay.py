@@ -2,7 +2,8 @@
 Janus's recorded tracks make the replay, its states and the sentences people see.
 
 Janus's VideoRoom writes one ``.mjr`` file per recorded stream of each publisher
-(``…-user-<publisher>-<time>-audio-<mid>.mjr``, ``…-video-<mid>.mjr``). The replay is the
+(``videoroom-<room>-user-<publisher>-<start>-audio-<mid>.mjr``, ``…-video-<mid>.mjr``,
+each stream with its own start time). The replay is the
 publisher with the most recorded media, normally the teacher's camera and microphone.
 """
 
@@ -51,11 +52,14 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     size: int  # bytes
 
 
-_STREAM = re.compile(r"^(?P<publisher>.+)-(?P<kind>audio|video|data)(?:-\d+)?\.mjr$")
+# Each stream's file carries its own start time: the publisher is what comes before it.
+_STREAM = re.compile(
+    r"^(?P<publisher>.+?-user-[^-]+)(?:-\d+)?-(?P<kind>audio|video|data)(?:-\d+)?\.mjr$"
+)
 
 
 def publisher_of(name: str) -> str | None:
-    """The part of a recording's file name naming its publisher (and the moment it began)."""
+    """The part of a recording's file name naming its room and publisher."""
     found = _STREAM.match(name)
     return found.group("publisher") if found else None
 
