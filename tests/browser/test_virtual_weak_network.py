@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # The pages run inside the namespace, the test's own process outside it: ask through them.
 FETCH_JSON = "async (path) => (await fetch(path, { credentials: 'same-origin' })).json()"
 FETCH_BYTES = """async (path) => {
-  const bytes = new Uint8Array(await (await fetch(path, { credentials: 'same-origin' })).arrayBuffer());
+  const answer = await fetch(path, { credentials: 'same-origin' });
+  const bytes = new Uint8Array(await answer.arrayBuffer());
   let text = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
@@ -90,7 +91,7 @@ def test_a_pupil_behind_a_udp_block_hears_the_teacher_through_turn_over_tcp(
 
     def hears() -> bool:
         stats = pupil.evaluate(STATS)
-        return stats["packets"] > 50 and stats["energy"] > 0
+        return bool(stats["packets"] > 50 and stats["energy"] > 0)
 
     wait_for(hears, 60, "the pupil hearing the teacher through TURN")
     stats = pupil.evaluate(STATS)
