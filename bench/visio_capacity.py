@@ -87,7 +87,7 @@ def run_mode(folder: Path, pupils: int, mode: str, seconds: float) -> dict[str, 
         streams_per_pupil = 1 if mode == "audio" else 2
 
         def kbps(kind: str) -> float:
-            total = sum(a[kind] - b[kind] for a, b in zip(after, before, strict=True))
+            total = sum(float(a[kind] - b[kind]) for a, b in zip(after, before, strict=True))
             return total * 8 / elapsed / 1000 / pupils
 
         return {

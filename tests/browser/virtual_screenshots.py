@@ -1,7 +1,7 @@
 """Screenshots of the class page in each mode (full, audio only, listen only, both, and
 audio only suggested on a throttled 200 kbit/s line), at 390 and 1280 px, light and dark,
 from the UDP-blocked lab (root: ``ip netns``). Written to the folder given (default
-/tmp/preau-virtual-screens):
+<temporary folder>/preau-virtual-screens):
     .venv/bin/python -m tests.browser.virtual_screenshots [folder]
 """
 
@@ -78,4 +78,5 @@ def main(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/preau-virtual-screens"))
+    default = Path(tempfile.gettempdir()) / "preau-virtual-screens"
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else default)
