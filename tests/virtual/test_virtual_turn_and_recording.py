@@ -176,3 +176,15 @@ async def test_the_teacher_records_others_may_not_and_an_empty_recording_fails_c
     assert "Rien n’a été enregistré" in view["error"]
     assert view["homework_id"] is None
     assert not await run_next_recording(turn_app.services)  # taken once
+
+
+async def test_the_bandwidth_probe_is_for_signed_in_people_and_never_cached(
+    turn_app: App, world: dict[str, School]
+) -> None:
+    anonymous = await turn_app.client_for().get("/virtual/probe")
+    assert anonymous.status_code in {302, 303, 401}
+    pupil = await bearer(turn_app, "pupil.a")
+    probe = await pupil.get("/virtual/probe")
+    assert probe.status_code == 200
+    assert len(probe.content) == 192 * 1024
+    assert probe.headers["cache-control"] == "no-store"

@@ -23,7 +23,6 @@ from preau.actions.access import access_room_by_id
 from preau.actions.classwork import create_homework, delete_homework
 from preau.actions.context import Services
 from preau.actions.lessons.videos import upload_video
-from preau.actions.virtual.pool import pool_of
 from preau.actions.virtual.rooms import require_host, room_view
 from preau.adapters.janus import JanusUnavailable
 from preau.adapters.media import MediaError
@@ -95,11 +94,13 @@ async def set_recording(
     """Start recording the room (every publisher, into a new folder), or stop and queue
     the recording for the media worker. Asking for the state it is already in is refused
     with a sentence, so a double click never makes two recordings."""
-    pool = pool_of(services)
+    pool = services.janus
     now = services.now()
     async with services.engine.begin() as connection:
         room, role = await access_room_by_id(connection, actor, room_id)
         require_host(role)
+        if pool is None or not pool.configured:
+            raise ServiceUnavailable(UNAVAILABLE)
         # Hold the room row: two clicks cannot both start (or stop) a recording.
         await connection.execute(
             sa.select(virtual_rooms.c.id).where(virtual_rooms.c.id == room_id).with_for_update()
