@@ -1,7 +1,9 @@
 """End to end, on a network that blocks UDP (``weak_network_lab.py``): pupils reach the
 class through TURN over TCP with credentials Préau minted, and hear the teacher; a
 listen-only pupil sends nothing even when given the floor, and Janus sees no publisher
-for them; an audio-only pupil receives no video; the teacher's camera is simulcast."""
+for them; an audio-only pupil receives no video, and a pupil on a 200 kbit/s line is put in
+audio only with the reason shown; the teacher's camera is simulcast; a recorded class
+becomes a playable video lesson."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.browser.virtual_lab import Lab, logged_in_page, missing, netns_chromium, wait_for
-from tests.browser.weak_network_lab import STATS, blocked_udp_lab, missing_turn
+from tests.browser.weak_network_lab import STATS, blocked_udp_lab, missing_turn, throttle
 from tests.conftest import missing_service
 from tests.virtual.janus_nodes import ADMIN_SECRET
 
@@ -110,6 +112,10 @@ def test_listen_only_sends_nothing_and_audio_only_receives_no_video(
     listener.goto(room_url + "?mode=listen")
     audio_only = logged_in_page(netns_browser, lab.url, "pupil2.a")
     audio_only.goto(room_url + "?mode=audio")
+    # A pupil on a 200 kbit/s line, who chose nothing: audio only is suggested, and why.
+    slow = logged_in_page(netns_browser, lab.url, "pupil3.a")
+    throttle(slow, 200)
+    slow.goto(room_url)
 
     def both_hear() -> bool:
         return all(page.evaluate(STATS)["packets"] > 50 for page in (listener, audio_only))
@@ -146,6 +152,12 @@ def test_listen_only_sends_nothing_and_audio_only_receives_no_video(
     assert heard["outbound"] == 0
     assert "Audio only" in audio_only.locator("#mode").inner_text()
     assert "You chose it" in audio_only.locator("#mode").inner_text()
+
+    wait_for(lambda: slow.evaluate(STATS)["packets"] > 20, 30, "the slow pupil hearing")
+    said = slow.locator("#mode").inner_text()
+    assert "Audio only" in said, said
+    assert "too little for video" in said, said
+    assert slow.evaluate(STATS)["videoInbound"] == 0
 
 
 def test_a_recorded_class_becomes_a_playable_video_lesson(lab: Lab, netns_browser: Any) -> None:

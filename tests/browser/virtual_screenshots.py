@@ -17,24 +17,10 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser.screenshots import small_png
 from tests.browser.virtual_lab import logged_in_page, netns_chromium, wait_for
-from tests.browser.weak_network_lab import STATS, blocked_udp_lab
+from tests.browser.weak_network_lab import STATS, blocked_udp_lab, throttle
 
 MODES = {"full": "", "audio": "?mode=audio", "listen": "?mode=listen", "both": "?mode=listen-audio"}
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
-
-
-def throttle(page: Any, kbps: int) -> None:
-    session = page.context.new_cdp_session(page)
-    session.send("Network.enable")
-    session.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": 80,
-            "downloadThroughput": kbps * 1000 / 8,
-            "uploadThroughput": kbps * 1000 / 8,
-        },
-    )
 
 
 def shoot(page: Any, folder: Path, name: str) -> None:

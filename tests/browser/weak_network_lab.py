@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from preau.domain.turn import CoturnOptions, coturn_configuration
 from tests.browser.virtual_lab import Lab, media_lab, run
@@ -56,6 +57,21 @@ STATS = """async () => {
   }
   return out;
 }"""
+
+
+def throttle(page: Any, kbps: int) -> None:
+    """Chromium's own network emulation: this page's downloads and uploads at ``kbps``."""
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 80,
+            "downloadThroughput": kbps * 1000 / 8,
+            "uploadThroughput": kbps * 1000 / 8,
+        },
+    )
 
 
 def missing_turn() -> str | None:
