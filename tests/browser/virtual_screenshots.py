@@ -23,6 +23,12 @@ MODES = {"full": "", "audio": "?mode=audio", "listen": "?mode=listen", "both": "
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
 
 
+def french(page: Any) -> Any:
+    """The pages in French, as most of their readers see them (the login is in English)."""
+    page.context.set_extra_http_headers({"accept-language": "fr-FR,fr;q=0.9"})
+    return page
+
+
 def shoot(page: Any, folder: Path, name: str) -> None:
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
@@ -46,14 +52,15 @@ def main(folder: Path) -> None:
         teacher.goto(lab.url + "/virtual")
         teacher.get_by_role("button", name="Start").click()
         teacher.wait_for_url("**/virtual/rooms/*")
+        french(teacher).reload()
         room_url = teacher.url
         names = ["pupil.a", "pupil2.a", "pupil3.a", "pupil4.a", "pupil5.a"]
         pages = {}
         for (mode, query), name in zip(MODES.items(), names, strict=False):
-            page = logged_in_page(browser, lab.url, name)
+            page = french(logged_in_page(browser, lab.url, name))
             page.goto(room_url + query)
             pages[mode] = page
-        slow = logged_in_page(browser, lab.url, names[4])
+        slow = french(logged_in_page(browser, lab.url, names[4]))
         throttle(slow, 200)
         slow.goto(room_url)
         pages["suggested"] = slow

@@ -99,8 +99,6 @@ async def set_recording(
     async with services.engine.begin() as connection:
         room, role = await access_room_by_id(connection, actor, room_id)
         require_host(role)
-        if pool is None or not pool.configured:
-            raise ServiceUnavailable(UNAVAILABLE)
         # Hold the room row: two clicks cannot both start (or stop) a recording.
         await connection.execute(
             sa.select(virtual_rooms.c.id).where(virtual_rooms.c.id == room_id).with_for_update()
@@ -113,7 +111,7 @@ async def set_recording(
             raise Conflict(NOT_RECORDING)
         if on and room_view(services, room, role, now).over:
             raise Conflict(ROOM_OVER)
-        if room.node is None or not pool.healthy(room.node):
+        if pool is None or not pool.configured or room.node is None or not pool.healthy(room.node):
             raise ServiceUnavailable(UNAVAILABLE)
         node = pool.by_name[room.node]
         secret = room_secret(services.settings.janus_token_secret, room.janus_room)
