@@ -343,6 +343,32 @@
     }).catch(function () { /* next round */ });
   }
 
+  // During the class: when more than 5 % of the teacher's video packets are lost over a
+  // few seconds, ask Janus for the next lower simulcast layer (never back up by itself:
+  // a pupil whose line recovered may reload or untick a mode).
+  function watchLayers() {
+    if (state.mode.audioOnly || state.substream === 0) { return; }
+    Object.keys(state.subscribers).forEach(function (id) {
+      var handle = state.subscribers[id], pc = handle.webrtcStuff && handle.webrtcStuff.pc;
+      if (!pc) { return; }
+      pc.getStats().then(function (reports) {
+        reports.forEach(function (report) {
+          if (report.type !== "inbound-rtp" || report.kind !== "video") { return; }
+          var last = handle.preauLast || { lost: 0, received: 0 };
+          var lost = (report.packetsLost || 0) - last.lost;
+          var received = (report.packetsReceived || 0) - last.received;
+          handle.preauLast = { lost: report.packetsLost || 0, received: report.packetsReceived || 0 };
+          if (received > 0 && lost / (lost + received) > 0.05 && state.substream > 0) {
+            state.substream -= 1;
+            handle.send({ message: { request: "configure",
+                                     streams: [{ mid: report.mid, substream: state.substream }] } });
+            showMode();
+          }
+        });
+      }).catch(function () { /* closed meanwhile */ });
+    });
+  }
+
   // Changing mode reconnects with the new choice (simplest and always right).
   function choose() {
     state.mode.audioOnly = Boolean(audioBox && audioBox.checked);
@@ -406,6 +432,7 @@
     if (record) { refreshRecording(); window.setInterval(refreshRecording, 3000); }
     if (list) { refreshParticipants(); window.setInterval(refreshParticipants, 3000); }
     if (role === "pupil") { window.setInterval(refreshFloor, 3000); }
+    if (role !== "teacher") { window.setInterval(watchLayers, 5000); }
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
