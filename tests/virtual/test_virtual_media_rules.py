@@ -7,8 +7,10 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from preau.domain.errors import InvalidInput
 from preau.domain.replay import Track, choose_tracks, publisher_of, target_extension
@@ -18,6 +20,7 @@ from preau.domain.turn import (
     ice_servers,
     parse_turn_urls,
 )
+from preau.virtual_cli import turn
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 SECRET = "a-turn-secret-of-some-length"
@@ -102,3 +105,23 @@ def test_the_replay_is_the_publisher_with_the_most_media() -> None:
     assert choose_tracks([]) == (None, None)
     empty = Track(name=f"{teacher}-1-video-1.mjr", kind="video", codec="vp8", size=0)
     assert choose_tracks([empty]) == (None, None)
+
+
+def test_turn_config_refuses_a_short_secret_with_a_sentence(tmp_path: Path) -> None:
+    out = tmp_path / "turnserver.conf"
+    result = CliRunner().invoke(
+        turn,
+        ["config", "--out", str(out), "--listen", "127.0.0.1"],
+        env={"PREAU_TURN_SECRET": "short"},
+    )
+    assert result.exit_code == 2
+    assert "PREAU_TURN_SECRET" in result.output
+    assert not out.exists()
+    written = CliRunner().invoke(
+        turn,
+        ["config", "--out", str(out), "--listen", "127.0.0.1"],
+        env={"PREAU_TURN_SECRET": SECRET},
+    )
+    assert written.exit_code == 0, written.output
+    assert f"static-auth-secret={SECRET}" in out.read_text()
+    assert out.stat().st_mode & 0o777 == 0o600

@@ -32,7 +32,7 @@
   function showMode() {
     var mode = state.mode, key = mode.listenOnly ? (mode.audioOnly ? "ListenAudio" : "Listen")
       : (mode.audioOnly ? "Audio" : "Full");
-    var parts = [root.dataset["labelMode" + key]];
+    var parts = [root.dataset["labelMode" + (role === "teacher" ? "Teacher" + key : key)]];
     if (mode.why === "chosen") { parts.push(root.dataset.labelWhyChosen); }
     if (mode.why === "bandwidth") { parts.push(fill(root.dataset.labelWhyBandwidth, { kbps: mode.kbps })); }
     if (!mode.audioOnly && role !== "teacher") {
