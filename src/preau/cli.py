@@ -259,9 +259,10 @@ def import_roster(path: Path, uai: str | None) -> None:
 
 
 def _add_janus_commands() -> None:
-    from preau.virtual_cli import janus
+    from preau.virtual_cli import janus, turn
 
     main.add_command(janus)
+    main.add_command(turn)
 
 
 _add_janus_commands()

@@ -127,6 +127,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     janus_room_cap: int = 40  # tokens issued per class (Janus has no participant limit)
     janus_poll_seconds: float = 2.0  # Admin API health polling
     janus_dead_after: int = 2  # missed polls before a node's rooms move elsewhere
+    # TURN (coturn) for pupils behind networks that block UDP: coturn's shared secret
+    # (``static-auth-secret``), the comma-separated ``turn:``/``turns:`` URIs handed to
+    # browsers, and how long the minted credentials last (docs/operations.md).
+    turn_secret: str = ""
+    turn_urls: str = ""
+    turn_ttl_seconds: int = 3600
+    turn_realm: str = "preau"
+    # Recordings of virtual classes: the folder Janus writes .mjr files to (shared with
+    # the Janus nodes in production), one sub-folder per room.
+    janus_recordings_dir: Path = Path("var/recordings")
 
     # Writes sent with an Idempotency-Key: how long their first answer is kept.
     idempotency_hours: int = 24

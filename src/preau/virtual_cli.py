@@ -1,11 +1,13 @@
 """``preau janus …``: write each Janus node's configuration from Préau's settings, show
-the nodes, drain and resume them, and place the rooms due now."""
+the nodes, drain and resume them, and place the rooms due now. ``preau turn config``:
+coturn's configuration, with the secret Préau mints TURN credentials from."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -16,6 +18,7 @@ from preau.actions.virtual.placement import place_upcoming, relocate_rooms
 from preau.actions.virtual.pool import pool_of
 from preau.bootstrap import build_services, load_settings
 from preau.domain.errors import PreauError
+from preau.domain.turn import CoturnOptions, coturn_configuration
 from preau.domain.virtual import janus_configuration, parse_nodes
 from preau.settings import Settings
 
@@ -120,3 +123,65 @@ def resume(name: str) -> None:
 @janus.command(help="Create the rooms of virtual lessons due now (the server does it too).")
 def place() -> None:
     _run("place")
+
+
+@click.group(help="TURN (coturn) for pupils behind networks that block UDP.")
+def turn() -> None:
+    pass
+
+
+@turn.command("config", help="Write coturn's configuration (turnserver -c FILE).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("var/coturn/turnserver.conf"))
+@click.option("--listen", "listen_ip", required=True, help="Address coturn listens on.")
+@click.option("--relay", "relay_ip", default="", help="Address relayed from (default: --listen).")
+@click.option("--external", "external_ip", default="", help="Public address behind 1:1 NAT.")
+@click.option("--port", type=int, default=3478, show_default=True, help="UDP and TCP port.")
+@click.option("--tls-port", type=int, default=0, help="TLS port (443 in production).")
+@click.option("--cert", default="", help="TLS certificate (PEM), with --tls-port.")
+@click.option("--key", default="", help="Its private key (PEM).")
+@click.option("--min-port", type=int, default=49152, show_default=True)
+@click.option("--max-port", type=int, default=65535, show_default=True)
+@click.option("--log-file", default="stdout", show_default=True)
+def write_turn_config(  # noqa: PLR0917 - click passes each option by position
+    out: Path,
+    listen_ip: str,
+    relay_ip: str,
+    external_ip: str,
+    port: int,
+    tls_port: int,
+    cert: str,
+    key: str,
+    min_port: int,
+    max_port: int,
+    log_file: str,
+) -> None:
+    settings = _settings()
+    janus_ips = sorted(
+        {urlsplit(node.janus_url).hostname or "" for node in parse_nodes(settings.janus_nodes)}
+        - {""}
+    )
+    try:
+        text = coturn_configuration(
+            CoturnOptions(
+                secret=settings.turn_secret,
+                realm=settings.turn_realm,
+                listen_ip=listen_ip,
+                relay_ip=relay_ip or listen_ip,
+                external_ip=external_ip,
+                port=port,
+                tls_port=tls_port,
+                cert=cert,
+                key=key,
+                min_port=min_port,
+                max_port=max_port,
+                janus_ips=tuple(janus_ips),
+                log_file=log_file,
+            )
+        )
+    except PreauError as error:
+        console.print(f"[red]Error:[/red] {error.message.format(**error.params)}")
+        sys.exit(2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.chmod(0o600)  # it holds the secret
+    console.print(f"Wrote {out}. Start it with: turnserver -c {out}")

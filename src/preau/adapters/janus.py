@@ -87,6 +87,7 @@ class JanusAdmin:
                 "secret": room_secret,
                 "notify_joining": True,
                 "audiolevel_event": False,
+                "lock_record": True,  # only Préau (with the room's secret) starts recording
             },
         )
         if response.get("videoroom") != "created" and response.get("error_code") != ROOM_EXISTS:
@@ -102,6 +103,36 @@ class JanusAdmin:
         )
         if response.get("videoroom") != "destroyed" and response.get("error_code") != NO_SUCH_ROOM:
             raise JanusUnavailable(f"{node.name}: destroy refused: {response}")
+
+    async def start_recording(
+        self, node: Node, *, janus_room: int, room_secret: str, folder: str
+    ) -> None:
+        """Record every publisher of the room into ``folder`` (one .mjr file per stream)."""
+        edited = await self.videoroom(
+            node,
+            {"request": "edit", "room": janus_room, "secret": room_secret, "new_rec_dir": folder},
+        )
+        if edited.get("videoroom") != "edited":
+            raise JanusUnavailable(f"{node.name}: edit refused: {edited}")
+        await self._recording(node, janus_room, room_secret, record=True)
+
+    async def stop_recording(self, node: Node, *, janus_room: int, room_secret: str) -> None:
+        await self._recording(node, janus_room, room_secret, record=False)
+
+    async def _recording(
+        self, node: Node, janus_room: int, room_secret: str, *, record: bool
+    ) -> None:
+        response = await self.videoroom(
+            node,
+            {
+                "request": "enable_recording",
+                "room": janus_room,
+                "secret": room_secret,
+                "record": record,
+            },
+        )
+        if response.get("videoroom") != "success" and response.get("record") is None:
+            raise JanusUnavailable(f"{node.name}: enable_recording refused: {response}")
 
     async def participants(self, node: Node, janus_room: int) -> list[dict[str, Any]]:
         response = await self.videoroom(node, {"request": "listparticipants", "room": janus_room})

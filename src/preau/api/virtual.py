@@ -1,5 +1,5 @@
 """Virtual classes API: my rooms, starting one, joining (tokens), hands and the floor,
-who is there."""
+who is there, recording."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from litestar.params import JSONBody
 
 from preau.actions import virtual
 from preau.actions.virtual.hands import Floor, Participant
+from preau.actions.virtual.recordings import RecordingView, recording, set_recording
 from preau.actions.virtual.rooms import RoomView
 from preau.domain.bounds import Id, Input
 from preau.domain.virtual import JoinGrant
@@ -132,6 +133,36 @@ async def floor_set(
     )
 
 
+class RecordingRequest(Input, kw_only=True):
+    recording: bool
+
+
+@get(
+    "/api/v1/virtual/rooms/{room_id:int}/recording",
+    tags=["virtual"],
+    summary="The class's latest recording and its replay (the teacher)",
+)
+async def recording_get(
+    services: AppServices, actor: SignedInActor, room_id: IdPath
+) -> RecordingView:
+    return await recording(services, actor, room_id)
+
+
+@post(
+    "/api/v1/virtual/rooms/{room_id:int}/recording",
+    tags=["virtual"],
+    summary="Start or stop recording; a stopped recording becomes a video lesson (the teacher)",
+    status_code=200,
+)
+async def recording_set(
+    services: AppServices,
+    actor: SignedInActor,
+    room_id: IdPath,
+    data: JSONBody[RecordingRequest],
+) -> RecordingView:
+    return await set_recording(services, actor, room_id, on=data.recording)
+
+
 routes = [
     Router(
         "/",
@@ -146,6 +177,8 @@ routes = [
             floor_get,
             hand_set,
             floor_set,
+            recording_get,
+            recording_set,
         ],
     )
 ]

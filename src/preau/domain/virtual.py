@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from preau.domain.errors import InvalidInput
+from preau.domain.turn import IceServer
 
 VIDEOROOM = "janus.plugin.videoroom"
 PLUGINS_FOLDER = "/usr/lib/x86_64-linux-gnu/janus"
@@ -96,6 +97,7 @@ class JoinGrant(msgspec.Struct, frozen=True, kw_only=True):
     display: str
     expires_at: datetime
     title: str
+    ice_servers: tuple[IceServer, ...] = ()  # TURN, with credentials for this person
 
 
 def parse_nodes(text: str) -> list[Node]:

@@ -119,6 +119,20 @@ async def class_page(
     return response
 
 
+PROBE_BYTES = bytes(range(256)) * 768  # 192 KiB: about 1.5 s on a 1 Mbit/s line
+
+
+@get("/virtual/probe", include_in_schema=False)
+async def bandwidth_probe() -> Response[bytes]:
+    """A fixed download the class page times to choose a mode and a video layer; never
+    cached."""
+    return Response(
+        PROBE_BYTES,
+        media_type="application/octet-stream",
+        headers={"cache-control": "no-store"},
+    )
+
+
 @get("/janus-gateway/janus.js", include_in_schema=False)
 async def janus_js() -> Response[Any]:
     """Debian's janus.js, never copied into Préau; a clear 404 when it is not installed."""
@@ -133,6 +147,8 @@ async def janus_js() -> Response[Any]:
 
 
 routes: list[ControllerRouterHandler] = [
-    Router("/", guards=[signed_in], route_handlers=[rooms_page, start, class_page]),
+    Router(
+        "/", guards=[signed_in], route_handlers=[rooms_page, start, class_page, bandwidth_probe]
+    ),
     janus_js,
 ]

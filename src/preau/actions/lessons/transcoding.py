@@ -142,6 +142,12 @@ class MediaWorker:
         self.task: asyncio.Task[None] | None = None
         self.stopping = False
 
+    async def _one_job(self) -> bool:
+        """A video to transcode, else a class recording to make a video lesson of."""
+        from preau.actions.virtual.recordings import run_next_recording  # noqa: PLC0415 - virtual imports lessons
+
+        return await run_next_job(self.services) or await run_next_recording(self.services)
+
     def start(self) -> None:
         if self.services.media is None or self.task is not None:
             return
@@ -153,7 +159,7 @@ class MediaWorker:
         assert wakeup is not None  # set in start()
         while not self.stopping:
             try:
-                while not self.stopping and await run_next_job(self.services):
+                while not self.stopping and await self._one_job():
                     pass
             except Exception:  # a database hiccup: try again at the next round
                 log.exception("the transcoder's round failed")

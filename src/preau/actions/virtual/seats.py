@@ -12,6 +12,7 @@ from preau.actions.virtual.rooms import room_view
 from preau.adapters.sql.schema import people, virtual_rooms, virtual_seats
 from preau.domain.errors import Conflict, ServiceUnavailable
 from preau.domain.people import Actor
+from preau.domain.turn import ice_servers, parse_turn_urls
 from preau.domain.virtual import (
     NOT_OPEN_YET,
     ROOM_FULL,
@@ -116,4 +117,11 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
         display=f"{role.value}:{actor.person_id}:{me.given_name} {me.family_name}"[:100],
         expires_at=ends_at,
         title=room.title,
+        ice_servers=ice_servers(
+            secret=services.settings.turn_secret,
+            urls=parse_turn_urls(services.settings.turn_urls),
+            person_id=actor.person_id,
+            now=now,
+            ttl_seconds=services.settings.turn_ttl_seconds,
+        ),
     )

@@ -896,6 +896,25 @@ video_views = sa.Table(  # how much of a video each pupil watched, and where the
     sa.Column("updated_at", Timestamp, nullable=False),
 )
 
+virtual_recordings = sa.Table(  # a virtual class recorded by Janus, then made a video lesson
+    "virtual_recordings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+    sa.Column("teacher_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # recording, processing, ready, failed
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+    sa.Column("folder", sa.String(300), nullable=False),  # where Janus wrote the .mjr files
+    sa.Column("homework_id", sa.ForeignKey("homework.id")),  # the replay, once made
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("stopped_at", Timestamp),
+    sa.Column("claimed_at", Timestamp),  # by a media worker; a stale claim is taken over
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_virtual_recordings_room", "room_id"),
+    sa.Index("ix_virtual_recordings_state", "state"),
+)
+
 
 # -- skills ------------------------------------------------------------------------------
 # Skill frameworks (docs/skills.md): the socle commun given to every school, and its own;

@@ -1,6 +1,10 @@
 // The virtual class page. Préau gives tokens and the node (POST …/join); janus.js (from
 // Debian's libjs-janus-gateway) talks to that node. When the node is lost, the page asks
 // Préau again, which has moved the room to another node, and rejoins by itself.
+// Weak networks: TURN servers come with the join (credentials minted by Préau); a person
+// may receive sound only ("audio only") and a pupil may send nothing ("listen only");
+// the teacher's video is simulcast and each pupil receives the layer its measured
+// bandwidth carries (docs/virtual-classes.md).
 "use strict";
 (function () {
   var root = document.getElementById("classroom");
@@ -9,16 +13,71 @@
   var statusLine = document.getElementById("status");
   var remote = document.getElementById("remote");
   var state = { generation: 0, janus: null, node: null, publisher: null, screen: null,
-                subscribers: {}, speaking: false, muted: false, grant: null };
+                subscribers: {}, speaking: false, muted: false, grant: null,
+                mode: { audioOnly: false, listenOnly: false, why: "default", kbps: null },
+                substream: 2, recording: null };
   window.preauClassroom = state; // read by the end-to-end test (getStats), harmless otherwise
 
   function say(key) { statusLine.textContent = root.dataset["label" + key] || key; }
 
-  function api(path, body) {
+  // -- Modes: what this browser sends and receives, and why ----------------------------
+  var modeLine = document.getElementById("mode");
+  var audioBox = document.getElementById("audio-only"), listenBox = document.getElementById("listen-only");
+  var LAYERS = ["Low", "Medium", "High"];
+  function fill(text, values) {
+    return String(text || "").replace(/\{(\w+)\}/g, function (all, name) {
+      return values[name] === undefined ? all : values[name];
+    });
+  }
+  function showMode() {
+    var mode = state.mode, key = mode.listenOnly ? (mode.audioOnly ? "ListenAudio" : "Listen")
+      : (mode.audioOnly ? "Audio" : "Full");
+    var parts = [root.dataset["labelMode" + (role === "teacher" ? "Teacher" + key : key)]];
+    if (mode.why === "chosen") { parts.push(root.dataset.labelWhyChosen); }
+    if (mode.why === "bandwidth") { parts.push(fill(root.dataset.labelWhyBandwidth, { kbps: mode.kbps })); }
+    if (!mode.audioOnly && role !== "teacher") {
+      parts.push(fill(root.dataset.labelLayer, { layer: root.dataset["labelLayer" + LAYERS[state.substream]] }));
+    }
+    if (modeLine) { modeLine.textContent = parts.filter(Boolean).join(" "); }
+    if (audioBox) { audioBox.checked = mode.audioOnly; }
+    if (listenBox) { listenBox.checked = mode.listenOnly; }
+    root.dataset.mode = key.toLowerCase();
+  }
+  function readChosenMode() {
+    var asked = new URLSearchParams(window.location.search).get("mode"), kept = null;
+    try { kept = window.localStorage.getItem("preau.virtual.mode"); } catch (e) { /* private mode */ }
+    var chosen = asked || kept;
+    if (!chosen) { return false; }
+    state.mode.audioOnly = chosen === "audio" || chosen === "listen-audio";
+    state.mode.listenOnly = role !== "teacher" && (chosen === "listen" || chosen === "listen-audio");
+    state.mode.why = chosen === "full" ? "default" : "chosen";
+    return true;
+  }
+  function keepMode() {
+    var mode = state.mode, name = mode.listenOnly ? (mode.audioOnly ? "listen-audio" : "listen")
+      : (mode.audioOnly ? "audio" : "full");
+    try { window.localStorage.setItem("preau.virtual.mode", name); } catch (e) { /* private mode */ }
+  }
+  function layerFor(kbps) { return kbps >= 1200 ? 2 : (kbps >= 500 ? 1 : 0); }
+  // Downloads a fixed amount from Préau and times it: a rough figure, taken once per page,
+  // enough to tell a 1 Mbit/s line from a good one before any media flows.
+  function measureBandwidth() {
+    var started = performance.now();
+    return fetch("/virtual/probe?" + Math.random(), { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.arrayBuffer(); })
+      .then(function (body) {
+        var seconds = Math.max((performance.now() - started) / 1000, 0.001);
+        return Math.round(body.byteLength * 8 / seconds / 1000);
+      });
+  }
+
+  function api(path, body, key) {
+    var headers = { "content-type": "application/json", "x-csrf-token": csrf };
+    if (key) { headers["idempotency-key"] = key; }
     return fetch("/api/v1/virtual/rooms/" + roomId + path, {
       method: body === undefined ? "GET" : "POST",
       credentials: "same-origin",
-      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body)
     });
   }
@@ -62,6 +121,9 @@
       state.janus = new Janus({
         server: grant.janus_url,
         token: grant.core_token,
+        iceServers: (grant.ice_servers || []).map(function (server) {
+          return { urls: server.urls, username: server.username, credential: server.credential };
+        }),
         success: function () { joinRoom(grant, generation); },
         error: function () { reconnect(generation); },
         destroyed: function () { /* on purpose */ }
@@ -95,8 +157,8 @@
         if (generation !== state.generation) { return; }
         if (message.videoroom === "joined") {
           say("Connected");
-          if (role === "teacher") { publish(["audio", "video"]); }
-          if (state.speaking) { publish(["audio"]); }
+          if (role === "teacher") { publish(state.mode.audioOnly ? ["audio"] : ["audio", "video"]); }
+          if (state.speaking && !state.mode.listenOnly) { publish(["audio"]); }
         }
         (message.publishers || []).forEach(function (feed) { subscribe(feed, generation); });
         var gone = message.leaving || message.unpublished;
@@ -120,7 +182,10 @@
   }
 
   function publish(kinds) {
-    var tracks = kinds.map(function (kind) { return { type: kind, capture: true, recv: false }; });
+    // The teacher's camera is simulcast: each pupil gets the layer its bandwidth carries.
+    var tracks = kinds.map(function (kind) {
+      return { type: kind, capture: true, recv: false, simulcast: kind === "video" && role === "teacher" };
+    });
     state.publisher.createOffer({
       tracks: tracks,
       success: function (jsep) {
@@ -136,7 +201,23 @@
     return kind === "teacher" || kind === "screen" || kind === "pupil" || kind === "guest";
   }
 
+  // Audio only: subscribe to the feed's audio streams and nothing else; otherwise all of
+  // them, the video at the chosen simulcast layer.
+  function wantedStreams(feed) {
+    var streams = (feed.streams || []).filter(function (stream) {
+      return !stream.disabled && (!state.mode.audioOnly || stream.type === "audio");
+    }).map(function (stream) {
+      var wanted = { feed: feed.id, mid: stream.mid };
+      if (stream.type === "video") { wanted.substream = state.substream; wanted.temporal = 2; }
+      return wanted;
+    });
+    return streams.length ? streams : [{ feed: feed.id }];
+  }
+
   function subscribe(feed, generation) {
+    if (state.mode.audioOnly && !(feed.streams || []).some(function (s) { return s.type === "audio"; })) {
+      return; // a screen share, for instance: nothing to hear
+    }
     if (!wanted(feed) || state.subscribers[feed.id] || generation !== state.generation) { return; }
     var grant = state.grant, handlers = watch(null, generation);
     state.janus.attach({
@@ -144,7 +225,7 @@
       success: function (handle) {
         state.subscribers[feed.id] = handle;
         handle.send({ message: { request: "join", ptype: "subscriber", room: grant.janus_room,
-                                 streams: [{ feed: feed.id }], token: grant.room_token } });
+                                 streams: wantedStreams(feed), token: grant.room_token } });
       },
       error: handlers.error,
       iceState: handlers.iceState,
@@ -252,7 +333,9 @@
     api("/floor").then(function (r) { return r.ok ? r.json() : null; }).then(function (floor) {
       if (!floor) { return; }
       if (hand) { hand.setAttribute("aria-pressed", String(floor.hand_raised)); }
-      if (floor.may_speak && !state.speaking && state.publisher) {
+      if (floor.may_speak && state.mode.listenOnly) {
+        say("ListenOnlyFloor"); // the teacher gave the floor, but this pupil sends nothing
+      } else if (floor.may_speak && !state.speaking && state.publisher) {
         state.speaking = true; publish(["audio"]); say("MaySpeak");
       } else if (!floor.may_speak && state.speaking && state.publisher) {
         state.speaking = false; state.publisher.send({ message: { request: "unpublish" } });
@@ -260,15 +343,96 @@
     }).catch(function () { /* next round */ });
   }
 
+  // During the class: when more than 5 % of the teacher's video packets are lost over a
+  // few seconds, ask Janus for the next lower simulcast layer (never back up by itself:
+  // a pupil whose line recovered may reload or untick a mode).
+  function watchLayers() {
+    if (state.mode.audioOnly || state.substream === 0) { return; }
+    Object.keys(state.subscribers).forEach(function (id) {
+      var handle = state.subscribers[id], pc = handle.webrtcStuff && handle.webrtcStuff.pc;
+      if (!pc) { return; }
+      pc.getStats().then(function (reports) {
+        reports.forEach(function (report) {
+          if (report.type !== "inbound-rtp" || report.kind !== "video") { return; }
+          var last = handle.preauLast || { lost: 0, received: 0 };
+          var lost = (report.packetsLost || 0) - last.lost;
+          var received = (report.packetsReceived || 0) - last.received;
+          handle.preauLast = { lost: report.packetsLost || 0, received: report.packetsReceived || 0 };
+          if (received > 0 && lost / (lost + received) > 0.05 && state.substream > 0) {
+            state.substream -= 1;
+            handle.send({ message: { request: "configure",
+                                     streams: [{ mid: report.mid, substream: state.substream }] } });
+            showMode();
+          }
+        });
+      }).catch(function () { /* closed meanwhile */ });
+    });
+  }
+
+  // Changing mode reconnects with the new choice (simplest and always right).
+  function choose() {
+    state.mode.audioOnly = Boolean(audioBox && audioBox.checked);
+    state.mode.listenOnly = Boolean(listenBox && listenBox.checked);
+    state.mode.why = state.mode.audioOnly || state.mode.listenOnly ? "chosen" : "default";
+    keepMode(); showMode();
+    if (state.janus) { reconnect(state.generation); }
+  }
+  if (audioBox) { audioBox.addEventListener("change", choose); }
+  if (listenBox) { listenBox.addEventListener("change", choose); }
+
+  // Recording (the teacher): Préau asks Janus to record, then makes a video lesson of it.
+  var record = document.getElementById("record"), recordLine = document.getElementById("recording");
+  function showRecording(view) {
+    if (!record || !view) { return; }
+    state.recording = view;
+    record.setAttribute("aria-pressed", String(view.state === "recording"));
+    record.textContent = root.dataset[view.state === "recording" ? "labelRecordStop" : "labelRecordStart"];
+    record.disabled = view.state === "processing";
+    recordLine.textContent = view.state === "none" ? "" :
+      (root.dataset["labelRecording" + view.state.charAt(0).toUpperCase() + view.state.slice(1)] || view.state) +
+      (view.error ? " " + view.error : "");
+    var link = document.getElementById("replay");
+    if (link) { link.hidden = !view.homework_id; if (view.homework_id) { link.href = "/homework/" + view.homework_id; } }
+  }
+  function refreshRecording() {
+    api("/recording").then(function (r) { return r.ok ? r.json() : null; }).then(showRecording)
+      .catch(function () { /* next round */ });
+  }
+  if (record) {
+    record.addEventListener("click", function () {
+      var on = !(state.recording && state.recording.state === "recording");
+      record.disabled = true;
+      api("/recording", { recording: on }, "record-" + Date.now() + "-" + Math.random()).then(function (r) {
+        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      }).then(function (answer) {
+        record.disabled = false;
+        if (answer.ok) { showRecording(answer.body); } else { recordLine.textContent = answer.body.detail || ""; }
+      }).catch(function () { record.disabled = false; });
+    });
+  }
+
   function start() {
     if (typeof Janus === "undefined") { say("NoJanus"); return; }
-    Janus.init({
-      debug: false,
-      dependencies: Janus.useDefaultDependencies({ adapter: { browserDetails: browserDetails() } }),
-      callback: connect
+    var chosen = readChosenMode();
+    showMode();
+    var measured = role === "teacher" ? Promise.resolve(null) : measureBandwidth().catch(function () { return null; });
+    measured.then(function (kbps) {
+      if (kbps !== null) {
+        state.mode.kbps = kbps; state.substream = layerFor(kbps);
+        if (!chosen && kbps < 250) { state.mode.audioOnly = true; state.mode.why = "bandwidth"; }
+        root.dataset.kbps = String(kbps);
+      }
+      showMode();
+      Janus.init({
+        debug: false,
+        dependencies: Janus.useDefaultDependencies({ adapter: { browserDetails: browserDetails() } }),
+        callback: connect
+      });
     });
+    if (record) { refreshRecording(); window.setInterval(refreshRecording, 3000); }
     if (list) { refreshParticipants(); window.setInterval(refreshParticipants, 3000); }
     if (role === "pupil") { window.setInterval(refreshFloor, 3000); }
+    if (role !== "teacher") { window.setInterval(watchLayers, 5000); }
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
