@@ -61,8 +61,8 @@ class InsufficientStorage(PreauError):
 
     status = 507
 
-    def __init__(self, message: str, *, retry_after: int = 60, **params: object) -> None:
-        super().__init__(message, **params)
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 
