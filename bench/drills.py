@@ -73,13 +73,13 @@ SLOW_DB_DELAY = 0.1  # seconds added each way
 FILES_DIR = RUN_DIR / "files"
 DISK_SIZE = "16m"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n" + b" " * 20000
-# The drills' cluster: no per-person sending limit in the way of the measured writes; an
-# admission rate low enough for the arrivals to show what the gate's adaptation does.
+# The drills' cluster: no per-person sending limit in the way of the measured writes. The
+# gate's admission rate is ``--admission-rate`` (20 a second by default: low enough for the
+# arrivals to show what the gate's adaptation does).
 ENVIRONMENT = {
     "PREAU_MESSAGES_PER_MINUTE": "100000",
     "PREAU_MESSAGES_PER_DAY": "10000000",
     "PREAU_GATE_RATE_LIMIT_ACCOUNT": "100000/minute",
-    "PREAU_GATE_ADMISSION_RATE_PER_S": "20",
     "CLUSTER_HA_DATABASE_PORT": str(PROXY_PORT),
 }
 
@@ -697,6 +697,9 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=5.0, help="requests a second per task")
     parser.add_argument("--arrivals", type=float, default=2.0, help="new people a second")
+    parser.add_argument(
+        "--admission-rate", type=float, default=20.0, help="the gate's configured rate, /s"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the cluster running")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
@@ -705,6 +708,7 @@ def main() -> int:
     args.after = 5.0 if args.quick else 15.0
     args.settle = 3.0 if args.quick else 10.0
     os.environ.update(ENVIRONMENT)
+    os.environ["PREAU_GATE_ADMISSION_RATE_PER_S"] = str(args.admission_rate)
     started = time.monotonic()
     cluster("down")
     DELAY_CONTROL.parent.mkdir(parents=True, exist_ok=True)
