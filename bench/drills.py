@@ -696,7 +696,7 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=8)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=5.0, help="requests a second per task")
-    parser.add_argument("--arrivals", type=float, default=2.0, help="new people a second")
+    parser.add_argument("--arrivals", type=float, default=5.0, help="new people a second")
     parser.add_argument(
         "--admission-rate", type=float, default=20.0, help="the gate's configured rate, /s"
     )
