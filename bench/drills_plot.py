@@ -3,6 +3,7 @@ by outcome (ok, stale, 503, other) around the fault, the fault's window shaded, 
 gate's admission rate on a second axis.
 
     .venv/bin/python bench/drills_plot.py var/drills.json --output docs/img/drills-timeline.png
+    .venv/bin/python bench/drills_plot.py before.json:before after.json:after --drills pg-stop
 
 The JSON is what ``bench/drills.py --json`` writes.
 """
@@ -67,12 +68,21 @@ def plot(results: list[dict[str, Any]], output: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results", type=Path, nargs="+", help="bench/drills.py --json files")
+    parser.add_argument(
+        "results", nargs="+", help="bench/drills.py --json files, each PATH or PATH:LABEL"
+    )
+    parser.add_argument("--drills", nargs="+", help="only these drills")
     parser.add_argument("--output", type=Path, default=Path("docs/img/drills-timeline.png"))
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
-    for path in args.results:
-        results += json.loads(path.read_text(encoding="utf-8"))
+    for given in args.results:
+        path, _, label = given.partition(":")
+        for result in json.loads(Path(path).read_text(encoding="utf-8")):
+            if args.drills and result["drill"] not in args.drills:
+                continue
+            if label:
+                result["drill"] = f"{result['drill']} ({label})"
+            results.append(result)
     plot(results, args.output)
     print(f"wrote {args.output}")
 
