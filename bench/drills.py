@@ -318,7 +318,17 @@ async def check_files(uploads: dict[str, str]) -> dict[str, int]:
 
 
 async def sign_in(client: httpx.AsyncClient, username: str) -> tuple[str, int]:
-    answer = await client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+    """Sign in, waiting as asked while the gate queues or sheds (a first visit is the
+    least critical lane: a loaded or just restarted process sheds it first)."""
+    deadline = time.monotonic() + 120
+    while True:
+        answer = await client.post(
+            "/api/v1/session", json={"username": username, "password": PASSWORD}
+        )
+        if answer.status_code not in (429, 503) or time.monotonic() > deadline:
+            break
+        log(f"sign-in asked to wait ({answer.status_code})")
+        await asyncio.sleep(min(5.0, float(answer.headers.get("retry-after", "1"))))
     answer.raise_for_status()
     body = answer.json()
     return str(body["token"]), int(body["person_id"])
