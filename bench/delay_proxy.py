@@ -1,9 +1,8 @@
 """A TCP proxy that adds a delay each way: the slow-database drill (bench/drills.py).
 
 ``tc netem`` is the usual tool, but this machine's kernel has no ``netem`` qdisc, so the
-drills put this proxy between the app processes and HAProxy's
-primary port. The delay (seconds, each direction) is read from ``--control`` every half
-second; an absent or empty file means none. Bytes keep their order; the delay does not
+drills put this proxy between the app processes and HAProxy's primary port. The delay
+(seconds, each direction) is read from ``--control`` every half second; an absent or empty file means none. Bytes keep their order; the delay does not
 throttle throughput (each chunk is held until its time, later chunks wait behind it).
 """
 
