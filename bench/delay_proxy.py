@@ -2,8 +2,9 @@
 
 ``tc netem`` is the usual tool, but this machine's kernel has no ``netem`` qdisc, so the
 drills put this proxy between the app processes and HAProxy's primary port. The delay
-(seconds, each direction) is read from ``--control`` every half second; an absent or empty file means none. Bytes keep their order; the delay does not
-throttle throughput (each chunk is held until its time, later chunks wait behind it).
+(seconds, each direction) is read from ``--control`` every half second; an absent or
+empty file means none. Bytes keep their order; the delay does not throttle throughput
+(each chunk is held until its time, later chunks wait behind it).
 """
 
 from __future__ import annotations
