@@ -107,8 +107,9 @@ cluster-down:
 	$(BIN)/python deploy/cluster.py down
 	$(BIN)/python deploy/cluster_ha.py down
 
-# Faults under load against the HA cluster (bench/drills.py; DRILLS_ARGS=--quick for the
-# short run). Not part of make test or CI's run.
+# Faults under load against the HA cluster (bench/drills.py, seven drills, docs/reliability.md;
+# DRILLS_ARGS=--quick for the short run). make test runs one quick drill
+# (tests/resilience/test_drills_quick.py, marked slow).
 drills: install system-deps
 	$(BIN)/python bench/drills.py $(DRILLS_ARGS)
 

@@ -13,7 +13,15 @@ more than once (duplicates). Loopback only; the load is bounded (``--readers``,
 Drills: ``app-kill`` (kill -9 one app process), ``pg-primary-kill`` (kill -9 Patroni and
 PostgreSQL on the primary: the replica is promoted), ``pg-stop`` (PostgreSQL stopped
 entirely for 60 s, 20 s with ``--quick``), ``redis-primary-kill`` (Sentinel promotes),
-``redis-stop`` (both Redis servers stopped for the same time).
+``redis-stop`` (both Redis servers stopped for the same time), ``disk-full`` (the files
+directory on a small tmpfs, filled for the same time, while pupils upload), ``slow-db``
+(100 ms added each way between the apps and the database, by bench/delay_proxy.py, for
+the same time).
+
+Besides the load, new people arrive (``--arrivals`` a second, each a fresh client with no
+gate pass): admitted or asked to wait. Each request's outcome and time, and the gate's
+admission rate (sampled from the apps' ``/metrics`` every second), make the timeline
+(``--json``; ``bench/drills_plot.py`` draws it).
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -48,12 +58,31 @@ REDIS_PORTS = (6390, 6391)
 SENTINEL = 26390
 PASSWORD = "preau-demo-2026"  # noqa: S105 - the demo school's, printed by preau demo
 READ_PATHS = ("/api/v1/todo", "/api/v1/conversations", "/api/v1/timetable/week")
-DRILLS = ("app-kill", "pg-primary-kill", "pg-stop", "redis-primary-kill", "redis-stop")
-# The drills' cluster: no per-person sending limit in the way of the measured writes.
+DRILLS = (
+    "app-kill",
+    "pg-primary-kill",
+    "pg-stop",
+    "redis-primary-kill",
+    "redis-stop",
+    "disk-full",
+    "slow-db",
+)
+PROXY_PORT = 5442  # bench/delay_proxy.py, in front of HAProxy's primary port 5440
+DELAY_CONTROL = ROOT / "var" / "drills-db-delay"
+SLOW_DB_DELAY = 0.1  # seconds added each way
+FILES_DIR = RUN_DIR / "files"
+DISK_SIZE = "16m"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n" + b" " * 20000
+# The drills' cluster: no per-person sending limit in the way of the measured writes. The
+# gate's admission rate is ``--admission-rate`` (20 a second by default: low enough for the
+# arrivals to show what the gate's adaptation does).
 ENVIRONMENT = {
     "PREAU_MESSAGES_PER_MINUTE": "100000",
     "PREAU_MESSAGES_PER_DAY": "10000000",
     "PREAU_GATE_RATE_LIMIT_ACCOUNT": "100000/minute",
+    # The arrivals all come from 127.0.0.1: not an attack to answer with proofs of work.
+    "PREAU_GATE_UNDER_ATTACK": "off",
+    "CLUSTER_HA_DATABASE_PORT": str(PROXY_PORT),
 }
 
 
@@ -77,10 +106,19 @@ class Tally:
     acknowledged: set[str] = field(default_factory=set)
     errors: Counter[str] = field(default_factory=Counter)  # what people saw, by status
     last_failure: float = 0.0  # the last error or stale answer
+    # (time, kind, outcome, latency): kind read, write, upload or arrival; outcome ok,
+    # stale, 503 or other (an arrival: ok when admitted, other when asked to wait).
+    events: list[tuple[float, str, str, float]] = field(default_factory=list)
+    rates: list[tuple[float, float]] = field(default_factory=list)  # the gate's, sampled
+    uploads: dict[str, str] = field(default_factory=dict)  # key -> file id, acknowledged
 
     def failed(self, what: str) -> None:
         self.errors[what] += 1
         self.last_failure = time.monotonic()
+
+    def note(self, kind: str, outcome: str, started: float) -> None:
+        now = time.monotonic()
+        self.events.append((now, kind, outcome, now - started))
 
 
 def cluster(*args: str) -> None:
@@ -202,13 +240,97 @@ async def fault(name: str, outage: float) -> None:
         first = REDIS_PORTS.index(port) if port in REDIS_PORTS else 0
         for index in (first, 1 - first):
             await asyncio.to_thread(cluster, "restart", f"redis-{index}")
+    elif name == "disk-full":
+        filler = await asyncio.to_thread(fill, FILES_DIR)
+        log(f"files disk full: {shutil.disk_usage(FILES_DIR).free} bytes free")
+        await asyncio.sleep(outage)
+        filler.unlink()
+    elif name == "slow-db":
+        DELAY_CONTROL.write_text(f"{SLOW_DB_DELAY}\n", encoding="utf-8")
+        await asyncio.sleep(outage)
+        DELAY_CONTROL.write_text("0\n", encoding="utf-8")
+        await asyncio.sleep(0.6)  # the proxy reads it every half second
+
+
+# The files directory on a small disk (disk-full): mounted with what it held, and back.
+
+
+def fill(path: Path) -> Path:
+    """A filler written until the disk refuses more."""
+    filler = path / "drill-filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(descriptor, b"\0" * 65536)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+    return filler
+
+
+def small_disk(mount: bool) -> None:
+    """Mount a ``DISK_SIZE`` tmpfs on the files directory (``mount``) or take it away,
+    keeping the files either way (copied aside and back)."""
+    aside = Path(tempfile.mkdtemp(prefix="drills-files-"))
+    try:
+        if FILES_DIR.exists():
+            shutil.copytree(FILES_DIR, aside, dirs_exist_ok=True)
+        FILES_DIR.mkdir(parents=True, exist_ok=True)
+        command = (
+            ["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(FILES_DIR)]
+            if mount
+            else ["umount", str(FILES_DIR)]
+        )
+        subprocess.run(command, check=True)
+        shutil.copytree(aside, FILES_DIR, dirs_exist_ok=True)
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+async def check_files(uploads: dict[str, str]) -> dict[str, int]:
+    """Nothing half-written: each acknowledged upload has its row and its whole file, no
+    file is left without its row, no partial file is left."""
+    connection = await asyncpg.connect(DATABASE, timeout=5)
+    try:
+        rows = await connection.fetch("SELECT id, storage_key, size FROM files")
+    finally:
+        await connection.close()
+    known = {str(row["id"]): (str(row["storage_key"]), int(row["size"])) for row in rows}
+    keys = {key for key, _size in known.values()}
+    on_disk = {
+        str(path.relative_to(FILES_DIR))
+        for path in FILES_DIR.rglob("*")
+        if path.is_file() and path.name != "drill-filler"
+    }
+    whole = 0
+    for file_id in uploads.values():
+        key, size = known.get(file_id, ("", -1))
+        if key in on_disk and (FILES_DIR / key).stat().st_size == size:
+            whole += 1
+    return {
+        "uploads_acknowledged": len(uploads),
+        "uploads_lost": len(uploads) - whole,
+        "files_without_row": len({k for k in on_disk if k.startswith("f/")} - keys),
+        "partial_files": sum(1 for k in on_disk if k.endswith(".part")),
+    }
 
 
 # The load
 
 
 async def sign_in(client: httpx.AsyncClient, username: str) -> tuple[str, int]:
-    answer = await client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+    """Sign in, waiting as asked while the gate queues or sheds (a first visit is the
+    least critical lane: a loaded or just restarted process sheds it first)."""
+    deadline = time.monotonic() + 120
+    while True:
+        answer = await client.post(
+            "/api/v1/session", json={"username": username, "password": PASSWORD}
+        )
+        if answer.status_code not in (429, 503) or time.monotonic() > deadline:
+            break
+        log(f"sign-in asked to wait ({answer.status_code})")
+        await asyncio.sleep(min(5.0, float(answer.headers.get("retry-after", "1"))))
     answer.raise_for_status()
     body = answer.json()
     return str(body["token"]), int(body["person_id"])
@@ -230,6 +352,7 @@ async def reader(
             answer = await client.get(path, headers=sent)
         except httpx.HTTPError as error:
             tally.failed(f"read {type(error).__name__}")
+            tally.note("read", "other", started)
         else:
             if answer.status_code in (200, 304):
                 tally.reads_ok += 1
@@ -239,8 +362,10 @@ async def reader(
                     tally.last_failure = time.monotonic()
                 elif "etag" in answer.headers:
                     etags[path] = answer.headers["etag"]
+                tally.note("read", "stale" if "warning" in answer.headers else "ok", started)
             else:
                 tally.failed(f"read {answer.status_code}")
+                tally.note("read", outcome_of(answer.status_code), started)
         await asyncio.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
 
 
@@ -270,13 +395,107 @@ async def writer(
                 )
             except httpx.HTTPError as error:
                 tally.failed(f"write {type(error).__name__}")
+                tally.note("write", "other", started)
             else:
+                tally.note("write", outcome_of(answer.status_code), started)
                 if answer.status_code in (200, 201):
                     tally.acknowledged.add(key)
                     break
                 tally.failed(f"write {answer.status_code}")
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
         await asyncio.sleep(1 / rate)
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "ok"
+    return "503" if status == 503 else "other"
+
+
+async def uploader(
+    client: httpx.AsyncClient,
+    token: str,
+    tally: Tally,
+    *,
+    stop: asyncio.Event,
+    deadline: list[float],
+) -> None:
+    """A pupil sending a file (``/api/v1/files``) about once a second, retried with the
+    same key until it is saved, as the outbox does."""
+    headers = {"authorization": f"Bearer {token}"}
+    while not stop.is_set():
+        key = uuid.uuid4().hex
+        while time.monotonic() < deadline[0]:
+            started = time.monotonic()
+            try:
+                answer = await client.post(
+                    "/api/v1/files",
+                    files={"file": ("copie.pdf", PDF, "application/pdf")},
+                    headers=headers | {"idempotency-key": key},
+                )
+            except httpx.HTTPError as error:
+                tally.failed(f"upload {type(error).__name__}")
+                tally.note("upload", "other", started)
+            else:
+                tally.note("upload", outcome_of(answer.status_code), started)
+                if answer.status_code in (200, 201):
+                    tally.uploads[key] = str(answer.json()["id"])
+                    break
+                tally.failed(f"upload {answer.status_code}")
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+        await asyncio.sleep(1.0)
+
+
+async def arrivals(token: str, tally: Tally, stop: asyncio.Event, rate: float) -> None:
+    """New people, each with no gate pass yet: admitted (a 2xx) or asked to wait."""
+    if rate <= 0:
+        return
+    pending: set[asyncio.Task[None]] = set()
+
+    async def arrive() -> None:
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=URL, timeout=10) as fresh:
+            try:
+                answer = await fresh.get(
+                    "/api/v1/todo", headers={"authorization": f"Bearer {token}"}
+                )
+            except httpx.HTTPError:
+                tally.note("arrival", "other", started)
+                return
+        tally.note("arrival", "ok" if answer.status_code < 400 else "other", started)
+
+    while not stop.is_set():
+        task = asyncio.create_task(arrive())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        await asyncio.sleep(1 / rate)
+    await asyncio.gather(*pending)
+
+
+def admission_rate() -> float | None:
+    """The gate's admission rate in force, as the app processes report it (their mean)."""
+    rates = []
+    for pid_file in RUN_DIR.glob("app-*.pid"):
+        port = pid_file.stem.removeprefix("app-")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as answer:
+                text = answer.read().decode()
+        except OSError:
+            continue
+        rates += [
+            float(line.split()[1])
+            for line in text.splitlines()
+            if line.startswith("preau_gate_admission_rate ")
+        ]
+    return sum(rates) / len(rates) if rates else None
+
+
+async def sample_rates(tally: Tally, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        rate = await asyncio.to_thread(admission_rate)
+        if rate is not None:
+            tally.rates.append((time.monotonic(), rate))
+        await asyncio.sleep(1.0)
 
 
 async def count_subjects(name: str) -> dict[str, int]:
@@ -302,7 +521,9 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
     before = await asyncio.to_thread(counted)
     stop = asyncio.Event()
     deadline = [float("inf")]
-    limits = httpx.Limits(max_connections=args.readers + args.writers + 4)
+    limits = httpx.Limits(max_connections=args.readers + args.writers + 8)
+    if name == "disk-full":
+        await asyncio.to_thread(small_disk, True)
     async with httpx.AsyncClient(base_url=URL, timeout=10, limits=limits) as client:
         pupil_token, pupil = await sign_in(client, "eleve.demo")
         teacher_token, _ = await sign_in(client, "prof.demo")
@@ -323,6 +544,16 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
             )
             for _ in range(args.writers)
         ]
+        tasks.append(asyncio.create_task(arrivals(pupil_token, tally, stop, args.arrivals)))
+        tasks.append(asyncio.create_task(sample_rates(tally, stop)))
+        if name == "disk-full":
+            tasks += [
+                asyncio.create_task(
+                    uploader(client, pupil_token, tally, stop=stop, deadline=deadline)
+                )
+                for _ in range(2)
+            ]
+        started = time.monotonic()
         await asyncio.sleep(args.warm_up)
         log(f"{name}: fault")
         tally.fault_at = time.monotonic()
@@ -330,6 +561,7 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
         tally.repaired_at = time.monotonic()
         log(f"{name}: repaired after {tally.repaired_at - tally.fault_at:.1f} s")
         await asyncio.sleep(args.after)
+        ended = time.monotonic()
         stop.set()
         deadline[0] = time.monotonic() + 60  # writes still failing get a minute to land
         await asyncio.gather(*tasks)
@@ -337,16 +569,25 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
     # An app process restarted in the drill starts its counters again: a lower bound.
     moved = {name: after[name] - before[name] for name in after if after[name] > before[name]}
     counts = await count_subjects(name)
+    files_checked: dict[str, int] = {}
+    if name == "disk-full":
+        files_checked = await check_files(tally.uploads)
+        await asyncio.to_thread(small_disk, False)
     subjects = tally.writes
     lost = [key for key in tally.acknowledged if counts.get(subjects[key], 0) == 0]
     duplicates = sum(max(0, count - 1) for count in counts.values())
     recovered = max(0.0, tally.last_failure - tally.fault_at) if tally.last_failure else 0.0
+    phases = {
+        "before": (started, tally.fault_at),
+        "during": (tally.fault_at, tally.repaired_at),
+        "after": (tally.repaired_at, ended),
+    }
     return {
         "drill": name,
         "fault_s": round(tally.repaired_at - tally.fault_at, 1),
         "writes_acknowledged": len(tally.acknowledged),
         "writes_unacknowledged": len(subjects) - len(tally.acknowledged),
-        "lost": len(lost),
+        "lost": len(lost) + files_checked.get("uploads_lost", 0),
         "duplicates": duplicates,
         "reads": tally.reads,
         "reads_served_pct": round(100 * tally.reads_ok / max(1, tally.reads), 2),
@@ -358,6 +599,53 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
         "recovered_after_s": round(recovered, 1),
         "errors_seen": dict(tally.errors.most_common()),
         "counted_by_the_apps": moved,
+        "files": files_checked,
+        "gate": {phase: gate_figures(tally, *span) for phase, span in phases.items()},
+        "timeline": timeline(tally, started, ended),
+    }
+
+
+def gate_figures(tally: Tally, start: float, end: float) -> dict[str, float | None]:
+    """The gate in one phase: its admission rate (mean of the samples), the share of
+    arrivals admitted, the p99 of the admitted people's answered requests."""
+    rates = [rate for at, rate in tally.rates if start <= at < end]
+    came = [
+        outcome for at, kind, outcome, _ in tally.events if kind == "arrival" and start <= at < end
+    ]
+    latencies = sorted(
+        latency
+        for at, kind, outcome, latency in tally.events
+        if kind in ("read", "write") and outcome in ("ok", "stale") and start <= at < end
+    )
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None
+    return {
+        "admission_rate": round(sum(rates) / len(rates), 1) if rates else None,
+        "arrivals_admitted_pct": (round(100 * came.count("ok") / len(came), 1) if came else None),
+        "admitted_p99_ms": round(1000 * p99) if p99 is not None else None,
+    }
+
+
+def timeline(tally: Tally, start: float, end: float) -> dict[str, object]:
+    """People's requests a second by outcome, arrivals admitted and asked to wait, and the
+    gate's admission rate, on seconds from the fault."""
+    zero = tally.fault_at
+    first, last = int(start - zero) - 1, int(end - zero) + 2
+    seconds = list(range(first, last))
+    lines: dict[str, list[int]] = {
+        key: [0] * len(seconds) for key in ("ok", "stale", "503", "other", "admitted", "waiting")
+    }
+    for at, kind, outcome, _ in tally.events:
+        index = int(at - zero - first) if at >= zero + first else -1
+        if 0 <= index < len(seconds):
+            if kind == "arrival":
+                lines["admitted" if outcome == "ok" else "waiting"][index] += 1
+            else:
+                lines[outcome][index] += 1
+    return {
+        "seconds": seconds,
+        "fault_end": round(tally.repaired_at - zero, 1),
+        **lines,
+        "admission_rate": [(round(at - zero, 1), rate) for at, rate in tally.rates],
     }
 
 
@@ -381,6 +669,26 @@ def table(results: list[dict[str, object]]) -> str:
             f"({row['reads_served_during_fault_pct']} % of {row['reads_during_fault']}) | "
             f"{row['reads_stale']} | {row['recovered_after_s']} | {seen} | {fail_open} |"
         )
+    lines += [
+        "",
+        "| drill | admission rate /s (before, during, after) | arrivals admitted % | "
+        "admitted p99 ms | files: uploads acknowledged, lost, without row, partial |",
+        "|---|---|---|---|---|",
+    ]
+    for row in results:
+        gate = row["gate"]
+        assert isinstance(gate, dict)
+        checked = row["files"]
+        assert isinstance(checked, dict)
+
+        def three(figure: str, gate: dict[str, dict[str, object]] = gate) -> str:
+            return ", ".join(str(gate[phase][figure]) for phase in ("before", "during", "after"))
+
+        files_seen = ", ".join(str(value) for value in checked.values()) or "-"
+        lines.append(
+            f"| {row['drill']} | {three('admission_rate')} | {three('arrivals_admitted_pct')} | "
+            f"{three('admitted_p99_ms')} | {files_seen} |"
+        )
     return "\n".join(lines)
 
 
@@ -400,6 +708,10 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=8)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=5.0, help="requests a second per task")
+    parser.add_argument("--arrivals", type=float, default=5.0, help="new people a second")
+    parser.add_argument(
+        "--admission-rate", type=float, default=20.0, help="the gate's configured rate, /s"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the cluster running")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
@@ -408,14 +720,25 @@ def main() -> int:
     args.after = 5.0 if args.quick else 15.0
     args.settle = 3.0 if args.quick else 10.0
     os.environ.update(ENVIRONMENT)
+    os.environ["PREAU_GATE_ADMISSION_RATE_PER_S"] = str(args.admission_rate)
     started = time.monotonic()
     cluster("down")
-    cluster("up")
+    DELAY_CONTROL.parent.mkdir(parents=True, exist_ok=True)
+    DELAY_CONTROL.write_text("0\n", encoding="utf-8")
+    proxy = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "delay_proxy.py"), "--listen", str(PROXY_PORT),
+         "--to", "5440", "--control", str(DELAY_CONTROL)],
+    )  # fmt: skip
     try:
+        cluster("up")
         results = asyncio.run(run(args))
     finally:
         if not args.keep:
             cluster("down")
+            proxy.terminate()
+            proxy.wait(10)
+        if FILES_DIR.is_mount():
+            subprocess.run(["umount", "-l", str(FILES_DIR)], check=False)
     print()
     print(table(results))
     print(f"\n{len(results)} drills in {time.monotonic() - started:.0f} s")

@@ -314,8 +314,9 @@ def app_environ(workers: int) -> dict[str, str]:
     environ = base.cluster_environ(workers, LISTEN_PORT)
     environ.update(
         {
-            "PREAU_DATABASE_URL": DATABASE_ADMIN.replace("postgresql://", "postgresql+asyncpg://")
-            .rsplit("/", 1)[0] + f"/{base.DATABASE}",
+            # CLUSTER_HA_DATABASE_PORT: the drills' delay proxy in front of HAProxy.
+            "PREAU_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:"
+            f"{os.environ.get('CLUSTER_HA_DATABASE_PORT') or PRIMARY_PORT}/{base.DATABASE}",
             "PREAU_REDIS_URL": "",
             "PREAU_REDIS_SENTINELS": SENTINELS,
             "PREAU_REDIS_SENTINEL_MASTER": SENTINEL_MASTER,

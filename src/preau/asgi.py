@@ -13,6 +13,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEADERS_KEY = "preau.headers"
+# Set in the scope by ``web/degraded`` when the answer was degraded (the database was
+# unreachable: a kept copy, or a refusal): the gate leaves such answers out of the health
+# it adapts the admission rate to, since admitting fewer people cannot bring the database
+# back, and a cut would keep people waiting long after it is.
+DEGRADED_KEY = "preau.degraded"
 
 
 def headers_of(scope: Scope) -> dict[bytes, bytes]:

@@ -31,3 +31,23 @@ async def test_a_late_event_loop_cuts_the_rate_only_if_this_process_kept_its_cpu
     view = await store.view(now=clock.time(), pass_cutoff=0, ticket_cutoff=0)
     assert view.queue.rate == pytest.approx(rate_after)
     assert view.rate_at == clock.time()
+
+
+@pytest.mark.parametrize(("degraded", "rate_after"), [(False, 90.0), (True, 100.0)])
+async def test_answers_degraded_by_a_database_outage_do_not_cut_the_rate(
+    degraded: bool, rate_after: float
+) -> None:
+    """A 503 because the database is unreachable (``web/degraded`` marks the scope) is left
+    out of the health the rate adapts to: fewer admissions cannot bring the database back,
+    and the cut would make people wait long after it is back. Any other 503 still counts."""
+    clock = ManualClock(1000.0, cpu_share=0.5)
+    store = MemoryAdmissionStore()
+    settings = GateSettings(admission_rate_per_s=100.0, adaptive=True, under_attack="off")
+    runtime = GateRuntime(settings, store, clock=clock)
+    await runtime.run_round()
+    for _ in range(50):
+        runtime.record_response(503, 0.01, degraded=degraded)
+    clock.advance(2.0)
+    await runtime.run_round()
+    view = await store.view(now=clock.time(), pass_cutoff=0, ticket_cutoff=0)
+    assert view.queue.rate == pytest.approx(rate_after)

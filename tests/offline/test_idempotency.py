@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from preau.actions import idempotency
@@ -300,6 +301,7 @@ async def test_committed_but_unanswered_is_told_and_not_written_again(
         path=url,
     )
     assert replay is Replay.PROCEED
+    assert await count(app, idempotency_records) == 0  # nothing recorded before the write
     with idempotency.running(claim):
         await reply(app.services, actor, conversation, "Pendant la coupure")
     assert claim.done  # ... and here the process is killed: no answer kept
@@ -323,34 +325,141 @@ async def test_committed_but_unanswered_is_told_and_not_written_again(
     assert await count(app, messages_table()) == 2
 
 
-async def test_a_write_that_failed_before_committing_leaves_the_key_free(
-    app: App, world: dict[str, School]
+async def insert_message(
+    connection: Any, school: School, conversation: int, body: str, at: datetime
 ) -> None:
-    school = world["a"]
-    await conversation_of(app, school)
+    from preau.adapters.sql.schema import messages
+
+    await connection.execute(
+        messages.insert().values(
+            school_id=school.id,
+            conversation_id=conversation,
+            author_id=school.people["pupil"],
+            body=body,
+            created_at=at,
+        )
+    )
+
+
+async def claim_of(app: App, school: School, key: str) -> tuple[Replay, idempotency.Claim]:
     replay, claim, _ = await idempotency.claim(
         app.services,
         school_id=school.id,
         person_id=school.people["pupil"],
-        key="dies-early-0001",
+        key=key,
         fingerprint="f" * 64,
         method="POST",
         path="/x",
     )
+    return replay, claim
+
+
+async def test_a_write_that_failed_before_committing_leaves_the_key_free(
+    app: App, world: dict[str, School]
+) -> None:
+    """A claim is recorded only by the commit of its write: a transaction that died leaves
+    no claim, and the retry proceeds at once (no lease to wait out)."""
+
+    school = world["a"]
+    _pupil, conversation = await conversation_of(app, school)
+    replay, claim = await claim_of(app, school, "dies-early-0001")
     assert replay is Replay.PROCEED
-    # A second request while the first runs is asked to wait.
-    again, _claim, _ = await idempotency.claim(
-        app.services,
-        school_id=school.id,
-        person_id=school.people["pupil"],
-        key="dies-early-0001",
-        fingerprint="f" * 64,
-        method="POST",
-        path="/x",
-    )
-    assert again is Replay.IN_PROGRESS
-    await idempotency.release(app.services, claim)
+
+    async def dies_before_commit() -> None:
+        async with app.services.engine.begin() as connection:
+            await insert_message(connection, school, conversation, "Perdu", claim.now)
+            raise ConnectionResetError  # the connection dies before the commit
+
+    with idempotency.running(claim), pytest.raises(ConnectionResetError):
+        await dies_before_commit()
+    assert not claim.done
     assert await count(app, idempotency_records) == 0
+    assert await count(app, messages_table()) == 1
+    again, _claim = await claim_of(app, school, "dies-early-0001")
+    assert again is Replay.PROCEED
+
+
+async def test_a_holder_whose_connection_was_killed_leaves_no_claim(
+    app: App, world: dict[str, School], database_url: str
+) -> None:
+    """PostgreSQL only: the holder's backend is terminated in the middle of its write (as a
+    lost primary or a killed process would end it); the same key proceeds right away."""
+    if not database_url.startswith("postgresql"):
+        return  # SQLite has no other backend to kill: the rollback case above covers it
+    from sqlalchemy.exc import DBAPIError
+
+    from preau.adapters.sql.schema import messages
+
+    school = world["a"]
+    _pupil, conversation = await conversation_of(app, school)
+    replay, claim = await claim_of(app, school, "killed-holder-01")
+    assert replay is Replay.PROCEED
+    with idempotency.running(claim):
+        try:
+            async with app.services.engine.begin() as connection:
+                await connection.execute(
+                    messages.insert().values(
+                        school_id=school.id,
+                        conversation_id=conversation,
+                        author_id=school.people["pupil"],
+                        body="Coupé",
+                        created_at=claim.now,
+                    )
+                )
+                async with app.services.engine.connect() as killer:
+                    await killer.execute(
+                        sa.text("SELECT pg_terminate_backend(:pid)"),
+                        {
+                            "pid": (
+                                await connection.execute(sa.text("SELECT pg_backend_pid()"))
+                            ).scalar_one()
+                        },
+                    )
+        except DBAPIError:
+            pass
+    assert not claim.done
+    again, _claim = await claim_of(app, school, "killed-holder-01")
+    assert again is Replay.PROCEED
+    assert await count(app, idempotency_records) == 0
+    assert await count(app, messages_table()) == 1
+
+
+async def test_two_requests_with_one_key_at_once_write_once(
+    app: App, world: dict[str, School]
+) -> None:
+    """Both looked the key up before either committed: the second commit is refused
+    (``ClaimTaken``), its write rolled back, and it is told what the first became."""
+    from preau.adapters.sql.schema import messages
+
+    school = world["a"]
+    _pupil, conversation = await conversation_of(app, school)
+    _first, one = await claim_of(app, school, "twice-at-once-01")
+    _second, other = await claim_of(app, school, "twice-at-once-01")
+    assert _first is _second is Replay.PROCEED
+
+    async def write(claim: idempotency.Claim, body: str) -> None:
+        with idempotency.running(claim):
+            async with app.services.engine.begin() as connection:
+                await connection.execute(
+                    messages.insert().values(
+                        school_id=school.id,
+                        conversation_id=conversation,
+                        author_id=school.people["pupil"],
+                        body=body,
+                        created_at=claim.now,
+                    )
+                )
+
+    await write(one, "Premier")
+    with pytest.raises(idempotency.ClaimTaken):
+        await write(other, "Second")
+    assert one.done
+    assert not other.done
+    assert other.taken
+    assert await count(app, messages_table()) == 2  # the conversation's first and "Premier"
+    assert await count(app, idempotency_records) == 1
+    replay, _answer = await idempotency.replay_of(app.services, other)
+    assert replay is Replay.DONE
 
 
 async def test_records_expire(app: App, world: dict[str, School]) -> None:

@@ -54,3 +54,24 @@ class TooManyAttempts(PreauError):
 
 class ServiceUnavailable(PreauError):
     status = 503
+
+
+class InsufficientStorage(PreauError):
+    """The files' storage is full: nothing of the request was kept (507)."""
+
+    status = 507
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def lazy(message: str) -> str:
+    """Mark a sentence for extraction; it is translated where it is shown."""
+    return message
+
+
+STORAGE_FULL = lazy(
+    "Préau cannot store files right now: its storage is full. Nothing was saved; try again "
+    "later (work prepared offline stays on this device and is sent later)."
+)

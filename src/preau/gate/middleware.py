@@ -16,7 +16,7 @@ import urllib.parse
 from typing import Any
 
 from preau import i18n
-from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.asgi import DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.cookies import (
     LANG_COOKIE,
     PASS_COOKIE,
@@ -303,7 +303,7 @@ class GateMiddleware:
             shedder.in_flight -= 1
             latency = monotonic() - started
             shedder.adjust(latency)
-            self.runtime.record_response(status, latency, weight=64)
+            self.runtime.record_response(status, latency, weight=64, degraded=DEGRADED_KEY in scope)
             if shedder.waiters:
                 shedder.release()
 
@@ -417,7 +417,7 @@ class GateMiddleware:
         try:
             ran = await self.shedder.run(criticality, call)
         finally:
-            runtime.record_response(status, monotonic() - started)
+            runtime.record_response(status, monotonic() - started, degraded=DEGRADED_KEY in scope)
         if not ran:
             runtime.stats["shed"] += 1
             retry = self.settings.retry_after_shed_s

@@ -601,8 +601,15 @@ class GateRuntime:
     def pass_for(self, origin: str, lane: Lane, number: int) -> str:
         return pass_id(lane, number, origin=origin)
 
-    def record_response(self, status: int, latency: float, *, weight: int = 1) -> None:
-        """Count one response (or a sample standing for ``weight`` of them) for the AIMD."""
+    def record_response(
+        self, status: int, latency: float, *, weight: int = 1, degraded: bool = False
+    ) -> None:
+        """Count one response (or a sample standing for ``weight`` of them) for the AIMD.
+        A degraded answer (the database unreachable: ``asgi.DEGRADED_KEY``) is left out:
+        fewer admissions cannot bring the database back, and the rate would stay cut long
+        after it is (docs/reliability.md)."""
+        if degraded:
+            return
         health = self.health
         health[0] += weight
         if status >= 500:

@@ -32,7 +32,7 @@ from preau.actions.degraded import (
     database_unavailable,
 )
 from preau.actions.sessions import Session
-from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.asgi import DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.i18n import lazy
 
 log = logging.getLogger("preau.degraded")
@@ -85,11 +85,13 @@ class Degraded:
         reading = scope["method"] in ("GET", "HEAD")
         kept = reading and KEPT_PATHS.match(scope["path"]) is not None
         if kept and self.watch.down:
+            scope[DEGRADED_KEY] = True
             watcher = await self._attempt_marked(scope, receive, send)
         else:
             watcher = await self._attempt(scope, receive, send, reading=reading, kept=kept)
         if watcher is None:
             return
+        scope[DEGRADED_KEY] = True
         self.watch.noticed_down()
         # The database could not be reached and nothing has been sent yet.
         if kept and await self._send_stale(scope, send):

@@ -43,6 +43,7 @@ STATUS_TITLES = {  # translated where shown
     429: lazy("Too many requests"),
     500: lazy("Something went wrong on our side"),
     503: lazy("Temporarily unavailable"),
+    507: lazy("Storage full"),
 }
 STATUS_DETAILS = {
     400: lazy("The request could not be read. Check what you sent and try again."),

@@ -1,9 +1,9 @@
 """The ``Idempotency-Key`` layer: one mechanism for every write of the API and the forms.
 
 A signed-in request with ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` and the header is
-claimed by (person, key) before it reaches the router (``actions/idempotency``). The same
-key again replays the first answer; with another request it gets a 422 with a sentence;
-while the first is still running, a 409 with ``Retry-After``. Requests without the header
+looked up by (person, key) before it reaches the router, and recorded in the transaction
+of its first write (``actions/idempotency``). The same key again replays the first
+answer; with another request it gets a 422 with a sentence. Requests without the header
 pass untouched. How a process killed between the commit and the answer is handled:
 docs/offline.md.
 """
@@ -116,10 +116,11 @@ class IdempotencyKeys:
         try:
             with idempotency.running(claim):
                 await self.app(scope, receive, keep)
-        except BaseException:
-            if not claim.done:
-                await idempotency.release(self.services, claim)
-            raise
+        except idempotency.ClaimTaken:
+            pass  # answered below, as the request that committed first was
+        if claim.taken:  # its transaction was rolled back: nothing of it was written
+            await self._answer_as_the_first(scope, send, claim)
+            return
         assert start is not None  # the router always answers
         status = int(start["status"])
         headers = list(start.get("headers", []))
@@ -131,9 +132,7 @@ class IdempotencyKeys:
         ):
             log.warning("test-only exit after commit on %s", scope["path"])
             os._exit(EXIT_CODE)  # TEST ONLY: see settings.test_exit_after_commit
-        if status >= 500 and not claim.done:
-            await idempotency.release(self.services, claim)
-        else:
+        if status < 500 or claim.done:  # a failure that wrote nothing leaves no record
             kept = (
                 idempotency.StoredAnswer(status, kept_headers(headers), body)
                 if len(body) <= MAX_KEPT_BODY and status < 500
@@ -142,6 +141,17 @@ class IdempotencyKeys:
             await idempotency.keep_answer(self.services, claim, kept)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _answer_as_the_first(
+        self, scope: Scope, send: Send, claim: idempotency.Claim
+    ) -> None:
+        log.info("idempotency key %s committed first by another request", claim.key[:8])
+        replay, answer = await idempotency.replay_of(self.services, claim)
+        if replay is Replay.ANSWER:
+            assert answer is not None  # an ANSWER comes with it
+            await _send(send, answer.status, answer.headers, answer.body, replayed=b"answer")
+        else:  # done, its answer not kept yet
+            await _sentence(scope, send, 200, ALREADY_DONE, replayed=b"done")
 
     async def _purge_now_and_then(self) -> None:
         now = self.services.clock()

@@ -7,12 +7,16 @@ never the uploader's file name; they are still checked, so no key can leave the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import re
 import secrets
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+from preau.domain.errors import STORAGE_FULL, InsufficientStorage
 
 CHUNK = 256 * 1024
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,199}$")
@@ -22,6 +26,19 @@ def _checked(key: str) -> str:
     if not _KEY.match(key) or "//" in key or key.endswith("/"):
         raise ValueError(f"not a file key: {key!r}")
     return key
+
+
+@contextlib.contextmanager
+def _no_part_left(temporary: Path) -> Iterator[None]:
+    """A write that fails removes its partial file; a full disk is told as such (507)."""
+    try:
+        yield
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage(STORAGE_FULL) from error
+        raise
 
 
 class LocalFileStore:
@@ -38,7 +55,7 @@ class LocalFileStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write aside, then rename: a reader never sees half a file.
             temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-            with temporary.open("wb") as handle:
+            with _no_part_left(temporary), temporary.open("wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -52,9 +69,10 @@ class LocalFileStore:
         def copy() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-            shutil.copyfile(path, temporary)
-            with temporary.open("rb") as handle:
-                os.fsync(handle.fileno())
+            with _no_part_left(temporary):
+                shutil.copyfile(path, temporary)
+                with temporary.open("rb") as handle:
+                    os.fsync(handle.fileno())
             temporary.replace(target)
 
         await asyncio.to_thread(copy)

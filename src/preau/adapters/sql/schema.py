@@ -160,8 +160,8 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
-# Every write sent with an ``Idempotency-Key`` (docs/offline.md): claimed before the
-# write, marked done inside the write's own transaction, its answer kept after it.
+# Every write sent with an ``Idempotency-Key`` (docs/offline.md): inserted inside the
+# write's own transaction (so a transaction that died leaves none), its answer kept after.
 idempotency_records = sa.Table(
     "idempotency_records",
     metadata,
@@ -172,7 +172,7 @@ idempotency_records = sa.Table(
     sa.Column("method", sa.String(8), nullable=False),
     sa.Column("path", sa.String(500), nullable=False),
     sa.Column("claimed_at", Timestamp, nullable=False),
-    sa.Column("done_at", Timestamp),  # set in the transaction of the write itself
+    sa.Column("done_at", Timestamp),  # empty only in claims written before the write (old)
     sa.Column("status", sa.Integer),  # the first answer, once sent
     sa.Column("headers", sa.JSON),
     sa.Column("body", sa.LargeBinary),
