@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from preau.actions import virtual
 from preau.actions.virtual.hands import Floor, Participant
 from preau.actions.virtual.rooms import RoomView
+from preau.api import virtual_room
 from preau.domain.bounds import Id, Input
 from preau.domain.virtual import JoinGrant
 from preau.web.dependencies import AppServices, SignedInActor
@@ -146,6 +147,7 @@ routes = [
             floor_get,
             hand_set,
             floor_set,
+            *virtual_room.handlers,
         ],
     )
 ]

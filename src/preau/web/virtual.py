@@ -21,6 +21,7 @@ from preau.actions.zones import school_zone
 from preau.domain.errors import NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import UNAVAILABLE
+from preau.web import virtual_room
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.middleware import CONTENT_SECURITY_POLICY
@@ -135,4 +136,6 @@ async def janus_js() -> Response[Any]:
 routes: list[ControllerRouterHandler] = [
     Router("/", guards=[signed_in], route_handlers=[rooms_page, start, class_page]),
     janus_js,
+    Router("/", guards=[signed_in], route_handlers=virtual_room.pages),
+    virtual_room.room_stream,
 ]
