@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 from litestar import asgi, get
@@ -20,6 +21,7 @@ from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.actions.virtual import board, presence
 from preau.actions.virtual.live import RoomListener
+from preau.domain.bounds import MAX_ID
 from preau.domain.errors import PreauError
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.params import IdPath
@@ -32,6 +34,19 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 PING = b": ping\n\n"
+# Mounted (Litestar's ASGI routes take no path parameters): the room id is read here.
+STREAM_PREFIX = "/live/virtual/rooms"
+ROOM_PATH = re.compile(r"/([1-9][0-9]{0,9})/?")
+
+
+def _room_id(path: str) -> int | None:
+    """The room id in ``/live/virtual/rooms/{id}`` (or in what the mount leaves of it)."""
+    if path.startswith(STREAM_PREFIX):
+        path = path[len(STREAM_PREFIX) :]
+    found = ROOM_PATH.fullmatch(path)
+    if found is None or int(found.group(1)) > MAX_ID:
+        return None
+    return int(found.group(1))
 
 
 async def _refuse(send: Send, status: int, title: bytes) -> None:
@@ -54,14 +69,17 @@ async def _watch_disconnect(receive: Receive, listener: RoomListener) -> None:
             return
 
 
-@asgi("/live/virtual/rooms/{room_id:int}", is_mount=False, copy_scope=False)
+@asgi(STREAM_PREFIX, is_mount=True, copy_scope=False)
 async def room_stream(scope: Scope, receive: Receive, send: Send) -> None:
     services: Services = scope["litestar_app"].state.services
     session: Session | None = scope["state"].get("session")
     if session is None:
         await _refuse(send, 401, b"You need to log in")
         return
-    room_id = int(scope["path_params"]["room_id"])
+    room_id = _room_id(str(scope["path"]))
+    if room_id is None:
+        await _refuse(send, 404, b"Not found")
+        return
     try:
         stay_id, role, _teacher = await presence.arrive(services, session.actor, room_id)
     except PreauError as error:
