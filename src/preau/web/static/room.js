@@ -367,7 +367,11 @@
     return source;
   }
   tools.stream = listen(roomId, {
-    hello: function () { tools.ready = true; },
+    hello: function () {
+      // Back after a lost connection: what happened meanwhile is read afresh.
+      if (tools.ready) { loadAll(); }
+      tools.ready = true;
+    },
     resync: loadAll,
     chat: showMessage,
     "chat-deleted": function (data) {
