@@ -51,6 +51,7 @@ def keep_pictures(page: Any, name: str) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     for width, height in ((390, 844), (1280, 800)):
         page.set_viewport_size({"width": width, "height": height})
+        print(name, width, "wider than the screen:", page.evaluate(OVERFLOW))
         page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
 
 
@@ -62,29 +63,12 @@ def where(page: Any) -> str:
         return ""
 
 
-def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
-    lab: Lab, netns_browser: Any
-) -> None:
-    teacher = logged_in_page(netns_browser, lab.url, "teacher.a")
-    errors: list[str] = []
-    teacher.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    teacher.goto(lab.url + "/virtual")
-    teacher.get_by_role("button", name="Start").click()
-    teacher.wait_for_url("**/virtual/rooms/*")
-    room_url = teacher.url
-    room_path = room_url.removeprefix(lab.url)
-    pupils = [
-        logged_in_page(netns_browser, lab.url, name)
-        for name in ["pupil.a", *(f"pupil{n}.a" for n in range(2, PUPILS + 1))]
-    ]
-    for page in pupils:
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(room_url)
-    everyone = [teacher, *pupils]
-    ready = "() => !!(window.preauRoomTools && window.preauRoomTools.ready)"
-    wait_for(lambda: all(page.evaluate(ready) for page in everyone), 30, "every stream open")
+OVERFLOW = """() => [...document.querySelectorAll("body *")]
+  .filter((node) => node.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .map((node) => node.tagName + "#" + node.id + "." + node.className).slice(0, 5)"""
 
-    # The chat.
+
+def chat(teacher: Any, pupils: list[Any]) -> None:
     teacher.get_by_label("Your message").fill("Bonjour à tous : page 12.")
     teacher.get_by_role("button", name="Send").click()
     wait_for(
@@ -98,7 +82,9 @@ def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
         lambda: "Merci" in teacher.locator("#chat-log").inner_text(), 10, "the teacher reading"
     )
 
-    # The poll: asked, answered by all five, results shown to all.
+
+def poll(teacher: Any, pupils: list[Any]) -> None:
+    """Asked, answered by all five, results shown to all."""
     teacher.locator("#poll-new summary").click()
     teacher.get_by_label("Question").fill("Combien font 7 × 6 ?")
     teacher.locator("#poll-choice-1").fill("42")
@@ -116,8 +102,11 @@ def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
         10,
         "every pupil seeing the results",
     )
+    assert "42 4" in pupils[2].locator("#poll-view").inner_text().replace("\n", " ")
 
-    # The whiteboard: the teacher draws, every pupil's board has the stroke.
+
+def board(teacher: Any, everyone: list[Any]) -> None:
+    """The teacher draws; every board, the teacher's too, holds the stroke."""
     box = teacher.locator("#board-canvas").bounding_box()
     assert box is not None
     teacher.mouse.move(box["x"] + 20, box["y"] + 20)
@@ -127,49 +116,46 @@ def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
     teacher.mouse.up()
     strokes = "() => window.preauRoomTools.strokes.length"
     wait_for(lambda: all(page.evaluate(strokes) == 1 for page in everyone), 10, "every board drawn")
-    keep_pictures(teacher, "room-teacher")
-    keep_pictures(pupils[0], "room-pupil")
 
-    # Breakout groups, then everyone back.
+
+def breakout_and_back(teacher: Any, pupils: list[Any], room_path: str) -> None:
     teacher.get_by_label("Number of groups").fill("2")
     teacher.get_by_role("button", name="Split at random").click()
-    try:
-        teacher.locator("#groups-list li").first.wait_for(timeout=20_000)
-    except Exception:
-        print("STATUS", teacher.locator("#tools-status").inner_text(), errors)
-        print((lab.folder / "server.log").read_text()[-3000:])
-        raise
-    try:
-        wait_for(
-            lambda: all("?main=" in where(page) for page in pupils), 20, "every pupil in a group"
-        )
-    except AssertionError:
-        for page in pupils:
-            print(
-                "PUPIL",
-                page.url,
-                where(page),
-                page.evaluate(
-                    "() => [window.preauRoomTools.mainStream && window.preauRoomTools.mainStream.readyState, window.preauRoomTools.stream.readyState, document.getElementById('tools-status').textContent]"
-                ),
-            )
-        raise
+    teacher.locator("#groups-list li").first.wait_for(timeout=20_000)
+    wait_for(lambda: all("?main=" in where(page) for page in pupils), 20, "every pupil in a group")
     group_rooms = {where(page).split("?")[0] for page in pupils}
     assert len(group_rooms) == 2
     assert room_path not in group_rooms
     assert teacher.locator("#groups-list li").count() == 2
     teacher.get_by_role("button", name="Bring everyone back").click()
-    try:
-        wait_for(lambda: all(where(page) == room_path for page in pupils), 20, "every pupil back")
-    except AssertionError:
-        print("STATUS", teacher.locator("#tools-status").inner_text(), errors, room_url)
-        for page in pupils:
-            print(
-                page.url,
-                where(page),
-                page.evaluate(
-                    "() => [window.preauRoomTools.mainStream && window.preauRoomTools.mainStream.readyState, window.preauRoomTools.stream.readyState, document.getElementById('tools-status').textContent]"
-                ),
-            )
-        raise
+    wait_for(lambda: all(where(page) == room_path for page in pupils), 20, "every pupil back")
+
+
+def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
+    lab: Lab, netns_browser: Any
+) -> None:
+    teacher = logged_in_page(netns_browser, lab.url, "teacher.a")
+    errors: list[str] = []
+    teacher.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    teacher.goto(lab.url + "/virtual")
+    teacher.get_by_role("button", name="Start").click()
+    teacher.wait_for_url("**/virtual/rooms/*")
+    room_url = teacher.url
+    pupils = [
+        logged_in_page(netns_browser, lab.url, name)
+        for name in ["pupil.a", *(f"pupil{n}.a" for n in range(2, PUPILS + 1))]
+    ]
+    for page in pupils:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(room_url)
+    everyone = [teacher, *pupils]
+    ready = "() => !!(window.preauRoomTools && window.preauRoomTools.ready)"
+    wait_for(lambda: all(page.evaluate(ready) for page in everyone), 30, "every stream open")
+
+    chat(teacher, pupils)
+    poll(teacher, pupils)
+    board(teacher, everyone)
+    keep_pictures(teacher, "room-teacher")
+    keep_pictures(pupils[0], "room-pupil")
+    breakout_and_back(teacher, pupils, room_url.removeprefix(lab.url))
     assert not [e for e in errors if "Content Security Policy" in e], errors
