@@ -175,7 +175,7 @@ async def test_polls_answered_once_shown_when_chosen_and_refused_outside(
     absent = await bearer(app, "other-pupil.a")
     not_here = await absent.post(answer, json={"choice": 1})
     assert not_here.status_code == 403
-    assert "join" in not_here.json()["detail"]
+    assert "entrez d’abord dans la classe" in not_here.json()["detail"]
     assert (await teacher.post(answer, json={"choice": 1})).status_code == 403
     assert (await pupil.post(answer, json={"choice": 7})).status_code == 400
 
@@ -315,6 +315,10 @@ async def test_breakout_groups_and_everyone_back(
     assert mine["mine"] in {group["room_id"] for group in groups}
     if how == "chosen":
         assert mine["mine"] == groups[0]["room_id"]
+        # Another group's room is not theirs: not found, not joinable.
+        other_group = f"/api/v1/virtual/rooms/{groups[1]['room_id']}"
+        assert (await pupil.post(f"{other_group}/join")).status_code == 404
+        assert (await pupil.get(f"{other_group}/chat")).status_code == 404
     # The group's room is a room like any other: placed on a node, joined with tokens.
     grant = await pupil.post(f"/api/v1/virtual/rooms/{mine['mine']}/join")
     assert grant.status_code == 200, grant.text

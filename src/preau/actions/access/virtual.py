@@ -11,6 +11,8 @@ from preau.actions.access.core import (
 from preau.adapters.sql.schema import (
     enrolments,
     groups,
+    virtual_breakout_rooms,
+    virtual_breakouts,
     virtual_chat,
     virtual_guests,
     virtual_polls,
@@ -72,7 +74,29 @@ async def access_room_by_id(
     )
     if decision is not Decision.ALLOW or role is None:
         raise NotFound(ROOM_NOT_FOUND)
+    if role is Role.PUPIL and not await _in_its_breakout_group(connection, actor, room_id):
+        raise NotFound(ROOM_NOT_FOUND)
     return room, role
+
+
+async def _in_its_breakout_group(connection: AsyncConnection, actor: Actor, room_id: int) -> bool:
+    """A breakout group's room is for the pupils put in that group (and the teacher); any
+    other room is not a group's, and this holds."""
+    found = (
+        await connection.execute(
+            sa.select(virtual_breakouts.c.person_id)
+            .select_from(virtual_breakout_rooms)
+            .outerjoin(
+                virtual_breakouts,
+                sa.and_(
+                    virtual_breakouts.c.group_room_id == virtual_breakout_rooms.c.group_room_id,
+                    virtual_breakouts.c.person_id == actor.person_id,
+                ),
+            )
+            .where(virtual_breakout_rooms.c.group_room_id == room_id)
+        )
+    ).first()
+    return found is None or found.person_id is not None
 
 
 def joinable_rooms(actor: Actor) -> sa.ColumnElement[bool]:
