@@ -3,7 +3,7 @@
 sees the teacher's chat message, answers the teacher's poll and sees its results once
 shown, and sees the teacher's whiteboard stroke; then the teacher splits the class into
 two breakout groups (each pupil's page moves to its group's room) and brings everyone back.
-With PREAU_SCREENSHOTS=<folder>, the class page is kept at 390 and 1280 px."""
+With PREAU_SCREENSHOTS=<folder>, the class page is kept at 390 and 1280 px, light and dark."""
 
 from __future__ import annotations
 
@@ -49,10 +49,13 @@ def keep_pictures(page: Any, name: str) -> None:
     if not folder:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    for width, height in ((390, 844), (1280, 800)):
-        page.set_viewport_size({"width": width, "height": height})
-        print(name, width, "wider than the screen:", page.evaluate(OVERFLOW))
-        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for width, height in ((390, 844), (1280, 800)):
+            page.set_viewport_size({"width": width, "height": height})
+            print(name, width, "wider than the screen:", page.evaluate(OVERFLOW))
+            page.screenshot(path=f"{folder}/{name}-{width}-{scheme}.png", full_page=True)
+    page.emulate_media(color_scheme="light")
 
 
 def where(page: Any) -> str:
