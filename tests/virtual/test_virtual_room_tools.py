@@ -34,6 +34,26 @@ def tiny_png() -> bytes:
     )
 
 
+def tiny_pdf() -> bytes:
+    """A real one-page PDF (a blue rectangle), its cross-reference table computed."""
+    stream = b"0 0 1 rg 20 20 160 60 re f"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    return out + b"startxref\n%d\n%%%%EOF\n" % table
+
+
 async def open_class(app: App, school: School) -> tuple[str, httpx.AsyncClient, httpx.AsyncClient]:
     """A class started by the teacher, the teacher and the class's pupil seated."""
     teacher = await bearer(app, "teacher.a")
@@ -268,7 +288,24 @@ async def test_whiteboard_drawn_bounded_kept_cleared_and_exported(
         await stranger.get(f"/virtual/rooms/{room_id}/board/exports/{kept.json()['id']}")
     ).status_code == 404
 
+
+async def test_the_board_background_is_a_picture_or_a_pdf_page(
+    app: App, world: dict[str, School], running_nodes: list[JanusProcess]
+) -> None:
+    room, teacher, pupil = await open_class(app, world["a"])
+    board = f"{room}/board"
+    room_id = room.rsplit("/", 1)[1]
+    png = tiny_png()
     assert (await teacher.post(f"{board}/background", content=b"%PDF-1.4")).status_code == 400
+    assert (await teacher.post(f"{board}/background", content=b"<svg/>")).status_code == 400
+    missing_page = await teacher.post(f"{board}/background?page=2", content=tiny_pdf())
+    assert missing_page.status_code == 400
+    assert "2" in missing_page.json()["detail"]
+    assert (await teacher.post(f"{board}/background", content=tiny_pdf())).status_code == 204
+    from_pdf = await pupil.get(f"/virtual/rooms/{room_id}/board/background")
+    assert from_pdf.status_code == 200
+    assert from_pdf.headers["content-type"] == "image/png"
+    assert from_pdf.content.startswith(b"\x89PNG")
     assert (await teacher.post(f"{board}/background", content=png)).status_code == 204
     assert (await pupil.get(board)).json()["background"] is True
     picture = await pupil.get(f"/virtual/rooms/{room_id}/board/background")

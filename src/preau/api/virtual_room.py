@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, delete, get, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
 from preau.actions.virtual import board, breakouts, chat, polls, presence
@@ -27,6 +27,7 @@ UPLOAD_LIMIT = 9 * 1024 * 1024
 
 # Bounds far past what the rules accept (domain/virtual_room.py says the real ones, in a
 # sentence): only absurd bodies stop here.
+PdfPage = Annotated[int, QueryParameter(ge=1, le=999)]
 LongText = Annotated[str, Meta(max_length=20_000)]
 ShortText = Annotated[str, Meta(max_length=2_000)]
 
@@ -190,14 +191,18 @@ async def board_drawers(
 @post(
     f"{ROOM}/board/background",
     tags=TAGS,
-    summary="Put a picture behind the board (the teacher; the body is the image)",
+    summary="Put a picture, or a PDF's page, behind the board (the teacher; the body is the file)",
     status_code=204,
     request_max_body_size=UPLOAD_LIMIT,
 )
 async def board_background_set(
-    request: Request[Any, Any, Any], services: AppServices, actor: SignedInActor, room_id: IdPath
+    request: Request[Any, Any, Any],
+    services: AppServices,
+    actor: SignedInActor,
+    room_id: IdPath,
+    page: PdfPage = 1,
 ) -> None:
-    await board.set_background(services, actor, room_id, await request.body())
+    await board.set_background(services, actor, room_id, await request.body(), page=page)
 
 
 @post(

@@ -18,8 +18,9 @@ from preau.actions.access import access_room_by_id
 from preau.actions.context import Services
 from preau.actions.virtual.limits import room_limits
 from preau.actions.virtual.rooms import require_host
+from preau.adapters.pdf_pages import PdfPageFailed, PdfPageUnavailable, page_as_png
 from preau.adapters.sql.schema import virtual_board_exports, virtual_boards, virtual_strokes
-from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from preau.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from preau.domain.exercises.images import MAX_BYTES, TOO_BIG, sniff
 from preau.domain.people import Actor
 from preau.domain.virtual import Role
@@ -33,7 +34,15 @@ from preau.domain.virtual_room import (
 )
 from preau.i18n import lazy
 
-NOT_A_PICTURE = lazy("The board's background is a picture: send a PNG, JPEG, GIF or WebP.")
+NOT_A_PICTURE = lazy(
+    "The board's background is a picture or a PDF page: send a PNG, JPEG, GIF, WebP or PDF."
+)
+PDF_MAX_BYTES = 8_000_000
+PDF_TOO_BIG = lazy("This PDF is larger than 8 MB: send the page you need as a picture.")
+PDF_UNREADABLE = lazy("This PDF cannot be read, or has no page {page}.")
+PDF_UNAVAILABLE = lazy(
+    "This server cannot show PDF pages (pdftoppm is not installed): send the page as a picture."
+)
 NOT_A_PNG = lazy("A picture of the board is a PNG file, as the class page makes it.")
 NO_BACKGROUND = lazy("This board has no background picture.")
 EXPORT_NOT_FOUND = lazy("This picture of the board does not exist.")
@@ -176,16 +185,28 @@ async def let_pupils_draw(services: Services, actor: Actor, room_id: int, *, all
     await services.room_live.publish(services.state, room_id, "board", {"pupils_draw": allowed})
 
 
-async def set_background(services: Services, actor: Actor, room_id: int, data: bytes) -> None:
-    """A picture behind the drawings (a page of a document, exported as an image)."""
+async def set_background(
+    services: Services, actor: Actor, room_id: int, data: bytes, *, page: int = 1
+) -> None:
+    """A picture behind the drawings: an image, or one page of a PDF (drawn as a PNG by
+    ``pdftoppm`` on the server, so every browser shows it alike)."""
+    async with services.engine.connect() as connection:
+        _room, role = await access_room_by_id(connection, actor, room_id)
+        require_host(role)
+    if data.startswith(b"%PDF-"):
+        if len(data) > PDF_MAX_BYTES:
+            raise InvalidInput(PDF_TOO_BIG, field="file")
+        try:
+            data = await page_as_png(data, page)
+        except PdfPageUnavailable as error:
+            raise ServiceUnavailable(PDF_UNAVAILABLE) from error
+        except PdfPageFailed as error:
+            raise InvalidInput(PDF_UNREADABLE, field="file", page=page) from error
     if len(data) > MAX_BYTES:
         raise InvalidInput(TOO_BIG, field="file")
     media_type = sniff(data)
     if media_type is None:
         raise InvalidInput(NOT_A_PICTURE, field="file")
-    async with services.engine.connect() as connection:
-        _room, role = await access_room_by_id(connection, actor, room_id)
-        require_host(role)
     key = f"board/{secrets.token_hex(1)}/{secrets.token_hex(16)}"
     await services.files.put(key, data, content_type=media_type)
     try:

@@ -284,7 +284,8 @@
     });
     document.getElementById("board-background").addEventListener("change", function (event) {
       var file = event.target.files[0];
-      if (file) { api("/board/background", "POST", file, true).catch(function () { /* said */ }); }
+      var page = Math.max(1, Math.min(999, Number(document.getElementById("board-page").value) || 1));
+      if (file) { api("/board/background?page=" + page, "POST", file, true).catch(function () { /* said */ }); }
     });
     document.getElementById("board-export").addEventListener("click", function () {
       var copy = document.createElement("canvas");
