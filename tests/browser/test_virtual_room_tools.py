@@ -130,6 +130,11 @@ def breakout_and_back(teacher: Any, pupils: list[Any], room_path: str) -> None:
     assert len(group_rooms) == 2
     assert room_path not in group_rooms
     assert teacher.locator("#groups-list li").count() == 2
+    # The teacher visits the first group, then comes back to the class.
+    teacher.locator("#groups-list").get_by_role("link", name="Visit").first.click()
+    wait_for(lambda: where(teacher).split("?")[0] in group_rooms, 10, "the teacher's visit")
+    teacher.get_by_role("link", name="Back to the whole class").click()
+    wait_for(lambda: where(teacher) == room_path, 10, "the teacher back in the class")
     teacher.get_by_role("button", name="Bring everyone back").click()
     wait_for(lambda: all(where(page) == room_path for page in pupils), 20, "every pupil back")
 

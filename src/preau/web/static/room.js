@@ -335,7 +335,12 @@
         .catch(function () { /* said */ });
     });
   }
-  if (main) { say(labels.labelInGroup); }
+  if (main && teaching) {
+    // Visiting a group: the way back to the class, where the groups are ended.
+    var back = element("a", "button", labels.labelToClass);
+    back.href = "/virtual/rooms/" + main;
+    statusLine.parentNode.insertBefore(back, statusLine.nextSibling);
+  } else if (main) { say(labels.labelInGroup); }
 
   // -- who stayed --------------------------------------------------------------------
   var presenceButton = document.getElementById("presence-load");
