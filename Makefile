@@ -25,7 +25,7 @@ install: $(STAMP)
 # and npm for the tests' OpenID provider) need (root only). A kubectl, node or npm from
 # another package counts: Debian's cannot be installed over it (same files).
 system-deps:
-	@missing=""; for p in chromium wrk janus libjs-janus-gateway janus-tools coturn nftables libjs-katex nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm patroni etcd-server haproxy redis-sentinel; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
+	@missing=""; for p in chromium wrk janus libjs-janus-gateway janus-tools coturn nftables libjs-katex poppler-utils nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm patroni etcd-server haproxy redis-sentinel; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing Debian packages:$$missing (install them with apt-get as root)"; fi; \

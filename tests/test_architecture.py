@@ -154,6 +154,7 @@ MARKS_MATRIX = "marks/test_marks_authorization.py"
 ATTENDANCE_MATRIX = "attendance/test_attendance_authorization.py"
 EXERCISES_MATRIX = "lessons/test_exercises_authorization.py"
 SKILLS_MATRIX = "skills/test_skills_authorization.py"
+ROOM_TOOLS_MATRIX = "virtual/test_virtual_room_matrix.py"
 COVERED_BY = {
     # actions/access/
     "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
@@ -173,6 +174,8 @@ COVERED_BY = {
     "access_message_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
     "access_attachment_by_id": ("messages/test_attachments.py", "test_attachment_matrix"),
     "access_lesson_by_id": (WEB_MATRIX, "test_lesson_matrix"),
+    "access_chat_message_by_id": (ROOM_TOOLS_MATRIX, "test_room_tools_matrix"),
+    "access_poll_by_id": (ROOM_TOOLS_MATRIX, "test_room_tools_matrix"),
     "access_room_by_id": (WEB_MATRIX, "test_virtual_room_matrix"),
     "joinable_rooms": (WEB_MATRIX, "test_virtual_room_matrix"),
     "access_marks_group_by_id": (MARKS_MATRIX, "test_marks_matrix"),

@@ -233,6 +233,7 @@ async def start_services(services: Services) -> None:
     await services.sessions.start(services.clock)
     await services.versions.start()
     await services.live.start(services.state)
+    await services.room_live.start(services.state)
     if services.janus is not None:
         await services.janus.start(services)
     if services.settings.media_worker:
@@ -247,6 +248,7 @@ async def stop_services(services: Services) -> None:
     if services.janus is not None:
         await services.janus.stop()
     await services.live.stop()
+    await services.room_live.stop()
     await services.sessions.stop()
     await services.versions.stop()
     await services.database_watch.stop()

@@ -29,10 +29,18 @@ if TYPE_CHECKING:
     from preau.actions.sessions import Sessions
     from preau.actions.sso import SingleSignOn
     from preau.actions.timetable.weeks import WeekCache
+    from preau.actions.virtual.live import RoomHub
     from preau.actions.virtual.pool import JanusPool
     from preau.actions.warm import ReadVersions
     from preau.adapters.media import Ffmpeg
     from preau.adapters.shared import Shared
+
+
+def _room_hub() -> RoomHub:
+    # Imported here: the virtual-class actions import this module.
+    from preau.actions.virtual.live import RoomHub  # noqa: PLC0415 - circular otherwise (above)
+
+    return RoomHub()
 
 
 def utc_now() -> datetime:
@@ -75,6 +83,8 @@ class Services:
     # virtual classes: (room, pupil) -> when this process last wrote the pupil's last_seen_at
     # (monotonic seconds), so floor polls write it at most once a minute (actions/virtual/hands)
     seen_written: dict[tuple[int, int], float] = field(default_factory=dict)
+    # virtual classes: this process's fan-out of chat, polls and the board to class pages
+    room_live: RoomHub = field(default_factory=_room_hub)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -10,6 +10,7 @@ from preau.actions import virtual
 from preau.actions.virtual.hands import Floor, Participant
 from preau.actions.virtual.recordings import RecordingView, recording, set_recording
 from preau.actions.virtual.rooms import RoomView
+from preau.api import virtual_room
 from preau.domain.bounds import Id, Input
 from preau.domain.virtual import JoinGrant
 from preau.web.dependencies import AppServices, SignedInActor
@@ -179,6 +180,7 @@ routes = [
             floor_set,
             recording_get,
             recording_set,
+            *virtual_room.handlers,
         ],
     )
 ]

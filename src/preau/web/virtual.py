@@ -21,6 +21,7 @@ from preau.actions.zones import school_zone
 from preau.domain.errors import NotFound, PreauError
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import UNAVAILABLE
+from preau.web import virtual_room
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
 from preau.web.middleware import CONTENT_SECURITY_POLICY
@@ -151,4 +152,6 @@ routes: list[ControllerRouterHandler] = [
         "/", guards=[signed_in], route_handlers=[rooms_page, start, class_page, bandwidth_probe]
     ),
     janus_js,
+    Router("/", guards=[signed_in], route_handlers=virtual_room.pages),
+    virtual_room.room_stream,
 ]

@@ -83,7 +83,12 @@ from preau.actions.access.skills import (
     access_skill_summary_by_pupil_id,
 )
 from preau.actions.access.timetable import access_lesson_by_id
-from preau.actions.access.virtual import access_room_by_id, joinable_rooms
+from preau.actions.access.virtual import (
+    access_chat_message_by_id,
+    access_poll_by_id,
+    access_room_by_id,
+    joinable_rooms,
+)
 
 __all__ = [
     "ANNOUNCEMENT_NOT_FOUND",
@@ -107,6 +112,7 @@ __all__ = [
     "access_attachment_by_id",
     "access_attempt_by_id",
     "access_bank_question_by_id",
+    "access_chat_message_by_id",
     "access_class_attendance_by_id",
     "access_conversation_by_id",
     "access_evaluation_by_id",
@@ -127,6 +133,7 @@ __all__ = [
     "access_parent_link",
     "access_person_by_id",
     "access_platform_operator",
+    "access_poll_by_id",
     "access_pupil_attendance_by_id",
     "access_report_card_by_pupil_id",
     "access_roll_call_by_lesson",

@@ -14,7 +14,12 @@ from preau.actions.access import access_group_for_virtual_class, access_room_by_
 from preau.actions.context import Services
 from preau.actions.virtual.placement import insert_room, place_room
 from preau.actions.virtual.pool import pool_of
-from preau.adapters.sql.schema import people, virtual_guests, virtual_rooms
+from preau.adapters.sql.schema import (
+    people,
+    virtual_breakout_rooms,
+    virtual_guests,
+    virtual_rooms,
+)
 from preau.domain.errors import Forbidden, InvalidInput
 from preau.domain.people import STAFF_PROFILES, Actor
 from preau.domain.virtual import Role, join_window
@@ -81,6 +86,8 @@ async def my_rooms(services: Services, actor: Actor) -> list[RoomView]:
                 virtual_rooms.c.ends_at > now,
                 virtual_rooms.c.ended_at.is_(None),
                 joinable_rooms(actor),
+                # A breakout group's room opens from its class's page, not from the list.
+                virtual_rooms.c.id.not_in(sa.select(virtual_breakout_rooms.c.group_room_id)),
             )
             .order_by(virtual_rooms.c.starts_at)
             .limit(50)

@@ -603,6 +603,115 @@ virtual_seats = sa.Table(  # one per person given tokens: Préau's attendance ca
     sa.Column("last_seen_at", Timestamp),
 )
 
+# Inside a virtual class (docs/virtual-classes.md, "In the room"): the chat, polls, the
+# whiteboard's drawings and files, breakout groups and each stay in the room.
+
+virtual_chat = sa.Table(  # kept with the lesson, readable afterwards by its members
+    "virtual_chat",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("to_teacher", sa.Boolean, nullable=False),  # private: author and teacher only
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("deleted_at", Timestamp),  # by the teacher; the text is then blanked
+    sa.Index("ix_virtual_chat_room", "room_id", "id"),
+)
+
+virtual_polls = sa.Table(
+    "virtual_polls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+    sa.Column("question", sa.String(300), nullable=False),
+    sa.Column("choices", sa.Text, nullable=False),  # a JSON list of 2 to 6 strings
+    sa.Column("results_shown", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("closed_at", Timestamp),
+    sa.Index("ix_virtual_polls_room", "room_id", "id"),
+)
+
+virtual_poll_answers = sa.Table(  # one per pupil and poll: a changed answer replaces it
+    "virtual_poll_answers",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("poll_id", sa.ForeignKey("virtual_polls.id"), primary_key=True),
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("choice", sa.Integer, nullable=False),
+    sa.Column("answered_at", Timestamp, nullable=False),
+)
+
+virtual_strokes = sa.Table(  # the whiteboard's drawings, in order; cleared by deleting
+    "virtual_strokes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+    sa.Column("author_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("stroke", sa.Text, nullable=False),  # JSON (domain.virtual_room.Stroke)
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_virtual_strokes_room", "room_id", "id"),
+)
+
+virtual_boards = sa.Table(  # a room's board: who may draw, its background, its exports
+    "virtual_boards",
+    metadata,
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("pupils_draw", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("background_key", sa.String(200)),  # on the files port, random name
+    sa.Column("background_type", sa.String(40)),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+virtual_board_exports = sa.Table(  # PNG pictures of the board, kept with the lesson
+    "virtual_board_exports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+    sa.Column("file_key", sa.String(200), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_virtual_board_exports_room", "room_id"),
+)
+
+virtual_breakouts = sa.Table(  # who is in which breakout group while the class is split
+    "virtual_breakouts",
+    metadata,
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), primary_key=True),  # the main
+    sa.Column("person_id", sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("number", sa.Integer, nullable=False),  # the group, from 1
+    sa.Column("group_room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+)
+
+virtual_breakout_rooms = sa.Table(  # a breakout group's own room (placed like any room)
+    "virtual_breakout_rooms",
+    metadata,
+    sa.Column("group_room_id", sa.ForeignKey("virtual_rooms.id"), primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),  # the main
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Index("ix_virtual_breakout_rooms_room", "room_id"),
+)
+
+virtual_presence = sa.Table(  # one per stay in the room: joined, left (null while there)
+    "virtual_presence",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("school_id", sa.ForeignKey("schools.id"), nullable=False),
+    sa.Column("room_id", sa.ForeignKey("virtual_rooms.id"), nullable=False),
+    sa.Column("person_id", sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("joined_at", Timestamp, nullable=False),
+    sa.Column("left_at", Timestamp),
+    sa.Index("ix_virtual_presence_room", "room_id", "person_id"),
+)
+
 # -- marks -------------------------------------------------------------------------------
 # The marks book (docs/marks.md): terms, evaluations, marks and the audit of every change.
 # Numbers are whole hundredths (15,25 is 1525), so what a teacher typed comes back exactly
