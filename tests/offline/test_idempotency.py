@@ -202,8 +202,11 @@ async def test_every_write_of_the_openapi_twice_with_one_key(
         assert after_second == after_first, f"the replay changed the database: {where}"
         if first.status_code < 300:
             succeeded.append(f"{method} {path}")
-    # The walk is only worth something if most writes really wrote.
-    assert len(succeeded) >= len(operations) // 2, (len(succeeded), len(operations), succeeded)
+    # The walk is only worth something if most writes really wrote. The virtual class's
+    # writes need a video server and a joined room, which this walk has not: they are sent
+    # twice like the others (same answer, nothing written twice), but not counted here.
+    others = [o for o in operations if not o[1].startswith("/api/v1/virtual/")]
+    assert len(succeeded) >= len(others) // 2, (len(succeeded), len(others), succeeded)
     for key in (
         "post /api/v1/conversations",
         "post /api/v1/conversations/{conversation_id}/messages",
