@@ -70,6 +70,7 @@ from preau.web import accounts as web_accounts
 from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
+from preau.web import hand_in_review as web_hand_in_review
 from preau.web import exercises as web_exercises
 from preau.web import formulas as web_formulas
 from preau.web import gate as web_gate
@@ -297,6 +298,7 @@ def build_router(services: Services) -> Litestar:
             *web_gate.routes,
             *web_roster.routes,
             *web_classwork.routes,
+            *web_hand_in_review.routes,
             *web_messages.routes,
             *web_live.routes,
             *web_timetable.routes,
