@@ -70,10 +70,10 @@ from preau.web import accounts as web_accounts
 from preau.web import attendance as web_attendance
 from preau.web import classwork as web_classwork
 from preau.web import directory as web_directory
-from preau.web import hand_in_review as web_hand_in_review
 from preau.web import exercises as web_exercises
 from preau.web import formulas as web_formulas
 from preau.web import gate as web_gate
+from preau.web import hand_in_review as web_hand_in_review
 from preau.web import home as web_home
 from preau.web import lessons as web_lessons
 from preau.web import live as web_live

@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import sqlalchemy as sa
 
 from preau.actions.directory import insert_person
 from preau.adapters.sql.schema import enrolments, files, people
-from preau.domain.people import PersonDraft, Profile
+from preau.domain.directory import PersonDraft
+from preau.domain.people import Profile
 from tests.classwork.conftest import PDF, PNG, Clock, post_homework
 from tests.helpers import PASSWORD, App, School, csrf_from, login
 
@@ -58,7 +60,7 @@ async def signed_in(app: App, username: str) -> httpx.AsyncClient:
 
 
 async def turn_in(
-    app: App, username: str, homework_id: int, attached: list[tuple[str, bytes, str]] = []
+    app: App, username: str, homework_id: int, attached: tuple[tuple[str, bytes, str], ...] = ()
 ) -> None:
     client = await signed_in(app, username)
     page = await client.get(f"/homework/{homework_id}")
@@ -99,7 +101,7 @@ async def test_previous_next_and_return_goes_on_to_the_next_work_to_review(
     assert neighbour(mid.text, "next") == f"{homework}/hand-ins/{last}"
 
     back = "/classwork?group=" + str(school.class_id)
-    place = f"?filter=to-review&back={back.replace('?', '%3F').replace('=', '%3D')}"
+    place = "?" + urlencode({"filter": "to-review", "back": back})
     waiting = await teacher.get(f"{homework}/hand-ins/{first}{place}")
     assert neighbour(waiting.text, "next") == f"{homework}/hand-ins/{last}{place}"
     assert "1 of 2" in waiting.text
@@ -135,7 +137,8 @@ async def test_back_never_leaves_preau(
         page = await teacher.get(f"/homework/{work['id']}", params={"back": elsewhere})
         assert page.status_code == 200
         assert 'href="/classwork">' in page.text
-        assert "evil" not in page.text and "/logout\"" not in page.text.split("<main")[1]
+        assert "evil" not in page.text
+        assert 'href="/logout"' not in page.text.split("<main")[1]
     await teacher.aclose()
 
 
@@ -148,15 +151,18 @@ async def test_files_shown_inline_only_when_image_or_pdf_and_readable(
         app,
         "pupil.a",
         work["id"],
-        [
+        (
             ("copie.png", PNG, "image/png"),
             ("copie.pdf", PDF, "application/pdf"),
-            ("notes.txt", b"Mes notes, en texte.", "image/png"),  # the name the client gives counts for nothing
-        ],
+            # The type the client gives counts for nothing: these bytes are text.
+            ("notes.txt", b"Mes notes, en texte.", "image/png"),
+        ),
     )
     teacher = await signed_in(app, "teacher.a")
     review = await teacher.get(f"/homework/{work['id']}/hand-ins/{school.people['pupil']}")
-    ids = dict(re.findall(r'href="/files/([0-9a-f]+)" download>(?:Download )?([^<]+)<', review.text))
+    ids = dict(
+        re.findall(r'href="/files/([0-9a-f]+)" download>(?:Download )?([^<]+)<', review.text)
+    )
     by_name = {name.strip(): file_id for file_id, name in ids.items()}
     png, pdf, text = by_name["copie.png"], by_name["copie.pdf"], by_name["notes.txt"]
     assert f'<img src="/files/{png}/inline"' in review.text

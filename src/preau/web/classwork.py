@@ -32,19 +32,17 @@ from preau.asgi import Scope
 from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
 from preau.domain.bounds import check_moment
 from preau.domain.classwork import (
-    ExtensionDraft,
     HandInAction,
     HandInState,
     HomeworkChanges,
     HomeworkCopy,
     HomeworkDraft,
     InstructionsFormat,
-    Review,
     TurnIn,
     attachment_disposition,
 )
-from preau.domain.hand_in_review import needs_review, safe_back
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
+from preau.domain.hand_in_review import needs_review, safe_back
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
@@ -456,7 +454,9 @@ async def teacher_page(
 
 def list_address(group: int | None, week: str) -> str:
     """The teacher's list as shown, for the homework page's "back" link."""
-    query = urlencode({key: value for key, value in (("group", group or ""), ("week", week)) if value})
+    query = urlencode(
+        {key: value for key, value in (("group", group or ""), ("week", week)) if value}
+    )
     return f"/classwork?{query}" if query else "/classwork"
 
 

@@ -119,7 +119,9 @@ async def review_page(
         when=moment_formatter(zone, i18n.current_locale.get()),
         error=sentence(error) if error else None,
         done=request.query_params.get("done", ""),
-        returned=names.get(int(r)) if (r := request.query_params.get("returned", "")).isdigit() else None,
+        returned=names.get(int(r))
+        if (r := request.query_params.get("returned", "")).isdigit()
+        else None,
     )
 
 
