@@ -175,7 +175,9 @@ async def test_files_shown_inline_only_when_image_or_pdf_and_readable(
         assert shown.content == body
         assert shown.headers["content-type"] == kind
         assert shown.headers["content-disposition"].startswith("inline;")
-        assert shown.headers["content-security-policy"] == "default-src 'none'; sandbox"
+        policy = shown.headers["content-security-policy"]
+        assert policy == "default-src 'none'; sandbox; frame-ancestors 'self'"
+        assert shown.headers["x-frame-options"] == "SAMEORIGIN"
         assert shown.headers["x-content-type-options"] == "nosniff"
         download = await teacher.get(f"/files/{file_id}")
         assert download.headers["content-disposition"].startswith("attachment;")

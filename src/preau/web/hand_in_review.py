@@ -47,10 +47,11 @@ from preau.web.render import translate_error as sentence
 
 Req = Request[Any, Any, Any]
 
-# Shown inline, the file keeps to itself: no script, no plug-in, no request of its own,
-# a unique origin. Chromium's PDF viewer renders under this policy (tested in
-# tests/browser/test_review_in_browser.py).
-INLINE_POLICY = "default-src 'none'; sandbox"
+# Shown inline, the file keeps to itself: no script, no request of its own, a unique
+# origin; only Préau's own pages may frame it (the edge layer's DENY is for pages).
+# Chromium's PDF viewer still renders under ``sandbox`` (its viewer is the browser's, not
+# the document's): tests/browser/test_review_in_browser.py shows it does.
+INLINE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'self'"
 
 
 def place_query(request: Req, **extra: str) -> str:
@@ -224,6 +225,7 @@ async def inline_file_page(
             "cache-control": "private, max-age=3600",
             "content-security-policy": INLINE_POLICY,
             "x-content-type-options": "nosniff",
+            "x-frame-options": "SAMEORIGIN",
             "cross-origin-resource-policy": "same-origin",
         },
     )
