@@ -83,6 +83,7 @@ from preau.web import offline as web_offline
 from preau.web import ops as web_ops
 from preau.web import password_resets as web_password_resets
 from preau.web import roster as web_roster
+from preau.web import school_accounts as web_school_accounts
 from preau.web import skills as web_skills
 from preau.web import sso as web_sso
 from preau.web import timetable as web_timetable
@@ -299,6 +300,7 @@ def build_router(services: Services) -> Litestar:
             *web_roster.routes,
             *web_classwork.routes,
             *web_hand_in_review.routes,
+            *web_school_accounts.routes,
             *web_messages.routes,
             *web_live.routes,
             *web_timetable.routes,
