@@ -9,7 +9,7 @@ export PREAU_FILES_DIR ?= var/files
 # The demo school's admin (admin.demo) may run the waiting room at /admin/gate.
 export PREAU_OPERATOR_UAIS ?= 0751234A
 
-.PHONY: run test fuzz lint bench install system-deps node-deps services messages clean cluster cluster-down cluster-ha drills
+.PHONY: run test fuzz lint bench install system-deps node-deps services messages subject-icons clean cluster cluster-down cluster-ha drills
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,11 @@ lint: install
 
 bench: install system-deps services
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The subject icons (Lucide, from npm): regenerate src/preau/web/subject_icons.py.
+subject-icons: install node-deps
+	$(BIN)/python -m preau.web.subjects node_modules/lucide-static/icons
+	$(BIN)/ruff format src/preau/web/subject_icons.py
 
 messages: install
 	$(BIN)/pybabel extract --no-location -F babel.cfg -k lazy -k N_ -k InvalidInput -k NotFound -k Forbidden -k Conflict -k NotAuthenticated -k TooManyAttempts -k PreauError -k ServiceUnavailable -o var/messages.pot src/preau

@@ -155,10 +155,12 @@ ATTENDANCE_MATRIX = "attendance/test_attendance_authorization.py"
 EXERCISES_MATRIX = "lessons/test_exercises_authorization.py"
 SKILLS_MATRIX = "skills/test_skills_authorization.py"
 ROOM_TOOLS_MATRIX = "virtual/test_virtual_room_matrix.py"
+CODES_MATRIX = "access/test_activation_code_matrix.py"
 COVERED_BY = {
     # actions/access/
     "access_person_by_id": (WEB_MATRIX, "test_people_matrix"),
     "access_school_directory": (WEB_MATRIX, "test_school_directory_matrix"),
+    "access_person_for_activation_code": (CODES_MATRIX, "test_activation_code_matrix"),
     "access_group_by_id": (WEB_MATRIX, "test_group_matrix"),
     "visible_groups": (WEB_MATRIX, "test_lists_stay_inside_the_school"),
     "access_group_for_teaching": (CLASSWORK_MATRIX, "test_setting_homework_matrix"),
@@ -202,6 +204,8 @@ COVERED_BY = {
     "person_decision": (WEB_MATRIX, "test_people_matrix"),
     "group_decision": (WEB_MATRIX, "test_group_matrix"),
     "directory_decision": (WEB_MATRIX, "test_school_directory_matrix"),
+    "activation_code_decision": (CODES_MATRIX, "test_activation_code_matrix"),
+    "activation_code_profiles": (CODES_MATRIX, "test_activation_code_matrix"),
     "homework_decision": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "hand_in_decision": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "file_decision": (CLASSWORK_MATRIX, "test_classwork_matrix"),

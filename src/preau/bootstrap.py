@@ -73,6 +73,7 @@ from preau.web import directory as web_directory
 from preau.web import exercises as web_exercises
 from preau.web import formulas as web_formulas
 from preau.web import gate as web_gate
+from preau.web import hand_in_review as web_hand_in_review
 from preau.web import home as web_home
 from preau.web import lessons as web_lessons
 from preau.web import live as web_live
@@ -82,6 +83,7 @@ from preau.web import offline as web_offline
 from preau.web import ops as web_ops
 from preau.web import password_resets as web_password_resets
 from preau.web import roster as web_roster
+from preau.web import school_accounts as web_school_accounts
 from preau.web import skills as web_skills
 from preau.web import sso as web_sso
 from preau.web import timetable as web_timetable
@@ -299,6 +301,8 @@ def build_router(services: Services) -> Litestar:
             *web_gate.routes,
             *web_roster.routes,
             *web_classwork.routes,
+            *web_hand_in_review.routes,
+            *web_school_accounts.routes,
             *web_messages.routes,
             *web_live.routes,
             *web_timetable.routes,

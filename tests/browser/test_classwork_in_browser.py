@@ -105,7 +105,7 @@ def test_homework_hand_in_and_feedback(server: Server, browser: Any, tmp_path: P
     teacher.get_by_label("Appréciation").fill("Très bien, Léa.")
     teacher.get_by_label("Note (facultative)").fill("17")
     teacher.get_by_role("button", name="Rendre à l’élève").click()
-    teacher.wait_for_url("**?done=returned")
+    teacher.wait_for_url("**done=all-returned**")  # nobody else waits: back to the list
 
     pupil.goto(homework_url)
     assert "Très bien, Léa." in pupil.content()

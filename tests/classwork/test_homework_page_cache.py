@@ -47,6 +47,10 @@ def without_keys(html: str) -> str:
     return re.sub(r'name="idempotency_key" value="[^"]+"', 'name="idempotency_key" value=""', html)
 
 
+# The one-time confirmation, which takes the focus (keyboard and screen reader users land on it).
+CONFIRMATION = '<p class="ok" role="status" id="confirmation" tabindex="-1" autofocus>{}</p>'
+
+
 async def signed_in(app: App, username: str) -> httpx.AsyncClient:
     browser = app.client_for(headers={"accept-language": "en"})
     await login(browser, username)
@@ -208,16 +212,16 @@ async def test_the_confirmation_after_turning_in_leaves_the_page_cacheable(
     assert f"path={path}" in turned.headers["set-cookie"].lower()
     # Another homework's page does not take it.
     elsewhere = (await browser.get(f"/homework/{other['id']}")).text
-    assert '<p class="ok" role="status">' not in elsewhere
+    assert 'id="confirmation"' not in elsewhere
     confirmed = await page.view()
-    assert '<p class="ok" role="status">Your work is turned in.</p>' in confirmed
+    assert CONFIRMATION.format("Your work is turned in.") in confirmed
     assert "Turned in on" in confirmed
     with queries.counting() as next_view:
         after = await page.view()
     assert next_view == []
-    assert '<p class="ok" role="status">' not in after
+    assert 'id="confirmation"' not in after
     assert without_keys(after) == without_keys(confirmed).replace(
-        '<p class="ok" role="status">Your work is turned in.</p>', ""
+        CONFIRMATION.format("Your work is turned in."), ""
     )
     # In French, taking it back.
     browser.headers["accept-language"] = "fr"
@@ -229,7 +233,7 @@ async def test_the_confirmation_after_turning_in_leaves_the_page_cacheable(
     with queries.counting() as next_view:
         after = await page.view()
     assert next_view == []
-    assert '<p class="ok" role="status">' not in after
+    assert 'id="confirmation"' not in after
     for html in (before, confirmed, after, elsewhere):
         assert "@@preau-" not in html  # no placeholder left in a page sent
     # An address from before the cookie (a process not yet updated) still says it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preau.web.subjects import subject_tag
 from tests.classwork.conftest import Api, Clock, post_homework
 from tests.helpers import App, School
 
@@ -34,10 +35,10 @@ async def test_a_subject_is_set_changed_and_read_warm(
     cleared = await teacher.patch(f"/api/v1/homework/{chosen['id']}", json={"subject": ""})
     assert cleared.json()["subject"] is None
     page = (await pupil.get("/todo")).text
-    assert '<span class="subject">Maths</span>' in page
-    assert '<span class="subject">Latin</span>' not in page
+    assert str(subject_tag("Maths")) in page  # its icon and colour, then its name
+    assert str(subject_tag("Latin")) not in page
     homework_page = (await pupil.get(f"/homework/{taught['id']}")).text
-    assert '<span class="subject">Maths</span>' in homework_page
+    assert str(subject_tag("Maths")) in homework_page
 
 
 async def test_a_bad_subject_is_refused_with_a_sentence(

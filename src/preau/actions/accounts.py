@@ -22,12 +22,12 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from prometheus_client import Counter
 
-from preau.actions.access import access_person_by_id, enforce
+from preau.actions.access import access_person_for_activation_code
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.adapters.ratelimit import FailOpenLimiter
 from preau.adapters.sql.schema import people
-from preau.domain.access import Action, directory_decision
+from preau.domain.access import activation_code_profiles
 from preau.domain.errors import (
     InvalidInput,
     NotAuthenticated,
@@ -417,19 +417,21 @@ class IssuedCode:
 async def issue_activation_codes(
     services: Services, actor: Actor, person_ids: list[int] | None = None, *, reset: bool = False
 ) -> list[IssuedCode]:
-    """New activation codes for a school's people (a printable list for the admin).
+    """New activation codes for a school's people (a printable list for the admin or the
+    vie scolaire, who issue them for pupils, parents and teachers only).
 
     Without ``reset`` only people who have not activated their account get one; with it
-    (a password reset by the admin) the password is cleared and every session ends.
-    Codes are stored hashed: printing again issues new codes, which void the old ones.
+    (a password reset) the password is cleared and every session ends. Codes are stored
+    hashed: printing again issues new codes, which void the old ones.
     """
-    enforce(directory_decision(actor, Action.CHANGE, school_id=actor.school_id))
     now = services.clock()
     issued: list[IssuedCode] = []
     async with services.engine.begin() as connection:
-        if person_ids is not None:
+        if person_ids is None:
+            await access_person_for_activation_code(connection, actor, None)
+        else:
             for person_id in person_ids:
-                await access_person_by_id(connection, actor, person_id, Action.CHANGE)
+                await access_person_for_activation_code(connection, actor, person_id)
         query = sa.select(
             people.c.id,
             people.c.username,
@@ -441,6 +443,9 @@ async def issue_activation_codes(
             query = query.where(people.c.id.in_(person_ids))
         if not reset:
             query = query.where(people.c.password_hash.is_(None))
+        # Codes for the school at large (or a class): only the profiles the actor may reset.
+        allowed = activation_code_profiles(actor)
+        query = query.where(people.c.profile.in_(sorted(profile.value for profile in allowed)))
         rows = (
             await connection.execute(query.order_by(people.c.family_name, people.c.given_name))
         ).all()

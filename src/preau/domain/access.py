@@ -81,6 +81,36 @@ def directory_decision(actor: Actor, action: Action, *, school_id: int) -> Decis
     return Decision.ALLOW if actor.profile in STAFF_PROFILES else Decision.FORBID
 
 
+# Whose password the vie scolaire may reset with a new activation code, as administrators
+# do: pupils, parents and teachers; never staff or an administrator (that would let one
+# staff member take over a colleague's or the administrator's account).
+STAFF_ISSUES_CODES_FOR = frozenset({Profile.PUPIL, Profile.PARENT, Profile.TEACHER})
+
+
+def activation_code_profiles(actor: Actor) -> frozenset[Profile]:
+    """The profiles ``actor`` may issue activation codes for, in their own school."""
+    if actor.profile is Profile.ADMIN:
+        return frozenset(Profile)
+    if actor.profile is Profile.STAFF:
+        return STAFF_ISSUES_CODES_FOR
+    return frozenset()
+
+
+def activation_code_decision(
+    actor: Actor, *, school_id: int, target_profile: Profile | None
+) -> Decision:
+    """May ``actor`` issue an activation code (a password reset) for a person with
+    ``target_profile`` of ``school_id`` (None: codes for the school's people at large)?"""
+    if actor.school_id != school_id:
+        return Decision.HIDE
+    allowed = activation_code_profiles(actor)
+    if not allowed:
+        return Decision.FORBID
+    if target_profile is not None and target_profile not in allowed:
+        return Decision.FORBID
+    return Decision.ALLOW
+
+
 # -- classwork: homework, hand-ins, files ----------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -31,18 +32,17 @@ from preau.asgi import Scope
 from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
 from preau.domain.bounds import check_moment
 from preau.domain.classwork import (
-    ExtensionDraft,
     HandInAction,
     HandInState,
     HomeworkChanges,
     HomeworkCopy,
     HomeworkDraft,
     InstructionsFormat,
-    Review,
     TurnIn,
     attachment_disposition,
 )
 from preau.domain.errors import InvalidInput, NotAuthenticated, NotFound, PreauError
+from preau.domain.hand_in_review import needs_review, safe_back
 from preau.domain.people import STAFF_PROFILES, Actor, Profile
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
@@ -446,9 +446,18 @@ async def teacher_page(
         groups=teaching,
         group=group,
         week=week,
+        here=urlencode({"back": list_address(group, week)}),
         when=moment_formatter(zone, i18n.current_locale.get()),
         format_day=lambda day: format_date(day, "d MMMM y", locale=i18n.current_locale.get()),
     )
+
+
+def list_address(group: int | None, week: str) -> str:
+    """The teacher's list as shown, for the homework page's "back" link."""
+    query = urlencode(
+        {key: value for key, value in (("group", group or ""), ("week", week)) if value}
+    )
+    return f"/classwork?{query}" if query else "/classwork"
 
 
 def _form_values(form: Any) -> dict[str, str]:
@@ -632,6 +641,7 @@ async def teacher_homework_page(
     hand_ins = await classwork.hand_ins_of(services, actor, homework_id)
     zone = await zone_for(services, actor)
     counts = {s.value: sum(1 for h in hand_ins if h.state is s) for s in HandInState}
+    back = safe_back(request.query_params.get("back"))
     return render(
         request,
         "classwork/homework_teacher.html",
@@ -642,118 +652,10 @@ async def teacher_homework_page(
         groups=await classwork.teachable_groups(services, actor),
         when=moment_formatter(zone, i18n.current_locale.get()),
         done=request.query_params.get("done", ""),
+        back=back,
+        back_query=("?" + urlencode({"back": back})) if back else "",
+        first_to_review=next((h.pupil_id for h in hand_ins if needs_review(h.state)), None),
     )
-
-
-@get("/homework/{homework_id:int}/hand-ins/{pupil_id:int}", include_in_schema=False)
-async def hand_in_page(
-    request: Req,
-    services: AppServices,
-    actor: SignedInActor,
-    homework_id: IdPath,
-    pupil_id: IdPath,
-) -> Response[Any]:
-    if actor.profile not in STAFF_PROFILES:
-        return await pupil_homework_page(request, services, actor, homework_id, pupil_id)
-    return await _review_page(request, services, actor, homework_id, pupil_id)
-
-
-async def _review_page(
-    request: Req,
-    services: Services,
-    actor: Actor,
-    homework_id: int,
-    pupil_id: int,
-    *,
-    error: PreauError | None = None,
-) -> Response[Any]:
-    work = await classwork.get_homework(services, actor, homework_id)
-    hand_in = await classwork.get_hand_in(services, actor, homework_id, pupil_id)
-    zone = await zone_for(services, actor)
-    return render(
-        request,
-        "classwork/hand_in.html",
-        status_code=error.status if error else 200,
-        work=work,
-        hand_in=hand_in,
-        when=moment_formatter(zone, i18n.current_locale.get()),
-        error=sentence(error) if error else None,
-        done=request.query_params.get("done", ""),
-    )
-
-
-@post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/return", include_in_schema=False)
-async def return_page(
-    request: Req,
-    services: AppServices,
-    actor: SignedInActor,
-    homework_id: IdPath,
-    pupil_id: IdPath,
-) -> Response[Any]:
-    form = await request.form()
-    try:
-        await classwork.review_hand_in(
-            services,
-            actor,
-            homework_id,
-            pupil_id,
-            action=HandInAction.RETURN,
-            review=Review(
-                feedback=str(form.get("feedback", "")),
-                mark=number(str(form.get("mark", "")), "mark"),
-                mark_out_of=number(str(form.get("mark_out_of", "")), "mark_out_of"),
-            ),
-        )
-    except PreauError as error:
-        if error.status in (401, 403, 404):
-            raise
-        return await _review_page(request, services, actor, homework_id, pupil_id, error=error)
-    return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=returned")
-
-
-@post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/state", include_in_schema=False)
-async def state_page(
-    request: Req,
-    services: AppServices,
-    actor: SignedInActor,
-    homework_id: IdPath,
-    pupil_id: IdPath,
-) -> Response[Any]:
-    form = await request.form()
-    action = STATE_ACTIONS.get(str(form.get("action", "")))
-    try:
-        if action is None:
-            raise InvalidInput("Choose what to do from the buttons.", field="action")
-        await classwork.review_hand_in(services, actor, homework_id, pupil_id, action=action)
-    except PreauError as error:
-        if error.status in (401, 403, 404):
-            raise
-        return await _review_page(request, services, actor, homework_id, pupil_id, error=error)
-    return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=saved")
-
-
-@post("/homework/{homework_id:int}/hand-ins/{pupil_id:int}/extension", include_in_schema=False)
-async def extension_page(
-    request: Req,
-    services: AppServices,
-    actor: SignedInActor,
-    homework_id: IdPath,
-    pupil_id: IdPath,
-) -> Response[Any]:
-    form = await request.form()
-    try:
-        due = local_time(str(form.get("due_at", "")), "due_at")
-        draft = None
-        if due is not None and form.get("remove") != "1":
-            draft = ExtensionDraft(
-                due_at=due, cutoff_at=local_time(str(form.get("cutoff_at", "")), "cutoff_at")
-            )
-        await classwork.grant_extension(services, actor, homework_id, pupil_id, draft=draft)
-    except PreauError as error:
-        if error.status in (401, 403, 404):
-            raise
-        return await _review_page(request, services, actor, homework_id, pupil_id, error=error)
-    return Redirect(f"/homework/{homework_id}/hand-ins/{pupil_id}?done=saved")
 
 
 @get("/homework/{homework_id:int}/hand-ins.zip", include_in_schema=False)
@@ -822,10 +724,6 @@ routes = [
             update_homework_page,
             delete_homework_page,
             copy_homework_page,
-            hand_in_page,
-            return_page,
-            state_page,
-            extension_page,
             zip_page,
             file_page,
         ],

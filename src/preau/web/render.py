@@ -22,6 +22,7 @@ from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.cookies import CSRF_COOKIE, SESSION_COOKIE
 from preau.domain.errors import PreauError
+from preau.web.subjects import subject_class, subject_tag
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -80,7 +81,11 @@ def mark_out_of(mark: float | None, out_of: float | None) -> str:
 
 
 environment.globals.update(
-    state_label=state_label, decimal_number=decimal_number, mark_out_of=mark_out_of
+    state_label=state_label,
+    decimal_number=decimal_number,
+    mark_out_of=mark_out_of,
+    subject_tag=subject_tag,
+    subject_class=subject_class,
 )
 
 

@@ -54,6 +54,7 @@ from preau.actions.access.directory import (
     access_groups_for_announcement,
     access_groups_for_conversation,
     access_person_by_id,
+    access_person_for_activation_code,
     access_school_directory,
     visible_groups,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "access_message_by_id",
     "access_parent_link",
     "access_person_by_id",
+    "access_person_for_activation_code",
     "access_platform_operator",
     "access_poll_by_id",
     "access_pupil_attendance_by_id",

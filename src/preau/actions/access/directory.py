@@ -23,6 +23,7 @@ from preau.adapters.sql.schema import (
 )
 from preau.domain.access import (
     Action,
+    activation_code_decision,
     directory_decision,
     group_decision,
     person_decision,
@@ -57,6 +58,34 @@ async def access_person_by_id(
             target_id=person_id,
             target_school_id=row.school_id,
             target_is_child_of_actor=is_child,
+        )
+    )
+    return row
+
+
+async def access_person_for_activation_code(
+    connection: AsyncConnection, actor: Actor, person_id: int | None
+) -> Row | None:
+    """A person of the actor's school to issue an activation code for (a password reset):
+    administrators for anyone, the vie scolaire for pupils, parents and teachers. With
+    ``person_id`` None: may the actor issue codes at all (the profiles they may issue for
+    are :func:`preau.domain.access.activation_code_profiles`)."""
+    if person_id is None:
+        enforce(activation_code_decision(actor, school_id=actor.school_id, target_profile=None))
+        return None
+    row = (
+        await connection.execute(
+            sa.select(people).where(people.c.id == person_id, people.c.school_id == actor.school_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(PERSON_NOT_FOUND)
+    if actor.profile not in STAFF_PROFILES and row.id != actor.person_id:
+        # Pupils and parents learn nothing about other people (as access_person_by_id).
+        await access_person_by_id(connection, actor, person_id, Action.READ)
+    enforce(
+        activation_code_decision(
+            actor, school_id=row.school_id, target_profile=Profile(row.profile)
         )
     )
     return row

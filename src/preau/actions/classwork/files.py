@@ -1,5 +1,6 @@
 """Uploaded files: checked (name, size, type sniffed from the content), stored under a
-random key with their SHA-256, and served only as downloads."""
+random key with their SHA-256, and served as downloads; images and PDFs may also be shown
+inline (:func:`preview`), their type read again from the bytes."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from preau.domain.classwork import (
     sniff_content_type,
 )
 from preau.domain.errors import Forbidden, NotFound
+from preau.domain.hand_in_review import INLINE_TYPES, inline_type
 from preau.domain.people import Actor, Profile
 from preau.i18n import lazy
 
 SNIFF_BYTES = 4096
 PARENTS_READ_ONLY = lazy("Parents can read their children's work but not send files.")
 TOO_MANY_FILES = lazy("At most 20 files can be attached.")
+NOT_SHOWN_INLINE = lazy("This file cannot be shown in the page; download it instead.")
 
 
 @dataclass(frozen=True)
@@ -195,3 +198,38 @@ async def download(services: Services, actor: Actor, file_id: str) -> Download:
     except FileNotFoundError:
         raise NotFound(FILE_NOT_FOUND) from None
     return Download(view=view, chunks=chunks, redirect=None)
+
+
+@dataclass(frozen=True)
+class Preview:
+    view: FileView
+    content_type: str  # read from the bytes, one of INLINE_TYPES
+    chunks: AsyncIterator[bytes]
+
+
+async def preview(services: Services, actor: Actor, file_id: str) -> Preview:
+    """A file the actor may read, to show in the page: only an image or a PDF, its type
+    recognised from its first bytes now (not only at upload), else :class:`NotFound`."""
+    async with services.engine.connect() as connection:
+        row = await access_file_by_id(connection, actor, file_id, now=services.now())
+    view = file_view(row)
+    if view.content_type not in INLINE_TYPES:
+        raise NotFound(NOT_SHOWN_INLINE)
+    try:
+        chunks = await open_existing(services.files, row.storage_key)
+    except FileNotFoundError:
+        raise NotFound(FILE_NOT_FOUND) from None
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+    if inline_type(head[:SNIFF_BYTES]) != view.content_type:
+        raise NotFound(NOT_SHOWN_INLINE)
+
+    async def everything() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in chunks:
+            yield chunk
+
+    return Preview(view=view, content_type=view.content_type, chunks=everything())

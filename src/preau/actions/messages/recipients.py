@@ -160,7 +160,8 @@ async def parents_of(
 async def list_contacts(services: Services, actor: Actor, *, query: str = "") -> Contacts:
     """Whom the compose form offers: for teachers and staff everyone in the school (and
     classes); for pupils and parents their (children's) teachers and the school staff,
-    and a pupil's classmates (whom the rules may still refuse)."""
+    and a pupil's classmates (whom the rules may still refuse). ``query`` narrows people
+    by name and classes and groups by theirs (every word must match)."""
     conditions: list[sa.ColumnElement[bool]] = [
         people.c.school_id == actor.school_id,
         people.c.active.is_(True),
@@ -181,7 +182,11 @@ async def list_contacts(services: Services, actor: Actor, *, query: str = "") ->
             scope: sa.ColumnElement[bool] = sa.true()
             group_rows = await connection.execute(
                 sa.select(groups.c.id, groups.c.name)
-                .where(groups.c.school_id == actor.school_id, groups.c.active.is_(True))
+                .where(
+                    groups.c.school_id == actor.school_id,
+                    groups.c.active.is_(True),
+                    *(sa.func.lower(groups.c.name).like(p) for p in like_patterns(query)),
+                )
                 .order_by(groups.c.kind, groups.c.name)
                 .limit(CONTACTS_SHOWN)
             )

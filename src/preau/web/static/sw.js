@@ -2,7 +2,7 @@
 // are read, shown with no network; the outbox sent again when the network is back.
 "use strict";
 importScripts("/static/outbox.js");
-var SHELL = "preau-shell-2";  // raise it when the files below change
+var SHELL = "preau-shell-3";  // raise it when the files below change
 var SHELL_FILES = ["/offline", "/static/preau.css", "/static/offline.js", "/static/outbox.js",
   "/icons/preau.svg", "/icons/preau-192.png"];
 var BUDGET = __BUDGET__;  // bytes of files kept per person (PREAU_OFFLINE_BUDGET_MB)
