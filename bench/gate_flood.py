@@ -148,6 +148,14 @@ class Person:
     done_at: float | None = None
     latencies: list[float] = field(default_factory=list)
     solves: int = 0
+    # Where the wait went (phases): holding a ticket from ``joined_at``; proving work
+    # (fetch, solve, join) for ``pow_s`` in all; ``polls`` status checks; the last
+    # poll's answer before admission (people ahead, and the wait announced).
+    joined_at: float | None = None
+    pow_s: float = 0.0
+    polls: int = 0
+    last_ahead: int | None = None
+    last_wait: float | None = None
 
 
 @dataclass
@@ -168,6 +176,7 @@ class Run:
     people: list[Person] = field(default_factory=list)
     attacker: Attacker = field(default_factory=Attacker)
     timeline: list[tuple[float, float, float, float]] = field(default_factory=list)
+    waiting: list[tuple[float, float]] = field(default_factory=list)  # people in line
 
 
 def iteration_seconds() -> float:
@@ -217,10 +226,14 @@ async def join_with_proof(browser: Browser, run: Run) -> tuple[Reply | None, int
     return None, solves, iterations
 
 
-async def wait_in_line(browser: Browser, first: Reply, run: Run) -> bool:
+async def wait_in_line(
+    browser: Browser, first: Reply, run: Run, person: Person | None = None
+) -> bool:
     """Poll the status at the pace the server asks, with full jitter (as ``gate.js``)."""
     if first.status == 200 and first.json().get("admitted"):
         return True
+    if person is not None and person.joined_at is None:
+        person.joined_at = time.monotonic()
     delay = float(first.header("retry-after", "1"))
     while time.monotonic() < run.deadline:
         await asyncio.sleep(delay / 2 + run.draw.random() * delay / 2)
@@ -228,13 +241,20 @@ async def wait_in_line(browser: Browser, first: Reply, run: Run) -> bool:
             status = await browser.get("/gate/status?next=/work", accept=JSON)
         except BrowserError:
             continue
-        if status.status == 200 and status.json().get("admitted"):
-            return True
+        if person is not None:
+            person.polls += 1
+        if status.status == 200:
+            answer = status.json()
+            if answer.get("admitted"):
+                return True
+            if person is not None:
+                person.last_ahead = answer.get("ahead")
+                person.last_wait = answer.get("estimated_wait_s")
         delay = float(status.header("retry-after", "1"))
     return False
 
 
-async def get_in(browser: Browser, run: Run, solved: list[int]) -> bool:
+async def get_in(browser: Browser, run: Run, solved: list[int], person: Person) -> bool:
     """Be admitted, as a browser with its script would: queue, or prove work and queue."""
     while time.monotonic() < run.deadline:
         try:
@@ -243,15 +263,21 @@ async def get_in(browser: Browser, run: Run, solved: list[int]) -> bool:
                 return True
             kind = problem_type(reply)
             if reply.status == 429 and kind == "queued":
-                if await wait_in_line(browser, reply, run):
+                if await wait_in_line(browser, reply, run, person):
                     return True
                 continue
             if reply.status == 503 and kind == "proof-of-work-required":
+                proving = time.monotonic()
                 joined, solves, iterations = await join_with_proof(browser, run)
+                person.pow_s += time.monotonic() - proving
                 solved[0] += solves
                 solved[1] += iterations
                 admitted = joined is not None and joined.status == 200
-                if admitted and joined is not None and await wait_in_line(browser, joined, run):
+                if (
+                    admitted
+                    and joined is not None
+                    and await wait_in_line(browser, joined, run, person)
+                ):
                     return True
                 continue
             await asyncio.sleep(float(reply.header("retry-after", "1")))
@@ -266,7 +292,7 @@ async def legitimate(port: int, source: str, run: Run) -> None:
     browser = Browser(port, source=source)
     solved = [0, 0]
     try:
-        if not await get_in(browser, run, solved):
+        if not await get_in(browser, run, solved, person):
             return
         person.admitted_at = time.monotonic()
         person.solves = solved[0]
@@ -409,10 +435,14 @@ async def watch(port: int, run: Run) -> None:
             with contextlib.suppress(BrowserError, ValueError):
                 reply = await browser.get("/metrics")
                 values = dict.fromkeys(wanted, 0.0)
+                waiting = 0.0
                 for line in reply.body.decode().splitlines():
                     name, _, value = line.partition(" ")
                     if name in values:
                         values[name] = float(value)
+                    elif name.startswith("preau_gate_waiting{"):
+                        waiting += float(value)
+                run.waiting.append((time.monotonic() - run.started, waiting))
                 active, attack, cost = (values[name] for name in wanted)
                 run.timeline.append((time.monotonic() - run.started, active, attack, cost))
             await asyncio.sleep(1.0)
@@ -464,6 +494,26 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[round(share * (len(ordered) - 1))] if ordered else float("nan")
 
 
+def phases(people: list[Person]) -> dict[str, float]:
+    """Where the legitimate waits went: before holding a ticket (proof of work included),
+    in line, proving work, and how many polls; medians and 95th percentiles."""
+    admitted = [p for p in people if p.admitted_at is not None]
+    in_line = [(p.admitted_at or 0.0) - (p.joined_at or p.arrived) for p in admitted]
+    before_line = [(p.joined_at or p.admitted_at or 0.0) - p.arrived for p in admitted]
+    proving = [p.pow_s for p in admitted]
+    polls = [float(p.polls) for p in admitted]
+    return {
+        "before_line_p50": percentile(before_line, 0.5),
+        "before_line_p95": percentile(before_line, 0.95),
+        "in_line_p50": percentile(in_line, 0.5),
+        "in_line_p95": percentile(in_line, 0.95),
+        "pow_p50": percentile(proving, 0.5),
+        "pow_p95": percentile(proving, 0.95),
+        "polls_p50": percentile(polls, 0.5),
+        "polls_p95": percentile(polls, 0.95),
+    }
+
+
 def summarise(scenario: str, run: Run) -> dict[str, Any]:
     people = run.people
     served = [p for p in people if p.done_at is not None]
@@ -482,6 +532,7 @@ def summarise(scenario: str, run: Run) -> dict[str, Any]:
         "admitted_p99": percentile(latencies, 0.99),
         "goodput": len(latencies) / elapsed,
         "legit_solves": sum(p.solves for p in people),
+        "phases": phases(people),
         "attack_requests": attacker.requests,
         "attack_passes": passes,
         "attack_solves": attacker.solves,
@@ -489,6 +540,7 @@ def summarise(scenario: str, run: Run) -> dict[str, Any]:
         "cpu_s_per_pass": attacker.iterations * run.iteration_s / passes if passes else None,
         "requests_per_pass": attacker.requests / passes if passes else None,
         "timeline": run.timeline,
+        "in_line": run.waiting,
     }
 
 
@@ -590,17 +642,21 @@ Targets (success ≥ 99 %, p95 wait ≤ 1.5× the run with no attack): {"; ".joi
 """
 
 
-async def experiment(quick: bool) -> None:
+async def experiment(quick: bool, only: list[str] | None = None) -> None:
     scale = QUICK if quick else FULL
     iteration_s = iteration_seconds()
     results = []
-    for scenario in SCENARIOS:
+    for scenario in only or SCENARIOS:
         result = await run_scenario(scenario, scale, iteration_s=iteration_s)
         print(
-            {k: v for k, v in result.items() if k not in ("waits", "timeline")},
+            {k: v for k, v in result.items() if k not in ("waits", "timeline", "in_line")},
             flush=True,
         )
         results.append(result)
+    if only:
+        for result in results:
+            print(result["scenario"], "people in line:", result["in_line"], flush=True)
+        return  # a partial run is for looking, not for the record
     table = report(results, scale, quick, iteration_s)
     print(table)
     plot(results, ROOT / "docs" / "img" / "gate-flood.png")
@@ -610,6 +666,9 @@ async def experiment(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (about 4 minutes)")
+    parser.add_argument(
+        "--only", action="append", choices=SCENARIOS, help="run these scenarios, print only"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -618,7 +677,7 @@ def main() -> None:
         return
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})  # the clients run on CPU 1, the server on CPU 0
-    asyncio.run(experiment(arguments.quick))
+    asyncio.run(experiment(arguments.quick, arguments.only))
 
 
 if __name__ == "__main__":

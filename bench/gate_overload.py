@@ -164,7 +164,41 @@ def build(variant: str, capacity: float) -> Any:
 
 def app_factory() -> Any:
     """For granian, which imports the application in its worker process."""
-    return build(os.environ["OVERLOAD_VARIANT"], float(os.environ["OVERLOAD_CAPACITY"]))
+    app = build(os.environ["OVERLOAD_VARIANT"], float(os.environ["OVERLOAD_CAPACITY"]))
+    if os.environ.get("GATE_TRACE"):
+        trace(app, Path(os.environ["GATE_TRACE"]))
+    return app
+
+
+def trace(app: Any, path: Path) -> None:
+    """Diagnostics (``GATE_TRACE=file``): each admission-rate decision of the gate, with
+    the health it was judged on, the in-flight limit and requests in flight, one JSON line
+    each."""
+    from preau.domain.admission import adjust_rate as original  # noqa: PLC0415 - only when tracing
+    from preau.gate import runtime  # noqa: PLC0415 - only when tracing
+
+    gate = app
+    out = path.open("a", encoding="utf-8")
+
+    def adjust_rate(rate: float, healthy: bool | None, **options: Any) -> float:
+        new = original(rate, healthy, **options)
+        health = gate.runtime.health
+        lag = gate.runtime.loop_lag_total / max(1, gate.runtime.loop_lag_samples)
+        line = {
+            "t": time.monotonic(),
+            "rate": round(new, 2),
+            "healthy": healthy,
+            "requests": health[0],
+            "slow": health[2],
+            "lag_ms": round(lag * 1000, 1),
+            "limit": round(gate.shedder.limit, 1),
+            "in_flight": gate.shedder.in_flight,
+        }
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+        return new
+
+    vars(runtime)["adjust_rate"] = adjust_rate  # the runtime calls it by its module name
 
 
 def serve(variant: str, port: int, capacity: float) -> None:
