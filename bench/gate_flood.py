@@ -56,6 +56,7 @@ REQUESTS_PER_PERSON = 3  # what a person does once admitted, half a second apart
 DEFAULT_POW_COST = GateSettings().pow_cost
 POW_SCALE = 250  # the bench's challenges cost this many times less (time made up by waiting)
 SCENARIOS = ("no attack", "polite flood", "fast flood", "proof-of-work bots")
+LOADS: list[float] = []  # the 1-minute load average before each scenario and at the end
 
 
 @dataclass(frozen=True)
@@ -286,8 +287,8 @@ async def get_in(browser: Browser, run: Run, solved: list[int], person: Person) 
     return False
 
 
-async def legitimate(port: int, source: str, run: Run) -> None:
-    person = Person(arrived=time.monotonic())
+async def legitimate(port: int, source: str, run: Run, due: float) -> None:
+    person = Person(arrived=due)
     run.people.append(person)
     browser = Browser(port, source=source)
     solved = [0, 0]
@@ -314,16 +315,23 @@ async def legitimate(port: int, source: str, run: Run) -> None:
 
 
 async def rush(port: int, scale: Scale, run: Run) -> None:
-    """Legitimate arrivals (Poisson), each from its own address, spread over 200 /24s."""
+    """Legitimate arrivals (Poisson), each from its own address, spread over 200 /24s.
+
+    The arrival times are drawn first, from the same seed in every scenario, and kept even
+    when this process runs late (a flood shares its core): each scenario meets the same
+    crowd, and a late arrival is counted from the time it was due.
+    """
+    draw = random.Random(22)
+    schedule = []
+    offset = draw.expovariate(scale.legit_per_s)
+    while offset < scale.duration_s:
+        schedule.append(offset)
+        offset += draw.expovariate(scale.legit_per_s)
     tasks = []
-    index = 0
-    while True:
-        await asyncio.sleep(run.draw.expovariate(scale.legit_per_s))
-        if time.monotonic() >= run.until:
-            break
+    for index, due in enumerate(schedule):
+        await asyncio.sleep(max(0.0, run.started + due - time.monotonic()))
         source = f"127.100.{index % 200}.{1 + index // 200 % 250}"
-        tasks.append(asyncio.create_task(legitimate(port, source, run)))
-        index += 1
+        tasks.append(asyncio.create_task(legitimate(port, source, run, run.started + due)))
     await asyncio.gather(*tasks)
 
 
@@ -591,6 +599,21 @@ def cost_text(result: dict[str, Any]) -> str:
     return text + f" per pass ({passes} pass{'es' if passes > 1 else ''})"
 
 
+def phase_rows(results: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for r in results:
+        ph = r["phases"]
+        seen = next((t[0] for t in r["timeline"] if t[2]), None)
+        rows.append(
+            f"| {r['scenario']} | {ph['before_line_p50']:.1f} / {ph['before_line_p95']:.1f} "
+            f"| {ph['pow_p50']:.1f} / {ph['pow_p95']:.1f} "
+            f"| {ph['in_line_p50']:.1f} / {ph['in_line_p95']:.1f} "
+            f"| {ph['polls_p50']:.0f} / {ph['polls_p95']:.0f} "
+            f"| {'—' if seen is None else f'{seen:.0f} s'} |"
+        )
+    return rows
+
+
 def report(results: list[dict[str, Any]], scale: Scale, quick: bool, iteration_s: float) -> str:
     baseline = results[0]
     rows = []
@@ -630,13 +653,21 @@ and the rest of the time waited out (one PBKDF2 iteration: {iteration_s * 1e9:.0
 here); attackers' costs are at the default cost ({DEFAULT_POW_COST:,} iterations per
 attempt, 256 attempts on average). Command: `.venv/bin/python {command}`
 ({time.strftime("%Y-%m-%d")}; gate on CPU 0, clients on CPU 1, a machine shared with
-other work).
+other work: load average {" → ".join(f"{x:.1f}" for x in LOADS)} over the run).
 
 {HEADER}
 |---|---:|---:|---:|---:|---:|---:|---|---|
 {chr(10).join(rows)}
 
 Targets (success ≥ 99 %, p95 wait ≤ 1.5× the run with no attack): {"; ".join(checks)}.
+
+Where the legitimate waits went (p50 / p95, seconds): before holding a ticket (the proof
+of work, for those who had to prove), in line, and the polls it took; when the gate saw the
+attack (under-attack gauge, sampled each second).
+
+| scenario | before the line | of which proof of work | in line | polls | under attack from |
+|---|---:|---:|---:|---:|---:|
+{chr(10).join(phase_rows(results))}
 
 ![Legitimate waits, and slots held over time](img/gate-flood.png)
 """
@@ -647,12 +678,14 @@ async def experiment(quick: bool, only: list[str] | None = None) -> None:
     iteration_s = iteration_seconds()
     results = []
     for scenario in only or SCENARIOS:
+        LOADS.append(os.getloadavg()[0])
         result = await run_scenario(scenario, scale, iteration_s=iteration_s)
         print(
             {k: v for k, v in result.items() if k not in ("waits", "timeline", "in_line")},
             flush=True,
         )
         results.append(result)
+    LOADS.append(os.getloadavg()[0])
     if only:
         for result in results:
             print(result["scenario"], "people in line:", result["in_line"], flush=True)
