@@ -165,7 +165,7 @@ def build(variant: str, capacity: float) -> Any:
 def app_factory() -> Any:
     """For granian, which imports the application in its worker process."""
     app = build(os.environ["OVERLOAD_VARIANT"], float(os.environ["OVERLOAD_CAPACITY"]))
-    if os.environ.get("GATE_TRACE"):
+    if os.environ.get("GATE_TRACE") and os.environ["OVERLOAD_VARIANT"] == "preau":
         trace(app, Path(os.environ["GATE_TRACE"]))
     return app
 
@@ -174,31 +174,43 @@ def trace(app: Any, path: Path) -> None:
     """Diagnostics (``GATE_TRACE=file``): each admission-rate decision of the gate, with
     the health it was judged on, the in-flight limit and requests in flight, one JSON line
     each."""
-    from preau.domain.admission import adjust_rate as original  # noqa: PLC0415 - only when tracing
+    from preau.domain.admission import (  # noqa: PLC0415 - only when tracing
+        Health,
+        adjust_rate,
+        judge_health,
+    )
     from preau.gate import runtime  # noqa: PLC0415 - only when tracing
 
-    gate = app
     out = path.open("a", encoding="utf-8")
+    judged: dict[str, Any] = {}
 
-    def adjust_rate(rate: float, healthy: bool | None, **options: Any) -> float:
-        new = original(rate, healthy, **options)
-        health = gate.runtime.health
-        lag = gate.runtime.loop_lag_total / max(1, gate.runtime.loop_lag_samples)
+    def judge(health: Health, **options: Any) -> bool | None:
+        verdict = judge_health(health, **options)
+        judged.update(
+            requests=health.requests,
+            slow=health.slow_requests,
+            lag_ms=round(health.loop_lag_s * 1000, 1),
+            cpu_share=round(health.cpu_share, 2),
+        )
+        return verdict
+
+    def adjust(rate: float, healthy: bool | None, **options: Any) -> float:
+        new = adjust_rate(rate, healthy, **options)
         line = {
             "t": time.monotonic(),
             "rate": round(new, 2),
             "healthy": healthy,
-            "requests": health[0],
-            "slow": health[2],
-            "lag_ms": round(lag * 1000, 1),
-            "limit": round(gate.shedder.limit, 1),
-            "in_flight": gate.shedder.in_flight,
+            **judged,
+            "limit": round(app.shedder.limit, 1),
+            "in_flight": app.shedder.in_flight,
         }
         out.write(json.dumps(line) + "\n")
         out.flush()
         return new
 
-    vars(runtime)["adjust_rate"] = adjust_rate  # the runtime calls it by its module name
+    # The runtime calls both by their names in its own module.
+    vars(runtime)["judge_health"] = judge
+    vars(runtime)["adjust_rate"] = adjust
 
 
 def serve(variant: str, port: int, capacity: float) -> None:
