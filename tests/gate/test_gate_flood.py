@@ -129,9 +129,9 @@ async def test_one_network_takes_no_more_than_its_share(
     make_gate: Callable[..., GateMiddleware],
 ) -> None:
     """Each address under its own limit, many addresses of one /24 together still take no
-    more than the network's share of tickets, and not a whole minute's share at once (18
-    a minute: 3 in ten seconds); another network is not held back."""
-    gate = make_gate(capacity=100, network_share=0.0, network_minimum_per_minute=18)
+    more than the network's share of tickets, and not a whole minute's share at once (6
+    a minute: 3 in thirty seconds); another network is not held back."""
+    gate = make_gate(capacity=100, network_share=0.0, network_minimum_per_minute=6)
     before = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "network"}) or 0.0
     codes = [(await arrive_once(gate, f"198.51.100.{host}")).status_code for host in range(1, 6)]
     assert codes == [200, 200, 200, 429, 429]

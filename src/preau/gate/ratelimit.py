@@ -128,18 +128,20 @@ class RouteLimits:
         return None
 
 
-_NETWORK_WINDOW_S = 10
+_NETWORK_WINDOW_S = 30
 
 
 class NetworkShare:
     """Tickets one network (/24, /64) may take a minute: a share of the admission rate.
 
-    Counted in the shared storage, as the address limit is, over windows of ten seconds
-    (a sixth of the minute's amount each): a whole minute's amount taken in one burst would
-    put hundreds of a flood's tickets in line at once (bench/gate_flood.py's fast flood: a
-    thousand in four seconds from two networks). The amount follows the admission rate the
-    operator sets; when it changes the limit starts afresh (the library keys its windows by
-    amount), which only ever forgets a window of counts.
+    Counted in the shared storage, as the address limit is, over windows of thirty seconds
+    (half the minute's amount each): a whole minute's amount taken in one burst put a
+    thousand of a flood's tickets in line in four seconds from two networks
+    (bench/gate_flood.py's fast flood), while a school behind one address still gets its
+    morning burst of a few hundred at once (bench/gate_overload.py: 300 people from one
+    address, ten seconds' windows refused two in three). The amount follows the admission
+    rate the operator sets; when it changes the limit starts afresh (the library keys its
+    windows by amount), which only ever forgets a window of counts.
     """
 
     def __init__(self, storage: Storage, *, clock: Callable[[], float] = time.monotonic) -> None:
