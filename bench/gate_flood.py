@@ -56,6 +56,7 @@ REQUESTS_PER_PERSON = 3  # what a person does once admitted, half a second apart
 DEFAULT_POW_COST = GateSettings().pow_cost
 POW_SCALE = 250  # the bench's challenges cost this many times less (time made up by waiting)
 SCENARIOS = ("no attack", "polite flood", "fast flood", "proof-of-work bots")
+LOADS: list[float] = []  # the 1-minute load average before each scenario and at the end
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,14 @@ class Person:
     done_at: float | None = None
     latencies: list[float] = field(default_factory=list)
     solves: int = 0
+    # Where the wait went (phases): holding a ticket from ``joined_at``; proving work
+    # (fetch, solve, join) for ``pow_s`` in all; ``polls`` status checks; the last
+    # poll's answer before admission (people ahead, and the wait announced).
+    joined_at: float | None = None
+    pow_s: float = 0.0
+    polls: int = 0
+    last_ahead: int | None = None
+    last_wait: float | None = None
 
 
 @dataclass
@@ -168,6 +177,7 @@ class Run:
     people: list[Person] = field(default_factory=list)
     attacker: Attacker = field(default_factory=Attacker)
     timeline: list[tuple[float, float, float, float]] = field(default_factory=list)
+    waiting: list[tuple[float, float]] = field(default_factory=list)  # people in line
 
 
 def iteration_seconds() -> float:
@@ -217,10 +227,14 @@ async def join_with_proof(browser: Browser, run: Run) -> tuple[Reply | None, int
     return None, solves, iterations
 
 
-async def wait_in_line(browser: Browser, first: Reply, run: Run) -> bool:
+async def wait_in_line(
+    browser: Browser, first: Reply, run: Run, person: Person | None = None
+) -> bool:
     """Poll the status at the pace the server asks, with full jitter (as ``gate.js``)."""
     if first.status == 200 and first.json().get("admitted"):
         return True
+    if person is not None and person.joined_at is None:
+        person.joined_at = time.monotonic()
     delay = float(first.header("retry-after", "1"))
     while time.monotonic() < run.deadline:
         await asyncio.sleep(delay / 2 + run.draw.random() * delay / 2)
@@ -228,13 +242,20 @@ async def wait_in_line(browser: Browser, first: Reply, run: Run) -> bool:
             status = await browser.get("/gate/status?next=/work", accept=JSON)
         except BrowserError:
             continue
-        if status.status == 200 and status.json().get("admitted"):
-            return True
+        if person is not None:
+            person.polls += 1
+        if status.status == 200:
+            answer = status.json()
+            if answer.get("admitted"):
+                return True
+            if person is not None:
+                person.last_ahead = answer.get("ahead")
+                person.last_wait = answer.get("estimated_wait_s")
         delay = float(status.header("retry-after", "1"))
     return False
 
 
-async def get_in(browser: Browser, run: Run, solved: list[int]) -> bool:
+async def get_in(browser: Browser, run: Run, solved: list[int], person: Person) -> bool:
     """Be admitted, as a browser with its script would: queue, or prove work and queue."""
     while time.monotonic() < run.deadline:
         try:
@@ -243,15 +264,21 @@ async def get_in(browser: Browser, run: Run, solved: list[int]) -> bool:
                 return True
             kind = problem_type(reply)
             if reply.status == 429 and kind == "queued":
-                if await wait_in_line(browser, reply, run):
+                if await wait_in_line(browser, reply, run, person):
                     return True
                 continue
             if reply.status == 503 and kind == "proof-of-work-required":
+                proving = time.monotonic()
                 joined, solves, iterations = await join_with_proof(browser, run)
+                person.pow_s += time.monotonic() - proving
                 solved[0] += solves
                 solved[1] += iterations
                 admitted = joined is not None and joined.status == 200
-                if admitted and joined is not None and await wait_in_line(browser, joined, run):
+                if (
+                    admitted
+                    and joined is not None
+                    and await wait_in_line(browser, joined, run, person)
+                ):
                     return True
                 continue
             await asyncio.sleep(float(reply.header("retry-after", "1")))
@@ -260,13 +287,13 @@ async def get_in(browser: Browser, run: Run, solved: list[int]) -> bool:
     return False
 
 
-async def legitimate(port: int, source: str, run: Run) -> None:
-    person = Person(arrived=time.monotonic())
+async def legitimate(port: int, source: str, run: Run, due: float) -> None:
+    person = Person(arrived=due)
     run.people.append(person)
     browser = Browser(port, source=source)
     solved = [0, 0]
     try:
-        if not await get_in(browser, run, solved):
+        if not await get_in(browser, run, solved, person):
             return
         person.admitted_at = time.monotonic()
         person.solves = solved[0]
@@ -288,16 +315,23 @@ async def legitimate(port: int, source: str, run: Run) -> None:
 
 
 async def rush(port: int, scale: Scale, run: Run) -> None:
-    """Legitimate arrivals (Poisson), each from its own address, spread over 200 /24s."""
+    """Legitimate arrivals (Poisson), each from its own address, spread over 200 /24s.
+
+    The arrival times are drawn first, from the same seed in every scenario, and kept even
+    when this process runs late (a flood shares its core): each scenario meets the same
+    crowd, and a late arrival is counted from the time it was due.
+    """
+    draw = random.Random(22)
+    schedule = []
+    offset = draw.expovariate(scale.legit_per_s)
+    while offset < scale.duration_s:
+        schedule.append(offset)
+        offset += draw.expovariate(scale.legit_per_s)
     tasks = []
-    index = 0
-    while True:
-        await asyncio.sleep(run.draw.expovariate(scale.legit_per_s))
-        if time.monotonic() >= run.until:
-            break
+    for index, due in enumerate(schedule):
+        await asyncio.sleep(max(0.0, run.started + due - time.monotonic()))
         source = f"127.100.{index % 200}.{1 + index // 200 % 250}"
-        tasks.append(asyncio.create_task(legitimate(port, source, run)))
-        index += 1
+        tasks.append(asyncio.create_task(legitimate(port, source, run, run.started + due)))
     await asyncio.gather(*tasks)
 
 
@@ -409,10 +443,14 @@ async def watch(port: int, run: Run) -> None:
             with contextlib.suppress(BrowserError, ValueError):
                 reply = await browser.get("/metrics")
                 values = dict.fromkeys(wanted, 0.0)
+                waiting = 0.0
                 for line in reply.body.decode().splitlines():
                     name, _, value = line.partition(" ")
                     if name in values:
                         values[name] = float(value)
+                    elif name.startswith("preau_gate_waiting{"):
+                        waiting += float(value)
+                run.waiting.append((time.monotonic() - run.started, waiting))
                 active, attack, cost = (values[name] for name in wanted)
                 run.timeline.append((time.monotonic() - run.started, active, attack, cost))
             await asyncio.sleep(1.0)
@@ -464,6 +502,26 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[round(share * (len(ordered) - 1))] if ordered else float("nan")
 
 
+def phases(people: list[Person]) -> dict[str, float]:
+    """Where the legitimate waits went: before holding a ticket (proof of work included),
+    in line, proving work, and how many polls; medians and 95th percentiles."""
+    admitted = [p for p in people if p.admitted_at is not None]
+    in_line = [(p.admitted_at or 0.0) - (p.joined_at or p.arrived) for p in admitted]
+    before_line = [(p.joined_at or p.admitted_at or 0.0) - p.arrived for p in admitted]
+    proving = [p.pow_s for p in admitted]
+    polls = [float(p.polls) for p in admitted]
+    return {
+        "before_line_p50": percentile(before_line, 0.5),
+        "before_line_p95": percentile(before_line, 0.95),
+        "in_line_p50": percentile(in_line, 0.5),
+        "in_line_p95": percentile(in_line, 0.95),
+        "pow_p50": percentile(proving, 0.5),
+        "pow_p95": percentile(proving, 0.95),
+        "polls_p50": percentile(polls, 0.5),
+        "polls_p95": percentile(polls, 0.95),
+    }
+
+
 def summarise(scenario: str, run: Run) -> dict[str, Any]:
     people = run.people
     served = [p for p in people if p.done_at is not None]
@@ -482,6 +540,7 @@ def summarise(scenario: str, run: Run) -> dict[str, Any]:
         "admitted_p99": percentile(latencies, 0.99),
         "goodput": len(latencies) / elapsed,
         "legit_solves": sum(p.solves for p in people),
+        "phases": phases(people),
         "attack_requests": attacker.requests,
         "attack_passes": passes,
         "attack_solves": attacker.solves,
@@ -489,6 +548,7 @@ def summarise(scenario: str, run: Run) -> dict[str, Any]:
         "cpu_s_per_pass": attacker.iterations * run.iteration_s / passes if passes else None,
         "requests_per_pass": attacker.requests / passes if passes else None,
         "timeline": run.timeline,
+        "in_line": run.waiting,
     }
 
 
@@ -539,6 +599,21 @@ def cost_text(result: dict[str, Any]) -> str:
     return text + f" per pass ({passes} pass{'es' if passes > 1 else ''})"
 
 
+def phase_rows(results: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for r in results:
+        ph = r["phases"]
+        seen = next((t[0] for t in r["timeline"] if t[2]), None)
+        rows.append(
+            f"| {r['scenario']} | {ph['before_line_p50']:.1f} / {ph['before_line_p95']:.1f} "
+            f"| {ph['pow_p50']:.1f} / {ph['pow_p95']:.1f} "
+            f"| {ph['in_line_p50']:.1f} / {ph['in_line_p95']:.1f} "
+            f"| {ph['polls_p50']:.0f} / {ph['polls_p95']:.0f} "
+            f"| {'—' if seen is None else f'{seen:.0f} s'} |"
+        )
+    return rows
+
+
 def report(results: list[dict[str, Any]], scale: Scale, quick: bool, iteration_s: float) -> str:
     baseline = results[0]
     rows = []
@@ -578,7 +653,7 @@ and the rest of the time waited out (one PBKDF2 iteration: {iteration_s * 1e9:.0
 here); attackers' costs are at the default cost ({DEFAULT_POW_COST:,} iterations per
 attempt, 256 attempts on average). Command: `.venv/bin/python {command}`
 ({time.strftime("%Y-%m-%d")}; gate on CPU 0, clients on CPU 1, a machine shared with
-other work).
+other work: load average {" → ".join(f"{x:.1f}" for x in LOADS)} over the run).
 
 {HEADER}
 |---|---:|---:|---:|---:|---:|---:|---|---|
@@ -586,21 +661,35 @@ other work).
 
 Targets (success ≥ 99 %, p95 wait ≤ 1.5× the run with no attack): {"; ".join(checks)}.
 
+Where the legitimate waits went (p50 / p95, seconds): before holding a ticket (the proof
+of work, for those who had to prove), in line, and the polls it took; when the gate saw the
+attack (under-attack gauge, sampled each second).
+
+| scenario | before the line | of which proof of work | in line | polls | under attack from |
+|---|---:|---:|---:|---:|---:|
+{chr(10).join(phase_rows(results))}
+
 ![Legitimate waits, and slots held over time](img/gate-flood.png)
 """
 
 
-async def experiment(quick: bool) -> None:
+async def experiment(quick: bool, only: list[str] | None = None) -> None:
     scale = QUICK if quick else FULL
     iteration_s = iteration_seconds()
     results = []
-    for scenario in SCENARIOS:
+    for scenario in only or SCENARIOS:
+        LOADS.append(os.getloadavg()[0])
         result = await run_scenario(scenario, scale, iteration_s=iteration_s)
         print(
-            {k: v for k, v in result.items() if k not in ("waits", "timeline")},
+            {k: v for k, v in result.items() if k not in ("waits", "timeline", "in_line")},
             flush=True,
         )
         results.append(result)
+    LOADS.append(os.getloadavg()[0])
+    if only:
+        for result in results:
+            print(result["scenario"], "people in line:", result["in_line"], flush=True)
+        return  # a partial run is for looking, not for the record
     table = report(results, scale, quick, iteration_s)
     print(table)
     plot(results, ROOT / "docs" / "img" / "gate-flood.png")
@@ -610,6 +699,9 @@ async def experiment(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (about 4 minutes)")
+    parser.add_argument(
+        "--only", action="append", choices=SCENARIOS, help="run these scenarios, print only"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -618,7 +710,7 @@ def main() -> None:
         return
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})  # the clients run on CPU 1, the server on CPU 0
-    asyncio.run(experiment(arguments.quick))
+    asyncio.run(experiment(arguments.quick, arguments.only))
 
 
 if __name__ == "__main__":

@@ -164,7 +164,53 @@ def build(variant: str, capacity: float) -> Any:
 
 def app_factory() -> Any:
     """For granian, which imports the application in its worker process."""
-    return build(os.environ["OVERLOAD_VARIANT"], float(os.environ["OVERLOAD_CAPACITY"]))
+    app = build(os.environ["OVERLOAD_VARIANT"], float(os.environ["OVERLOAD_CAPACITY"]))
+    if os.environ.get("GATE_TRACE") and os.environ["OVERLOAD_VARIANT"] == "preau":
+        trace(app, Path(os.environ["GATE_TRACE"]))
+    return app
+
+
+def trace(app: Any, path: Path) -> None:
+    """Diagnostics (``GATE_TRACE=file``): each admission-rate decision of the gate, with
+    the health it was judged on, the in-flight limit and requests in flight, one JSON line
+    each."""
+    from preau.domain.admission import (  # noqa: PLC0415 - only when tracing
+        Health,
+        adjust_rate,
+        judge_health,
+    )
+    from preau.gate import runtime  # noqa: PLC0415 - only when tracing
+
+    out = path.open("a", encoding="utf-8")
+    judged: dict[str, Any] = {}
+
+    def judge(health: Health, **options: Any) -> bool | None:
+        verdict = judge_health(health, **options)
+        judged.update(
+            requests=health.requests,
+            slow=health.slow_requests,
+            lag_ms=round(health.loop_lag_s * 1000, 1),
+            cpu_share=round(health.cpu_share, 2),
+        )
+        return verdict
+
+    def adjust(rate: float, healthy: bool | None, **options: Any) -> float:
+        new = adjust_rate(rate, healthy, **options)
+        line = {
+            "t": time.monotonic(),
+            "rate": round(new, 2),
+            "healthy": healthy,
+            **judged,
+            "limit": round(app.shedder.limit, 1),
+            "in_flight": app.shedder.in_flight,
+        }
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+        return new
+
+    # The runtime calls both by their names in its own module.
+    vars(runtime)["judge_health"] = judge
+    vars(runtime)["adjust_rate"] = adjust
 
 
 def serve(variant: str, port: int, capacity: float) -> None:
@@ -520,7 +566,7 @@ def plot(results: list[dict[str, Any]], ideal: float, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
-async def experiment(quick: bool) -> None:
+async def experiment(quick: bool, only: list[str] | None = None) -> None:
     people = 300 if quick else 1200
     capacity = await measure_capacity(2.0 if quick else 4.0)
     ramp_s = 2.0
@@ -528,8 +574,19 @@ async def experiment(quick: bool) -> None:
     limit_s = 5 * ideal + 30
     results = [
         await run_variant(v, capacity, people, ramp_s, limit_s=limit_s)
-        for v in ("none", "quota", "preau")
+        for v in only or ("none", "quota", "preau")
     ]
+    if only:
+        # A partial run is for looking (the same code, fewer variants), not for the record.
+        for r in results:
+            print(
+                f"{r['variant']}: capacity {capacity:.1f} req/s, goodput {r['goodput']:.1f} "
+                f"({r['goodput'] / capacity:.0%}), p50 {r['p50'] * 1000:.0f} ms, "
+                f"p99 {r['p99'] * 1000:.0f} ms, last served {r['makespan']:.1f} s "
+                f"(ideal {ideal:.1f} s), polls {r['polls']}, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+        return
     rows = []
     for r in results:
         estimate = (
@@ -590,6 +647,12 @@ the waiting room's cheap status checks. Targets for (c): {verdicts}.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer people, shorter run")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["none", "quota", "preau"],
+        help="run these variants, print only",
+    )
     parser.add_argument("--serve", choices=["none", "quota", "preau"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--capacity", type=float, help=argparse.SUPPRESS)
@@ -599,7 +662,7 @@ def main() -> None:
         return
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})  # the people run on CPU 1, the server on CPU 0
-    asyncio.run(experiment(arguments.quick))
+    asyncio.run(experiment(arguments.quick, arguments.only))
 
 
 if __name__ == "__main__":

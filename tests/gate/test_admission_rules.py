@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +50,7 @@ from preau.domain.admission import (
     under_attack,
     victim_to_shed,
 )
+from preau.gate.settings import GateSettings, GateSettingsError
 
 
 def test_lanes_follow_profiles() -> None:
@@ -494,10 +496,18 @@ def test_a_full_room_is_waited_on_at_the_pace_people_leave() -> None:
     assert honest_wait(0, expected_rate=200, observed_rate=0, full=False, minimum=1.0) == 1.0
 
 
-def test_the_first_poll_comes_well_before_an_unpolled_ticket_is_forgotten() -> None:
-    assert first_poll_interval(30.0, 20.0) == 5.0
-    assert first_poll_interval(2.0, 20.0) == 2.0
-    assert first_poll_interval(30.0, 2.0) == 1.0  # never asked to come back at once
+def test_the_first_poll_is_asked_for_soon_whatever_the_wait() -> None:
+    assert first_poll_interval(30.0, 1.0) == 1.0
+    assert first_poll_interval(30.0, 3.0) == 3.0
+    assert first_poll_interval(2.0, 3.0) == 2.0  # a shorter wait is polled sooner anyway
+    assert first_poll_interval(30.0, 0.2) == 1.0  # Retry-After counts whole seconds
+
+
+def test_a_first_poll_is_due_soon_but_within_half_an_unpolled_tickets_life() -> None:
+    assert GateSettings().first_poll_due_s == 1.5
+    assert GateSettings(first_poll_s=4.0, unpolled_ticket_idle_s=6.0).first_poll_due_s == 3.0
+    with pytest.raises(GateSettingsError):
+        GateSettings(first_poll_s=0.5).check()
 
 
 def test_networks() -> None:

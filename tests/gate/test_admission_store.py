@@ -263,6 +263,30 @@ async def test_who_came_back_is_counted(admission_store: AdmissionStore) -> None
     assert (await view(admission_store, later)).returns.unreturned == 0
 
 
+async def test_tickets_never_polled_count_as_not_back_sooner_than_passes(
+    admission_store: AdmissionStore,
+) -> None:
+    """A ticket's first poll is asked for within a second or so and reported at the next
+    round, a pass's second request only at the next flush: tickets never polled count as
+    not back from their own, earlier settling time."""
+    for _ in range(3):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    assert await admit(admission_store, rate=1.0) == (0, 0, 1)  # ticket 1: a pass, unused
+    later = NOW + 3
+    cutoffs = {"now": later, "pass_cutoff": later - 60, "ticket_cutoff": later - 60}
+    passes_only = await admission_store.view(**cutoffs, settled_before=later - 5)
+    assert passes_only.returns.unreturned == 0  # nothing out for 5 s yet
+    both = await admission_store.view(
+        **cutoffs, settled_before=later - 5, unpolled_settled_before=later - 2
+    )
+    assert both.returns == ReturnCounts(returned=0, unreturned=2)  # tickets 2 and 3
+    await admission_store.touch(now=later, passes=["2.1"], tickets=[(2, 2)], stats={})
+    after = await admission_store.view(
+        **cutoffs, settled_before=later - 5, unpolled_settled_before=later - 2
+    )
+    assert after.returns == ReturnCounts(returned=2, unreturned=1)
+
+
 async def test_tickets_never_polled_are_admitted_on_credit(
     admission_store: AdmissionStore,
 ) -> None:

@@ -129,8 +129,9 @@ async def test_one_network_takes_no_more_than_its_share(
     make_gate: Callable[..., GateMiddleware],
 ) -> None:
     """Each address under its own limit, many addresses of one /24 together still take no
-    more than the network's share of tickets; another network is not held back."""
-    gate = make_gate(capacity=100, network_share=0.0, network_minimum_per_minute=3)
+    more than the network's share of tickets, and not a whole minute's share at once (6
+    a minute: 3 in thirty seconds); another network is not held back."""
+    gate = make_gate(capacity=100, network_share=0.0, network_minimum_per_minute=6)
     before = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "network"}) or 0.0
     codes = [(await arrive_once(gate, f"198.51.100.{host}")).status_code for host in range(1, 6)]
     assert codes == [200, 200, 200, 429, 429]
@@ -190,7 +191,14 @@ async def test_proof_of_work_costs_more_while_arrivals_outrun_admissions(
     make_gate: Callable[..., GateMiddleware], clock: ManualClock
 ) -> None:
     gate = make_gate(
-        under_attack="on", admission_rate_per_s=2.0, pow_cost=10, pow_max_factor=4, capacity=100
+        under_attack="on",
+        admission_rate_per_s=2.0,
+        pow_cost=10,
+        pow_max_factor=4,
+        capacity=100,
+        # No join is held until its turn (the flood's tickets walk the line on credit, so
+        # the first solvers' turns come soon): time moves only when the test says so.
+        poll_minimum_s=0.01,
     )
     await gate.start()
 
@@ -300,3 +308,72 @@ async def test_tickets_taken_and_dropped_take_no_turn_from_those_behind(
     assert gate.runtime.view is not None
     # Five on credit (never claimed), the first arrival, the person: all in the room for now.
     assert gate.runtime.view.queue.admitted == (0, 0, 2)
+
+
+async def test_a_polite_flood_shows_within_seconds_of_its_first_tickets(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """Tickets never polled count as a flood's once their first poll was due and reported
+    (2.5 s with the defaults), not after the 9 s that passes need: the polite flood of the
+    bench went unseen for 11 s and the line it left behind outlasted it."""
+    gate = make_gate(
+        capacity=1000,
+        admission_rate_per_s=1.0,
+        under_attack="auto",
+        attack_arrivals_per_s=10_000,
+        attack_rate_limited_per_s=10_000,
+        attack_unreturned_minimum=10,
+        flush_interval_s=2.0,
+    )
+    api = {"accept": "application/json"}
+    for index in range(12):
+        await arrive_once(gate, f"198.51.{index}.9", **api)
+    clock.advance(gate.settings.first_poll_due_s + 1.0 + 0.01)
+    await gate.runtime.admission_round_soon()
+    assert gate.runtime.attack
+    assert (
+        (await arrive_once(gate, "203.0.113.5", **api))
+        .json()["type"]
+        .endswith("proof-of-work-required")
+    )
+
+
+async def test_people_polling_once_are_no_flood_and_their_first_poll_is_asked_for_in_a_second(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """The same arrivals polling once, as asked (within a second), are reported at the next
+    round, long before the two-second flush, and are a crowd, not a flood."""
+    gate = make_gate(
+        capacity=1000,
+        admission_rate_per_s=0.001,
+        under_attack="auto",
+        attack_arrivals_per_s=10_000,
+        attack_rate_limited_per_s=10_000,
+        attack_unreturned_minimum=10,
+        flush_interval_s=2.0,
+    )
+    await gate.start()
+    api = {"accept": "application/json"}
+    people = [from_address(gate, f"198.51.{index}.9", **api) for index in range(12)]
+    try:
+        waiting = []
+        for person in people:
+            clock.advance(0.05)
+            first = await person.get("/api/x")
+            if first.status_code == 429:  # all but the first, let in on the one token
+                assert first.headers["retry-after"] == "1"
+                waiting.append(person)
+        assert len(waiting) == 11
+        clock.advance(0.5)
+        for person in waiting:
+            await while_time_moves(clock, person.get("/gate/status?next=/api/x"))
+        await gate.runtime.admission_round_soon()  # reported at the next round
+        assert gate.runtime.view is not None
+        assert gate.runtime.view.returns.returned == 11
+        clock.advance(gate.settings.first_poll_due_s + 1.0 + 0.01)
+        await gate.runtime.admission_round_soon()
+        assert gate.runtime.view.returns.unreturned == 0
+        assert not gate.runtime.attack
+    finally:
+        for person in people:
+            await person.aclose()

@@ -404,14 +404,15 @@ def poll_interval(
     return max(minimum, min(maximum, wait_seconds / 4))
 
 
-def first_poll_interval(interval: float, unpolled_ticket_idle_s: float) -> float:
+def first_poll_interval(interval: float, first_poll_s: float) -> float:
     """How soon someone who has just taken a ticket should ask again.
 
-    A ticket never asked about again is forgotten after ``unpolled_ticket_idle_s`` (so a
-    flood of arrivals that never come back clears out of the line in seconds); the first
-    poll is asked for well within that time, jitter and the batched "still here" included.
+    Within ``first_poll_s`` (a whole second at least: Retry-After counts whole seconds),
+    whatever the wait: until its first poll reaches the store, a ticket cannot be told from
+    a flood's, which takes tickets and never comes back. The sooner people confirm, the
+    sooner a flood's tickets walk the line on credit and the sooner the flood's shape shows.
     """
-    return min(interval, max(1.0, unpolled_ticket_idle_s / 4))
+    return min(interval, max(1.0, first_poll_s))
 
 
 def full_jitter(interval: float, unit_random: float, *, floor: float = 1.0) -> float:

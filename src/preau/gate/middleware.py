@@ -518,6 +518,14 @@ class GateMiddleware:
         view_serving = status.serving
         return GateTicket(origin, lane, number, view_serving, now)
 
+    def _saw_poll(self, ticket: GateTicket, now: float, *, joined: bool) -> None:
+        """Count a poll of ``ticket``, before any hold: a young ticket's (maybe its first)
+        reaches the store at the next round. The request that took the ticket is no poll."""
+        if joined:
+            return
+        young = now - ticket.joined_at <= self.runtime.settings.unpolled_ticket_timeout_s + 1
+        self.runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number, young=young)
+
     async def _answer_ticket(
         self,
         scope: Scope,
@@ -535,6 +543,7 @@ class GateMiddleware:
         come back yet (its first poll is asked for soon, and only that poll counts)."""
         runtime = self.runtime
         settings = runtime.settings
+        self._saw_poll(ticket, now, joined=joined)
         status = runtime.ticket_status(ticket.origin, ticket.lane, ticket.number)
         path: str = scope["path"]
         hold_s = settings.poll_minimum_s
@@ -552,7 +561,7 @@ class GateMiddleware:
             )
             now = self.clock.time()
         if status.admitted:
-            # Come for its pass: a ticket admitted on credit pays for it now (the flush).
+            # Come for its pass: a ticket admitted on credit pays for it at the flush.
             runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
             pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
             gate_pass = self.credentials.issue_pass(
@@ -591,9 +600,7 @@ class GateMiddleware:
             # Until its first poll the store keeps the ticket only briefly, and the cookie
             # lives no longer: a place given up for lost is never claimed later.
             ticket_idle_s = settings.unpolled_ticket_timeout_s
-            interval = first_poll_interval(interval, ticket_idle_s)
-        else:
-            runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
+            interval = first_poll_interval(interval, settings.first_poll_s)
         ticket_token = self.credentials.issue_ticket(ticket, now=now, idle_s=ticket_idle_s)
         ticket_cookie = cookie_header(
             TICKET_COOKIE,

@@ -54,12 +54,15 @@ _DECREASE_AFTER_S = 0.5  # shrink it this soon after the last change…
 _DECREASE_AGAIN_AFTER_S = 2.0  # …but after a cut, give the cut time to show first
 _LAG_SAMPLE_S = 0.05
 _ROUND_SPACING_S = 0.05
+_TICKET_REPORT_SLACK_S = 1.0  # a first poll reported late (a busy round, a slow store)
 
 
 def view_cutoffs(settings: GateSettings, now: float) -> dict[str, float]:
     """What :meth:`AdmissionStore.view` forgets and counts at ``now``: passes and tickets
     not seen within their timeouts, with two flush intervals of grace for the batched
-    "seen" reports, and arrivals that had time to come back."""
+    "seen" reports, and arrivals that had time to come back: passes after the flushes'
+    grace, tickets (whose first polls are reported at the next round) a second after their
+    first poll was due."""
     grace = 2 * settings.flush_interval_s
     return {
         "now": now,
@@ -68,6 +71,7 @@ def view_cutoffs(settings: GateSettings, now: float) -> dict[str, float]:
         "unused_cutoff": now - settings.unused_pass_timeout_s - grace,
         "unpolled_cutoff": now - settings.unpolled_ticket_timeout_s - grace,
         "settled_before": now - settings.return_expected_s - grace,
+        "unpolled_settled_before": now - settings.first_poll_due_s - _TICKET_REPORT_SLACK_S,
     }
 
 
@@ -115,6 +119,8 @@ class GateRuntime:
         self.seen_tickets: set[tuple[int, int]] = set()
         self.seen_local_passes: set[str] = set()
         self.seen_local_tickets: set[tuple[int, int]] = set()
+        # A ticket's first polls were seen: report the tickets at the next round.
+        self._report_tickets_soon = False
         self.stats: Counter[str] = Counter()
         self.health = [0, 0, 0]  # requests, errors, slow: since the last adaptation
         self.loop_lag_total = 0.0
@@ -173,6 +179,8 @@ class GateRuntime:
                     await self._wake.wait()
             self._wake.clear()
             try:
+                if self._report_tickets_soon:
+                    await self.report_tickets()
                 await self.run_round()
                 if self.clock.time() - self._last_flush >= self.settings.flush_interval_s:
                     await self.flush()
@@ -396,10 +404,8 @@ class GateRuntime:
             shares=LaneShares(settings.priority_share, settings.first_time_share),
             opening_at=settings.opening_at,
             seed=secrets.token_hex(8),
-            # Their first poll was due (asked for within a quarter of their short life).
-            credit_before=(
-                now - settings.unpolled_ticket_timeout_s / 2 if settings.charge_on_claim else None
-            ),
+            # Their first poll was due, and reported at the next round.
+            credit_before=(now - settings.first_poll_due_s if settings.charge_on_claim else None),
         )
         if not any(plan.grants) and plan.seal is None and rate_at == view.rate_at:
             return False
@@ -434,6 +440,27 @@ class GateRuntime:
         task's own flush was under way."""
         async with self._flush_lock:
             await self._flush(force=force)
+
+    async def report_tickets(self) -> None:
+        """Hand the tickets seen since the last flush to the stores now: among them are
+        first polls, which tell a person from a flood's ticket (and the sooner, the less a
+        flood's tickets take from the people behind them)."""
+        async with self._flush_lock:
+            self._report_tickets_soon = False
+            now = self.clock.time()
+            tickets = list(self.seen_tickets)
+            self.seen_tickets.clear()
+            if tickets:
+
+                async def touch() -> bool:
+                    await self.store.touch(now=now, passes=(), tickets=tickets, stats={})
+                    return True
+
+                await self._shared("touch", touch)
+            local_tickets = list(self.seen_local_tickets)
+            self.seen_local_tickets.clear()
+            if local_tickets:
+                await self.local.touch(now=now, passes=(), tickets=local_tickets, stats={})
 
     async def _flush(self, *, force: bool) -> None:
         now = self.clock.time()
@@ -592,11 +619,16 @@ class GateRuntime:
         else:
             self.seen_passes.add(identifier)
 
-    def saw_ticket(self, origin: str, lane: Lane, number: int) -> None:
+    def saw_ticket(self, origin: str, lane: Lane, number: int, *, young: bool = False) -> None:
+        """Note a ticket's poll. ``young``: the ticket was taken moments ago, so this may be
+        its first poll, reported at the next round (:meth:`report_tickets`)."""
         if origin == SHARED:
             self.seen_tickets.add((int(lane), number))
         else:
             self.seen_local_tickets.add((int(lane), number))
+        if young and not self._report_tickets_soon:
+            self._report_tickets_soon = True
+            self._wake.set()
 
     def pass_for(self, origin: str, lane: Lane, number: int) -> str:
         return pass_id(lane, number, origin=origin)

@@ -52,9 +52,16 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # without spending the rate, and pays when it comes for its pass: tickets taken and
     # dropped (a polite flood's) take no admission from the people behind them.
     charge_on_claim: bool = True
-    # People come back (their first poll, the pass's second request) within this long; the
-    # attack detector counts those who have not, after it.
+    # People come back (the pass's second request) within this long; the attack detector
+    # counts those who have not, after it.
     return_expected_s: float = 5.0
+    # Someone who has just taken a ticket is asked to poll within this long (Retry-After
+    # counts whole seconds: 1 at least), and the first polls reach the shared store at the
+    # next admission round rather than the next flush. A ticket still unpolled
+    # ``first_poll_due_s`` after it was taken is then most likely a flood's: it walks the
+    # line on credit, and counts toward a polite flood's shape (bench/gate_flood.py: with
+    # the 3 s this took before, a polite flood held people back ~3 s and went unseen ~11 s).
+    first_poll_s: float = 1.0
     priority_share: float = 0.5  # share of admissions reserved for teachers and staff
     first_time_share: float = 0.2  # share reserved for first-time visitors
     opening_time: str = ""  # ISO 8601 with offset, e.g. 2021-04-06T08:00:00+02:00
@@ -136,6 +143,8 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise GateSettingsError(
                 "PREAU_GATE_UNUSED_PASS_IDLE_S and UNPOLLED_TICKET_IDLE_S must be above 0."
             )
+        if self.first_poll_s < 1:
+            raise GateSettingsError("PREAU_GATE_FIRST_POLL_S must be at least 1 (second).")
         if not 0 <= self.network_share <= 1:
             raise GateSettingsError("PREAU_GATE_NETWORK_SHARE must be between 0 and 1.")
         if self.min_in_flight < 1 or self.max_in_flight < self.min_in_flight:
@@ -161,6 +170,13 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     def unused_pass_timeout_s(self) -> float:
         """How long a pass never brought back holds its slot (never over the idle timeout)."""
         return min(self.unused_pass_idle_s, self.idle_timeout_s)
+
+    @property
+    def first_poll_due_s(self) -> float:
+        """When a ticket's first poll has had time to reach the shared store: asked for
+        within ``first_poll_s``, reported at the next round (half a second of slack). Never
+        past half the short life of an unpolled ticket."""
+        return min(self.first_poll_s + 0.5, self.unpolled_ticket_timeout_s / 2)
 
     @property
     def unpolled_ticket_timeout_s(self) -> float:

@@ -44,12 +44,15 @@ class AdmissionStore(Protocol):
         unused_cutoff: float | None = None,
         unpolled_cutoff: float | None = None,
         settled_before: float | None = None,
+        unpolled_settled_before: float | None = None,
     ) -> StoreView:
         """Forget passes and tickets last seen before the cutoffs, then read the counters.
 
         Passes never used are forgotten from ``unused_cutoff`` and tickets never polled
-        from ``unpolled_cutoff`` (None: the same cutoff as the others). Those of them out
-        since before ``settled_before`` count as not coming back (None: count none).
+        from ``unpolled_cutoff`` (None: the same cutoff as the others). Passes never used
+        out since before ``settled_before``, and tickets never polled (or admitted on
+        credit and never claimed) taken before ``unpolled_settled_before`` (None: the same
+        as ``settled_before``), count as not coming back (None: count none).
         """
         ...
 

@@ -66,6 +66,7 @@ class MemoryAdmissionStore:
         unused_cutoff: float | None = None,
         unpolled_cutoff: float | None = None,
         settled_before: float | None = None,
+        unpolled_settled_before: float | None = None,
     ) -> StoreView:
         _forget_before(self._passes, pass_cutoff)
         _forget_before(self._unused, pass_cutoff if unused_cutoff is None else unused_cutoff)
@@ -80,14 +81,16 @@ class MemoryAdmissionStore:
             self._devices = {d: v for d, v in self._devices.items() if v[2] > now}
         unreturned = 0
         if settled_before is not None:
-            unreturned = (
-                sum(seen < settled_before for seen in self._unused.values())
-                + sum(joined < settled_before for joined in self._unclaimed.values())
-                + sum(
-                    seen < settled_before
-                    for unpolled in self._unpolled
-                    for seen in unpolled.values()
-                )
+            unreturned = sum(seen < settled_before for seen in self._unused.values())
+        if unpolled_settled_before is None:
+            unpolled_settled_before = settled_before
+        if unpolled_settled_before is not None:
+            unreturned += sum(
+                joined < unpolled_settled_before for joined in self._unclaimed.values()
+            ) + sum(
+                joined < unpolled_settled_before
+                for unpolled in self._unpolled
+                for joined in unpolled.values()
             )
         unused = len(self._unused) + len(self._unclaimed)
         queue = snapshot_from_fields(

@@ -88,7 +88,10 @@ class RedisAdmissionStore:
         unused_cutoff: float | None = None,
         unpolled_cutoff: float | None = None,
         settled_before: float | None = None,
+        unpolled_settled_before: float | None = None,
     ) -> StoreView:
+        if unpolled_settled_before is None:
+            unpolled_settled_before = settled_before
         keys = [
             self.meta,
             self.passes,
@@ -105,6 +108,7 @@ class RedisAdmissionStore:
             repr(pass_cutoff if unused_cutoff is None else unused_cutoff),
             repr(ticket_cutoff if unpolled_cutoff is None else unpolled_cutoff),
             "-inf" if settled_before is None else repr(settled_before),
+            "-inf" if unpolled_settled_before is None else repr(unpolled_settled_before),
         ]
         reply = await _guard(lambda: self._view(keys=keys, args=args))
         meta_flat, active, waiting, stats_flat, settings, unused, returned, unreturned = reply

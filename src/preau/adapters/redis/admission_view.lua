@@ -1,10 +1,13 @@
 -- Forget idle passes and abandoned tickets, then read every counter in one go.
 -- KEYS: meta, passes, alive0, alive1, alive2, stats, settings, unused,
 --       unpolled0, unpolled1, unpolled2, unclaimed
--- ARGV: pass_cutoff, ticket_cutoff, unused_cutoff, unpolled_cutoff, settled_before
+-- ARGV: pass_cutoff, ticket_cutoff, unused_cutoff, unpolled_cutoff, settled_before,
+--       unpolled_settled_before
 -- Passes are used (seen again since they were issued) or unused; tickets are alive (polled
 -- since they were taken) or unpolled. Unused and unpolled ones have their own, shorter
--- cutoffs, and those out since before settled_before count as not coming back.
+-- cutoffs; unused passes out since before settled_before, and tickets never polled (or
+-- admitted on credit, never claimed) taken before unpolled_settled_before, count as not
+-- coming back.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[3])
 -- Admitted on credit, never claimed: gone with the ticket's own short life.
@@ -13,7 +16,7 @@ local used = redis.call('ZCARD', KEYS[2])
 local unused = redis.call('ZCARD', KEYS[8]) + redis.call('ZCARD', KEYS[12])
 local returned = used
 local unreturned = redis.call('ZCOUNT', KEYS[8], '-inf', '(' .. ARGV[5])
-  + redis.call('ZCOUNT', KEYS[12], '-inf', '(' .. ARGV[5])
+  + redis.call('ZCOUNT', KEYS[12], '-inf', '(' .. ARGV[6])
 local waiting = {}
 for lane = 0, 2 do
   redis.call('ZREMRANGEBYSCORE', KEYS[3 + lane], '-inf', '(' .. ARGV[2])
@@ -21,7 +24,7 @@ for lane = 0, 2 do
   local polled = redis.call('ZCARD', KEYS[3 + lane])
   waiting[lane + 1] = polled + redis.call('ZCARD', KEYS[9 + lane])
   returned = returned + polled
-  unreturned = unreturned + redis.call('ZCOUNT', KEYS[9 + lane], '-inf', '(' .. ARGV[5])
+  unreturned = unreturned + redis.call('ZCOUNT', KEYS[9 + lane], '-inf', '(' .. ARGV[6])
 end
 return {
   redis.call('HGETALL', KEYS[1]),
