@@ -251,10 +251,10 @@ async def open_session(
         device_id = await services.sessions.open_device(
             connection, actor, remember=remember, label=label, now=now
         )
-    session = Session(actor=actor, device_id=device_id, issued_at=now)
+    session = Session(actor=actor, device_id=device_id, issued_at=now, signed_in_at=now)
     return LoginResult(
         session=session,
-        session_token=services.sessions.issue_session(actor, device_id, now=now),
+        session_token=services.sessions.issue_session(actor, device_id, now=now, signed_in=True),
         device_token=services.sessions.issue_device(actor, device_id, now=now)
         if remember
         else None,

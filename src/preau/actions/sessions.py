@@ -51,11 +51,14 @@ log = logging.getLogger("preau.sessions")
 
 
 class Session(msgspec.Struct, frozen=True):
-    """A verified session: who, on which device, since when."""
+    """A verified session: who, on which device, since when, and when they last proved who
+    they are (a password, an activation code, an identity provider; 0 for a session
+    resumed from a device credential): what CAS's ``renew`` asks for."""
 
     actor: Actor
     device_id: str
     issued_at: float
+    signed_in_at: float = 0.0
 
 
 class Revocation(msgspec.Struct, frozen=True):
@@ -130,6 +133,7 @@ class Sessions:
                 ),
                 device_id=str(claims["did"]),
                 issued_at=float(claims["iat"]),
+                signed_in_at=float(claims.get("pri", 0.0)),
             )
         except (KeyError, ValueError, TypeError):
             return None
@@ -153,10 +157,14 @@ class Sessions:
             "iat": issued_at,
         }
 
-    def issue_session(self, actor: Actor, device_id: str, *, now: float) -> str:
-        return self.session_signer.sign(
-            self._claims(actor, device_id, now), expires_at=now + self.session_seconds
-        )
+    def issue_session(
+        self, actor: Actor, device_id: str, *, now: float, signed_in: bool = False
+    ) -> str:
+        """A session token; ``signed_in`` when the person has just proved who they are."""
+        claims = self._claims(actor, device_id, now)
+        if signed_in:
+            claims["pri"] = now
+        return self.session_signer.sign(claims, expires_at=now + self.session_seconds)
 
     def issue_device(
         self, actor: Actor, device_id: str, *, now: float, expires_at: float | None = None

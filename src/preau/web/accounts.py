@@ -120,8 +120,10 @@ async def login_page(
     services: AppServices,
     next_path: FromQuery[str | None] = None,
     school: FromQuery[str | None] = None,
+    renew: FromQuery[str | None] = None,
 ) -> Response[Any]:
-    if session_of(request):
+    # renew: an application (CAS) asks the person to sign in again, session or not.
+    if session_of(request) and not renew:
         return Redirect(safe_next(next_path))
     target = safe_next(next_path)
     return render(

@@ -148,25 +148,38 @@ async def cas_login(
     services: AppServices,
     service: FromQuery[str | None] = None,
     gateway: FromQuery[str | None] = None,
+    renew: FromQuery[str | None] = None,
 ) -> Response[Any]:
     server = _cas(services)
     session = session_of(request)
     if not service:
         return Redirect("/home" if session else "/login")
-    if session is None:
+    # renew: the person signs in again, whatever their session (gateway is then ignored).
+    renewing = renew == "true"
+    fresh = session is not None and cas.freshly_signed_in(session.signed_in_at, services.clock())
+    if session is None or (renewing and not fresh):
         # Refused before the login page too, so /cas/login is no redirector for anyone.
         cas.check_service(server, service, None)
-        if gateway == "true":
+        if gateway == "true" and not renewing:
             return Redirect(service)
-        back = "/cas/login?" + urlencode({"service": service})
-        return Redirect("/login?" + urlencode({"next_path": back}))
-    return Redirect(await cas.issue_ticket(services, server, session.actor, service))
+        back = "/cas/login?" + urlencode(
+            {"service": service, **({"renew": "true"} if renewing else {})}
+        )
+        query = {"next_path": back, **({"renew": "1"} if renewing else {})}
+        return Redirect("/login?" + urlencode(query))
+    return Redirect(
+        await cas.issue_ticket(services, server, session.actor, service, renewed=renewing)
+    )
 
 
-async def _validate(services: Services, service: str | None, ticket: str | None) -> Response[str]:
+async def _validate(
+    services: Services, service: str | None, ticket: str | None, renew: str | None
+) -> Response[str]:
     _cas(services)
     # CAS 3.0 releases attributes on both addresses; /p3/ is where 2.0 clients expect none.
-    body = await cas.validate_ticket(services, service, ticket, with_attributes=True)
+    body = await cas.validate_ticket(
+        services, service, ticket, with_attributes=True, renew=renew == "true"
+    )
     return Response(body, media_type="application/xml", headers={"cache-control": "no-store"})
 
 
@@ -175,8 +188,9 @@ async def cas_service_validate(
     services: AppServices,
     service: FromQuery[str | None] = None,
     ticket: FromQuery[str | None] = None,
+    renew: FromQuery[str | None] = None,
 ) -> Response[str]:
-    return await _validate(services, service, ticket)
+    return await _validate(services, service, ticket, renew)
 
 
 @get("/cas/p3/serviceValidate", include_in_schema=False)
@@ -184,8 +198,9 @@ async def cas_p3_service_validate(
     services: AppServices,
     service: FromQuery[str | None] = None,
     ticket: FromQuery[str | None] = None,
+    renew: FromQuery[str | None] = None,
 ) -> Response[str]:
-    return await _validate(services, service, ticket)
+    return await _validate(services, service, ticket, renew)
 
 
 @get("/cas/logout", include_in_schema=False)

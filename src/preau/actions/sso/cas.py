@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import sqlalchemy as sa
@@ -26,6 +27,9 @@ SERVICE_REFUSED = lazy(
 )
 TICKET_PREFIX = "ST-"
 MAX_TICKET_LENGTH = 256
+# ``renew``: credentials presented at most this long ago count as presented for this
+# ticket (the time to type them in on the login page the renewal sent the person to).
+RENEW_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -63,33 +67,40 @@ def check_service(cas: CasServer, service: str, uai: str | None) -> None:
         raise Forbidden(SERVICE_REFUSED)
 
 
-async def issue_ticket(services: Services, cas: CasServer, actor: Actor, service: str) -> str:
+def freshly_signed_in(signed_in_at: float, now: float) -> bool:
+    """Did the person present their credentials just now (what ``renew`` asks for)?"""
+    return signed_in_at > 0 and now - signed_in_at <= RENEW_SECONDS
+
+
+async def issue_ticket(
+    services: Services, cas: CasServer, actor: Actor, service: str, *, renewed: bool = False
+) -> str:
     """A service ticket for ``service``, after checking the person's school allows it;
-    returns the address to send the browser to."""
+    returns the address to send the browser to. ``renewed``: issued from credentials just
+    presented rather than from the single sign-on session (CAS ``renew``)."""
     check_service(cas, service, await school_uai(services, actor.school_id))
     ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
+    issued = {
+        "service": service,
+        "school_id": actor.school_id,
+        "person_id": actor.person_id,
+        "renewed": renewed,
+    }
     await services.state.set(
-        f"cas:ticket:{ticket}",
-        json.dumps(
-            {"service": service, "school_id": actor.school_id, "person_id": actor.person_id}
-        ).encode(),
-        ttl_seconds=cas.ticket_seconds,
+        f"cas:ticket:{ticket}", json.dumps(issued).encode(), ttl_seconds=cas.ticket_seconds
     )
     separator = "&" if "?" in service else "?"
     return f"{service}{separator}ticket={ticket}"
 
 
-async def validate_ticket(
-    services: Services, service: str | None, ticket: str | None, *, with_attributes: bool
-) -> str:
-    """The CAS 3.0 XML answer to /serviceValidate or /p3/serviceValidate. A ticket is
-    consumed by its first validation, whatever the answer."""
+async def _consume(
+    services: Services, service: str | None, ticket: str | None, *, renew: bool
+) -> dict[str, Any] | CasFailure:
+    """What the ticket was issued for, used up by this validation; or why it is refused."""
     if not service or not ticket:
-        return _failure(
-            CasFailure("INVALID_REQUEST", "Both the service and ticket parameters are required.")
-        )
+        return CasFailure("INVALID_REQUEST", "Both the service and ticket parameters are required.")
     if not ticket.startswith(TICKET_PREFIX) or len(ticket) > MAX_TICKET_LENGTH:
-        return _failure(CasFailure("INVALID_TICKET", "This ticket was not issued by Préau."))
+        return CasFailure("INVALID_TICKET", "This ticket was not issued by Préau.")
     key = f"cas:ticket:{ticket}"
     raw = await services.state.get(key)
     # Single use even when two validations race: only the first marks it used.
@@ -98,17 +109,35 @@ async def validate_ticket(
     )
     await services.state.delete(key)
     if raw is None or not first:
-        return _failure(
-            CasFailure(
-                "INVALID_TICKET",
-                "This ticket is unknown, expired or was already used: sign in again.",
-            )
+        return CasFailure(
+            "INVALID_TICKET", "This ticket is unknown, expired or was already used: sign in again."
         )
-    issued = json.loads(raw)
+    issued: dict[str, Any] = json.loads(raw)
     if issued["service"] != service:
-        return _failure(
-            CasFailure("INVALID_SERVICE", "This ticket was issued for another service.")
+        return CasFailure("INVALID_SERVICE", "This ticket was issued for another service.")
+    if renew and not issued.get("renewed", False):
+        return CasFailure(
+            "INVALID_TICKET_SPEC",
+            "This ticket came from the single sign-on session, and renew asks for one issued "
+            "when the person signed in again.",
         )
+    return issued
+
+
+async def validate_ticket(
+    services: Services,
+    service: str | None,
+    ticket: str | None,
+    *,
+    with_attributes: bool,
+    renew: bool = False,
+) -> str:
+    """The CAS 3.0 XML answer to /serviceValidate or /p3/serviceValidate. A ticket is
+    consumed by its first validation, whatever the answer. With ``renew``, only a ticket
+    issued from credentials just presented is valid, not one from the SSO session."""
+    issued = await _consume(services, service, ticket, renew=renew)
+    if isinstance(issued, CasFailure):
+        return _failure(issued)
     async with services.engine.connect() as connection:
         row = (
             await connection.execute(
