@@ -8,40 +8,22 @@ With PREAU_SCREENSHOTS=<folder>, the class page is kept at 390 and 1280 px, ligh
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import VIRTUAL_PUPILS
 from tests.browser.virtual_lab import (
     Lab,
     logged_in_page,
-    media_lab,
-    missing,
-    netns_chromium,
+    pupil_pages,
     wait_for,
 )
-from tests.conftest import missing_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PUPILS = 5
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    reason = missing()
-    if reason:
-        missing_service(reason)
-    with media_lab(tmp_path, PUPILS) as running:
-        yield running
-
-
-@pytest.fixture
-def netns_browser(lab: Lab, browser: Any) -> Iterator[Any]:
-    with netns_chromium(lab, browser.browser_type) as inside:
-        yield inside
+PUPILS = VIRTUAL_PUPILS  # the lab of tests/browser/conftest.py
 
 
 def keep_pictures(page: Any, name: str) -> None:
@@ -149,10 +131,7 @@ def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
     teacher.get_by_role("button", name="Start").click()
     teacher.wait_for_url("**/virtual/rooms/*")
     room_url = teacher.url
-    pupils = [
-        logged_in_page(netns_browser, lab.url, name)
-        for name in ["pupil.a", *(f"pupil{n}.a" for n in range(2, PUPILS + 1))]
-    ]
+    pupils = pupil_pages(netns_browser, lab.url, PUPILS)
     for page in pupils:
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(room_url)
