@@ -14,8 +14,8 @@ from tests.browser.conftest import VIRTUAL_PUPILS
 from tests.browser.virtual_lab import (
     FRAMES,
     Lab,
-    logged_in_page,
     pupil_pages,
+    teacher_starts_class,
     wait_for,
 )
 
@@ -27,12 +27,8 @@ PUPILS = VIRTUAL_PUPILS  # the lab of tests/browser/conftest.py
 def test_pupils_receive_the_teacher_and_again_after_the_node_dies(
     lab: Lab, netns_browser: Any
 ) -> None:
-    teacher = logged_in_page(netns_browser, lab.url, "teacher.a")
     errors: list[str] = []
-    teacher.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    teacher.goto(lab.url + "/virtual")
-    teacher.get_by_role("button", name="Start").click()
-    teacher.wait_for_url("**/virtual/rooms/*")
+    teacher = teacher_starts_class(netns_browser, lab.url, errors)
     room_url = teacher.url
     pupils = pupil_pages(netns_browser, lab.url, PUPILS)
     for page in pupils:

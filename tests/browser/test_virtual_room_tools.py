@@ -16,8 +16,9 @@ import pytest
 from tests.browser.conftest import VIRTUAL_PUPILS
 from tests.browser.virtual_lab import (
     Lab,
-    logged_in_page,
+    keep_console_errors,
     pupil_pages,
+    teacher_starts_class,
     wait_for,
 )
 
@@ -124,16 +125,12 @@ def breakout_and_back(teacher: Any, pupils: list[Any], room_path: str) -> None:
 def test_five_pupils_see_chat_poll_board_and_follow_the_breakout_groups(
     lab: Lab, netns_browser: Any
 ) -> None:
-    teacher = logged_in_page(netns_browser, lab.url, "teacher.a")
     errors: list[str] = []
-    teacher.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    teacher.goto(lab.url + "/virtual")
-    teacher.get_by_role("button", name="Start").click()
-    teacher.wait_for_url("**/virtual/rooms/*")
+    teacher = teacher_starts_class(netns_browser, lab.url, errors)
     room_url = teacher.url
     pupils = pupil_pages(netns_browser, lab.url, PUPILS)
     for page in pupils:
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        keep_console_errors(page, errors)
         page.goto(room_url)
     everyone = [teacher, *pupils]
     ready = "() => !!(window.preauRoomTools && window.preauRoomTools.ready)"

@@ -175,9 +175,16 @@ def logged_in_page(browser: Any, url: str, username: str) -> Any:
     return page
 
 
-def teacher_starts_class(browser: Any, url: str) -> Any:
-    """The teacher's page, on the class room they have just started."""
+def keep_console_errors(page: Any, errors: list[str]) -> None:
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+
+def teacher_starts_class(browser: Any, url: str, errors: list[str] | None = None) -> Any:
+    """The teacher's page, on the class room they have just started; its console errors
+    from the start on go to ``errors`` if given."""
     teacher = logged_in_page(browser, url, "teacher.a")
+    if errors is not None:
+        keep_console_errors(teacher, errors)
     teacher.goto(url + "/virtual")
     teacher.get_by_role("button", name="Start").click()
     teacher.wait_for_url("**/virtual/rooms/*")
