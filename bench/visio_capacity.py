@@ -25,7 +25,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from gate_common import write_section  # after the path fix above
 from playwright.sync_api import sync_playwright
-from tests.browser.virtual_lab import logged_in_page, media_lab, netns_chromium, wait_for
+from tests.browser.virtual_lab import (
+    media_lab,
+    netns_chromium,
+    pupil_pages,
+    teacher_starts_class,
+    wait_for,
+)
 
 RECEIVED = """async () => {
   const state = window.preauClassroom, out = { audio: 0, video: 0, frames: 0 };
@@ -59,12 +65,8 @@ def run_mode(folder: Path, pupils: int, mode: str, seconds: float) -> dict[str, 
         sync_playwright() as playwright,
         netns_chromium(lab, playwright.chromium) as browser,
     ):
-        teacher = logged_in_page(browser, lab.url, "teacher.a")
-        teacher.goto(lab.url + "/virtual")
-        teacher.get_by_role("button", name="Start").click()
-        teacher.wait_for_url("**/virtual/rooms/*")
-        names = ["pupil.a", *(f"pupil{n}.a" for n in range(2, pupils + 1))]
-        pages = [logged_in_page(browser, lab.url, name) for name in names]
+        teacher = teacher_starts_class(browser, lab.url)
+        pages = pupil_pages(browser, lab.url, pupils)
         for page in pages:
             page.goto(teacher.url + f"?mode={mode}")
         wait_for(

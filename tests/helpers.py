@@ -152,6 +152,20 @@ async def build_world(services: Services, password_hash: str) -> dict[str, Schoo
     return world
 
 
+async def enrol_in_class(services: Services, school: School, person: str) -> None:
+    """Put one of the world's people (``person`` is its key, e.g. ``"other_pupil"``) in the
+    school's class, as a pupil."""
+    async with services.engine.begin() as connection:
+        await connection.execute(
+            enrolments.insert().values(
+                school_id=school.id,
+                group_id=school.class_id,
+                person_id=school.people[person],
+                role="pupil",
+            )
+        )
+
+
 async def count_rows(services: Services, table: sa.Table) -> int:
     async with services.engine.connect() as connection:
         return int(

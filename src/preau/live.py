@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,9 +20,9 @@ from collections.abc import Callable
 import msgspec
 from prometheus_client import Counter, Gauge
 
-from preau.channels import follow
+from preau.fanout import FanOut
 from preau.i18n import LOCALES
-from preau.ports import SharedState, SharedStateUnavailable
+from preau.ports import SharedState
 
 log = logging.getLogger("preau.live")
 
@@ -64,7 +63,6 @@ class Frame(msgspec.Struct, kw_only=True):
     title: str = ""
 
 
-_event_encoder = msgspec.json.Encoder()
 _event_decoder = msgspec.json.Decoder(LiveEvent)
 _frame_encoder = msgspec.json.Encoder()
 
@@ -138,59 +136,33 @@ class PersonCache:
         self._dropped_at = dict.fromkeys(self._dropped_at, marker)
 
 
-class LiveHub:
-    def __init__(self) -> None:
-        self.origin = secrets.token_hex(8)
-        self.listeners: dict[int, set[Listener]] = {}
-        self.cache = PersonCache()
-        self._task: asyncio.Task[None] | None = None
-        self._state: SharedState | None = None
-        self.subscribed = asyncio.Event()
+class LiveHub(FanOut[int, Listener, LiveEvent]):
+    """Listeners by person; an event drops the cached pages of the people it concerns."""
 
-    # -- listeners ---------------------------------------------------------------------
+    def __init__(self) -> None:
+        super().__init__(
+            channel=CHANNEL,
+            decoder=_event_decoder,
+            connections=live_connections,
+            events=live_events,
+            publish_failures=live_publish_failures,
+            log=log,
+        )
+        self.cache = PersonCache()
 
     def connect(self, person_id: int) -> Listener:
-        listener = Listener(person_id)
-        self.listeners.setdefault(person_id, set()).add(listener)
-        live_connections.inc()
-        return listener
+        return self.add(person_id, Listener(person_id))
 
     def disconnect(self, listener: Listener) -> None:
-        group = self.listeners.get(listener.person_id)
-        if group is not None and listener in group:
-            group.discard(listener)
-            live_connections.dec()
-            if not group:
-                del self.listeners[listener.person_id]
-
-    @property
-    def connection_count(self) -> int:
-        return sum(len(group) for group in self.listeners.values())
-
-    # -- events --------------------------------------------------------------------------
+        self.remove(listener.person_id, listener)
 
     async def publish(self, state: SharedState, event: LiveEvent) -> None:
         """Deliver ``event`` here at once (so the writer reads its own write), then to every
-        other process. Call it after the database commit."""
-        event = msgspec.structs.replace(event, origin=self.origin)
-        self.deliver_event(event)
-        try:
-            await state.publish(CHANNEL, _event_encoder.encode(event))
-        except SharedStateUnavailable:
-            # Other processes miss it: their cached entries expire and pages poll.
-            live_publish_failures.inc()
+        other process. Call it after the database commit. If the shared state is down,
+        other processes miss it: their cached entries expire and pages poll."""
+        await self.send(state, msgspec.structs.replace(event, origin=self.origin))
 
-    def deliver(self, payload: bytes) -> None:
-        try:
-            event = _event_decoder.decode(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            log.warning("ignored a malformed live event")
-            return
-        if event.origin != self.origin:
-            self.deliver_event(event)
-
-    def deliver_event(self, event: LiveEvent) -> None:
-        live_events.labels(event.kind).inc()
+    def fan_out(self, event: LiveEvent) -> None:
         for person_id, (messages, announcements) in event.counts.items():
             self.cache.drop(person_id)
             group = self.listeners.get(person_id)
@@ -208,35 +180,10 @@ class LiveHub:
             for listener in group:
                 listener.push(frame)
 
-    # -- the one subscription of this process -------------------------------------------------
+    # Events may have been missed while not subscribed: forget what they would have
+    # invalidated.
+    def on_subscribed(self) -> None:
+        self.cache.clear()
 
-    async def start(self, state: SharedState) -> None:
-        self._state = state
-        self._task = asyncio.create_task(self._listen(state))
-        # Wait briefly for the subscription, so an event published right after start-up
-        # is not missed; carry on if the shared state is down (the task retries).
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.subscribed.wait(), timeout=2)
-
-    async def stop(self) -> None:
-        for group in list(self.listeners.values()):
-            for listener in list(group):
-                listener.push(None)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _listen(self, state: SharedState) -> None:
-        def subscribed() -> None:
-            # Events may have been missed while not subscribed: forget what they would
-            # have invalidated.
-            self.cache.clear()
-            self.subscribed.set()
-
-        def lost() -> None:
-            self.subscribed.clear()
-            self.cache.clear()
-
-        await follow(state, CHANNEL, self.deliver, on_subscribed=subscribed, on_lost=lost)
+    def on_lost(self) -> None:
+        self.cache.clear()

@@ -13,11 +13,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.conftest import missing_service
+
+if TYPE_CHECKING:
+    from tests.browser.virtual_lab import Lab
 
 CHROMIUM = os.environ.get("PREAU_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -105,3 +109,28 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# The virtual-class tests: two Janus nodes and a server in a network namespace, five pupils
+# (a module may define its own ``lab``), and a Chromium launched inside the namespace.
+VIRTUAL_PUPILS = 5
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    from tests.browser.virtual_lab import media_lab, missing
+
+    reason = missing()
+    if reason:
+        missing_service(reason)
+    with media_lab(tmp_path, VIRTUAL_PUPILS) as running:
+        yield running
+
+
+@pytest.fixture
+def netns_browser(lab: Lab, browser: Any) -> Iterator[Any]:
+    from tests.browser.virtual_lab import netns_chromium
+
+    # The session's Playwright (one per thread) launches a second Chromium, in the namespace.
+    with netns_chromium(lab, browser.browser_type) as inside:
+        yield inside

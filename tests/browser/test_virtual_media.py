@@ -6,58 +6,31 @@ killed, and every pupil decodes video again from the other node within 10 second
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import VIRTUAL_PUPILS
 from tests.browser.virtual_lab import (
     FRAMES,
     Lab,
-    logged_in_page,
-    media_lab,
-    missing,
-    netns_chromium,
+    pupil_pages,
+    teacher_starts_class,
     wait_for,
 )
-from tests.conftest import missing_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PUPILS = 5
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    reason = missing()
-    if reason:
-        missing_service(reason)
-    with media_lab(tmp_path, PUPILS) as running:
-        yield running
-
-
-@pytest.fixture
-def netns_browser(lab: Lab, browser: Any) -> Iterator[Any]:
-    # The session's Playwright (one per thread) launches a second Chromium, in the namespace.
-    with netns_chromium(lab, browser.browser_type) as inside:
-        yield inside
+PUPILS = VIRTUAL_PUPILS  # the lab of tests/browser/conftest.py
 
 
 def test_pupils_receive_the_teacher_and_again_after_the_node_dies(
     lab: Lab, netns_browser: Any
 ) -> None:
-    teacher = logged_in_page(netns_browser, lab.url, "teacher.a")
     errors: list[str] = []
-    teacher.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    teacher.goto(lab.url + "/virtual")
-    teacher.get_by_role("button", name="Start").click()
-    teacher.wait_for_url("**/virtual/rooms/*")
+    teacher = teacher_starts_class(netns_browser, lab.url, errors)
     room_url = teacher.url
-    pupils = [
-        logged_in_page(netns_browser, lab.url, name)
-        for name in ["pupil.a", *(f"pupil{n}.a" for n in range(2, PUPILS + 1))]
-    ]
+    pupils = pupil_pages(netns_browser, lab.url, PUPILS)
     for page in pupils:
         page.goto(room_url)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.virtual_lab import Lab, logged_in_page, missing, netns_chromium, wait_for
+from tests.browser.virtual_lab import Lab, logged_in_page, missing, teacher_starts_class, wait_for
 from tests.browser.weak_network_lab import STATS, blocked_udp_lab, missing_turn, throttle
 from tests.conftest import missing_service
 from tests.virtual.janus_nodes import ADMIN_SECRET
@@ -47,17 +47,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         yield running
 
 
-@pytest.fixture
-def netns_browser(lab: Lab, browser: Any) -> Iterator[Any]:
-    with netns_chromium(lab, browser.browser_type) as inside:
-        yield inside
-
-
 def start_class(lab: Lab, browser: Any) -> tuple[Any, str]:
-    teacher = logged_in_page(browser, lab.url, "teacher.a")
-    teacher.goto(lab.url + "/virtual")
-    teacher.get_by_role("button", name="Start").click()
-    teacher.wait_for_url("**/virtual/rooms/*")
+    teacher = teacher_starts_class(browser, lab.url)
     return teacher, teacher.url
 
 

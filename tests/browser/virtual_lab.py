@@ -175,6 +175,28 @@ def logged_in_page(browser: Any, url: str, username: str) -> Any:
     return page
 
 
+def keep_console_errors(page: Any, errors: list[str]) -> None:
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+
+def teacher_starts_class(browser: Any, url: str, errors: list[str] | None = None) -> Any:
+    """The teacher's page, on the class room they have just started; its console errors
+    from the start on go to ``errors`` if given."""
+    teacher = logged_in_page(browser, url, "teacher.a")
+    if errors is not None:
+        keep_console_errors(teacher, errors)
+    teacher.goto(url + "/virtual")
+    teacher.get_by_role("button", name="Start").click()
+    teacher.wait_for_url("**/virtual/rooms/*")
+    return teacher
+
+
+def pupil_pages(browser: Any, url: str, pupils: int) -> list[Any]:
+    """A logged-in page for each of the lab's first ``pupils`` pupils."""
+    names = ["pupil.a", *(f"pupil{n}.a" for n in range(2, pupils + 1))]
+    return [logged_in_page(browser, url, name) for name in names]
+
+
 def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
     """Seconds until ``check()`` holds; AssertionError after ``seconds``."""
     started = time.monotonic()

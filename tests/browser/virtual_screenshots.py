@@ -16,7 +16,7 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from tests.browser.screenshots import small_png
-from tests.browser.virtual_lab import logged_in_page, netns_chromium, wait_for
+from tests.browser.virtual_lab import logged_in_page, netns_chromium, teacher_starts_class, wait_for
 from tests.browser.weak_network_lab import STATS, blocked_udp_lab, throttle
 
 MODES = {"full": "", "audio": "?mode=audio", "listen": "?mode=listen", "both": "?mode=listen-audio"}
@@ -48,10 +48,7 @@ def main(folder: Path) -> None:
         sync_playwright() as playwright,
         netns_chromium(lab, playwright.chromium) as browser,
     ):
-        teacher = logged_in_page(browser, lab.url, "teacher.a")
-        teacher.goto(lab.url + "/virtual")
-        teacher.get_by_role("button", name="Start").click()
-        teacher.wait_for_url("**/virtual/rooms/*")
+        teacher = teacher_starts_class(browser, lab.url)
         french(teacher).reload()
         room_url = teacher.url
         names = ["pupil.a", "pupil2.a", "pupil3.a", "pupil4.a", "pupil5.a"]

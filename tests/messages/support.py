@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +17,7 @@ from preau.adapters.sql.schema import (
     messages,
 )
 from tests.helpers import App, api_token
+from tests.sse_client import SseStream, open_stream
 
 MESSAGE_TABLES = [
     conversations,
@@ -47,71 +45,17 @@ async def table_counts(app: App) -> dict[str, int]:
         }
 
 
-@dataclass
-class LiveStream:
-    """A client of GET /live driven at the ASGI level (httpx buffers whole responses)."""
-
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    chunks: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
-    buffer: str = ""
+class LiveStream(SseStream):
+    """A client of GET /live."""
 
     async def next_event(self, seconds: float = 5) -> dict[str, Any]:
         """The next ``unread`` event's data (comments and other lines skipped)."""
-        async with asyncio.timeout(seconds):
-            while True:
-                if "\n\n" in self.buffer:
-                    block, self.buffer = self.buffer.split("\n\n", 1)
-                    data = [line[6:] for line in block.splitlines() if line.startswith("data: ")]
-                    if data:
-                        parsed: dict[str, Any] = json.loads("".join(data))
-                        return parsed
-                    continue
-                self.buffer += (await self.chunks.get()).decode()
+        _kind, data = await self.next_frame(seconds)
+        parsed: dict[str, Any] = data
+        return parsed
 
 
 @asynccontextmanager
 async def open_live(app: App, token: str | None) -> AsyncIterator[LiveStream]:
-    asgi = app.client._transport.app  # type: ignore[attr-defined]  # an httpx.ASGITransport
-    stream = LiveStream()
-    started = asyncio.Event()
-    disconnect = asyncio.Event()
-    headers = [(b"host", b"testserver"), (b"accept", b"text/event-stream")]
-    if token:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/live",
-        "raw_path": b"/live",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-    async def receive() -> dict[str, Any]:
-        await disconnect.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            stream.status = message["status"]
-            stream.headers = {k.decode(): v.decode() for k, v in message["headers"]}
-            started.set()
-        elif message.get("body"):
-            stream.chunks.put_nowait(message["body"])
-
-    task = asyncio.create_task(asgi(scope, receive, send))
-    async with asyncio.timeout(5):
-        await started.wait()
-    try:
+    async with open_stream(app, "/live", token, LiveStream()) as stream:
         yield stream
-    finally:
-        disconnect.set()
-        async with asyncio.timeout(5):
-            await task

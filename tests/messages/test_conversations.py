@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from preau.adapters.sql.schema import enrolments, messaging_settings, people
-from tests.helpers import App, School, csrf_from, login, make_settings, running_app
+from preau.adapters.sql.schema import messaging_settings, people
+from tests.helpers import App, School, csrf_from, enrol_in_class, login, make_settings, running_app
 from tests.messages.support import headers_for, table_counts
 
 
@@ -113,15 +113,7 @@ async def test_a_school_can_let_pupils_write_within_their_class(
         headers=pupil,
     )
     assert outside.status_code == 403  # other_pupil is in another class
-    async with app.services.engine.begin() as connection:
-        await connection.execute(
-            enrolments.insert().values(
-                school_id=school.id,
-                group_id=school.class_id,
-                person_id=school.people["other_pupil"],
-                role="pupil",
-            )
-        )
+    await enrol_in_class(app.services, school, "other_pupil")
     await start(app, pupil, person_ids=[school.people["other_pupil"]])
     # Only staff change the rules.
     teacher = await headers_for(app, "teacher.a")

@@ -17,7 +17,7 @@ from preau.actions.virtual.placement import place_upcoming, relocate_rooms
 from preau.actions.virtual.pool import pool_of
 from preau.adapters.sql.schema import enrolments, virtual_rooms
 from preau.domain.virtual import VIDEOROOM, core_token, room_token
-from tests.helpers import App, School, api_token
+from tests.helpers import App, School, api_token, enrol_in_class
 from tests.virtual.janus_nodes import ADMIN_SECRET, TOKEN_SECRET, JanusProcess
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -249,15 +249,7 @@ async def test_attendance_is_capped_by_counting_tokens(
     school = world["a"]
     await pool_of(app.services).refresh()
     app.services.settings = msgspec.structs.replace(app.services.settings, janus_room_cap=2)
-    async with app.services.engine.begin() as connection:
-        await connection.execute(
-            enrolments.insert().values(
-                school_id=school.id,
-                group_id=school.class_id,
-                person_id=school.people["other_pupil"],
-                role="pupil",
-            )
-        )
+    await enrol_in_class(app.services, school, "other_pupil")
     teacher = await bearer(app, "teacher.a")
     room = (await teacher.post("/api/v1/virtual/rooms", json={"group_id": school.class_id})).json()
     assert (await teacher.post(f"/api/v1/virtual/rooms/{room['id']}/join")).status_code == 200

@@ -50,4 +50,4 @@ async def test_a_page_that_falls_behind_is_told_to_read_again() -> None:
     assert listener.queue.get_nowait() == RESYNC
     assert listener.queue.empty()
     hub.disconnect(listener)
-    assert hub.rooms == {}
+    assert hub.listeners == {}

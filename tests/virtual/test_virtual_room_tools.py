@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from preau.adapters.sql.schema import enrolments
 from preau.domain.virtual_room import CHAT_MAX_CHARACTERS, CHAT_PER_MINUTE, STROKE_MAX_POINTS
-from tests.helpers import App, School, api_token
+from tests.helpers import App, School, api_token, enrol_in_class
 from tests.virtual.janus_nodes import JanusProcess
 from tests.virtual.room_stream import open_room_stream
 from tests.virtual.test_virtual_janus import bearer
@@ -183,15 +182,7 @@ async def test_polls_answered_once_shown_when_chosen_and_refused_outside(
     # joined, and the teacher, may not answer.
     stranger = await bearer(app, "pupil.b")
     assert (await stranger.post(answer, json={"choice": 1})).status_code == 404
-    async with app.services.engine.begin() as connection:
-        await connection.execute(
-            enrolments.insert().values(
-                school_id=school.id,
-                group_id=school.class_id,
-                person_id=school.people["other_pupil"],
-                role="pupil",
-            )
-        )
+    await enrol_in_class(app.services, school, "other_pupil")
     absent = await bearer(app, "other-pupil.a")
     not_here = await absent.post(answer, json={"choice": 1})
     assert not_here.status_code == 403
@@ -318,15 +309,7 @@ async def test_breakout_groups_and_everyone_back(
     app: App, world: dict[str, School], running_nodes: list[JanusProcess], how: str
 ) -> None:
     school = world["a"]
-    async with app.services.engine.begin() as connection:
-        await connection.execute(
-            enrolments.insert().values(
-                school_id=school.id,
-                group_id=school.class_id,
-                person_id=school.people["other_pupil"],
-                role="pupil",
-            )
-        )
+    await enrol_in_class(app.services, school, "other_pupil")
     room, teacher, pupil = await open_class(app, school)
     second = await bearer(app, "other-pupil.a")
     assert (await second.post(f"{room}/join")).status_code == 200

@@ -22,6 +22,29 @@ class MediaError(RuntimeError):
     """ffmpeg could not read or write the video (a broken or truncated file)."""
 
 
+async def run_tool(arguments: list[str], limit_s: float) -> bytes:
+    """Run a media tool (ffmpeg, ffprobe, janus-pp-rec) with nothing on its input; its
+    output, or MediaError naming the tool if it fails or runs past ``limit_s``."""
+    name = Path(arguments[0]).name
+    process = await asyncio.create_subprocess_exec(
+        *arguments,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        output, errors = await asyncio.wait_for(process.communicate(), limit_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise MediaError(f"{name} took too long") from None
+    if process.returncode != 0:
+        text = (errors or output).decode("utf-8", "replace")[-500:]
+        raise MediaError(f"{name}: {text}")
+    return output
+
+
 def _seconds(text: str) -> float | None:
     """A time as ffprobe prints it, or None for its "N/A"."""
     try:
@@ -42,26 +65,8 @@ class Ffmpeg:
         ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
         return cls(ffmpeg, ffprobe) if ffmpeg and ffprobe else None
 
-    async def _run(self, arguments: list[str], limit_s: float) -> bytes:
-        process = await asyncio.create_subprocess_exec(
-            *arguments,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            output, errors = await asyncio.wait_for(process.communicate(), limit_s)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-            raise MediaError("ffmpeg took too long") from None
-        if process.returncode != 0:
-            raise MediaError(errors.decode("utf-8", "replace")[-500:])
-        return output
-
     async def probe(self, path: Path) -> dict[str, Any]:
-        output = await self._run(
+        output = await run_tool(
             [
                 self.ffprobe, "-v", "error", "-print_format", "json",
                 "-show_format", "-show_streams", str(path),
@@ -82,7 +87,7 @@ class Ffmpeg:
         return found
 
     async def _last_packet_end(self, path: Path) -> float:
-        output = await self._run(
+        output = await run_tool(
             [
                 self.ffprobe, "-v", "error", "-select_streams", "v:0",
                 "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", str(path),
@@ -115,11 +120,11 @@ class Ffmpeg:
             "-movflags", "+faststart", "-threads", str(self.threads),
             str(target),
         ]  # fmt: skip
-        await self._run(arguments, TRANSCODE_SECONDS)
+        await run_tool(arguments, TRANSCODE_SECONDS)
 
     async def test_pattern(self, target: Path, seconds: int) -> None:
         """A clip of colour bars, a counter and a tone (the demo school's lesson)."""
-        await self._run(
+        await run_tool(
             [
                 self.ffmpeg, "-nostdin", "-v", "error", "-y",
                 "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=854x480:rate=25",
@@ -131,7 +136,7 @@ class Ffmpeg:
         )  # fmt: skip
 
     async def poster(self, source: Path, target: Path, at_s: float) -> None:
-        await self._run(
+        await run_tool(
             [
                 self.ffmpeg, "-nostdin", "-v", "error", "-y", "-ss", f"{at_s:.2f}",
                 "-i", str(source), "-frames:v", "1", "-vf", "scale=-2:480",

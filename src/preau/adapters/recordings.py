@@ -5,12 +5,11 @@ one container. Which tracks: ``domain/replay.py``."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 from pathlib import Path
 
-from preau.adapters.media import MediaError
+from preau.adapters.media import run_tool
 from preau.domain.replay import Track
 
 # janus-pp-rec reads a one-hour track in seconds; the bound only catches a stuck process.
@@ -28,31 +27,14 @@ class JanusRecordings:
         converter, ffmpeg = shutil.which("janus-pp-rec"), shutil.which("ffmpeg")
         return cls(converter, ffmpeg) if converter and ffmpeg else None
 
-    async def _run(self, *arguments: str) -> bytes:
-        process = await asyncio.create_subprocess_exec(
-            *arguments,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            output, errors = await asyncio.wait_for(process.communicate(), CONVERT_SECONDS)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-            raise MediaError(f"{Path(arguments[0]).name} took too long") from None
-        if process.returncode != 0:
-            text = (errors or output).decode("utf-8", "replace")[-500:]
-            raise MediaError(f"{Path(arguments[0]).name}: {text}")
-        return output
-
     async def tracks(self, folder: Path) -> list[Track]:
         """Every readable .mjr file of the folder, with its kind and codec."""
         found: list[Track] = []
         paths = await asyncio.to_thread(lambda: sorted(folder.glob("*.mjr")))
         for path in paths:
-            output = await self._run(self.janus_pp_rec, "-j", "-d", "0", str(path))
+            output = await run_tool(
+                [self.janus_pp_rec, "-j", "-d", "0", str(path)], CONVERT_SECONDS
+            )
             try:
                 header = json.loads(output.decode("utf-8", "replace").strip().splitlines()[-1])
             except (ValueError, IndexError):
@@ -68,7 +50,7 @@ class JanusRecordings:
         return found
 
     async def convert(self, source: Path, target: Path) -> None:
-        await self._run(self.janus_pp_rec, "-d", "0", str(source), str(target))
+        await run_tool([self.janus_pp_rec, "-d", "0", str(source), str(target)], CONVERT_SECONDS)
 
     async def mux(self, video: Path | None, audio: Path | None, target: Path) -> None:
         """One file holding both (streams copied, not re-encoded: the transcoder does that)."""
@@ -78,4 +60,4 @@ class JanusRecordings:
             arguments += ["-i", path]
         for index in range(len(inputs)):
             arguments += ["-map", f"{index}:0"]
-        await self._run(*arguments, "-c", "copy", str(target))
+        await run_tool([*arguments, "-c", "copy", str(target)], CONVERT_SECONDS)

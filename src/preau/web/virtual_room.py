@@ -7,8 +7,6 @@ gate counts it as long-lived."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
 from typing import Any
@@ -20,20 +18,14 @@ from litestar.types import Receive, Scope, Send
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.actions.virtual import board, presence
-from preau.actions.virtual.live import RoomListener
 from preau.domain.bounds import MAX_ID
 from preau.domain.errors import PreauError
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.params import IdPath
+from preau.web.sse import send_problem, stream
 
 log = logging.getLogger("preau.virtual")
 
-HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-store"),
-    (b"x-accel-buffering", b"no"),
-]
-PING = b": ping\n\n"
 # Mounted (Litestar's ASGI routes take no path parameters): the room id is read here.
 STREAM_PREFIX = "/live/virtual/rooms"
 ROOM_PATH = re.compile(r"/([1-9][0-9]{0,9})/?")
@@ -50,23 +42,8 @@ def _room_id(path: str) -> int | None:
 
 
 async def _refuse(send: Send, status: int, title: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/problem+json")],
-        }
-    )
     body = b'{"type":"about:blank","status":%d,"title":"%s"}' % (status, title)
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _watch_disconnect(receive: Receive, listener: RoomListener) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            listener.push(None)
-            return
+    await send_problem(send, status, body)
 
 
 @asgi(STREAM_PREFIX, is_mount=True, copy_scope=False)
@@ -87,31 +64,17 @@ async def room_stream(scope: Scope, receive: Receive, send: Send) -> None:
         return
     hub = services.room_live
     listener = hub.connect(room_id, session.actor.person_id)
-    watcher = asyncio.create_task(_watch_disconnect(receive, listener))
-    heartbeat = services.settings.live_heartbeat_seconds
+    hello = b'retry: 3000\n\nevent: hello\ndata: {"role":"%s"}\n\n' % role.value.encode()
     try:
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        hello = b'retry: 3000\n\nevent: hello\ndata: {"role":"%s"}\n\n' % role.value.encode()
-        await send({"type": "http.response.body", "body": hello, "more_body": True})
-        while True:
-            frame: bytes | None
-            try:
-                async with asyncio.timeout(heartbeat):
-                    frame = await listener.queue.get()
-            except TimeoutError:
-                frame = PING
-            if frame is None:
-                break
-            await send({"type": "http.response.body", "body": frame, "more_body": True})
-        with contextlib.suppress(Exception):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-    except OSError:
-        pass  # the client went away while we wrote
+        await stream(
+            receive,
+            send,
+            listener,
+            first=hello,
+            heartbeat_seconds=services.settings.live_heartbeat_seconds,
+        )
     finally:
         hub.disconnect(listener)
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
         try:
             await presence.leave(services, room_id, session.actor.person_id, stay_id)
         except Exception:  # the database is down: the stay stays open, counted to the end

@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 
 import msgspec
-import sqlalchemy as sa
 
 from preau.actions.access import access_room_by_id
 from preau.actions.context import Services
 from preau.actions.virtual.rooms import require_host
+from preau.actions.virtual.seats import seated_people
 from preau.adapters.janus import JanusUnavailable
-from preau.adapters.sql.schema import people, virtual_seats
+from preau.adapters.sql.schema import virtual_seats
 from preau.domain.people import Actor
 from preau.domain.virtual import Role
 
@@ -113,19 +113,7 @@ async def participants(services: Services, actor: Actor, room_id: int) -> list[P
     async with services.engine.connect() as connection:
         room, role = await access_room_by_id(connection, actor, room_id)
         require_host(role)
-        rows = (
-            await connection.execute(
-                sa.select(
-                    virtual_seats.c.person_id,
-                    virtual_seats.c.role,
-                    people.c.given_name,
-                    people.c.family_name,
-                )
-                .join(people, people.c.id == virtual_seats.c.person_id)
-                .where(virtual_seats.c.room_id == room_id)
-                .order_by(people.c.family_name, people.c.given_name)
-            )
-        ).all()
+        rows = await seated_people(connection, room_id)
     present: set[int] = set()
     if pool is not None and pool.healthy(room.node):
         try:

@@ -1,11 +1,12 @@
 """Live events inside virtual classes: chat messages, polls, whiteboard drawings, breakout
 groups, sent to the open class pages of one room.
 
-The same shape as :mod:`preau.live` (messages' unread counts): ONE shared-state
-subscription per process, each event published after its commit, delivered at once in the
-publishing process and by the others' hubs to their own listeners. A listener's queue is
-bounded; when a slow page falls behind it gets a ``resync`` frame instead of what it
-missed, and reloads the room's state (the chat, the poll, the board) over HTTP.
+Built, like :mod:`preau.live` (messages' unread counts), on :class:`preau.fanout.FanOut`:
+ONE shared-state subscription per process, each event published after its commit,
+delivered at once in the publishing process and by the others' hubs to their own
+listeners. A listener's queue is bounded; when a slow page falls behind it gets a
+``resync`` frame instead of what it missed, and reloads the room's state (the chat,
+the poll, the board) over HTTP.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 
 import msgspec
 from prometheus_client import Counter, Gauge
 
-from preau.channels import follow
-from preau.ports import SharedState, SharedStateUnavailable
+from preau.fanout import FanOut
+from preau.ports import SharedState
 
 log = logging.getLogger("preau.virtual.live")
 
@@ -84,26 +84,24 @@ class RoomListener:
         self.queue.put_nowait(item)
 
 
-class RoomHub:
+class RoomHub(FanOut[int, RoomListener, RoomEvent]):
+    """Listeners by room; an event reaches the room's pages of the people it names."""
+
     def __init__(self) -> None:
-        self.origin = secrets.token_hex(8)
-        self.rooms: dict[int, set[RoomListener]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self.subscribed = asyncio.Event()
+        super().__init__(
+            channel=CHANNEL,
+            decoder=_decoder,
+            connections=room_connections,
+            events=room_events,
+            publish_failures=room_publish_failures,
+            log=log,
+        )
 
     def connect(self, room_id: int, person_id: int) -> RoomListener:
-        listener = RoomListener(room_id, person_id)
-        self.rooms.setdefault(room_id, set()).add(listener)
-        room_connections.inc()
-        return listener
+        return self.add(room_id, RoomListener(room_id, person_id))
 
     def disconnect(self, listener: RoomListener) -> None:
-        group = self.rooms.get(listener.room_id)
-        if group is not None and listener in group:
-            group.discard(listener)
-            room_connections.dec()
-            if not group:
-                del self.rooms[listener.room_id]
+        self.remove(listener.room_id, listener)
 
     async def publish(
         self,
@@ -114,7 +112,8 @@ class RoomHub:
         *,
         to: list[int] | None = None,
     ) -> None:
-        """Deliver here at once, then to every other process. Call after the commit."""
+        """Deliver here at once, then to every other process. Call after the commit. If
+        the shared state is down, others' pages catch up on their next resync."""
         event = RoomEvent(
             kind=kind,
             origin=self.origin,
@@ -122,24 +121,10 @@ class RoomHub:
             data=msgspec.Raw(_encoder.encode(data)),
             to=to,
         )
-        self.deliver_event(event)
-        try:
-            await state.publish(CHANNEL, _encoder.encode(event))
-        except SharedStateUnavailable:
-            room_publish_failures.inc()  # others' pages catch up on their next resync
+        await self.send(state, event)
 
-    def deliver(self, payload: bytes) -> None:
-        try:
-            event = _decoder.decode(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            log.warning("ignored a malformed class-page event")
-            return
-        if event.origin != self.origin:
-            self.deliver_event(event)
-
-    def deliver_event(self, event: RoomEvent) -> None:
-        room_events.labels(event.kind).inc()
-        group = self.rooms.get(event.room_id)
+    def fan_out(self, event: RoomEvent) -> None:
+        group = self.listeners.get(event.room_id)
         if not group:
             return
         wanted = None if event.to is None else set(event.to)
@@ -148,29 +133,7 @@ class RoomHub:
             if wanted is None or listener.person_id in wanted:
                 listener.push(item)
 
-    async def start(self, state: SharedState) -> None:
-        self._task = asyncio.create_task(self._listen(state))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.subscribed.wait(), timeout=2)
-
-    async def stop(self) -> None:
-        for group in list(self.rooms.values()):
-            for listener in list(group):
-                listener.push(None)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _listen(self, state: SharedState) -> None:
-        def subscribed() -> None:
-            self.subscribed.set()
-            for group in self.rooms.values():  # events may have been missed meanwhile
-                for listener in group:
-                    listener.push(RESYNC)
-
-        def lost() -> None:
-            self.subscribed.clear()
-
-        await follow(state, CHANNEL, self.deliver, on_subscribed=subscribed, on_lost=lost)
+    def on_subscribed(self) -> None:
+        for group in self.listeners.values():  # events may have been missed meanwhile
+            for listener in group:
+                listener.push(RESYNC)

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.access import access_room_by_id
 from preau.actions.context import Services
 from preau.actions.virtual.rooms import require_host
-from preau.adapters.sql.schema import people, virtual_presence, virtual_rooms, virtual_seats
+from preau.actions.virtual.seats import seated_people
+from preau.adapters.sql.schema import virtual_presence, virtual_rooms, virtual_seats
 from preau.domain.people import Actor
 from preau.domain.virtual import Role
 from preau.domain.virtual_room import seconds_present
@@ -82,19 +83,7 @@ async def presence(services: Services, actor: Actor, room_id: int) -> list[Prese
     async with services.engine.connect() as connection:
         room, role = await access_room_by_id(connection, actor, room_id)
         require_host(role)
-        seats = (
-            await connection.execute(
-                sa.select(
-                    virtual_seats.c.person_id,
-                    virtual_seats.c.role,
-                    people.c.given_name,
-                    people.c.family_name,
-                )
-                .join(people, people.c.id == virtual_seats.c.person_id)
-                .where(virtual_seats.c.room_id == room_id)
-                .order_by(people.c.family_name, people.c.given_name)
-            )
-        ).all()
+        seats = await seated_people(connection, room_id)
         stays = (
             await connection.execute(
                 sa.select(virtual_presence)

@@ -3,7 +3,10 @@ tokens Janus checks, which expire when the lesson ends."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from preau.actions.access import access_room_by_id
 from preau.actions.context import Services
@@ -125,3 +128,23 @@ async def join(services: Services, actor: Actor, room_id: int) -> JoinGrant:
             ttl_seconds=services.settings.turn_ttl_seconds,
         ),
     )
+
+
+async def seated_people(
+    connection: AsyncConnection, room_id: int
+) -> Sequence[sa.Row[int, str, str, str]]:
+    """Everyone given a seat in the room: person id, role, given and family name, sorted
+    by name. The caller has checked the actor may see them."""
+    return (
+        await connection.execute(
+            sa.select(
+                virtual_seats.c.person_id,
+                virtual_seats.c.role,
+                people.c.given_name,
+                people.c.family_name,
+            )
+            .join(people, people.c.id == virtual_seats.c.person_id)
+            .where(virtual_seats.c.room_id == room_id)
+            .order_by(people.c.family_name, people.c.given_name)
+        )
+    ).all()
