@@ -731,7 +731,7 @@ async def measure_all(
         lambda i: call(app, "GET", "/todo", {"preau_pass": pass_cookie,
                                              "preau_device": tokens[i]}),
         counts["resume"], expect=(200,), warm_up=10,
-        note="GET /todo with only a device cookie: resume (one read, one update) + the page",
+        note="GET /todo with a device cookie only: resume (no SQL, revocations fresh) + the page",
     )  # fmt: skip
 
     # A turn-in write: each (pupil, homework) pair once. Homework 0 and 1 stay for warm-up.
@@ -849,7 +849,7 @@ async def measure_sso(
         (idp_server.answer(location, {
             "FrEduCtId": [educonnect_id(index % pupils)], "givenName": ["Élève"], "sn": ["Banc"],
             "FrEduCtPersonAffiliation": ["eleve1d"],
-        }), cookies)
+        }, name=f"persistent-{index % pupils}"), cookies)
         for index, (location, cookies) in enumerate(starts)
     ]  # fmt: skip
     form_header = [(b"content-type", b"application/x-www-form-urlencoded")]

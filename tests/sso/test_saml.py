@@ -4,6 +4,7 @@ with a page that says why."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -302,3 +303,18 @@ async def test_unreadable_answers_get_a_sentence(sso_app: App, saml_response: st
     )
     assert refused.status_code == 400
     assert "Connectez-vous de nouveau" in refused.text or "ne répond à aucune" in refused.text
+
+
+async def test_the_same_person_signing_in_twice_at_once_gets_in_twice(
+    sso_app: App, sso_world: dict[str, School], idp: SamlIdentityProvider
+) -> None:
+    """Two devices answered at the same moment for one person: pysaml2's own memory of
+    who signed in must not turn the second into an error (it did: a 500)."""
+    phone, laptop = sso_app.client_for(), sso_app.client_for()
+    answers = [idp.answer(await start(client), EDUCONNECT_PUPIL) for client in (phone, laptop)]
+    both = await asyncio.gather(post_answer(phone, answers[0]), post_answer(laptop, answers[1]))
+    assert [response.status_code in {302, 303} for response in both] == [True, True], [
+        response.text[:300] for response in both
+    ]
+    for client in (phone, laptop):
+        assert (await client.get("/home")).status_code == 200

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -237,9 +238,11 @@ async def finish_login(
     if response is None or response.assertion is None or response.issuer() != provider.entity_id:
         raise InvalidInput(NOT_VERIFIED)
     name_id = response.name_id
-    # pysaml2 also keeps who signed in, in memory; Préau keeps it in the shared state.
+    # pysaml2 also keeps who signed in, in memory; Préau keeps it in the shared state. The
+    # same person signing in twice at once (two devices) is removed by the first answer.
     if name_id is not None:
-        client.users.remove_person(name_id)
+        with contextlib.suppress(KeyError):
+            client.users.remove_person(name_id)
     info = response.session_info()
     ttl = max(60.0, float(info.get("not_on_or_after") or 0) - services.clock() + 120)
     if not await services.state.add(
