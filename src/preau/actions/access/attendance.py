@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.access.core import GROUP_NOT_FOUND, Row, enforce
+from preau.actions.access.core import GROUP_NOT_FOUND, Row, enforce, teaches_pupil
 from preau.adapters.sql.schema import absences, enrolments, groups, parent_links, people
 from preau.domain.access import (
     attendance_decision,
@@ -79,7 +79,7 @@ async def _decide_on_pupil(
 ) -> None:
     is_child = False
     limited = False
-    teaches_pupil = False
+    teaches = False
     if actor.profile is Profile.PARENT:
         link = (
             await connection.execute(
@@ -93,21 +93,7 @@ async def _decide_on_pupil(
         is_child = link is not None
         limited = bool(link.limited_access) if link is not None else False
     elif actor.profile is Profile.TEACHER:
-        taught = enrolments.alias("taught")
-        teaches_pupil = (
-            await connection.execute(
-                sa.select(enrolments.c.id)
-                .join(taught, taught.c.group_id == enrolments.c.group_id)
-                .where(
-                    enrolments.c.school_id == actor.school_id,
-                    enrolments.c.person_id == pupil_id,
-                    enrolments.c.role == "pupil",
-                    taught.c.person_id == actor.person_id,
-                    taught.c.role == "teacher",
-                )
-                .limit(1)
-            )
-        ).first() is not None
+        teaches = await teaches_pupil(connection, actor, pupil_id)
     decision = attendance_decision(
         actor,
         action,
@@ -115,7 +101,7 @@ async def _decide_on_pupil(
         pupil_school_id=actor.school_id,
         is_child_of_actor=is_child,
         parent_access_limited=limited,
-        teaches_pupil=teaches_pupil,
+        teaches_pupil=teaches,
     )
     refusal = ONLY_PARENTS_JUSTIFY if action is AttendanceAction.JUSTIFY else ONLY_OFFICE
     enforce(decision, PUPIL_NOT_FOUND, refusal)

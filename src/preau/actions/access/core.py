@@ -79,3 +79,24 @@ async def teaches(connection: AsyncConnection, actor: Actor, group_id: int) -> b
         )
     )
     return found.first() is not None
+
+
+async def teaches_pupil(connection: AsyncConnection, actor: Actor, pupil_id: int) -> bool:
+    """Does the actor teach a class or group this pupil is enrolled in? (one indexed query
+    for staff; nobody else is enrolled as a teacher, so no query)."""
+    if actor.profile not in STAFF_PROFILES:
+        return False
+    taught = enrolments.alias("taught")
+    found = await connection.execute(
+        sa.select(enrolments.c.id)
+        .join(taught, taught.c.group_id == enrolments.c.group_id)
+        .where(
+            enrolments.c.school_id == actor.school_id,
+            enrolments.c.person_id == pupil_id,
+            enrolments.c.role == "pupil",
+            taught.c.person_id == actor.person_id,
+            taught.c.role == "teacher",
+        )
+        .limit(1)
+    )
+    return found.first() is not None

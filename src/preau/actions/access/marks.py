@@ -10,6 +10,7 @@ from preau.actions.access.core import (
     GROUP_NOT_FOUND,
     child_ids,
     enforce,
+    teaches_pupil,
 )
 from preau.adapters.sql.schema import (
     enrolments,
@@ -164,26 +165,12 @@ async def pupil_facts(
     if row is None:
         return None, False, False
     is_child = False
-    teaches_pupil = False
+    teaches = False
     if actor.profile is Profile.PARENT:
         is_child = pupil_id in await child_ids(connection, actor)
     elif actor.profile is Profile.TEACHER:
-        taught = enrolments.alias("taught")
-        teaches_pupil = (
-            await connection.execute(
-                sa.select(enrolments.c.id)
-                .join(taught, taught.c.group_id == enrolments.c.group_id)
-                .where(
-                    enrolments.c.school_id == actor.school_id,
-                    enrolments.c.person_id == pupil_id,
-                    enrolments.c.role == "pupil",
-                    taught.c.person_id == actor.person_id,
-                    taught.c.role == "teacher",
-                )
-                .limit(1)
-            )
-        ).first() is not None
-    return row, is_child, teaches_pupil
+        teaches = await teaches_pupil(connection, actor, pupil_id)
+    return row, is_child, teaches
 
 
 async def access_report_card_by_pupil_id(
