@@ -487,6 +487,16 @@ def adjust_rate(
     return max(minimum, min(maximum, rate * decrease_factor))
 
 
+def cut_factor(health: Health, *, slow_ratio_limit: float) -> float:
+    """How deep the AIMD's multiplicative decrease goes: by 10 % when the trouble is
+    errors, a late loop or a few slow answers; by the share of slow answers beyond that,
+    at most by half. A database twice as slow makes nearly every answer slow, and a cut
+    of 10 % every two seconds would take half a minute to show."""
+    if health.requests <= 0 or health.slow_requests <= slow_ratio_limit * health.requests:
+        return 0.9
+    return max(0.5, min(0.9, 1.0 - health.slow_requests / health.requests))
+
+
 def adjust_concurrency_limit(
     limit: float,
     *,

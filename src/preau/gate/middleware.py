@@ -184,9 +184,10 @@ class GateMiddleware:
         # up among those whose pass (and session, when signed in) this process has already
         # checked on the general path, so no token is parsed; the hits are counted on that
         # entry and handed to the rate limits in batches; no coroutine is created for the
-        # limits or the shedder, and only one request in 64 is timed and has ``send``
-        # wrapped (to sample latency and status codes for the shedder and the admission
-        # AIMD). Anything else goes to :meth:`_http`.
+        # limits or the shedder; each request is timed (two clock readings: the admission
+        # AIMD's latency, where a slow database shows) and one in 64 has ``send`` wrapped
+        # (to sample status codes, and latency for the shedder). Anything else goes to
+        # :meth:`_http`.
         raw = headers_of(scope).get(b"cookie")
         if raw is None:
             await self._http(scope, receive, send)
@@ -213,12 +214,15 @@ class GateMiddleware:
         shedder.in_flight += 1
         self._sample = sample = (self._sample + 1) & 63
         if sample:
+            monotonic = self.clock.monotonic
+            started = monotonic()
             try:
                 await self.app(scope, receive, send)
             finally:
                 shedder.in_flight -= 1
                 if shedder.waiters:
                     shedder.release()
+                self.runtime.record_latency(monotonic() - started, DEGRADED_KEY in scope)
             return
         await self._measured(scope, receive, send)
 
