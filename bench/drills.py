@@ -642,12 +642,30 @@ def gate_figures(tally: Tally, start: float, end: float) -> dict[str, float | No
         for at, kind, outcome, latency in tally.events
         if kind in ("read", "write") and outcome in ("ok", "stale") and start <= at < end
     )
-    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None
+    by_kind = {
+        kind: sorted(
+            latency
+            for at, seen, outcome, latency in tally.events
+            if seen == kind and outcome in ("ok", "stale") and start <= at < end
+        )
+        for kind in ("read", "write")
+    }
     return {
         "admission_rate": round(sum(rates) / len(rates), 1) if rates else None,
         "arrivals_admitted_pct": (round(100 * came.count("ok") / len(came), 1) if came else None),
-        "admitted_p99_ms": round(1000 * p99) if p99 is not None else None,
+        "admitted_p99_ms": p99_ms(latencies),
+        "read_p99_ms": p99_ms(by_kind["read"]),
+        "write_p99_ms": p99_ms(by_kind["write"]),
+        "read_p50_ms": p99_ms(by_kind["read"], 0.5),
+        "write_p50_ms": p99_ms(by_kind["write"], 0.5),
     }
+
+
+def p99_ms(ordered: list[float], quantile: float = 0.99) -> int | None:
+    """A quantile (the 99th by default) of sorted latencies, in milliseconds."""
+    if not ordered:
+        return None
+    return round(1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))])
 
 
 def checks(name: str, gate: dict[str, dict[str, float | None]]) -> dict[str, bool]:

@@ -124,7 +124,8 @@ class GateRuntime:
         # A ticket's first polls were seen: report the tickets at the next round.
         self._report_tickets_soon = False
         self.stats: Counter[str] = Counter()
-        self.health = [0, 0, 0]  # requests, errors, slow: since the last adaptation
+        # Requests, errors, slow, over the latency bound: since the last adaptation.
+        self.health = [0, 0, 0, 0]
         self.loop_lag_total = 0.0
         self.loop_lag_samples = 0
         # CPU time of this process and wall time at the start of the health period.
@@ -367,17 +368,20 @@ class GateRuntime:
         """One step of the AIMD on the shared rate, judged on this process's health since
         the last step; None while there is nothing to change yet."""
         settings = self.settings
-        requests, errors, slow = self.health
+        requests, errors, slow, over_bound = self.health
         lag = self.loop_lag_total / max(1, self.loop_lag_samples)
         cpu_then, wall_then = self._cpu_since
         clock = self.clock
         cpu_share = (clock.process_time() - cpu_then) / max(1e-6, clock.monotonic() - wall_then)
         healthy = judge_health(
-            Health(requests, errors, slow, loop_lag_s=lag, cpu_share=cpu_share),
+            Health(
+                requests, errors, slow, loop_lag_s=lag, cpu_share=cpu_share, over_bound=over_bound
+            ),
             error_ratio_limit=settings.error_ratio_limit,
             slow_ratio_limit=settings.slow_ratio_limit,
             minimum_requests=20,
             loop_lag_limit=settings.loop_lag_limit_s,
+            over_bound_ratio_limit=settings.over_bound_ratio_limit,
         )
         # Back off as soon as trouble shows, but not again before the cut could take
         # effect: a transient (a rush of arrivals) must not compound into a collapse.
@@ -390,7 +394,7 @@ class GateRuntime:
                 healthy = None  # too soon after the last cut: hold the rate
             else:
                 self._last_cut_at = now
-        self.health = [0, 0, 0]
+        self.health = [0, 0, 0, 0]
         self.loop_lag_total, self.loop_lag_samples = 0.0, 0
         self._cpu_since = (clock.process_time(), clock.monotonic())
         decrease = 0.9
@@ -401,7 +405,8 @@ class GateRuntime:
             if 0 < observed < rate:
                 rate = observed
             decrease = cut_factor(
-                Health(requests, errors, slow), slow_ratio_limit=settings.slow_ratio_limit
+                Health(requests, errors, slow, over_bound=over_bound),
+                slow_ratio_limit=settings.slow_ratio_limit,
             )
         return adjust_rate(
             rate,
@@ -682,6 +687,8 @@ class GateRuntime:
             health[1] += weight
         if latency > self.settings.latency_target_s:
             health[2] += 1
+            if latency > self.settings.latency_bound_s:
+                health[3] += 1
 
     def record_latency(self, latency: float, degraded: bool = False) -> None:
         """Count one admitted request's latency (the hot path's, status not seen). A slow
@@ -692,3 +699,5 @@ class GateRuntime:
         health[0] += 1
         if latency > self.settings.latency_target_s:
             health[2] += 1
+            if latency > self.settings.latency_bound_s:
+                health[3] += 1
