@@ -75,7 +75,10 @@ DELAY_CONTROL = ROOT / "var" / "drills-db-delay"
 # whose disks are saturated (``--db-delay``).
 SLOW_DB_DELAY = 0.025
 # What the drills check besides nothing lost or doubled (docs/reliability.md):
-P99_BOUND_S = 1.0  # slow-db: the admitted p99 once the gate has reacted (the fault's 2nd half)
+# slow-db: the admitted reads' p99 once the gate has reacted (the fault's second half). A
+# write waits on about 20 statements in turn (its p50 grows by 20 times the delay): no
+# admission rate shortens that, so the writes' p99 is reported, not bounded.
+P99_BOUND_S = 1.0
 KEPT_SHARE = 0.8  # redis-stop: admissions while Redis is down, as a share of before
 FILES_DIR = RUN_DIR / "files"
 DISK_SIZE = "16m"
@@ -670,8 +673,8 @@ def p99_ms(ordered: list[float], quantile: float = 0.99) -> int | None:
 
 def checks(name: str, gate: dict[str, dict[str, float | None]]) -> dict[str, bool]:
     """The behaviour each drill promises besides nothing lost (docs/reliability.md):
-    ``slow-db``: the gate lowers its rate, and the admitted p99 of the fault's second half
-    stays within ``P99_BOUND_S``; ``redis-stop``: while Redis is down, the processes admit
+    ``slow-db``: the gate lowers its rate, and the admitted reads' p99 of the fault's
+    second half stays within ``P99_BOUND_S``; ``redis-stop``: while Redis is down, the processes admit
     at least ``KEPT_SHARE`` of the rate and of the arrivals they admitted before."""
     before, during, late = gate["before"], gate["during"], gate["late"]
 
@@ -681,7 +684,7 @@ def checks(name: str, gate: dict[str, dict[str, float | None]]) -> dict[str, boo
 
     if name == "slow-db":
         rate_then, rate_now, p99 = (
-            before["admission_rate"], late["admission_rate"], late["admitted_p99_ms"]
+            before["admission_rate"], late["admission_rate"], late["read_p99_ms"]
         )  # fmt: skip
         return {
             "rate_lowered": rate_then is not None and rate_now is not None and rate_now < rate_then,
@@ -742,7 +745,8 @@ def table(results: list[dict[str, object]]) -> str:
     lines += [
         "",
         "| drill | admission rate /s (before, during, after) | arrivals admitted % | "
-        "admitted p99 ms | p99 ms, fault's 2nd half | files: uploads acknowledged, lost, "
+        "admitted p99 ms | p99 ms in the fault's 2nd half: reads, writes | files: uploads "
+        "acknowledged, lost, "
         "without row, partial | checks |",
         "|---|---|---|---|---:|---|---|",
     ]
@@ -764,7 +768,8 @@ def table(results: list[dict[str, object]]) -> str:
         )
         lines.append(
             f"| {row['drill']} | {three('admission_rate')} | {three('arrivals_admitted_pct')} | "
-            f"{three('admitted_p99_ms')} | {gate['late']['admitted_p99_ms']} | {files_seen} | "
+            f"{three('admitted_p99_ms')} | {gate['late']['read_p99_ms']}, "
+            f"{gate['late']['write_p99_ms']} | {files_seen} | "
             f"{checked_text} |"
         )
     return "\n".join(lines)

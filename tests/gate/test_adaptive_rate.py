@@ -95,6 +95,21 @@ async def test_a_p99_over_its_bound_cuts_the_rate_though_most_answers_are_quick(
     assert await rate_in_force(store, clock) == pytest.approx(70.0)
 
 
+async def test_answers_over_the_bound_on_a_crowded_machine_do_not_cut_the_rate() -> None:
+    """The event loop running late while this process hardly ran: other processes hold
+    the CPU, and the answers over the bound are theirs to fix, not the admissions'."""
+    clock = ManualClock(1000.0, cpu_share=0.1)
+    store = MemoryAdmissionStore()
+    runtime = GateRuntime(adaptive(admission_rate_per_s=100.0), store, clock=clock)
+    await runtime.run_round()
+    for index in range(100):
+        runtime.record_latency(1.5 if index < 3 else 0.05)
+    runtime.loop_lag_total, runtime.loop_lag_samples = 4.0, 40  # 100 ms late on average
+    clock.advance(2.0)
+    await runtime.run_round()
+    assert await rate_in_force(store, clock) == pytest.approx(100.0)
+
+
 async def test_the_cut_deepens_with_the_share_of_slow_answers() -> None:
     clock = ManualClock(1000.0, cpu_share=0.1)
     cuts = []

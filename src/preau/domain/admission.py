@@ -464,14 +464,17 @@ def judge_health(
     ``busy_share_floor`` of the time). A loop that runs late while the worker hardly ran
     is held back by something fewer admissions cannot fix (other processes on its CPU):
     cutting the rate then only leaves the application idle once it gets the CPU back.
+    For the same reason, answers over the latency bound count only while the loop is on
+    time: a slow database leaves it idle and punctual, a crowded machine makes it late.
     """
-    if health.loop_lag_s > loop_lag_limit and health.cpu_share >= busy_share_floor:
+    late = health.loop_lag_s > loop_lag_limit
+    if late and health.cpu_share >= busy_share_floor:
         return False
     if health.requests < minimum_requests:
         return None
     if health.errors / health.requests > error_ratio_limit:
         return False
-    if health.over_bound / health.requests > over_bound_ratio_limit:
+    if not late and health.over_bound / health.requests > over_bound_ratio_limit:
         return False  # the admitted p99 (with a limit of 1 %) is above its bound
     return health.slow_requests / health.requests <= slow_ratio_limit
 

@@ -405,7 +405,13 @@ class GateRuntime:
             if 0 < observed < rate:
                 rate = observed
             decrease = cut_factor(
-                Health(requests, errors, slow, over_bound=over_bound),
+                Health(
+                    requests,
+                    errors,
+                    slow,
+                    # Over the bound counts as judged: only while the loop is on time.
+                    over_bound=over_bound if lag <= settings.loop_lag_limit_s else 0,
+                ),
                 slow_ratio_limit=settings.slow_ratio_limit,
             )
         return adjust_rate(
