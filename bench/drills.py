@@ -674,8 +674,9 @@ def p99_ms(ordered: list[float], quantile: float = 0.99) -> int | None:
 def checks(name: str, gate: dict[str, dict[str, float | None]]) -> dict[str, bool]:
     """The behaviour each drill promises besides nothing lost (docs/reliability.md):
     ``slow-db``: the gate lowers its rate, and the admitted reads' p99 of the fault's
-    second half stays within ``P99_BOUND_S``; ``redis-stop``: while Redis is down, the processes admit
-    at least ``KEPT_SHARE`` of the rate and of the arrivals they admitted before."""
+    second half stays within ``P99_BOUND_S``; ``redis-stop``: while Redis is down, the
+    processes admit at least ``KEPT_SHARE`` of the rate and of the arrivals they admitted
+    before."""
     before, during, late = gate["before"], gate["during"], gate["late"]
 
     def kept(figure: str) -> bool:
