@@ -95,6 +95,20 @@ async def test_a_p99_over_its_bound_cuts_the_rate_though_most_answers_are_quick(
     assert await rate_in_force(store, clock) == pytest.approx(70.0)
 
 
+async def test_one_answer_over_the_bound_is_no_trend() -> None:
+    """A cold cache or a pause makes one answer slow: the admitted p99 of a couple of
+    dozen answers is that one, and a cut would halve the admissions for nothing."""
+    clock = ManualClock(1000.0, cpu_share=0.1)
+    store = MemoryAdmissionStore()
+    runtime = GateRuntime(adaptive(admission_rate_per_s=100.0), store, clock=clock)
+    await runtime.run_round()
+    for index in range(40):
+        runtime.record_latency(1.5 if index == 0 else 0.05)
+    clock.advance(2.0)
+    await runtime.run_round()
+    assert await rate_in_force(store, clock) == pytest.approx(100.0)
+
+
 async def test_answers_over_the_bound_on_a_crowded_machine_do_not_cut_the_rate() -> None:
     """The event loop running late while this process hardly ran: other processes hold
     the CPU, and the answers over the bound are theirs to fix, not the admissions'."""
