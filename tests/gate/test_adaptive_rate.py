@@ -143,15 +143,20 @@ async def test_the_cut_deepens_with_the_share_of_slow_answers() -> None:
 async def test_every_admitted_request_is_timed_on_the_hot_path() -> None:
     """The hot path (an admitted browser's requests, most of the traffic) used to time one
     request in 64: a few samples a minute on a quiet process, too few to see a slow
-    database. Each is now timed (two clock readings); its status is still sampled."""
+    database. Each is now timed, to its answer's start; its status is still sampled."""
     clock = ManualClock(time.time())
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        """Answers after a second of the test's clock: a database that got slow."""
+        """Answers after a second of the test's clock (a database that got slow), or at
+        once but with a body that takes two seconds to go (a slow client's download)."""
         if scope["type"] != "http":
             return
-        clock.advance(1.0)
+        download = scope["path"] == "/download"
+        if not download:
+            clock.advance(1.0)
         await send({"type": "http.response.start", "status": 200, "headers": []})
+        if download:
+            clock.advance(2.0)
         await send({"type": "http.response.body", "body": b"slow"})
 
     gate = gate_on(
@@ -174,6 +179,10 @@ async def test_every_admitted_request_is_timed_on_the_hot_path() -> None:
             for _ in range(10):
                 assert (await person.get("/api/home")).status_code == 200
             assert runtime.health == [10, 0, 10, 0]  # slow (1 s), not over the bound
+            # Timed to the answer's start: a slow client's download is not a slow app.
+            for _ in range(5):
+                assert (await person.get("/download")).status_code == 200
+            assert runtime.health == [15, 0, 10, 0]
         finally:
             await gate.stop()
 
