@@ -443,6 +443,9 @@ class Health(msgspec.Struct, frozen=True):
     loop_lag_s: float = 0.0
     # Share of the same wall-clock time the worker spent running on a CPU.
     cpu_share: float = 1.0
+    # Slower than the latency bound (the admitted p99's): a slow database shows here, as
+    # it raises neither the loop lag nor the CPU.
+    over_bound: int = 0
 
 
 def judge_health(
@@ -453,6 +456,7 @@ def judge_health(
     minimum_requests: int,
     loop_lag_limit: float = math.inf,
     busy_share_floor: float = 0.5,
+    over_bound_ratio_limit: float = 1.0,
 ) -> bool | None:
     """True if the app looks healthy, False if it is struggling, None if too few samples.
 
@@ -460,13 +464,22 @@ def judge_health(
     ``busy_share_floor`` of the time). A loop that runs late while the worker hardly ran
     is held back by something fewer admissions cannot fix (other processes on its CPU):
     cutting the rate then only leaves the application idle once it gets the CPU back.
+    For the same reason, answers over the latency bound count only while the loop is on
+    time: a slow database leaves it idle and punctual, a crowded machine makes it late.
     """
-    if health.loop_lag_s > loop_lag_limit and health.cpu_share >= busy_share_floor:
+    late = health.loop_lag_s > loop_lag_limit
+    if late and health.cpu_share >= busy_share_floor:
         return False
     if health.requests < minimum_requests:
         return None
     if health.errors / health.requests > error_ratio_limit:
         return False
+    if (
+        not late
+        and health.over_bound >= 2  # one outlier (a cold cache, a pause) is no trend
+        and health.over_bound / health.requests > over_bound_ratio_limit
+    ):
+        return False  # the admitted p99 (with a limit of 1 %) is above its bound
     return health.slow_requests / health.requests <= slow_ratio_limit
 
 
@@ -485,6 +498,20 @@ def adjust_rate(
     if healthy:
         return max(minimum, min(maximum, rate + increase))
     return max(minimum, min(maximum, rate * decrease_factor))
+
+
+def cut_factor(health: Health, *, slow_ratio_limit: float) -> float:
+    """How deep the AIMD's multiplicative decrease goes: by 10 % when the trouble is
+    errors, a late loop or a few slow answers; by the share of slow answers beyond that,
+    or ten times the share over the latency bound, at most by half. A database twice as
+    slow makes nearly every answer slow, and a cut of 10 % every two seconds would take
+    half a minute to show."""
+    if health.requests <= 0:
+        return 0.9
+    depth = max(health.slow_requests, 10 * health.over_bound) / health.requests
+    if depth <= slow_ratio_limit:
+        return 0.9
+    return max(0.5, min(0.9, 1.0 - depth))
 
 
 def adjust_concurrency_limit(

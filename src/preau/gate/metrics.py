@@ -17,6 +17,10 @@ SHARED_STATE_ERRORS = Counter(
     ["operation"],
 )
 POW_VERIFIED = Counter("preau_gate_pow", "Proof-of-work submissions.", ["outcome"])
+LOCAL_ADMISSIONS = Counter(
+    "preau_gate_local_admissions",
+    "Passes issued from this process's own share of the rate (Redis unreachable).",
+)
 DEGRADED = Gauge(
     "preau_gate_degraded", "1 while this process admits from its own share (Redis unreachable)."
 )

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from preau import i18n
@@ -56,6 +57,29 @@ LONG_LIVED_PREFIXES = ("/live",)
 # (kept out of the shedder). Ungated paths may take it: they cost nothing more there.
 _NOT_HOT = (*LONG_LIVED_PREFIXES, "/gate/")
 _JITTER = random.Random()  # noqa: S311 - spreading polls needs no cryptographic randomness
+
+
+class _AnswerTimer:
+    """``send`` with a clock in front: the time from the request to its answer's first
+    message (the whole time if none was sent). A plain call returning ``send``'s own
+    awaitable, so the hot path creates no coroutine for it."""
+
+    __slots__ = ("answered", "monotonic", "send", "started")
+
+    def __init__(self, send: Send, monotonic: Callable[[], float]) -> None:
+        self.send = send
+        self.monotonic = monotonic
+        self.started = monotonic()
+        self.answered: float | None = None
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if self.answered is None:
+            self.answered = self.monotonic()
+        return self.send(message)
+
+    def elapsed(self) -> float:
+        answered = self.monotonic() if self.answered is None else self.answered
+        return answered - self.started
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -184,9 +208,11 @@ class GateMiddleware:
         # up among those whose pass (and session, when signed in) this process has already
         # checked on the general path, so no token is parsed; the hits are counted on that
         # entry and handed to the rate limits in batches; no coroutine is created for the
-        # limits or the shedder, and only one request in 64 is timed and has ``send``
-        # wrapped (to sample latency and status codes for the shedder and the admission
-        # AIMD). Anything else goes to :meth:`_http`.
+        # limits or the shedder; each request is timed to its answer's start (two clock
+        # readings, and a plain function in front of ``send``: the admission AIMD's
+        # latency, where a slow database shows, and not a slow client's download) and one
+        # in 64 has ``send`` wrapped by a coroutine (to sample status codes, and latency
+        # for the shedder). Anything else goes to :meth:`_http`.
         raw = headers_of(scope).get(b"cookie")
         if raw is None:
             await self._http(scope, receive, send)
@@ -213,12 +239,14 @@ class GateMiddleware:
         shedder.in_flight += 1
         self._sample = sample = (self._sample + 1) & 63
         if sample:
+            timed = _AnswerTimer(send, self.clock.monotonic)
             try:
-                await self.app(scope, receive, send)
+                await self.app(scope, receive, timed)
             finally:
                 shedder.in_flight -= 1
                 if shedder.waiters:
                     shedder.release()
+                self.runtime.record_latency(timed.elapsed(), DEGRADED_KEY in scope)
             return
         await self._measured(scope, receive, send)
 
@@ -288,22 +316,26 @@ class GateMiddleware:
         """Run one sampled request, timing it for the shedder and the admission AIMD."""
         shedder = self.shedder
         status = 500
+        monotonic = self.clock.monotonic
+        started = answered = monotonic()
 
         async def send_and_watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = monotonic()
             await send(message)
 
-        monotonic = self.clock.monotonic
-        started = monotonic()
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
             shedder.in_flight -= 1
             latency = monotonic() - started
             shedder.adjust(latency)
-            self.runtime.record_response(status, latency, weight=64, degraded=DEGRADED_KEY in scope)
+            first_byte = answered - started if answered != started else latency
+            self.runtime.record_response(
+                status, first_byte, weight=64, degraded=DEGRADED_KEY in scope
+            )
             if shedder.waiters:
                 shedder.release()
 
@@ -401,12 +433,13 @@ class GateMiddleware:
             return
         status = 500
         monotonic = self.clock.monotonic
-        started = monotonic()
+        started = answered = monotonic()
 
         async def send_and_watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = monotonic()
                 if set_cookie is not None:
                     message["headers"] = [*message.get("headers", []), (b"set-cookie", set_cookie)]
             await send(message)
@@ -417,7 +450,9 @@ class GateMiddleware:
         try:
             ran = await self.shedder.run(criticality, call)
         finally:
-            runtime.record_response(status, monotonic() - started, degraded=DEGRADED_KEY in scope)
+            # To the answer's start: a slow client's download is not a slow application.
+            ended = answered if answered != started else monotonic()
+            runtime.record_response(status, ended - started, degraded=DEGRADED_KEY in scope)
         if not ran:
             runtime.stats["shed"] += 1
             retry = self.settings.retry_after_shed_s

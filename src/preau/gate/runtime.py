@@ -3,7 +3,8 @@
 Once a second it reads the shared counters (cached for every poll), runs one round of
 admissions, adapts the admission rate, and every couple of seconds flushes the passes
 and tickets it saw. When the shared store is unreachable it admits from its own share of
-capacity (capacity ÷ expected process count) until the store answers again. Time comes
+capacity and of the configured rate (each ÷ the expected process count) until the store
+answers again. Time comes
 from the injected clock; the rounds' cadence runs on the event loop's timers.
 """
 
@@ -29,6 +30,7 @@ from preau.domain.admission import (
     adjust_rate,
     attack_detected,
     candidates_after,
+    cut_factor,
     expected_lane_rates,
     honest_wait,
     judge_health,
@@ -122,7 +124,8 @@ class GateRuntime:
         # A ticket's first polls were seen: report the tickets at the next round.
         self._report_tickets_soon = False
         self.stats: Counter[str] = Counter()
-        self.health = [0, 0, 0]  # requests, errors, slow: since the last adaptation
+        # Requests, errors, slow, over the latency bound: since the last adaptation.
+        self.health = [0, 0, 0, 0]
         self.loop_lag_total = 0.0
         self.loop_lag_samples = 0
         # CPU time of this process and wall time at the start of the health period.
@@ -352,48 +355,86 @@ class GateRuntime:
             return configured
         return min(configured, snapshot.rate)
 
+    def rate_for(self, snapshot: QueueSnapshot, share: int) -> float:
+        """This process's admission rate: the shared queue's rate in force, or, admitting
+        from its own queue while the shared store is unreachable, its share of the
+        configured rate. (The local queue's stored rate is that share already: dividing it
+        again at each round took 20 a second down to 0.3 in the redis-stop drill.)"""
+        if share == 1:
+            return self.current_rate(snapshot)
+        return self.settings.admission_rate_per_s / share
+
+    def _adapt(self, rate: float, now: float, since: float) -> float | None:
+        """One step of the AIMD on the shared rate, judged on this process's health since
+        the last step; None while there is nothing to change yet."""
+        settings = self.settings
+        requests, errors, slow, over_bound = self.health
+        lag = self.loop_lag_total / max(1, self.loop_lag_samples)
+        cpu_then, wall_then = self._cpu_since
+        clock = self.clock
+        cpu_share = (clock.process_time() - cpu_then) / max(1e-6, clock.monotonic() - wall_then)
+        healthy = judge_health(
+            Health(
+                requests, errors, slow, loop_lag_s=lag, cpu_share=cpu_share, over_bound=over_bound
+            ),
+            error_ratio_limit=settings.error_ratio_limit,
+            slow_ratio_limit=settings.slow_ratio_limit,
+            minimum_requests=20,
+            loop_lag_limit=settings.loop_lag_limit_s,
+            over_bound_ratio_limit=settings.over_bound_ratio_limit,
+        )
+        # Back off as soon as trouble shows, but not again before the cut could take
+        # effect: a transient (a rush of arrivals) must not compound into a collapse.
+        # Grow back only after a calm period.
+        cut_again = now - self._last_cut_at >= _DECREASE_AGAIN_AFTER_S
+        if not ((healthy is False and cut_again) or since >= _ADAPT_EVERY_S):
+            return None
+        if healthy is False:
+            if not cut_again:
+                healthy = None  # too soon after the last cut: hold the rate
+            else:
+                self._last_cut_at = now
+        self.health = [0, 0, 0, 0]
+        self.loop_lag_total, self.loop_lag_samples = 0.0, 0
+        self._cpu_since = (clock.process_time(), clock.monotonic())
+        decrease = 0.9
+        if healthy is False:
+            # A cut acts on the admissions people get: a configured rate above the
+            # arrivals (20 a second for 5 arrivals) is cut to no effect.
+            observed = sum(self.lane_rates)
+            if 0 < observed < rate:
+                rate = observed
+            decrease = cut_factor(
+                Health(
+                    requests,
+                    errors,
+                    slow,
+                    # Over the bound counts as judged: only while the loop is on time.
+                    over_bound=over_bound if lag <= settings.loop_lag_limit_s else 0,
+                ),
+                slow_ratio_limit=settings.slow_ratio_limit,
+            )
+        return adjust_rate(
+            rate,
+            healthy,
+            minimum=settings.adaptive_minimum_rate_per_s,
+            maximum=settings.admission_rate_per_s,
+            increase=settings.adaptive_increase_per_s,
+            decrease_factor=decrease,
+        )
+
     async def _admit(
         self, store: AdmissionStore, view: StoreView, now: float, *, share: int
     ) -> bool:
         settings = self.settings
         snapshot = view.queue
-        rate = self.current_rate(snapshot) / share
+        rate = self.rate_for(snapshot, share)
         rate_at = view.rate_at
         since = now - view.rate_at
         if settings.adaptive and share == 1 and since >= _DECREASE_AFTER_S:
-            requests, errors, slow = self.health
-            lag = self.loop_lag_total / max(1, self.loop_lag_samples)
-            cpu_then, wall_then = self._cpu_since
-            clock = self.clock
-            cpu_share = (clock.process_time() - cpu_then) / max(1e-6, clock.monotonic() - wall_then)
-            healthy = judge_health(
-                Health(requests, errors, slow, loop_lag_s=lag, cpu_share=cpu_share),
-                error_ratio_limit=settings.error_ratio_limit,
-                slow_ratio_limit=settings.slow_ratio_limit,
-                minimum_requests=20,
-                loop_lag_limit=settings.loop_lag_limit_s,
-            )
-            # Back off as soon as trouble shows, but not again before the cut could take
-            # effect: a transient (a rush of arrivals) must not compound into a collapse.
-            # Grow back only after a calm period.
-            cut_again = now - self._last_cut_at >= _DECREASE_AGAIN_AFTER_S
-            if (healthy is False and cut_again) or since >= _ADAPT_EVERY_S:
-                if healthy is False:
-                    if not cut_again:
-                        healthy = None  # too soon after the last cut: hold the rate
-                    else:
-                        self._last_cut_at = now
-                self.health = [0, 0, 0]
-                self.loop_lag_total, self.loop_lag_samples = 0.0, 0
-                self._cpu_since = (self.clock.process_time(), self.clock.monotonic())
-                rate = adjust_rate(
-                    rate,
-                    healthy,
-                    minimum=settings.adaptive_minimum_rate_per_s,
-                    maximum=settings.admission_rate_per_s,
-                    increase=settings.adaptive_increase_per_s,
-                )
-                rate_at = now
+            adapted = self._adapt(rate, now, since)
+            if adapted is not None:
+                rate, rate_at = adapted, now
         metrics.ADMISSION_RATE.set(rate * share)
         plan = plan_admissions(
             snapshot,
@@ -432,6 +473,8 @@ class GateRuntime:
             for lane in Lane:
                 if granted[lane]:
                     metrics.ADMITTED.labels(lane.name.lower()).inc(granted[lane])
+            if share != 1:
+                metrics.LOCAL_ADMISSIONS.inc(sum(granted))
         return granted is not None
 
     async def flush(self, *, force: bool = False) -> None:
@@ -558,7 +601,7 @@ class GateRuntime:
         wait = honest_wait(
             ahead,
             expected_rate=expected_lane_rates(
-                self.current_rate(snapshot) / share, snapshot.waiting, weights
+                self.rate_for(snapshot, share), snapshot.waiting, weights
             )[lane],
             observed_rate=self.lane_rates[lane] if share == 1 else 0.0,
             full=full,
@@ -636,15 +679,31 @@ class GateRuntime:
     def record_response(
         self, status: int, latency: float, *, weight: int = 1, degraded: bool = False
     ) -> None:
-        """Count one response (or a sample standing for ``weight`` of them) for the AIMD.
-        A degraded answer (the database unreachable: ``asgi.DEGRADED_KEY``) is left out:
-        fewer admissions cannot bring the database back, and the rate would stay cut long
-        after it is (docs/reliability.md)."""
+        """Count one response for the AIMD: its latency, and its status standing for
+        ``weight`` of them (the hot path samples statuses, one in ``weight``, but times
+        every request: :meth:`record_latency`). A degraded answer (the database
+        unreachable: ``asgi.DEGRADED_KEY``) is left out: fewer admissions cannot bring the
+        database back, and the rate would stay cut long after it is
+        (docs/reliability.md)."""
         if degraded:
             return
         health = self.health
-        health[0] += weight
+        health[0] += 1
         if status >= 500:
             health[1] += weight
         if latency > self.settings.latency_target_s:
-            health[2] += max(1, weight)
+            health[2] += 1
+            if latency > self.settings.latency_bound_s:
+                health[3] += 1
+
+    def record_latency(self, latency: float, degraded: bool = False) -> None:
+        """Count one admitted request's latency (the hot path's, status not seen). A slow
+        database shows here only: it raises neither this process's CPU nor its loop lag."""
+        if degraded:
+            return
+        health = self.health
+        health[0] += 1
+        if latency > self.settings.latency_target_s:
+            health[2] += 1
+            if latency > self.settings.latency_bound_s:
+                health[3] += 1

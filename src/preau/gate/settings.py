@@ -35,6 +35,10 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     adaptive_increase_per_s: float = 2.0  # added to the rate after each healthy period
     latency_target_s: float = 0.5  # an admitted request slower than this counts as slow
     slow_ratio_limit: float = 0.1  # more than this share of slow requests: unhealthy
+    # The admitted p99's bound: more than ``over_bound_ratio_limit`` of the admitted
+    # requests slower than this (a slow database, docs/reliability.md): unhealthy.
+    latency_bound_s: float = 1.0
+    over_bound_ratio_limit: float = 0.01
     error_ratio_limit: float = 0.05  # more than this share of 5xx answers: unhealthy
     loop_lag_limit_s: float = 0.05  # event loop running this late on average: unhealthy
     idle_timeout_s: float = 300.0  # a pass unused for this long frees its slot
