@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -84,7 +85,8 @@ PASSWORD = "cheval correct agrafe"  # noqa: S105 - the bench pupils' password
 POSTGRES_ADMIN = os.environ.get(
     "PREAU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-DATABASE = "preau_bench_capacity"
+# Named after the checkout, as the tests' databases are: two worktrees may calibrate at once.
+DATABASE = "preau_bench_capacity_" + hashlib.blake2s(str(ROOT).encode(), digest_size=3).hexdigest()
 UAI = "0759998Y"
 BASE_URL = "http://preau.test"
 

@@ -1,8 +1,8 @@
-"""Préau as a SAML 2.0 service provider (pysaml2, signatures by Debian's xmlsec1) for
-EduConnect and the académies' identity providers: metadata, the request, the signed
-answer checked, the person found, single logout. docs/sso.md.
+"""Préau as a SAML 2.0 service provider (pysaml2, signatures checked in process by
+``signatures``) for EduConnect and the académies' identity providers: metadata, the
+request, the signed answer checked, the person found, single logout. docs/sso.md.
 
-pysaml2 is synchronous and runs xmlsec1 as a subprocess: every call runs in a thread. What
+pysaml2 is synchronous and its checks take milliseconds: every call runs in a thread. What
 must outlive one request (the pending request ids, the assertion ids already used, who to
 log out) is kept in the shared state, so any process may receive the answer."""
 
@@ -30,6 +30,7 @@ from preau.actions.accounts import LoginResult
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.actions.sso.people import find_person, sign_in
+from preau.actions.sso.signatures import security_context
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import Actor, Profile
 from preau.domain.sso import SamlProvider, identifier_of, safe_relay_state
@@ -78,7 +79,6 @@ class SamlServiceProvider:
         key_file: str,
         cert_file: str,
         identifier_attributes: tuple[str, ...],
-        xmlsec_binary: str,
     ) -> None:
         self.providers = {provider.name: provider for provider in providers}
         self.entity_id = f"{base_url}/sso/saml/metadata"
@@ -106,7 +106,10 @@ class SamlServiceProvider:
             },
             "key_file": key_file,
             "cert_file": cert_file,
-            "xmlsec_binary": xmlsec_binary,
+            # Not used: the client's security context is replaced by ours (signatures
+            # module) before any use; this backend is the one pysaml2 builds without
+            # needing an xmlsec1 binary.
+            "crypto_backend": "XMLSecurity",
             "allow_unknown_attributes": True,
             "accepted_time_diff": 60,  # clocks of the two sides may differ by a minute
             "metadata": _metadata_sources(providers),
@@ -129,7 +132,10 @@ class SamlServiceProvider:
         # when this (IdP-side) setting is on; for an SP that is the identity provider's
         # LogoutRequest, which must be signed: anyone could end anyone's session otherwise.
         config.setattr("idp", "want_authn_requests_signed", True)
-        return Saml2Client(config=config)
+        client = Saml2Client(config=config)
+        client.sec = security_context(config)
+        client.metadata.security = client.sec
+        return client
 
     def provider(self, name: str) -> SamlProvider:
         provider = self.providers.get(name)
