@@ -16,10 +16,8 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from xml.etree.ElementTree import ParseError
 
-from defusedxml import ElementTree  # type: ignore[import-untyped]  # no stubs
-from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]  # no stubs
+from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
@@ -40,6 +38,7 @@ log = logging.getLogger("preau.sso")
 
 PENDING_SECONDS = 600  # how long a sign-in may take at the identity provider
 MAX_MESSAGE_BYTES = 256 * 1024
+HEAD_BYTES = 2048  # read until the root's start tag, which comes first
 
 NO_PROVIDER = lazy("This identity provider is not configured for Préau.")
 EXPIRED = lazy(
@@ -192,11 +191,24 @@ def _decode(message: str) -> bytes:
 
 def _in_response_to(xml: bytes) -> str:
     """The request an answer claims to answer, read before it is verified only to find
-    which pending request to verify it against."""
+    which pending request to verify it against: from the root's start tag alone, so the
+    event loop does not parse the whole answer (pysaml2 does, in its thread)."""
+    if b"<!DOCTYPE" in xml:  # SAML has none; entities are a way to make parsers work
+        raise InvalidInput(UNREADABLE)
+    parser = etree.XMLPullParser(
+        events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    root = None
     try:
-        root = ElementTree.fromstring(xml)
-    except (ParseError, DefusedXmlException, ValueError):
+        for offset in range(0, len(xml), HEAD_BYTES):
+            parser.feed(xml[offset : offset + HEAD_BYTES])
+            root = next((element for _event, element in parser.read_events()), None)
+            if root is not None:
+                break
+    except etree.XMLSyntaxError:
         raise InvalidInput(UNREADABLE) from None
+    if root is None or root.getroottree().docinfo.internalDTD is not None:
+        raise InvalidInput(UNREADABLE)
     in_response_to = root.get("InResponseTo")
     if not in_response_to or len(in_response_to) > 200:
         raise InvalidInput(UNSOLICITED)
@@ -219,15 +231,11 @@ async def finish_login(
     safe_relay_state(relay_state)
     xml = _decode(saml_response)
     request_id = _in_response_to(xml)
-    pending_raw = await services.state.get(_pending_key(request_id))
+    # The request is answered once: taken and deleted at once, so a second answer to it (a
+    # replay, or the same answer posted twice at the same moment) finds nothing.
+    pending_raw = await services.state.take(_pending_key(request_id))
     if pending_raw is None:
         raise InvalidInput(EXPIRED)
-    # The request is answered once: a second answer to it (a replay) finds it used.
-    if not await services.state.add(
-        f"sso:saml:answered:{request_id}", b"1", ttl_seconds=PENDING_SECONDS
-    ):
-        raise InvalidInput(EXPIRED)
-    await services.state.delete(_pending_key(request_id))
     pending = json.loads(pending_raw)
     provider = sp.provider(str(pending["provider"]))
     client = await sp.client()
