@@ -132,8 +132,11 @@ class SamlServiceProvider:
         # LogoutRequest, which must be signed: anyone could end anyone's session otherwise.
         config.setattr("idp", "want_authn_requests_signed", True)
         client = Saml2Client(config=config)
+        # Signatures checked in process (signatures module), by every part that checks one.
         client.sec = security_context(config)
         client.metadata.security = client.sec
+        for source in client.metadata.metadata.values():
+            source.security = client.sec
         return client
 
     def provider(self, name: str) -> SamlProvider:
