@@ -253,3 +253,24 @@ async def test_signing_and_decrypting_in_process(
     assert PUPIL_A in clear
     with pytest.raises(saml2.sigver.DecryptError):
         crypto.decrypt(encrypted, saml_keys.idp_key)
+
+
+def test_libxmlsec_reads_no_uri_at_all(saml_keys: Keys, tmp_path: Path) -> None:
+    """Behind the checks: once Préau's backend is loaded, libxmlsec has no input callbacks,
+    so a Reference to a file (or a URL) cannot be read even by a context built by hand."""
+    import xmlsec
+
+    import preau.actions.sso.signatures  # noqa: F401 - loading it removes the callbacks
+
+    outside = tmp_path / "outside.xml"
+    outside.write_text("<secret>read me</secret>")
+    root = etree.fromstring(b"<root/>")
+    signature = xmlsec.template.create(
+        root, xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformRsaSha256
+    )
+    root.append(signature)
+    xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri=outside.as_uri())
+    context = xmlsec.SignatureContext()
+    context.key = xmlsec.Key.from_file(saml_keys.idp_key, xmlsec.constants.KeyDataFormatPem)
+    with pytest.raises(xmlsec.Error):
+        context.sign(signature)

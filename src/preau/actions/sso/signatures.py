@@ -71,12 +71,6 @@ SIGNATURE_TRANSFORMS = (
 # The attributes an element is found by (xml:id always is, for libxml2): one id, one element.
 ID_ATTRIBUTES = ("ID", "Id", "id", "{http://www.w3.org/XML/1998/namespace}id")
 
-# No entity is expanded, nothing is fetched, blank text and comments are kept (the
-# canonical form that was signed has them).
-PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, collect_ids=False
-)
-
 # libxmlsec reads a Reference's URI through its own input callbacks (files, http): none is
 # left, so even a URI that got past the checks below could not be read.
 xmlsec.cleanup_callbacks()
@@ -187,7 +181,12 @@ def security_context(config: Any) -> SecurityContext:
 def _parse(text: str | bytes) -> Any:
     data = text.encode() if isinstance(text, str) else text
     try:
-        root = etree.fromstring(data, PARSER)
+        # No entity is expanded, nothing is fetched, blank text and comments are kept (the
+        # canonical form that was signed has them). One parser per call: threads share none.
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False
+        )
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         raise SignatureError(f"unreadable XML: {error}") from None
     # A DTD could declare other attributes as IDs, so that ``#id`` means another element.
