@@ -196,7 +196,7 @@ def _in_response_to(xml: bytes) -> str:
     """The request an answer claims to answer, read before it is verified only to find
     which pending request to verify it against: from the root's start tag alone, so the
     event loop does not parse the whole answer (pysaml2 does, in its thread)."""
-    if b"<!DOCTYPE" in xml:  # SAML has none; entities are a way to make parsers work
+    if b"<!DOCTYPE" in xml:  # SAML has none; a DTD's entities can make a parser work hard
         raise InvalidInput(UNREADABLE)
     parser = etree.XMLPullParser(
         events=("start",), resolve_entities=False, no_network=True, load_dtd=False
