@@ -21,8 +21,9 @@ install: $(STAMP)
 
 # Debian packages the browser tests, benchmarks, virtual classes, make cluster (and
 # cluster-ha: Patroni, etcd, HAProxy, Redis Sentinel) and the
-# Kubernetes manifests' test (kubectl kustomize) and single sign-on (xmlsec1 for SAML; Node
-# and npm for the tests' OpenID provider) need (root only). A kubectl, node or npm from
+# Kubernetes manifests' test (kubectl kustomize) and single sign-on tests (xmlsec1 signs
+# for the tests' identity provider, Préau checks in process; Node and npm for the tests'
+# OpenID provider) need (root only). A kubectl, node or npm from
 # another package counts: Debian's cannot be installed over it (same files).
 system-deps:
 	@missing=""; for p in chromium wrk janus libjs-janus-gateway janus-tools coturn nftables libjs-katex poppler-utils nginx-light kubernetes-client ffmpeg xmlsec1 nodejs npm patroni etcd-server haproxy redis-sentinel; do dpkg -s $$p >/dev/null 2>&1 || { [ $$p = kubernetes-client ] && command -v kubectl >/dev/null; } || { [ $$p = nodejs ] && command -v node >/dev/null; } || { [ $$p = npm ] && command -v npm >/dev/null; } || missing="$$missing $$p"; done; \

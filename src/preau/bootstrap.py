@@ -157,7 +157,6 @@ def build_sso(settings: Settings) -> SingleSignOn:
             key_file=settings.saml_sp_key_file,
             cert_file=settings.saml_sp_cert_file,
             identifier_attributes=_names(settings.saml_identifier_attributes),
-            xmlsec_binary=settings.xmlsec_binary,
         )
     sso.oidc = {
         provider.name: OidcRelyingParty(

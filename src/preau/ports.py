@@ -63,6 +63,11 @@ class SharedState(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def take(self, key: str) -> bytes | None:
+        """Get and delete ``key`` at once: of callers racing for it, one gets the value
+        (single-use values: a pending sign-in answered once)."""
+        ...
+
     async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         """Add to an integer counter (created at 0) and return the new value.
 

@@ -83,7 +83,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     saml_sp_cert_file: str = ""
     # The attributes whose value is a person's roster identifier, tried in order.
     saml_identifier_attributes: str = "FrEduCtId,FrEduCtEleveINE,uid"
-    xmlsec_binary: str = "/usr/bin/xmlsec1"  # Debian's xmlsec1, which pysaml2 calls
     # OpenID Connect providers: ``name|label|issuer|client id|client secret|UAIs``, ``;``.
     oidc_providers: str = ""
     oidc_identifier_claims: str = "FrEduCtId,sub"

@@ -25,6 +25,17 @@ async def test_add_sets_only_once(shared_state: SharedState) -> None:
     assert await shared_state.add("once", b"z")
 
 
+async def test_take_gives_a_value_to_one_caller_only(shared_state: SharedState) -> None:
+    await shared_state.set("pending", b"p", ttl_seconds=10)
+    taken = await asyncio.gather(*(shared_state.take("pending") for _ in range(5)))
+    assert sorted(taken, key=lambda value: value is None) == [b"p", None, None, None, None]
+    assert await shared_state.get("pending") is None
+    assert await shared_state.take("never-set") is None
+    await shared_state.set("brief", b"b", ttl_seconds=0.05)
+    await asyncio.sleep(0.12)
+    assert await shared_state.take("brief") is None
+
+
 async def test_counters_count_and_expire(shared_state: SharedState) -> None:
     assert await shared_state.incr("c") == 1
     assert await shared_state.incr("c", 5) == 6

@@ -1,8 +1,8 @@
-"""Préau as a SAML 2.0 service provider (pysaml2, signatures by Debian's xmlsec1) for
-EduConnect and the académies' identity providers: metadata, the request, the signed
-answer checked, the person found, single logout. docs/sso.md.
+"""Préau as a SAML 2.0 service provider (pysaml2, signatures checked in process by
+``signatures``) for EduConnect and the académies' identity providers: metadata, the
+request, the signed answer checked, the person found, single logout. docs/sso.md.
 
-pysaml2 is synchronous and runs xmlsec1 as a subprocess: every call runs in a thread. What
+pysaml2 is synchronous and its checks take milliseconds: every call runs in a thread. What
 must outlive one request (the pending request ids, the assertion ids already used, who to
 log out) is kept in the shared state, so any process may receive the answer."""
 
@@ -16,10 +16,8 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from xml.etree.ElementTree import ParseError
 
-from defusedxml import ElementTree  # type: ignore[import-untyped]  # no stubs
-from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]  # no stubs
+from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
@@ -30,6 +28,7 @@ from preau.actions.accounts import LoginResult
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.actions.sso.people import find_person, sign_in
+from preau.actions.sso.signatures import security_context
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import Actor, Profile
 from preau.domain.sso import SamlProvider, identifier_of, safe_relay_state
@@ -39,6 +38,7 @@ log = logging.getLogger("preau.sso")
 
 PENDING_SECONDS = 600  # how long a sign-in may take at the identity provider
 MAX_MESSAGE_BYTES = 256 * 1024
+HEAD_BYTES = 2048  # read until the root's start tag, which comes first
 
 NO_PROVIDER = lazy("This identity provider is not configured for Préau.")
 EXPIRED = lazy(
@@ -78,7 +78,6 @@ class SamlServiceProvider:
         key_file: str,
         cert_file: str,
         identifier_attributes: tuple[str, ...],
-        xmlsec_binary: str,
     ) -> None:
         self.providers = {provider.name: provider for provider in providers}
         self.entity_id = f"{base_url}/sso/saml/metadata"
@@ -106,7 +105,10 @@ class SamlServiceProvider:
             },
             "key_file": key_file,
             "cert_file": cert_file,
-            "xmlsec_binary": xmlsec_binary,
+            # Not used: the client's security context is replaced by ours (signatures
+            # module) before any use; this backend is the one pysaml2 builds without
+            # needing an xmlsec1 binary.
+            "crypto_backend": "XMLSecurity",
             "allow_unknown_attributes": True,
             "accepted_time_diff": 60,  # clocks of the two sides may differ by a minute
             "metadata": _metadata_sources(providers),
@@ -129,7 +131,13 @@ class SamlServiceProvider:
         # when this (IdP-side) setting is on; for an SP that is the identity provider's
         # LogoutRequest, which must be signed: anyone could end anyone's session otherwise.
         config.setattr("idp", "want_authn_requests_signed", True)
-        return Saml2Client(config=config)
+        client = Saml2Client(config=config)
+        # Signatures checked in process (signatures module), by every part that checks one.
+        client.sec = security_context(config)
+        client.metadata.security = client.sec
+        for source in client.metadata.metadata.values():
+            source.security = client.sec
+        return client
 
     def provider(self, name: str) -> SamlProvider:
         provider = self.providers.get(name)
@@ -186,11 +194,24 @@ def _decode(message: str) -> bytes:
 
 def _in_response_to(xml: bytes) -> str:
     """The request an answer claims to answer, read before it is verified only to find
-    which pending request to verify it against."""
+    which pending request to verify it against: from the root's start tag alone, so the
+    event loop does not parse the whole answer (pysaml2 does, in its thread)."""
+    if b"<!DOCTYPE" in xml:  # SAML has none; a DTD's entities can make a parser work hard
+        raise InvalidInput(UNREADABLE)
+    parser = etree.XMLPullParser(
+        events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    root = None
     try:
-        root = ElementTree.fromstring(xml)
-    except (ParseError, DefusedXmlException, ValueError):
+        for offset in range(0, len(xml), HEAD_BYTES):
+            parser.feed(xml[offset : offset + HEAD_BYTES])
+            root = next((element for _event, element in parser.read_events()), None)
+            if root is not None:
+                break
+    except etree.XMLSyntaxError:
         raise InvalidInput(UNREADABLE) from None
+    if root is None or root.getroottree().docinfo.internalDTD is not None:
+        raise InvalidInput(UNREADABLE)
     in_response_to = root.get("InResponseTo")
     if not in_response_to or len(in_response_to) > 200:
         raise InvalidInput(UNSOLICITED)
@@ -213,15 +234,11 @@ async def finish_login(
     safe_relay_state(relay_state)
     xml = _decode(saml_response)
     request_id = _in_response_to(xml)
-    pending_raw = await services.state.get(_pending_key(request_id))
+    # The request is answered once: taken and deleted at once, so a second answer to it (a
+    # replay, or the same answer posted twice at the same moment) finds nothing.
+    pending_raw = await services.state.take(_pending_key(request_id))
     if pending_raw is None:
         raise InvalidInput(EXPIRED)
-    # The request is answered once: a second answer to it (a replay) finds it used.
-    if not await services.state.add(
-        f"sso:saml:answered:{request_id}", b"1", ttl_seconds=PENDING_SECONDS
-    ):
-        raise InvalidInput(EXPIRED)
-    await services.state.delete(_pending_key(request_id))
     pending = json.loads(pending_raw)
     provider = sp.provider(str(pending["provider"]))
     client = await sp.client()

@@ -61,6 +61,11 @@ class MemorySharedState:
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
 
+    async def take(self, key: str) -> bytes | None:
+        value = self._live(key)
+        self._values.pop(key, None)
+        return value
+
     async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         current = self._live(key)
         if current is None:

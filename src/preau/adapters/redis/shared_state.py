@@ -107,6 +107,10 @@ class RedisSharedState:
     async def delete(self, key: str) -> None:
         await _guard(lambda: self.client.delete(self.key(key)))
 
+    async def take(self, key: str) -> bytes | None:
+        value = await _guard(lambda: self.client.getdel(self.key(key)))
+        return value if value is None or isinstance(value, bytes) else value.encode()
+
     async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         px = 0 if ttl_seconds is None else max(1, int(ttl_seconds * 1000))
         value = await _guard(lambda: self._incr(keys=[self.key(key)], args=[amount, px]))
