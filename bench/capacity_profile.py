@@ -30,16 +30,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from preau import bootstrap
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import capacity_calibrate as calibration  # noqa: E402 - after the path fix above
-from gate_common import free_port  # noqa: E402
+import capacity_calibrate as calibration
+from gate_common import free_port
 
 HOMEWORK_ITEMS = calibration.HOMEWORK_ITEMS
 
 
 def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
     """Own time summed per installed package, per Préau module, per built-in."""
-    totals: collections.Counter[str] = collections.Counter()
+    totals: dict[str, float] = collections.defaultdict(float)
     for (file, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
         own = row[2]
         package = re.search(r"site-packages/([^/]+)", file)
@@ -52,7 +54,7 @@ def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
         else:
             key = f"built-in {function}" if file == "~" else file
         totals[key] += own
-    return totals.most_common()
+    return sorted(totals.items(), key=lambda item: -item[1])
 
 
 def instrument(arguments: argparse.Namespace, services: list[Any]) -> None:
@@ -83,6 +85,7 @@ def instrument(arguments: argparse.Namespace, services: list[Any]) -> None:
         await measure(self, name, make, count, **named)
         profile.disable()
         stats = pstats.Stats(profile)
+        stats.dump_stats(Path(tempfile.gettempdir()) / f"capacity-profile-{name}.prof")
         total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
         print(f"\n{name}: {1000 * total / count:.2f} ms of profiled CPU per request")
         stats.sort_stats("tottime").print_stats(arguments.top)
@@ -90,13 +93,13 @@ def instrument(arguments: argparse.Namespace, services: list[Any]) -> None:
             print(f"{1000 * seconds / count:8.3f} ms {100 * seconds / total:5.1f} %  {package}")
 
     calibration.Bench.measure = only  # type: ignore[method-assign]
-    build_services = calibration.bootstrap.build_services
+    build_services = bootstrap.build_services
 
     def keep(*given: Any, **named: Any) -> Any:
         services.append(build_services(*given, **named))
         return services[-1]
 
-    calibration.bootstrap.build_services = keep  # calibrate() wraps this one in turn
+    bootstrap.build_services = keep  # calibrate() wraps this one in turn
 
 
 async def run(arguments: argparse.Namespace) -> None:
