@@ -18,6 +18,10 @@ HEADERS_KEY = "preau.headers"
 # it adapts the admission rate to, since admitting fewer people cannot bring the database
 # back, and a cut would keep people waiting long after it is.
 DEGRADED_KEY = "preau.degraded"
+# A page made for each reader (a fresh form key in it) names with this response header
+# the content it was made from; the degraded layer keeps the person's copy of it only
+# when that changes, and takes the header off (web/degraded.py).
+COPY_TAG = b"x-preau-copy-tag"
 
 
 def headers_of(scope: Scope) -> dict[bytes, bytes]:

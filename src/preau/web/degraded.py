@@ -32,7 +32,7 @@ from preau.actions.degraded import (
     database_unavailable,
 )
 from preau.actions.sessions import Session
-from preau.asgi import DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.asgi import COPY_TAG, DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.i18n import lazy
 
 log = logging.getLogger("preau.degraded")
@@ -296,7 +296,8 @@ class _Watcher:
     rest, and keeps a copy of a kept read's ``200``."""
 
     __slots__ = (
-        "_send", "chunks", "held", "hold_all", "keep", "kept", "start", "started", "unavailable"
+        "_send", "chunks", "held", "hold_all", "keep", "kept", "start", "started", "tag",
+        "unavailable",
     )  # fmt: skip
 
     def __init__(self, send: Send, *, keep: bool, hold_all: bool = False) -> None:
@@ -309,6 +310,7 @@ class _Watcher:
         self.start: Message | None = None
         self.chunks: list[bytes] = []
         self.kept: tuple[bytes, bytes | None, bytes] | None = None
+        self.tag: bytes | None = None
 
     async def send(self, message: Message) -> None:
         if self.hold_all:
@@ -322,6 +324,7 @@ class _Watcher:
                 return
             self.started = True
             if self.keep and int(message["status"]) == 200:
+                message = self._tagged(message, headers)
                 self.start = message
             else:
                 self.keep = False
@@ -339,10 +342,17 @@ class _Watcher:
                     found[name.lower()] = value
                 self.kept = (
                     found.get(b"content-type", b"application/octet-stream"),
-                    found.get(b"etag"),
+                    found.get(b"etag") or self.tag,
                     b"".join(self.chunks),
                 )
         await self._send(message)
+
+    def _tagged(self, message: Message, headers: list[tuple[bytes, bytes]]) -> Message:
+        """Take the copy's tag (``asgi.COPY_TAG``) off the answer, and keep it."""
+        self.tag = next((value for name, value in headers if name == COPY_TAG), None)
+        if self.tag is None:
+            return message
+        return {**message, "headers": [(n, v) for n, v in headers if n != COPY_TAG]}
 
     def _hold(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -350,7 +360,10 @@ class _Watcher:
             self.unavailable = int(message["status"]) == 503 and any(
                 name == MARKER for name, _ in headers
             )
-            message = {**message, "headers": [(n, v) for n, v in headers if n != MARKER]}
+            message = {
+                **message,
+                "headers": [(n, v) for n, v in headers if n not in (MARKER, COPY_TAG)],
+            }
             self.held = []
         if self.held is not None:
             self.held.append(message)
