@@ -170,6 +170,7 @@ COVERED_BY = {
     "access_homework_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_hand_ins_by_homework_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_hand_in_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "access_own_hand_in": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_file_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_conversation_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
     "access_announcement_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),

@@ -304,10 +304,11 @@ async def own_homework_page(
         confirmation = template.render(done=done).encode()
         cookies.append(confirmation_cookie(services, homework_id, "", max_age=0))
     body = _own_page_for_reader(services, page, cookies_in, confirmation)
-    headers = {"cache-control": "no-store"}
     if not confirmation:
-        headers[COPY_TAG.decode()] = copy_tag(entry, locale).decode()
-    return Response(body, media_type="text/html", headers=headers, cookies=cookies)
+        request.scope["state"][COPY_TAG] = copy_tag(entry, locale)
+    return Response(
+        body, media_type="text/html", headers={"cache-control": "no-store"}, cookies=cookies
+    )
 
 
 def _own_page_for_reader(
@@ -330,11 +331,9 @@ def copy_tag(entry: CachedHomework, locale: str) -> bytes:
 HOMEWORK_PREFIX = "/homework/"
 
 
-def warm_own_homework(
-    services: Services, session: Session, scope: Scope
-) -> tuple[bytes, bytes] | None:
+def warm_own_homework(services: Services, session: Session, scope: Scope) -> bytes | None:
     """The pupil's own homework page from a warm entry, as :func:`own_homework_page`
-    makes it, and its copy tag; None for everything else: another profile, a query
+    makes it (its copy tag too); None for everything else: another profile, a query
     string (``pupil=``, ``done=``), a confirmation to show, another path under
     ``/homework/``, a cold entry or a page not rendered yet in the reader's locale."""
     actor = session.actor
@@ -352,7 +351,8 @@ def warm_own_homework(
     page = None if entry is None else entry.pages.get(locale)
     if page is None or entry is None:
         return None
-    return _own_page_for_reader(services, page, cookies, b""), copy_tag(entry, locale)
+    state[COPY_TAG] = copy_tag(entry, locale)
+    return _own_page_for_reader(services, page, cookies, b"")
 
 
 OWN_HOMEWORK_PAGE = WarmPage(

@@ -180,7 +180,8 @@ class Degraded:
             key,
             StaleCopy(
                 content_type=content_type,
-                etag=self.copies.etag_of(etag, body),
+                # A page made per reader is named by what it was made from (COPY_TAG).
+                etag=scope["state"].get(COPY_TAG) or self.copies.etag_of(etag, body),
                 body=body,
                 saved_at=time.time(),
             ),
@@ -296,8 +297,7 @@ class _Watcher:
     rest, and keeps a copy of a kept read's ``200``."""
 
     __slots__ = (
-        "_send", "chunks", "held", "hold_all", "keep", "kept", "start", "started", "tag",
-        "unavailable",
+        "_send", "chunks", "held", "hold_all", "keep", "kept", "start", "started", "unavailable"
     )  # fmt: skip
 
     def __init__(self, send: Send, *, keep: bool, hold_all: bool = False) -> None:
@@ -310,7 +310,6 @@ class _Watcher:
         self.start: Message | None = None
         self.chunks: list[bytes] = []
         self.kept: tuple[bytes, bytes | None, bytes] | None = None
-        self.tag: bytes | None = None
 
     async def send(self, message: Message) -> None:
         if self.hold_all:
@@ -324,7 +323,6 @@ class _Watcher:
                 return
             self.started = True
             if self.keep and int(message["status"]) == 200:
-                message = self._tagged(message, headers)
                 self.start = message
             else:
                 self.keep = False
@@ -342,17 +340,10 @@ class _Watcher:
                     found[name.lower()] = value
                 self.kept = (
                     found.get(b"content-type", b"application/octet-stream"),
-                    found.get(b"etag") or self.tag,
+                    found.get(b"etag"),
                     b"".join(self.chunks),
                 )
         await self._send(message)
-
-    def _tagged(self, message: Message, headers: list[tuple[bytes, bytes]]) -> Message:
-        """Take the copy's tag (``asgi.COPY_TAG``) off the answer, and keep it."""
-        self.tag = next((value for name, value in headers if name == COPY_TAG), None)
-        if self.tag is None:
-            return message
-        return {**message, "headers": [(n, v) for n, v in headers if n != COPY_TAG]}
 
     def _hold(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -362,7 +353,7 @@ class _Watcher:
             )
             message = {
                 **message,
-                "headers": [(n, v) for n, v in headers if n not in (MARKER, COPY_TAG)],
+                "headers": [(n, v) for n, v in headers if n != MARKER],
             }
             self.held = []
         if self.held is not None:

@@ -101,15 +101,14 @@ class WarmPage:
     """A hot page of one object (``/homework/<id>``), answered before the router when
     warm. Unlike a :class:`WarmRead` it carries no ETag: each answer is made for its
     reader (their CSRF token, a fresh form key), so it is never revalidated. ``answer``
-    gives the body and what it was made from (``asgi.COPY_TAG``), or None whenever the
-    page's handler must take the request (another profile, a query string, a cold
-    entry); it reads the same cache entry as the handler, under the same versions, and
-    does no I/O."""
+    gives the body, or None whenever the page's handler must take the request (another
+    profile, a query string, a cold entry); it reads the same cache entry as the
+    handler, under the same versions, and does no I/O."""
 
     prefix: str
     media_type: bytes
     cache_control: bytes
-    answer: Callable[[Services, Session, Scope], tuple[bytes, bytes] | None]
+    answer: Callable[[Services, Session, Scope], bytes | None]
 
 
 def page_for_reader(services: Services, page: bytes | None, etag: str, scope: Scope) -> Warm | None:
@@ -125,6 +124,7 @@ def page_for_reader(services: Services, page: bytes | None, etag: str, scope: Sc
         secret=services.settings.secret_key,
         cookies=state["cookies"],
     )
+    state[COPY_TAG] = f"{etag}-{state['locale']}".encode()  # the same for every reader
     return body, reader_etag.encode()
 
 
@@ -196,15 +196,13 @@ class WarmReads:
         for page in self.pages:
             if path.startswith(page.prefix):
                 session: Session | None = scope["state"].get("session")
-                answer = None if session is None else page.answer(self.services, session, scope)
-                if answer is None:
+                body = None if session is None else page.answer(self.services, session, scope)
+                if body is None:
                     return False
-                body, tag = answer
                 headers = [
                     (b"content-type", page.media_type),
                     (b"cache-control", page.cache_control),
                     (b"content-length", b"%d" % len(body)),
-                    (COPY_TAG, tag),
                 ]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})

@@ -56,7 +56,7 @@ from preau.domain.classwork import (
     is_late,
     next_state,
 )
-from preau.domain.errors import Conflict, InvalidInput
+from preau.domain.errors import Conflict, InvalidInput, PreauError
 from preau.domain.people import Actor, Profile
 from preau.i18n import lazy
 
@@ -334,12 +334,15 @@ async def turn_in(
     """The pupil turns work in: text and files. Late is decided here, from the due time
     with the pupil's extension; after the cut-off nothing is accepted, whatever the route.
     The write of the morning: a pupil's first turn-in is one read (the homework, the
-    hand-in, the extension and the name, access decided), the key's look-up and four
-    writes (the hand-in, its event, the pupil's read version, the key with its answer)."""
+    hand-in, the extension and the name, access decided) and four writes (the hand-in,
+    its event, the pupil's read version, the key with its answer). A key already used is
+    found by that last write failing (a retry is rare): the work is rolled back, and the
+    first answer given, as when the key is looked up first."""
     now = services.now()
     key = check_idempotency_key(submission.idempotency_key)
     action_name = f"turn_in:{homework_id}"
     text = check_long_text(submission.text, "text", MAX_HAND_IN_TEXT)
+    working = False  # the checks a retry gets again are passed: the work has begun
     try:
         async with (
             stored_uploads(services, actor, uploads or []) as stored,
@@ -360,12 +363,7 @@ async def turn_in(
             if not work.hand_in_expected:
                 raise Conflict(NO_HAND_IN)
             check_hand_in_open(now, deadlines[1])
-            if key is not None:
-                replay = await _replayed(connection, actor, key, action_name)
-                if replay is not None:
-                    for item in stored:  # a retry's files are already in the first answer
-                        await services.files.delete(item.key)
-                    return replay
+            working = True
             view, versions = await _do_turn_in(
                     connection, services, actor, work=work, existing=existing, text=text,
                     submission=submission, stored=stored, deadlines=deadlines, now=now,
@@ -383,9 +381,12 @@ async def turn_in(
                         "created_at": now,
                     },
                 )
-    except IntegrityError:
-        # The same key arrived twice at once: the first one won; answer as it did.
-        if key is None:
+    except (IntegrityError, PreauError) as error:
+        # The key was used already (a retry, or the same request twice at once): nothing
+        # of this one was kept (its files are removed again); answer as the first did, or
+        # refuse a key used for another request. Without a key, or failing before the
+        # work began (what a retry is refused for too), the error stands.
+        if key is None or (isinstance(error, PreauError) and not working):
             raise
         async with services.engine.connect() as connection:
             replay = await _replayed(connection, actor, key, action_name)
