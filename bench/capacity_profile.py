@@ -7,7 +7,8 @@ Runs ``bench/capacity_calibrate.py``'s world and requests (the real app through 
 PostgreSQL and a private Redis), but measures only the named request types, ``--scale``
 times the quick counts. ``--profile`` runs them under cProfile with the thread's CPU clock
 (not wall time: the machine is shared) and prints the functions by own time and the time
-by package; ``--statements`` prints the SQL of one request. Without either it prints the
+by package (the stats are kept in ``<temp dir>/capacity-profile-<name>.prof`` for
+``pstats``); ``--statements`` prints the SQL of one request. Without either it prints the
 calibration's line (CPU per request, statements, Redis commands) for each, so a change
 can be measured on the requests it touches in a few seconds.
 """
