@@ -170,6 +170,7 @@ COVERED_BY = {
     "access_homework_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_hand_ins_by_homework_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_hand_in_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
+    "access_own_hand_in": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_file_by_id": (CLASSWORK_MATRIX, "test_classwork_matrix"),
     "access_conversation_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
     "access_announcement_by_id": (MESSAGES_MATRIX, "test_conversation_and_announcement_matrix"),
@@ -227,7 +228,15 @@ COVERED_BY = {
 }
 # The facts and the raising the access functions share: not object types of their own.
 SHARED_HELPERS = frozenset(
-    {"enforce", "child_ids", "teaches", "is_set_for", "pupil_facts", "marks_refusal"}
+    {
+        "enforce",
+        "child_ids",
+        "teaches",
+        "teaches_pupil",
+        "is_set_for",
+        "pupil_facts",
+        "marks_refusal",
+    }
 )
 
 

@@ -18,6 +18,10 @@ HEADERS_KEY = "preau.headers"
 # it adapts the admission rate to, since admitting fewer people cannot bring the database
 # back, and a cut would keep people waiting long after it is.
 DEGRADED_KEY = "preau.degraded"
+# A page made for each reader (their CSRF token, a fresh form key in it) names under this
+# key of ``scope["state"]`` the content it was made from; the degraded layer rewrites the
+# person's kept copy of it only when that changes, not for every reader (web/degraded.py).
+COPY_TAG = "preau.copy_tag"
 
 
 def headers_of(scope: Scope) -> dict[bytes, bytes]:

@@ -93,7 +93,7 @@ from preau.web.dependencies import dependencies
 from preau.web.errors import check_request, exception_handlers
 from preau.web.idempotency import IdempotencyKeys
 from preau.web.middleware import Edge, SessionMiddleware
-from preau.web.warm import WarmRead, WarmReads
+from preau.web.warm import WarmPage, WarmRead, WarmReads
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -365,6 +365,8 @@ WARM_READS: tuple[WarmRead[Any, Any], ...] = (
     api_timetable.WEEK_JSON,
     web_timetable.WEEK_PAGE,
 )
+# The hot pages of one object each, answered the same way (no ETag: made per reader).
+WARM_PAGES: tuple[WarmPage, ...] = (web_classwork.OWN_HOMEWORK_PAGE,)
 
 
 def around(
@@ -380,7 +382,8 @@ def around(
     app: ASGIApp = Degraded(
         SessionMiddleware(
             IdempotencyKeys(
-                WarmReads(router, services=services, reads=WARM_READS), services=services
+                WarmReads(router, services=services, reads=WARM_READS, pages=WARM_PAGES),
+                services=services,
             ),
             services=services,
             session_seconds=settings.session_seconds,

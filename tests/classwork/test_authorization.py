@@ -64,7 +64,12 @@ async def setup(app: App, world: dict[str, School], clock: Clock) -> dict[str, A
         f"/api/v1/homework/{work['id']}/turn-in",
         json={"text": "ok", "file_ids": [handed.json()["id"]]},
     )
+    # Not turned in yet: for everyone's turn-in; set for the class, or for the pupil alone.
+    fresh = await post_homework(teacher, world["a"], clock)
+    chosen = await post_homework(teacher, world["a"], clock, pupil_ids=[world["a"].people["pupil"]])
     return {
+        "fresh": fresh["id"],
+        "chosen": chosen["id"],
         "homework": work["id"],
         "attachment": attachment.json()["id"],
         "hand_in_file": handed.json()["id"],
@@ -114,6 +119,11 @@ async def test_classwork_matrix(app: App, world: dict[str, School], clock: Clock
             got = (await api.get(f"/api/v1/files/{ids[name]}")).status_code
             visible = home and role in (sees_homework if name == "attachment" else sees_hand_in)
             check(failures, who, f"download {name}", got, 200 if visible else 404)
+        for name in ("fresh", "chosen"):  # only the pupil it is set for turns it in
+            got = (
+                await api.post(f"/api/v1/homework/{ids[name]}/turn-in", json={"text": "Fait."})
+            ).status_code
+            check(failures, who, f"turn in {name}", got, 200 if home and role == "pupil" else 404)
         todo = (await api.get(f"/api/v1/pupils/{ids['pupil']}/todo")).status_code
         visible = home and role in ("admin", "staff", "teacher", "pupil", "parent")
         check(failures, who, "read the pupil's to-do", todo, 200 if visible else 404)

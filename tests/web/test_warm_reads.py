@@ -5,6 +5,7 @@ warm answer's ETag too."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from preau.bootstrap import (
     start_services,
     stop_services,
 )
+from preau.cookies import CONFIRMATION_COOKIE
 from preau.settings import Settings
 from preau.web.warm import WarmReads
 from tests.classwork.conftest import Api, Clock, post_homework
@@ -184,3 +186,106 @@ async def test_a_warm_read_is_only_for_whom_it_is_kept(
                 "/api/v1/conversations",
                 "/api/v1/timetable/week",
             ]
+
+
+def without_form_key(page: str) -> str:
+    return re.sub(r'name="idempotency_key" value="[^"]+"', 'name="idempotency_key"', page)
+
+
+async def test_a_pupils_warm_homework_page_is_answered_before_the_router_as_its_handler_does(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    """The pupil's own page for one homework (``WARM_PAGES``): cold through its handler,
+    warm before the router with the same bytes but a fresh form key; the handler again
+    for a query string, a confirmation to show, another reader, and once the homework
+    changed (the warm entry is dropped with the pupil's to-do version)."""
+    del engine
+    settings = make_settings(database_url, files_dir=tmp_path / "files")
+    async with process(settings) as running:
+        world = await build_world(running.services, await running.services.passwords.hash(PASSWORD))
+        async with (
+            running.client() as api_client,
+            running.client() as pupil,
+            running.client() as parent,
+        ):
+            teacher = Api(api_client, await api_token(api_client, "teacher.a"))
+            work = await post_homework(teacher, world["a"], Clock(), title="Servi")
+            path = f"/homework/{work['id']}"
+            await login(pupil, "pupil.a")
+            await login(parent, "parent.a")
+            running.count_routed()
+            cold = await pupil.get(path)
+            assert running.routed == [path]
+            running.refuse_routing()
+            warm = await pupil.get(path)
+            kept = [c for k, c in running.services.stale_copies.entries.items() if path in k]
+            again = await pupil.get(path)
+            kept_again = [c for k, c in running.services.stale_copies.entries.items() if path in k]
+            # Its copy for the degraded mode is kept once, not again for every fresh key.
+            assert len(kept) == 1
+            assert kept_again == kept
+            assert (cold.status_code, warm.status_code) == (200, 200)
+            assert without_form_key(warm.text) == without_form_key(cold.text)
+            assert warm.text != again.text  # a fresh key on every page sent
+            for header in ("content-type", "cache-control"):
+                assert warm.headers[header] == cold.headers[header], header
+            assert warm.headers["cache-control"] == "no-store"
+            assert "Servi" in warm.text
+
+            running.count_routed()
+            running.routed.clear()
+            await pupil.get(path, params={"done": "1"})
+            pupil.cookies.set(CONFIRMATION_COOKIE, "turned-in", path=path)
+            confirmed = await pupil.get(path)
+            pupil.cookies.delete(CONFIRMATION_COOKIE, path=path)
+            assert (await parent.get(path)).status_code in (200, 404)
+            await pupil.get(f"/homework/{work['id']}x")
+            edited = await teacher.patch(f"/api/v1/homework/{work['id']}", json={"title": "Revu"})
+            assert edited.status_code == 200, edited.text
+            fresh = await pupil.get(path)
+            api_path = f"/api/v1/homework/{work['id']}"
+            assert running.routed == [path, path, path, f"{path}x", api_path, path]
+            assert confirmed.status_code == 200
+            assert 'id="confirmation"' in confirmed.text
+            assert "Revu" in fresh.text
+            assert "Servi" not in fresh.text
+            running.refuse_routing()
+            assert "Revu" in (await pupil.get(path)).text
+
+
+async def test_a_page_made_per_reader_is_kept_for_the_degraded_mode_once_per_content(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    """The to-do page differs per reader (their CSRF token, their ETag): the pupil's copy
+    kept for when the database is down is written (here and to the shared state) when
+    the to-do changes, not again for each of their devices."""
+    del engine
+    settings = make_settings(database_url, files_dir=tmp_path / "files")
+    async with process(settings) as running:
+        world = await build_world(running.services, await running.services.passwords.hash(PASSWORD))
+        copies = running.services.stale_copies
+        async with (
+            running.client() as api_client,
+            running.client() as phone,
+            running.client() as laptop,
+        ):
+            teacher = Api(api_client, await api_token(api_client, "teacher.a"))
+            await post_homework(teacher, world["a"], Clock(), title="Servi")
+            await login(phone, "pupil.a")
+            await login(laptop, "pupil.a")
+
+            def kept() -> list[Any]:
+                return [copy for key, copy in copies.entries.items() if key.endswith(":/todo:-")]
+
+            on_phone = await phone.get("/todo")
+            first = kept()
+            on_laptop = await laptop.get("/todo")
+            assert on_phone.headers["etag"] != on_laptop.headers["etag"]  # one per reader
+            assert len(first) == 1
+            assert kept() == first
+            assert kept()[0].body == on_phone.content
+            await post_homework(teacher, world["a"], Clock(), title="Nouveau")
+            changed = await laptop.get("/todo")
+            assert "Nouveau" in changed.text
+            assert len(kept()) == 1
+            assert kept()[0].body == changed.content

@@ -56,24 +56,40 @@ def content_etag(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=10).hexdigest()
 
 
+def _bump_statement(insert: Any) -> Any:
+    """Built once per dialect: add one to a scope's counter, creating it at 1."""
+    now = sa.bindparam("now", type_=read_versions.c.updated_at.type)
+    return (
+        insert(read_versions)
+        .values(
+            school_id=sa.bindparam("school_id", type_=read_versions.c.school_id.type),
+            scope=sa.bindparam("scope", type_=read_versions.c.scope.type),
+            version=1,
+            updated_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=["school_id", "scope"],
+            set_={"version": read_versions.c.version + 1, "updated_at": now},
+        )
+        .returning(read_versions.c.version)
+    )
+
+
+_BUMP = {"postgresql": _bump_statement(postgresql.insert), "sqlite": _bump_statement(sqlite.insert)}
+
+
 async def bump_versions(
     connection: AsyncConnection, school_id: int, scopes: Iterable[str], *, now: datetime
 ) -> dict[str, int]:
     """Inside the writer's transaction: add one to each scope's counter; returns the new
     numbers, for :meth:`ReadVersions.announce` after the commit."""
-    insert: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = _BUMP[connection.dialect.name]
     bumped: dict[str, int] = {}
     for scope in sorted(set(scopes)):
-        statement = (
-            insert(read_versions)
-            .values(school_id=school_id, scope=scope, version=1, updated_at=now)
-            .on_conflict_do_update(
-                index_elements=["school_id", "scope"],
-                set_={"version": read_versions.c.version + 1, "updated_at": now},
-            )
-            .returning(read_versions.c.version)
+        result = await connection.execute(
+            statement, {"school_id": school_id, "scope": scope, "now": now}
         )
-        bumped[scope] = int((await connection.execute(statement)).scalar_one())
+        bumped[scope] = int(result.scalar_one())
     return bumped
 
 

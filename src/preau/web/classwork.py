@@ -9,6 +9,7 @@ own page for one homework is kept rendered the same way (:func:`own_homework_pag
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -24,11 +25,12 @@ from litestar.response import Redirect, Stream
 from preau import i18n
 from preau.actions import classwork
 from preau.actions.classwork.files import Download, Upload, download
-from preau.actions.classwork.todo import CachedTodo
+from preau.actions.classwork.todo import CachedHomework, CachedTodo
 from preau.actions.context import Services
 from preau.actions.directory import get_person, list_groups, relatives
+from preau.actions.sessions import Session
 from preau.actions.zones import school_zone
-from preau.asgi import Scope
+from preau.asgi import COPY_TAG, Scope
 from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
 from preau.domain.bounds import check_moment
 from preau.domain.classwork import (
@@ -49,13 +51,13 @@ from preau.web.guards import signed_in
 from preau.web.params import IdPath, IdQuery, form_id, form_ids
 from preau.web.render import (
     CSRF_MARK_BYTES,
-    csrf_token,
     environment,
     page_bytes,
+    reader_csrf,
     render,
 )
 from preau.web.render import translate_error as sentence
-from preau.web.warm import HTML, Warm, WarmRead, page_for_reader
+from preau.web.warm import HTML, Warm, WarmPage, WarmRead, page_for_reader
 
 Req = Request[Any, Any, Any]
 
@@ -274,7 +276,8 @@ async def own_homework_page(
     idempotency key put into it, and the confirmation of what they just did if the
     redirect from the form left one in a cookie (cleared by this page). Never
     revalidated with an ETag: a page kept by the browser would turn in with a key
-    already used."""
+    already used. When warm and without a confirmation, :data:`OWN_HOMEWORK_PAGE`
+    answers it before the router."""
     entry = await classwork.own_homework(services, actor, homework_id)
     locale = i18n.current_locale.get()
     page = entry.pages.get(locale)
@@ -292,21 +295,72 @@ async def own_homework_page(
             text=entry.hand_in.text,
         )
         entry.pages[locale] = page
-    done = request.scope["state"]["cookies"].get(CONFIRMATION_COOKIE)
+    cookies_in = request.scope["state"]["cookies"]
+    done = cookies_in.get(CONFIRMATION_COOKIE)
     confirmation = b""
     cookies: list[Cookie] = []
     if done is not None:
         template = environment.get_template("classwork/_confirmation.html")
         confirmation = template.render(done=done).encode()
         cookies.append(confirmation_cookie(services, homework_id, "", max_age=0))
-    body = (
-        page.replace(CSRF_MARK_BYTES, csrf_token(request).encode())
-        .replace(IDEMPOTENCY_MARK, secrets.token_urlsafe(16).encode())
-        .replace(CONFIRMATION_MARK, confirmation)
-    )
+    body = _own_page_for_reader(services, page, cookies_in, confirmation)
+    if not confirmation:
+        request.scope["state"][COPY_TAG] = copy_tag(entry, locale)
     return Response(
         body, media_type="text/html", headers={"cache-control": "no-store"}, cookies=cookies
     )
+
+
+def _own_page_for_reader(
+    services: Services, page: bytes, cookies: dict[str, str], confirmation: bytes
+) -> bytes:
+    return (
+        page.replace(CSRF_MARK_BYTES, reader_csrf(services.settings.secret_key, cookies))
+        .replace(IDEMPOTENCY_MARK, secrets.token_urlsafe(16).encode())
+        .replace(CONFIRMATION_MARK, confirmation)
+    )
+
+
+def copy_tag(entry: CachedHomework, locale: str) -> bytes:
+    """What the page was made from (the versions its entry was loaded under, the locale):
+    the degraded layer keeps the pupil's copy of it again only when this changes, not for
+    every fresh form key (``asgi.COPY_TAG``)."""
+    return hashlib.blake2b(repr((entry.key, locale)).encode(), digest_size=10).hexdigest().encode()
+
+
+HOMEWORK_PREFIX = "/homework/"
+
+
+def warm_own_homework(services: Services, session: Session, scope: Scope) -> bytes | None:
+    """The pupil's own homework page from a warm entry, as :func:`own_homework_page`
+    makes it (its copy tag too); None for everything else: another profile, a query
+    string (``pupil=``, ``done=``), a confirmation to show, another path under
+    ``/homework/``, a cold entry or a page not rendered yet in the reader's locale."""
+    actor = session.actor
+    rest = scope["path"][len(HOMEWORK_PREFIX) :]
+    if actor.profile is not Profile.PUPIL or scope["query_string"] or not rest.isdecimal():
+        return None
+    state = scope["state"]
+    cookies = state["cookies"]
+    if CONFIRMATION_COOKIE in cookies or not rest.isascii():
+        return None
+    entry = services.homework_cache.lookup(
+        actor.school_id, actor.person_id, int(rest), services.clock()
+    )
+    locale = state["locale"]
+    page = None if entry is None else entry.pages.get(locale)
+    if page is None or entry is None:
+        return None
+    state[COPY_TAG] = copy_tag(entry, locale)
+    return _own_page_for_reader(services, page, cookies, b"")
+
+
+OWN_HOMEWORK_PAGE = WarmPage(
+    prefix=HOMEWORK_PREFIX,
+    media_type=HTML,
+    cache_control=b"no-store",
+    answer=warm_own_homework,
+)
 
 
 def confirmation_cookie(services: Services, homework_id: int, done: str, *, max_age: int) -> Cookie:

@@ -32,7 +32,7 @@ from preau.actions.degraded import (
     database_unavailable,
 )
 from preau.actions.sessions import Session
-from preau.asgi import DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.asgi import COPY_TAG, DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.i18n import lazy
 
 log = logging.getLogger("preau.degraded")
@@ -180,7 +180,8 @@ class Degraded:
             key,
             StaleCopy(
                 content_type=content_type,
-                etag=self.copies.etag_of(etag, body),
+                # A page made per reader is named by what it was made from (COPY_TAG).
+                etag=scope["state"].get(COPY_TAG) or self.copies.etag_of(etag, body),
                 body=body,
                 saved_at=time.time(),
             ),
@@ -350,7 +351,10 @@ class _Watcher:
             self.unavailable = int(message["status"]) == 503 and any(
                 name == MARKER for name, _ in headers
             )
-            message = {**message, "headers": [(n, v) for n, v in headers if n != MARKER]}
+            message = {
+                **message,
+                "headers": [(n, v) for n, v in headers if n != MARKER],
+            }
             self.held = []
         if self.held is not None:
             self.held.append(message)

@@ -191,6 +191,11 @@ def page_bytes(request: Request[Any, Any, Any], template: str, **context: Any) -
     )
 
 
+def reader_csrf(secret: str, cookies: Mapping[str, str]) -> bytes:
+    """The CSRF token of the reader with these cookies (remembered per binding)."""
+    return _reader_marks(secret, csrf_binding(cookies))[0]
+
+
 def for_reader(
     page: bytes, etag: str, *, locale: str, secret: str, cookies: dict[str, str]
 ) -> tuple[bytes, str]:

@@ -29,7 +29,7 @@ from litestar import Request, Response
 
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.asgi import ASGIApp, Receive, Scope, Send, headers_of
+from preau.asgi import COPY_TAG, ASGIApp, Receive, Scope, Send, headers_of
 from preau.domain.people import Actor
 from preau.web.render import for_reader
 
@@ -96,6 +96,21 @@ class WarmRead(Generic[K, E]):
         return cached_response(request, body, etag.decode(), media_type)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarmPage:
+    """A hot page of one object (``/homework/<id>``), answered before the router when
+    warm. Unlike a :class:`WarmRead` it carries no ETag: each answer is made for its
+    reader (their CSRF token, a fresh form key), so it is never revalidated. ``answer``
+    gives the body, or None whenever the page's handler must take the request (another
+    profile, a query string, a cold entry); it reads the same cache entry as the
+    handler, under the same versions, and does no I/O."""
+
+    prefix: str
+    media_type: bytes
+    cache_control: bytes
+    answer: Callable[[Services, Session, Scope], bytes | None]
+
+
 def page_for_reader(services: Services, page: bytes | None, etag: str, scope: Scope) -> Warm | None:
     """A cached page (rendered with :func:`page_bytes`) for this reader: their CSRF token
     in it and their ETag (see :func:`for_reader`); None when it is not rendered yet."""
@@ -109,6 +124,7 @@ def page_for_reader(services: Services, page: bytes | None, etag: str, scope: Sc
         secret=services.settings.secret_key,
         cookies=state["cookies"],
     )
+    state[COPY_TAG] = f"{etag}-{state['locale']}".encode()  # the same for every reader
     return body, reader_etag.encode()
 
 
@@ -123,7 +139,12 @@ class WarmReads:
     """The ASGI layer that answers the warm reads before the router."""
 
     def __init__(
-        self, app: ASGIApp, *, services: Services, reads: Iterable[WarmRead[Any, Any]]
+        self,
+        app: ASGIApp,
+        *,
+        services: Services,
+        reads: Iterable[WarmRead[Any, Any]],
+        pages: Iterable[WarmPage] = (),
     ) -> None:
         self.app = app
         self.services = services
@@ -132,10 +153,13 @@ class WarmReads:
             if read.path in self.reads:
                 raise ValueError(f"two warm reads for {read.path}")
             self.reads[read.path] = read
+        self.pages = tuple(pages)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             read = self.reads.get(scope["path"])
+            if read is None and await self._page(scope, send):
+                return
             if read is not None:
                 session: Session | None = scope["state"].get("session")
                 if session is not None:
@@ -165,6 +189,25 @@ class WarmReads:
                         await send({"type": "http.response.body", "body": body})
                         return
         await self.app(scope, receive, send)
+
+    async def _page(self, scope: Scope, send: Send) -> bool:
+        """Answer a warm page (True), or leave the request to the router (False)."""
+        path: str = scope["path"]
+        for page in self.pages:
+            if path.startswith(page.prefix):
+                session: Session | None = scope["state"].get("session")
+                body = None if session is None else page.answer(self.services, session, scope)
+                if body is None:
+                    return False
+                headers = [
+                    (b"content-type", page.media_type),
+                    (b"cache-control", page.cache_control),
+                    (b"content-length", b"%d" % len(body)),
+                ]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return True
+        return False
 
 
 def cached_response(request: Any, body: bytes, etag: str, media_type: str) -> Response[bytes]:

@@ -25,6 +25,7 @@ from preau.actions.access.classwork import (
     access_hand_in_by_id,
     access_hand_ins_by_homework_id,
     access_homework_by_id,
+    access_own_hand_in,
     is_set_for,
 )
 from preau.actions.access.core import (
@@ -131,6 +132,7 @@ __all__ = [
     "access_marks_group_by_id",
     "access_marks_settings",
     "access_message_by_id",
+    "access_own_hand_in",
     "access_parent_link",
     "access_person_by_id",
     "access_person_for_activation_code",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.access import access_hand_in_by_id
+from preau.actions.access import access_hand_in_by_id, access_own_hand_in
 from preau.actions.classwork.files import (
     TOO_MANY_FILES,
     StoredFile,
@@ -55,8 +56,8 @@ from preau.domain.classwork import (
     is_late,
     next_state,
 )
-from preau.domain.errors import Conflict, InvalidInput
-from preau.domain.people import Actor
+from preau.domain.errors import Conflict, InvalidInput, PreauError
+from preau.domain.people import Actor, Profile
 from preau.i18n import lazy
 
 NOTHING_TO_TURN_IN = lazy("Write something or add a file before turning in.")
@@ -67,23 +68,35 @@ DONE_NEEDS_NO_HAND_IN = lazy(
 )
 
 
+_EXTENSION = sa.select(homework_extensions.c.due_at, homework_extensions.c.cutoff_at).where(
+    homework_extensions.c.school_id == sa.bindparam("school_id"),
+    homework_extensions.c.homework_id == sa.bindparam("homework_id"),
+    homework_extensions.c.pupil_id == sa.bindparam("pupil_id"),
+)
+
+
 async def _deadlines(
     connection: AsyncConnection, work: Row, pupil_id: int
 ) -> tuple[datetime, datetime | None, bool]:
     extension = (
         await connection.execute(
-            sa.select(homework_extensions.c.due_at, homework_extensions.c.cutoff_at).where(
-                homework_extensions.c.school_id == work.school_id,
-                homework_extensions.c.homework_id == work.id,
-                homework_extensions.c.pupil_id == pupil_id,
-            )
+            _EXTENSION,
+            {"school_id": work.school_id, "homework_id": work.id, "pupil_id": pupil_id},
         )
     ).first()
+    return _deadlines_with(work, tuple(extension) if extension else None)
+
+
+def _deadlines_with(
+    work: Any, extension: tuple[datetime, datetime | None] | None
+) -> tuple[datetime, datetime | None, bool]:
+    """The due time, the cut-off and whether they were extended, from the extension's
+    due and cut-off times (None without one)."""
     due, cutoff = effective_deadlines(
         work.due_at,
         work.cutoff_at,
-        extension.due_at if extension else None,
-        extension.cutoff_at if extension else None,
+        extension[0] if extension else None,
+        extension[1] if extension else None,
     )
     return due, cutoff, extension is not None
 
@@ -100,24 +113,30 @@ async def hand_in_row(
     )
 
 
+_CREATE = {
+    name: insert(hand_ins)
+    .on_conflict_do_nothing(index_elements=["homework_id", "pupil_id"])
+    .returning(*hand_ins.c)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 async def _created_hand_in(
-    connection: AsyncConnection, actor: Actor, work: Row, pupil_id: int, *, now: datetime
-) -> Row | None:
-    """Create the hand-in in the assigned state, in one statement; None when a request
-    running at the same time created it first."""
-    insert: Any = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection: AsyncConnection, actor: Actor, work: Row, pupil_id: int, *, now: datetime,
+    values: dict[str, Any] | None = None,
+) -> Row | None:  # fmt: skip
+    """Create the hand-in in one statement, in the assigned state or with ``values``
+    (a first turn-in writes its final state at once); None when a request running at the
+    same time created it first."""
     return (
         await connection.execute(
-            insert(hand_ins)
-            .values(
-                school_id=actor.school_id,
-                homework_id=work.id,
-                pupil_id=pupil_id,
-                state=HandInState.ASSIGNED.value,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["homework_id", "pupil_id"])
-            .returning(*hand_ins.c)
+            _CREATE[connection.dialect.name],
+            {
+                "school_id": actor.school_id,
+                "homework_id": work.id,
+                "pupil_id": pupil_id,
+                **(values or {"state": HandInState.ASSIGNED.value, "updated_at": now}),
+            },
         )
     ).first()
 
@@ -134,20 +153,24 @@ async def _stored_hand_in(connection: AsyncConnection, work: Row, pupil_id: int)
     ).one()
 
 
+_NEW_EVENT = hand_in_events.insert()
+
+
 async def record_event(
     connection: AsyncConnection, actor: Actor, hand_in: Row, *, to_state: HandInState,
     late: bool, now: datetime,
 ) -> None:  # fmt: skip
     await connection.execute(
-        hand_in_events.insert().values(
-            school_id=actor.school_id,
-            hand_in_id=hand_in.id,
-            actor_id=actor.person_id,
-            from_state=hand_in.state,
-            to_state=to_state.value,
-            late=late,
-            at=now,
-        )
+        _NEW_EVENT,
+        {
+            "school_id": actor.school_id,
+            "hand_in_id": hand_in.id,
+            "actor_id": actor.person_id,
+            "from_state": hand_in.state,
+            "to_state": to_state.value,
+            "late": late,
+            "at": now,
+        },
     )
 
 
@@ -161,6 +184,7 @@ class Known:
     deadlines: tuple[datetime, datetime | None, bool]
     events: list[HandInEvent] | None = None
     handed: list[FileView] | None = None
+    pupil_name: str | None = None
 
 
 async def hand_in_view(
@@ -184,13 +208,18 @@ async def hand_in_view(
                 )
             )
         ).first()
-    pupil = (
-        await connection.execute(
-            sa.select(people.c.given_name, people.c.family_name).where(
-                people.c.school_id == work.school_id, people.c.id == pupil_id
-            )
+    if known is not None and known.pupil_name is not None:
+        pupil_name = known.pupil_name
+    else:
+        pupil_name = person_name(
+            (
+                await connection.execute(
+                    sa.select(people.c.given_name, people.c.family_name).where(
+                        people.c.school_id == work.school_id, people.c.id == pupil_id
+                    )
+                )
+            ).one()
         )
-    ).one()
     due, cutoff, extended = (
         known.deadlines if known is not None else await _deadlines(connection, work, pupil_id)
     )
@@ -234,7 +263,7 @@ async def hand_in_view(
     return hand_in_view_from(
         work,
         pupil_id=pupil_id,
-        pupil_name=person_name(pupil),
+        pupil_name=pupil_name,
         row=row,
         handed=handed,
         events=events,
@@ -303,47 +332,61 @@ async def turn_in(
     uploads: list[Upload] | None = None,
 ) -> HandInView:
     """The pupil turns work in: text and files. Late is decided here, from the due time
-    with the pupil's extension; after the cut-off nothing is accepted, whatever the route."""
+    with the pupil's extension; after the cut-off nothing is accepted, whatever the route.
+    The write of the morning: a pupil's first turn-in is one read (the homework, the
+    hand-in, the extension and the name, access decided) and four writes (the hand-in,
+    its event, the pupil's read version, the key with its answer). A key already used is
+    found by that last write failing (a retry is rare): the work is rolled back, and the
+    first answer given, as when the key is looked up first."""
     now = services.now()
     key = check_idempotency_key(submission.idempotency_key)
     action_name = f"turn_in:{homework_id}"
     text = check_long_text(submission.text, "text", MAX_HAND_IN_TEXT)
+    working = False  # the checks a retry gets again are passed: the work has begun
     try:
         async with (
             stored_uploads(services, actor, uploads or []) as stored,
             services.engine.begin() as connection,
         ):
-            work, existing = await access_hand_in_by_id(
-                connection, actor, homework_id, actor.person_id, HandInRight.TURN_IN, now=now
-            )
+            pupil_name = None
+            if actor.profile is Profile.PUPIL:
+                own = await access_own_hand_in(
+                    connection, actor, homework_id, HandInRight.TURN_IN, now=now
+                )
+                work, existing, pupil_name = own.work, own.hand_in, own.pupil_name
+                deadlines = _deadlines_with(work, own.extension)
+            else:  # refused below, with the same errors as any other hand-in
+                work, existing = await access_hand_in_by_id(
+                    connection, actor, homework_id, actor.person_id, HandInRight.TURN_IN, now=now
+                )
+                deadlines = await _deadlines(connection, work, actor.person_id)
             if not work.hand_in_expected:
                 raise Conflict(NO_HAND_IN)
-            deadlines = await _deadlines(connection, work, actor.person_id)
             check_hand_in_open(now, deadlines[1])
-            if key is not None:
-                replay = await _replayed(connection, actor, key, action_name)
-                if replay is not None:
-                    for item in stored:  # a retry's files are already in the first answer
-                        await services.files.delete(item.key)
-                    return replay
+            working = True
             view, versions = await _do_turn_in(
                     connection, services, actor, work=work, existing=existing, text=text,
                     submission=submission, stored=stored, deadlines=deadlines, now=now,
+                    pupil_name=pupil_name,
                 )  # fmt: skip
             if key is not None:
                 await connection.execute(
-                    idempotency_keys.insert().values(
-                        school_id=actor.school_id,
-                        person_id=actor.person_id,
-                        key=key,
-                        action=action_name,
-                        result=msgspec.json.encode(view),
-                        created_at=now,
-                    )
+                    _NEW_KEY,
+                    {
+                        "school_id": actor.school_id,
+                        "person_id": actor.person_id,
+                        "key": key,
+                        "action": action_name,
+                        "result": msgspec.json.encode(view),
+                        "created_at": now,
+                    },
                 )
-    except IntegrityError:
-        # The same key arrived twice at once: the first one won; answer as it did.
-        if key is None:
+    except (IntegrityError, PreauError) as error:
+        # The key was used already (a retry, or the same request twice at once): nothing
+        # of this one was kept (its files are removed again); answer as the first did, or
+        # refuse a key used for another request. Without a key, or failing before the
+        # work began (what a retry is refused for too), the error stands.
+        if key is None or (isinstance(error, PreauError) and not working):
             raise
         async with services.engine.connect() as connection:
             replay = await _replayed(connection, actor, key, action_name)
@@ -354,16 +397,20 @@ async def turn_in(
     return view
 
 
+_NEW_KEY = idempotency_keys.insert()
+_KEY = sa.select(idempotency_keys.c.action, idempotency_keys.c.result).where(
+    idempotency_keys.c.school_id == sa.bindparam("school_id"),
+    idempotency_keys.c.person_id == sa.bindparam("person_id"),
+    idempotency_keys.c.key == sa.bindparam("key"),
+)
+
+
 async def _replayed(
     connection: AsyncConnection, actor: Actor, key: str, action_name: str
 ) -> HandInView | None:
     stored = (
         await connection.execute(
-            sa.select(idempotency_keys.c.action, idempotency_keys.c.result).where(
-                idempotency_keys.c.school_id == actor.school_id,
-                idempotency_keys.c.person_id == actor.person_id,
-                idempotency_keys.c.key == key,
-            )
+            _KEY, {"school_id": actor.school_id, "person_id": actor.person_id, "key": key}
         )
     ).first()
     if stored is None:
@@ -385,20 +432,37 @@ async def _do_turn_in(
     stored: list[StoredFile],
     deadlines: tuple[datetime, datetime | None, bool],
     now: datetime,
+    pupil_name: str | None = None,
 ) -> tuple[HandInView, dict[str, int]]:
-    """The write of the morning, in a handful of statements: the hand-in created (when it
-    is the first action) and updated with RETURNING, its event, the pupil's read version;
-    a hand-in this write creates has no files or events to read back."""
-    created = None if existing is not None else await _created_hand_in(
-        connection, actor, work, actor.person_id, now=now
-    )  # fmt: skip
-    row = existing or created or await _stored_hand_in(connection, work, actor.person_id)
-    target = next_state(HandInState(row.state), HandInAction.TURN_IN)
+    """The write of the morning, in a handful of statements: a first turn-in creates the
+    hand-in turned in at once (one INSERT ... RETURNING); a later one updates it with
+    RETURNING; then its event and the pupil's read version. A hand-in this write creates
+    has no files or events to read back."""
+    target = next_state(
+        HandInState(existing.state) if existing is not None else HandInState.ASSIGNED,
+        HandInAction.TURN_IN,
+    )
     await record_files(connection, services, actor, stored)
     chosen = await own_files(connection, services, actor, submission.file_ids)
     new_ids = [str(item.id) for item in chosen] + [item.id for item in stored]
-    already: set[str] = set()
-    if created is None:
+    late = is_late(now, deadlines[0])
+    written = created = None
+    if existing is None:
+        if not text and not new_ids:
+            raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
+        if len(dict.fromkeys(new_ids)) > MAX_ATTACHMENTS:
+            raise InvalidInput(TOO_MANY_FILES, field="file_ids")
+        values = {"state": target.value, "text": text, "turned_in_at": now, "late": late,
+                  "updated_at": now}  # fmt: skip
+        written = created = await _created_hand_in(
+            connection, actor, work, actor.person_id, now=now, values=values
+        )
+    if created is not None:
+        row: Any = SimpleNamespace(id=created.id, state=HandInState.ASSIGNED.value)
+        to_add = list(dict.fromkeys(new_ids))
+    else:  # turned in again, or created by a request running at the same time
+        row = existing or await _stored_hand_in(connection, work, actor.person_id)
+        target = next_state(HandInState(row.state), HandInAction.TURN_IN)
         already = set(
             (
                 await connection.execute(
@@ -409,11 +473,11 @@ async def _do_turn_in(
                 )
             ).scalars()
         )
-    to_add = [file_id for file_id in dict.fromkeys(new_ids) if file_id not in already]
-    if not text and not already and not to_add:
-        raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
-    if len(already) + len(to_add) > MAX_ATTACHMENTS:
-        raise InvalidInput(TOO_MANY_FILES, field="file_ids")
+        to_add = [file_id for file_id in dict.fromkeys(new_ids) if file_id not in already]
+        if not text and not already and not to_add:
+            raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
+        if len(already) + len(to_add) > MAX_ATTACHMENTS:
+            raise InvalidInput(TOO_MANY_FILES, field="file_ids")
     if to_add:
         await connection.execute(
             hand_in_files.insert(),
@@ -422,20 +486,20 @@ async def _do_turn_in(
                 for file_id in to_add
             ],
         )
-    late = is_late(now, deadlines[0])
-    written = (
-        await connection.execute(
-            hand_ins.update()
-            .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
-            .values(state=target.value, text=text, turned_in_at=now, late=late, updated_at=now)
-            .returning(*hand_ins.c)
-        )
-    ).one()
+    if written is None:
+        written = (
+            await connection.execute(
+                hand_ins.update()
+                .where(hand_ins.c.school_id == actor.school_id, hand_ins.c.id == row.id)
+                .values(state=target.value, text=text, turned_in_at=now, late=late, updated_at=now)
+                .returning(*hand_ins.c)
+            )
+        ).one()
     await record_event(connection, actor, row, to_state=target, late=late, now=now)
     versions = await bump_versions(
         connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
     )
-    known = Known(row=written, deadlines=deadlines)
+    known = Known(row=written, deadlines=deadlines, pupil_name=pupil_name)
     if created is not None:
         first = HandInEvent(
             from_state=HandInState(row.state), to_state=target, at=now, late=late,
@@ -446,6 +510,7 @@ async def _do_turn_in(
             deadlines=known.deadlines,
             events=[first],
             handed=None if to_add else [],
+            pupil_name=pupil_name,
         )
     view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
     return view, versions
