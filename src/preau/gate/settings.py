@@ -109,7 +109,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # first pow_network_free challenges in 30 s cost the price in force, each further one
     # pow_network_growth times more, up to pow_network_max_factor times. A device already
     # known (signed device cookie: pupils and staff who signed in once) is not surcharged.
-    pow_network_free: int = 2
+    pow_network_free: int = 4
     pow_network_growth: int = 2
     pow_network_max_factor: int = 64
 
