@@ -661,6 +661,23 @@ def proof_cost_accepted(
     return now - issued_at <= late_grace_s
 
 
+def network_proof_factor(fetched: int, *, free: int, growth: int, maximum_factor: int) -> int:
+    """How many times the price in force a network pays for its next challenge, having
+    fetched ``fetched`` in the current window: nothing more for its first ``free``, then
+    ``growth`` times more for each further one, up to ``maximum_factor``.
+
+    A few devices of a network pay what everyone pays; a network whose cores solve one
+    challenge after another pays each next pass dearer, so its passes grow with the log of
+    its work, not in proportion.
+    """
+    factor = 1
+    for _ in range(max(0, fetched - free + 1)):
+        if factor * growth > maximum_factor or growth <= 1:
+            break
+        factor *= growth
+    return factor
+
+
 # --- Networks -------------------------------------------------------------------------------
 
 
@@ -675,6 +692,20 @@ def network_of(address: str) -> str:
         ip = ip.ipv4_mapped
     prefix = 24 if ip.version == 4 else 64
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def priced_networks(address: str) -> list[tuple[str, int]]:
+    """The networks whose challenges ``address`` counts toward, each with how many times the
+    allowance of one network it has: its /24 or /64, and for IPv6 also its /48 (one site's
+    allocation: a host given a /48 has 65,536 /64s to rotate through) at 16 times."""
+    network = network_of(address)
+    try:
+        parsed = ipaddress.ip_network(network)
+    except ValueError:
+        return [(network, 1)]
+    if parsed.version == 4:
+        return [(network, 1)]
+    return [(network, 1), (str(parsed.supernet(new_prefix=48)), 16)]
 
 
 def network_arrivals_per_minute(admission_rate: float, *, share: float, minimum: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 ADMITTED = Counter("preau_gate_admitted", "Passes issued to people leaving the queue.", ["lane"])
 JOINED = Counter("preau_gate_joined", "Tickets taken in the queue.", ["lane"])
@@ -40,3 +40,8 @@ ADMISSION_RATE = Gauge("preau_gate_admission_rate", "Admission rate in force (pe
 UNDER_ATTACK = Gauge("preau_gate_under_attack", "1 while joining requires a proof of work.")
 POW_COST = Gauge("preau_gate_pow_cost", "PBKDF2 iterations per attempt of the next challenge.")
 IN_FLIGHT_LIMIT = Gauge("preau_gate_in_flight_limit", "This worker's adaptive concurrency limit.")
+POW_NETWORK_FACTOR = Histogram(
+    "preau_gate_pow_network_factor",
+    "Times the price in force a challenge cost for its network (1: no surcharge).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)

@@ -28,18 +28,27 @@ from preau.cookies import (
 )
 from preau.domain.admission import (
     Criticality,
+    Lane,
     criticality_for,
     first_poll_interval,
     full_jitter,
     network_arrivals_per_minute,
     network_of,
+    network_proof_factor,
     poll_interval,
+    priced_networks,
     progress_percent,
 )
 from preau.gate import metrics, pages
 from preau.gate.passes import Credentials, GatePass, GateTicket
 from preau.gate.pow import ProofOfWork
-from preau.gate.ratelimit import BatchedLimit, NetworkShare, RouteLimits, local_storage
+from preau.gate.ratelimit import (
+    BatchedLimit,
+    ChallengeCounts,
+    NetworkShare,
+    RouteLimits,
+    local_storage,
+)
 from preau.gate.runtime import GateRuntime, TicketStatus
 from preau.gate.settings import GateSettings
 from preau.gate.shedding import LoadShedder
@@ -169,6 +178,8 @@ class GateMiddleware:
         # Taking a ticket is also limited per network: many addresses of one network, each
         # under its own limit, still take no more than a share of the admissions.
         self.network_share = NetworkShare(shared_limits, clock=clock.monotonic)
+        # Challenges fetched per network: their price (see _challenge).
+        self.challenge_counts = ChallengeCounts(shared_limits, clock=clock.monotonic)
         self.ticket_limit = BatchedLimit(
             "ticket", settings.rate_limit_ticket, memory, clock=clock.monotonic
         )
@@ -485,10 +496,7 @@ class GateMiddleware:
             return
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path == "/gate/challenge":
-            challenge = self.pow.challenge(
-                self.runtime.settings, now=now, cost=self.runtime.pow_cost
-            )
-            await self._send_json(send, 200, challenge)
+            await self._send_json(send, 200, await self._challenge(cookies, now, address))
             return
         if path == "/gate/join" and scope["method"] == "POST":
             await self._join_with_proof(scope, receive, send, cookies, now, address=address)
@@ -519,6 +527,31 @@ class GateMiddleware:
             as_json=as_json,
             now=now,
             joined=joined,
+        )
+
+    async def _challenge(self, cookies: dict[str, str], now: float, address: str) -> dict[str, Any]:
+        """A challenge at the price in force, times its network's surcharge: a known device
+        (signed device cookie) is not surcharged; anyone else's network pays more with each
+        challenge it fetched in the last 30 s beyond a few (its /48 too, for IPv6)."""
+        settings = self.runtime.settings
+        lane, device = self.credentials.lane_of(cookies, now=now)
+        if lane != Lane.FIRST_TIME and device:
+            return self.pow.challenge(settings, now=now, cost=self.runtime.pow_cost, device=device)
+        factor = 1
+        for network, multiple in priced_networks(address):
+            fetched = await self.challenge_counts.fetched_before(network)
+            factor = max(
+                factor,
+                network_proof_factor(
+                    fetched,
+                    free=settings.pow_network_free * multiple,
+                    growth=settings.pow_network_growth,
+                    maximum_factor=settings.pow_network_max_factor,
+                ),
+            )
+        metrics.POW_NETWORK_FACTOR.observe(factor)
+        return self.pow.challenge(
+            settings, now=now, cost=self.runtime.pow_cost * factor, network=network_of(address)
         )
 
     async def _network_allows(self, address: str) -> bool:
@@ -749,7 +782,15 @@ class GateMiddleware:
             if self.runtime.attack:
                 payload = form.get("altcha") or _header(scope, b"x-altcha") or ""
                 settings, required = self.runtime.settings, self.runtime.pow_cost
-                if not await self.pow.verify(payload, settings, required_cost=required, now=now):
+                _, device = self.credentials.lane_of(cookies, now=now)
+                if not await self.pow.verify(
+                    payload,
+                    settings,
+                    required_cost=required,
+                    now=now,
+                    network=network_of(address),
+                    device=device,
+                ):
                     if as_json:
                         body, headers = pages.problem(
                             "proof-of-work-rejected",

@@ -31,24 +31,44 @@ class ProofOfWork:
         self._hmac_secret = "preau-gate-pow:" + secret_key
         self.state = state
 
-    def challenge(self, settings: GateSettings, *, now: float, cost: int) -> dict[str, Any]:
+    def challenge(
+        self,
+        settings: GateSettings,
+        *,
+        now: float,
+        cost: int,
+        network: str = "",
+        device: str | None = None,
+    ) -> dict[str, Any]:
+        """A challenge at ``cost``, bound to the ``network`` it was priced for or, for a
+        known device not surcharged, to that ``device``: it cannot be fetched cheaply
+        elsewhere and solved for a network whose price is higher."""
+        bound: dict[str, str] = {"dev": device} if device else {"net": network}
         challenge = altcha.create_challenge(
             algorithm=settings.pow_algorithm,
             cost=cost,
             key_prefix="0" * settings.pow_difficulty,
             expires_at=int(now + settings.pow_challenge_ttl_s),
             # Signed with the rest: when it was issued, for the grace after a raise.
-            data={"id": secrets.token_hex(8), "issued": int(now)},
+            data={"id": secrets.token_hex(8), "issued": int(now), **bound},
             hmac_secret=self._hmac_secret,
         )
         result: dict[str, Any] = challenge.to_dict()
         return result
 
     async def verify(  # noqa: PLR0911 - one refusal per way a solution can be wrong
-        self, payload: str, settings: GateSettings, *, required_cost: int, now: float
+        self,
+        payload: str,
+        settings: GateSettings,
+        *,
+        required_cost: int,
+        now: float,
+        network: str = "",
+        device: str | None = None,
     ) -> bool:
         """True for a valid, unexpired solution seen for the first time, at the cost in
-        force (``required_cost``; a challenge fetched just before a raise still counts)."""
+        force (``required_cost``; a challenge fetched just before a raise still counts),
+        sent from the network (or by the device) its challenge was priced for."""
         if not payload or len(payload) > 8192:
             metrics.POW_VERIFIED.labels("malformed").inc()
             return False
@@ -84,6 +104,12 @@ class ProofOfWork:
         ):
             # Signed, but issued under easier settings than those now in force.
             metrics.POW_VERIFIED.labels("too_easy").inc()
+            return False
+        if ("dev" in data and data["dev"] != device) or (
+            "dev" not in data and data.get("net") != network
+        ):
+            # Priced for another network or device (checked with the signature below).
+            metrics.POW_VERIFIED.labels("elsewhere").inc()
             return False
         if expires < now:
             # altcha checks expiry on the system's clock; the gate's own may be another.

@@ -164,5 +164,34 @@ class NetworkShare:
             await self.limit.flush()
 
 
+class ChallengeCounts:
+    """How many challenges each network fetched over the last thirty seconds, counted in the
+    shared storage (every process prices the same network alike). Not a limit: the
+    network's next challenge costs more (:func:`preau.domain.admission.network_proof_factor`).
+    One hit and one read per challenge, a route already limited per address. If the storage
+    fails, the count is 0: the price in force, as without it."""
+
+    def __init__(self, storage: Storage, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.item: RateLimitItem = parse(f"1000000000/{_NETWORK_WINDOW_S} seconds")
+        self.limits = FailOpenLimiter(
+            "gate:challenges",
+            storage,
+            SlidingWindowCounterRateLimiter,
+            pause_after_failure_s=_PAUSE_AFTER_FAILURE_S,
+            clock=clock,
+        )
+
+    async def fetched_before(self, network: str) -> int:
+        """Count one challenge for ``network``; how many it fetched before this one."""
+        item, strategy = self.item, self.limits.strategy
+
+        async def count() -> int:
+            await strategy.hit(item, "challenges", network)
+            stats = await strategy.get_window_stats(item, "challenges", network)
+            return max(0, item.amount - stats.remaining - 1)
+
+        return await self.limits.attempt(count, fallback=0)
+
+
 def local_storage() -> Storage:
     return AsyncMemoryStorage()

@@ -109,6 +109,13 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # A challenge one step cheaper than the cost in force is still accepted this long after
     # it was issued (fetched just before a raise); older ones must be fetched again.
     pow_late_grace_s: float = 30.0
+    # Priced per network too (/24, /64; and /48 with 16 times the allowance): a network's
+    # first pow_network_free challenges in 30 s cost the price in force, each further one
+    # pow_network_growth times more, up to pow_network_max_factor times. A device already
+    # known (signed device cookie: pupils and staff who signed in once) is not surcharged.
+    pow_network_free: int = 4
+    pow_network_growth: int = 2
+    pow_network_max_factor: int = 64
 
     # Shedding inside each worker.
     max_in_flight: int = 64  # upper bound of the adaptive in-flight limit
@@ -141,8 +148,12 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise GateSettingsError("PREAU_GATE_UNDER_ATTACK must be auto, on or off.")
         if not 0 <= self.pow_difficulty <= 8:
             raise GateSettingsError("PREAU_GATE_POW_DIFFICULTY must be between 0 and 8.")
-        if self.pow_cost < 1 or self.pow_max_factor < 1:
-            raise GateSettingsError("PREAU_GATE_POW_COST and POW_MAX_FACTOR must be at least 1.")
+        pow_counts = (self.pow_network_free + 1, self.pow_network_growth)
+        if min(self.pow_cost, self.pow_max_factor, self.pow_network_max_factor, *pow_counts) < 1:
+            raise GateSettingsError(
+                "PREAU_GATE_POW_COST, POW_MAX_FACTOR, POW_NETWORK_GROWTH and "
+                "POW_NETWORK_MAX_FACTOR must be at least 1, POW_NETWORK_FREE at least 0."
+            )
         if self.unused_pass_idle_s <= 0 or self.unpolled_ticket_idle_s <= 0:
             raise GateSettingsError(
                 "PREAU_GATE_UNUSED_PASS_IDLE_S and UNPOLLED_TICKET_IDLE_S must be above 0."
