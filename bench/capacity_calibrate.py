@@ -485,8 +485,8 @@ class Bench:
             "statuses": sorted(set(statuses)),
             "cpu_ms": 1000 * cpu / count,
             "cpu_ms_raw": 1000 * delta["cpu_s"] / count,
-            # Beside the event loop: other threads (argon2, pysaml2) and child processes
-            # (xmlsec1 checking a SAML signature); a pool of sign-in cores runs these.
+            # Beside the event loop: other threads (argon2, pysaml2 with its signature
+            # checks) and any child process; a pool of sign-in cores runs these.
             "off_loop_cpu_ms": 1000
             * max(0.0, delta["cpu_s"] - delta["loop_cpu_s"] + delta["children_cpu_s"])
             / count,

@@ -60,7 +60,7 @@ K = {name: index for index, name in enumerate(KINDS)}
 GATE_KINDS = np.array([K["gate_join"], K["gate_poll"], K["gate_wait_page"]])
 LOGIN = K["password_login"]
 SSO_LOGIN = K["sso_login"]
-SIGN_INS = np.array([LOGIN, SSO_LOGIN])  # with work beside the loop (argon2, xmlsec1)
+SIGN_INS = np.array([LOGIN, SSO_LOGIN])  # with work beside the loop (argon2, SAML checks)
 PRIORITY, KNOWN, FIRST_TIME = 0, 1, 2
 # After their first minutes, people keep working: one request every so often, of this mix.
 LATER_MIX = {"revalidate_304": 0.4, "todo_api": 0.2, "homework_open": 0.2, "inbox": 0.2}
@@ -113,7 +113,7 @@ class Costs:
     redis_cpu_s: np.ndarray
     background_redis_per_s: float = 0.0  # per process (gate rounds, flushes)
     background_cpu_s: float = 0.0  # per process per second
-    sso_s: float = 0.0  # beside the loop, per SSO sign-in: pysaml2's thread and xmlsec1
+    sso_s: float = 0.0  # beside the loop, per SSO sign-in: pysaml2's thread (and any child)
     measured: frozenset[str] = frozenset(KINDS)  # the kinds the calibration measured
 
     def off_loop_s(self, kinds: np.ndarray) -> np.ndarray:
@@ -131,8 +131,9 @@ class Costs:
         loop = column("cpu_ms", 1 / 1000) + server_overhead_ms / 1000
         loop[LOGIN] = max(server_overhead_ms / 1000, loop[LOGIN] - hash_s)
         sso = requests.get("sso_login", {})
-        # ``cpu_ms`` counts this process's threads, not xmlsec1's processes: take the
-        # threads' part off the loop; the pool runs it and xmlsec1's.
+        # ``cpu_ms`` counts this process's threads, not child processes (there are none
+        # since signatures are checked in process): take the threads' part off the loop;
+        # the pool runs it, and any child's.
         sso_s = sso.get("off_loop_cpu_ms", 0.0) / 1000
         threads_s = sso.get("other_threads_cpu_ms", 0.0) / 1000
         loop[SSO_LOGIN] = max(server_overhead_ms / 1000, loop[SSO_LOGIN] - threads_s)
@@ -957,9 +958,10 @@ identity typed a password:
 
 An SSO sign-in costs {req["sso_start"]["cpu_ms"]:.2f} ms (the redirect with its AuthnRequest)
 and {sso["cpu_ms"]:.2f} ms (the answer) of this process's CPU, of which
-{sso.get("other_threads_cpu_ms", 0.0):.2f} ms in pysaml2's thread, plus
-{sso["off_loop_cpu_ms"] - sso.get("other_threads_cpu_ms", 0.0):.2f} ms in xmlsec1's
-processes checking the signatures: the sign-in pool runs {sso["off_loop_cpu_ms"]:.1f} ms per
+{sso.get("other_threads_cpu_ms", 0.0):.2f} ms in pysaml2's thread (the signatures checked
+there by python-xmlsec), plus
+{sso["off_loop_cpu_ms"] - sso.get("other_threads_cpu_ms", 0.0):.2f} ms in child
+processes: the sign-in pool runs {sso["off_loop_cpu_ms"]:.1f} ms per
 SSO sign-in, against {req["argon2_verify"]["cpu_ms"]:.1f} ms per password.
 
 The argon2id verify alone costs {req["argon2_verify"]["cpu_ms"]:.0f} ms of CPU
