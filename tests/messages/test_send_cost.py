@@ -15,13 +15,13 @@ from tests.messages.support import headers_for
 CLASS_SIZE = 25
 
 # Statements per send, pinned (the request's whole cost: session, key, work, live counts).
-API_START_TO_ONE = 11
-API_START_TO_A_CLASS = 12
-API_REPLY = 13
-API_PARENT_TO_TEACHER = 13
-FORM_START_TO_ONE = 11
-FORM_START_TO_A_CLASS = 12
-FORM_REPLY = 13
+API_START_TO_ONE = 9
+API_START_TO_A_CLASS = 10
+API_REPLY = 11
+API_PARENT_TO_TEACHER = 11
+FORM_START_TO_ONE = 9
+FORM_START_TO_A_CLASS = 10
+FORM_REPLY = 11
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ parent is to them: their teachers and classmates."""
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -20,32 +21,55 @@ from preau.i18n import lazy
 UNKNOWN_GROUPS = lazy("This class or group does not exist or is not in your school.")
 
 
+_RULE_COLUMNS = [
+    column for column in messaging_settings.c if column.name not in ("school_id", "updated_at")
+]
+# The rules' columns (``rules_`` and the column's name) and the school's time zone
+# (``rules_timezone``), for a query that reads them beside what it needs: join
+# ``RULES_FROM`` and keep ``schools.id`` to the school.
+RULES_COLUMNS: list[sa.ColumnElement[Any]] = [
+    *(column.label(f"rules_{column.name}") for column in _RULE_COLUMNS),
+    schools.c.timezone.label("rules_timezone"),
+]
+RULES_FROM = schools.outerjoin(messaging_settings, messaging_settings.c.school_id == schools.c.id)
+_RULES = (
+    sa.select(*RULES_COLUMNS)
+    .select_from(RULES_FROM)
+    .where(schools.c.id == sa.bindparam("school_id", type_=sa.Integer))
+)
+
+
+def rules_from(row: object | None) -> tuple[SchoolMessaging, ZoneInfo]:
+    """The rules (defaults when the school never changed them) and the time zone, from a
+    row carrying ``RULES_COLUMNS`` (None: no such school, the defaults)."""
+    mapping = getattr(row, "_mapping", None)
+    if mapping is None:
+        return SchoolMessaging(), zone_named(None)
+    zone = zone_named(mapping["rules_timezone"])
+    if mapping["rules_pupils_write_to_class"] is None:
+        return SchoolMessaging(), zone
+    start, end = int(mapping["rules_quiet_from_minute"]), int(mapping["rules_quiet_until_minute"])
+    return (
+        SchoolMessaging(
+            pupils_write_to_class=bool(mapping["rules_pupils_write_to_class"]),
+            pupils_write_to_teachers=bool(mapping["rules_pupils_write_to_teachers"]),
+            parents_write_to_teachers=bool(mapping["rules_parents_write_to_teachers"]),
+            quiet_enabled=bool(mapping["rules_quiet_enabled"]),
+            quiet_from=f"{start // 60:02d}:{start % 60:02d}",
+            quiet_until=f"{end // 60:02d}:{end % 60:02d}",
+            quiet_days=[
+                int(day) for day in str(mapping["rules_quiet_days"]).split(",") if day.strip()
+            ],
+        ),
+        zone,
+    )
+
+
 async def load_rules(
     connection: AsyncConnection, school_id: int
 ) -> tuple[SchoolMessaging, ZoneInfo]:
     """The school's messaging rules (defaults when it never changed them) and time zone."""
-    row = (
-        await connection.execute(
-            sa.select(messaging_settings, schools.c.timezone)
-            .select_from(schools)
-            .outerjoin(messaging_settings, messaging_settings.c.school_id == schools.c.id)
-            .where(schools.c.id == school_id)
-        )
-    ).first()
-    if row is None or row.pupils_write_to_class is None:
-        return SchoolMessaging(), zone_named(row.timezone if row is not None else None)
-    return (
-        SchoolMessaging(
-            pupils_write_to_class=bool(row.pupils_write_to_class),
-            pupils_write_to_teachers=bool(row.pupils_write_to_teachers),
-            parents_write_to_teachers=bool(row.parents_write_to_teachers),
-            quiet_enabled=bool(row.quiet_enabled),
-            quiet_from=f"{row.quiet_from_minute // 60:02d}:{row.quiet_from_minute % 60:02d}",
-            quiet_until=f"{row.quiet_until_minute // 60:02d}:{row.quiet_until_minute % 60:02d}",
-            quiet_days=[int(day) for day in str(row.quiet_days).split(",") if day.strip()],
-        ),
-        zone_named(row.timezone),
-    )
+    return rules_from((await connection.execute(_RULES, {"school_id": school_id})).first())
 
 
 async def get_messaging_settings(services: Services, actor: Actor) -> SchoolMessaging:
