@@ -9,9 +9,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from preau.actions.access import ONLY_MODERATORS, child_ids, enforce
+from preau.actions.access import ONLY_MODERATORS, enforce
 from preau.actions.context import Services
-from preau.adapters.sql.schema import enrolments, groups, messaging_settings, schools
+from preau.adapters.sql.schema import (
+    enrolments,
+    groups,
+    messaging_settings,
+    parent_links,
+    schools,
+)
 from preau.domain.access import messaging_settings_decision
 from preau.domain.messages import SchoolMessaging, SenderCircle, check_school_messaging
 from preau.domain.people import Actor, Profile
@@ -119,22 +125,22 @@ async def update_messaging_settings(
 
 async def sender_circle(connection: AsyncConnection, actor: Actor) -> SenderCircle:
     """The teachers of the pupil's (or the parent's children's) groups, and the pupil's
-    classmates: two indexed queries, none for teachers and staff."""
+    classmates: one indexed query, none for teachers and staff."""
+    members: sa.ColumnElement[bool]
     if actor.profile is Profile.PUPIL:
-        members = {actor.person_id}
-    elif actor.profile is Profile.PARENT:
-        members = await child_ids(connection, actor)
+        members = enrolments.c.person_id == actor.person_id
+    elif actor.profile is Profile.PARENT:  # their children, read in the same statement
+        members = enrolments.c.person_id.in_(
+            sa.select(parent_links.c.child_id).where(
+                parent_links.c.school_id == actor.school_id,
+                parent_links.c.parent_id == actor.person_id,
+            )
+        )
     else:
-        return SenderCircle()
-    if not members:
         return SenderCircle()
     own_groups = (
         sa.select(enrolments.c.group_id)
-        .where(
-            enrolments.c.school_id == actor.school_id,
-            enrolments.c.person_id.in_(members),
-            enrolments.c.role == "pupil",
-        )
+        .where(enrolments.c.school_id == actor.school_id, members, enrolments.c.role == "pupil")
         .scalar_subquery()
     )
     rows = await connection.execute(
