@@ -176,21 +176,51 @@ async def access_group_for_virtual_class(
     return row
 
 
+# Built once: the groups asked for and, in the same statement, their active pupils.
+_GROUPS_WITH_PUPILS = (
+    sa.select(groups.c.id, enrolments.c.person_id)
+    .select_from(
+        groups.outerjoin(
+            enrolments.join(
+                people,
+                sa.and_(
+                    people.c.id == enrolments.c.person_id,
+                    people.c.school_id == enrolments.c.school_id,
+                    people.c.active.is_(True),
+                ),
+            ),
+            sa.and_(
+                enrolments.c.school_id == groups.c.school_id,
+                enrolments.c.group_id == groups.c.id,
+                enrolments.c.role == "pupil",
+            ),
+        )
+    )
+    .where(
+        groups.c.school_id == sa.bindparam("school_id", type_=sa.Integer),
+        groups.c.id.in_(sa.bindparam("group_ids", expanding=True)),
+    )
+)
+
+
 async def access_groups_for_conversation(
     connection: AsyncConnection, actor: Actor, group_ids: Sequence[int]
-) -> None:
+) -> dict[int, set[int]]:
     """Classes and groups (distinct ids) whose pupils or parents the actor may write to:
     any of their school's (the profiles allowed at all are checked before, by
-    ``group_refusal``). One of another school is an unknown group in the form."""
-    found = (
-        await connection.execute(
-            sa.select(sa.func.count())
-            .select_from(groups)
-            .where(groups.c.school_id == actor.school_id, groups.c.id.in_(group_ids))
-        )
-    ).scalar_one()
-    if found != len(group_ids):
+    ``group_refusal``). One of another school is an unknown group in the form. Returns
+    each group's active pupils, read in the same statement."""
+    rows = await connection.execute(
+        _GROUPS_WITH_PUPILS, {"school_id": actor.school_id, "group_ids": list(group_ids)}
+    )
+    pupils: dict[int, set[int]] = {}
+    for row in rows:
+        found = pupils.setdefault(int(row.id), set())
+        if row.person_id is not None:
+            found.add(int(row.person_id))
+    if len(pupils) != len(group_ids):
         raise InvalidInput(GROUP_NOT_FOUND, field="group_ids")
+    return pupils
 
 
 async def access_groups_for_announcement(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -45,49 +46,87 @@ from preau.domain.people import Actor
 
 
 @dataclass(frozen=True)
+class Participant:
+    """The actor's own place in a conversation."""
+
+    unread_count: int
+    archived: bool
+
+
+@dataclass(frozen=True)
 class ConversationAccess:
     row: Row
-    participant: Row | None
+    participant: Participant | None
     moderator: bool
+
+
+def _conversation_statement(*, moderator: bool) -> sa.Select[Any]:
+    """Built once: the conversation, the actor's participant row (outer-joined) and, for
+    the school's moderators, whether one of its messages has an open report."""
+    own = conversation_participants
+    columns: list[sa.ColumnElement[Any]] = [
+        own.c.person_id.label("own_person_id"),
+        own.c.unread_count.label("own_unread_count"),
+        own.c.archived.label("own_archived"),
+    ]
+    if moderator:
+        columns.append(
+            sa.select(message_reports.c.id)
+            .join(messages, messages.c.id == message_reports.c.message_id)
+            .where(
+                message_reports.c.school_id == conversations.c.school_id,
+                messages.c.school_id == conversations.c.school_id,
+                messages.c.conversation_id == conversations.c.id,
+                message_reports.c.resolved_at.is_(None),
+            )
+            .exists()
+            .label("own_open_report")
+        )
+    return (
+        sa.select(conversations, *columns)
+        .select_from(
+            conversations.outerjoin(
+                own,
+                sa.and_(
+                    own.c.school_id == conversations.c.school_id,
+                    own.c.conversation_id == conversations.c.id,
+                    own.c.person_id == sa.bindparam("actor_id", type_=sa.Integer),
+                ),
+            )
+        )
+        .where(
+            conversations.c.school_id == sa.bindparam("school_id", type_=sa.Integer),
+            conversations.c.id == sa.bindparam("conversation_id", type_=sa.Integer),
+        )
+    )
+
+
+_CONVERSATION = {flag: _conversation_statement(moderator=flag) for flag in (False, True)}
 
 
 async def access_conversation_by_id(
     connection: AsyncConnection, actor: Actor, conversation_id: int, action: ConversationAction
 ) -> ConversationAccess:
+    """The conversation and the actor's place in it, decided, from one statement."""
+    moderator = actor.profile in MODERATORS
     row = (
         await connection.execute(
-            sa.select(conversations).where(
-                conversations.c.school_id == actor.school_id,
-                conversations.c.id == conversation_id,
-            )
+            _CONVERSATION[moderator],
+            {
+                "school_id": actor.school_id,
+                "conversation_id": conversation_id,
+                "actor_id": actor.person_id,
+            },
         )
     ).first()
     if row is None:
         raise NotFound(CONVERSATION_NOT_FOUND)
-    participant = (
-        await connection.execute(
-            sa.select(conversation_participants).where(
-                conversation_participants.c.school_id == actor.school_id,
-                conversation_participants.c.conversation_id == conversation_id,
-                conversation_participants.c.person_id == actor.person_id,
-            )
+    participant = None
+    if row.own_person_id is not None:
+        participant = Participant(
+            unread_count=int(row.own_unread_count), archived=bool(row.own_archived)
         )
-    ).first()
-    open_report = False
-    if participant is None and actor.profile in MODERATORS:
-        open_report = (
-            await connection.execute(
-                sa.select(sa.func.count())
-                .select_from(message_reports)
-                .join(messages, messages.c.id == message_reports.c.message_id)
-                .where(
-                    message_reports.c.school_id == actor.school_id,
-                    messages.c.school_id == actor.school_id,
-                    messages.c.conversation_id == conversation_id,
-                    message_reports.c.resolved_at.is_(None),
-                )
-            )
-        ).scalar_one() > 0
+    open_report = participant is None and moderator and bool(row.own_open_report)
     decision = conversation_decision(
         actor,
         action,
@@ -102,9 +141,7 @@ async def access_conversation_by_id(
         ConversationAction.MODERATE: ONLY_MODERATORS,
     }.get(action, NOT_A_PARTICIPANT)
     enforce(decision, CONVERSATION_NOT_FOUND, forbidden)
-    return ConversationAccess(
-        row=row, participant=participant, moderator=actor.profile in MODERATORS
-    )
+    return ConversationAccess(row=row, participant=participant, moderator=moderator)
 
 
 async def access_message_by_id(

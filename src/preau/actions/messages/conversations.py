@@ -39,6 +39,42 @@ from preau.domain.people import Actor, Profile
 MESSAGES_SHOWN = 500
 
 
+_NEW_MESSAGE = messages.insert().returning(messages.c.id)
+
+# A reply: the others' unread counts go up (their archived copy comes back), the
+# author's own row is read up to it; every participant's id comes back for the live event.
+_ME = conversation_participants.c.person_id == sa.bindparam("actor_id", type_=sa.Integer)
+_REPLIED = (
+    conversation_participants.update()
+    .where(
+        conversation_participants.c.school_id == sa.bindparam("b_school_id", type_=sa.Integer),
+        conversation_participants.c.conversation_id
+        == sa.bindparam("b_conversation_id", type_=sa.Integer),
+    )
+    .values(
+        unread_count=sa.case((_ME, 0), else_=conversation_participants.c.unread_count + 1),
+        archived=sa.case((_ME, conversation_participants.c.archived), else_=sa.false()),
+        last_read_message_id=sa.case(
+            (_ME, sa.bindparam("message_id", type_=sa.Integer)),
+            else_=conversation_participants.c.last_read_message_id,
+        ),
+        last_message_at=sa.bindparam("now", type_=conversations.c.last_message_at.type),
+    )
+    .returning(conversation_participants.c.person_id)
+)
+_ONE_MORE_MESSAGE = (
+    conversations.update()
+    .where(
+        conversations.c.school_id == sa.bindparam("b_school_id", type_=sa.Integer),
+        conversations.c.id == sa.bindparam("b_conversation_id", type_=sa.Integer),
+    )
+    .values(
+        last_message_at=sa.bindparam("now", type_=conversations.c.last_message_at.type),
+        message_count=conversations.c.message_count + 1,
+    )
+)
+
+
 async def _add_message(
     connection: AsyncConnection,
     actor: Actor,
@@ -49,18 +85,20 @@ async def _add_message(
     stored: list[StoredFile],
 ) -> int:
     """Write the actor's message and its stored files into the conversation; returns its id."""
-    result = await connection.execute(
-        messages.insert().values(
-            school_id=actor.school_id,
-            conversation_id=conversation_id,
-            author_id=actor.person_id,
-            body=body,
-            created_at=now,
+    message_id = (
+        await connection.execute(
+            _NEW_MESSAGE,
+            {
+                "school_id": actor.school_id,
+                "conversation_id": conversation_id,
+                "author_id": actor.person_id,
+                "body": body,
+                "created_at": now,
+            },
         )
-    )
-    message_id = int(result.inserted_primary_key[0])  # type: ignore[index]  # SQLAlchemy types inserted_primary_key's row as possibly empty
-    await record_attachments(connection, actor.school_id, message_id, stored)
-    return message_id
+    ).scalar_one()
+    await record_attachments(connection, actor.school_id, int(message_id), stored)
+    return int(message_id)
 
 
 async def start_conversation(services: Services, actor: Actor, draft: ConversationDraft) -> int:
@@ -129,32 +167,16 @@ async def reply(
         message_id = await _add_message(
             connection, actor, conversation_id, body=body, now=now, stored=stored
         )
-        in_conversation = (
-            conversation_participants.c.school_id == actor.school_id,
-            conversation_participants.c.conversation_id == conversation_id,
-        )
-        await connection.execute(
-            conversation_participants.update()
-            .where(*in_conversation, conversation_participants.c.person_id != actor.person_id)
-            .values(
-                unread_count=conversation_participants.c.unread_count + 1,
-                archived=False,
-                last_message_at=now,
-            )
-        )
-        await connection.execute(
-            conversation_participants.update()
-            .where(*in_conversation, conversation_participants.c.person_id == actor.person_id)
-            .values(unread_count=0, last_read_message_id=message_id, last_message_at=now)
-        )
-        await connection.execute(
-            conversations.update()
-            .where(
-                conversations.c.school_id == actor.school_id, conversations.c.id == conversation_id
-            )
-            .values(last_message_at=now, message_count=conversations.c.message_count + 1)
-        )
-        participants = await participant_ids(connection, actor.school_id, conversation_id)
+        at = {"b_school_id": actor.school_id, "b_conversation_id": conversation_id, "now": now}
+        participants = [
+            int(person_id)
+            for person_id in (
+                await connection.execute(
+                    _REPLIED, {**at, "actor_id": actor.person_id, "message_id": message_id}
+                )
+            ).scalars()
+        ]
+        await connection.execute(_ONE_MORE_MESSAGE, at)
     await announce_change(services, actor.school_id, participants, "message")
     return message_id
 

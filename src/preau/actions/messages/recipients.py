@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from preau.actions.access import access_groups_for_conversation
 from preau.actions.context import Services
 from preau.actions.messages.queries import chunks, like_patterns, people_columns, person_ref
-from preau.actions.messages.rules import load_rules, sender_circle
-from preau.adapters.sql.schema import enrolments, groups, parent_links, people
+from preau.actions.messages.rules import RULES_COLUMNS, RULES_FROM, rules_from, sender_circle
+from preau.adapters.sql.schema import enrolments, groups, parent_links, people, schools
 from preau.domain.errors import Forbidden, InvalidInput
 from preau.domain.messages import (
     ADDRESS_GROUPS,
@@ -65,27 +65,39 @@ async def resolve_recipients(
     return recipients
 
 
+# Built once: the people a draft names, with the school's rules beside each.
+_NAMED_PEOPLE = (
+    sa.select(
+        people.c.id,
+        people.c.profile,
+        people.c.active,
+        people.c.given_name,
+        people.c.family_name,
+        *RULES_COLUMNS,
+    )
+    .select_from(RULES_FROM.join(people, people.c.school_id == schools.c.id))
+    .where(
+        schools.c.id == sa.bindparam("school_id", type_=sa.Integer),
+        people.c.id.in_(sa.bindparam("person_ids", expanding=True)),
+    )
+)
+
+
 async def _named_people(
     connection: AsyncConnection, actor: Actor, person_ids: Sequence[int]
 ) -> list[int]:
     """The people the draft names, each one the actor may write to under the school's rules."""
-    rules, _timezone = await load_rules(connection, actor.school_id)
-    circle = await sender_circle(connection, actor)
     if not person_ids:
         return []
     rows = (
         await connection.execute(
-            sa.select(
-                people.c.id,
-                people.c.profile,
-                people.c.active,
-                people.c.given_name,
-                people.c.family_name,
-            ).where(people.c.school_id == actor.school_id, people.c.id.in_(person_ids))
+            _NAMED_PEOPLE, {"school_id": actor.school_id, "person_ids": list(person_ids)}
         )
     ).all()
     if len(rows) != len(person_ids):
         raise InvalidInput(UNKNOWN_PEOPLE, field="person_ids")
+    rules, _zone = rules_from(rows[0])
+    circle = await sender_circle(connection, actor)
     chosen: list[int] = []
     for row in rows:
         contact = Contact(
@@ -109,13 +121,12 @@ async def _group_members(
 ) -> list[int]:
     """The pupils of the groups the draft writes to, and the parents of the pupils of the
     groups it writes to the parents of, once the actor may address every one of them."""
-    await access_groups_for_conversation(connection, actor, group_ids)
-    pupils = await pupils_of(connection, actor.school_id, sorted(set(draft.group_ids)))
-    parents = await parents_of(
-        connection,
-        actor.school_id,
-        await pupils_of(connection, actor.school_id, sorted(set(draft.parents_of_group_ids))),
+    pupils_of_group = await access_groups_for_conversation(connection, actor, group_ids)
+    pupils = set().union(*(pupils_of_group[group_id] for group_id in set(draft.group_ids)))
+    children = set().union(
+        *(pupils_of_group[group_id] for group_id in set(draft.parents_of_group_ids))
     )
+    parents = await parents_of(connection, actor.school_id, sorted(children))
     return [*pupils, *parents]
 
 
