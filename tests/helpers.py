@@ -14,6 +14,7 @@ import httpx
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from litestar import Litestar
+from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.actions.context import Services
@@ -86,6 +87,7 @@ def reused_router(services: Services) -> Iterator[Litestar]:
     router = _free_routers.pop() if _free_routers else build_router(services)
     router.state.services = services
     provider = router.dependencies["services"]
+    assert isinstance(provider, Provide)  # as web/dependencies.py declares it
     provider.value = services  # the cached value `app_services` returned
     try:
         yield router
