@@ -49,10 +49,12 @@ class Server:
     log: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``preau demo`` served by ``preau serve``, the waiting room off (it may shed load
-    with a 503 by design: the fuzzer is a flood)."""
+    with a 503 by design: the fuzzer is a flood). Started once per session, not per
+    module: under xdist the three profiles' tests may run between other modules' tests,
+    and a module fixture would then be started again (~50 s each time under coverage)."""
     folder = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     # PostgreSQL, as in production: its `integer` ids overflow where SQLite's do not.

@@ -17,12 +17,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from preau.actions.context import Services
 from preau.adapters.sql.schema import people
 from preau.asgi import ASGIApp
-from preau.bootstrap import around, build_router, build_services, start_services, stop_services
+from preau.bootstrap import around, build_services, start_services, stop_services
 from preau.settings import Settings
 from tests.helpers import (
     PASSWORD,
@@ -31,6 +32,7 @@ from tests.helpers import (
     as_served,
     build_world,
     make_settings,
+    reused_router,
     running_app,
 )
 from tests.sso.identity_providers import (
@@ -151,7 +153,16 @@ class Served:
 @asynccontextmanager
 async def served(settings: Settings) -> AsyncIterator[Served]:
     services = build_services(settings)
-    asgi = around(cast("ASGIApp", build_router(services)), services, settings, gate=None)
+    with reused_router(services) as router:  # built once per worker (tests/helpers.py)
+        async with served_on(settings, services, router) as running:
+            yield running
+
+
+@asynccontextmanager
+async def served_on(
+    settings: Settings, services: Services, router: Litestar
+) -> AsyncIterator[Served]:
+    asgi = around(cast("ASGIApp", router), services, settings, gate=None)
     await start_services(services)
     server = uvicorn.Server(
         uvicorn.Config(
