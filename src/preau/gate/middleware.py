@@ -5,6 +5,12 @@ limit and to the worker's load shedder. Anyone else is rate-limited (per address
 network on taking a ticket), then queued: they take a ticket (after a proof of work while
 under attack) and wait on ``/gate/wait`` until their turn, when they get a pass.
 ``/healthz``, ``/readyz``, ``/metrics`` and ``/static/`` are never gated.
+
+Past 900 lines on purpose: one class whose methods are the paths a request can take
+through the gate (hot, general, waiting room, proof of work), calling each other directly;
+the rules they apply are already elsewhere (``domain/admission.py``, ``pow.py``,
+``ratelimit.py``, ``runtime.py``). Splitting the class would add a call on every request,
+which ``bench/hot_paths.py`` measures.
 """
 
 from __future__ import annotations
