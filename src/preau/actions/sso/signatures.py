@@ -35,14 +35,17 @@ XMLENC = xmlsec.constants.EncNs
 # What a SAML signature may use (SAML core 5.4): the enveloped-signature transform and
 # canonicalizations on the reference; RSA or ECDSA with SHA-1/2 for the signature. The
 # XPath, XSLT and XPointer transforms (which could read elsewhere) are refused.
-REFERENCE_TRANSFORMS = (
-    xmlsec.constants.TransformEnveloped,
+CANONICALIZATIONS = (
     xmlsec.constants.TransformExclC14N,
     xmlsec.constants.TransformExclC14NWithComments,
     xmlsec.constants.TransformInclC14N,
     xmlsec.constants.TransformInclC14NWithComments,
     xmlsec.constants.TransformInclC14N11,
     xmlsec.constants.TransformInclC14N11WithComments,
+)
+REFERENCE_TRANSFORMS = (
+    xmlsec.constants.TransformEnveloped,
+    *CANONICALIZATIONS,
     xmlsec.constants.TransformSha1,
     xmlsec.constants.TransformSha224,
     xmlsec.constants.TransformSha256,
@@ -50,12 +53,7 @@ REFERENCE_TRANSFORMS = (
     xmlsec.constants.TransformSha512,
 )
 SIGNATURE_TRANSFORMS = (
-    xmlsec.constants.TransformExclC14N,
-    xmlsec.constants.TransformExclC14NWithComments,
-    xmlsec.constants.TransformInclC14N,
-    xmlsec.constants.TransformInclC14NWithComments,
-    xmlsec.constants.TransformInclC14N11,
-    xmlsec.constants.TransformInclC14N11WithComments,
+    *CANONICALIZATIONS,
     xmlsec.constants.TransformRsaSha1,
     xmlsec.constants.TransformRsaSha224,
     xmlsec.constants.TransformRsaSha256,
