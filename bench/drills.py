@@ -8,7 +8,11 @@ retrying the same key on any failure as the offline outbox does), the fault, the
 (a supervisor restarting what was killed, or the outage's end), load until it is over,
 then a count in the database of each write: acknowledged and missing (lost), written
 more than once (duplicates). Loopback only; the load is bounded (``--readers``,
-``--writers``, each at most ``--rate`` requests a second).
+``--writers``, each at most ``--rate`` requests a second). Each simulated person has a
+device of its own (its cookies, so its own gate pass) and a loopback address of its own
+or its school's (``address_of``); ``--one-address`` puts everyone on one client from
+127.0.0.1, as the drills did before (one device at 60 requests a second, over the gate's
+per-device limit). A refused request names the limit that refused it.
 
 Drills: ``app-kill`` (kill -9 one app process), ``pg-primary-kill`` (kill -9 Patroni and
 PostgreSQL on the primary: the replica is promoted), ``pg-stop`` (PostgreSQL stopped
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -80,6 +85,33 @@ SLOW_DB_DELAY = 0.025
 # admission rate shortens that, so the writes' p99 is reported, not bounded.
 P99_BOUND_S = 1.0
 KEPT_SHARE = 0.8  # redis-stop: admissions while Redis is down, as a share of before
+# Where the simulated people come from: a country's pupils and teachers from many
+# addresses, not all from 127.0.0.1. Each person (a reader, a writer, an uploader, an
+# arrival) sends from a loopback address of its own (all of 127.0.0.0/8 is on ``lo``),
+# over ``SCHOOLS`` networks (/24: the gate's per-network share of tickets), one person in
+# ``NAT_EVERY`` behind their school's one NAT address, shared with the others who are.
+# nginx passes the address on in ``X-Forwarded-For`` and Préau trusts 127.0.0.1 (nginx)
+# as its proxy (``forwarded_allow_ips``), so the gate's per-address and per-network
+# limits see these addresses.
+SCHOOLS = 8
+NAT_EVERY = 3
+FIRST_ARRIVAL = 100  # the people arriving are numbered from here
+
+
+def address_of(person: int) -> str:
+    """The loopback address person number ``person`` sends from."""
+    school = person % SCHOOLS
+    if person % NAT_EVERY == 0:
+        return f"127.20.{school}.1"  # the school's NAT
+    return f"127.20.{school}.{2 + (person // SCHOOLS) % 250}"
+
+
+def client_for(person: int, **options: object) -> httpx.AsyncClient:
+    """A device of its own (its cookies, so its own gate pass) for ``person``."""
+    transport = httpx.AsyncHTTPTransport(local_address=address_of(person))
+    return httpx.AsyncClient(base_url=URL, timeout=10, transport=transport, **options)  # type: ignore[arg-type]
+
+
 FILES_DIR = RUN_DIR / "files"
 DISK_SIZE = "16m"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n" + b" " * 20000
@@ -90,7 +122,7 @@ ENVIRONMENT = {
     "PREAU_MESSAGES_PER_MINUTE": "100000",
     "PREAU_MESSAGES_PER_DAY": "10000000",
     "PREAU_GATE_RATE_LIMIT_ACCOUNT": "100000/minute",
-    # The arrivals all come from 127.0.0.1: not an attack to answer with proofs of work.
+    # The drills measure faults, not floods: no proofs of work asked of the arrivals.
     "PREAU_GATE_UNDER_ATTACK": "off",
     "CLUSTER_HA_DATABASE_PORT": str(PROXY_PORT),
 }
@@ -120,7 +152,12 @@ class Tally:
     # stale, 503 or other (an arrival: ok when admitted, other when asked to wait).
     events: list[tuple[float, str, str, float]] = field(default_factory=list)
     rates: list[tuple[float, float]] = field(default_factory=list)  # the gate's, sampled
+    # (time, CPU seconds used so far by the PostgreSQL primary, the replica, the apps)
+    cpu: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     uploads: dict[str, str] = field(default_factory=dict)  # key -> file id, acknowledged
+    # The arrivals' answers other than admitted (their first request) and their stay's
+    # failed reads, by status and, for a 429, the limit that refused it.
+    arrivals_refused: Counter[str] = field(default_factory=Counter)
 
     def failed(self, what: str) -> None:
         self.errors[what] += 1
@@ -165,7 +202,11 @@ def redis_primary() -> int | None:
     return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
 
 
-COUNTED = ("preau_rate_limit_fail_open_total", "preau_degraded_answers_total")
+COUNTED = (
+    "preau_rate_limit_fail_open_total",
+    "preau_degraded_answers_total",
+    "preau_gate_rate_limited_total",
+)
 
 
 def counted() -> Counter[str]:
@@ -346,6 +387,18 @@ async def sign_in(client: httpx.AsyncClient, username: str) -> tuple[str, int]:
     return str(body["token"]), int(body["person_id"])
 
 
+async def enter(client: httpx.AsyncClient, token: str) -> None:
+    """A person's device let in by the gate before the drill's load starts (waiting in line
+    as asked), as someone who was already reading when the fault came."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        answer = await client.get(READ_PATHS[0], headers={"authorization": f"Bearer {token}"})
+        if answer.status_code not in (429, 503):
+            return
+        await asyncio.sleep(min(5.0, float(answer.headers.get("retry-after", "1"))))
+    log("a device was still waiting to be let in after 120 s")
+
+
 async def reader(
     client: httpx.AsyncClient, token: str, tally: Tally, stop: asyncio.Event, rate: float
 ) -> None:
@@ -374,7 +427,7 @@ async def reader(
                     etags[path] = answer.headers["etag"]
                 tally.note("read", "stale" if "warning" in answer.headers else "ok", started)
             else:
-                tally.failed(f"read {answer.status_code}")
+                tally.failed(f"read {refusal(answer)}")
                 tally.note("read", outcome_of(answer.status_code), started)
         await asyncio.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
 
@@ -411,9 +464,24 @@ async def writer(
                 if answer.status_code in (200, 201):
                     tally.acknowledged.add(key)
                     break
-                tally.failed(f"write {answer.status_code}")
+                tally.failed(f"write {refusal(answer)}")
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
         await asyncio.sleep(1 / rate)
+
+
+def refusal(answer: httpx.Response) -> str:
+    """An error's status, and for a ``429`` what the gate said: asked to wait in line
+    (``queued``), or refused by a limit, which its problem names (pass, account, address,
+    ticket, network, route:…)."""
+    if answer.status_code != 429:
+        return str(answer.status_code)
+    try:
+        problem = answer.json()
+    except ValueError:
+        return "429"
+    kind = str(problem.get("type", "")).rpartition(":")[2] or "429"
+    limit = problem.get("limit")
+    return f"429 {kind}" + (f" {limit}" if limit else "")
 
 
 def outcome_of(status: int) -> str:
@@ -451,16 +519,26 @@ async def uploader(
                 if answer.status_code in (200, 201):
                     tally.uploads[key] = str(answer.json()["id"])
                     break
-                tally.failed(f"upload {answer.status_code}")
+                tally.failed(f"upload {refusal(answer)}")
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
         await asyncio.sleep(1.0)
 
 
+ARRIVING = itertools.count(FIRST_ARRIVAL)  # over all the drills: new people each time
+
+
 async def arrivals(
-    token: str, tally: Tally, stop: asyncio.Event, rate: float, stay: float = 0.0
+    token: str,
+    tally: Tally,
+    stop: asyncio.Event,
+    rate: float,
+    stay: float = 0.0,
+    *,
+    one: bool = False,
 ) -> None:
-    """New people, each with no gate pass yet: admitted (a 2xx) or asked to wait. Those
-    admitted go on reading for ``stay`` seconds, one read every two seconds."""
+    """New people, each with no gate pass yet and an address of its own (from 127.0.0.1
+    with ``one``): admitted (a 2xx) or asked to wait. Those admitted go on reading for
+    ``stay`` seconds, one read every two seconds."""
     if rate <= 0:
         return
     pending: set[asyncio.Task[None]] = set()
@@ -468,7 +546,9 @@ async def arrivals(
 
     async def arrive() -> None:
         started = time.monotonic()
-        async with httpx.AsyncClient(base_url=URL, timeout=10) as fresh:
+        person = next(ARRIVING)
+        fresh_client = httpx.AsyncClient(base_url=URL, timeout=10) if one else client_for(person)
+        async with fresh_client as fresh:
             try:
                 answer = await fresh.get("/api/v1/todo", headers=headers)
             except httpx.HTTPError:
@@ -476,6 +556,8 @@ async def arrivals(
                 return
             admitted = answer.status_code < 400
             tally.note("arrival", "ok" if admitted else "other", started)
+            if not admitted:
+                tally.arrivals_refused[f"arrival {refusal(answer)}"] += 1
             leave = time.monotonic() + stay
             while admitted and time.monotonic() < leave and not stop.is_set():
                 await asyncio.sleep(2.0)
@@ -486,6 +568,8 @@ async def arrivals(
                     tally.note("read", "other", started)
                     continue
                 tally.note("read", outcome_of(answer.status_code), started)
+                if answer.status_code >= 400:
+                    tally.arrivals_refused[f"read {refusal(answer)}"] += 1
 
     while not stop.is_set():
         task = asyncio.create_task(arrive())
@@ -513,12 +597,57 @@ def admission_rate() -> float | None:
     return sum(rates) / len(rates) if rates else None
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used() -> dict[str, float]:
+    """CPU seconds used so far by the PostgreSQL primary (its postmaster and backends),
+    the replica, and the app processes (their process groups): where a read sent to the
+    replica would take its work from (docs/reliability.md, replica routing)."""
+    primary = primary_index()
+    postmasters = {postmaster_of(index): index for index in range(2)}
+    groups = set()
+    for pid_file in RUN_DIR.glob("app-*.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            groups.add(int(pid_file.read_text(encoding="utf-8").strip()))
+    used = {"pg_primary": 0.0, "pg_replica": 0.0, "apps": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid, parent, group = int(entry.name), int(fields[1]), int(fields[2])
+        seconds = (int(fields[11]) + int(fields[12])) / TICK
+        node = postmasters.get(pid, postmasters.get(parent))
+        if node is not None:
+            used["pg_primary" if node == primary else "pg_replica"] += seconds
+        elif group in groups:
+            used["apps"] += seconds
+    return used
+
+
 async def sample_rates(tally: Tally, stop: asyncio.Event) -> None:
     while not stop.is_set():
         rate = await asyncio.to_thread(admission_rate)
         if rate is not None:
             tally.rates.append((time.monotonic(), rate))
+        tally.cpu.append((time.monotonic(), await asyncio.to_thread(cpu_used)))
         await asyncio.sleep(1.0)
+
+
+def cpu_shares(tally: Tally, start: float, end: float) -> dict[str, float]:
+    """Each part's CPU in one phase, in % of one core (from the first and last samples in
+    it; a process that restarted meanwhile counts from zero again: a lower bound)."""
+    inside = [(at, used) for at, used in tally.cpu if start <= at < end]
+    if len(inside) < 2:
+        return {}
+    (first, then), (last, now) = inside[0], inside[-1]
+    return {
+        part: round(100 * max(0.0, now[part] - then.get(part, 0.0)) / (last - first), 1)
+        for part in now
+    }
 
 
 async def count_subjects(name: str) -> dict[str, int]:
@@ -544,16 +673,38 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
     before = await asyncio.to_thread(counted)
     stop = asyncio.Event()
     deadline = [float("inf")]
-    limits = httpx.Limits(max_connections=args.readers + args.writers + 8)
     if name == "disk-full":
         await asyncio.to_thread(small_disk, True)
-    async with httpx.AsyncClient(base_url=URL, timeout=10, limits=limits) as client:
-        pupil_token, pupil = await sign_in(client, "eleve.demo")
-        teacher_token, _ = await sign_in(client, "prof.demo")
+    async with contextlib.AsyncExitStack() as clients:
+        people = iter(range(FIRST_ARRIVAL))
+
+        async def device() -> httpx.AsyncClient:
+            """The next person's own client, or with ``--one-address`` (the drills before
+            issue 18's addresses) one client from 127.0.0.1 shared by everyone."""
+            if args.one_address:
+                return shared
+            return await clients.enter_async_context(client_for(next(people)))
+
+        async def let_in() -> httpx.AsyncClient:
+            client = await device()
+            await enter(client, pupil_token)
+            return client
+
+        limits = httpx.Limits(max_connections=args.readers + args.writers + 8)
+        shared = await clients.enter_async_context(
+            httpx.AsyncClient(base_url=URL, timeout=10, limits=limits)
+        )
+        first = await device()
+        pupil_token, pupil = await sign_in(first, "eleve.demo")
+        teacher_token, _ = await sign_in(first, "prof.demo")
+        readers = [first] + [await let_in() for _ in range(args.readers - 1)]
+        writers = [await let_in() for _ in range(args.writers)]
+        uploaders = [await let_in() for _ in range(2 if name == "disk-full" else 0)]
         tasks = [
             asyncio.create_task(reader(client, pupil_token, tally, stop, args.rate))
-            for _ in range(args.readers)
-        ] + [
+            for client in readers
+        ]
+        tasks += [
             asyncio.create_task(
                 writer(
                     client,
@@ -565,18 +716,19 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
                     deadline=deadline,
                 )
             )
-            for _ in range(args.writers)
+            for client in writers
         ]
         stay = args.stay if name == "slow-db" else 0.0
-        tasks.append(asyncio.create_task(arrivals(pupil_token, tally, stop, args.arrivals, stay)))
+        tasks.append(
+            asyncio.create_task(
+                arrivals(pupil_token, tally, stop, args.arrivals, stay, one=args.one_address)
+            )
+        )
         tasks.append(asyncio.create_task(sample_rates(tally, stop)))
-        if name == "disk-full":
-            tasks += [
-                asyncio.create_task(
-                    uploader(client, pupil_token, tally, stop=stop, deadline=deadline)
-                )
-                for _ in range(2)
-            ]
+        tasks += [
+            asyncio.create_task(uploader(client, pupil_token, tally, stop=stop, deadline=deadline))
+            for client in uploaders
+        ]
         started = time.monotonic()
         await asyncio.sleep(args.warm_up)
         log(f"{name}: fault")
@@ -609,6 +761,7 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
         "late": ((tally.fault_at + tally.repaired_at) / 2, tally.repaired_at),
     }
     gate = {phase: gate_figures(tally, *span) for phase, span in phases.items()}
+    cpu = {phase: cpu_shares(tally, *span) for phase, span in phases.items()}
     return {
         "drill": name,
         "fault_s": round(tally.repaired_at - tally.fault_at, 1),
@@ -626,8 +779,10 @@ async def drill(name: str, args: argparse.Namespace) -> dict[str, object]:
         "recovered_after_s": round(recovered, 1),
         "errors_seen": dict(tally.errors.most_common()),
         "counted_by_the_apps": moved,
+        "arrivals_refused": dict(tally.arrivals_refused.most_common()),
         "files": files_checked,
         "gate": gate,
+        "cpu_pct_of_a_core": cpu,
         "checks": checks(name, gate),
         "timeline": timeline(tally, started, ended),
     }
@@ -801,6 +956,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--stay", type=float, default=10.0, help="slow-db: seconds an admitted arrival reads"
+    )
+    parser.add_argument(
+        "--one-address",
+        action="store_true",
+        help="everyone from 127.0.0.1, readers and writers on one client (before issue 18)",
     )
     parser.add_argument("--keep", action="store_true", help="leave the cluster running")
     parser.add_argument("--json", type=Path, help="write the results here too")

@@ -138,6 +138,7 @@ async def test_one_network_takes_no_more_than_its_share(
     assert (await arrive_once(gate, "198.51.101.1")).status_code == 200
     refused = await arrive_once(gate, "198.51.100.77", accept="application/json")
     assert refused.json()["type"] == "urn:preau:gate:rate-limited"
+    assert refused.json()["limit"] == "network"  # the problem names the limit
     assert int(refused.headers["retry-after"]) >= 10
     after = REGISTRY.get_sample_value("preau_gate_rate_limited_total", {"scope": "network"})
     assert after == before + 3

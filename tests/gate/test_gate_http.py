@@ -292,6 +292,20 @@ async def test_address_rate_limit(make_gate: Callable[..., GateMiddleware]) -> N
     assert sample >= 1
 
 
+async def test_a_refusal_names_its_limit(make_gate: Callable[..., GateMiddleware]) -> None:
+    """One admitted device past its own limit is told so, and which limit it was (the
+    drills count refusals by limit, docs/reliability.md)."""
+    gate = make_gate(capacity=10, rate_limit_pass="5/minute")
+    async with client(gate, accept="application/json") as device:
+        answers = [await device.get("/api/x") for _ in range(8)]
+    codes = [answer.status_code for answer in answers]
+    assert codes[0] == 200
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert refused, codes
+    assert refused[0].json()["type"] == "urn:preau:gate:rate-limited"
+    assert refused[0].json()["limit"] == "pass"
+
+
 async def test_operator_settings_reach_the_gate(
     make_gate: Callable[..., GateMiddleware],
 ) -> None:

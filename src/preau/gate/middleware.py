@@ -411,12 +411,17 @@ class GateMiddleware:
         runtime = self.runtime
         runtime.saw_pass(gate_pass.identifier)
         session = self.credentials.session(cookies.get(SESSION_COOKIE), now=now)
-        allowed = await self.pass_limit.allow(gate_pass.identifier)
-        if allowed and session is not None and "pid" in session:
-            allowed = await self.account_limit.allow(str(session["pid"]))
-        if not allowed:
+        refused_by = None if await self.pass_limit.allow(gate_pass.identifier) else "pass"
+        if (
+            refused_by is None
+            and session is not None
+            and "pid" in session
+            and not await self.account_limit.allow(str(session["pid"]))
+        ):
+            refused_by = "account"
+        if refused_by is not None:
             runtime.stats["rate_limited"] += 1
-            await self._refuse(scope, send, 429, "rate-limited", retry_after=5)
+            await self._refuse(scope, send, 429, "rate-limited", retry_after=5, limit=refused_by)
             return
         if not gate_pass.identifier.startswith("L"):
             self._remember(scope, gate_pass, session)
@@ -475,7 +480,7 @@ class GateMiddleware:
             retry = self.settings.retry_after_shed_s
             await self._refuse(scope, send, 503, "overloaded", retry_after=retry)
 
-    async def _not_admitted(  # noqa: C901 - one decision per way a request can be held back, in the order they apply
+    async def _not_admitted(
         self, scope: Scope, receive: Receive, send: Send, cookies: dict[str, str], now: float
     ) -> None:
         path: str = scope["path"]
@@ -485,20 +490,10 @@ class GateMiddleware:
         ticket = self._ticket_from(cookies, now)
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        if ticket is not None:
-            # Someone already in line is limited per ticket, in this process: a whole
-            # school waiting behind one address must not trip the address limit.
-            allowed = await self.ticket_limit.allow(
-                f"{ticket.origin}{int(ticket.lane)}.{ticket.number}"
-            )
-        else:
-            route_limit = self.route_limits.for_path(path)
-            allowed = await self.address_limit.allow(address)
-            if allowed and route_limit is not None:
-                allowed = await route_limit.allow(address)
-        if not allowed:
+        refused_by = await self._limit_reached(ticket, path, address)
+        if refused_by is not None:
             self.runtime.stats["rate_limited"] += 1
-            await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
+            await self._refuse(scope, send, 429, "rate-limited", retry_after=10, limit=refused_by)
             return
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if path == "/gate/challenge":
@@ -521,7 +516,9 @@ class GateMiddleware:
                 await self._ask_for_proof(send, next_path, as_json)
                 return
             if not await self._network_allows(address):
-                await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
+                await self._refuse(
+                    scope, send, 429, "rate-limited", retry_after=10, limit="network"
+                )
                 return
             ticket = await self._join(cookies, now)
         await self._answer_ticket(
@@ -534,6 +531,24 @@ class GateMiddleware:
             now=now,
             joined=joined,
         )
+
+    async def _limit_reached(
+        self, ticket: GateTicket | None, path: str, address: str
+    ) -> str | None:
+        """The limit a request that has no pass goes over (counted if not), or None."""
+        if ticket is not None:
+            # Someone already in line is limited per ticket, in this process: a whole
+            # school waiting behind one address must not trip the address limit.
+            allowed = await self.ticket_limit.allow(
+                f"{ticket.origin}{int(ticket.lane)}.{ticket.number}"
+            )
+            return None if allowed else "ticket"
+        if not await self.address_limit.allow(address):
+            return "address"
+        route_limit = self.route_limits.for_path(path)
+        if route_limit is not None and not await route_limit.allow(address):
+            return route_limit.scope
+        return None
 
     async def _challenge(self, cookies: dict[str, str], now: float, address: str) -> dict[str, Any]:
         """A challenge at the price in force, times its network's surcharge: a known device
@@ -783,7 +798,9 @@ class GateMiddleware:
         if ticket is None:
             # Before the proof is checked: a network over its share costs no derivation.
             if not await self._network_allows(address):
-                await self._refuse(scope, send, 429, "rate-limited", retry_after=10)
+                await self._refuse(
+                    scope, send, 429, "rate-limited", retry_after=10, limit="network"
+                )
                 return
             if self.runtime.attack:
                 payload = form.get("altcha") or _header(scope, b"x-altcha") or ""
@@ -835,8 +852,17 @@ class GateMiddleware:
         )
 
     async def _refuse(
-        self, scope: Scope, send: Send, status: int, kind: str, *, retry_after: int
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        kind: str,
+        *,
+        retry_after: int,
+        limit: str | None = None,
     ) -> None:
+        """Refuse with ``status``; a ``429`` names the ``limit`` that refused it (pass,
+        account, address, route:…, ticket, network) in the problem's ``limit`` member."""
         # Spread retries of everyone refused at once (full jitter on the advice).
         retry = max(1, round(full_jitter(retry_after * 2, _JITTER.random(), floor=retry_after)))
         if status == 429:
@@ -852,7 +878,8 @@ class GateMiddleware:
             )
         path: str = scope["path"]
         if _wants_json(scope, path) or path == "/gate/status":
-            body, headers = pages.problem(kind, title, status, detail, retry_after=retry)
+            named = {"limit": limit} if limit is not None else {}
+            body, headers = pages.problem(kind, title, status, detail, retry_after=retry, **named)
         else:
             body = pages.simple_page(title, detail, retry_after=retry)
             headers = [(b"content-type", b"text/html; charset=utf-8")]
