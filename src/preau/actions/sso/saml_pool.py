@@ -21,6 +21,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -117,6 +118,14 @@ def _the_client() -> Saml2Client:
             raise RuntimeError("not a SAML worker")
         _client = build_client(_config)
     return _client
+
+
+def _warm(seconds: float) -> int:
+    """The client built, then this worker kept busy a moment, so that ``workers`` calls
+    at once reach ``workers`` distinct processes."""
+    _the_client()
+    time.sleep(seconds)
+    return os.getpid()
 
 
 def _location(info: dict[str, Any]) -> str:
@@ -328,6 +337,12 @@ class SamlWorkers:
             log.warning("a SAML worker died during a %s call: the pool is replaced", kind)
             self._replace(executor)
             raise SamlWorkerLost(SAML_WORKER_LOST, retry_after=self.RETRY_AFTER_SECONDS) from None
+
+    async def warm(self) -> list[int]:
+        """Every worker started, its client built (for benchmarks: a server warms up on
+        its first sign-ins)."""
+        calls = [self.run("warm", _warm, 0.2) for _ in range(self.workers)]
+        return sorted(set(await asyncio.gather(*calls)))
 
     async def close(self) -> None:
         """Stop the workers (waiting for them, so none outlives the app)."""
