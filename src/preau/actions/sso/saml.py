@@ -24,7 +24,7 @@ from preau.actions.accounts import LoginResult
 from preau.actions.context import Services
 from preau.actions.sessions import Session
 from preau.actions.sso import saml_pool
-from preau.actions.sso.people import find_person, sign_in
+from preau.actions.sso.people import sign_in
 from preau.actions.sso.saml_pool import Refused, SamlWorkers
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import Actor, Profile
@@ -238,13 +238,13 @@ async def finish_login(
         ttl_seconds=min(ttl, 86400.0),
     ):
         raise InvalidInput(REPLAYED)
-    actor = await find_person(
+    result = await sign_in(
         services,
         provider=provider.label,
         identifiers=identifier_of(answer.attributes, sp.identifier_attributes),
         uais=provider.uais,
+        label=label,
     )
-    result = await sign_in(services, actor, label=label)
     if answer.name_id is not None and answer.name_id_text is not None:
         await _remember_for_logout(services, provider, result.session, answer)
     return SamlLogin(result=result, next_path=str(pending["next"]), worker_pid=answer.pid)
