@@ -118,6 +118,25 @@ async def test_a_full_pool_answers_a_clear_503(one_worker_app: App) -> None:
     assert (await one_worker_app.client.get("/sso/saml/educonnect/login")).status_code == 302
 
 
+async def test_an_answer_refused_by_a_full_pool_can_be_posted_again(
+    one_worker_app: App, saml_keys: Keys
+) -> None:
+    """Refused before its pending request is taken: posting it again later signs in."""
+    idp = await identity_provider(one_worker_app, saml_keys)
+    pool = sp_of(one_worker_app).pool
+    client = one_worker_app.client_for()
+    answer = idp.answer(await start(client, "/messages"), EDUCONNECT_PUPIL)
+    busy = asyncio.create_task(pool.run("test", time.sleep, 2.0))
+    await wait_admitted(pool, 1)
+    refused = await post_answer(client, answer)
+    assert refused.status_code == 503
+    assert "Préau vérifie beaucoup de connexions en ce moment" in refused.text
+    await busy
+    again = await post_answer(client, answer)
+    assert again.status_code in {302, 303}, again.text
+    assert again.headers["location"] == "/messages"
+
+
 async def test_a_worker_killed_fails_its_calls_and_the_pool_recovers(
     queued_app: App, saml_keys: Keys
 ) -> None:

@@ -213,6 +213,9 @@ async def finish_login(
     safe_relay_state(relay_state)
     xml = _decode(saml_response)
     request_id = _in_response_to(xml)
+    # A full pool refuses before the pending request is taken: the same answer may then be
+    # posted again in a few seconds.
+    sp.pool.check_room()
     # The request is answered once: taken and deleted at once, so a second answer to it (a
     # replay, or the same answer posted twice at the same moment) finds nothing.
     pending_raw = await services.state.take(_pending_key(request_id))

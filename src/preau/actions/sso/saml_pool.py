@@ -305,12 +305,18 @@ class SamlWorkers:
     def _release(self, _future: object = None) -> None:
         self._admitted -= 1
 
-    async def run(self, kind: str, work: Callable[..., Result], *args: Any) -> Result:
-        """``work(*args)`` in a worker process. Refused at once when the pool and its
-        queue are full; a worker's death fails this call only."""
+    def check_room(self) -> None:
+        """Refuse at once (:class:`SamlBusy`) when the pool and its queue are full: called
+        before anything is used up (an answer's pending request), so that trying again
+        in a few seconds works."""
         if self._admitted >= self._capacity:
             saml_refused.inc()
             raise SamlBusy(SAML_BUSY, retry_after=self.RETRY_AFTER_SECONDS)
+
+    async def run(self, kind: str, work: Callable[..., Result], *args: Any) -> Result:
+        """``work(*args)`` in a worker process. Refused at once when the pool and its
+        queue are full; a worker's death fails this call only."""
+        self.check_room()
         self._admitted += 1
         saml_calls.labels(kind).inc()
         future: Future[Result] | None = None
