@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from preau.actions.sso import saml
+from preau.actions.sso import saml, saml_pool
 from preau.actions.sso.saml import SamlServiceProvider
-from preau.actions.sso.saml_pool import SamlWorkerLost, SamlWorkers
+from preau.actions.sso.saml_pool import SamlBusy, SamlWorkerLost, SamlWorkers
 from tests.helpers import App, School, make_settings, running_app
 from tests.sso.conftest import Keys, roster_world, sso_settings
 from tests.sso.identity_providers import SamlIdentityProvider
@@ -100,6 +100,9 @@ async def test_the_pool_starts_on_first_use_and_stops_with_the_app(
         assert (await running.client.get("/sso/saml/metadata")).status_code == 200
         workers = pool.pids()
         assert workers
+    assert not pool.started
+    with pytest.raises(SamlBusy):  # a late request does not start a pool again
+        await pool.run("metadata", saml_pool.metadata)
     assert not pool.started
     for pid in workers:  # stopped and reaped: no process outlives the app
         assert not Path(f"/proc/{pid}").exists()  # noqa: ASYNC240 - /proc, no disk

@@ -268,6 +268,7 @@ class SamlWorkers:
         self._capacity = self.workers + max(0, queue)
         self._executor: ProcessPoolExecutor | None = None
         self._admitted = 0  # running and waiting
+        self._closed = False  # stopped with the app: no pool starts again
 
     @property
     def admitted(self) -> int:
@@ -309,7 +310,7 @@ class SamlWorkers:
         """Refuse at once (:class:`SamlBusy`) when the pool and its queue are full: called
         before anything is used up (an answer's pending request), so that trying again
         in a few seconds works."""
-        if self._admitted >= self._capacity:
+        if self._admitted >= self._capacity or self._closed:
             saml_refused.inc()
             raise SamlBusy(SAML_BUSY, retry_after=self.RETRY_AFTER_SECONDS)
 
@@ -352,6 +353,7 @@ class SamlWorkers:
 
     async def close(self) -> None:
         """Stop the workers (waiting for them, so none outlives the app)."""
+        self._closed = True
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
