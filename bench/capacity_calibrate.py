@@ -16,7 +16,11 @@ process on PostgreSQL and on a Redis server of its own (started here on a free p
 - Redis commands per request (server-side ``INFO commandstats`` deltas, which count the
   commands run inside Lua scripts too) and script calls among them;
 - PostgreSQL backend CPU and Redis server CPU per request (``/proc/<pid>/schedstat``,
-  nanoseconds), both for this process's connections only.
+  nanoseconds), both for this process's connections only;
+- the CPU of the SAML pool's worker processes (``/proc/<pid>/schedstat`` of each: they are
+  never waited for, so ``os.times().children_*`` does not see them), apart from the
+  event loop's thread and from this process's other threads (docs/performance.md says
+  which of them the model counts on the app's cores).
 
 A real server adds its own HTTP work per request (parsing, syscalls); the model adds that
 from the ceilings measured in ``research/stack-ceilings.md``, not from here.
@@ -222,6 +226,7 @@ class Probe:
     redis_pid: int
     admin: asyncpg.Connection
     backends: dict[int, int] = field(default_factory=dict)
+    worker_pids: Callable[[], list[int]] = list  # the SAML pool's worker processes
 
     async def postgres_ns(self) -> dict[int, int]:
         rows = await self.admin.fetch(
@@ -238,6 +243,7 @@ class Probe:
             "cpu": time.process_time(),
             "loop_cpu": time.thread_time(),  # the event loop's thread (this one)
             "children_cpu": children.children_user + children.children_system,
+            "workers": {pid: schedstat_ns(pid) for pid in self.worker_pids()},
             "wall": time.perf_counter(),
             "statements": self.counters.statements,
             "transactions": self.counters.transactions,
@@ -261,6 +267,11 @@ class Probe:
             "cpu_s": after["cpu"] - before["cpu"],
             "loop_cpu_s": after["loop_cpu"] - before["loop_cpu"],
             "children_cpu_s": after["children_cpu"] - before["children_cpu"],
+            # A worker started during the batch counts from zero.
+            "workers_cpu_s": sum(
+                ns - before["workers"].get(pid, 0) for pid, ns in after["workers"].items()
+            )
+            / 1e9,
             "wall_s": after["wall"] - before["wall"],
             "statements": after["statements"] - before["statements"],
             "transactions": after["transactions"] - before["transactions"],
@@ -485,12 +496,23 @@ class Bench:
             "statuses": sorted(set(statuses)),
             "cpu_ms": 1000 * cpu / count,
             "cpu_ms_raw": 1000 * delta["cpu_s"] / count,
-            # Beside the event loop: other threads (argon2, pysaml2 with its signature
-            # checks) and any child process; a pool of sign-in cores runs these.
+            # Beside the event loop's thread: this process's other threads (argon2; the
+            # SAML pool's feeder and result threads) and other processes (the SAML pool's
+            # workers, any child). Which of them the model puts on the sign-in pool's
+            # cores rather than the app's: bench/capacity_model.py, Costs.
             "off_loop_cpu_ms": 1000
-            * max(0.0, delta["cpu_s"] - delta["loop_cpu_s"] + delta["children_cpu_s"])
+            * max(
+                0.0,
+                delta["cpu_s"]
+                - delta["loop_cpu_s"]
+                + delta["children_cpu_s"]
+                + delta["workers_cpu_s"],
+            )
             / count,
             "other_threads_cpu_ms": 1000 * max(0.0, delta["cpu_s"] - delta["loop_cpu_s"]) / count,
+            "other_processes_cpu_ms": 1000
+            * (delta["children_cpu_s"] + delta["workers_cpu_s"])
+            / count,
             "wall_s": wall,
             "sql_statements": max(0.0, delta["statements"] - bg["statements_per_s"] * wall) / count,
             "sql_transactions": max(0.0, delta["transactions"] - bg["transactions_per_s"] * wall)
@@ -622,7 +644,10 @@ async def calibrate(
     sa.event.listen(services.engine.sync_engine, "begin", on_begin)
     sa.event.listen(services.engine.sync_engine.pool, "checkout", on_checkout)
 
-    probe = Probe(counters, redis_client, redis_pid, admin)
+    assert services.sso is not None
+    assert services.sso.saml is not None
+    saml_workers = services.sso.saml.pool
+    probe = Probe(counters, redis_client, redis_pid, admin, worker_pids=saml_workers.pids)
     started = time.monotonic()
     async with lifespan(app):
         # The bench's pass: the first arrival takes the only slot.
@@ -644,8 +669,8 @@ async def calibrate(
             bench, app=app, services=services, world=world, pass_cookie=pass_cookie,
             counts=counts,
         )  # fmt: skip
-        await measure_sso(bench, app=app, world=world, pass_cookie=pass_cookie, keys=keys,
-                          count=counts["login"])  # fmt: skip
+        await measure_sso(bench, app=app, services=services, world=world,
+                          pass_cookie=pass_cookie, keys=keys, count=counts["login"])  # fmt: skip
     elapsed = time.monotonic() - started
     await services.engine.dispose()
     await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
@@ -837,8 +862,9 @@ async def measure_all(
 
 
 async def measure_sso(
-    bench: Bench, *, app: Any, world: World, pass_cookie: str, keys: SamlKeys, count: int
-) -> None:
+    bench: Bench, *, app: Any, services: Any, world: World, pass_cookie: str, keys: SamlKeys,
+    count: int,
+) -> None:  # fmt: skip
     """A sign-in through EduConnect (SAML): the redirect to the IdP (an AuthnRequest), then
     the IdP's signed answer posted back (signatures checked in process, the person found,
     a session). The IdP's own work, signing the answers, is done beforehand, unmeasured."""
@@ -850,6 +876,9 @@ async def measure_sso(
     )
     starts: list[tuple[str, dict[str, str]]] = []
     anonymous = {"preau_pass": pass_cookie}
+    # Every worker started and its pysaml2 client built before anything is timed, as in a
+    # server that has served a few sign-ins.
+    await services.sso.saml.pool.warm()
 
     async def start(index: int) -> Answer:
         del index

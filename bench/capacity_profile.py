@@ -106,7 +106,7 @@ def instrument(arguments: argparse.Namespace, services: list[Any]) -> None:
 async def run(arguments: argparse.Namespace) -> None:
     scale = arguments.scale
     counts = {
-        "warm": 400 * scale, "resume": 150 * scale, "write": 40 * scale, "login": 6,
+        "warm": 400 * scale, "resume": 150 * scale, "write": 40 * scale, "login": 6 * scale,
         "join": 150 * scale,
     }  # fmt: skip
     pupils = max(counts["write"] // (HOMEWORK_ITEMS - 2) + 2, 12)

@@ -157,6 +157,8 @@ def build_sso(settings: Settings) -> SingleSignOn:
             key_file=settings.saml_sp_key_file,
             cert_file=settings.saml_sp_cert_file,
             identifier_attributes=_names(settings.saml_identifier_attributes),
+            workers=settings.saml_workers or os.cpu_count() or 1,
+            queue=settings.saml_queue,
         )
     sso.oidc = {
         provider.name: OidcRelyingParty(

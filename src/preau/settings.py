@@ -83,6 +83,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     saml_sp_cert_file: str = ""
     # The attributes whose value is a person's roster identifier, tried in order.
     saml_identifier_attributes: str = "FrEduCtId,FrEduCtEleveINE,uid"
+    # pysaml2 runs in a pool of worker processes of each app process, started on its first
+    # SAML request: one by default, since a server runs one app process per core (so as
+    # many workers as cores); 0 means one per core. Beyond them, ``saml_queue`` calls may
+    # wait; the next sign-ins are answered 503 with Retry-After.
+    saml_workers: int = 1
+    saml_queue: int = 64
     # OpenID Connect providers: ``name|label|issuer|client id|client secret|UAIs``, ``;``.
     oidc_providers: str = ""
     oidc_identifier_claims: str = "FrEduCtId,sub"

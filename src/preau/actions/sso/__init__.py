@@ -45,5 +45,7 @@ class SingleSignOn:
         return buttons
 
     async def close(self) -> None:
+        if self.saml is not None:
+            await self.saml.close()
         for party in self.oidc.values():
             await party.close()

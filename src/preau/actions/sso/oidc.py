@@ -22,7 +22,7 @@ from joserfc.jwk import KeySet
 
 from preau.actions.accounts import LoginResult
 from preau.actions.context import Services
-from preau.actions.sso.people import find_person, sign_in
+from preau.actions.sso.people import sign_in
 from preau.domain.errors import InvalidInput, ServiceUnavailable
 from preau.domain.sso import OidcProvider, identifier_of, safe_relay_state
 from preau.i18n import lazy
@@ -166,13 +166,13 @@ async def finish_login(
         {name: [str(claims[name])] for name in party.identifier_claims if name in claims},
         party.identifier_claims,
     )
-    actor = await find_person(
+    result = await sign_in(
         services,
         provider=party.provider.label,
         identifiers=identifiers,
         uais=party.provider.uais,
+        label=label,
     )
-    result = await sign_in(services, actor, label=label)
     return OidcLogin(result=result, next_path=str(pending["next"]))
 
 

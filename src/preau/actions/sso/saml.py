@@ -2,16 +2,16 @@
 ``signatures``) for EduConnect and the académies' identity providers: metadata, the
 request, the signed answer checked, the person found, single logout. docs/sso.md.
 
-pysaml2 is synchronous and its checks take milliseconds: every call runs in a thread. What
-must outlive one request (the pending request ids, the assertion ids already used, who to
-log out) is kept in the shared state, so any process may receive the answer."""
+pysaml2 is synchronous, mostly pure Python, and its checks take milliseconds: every call
+runs in a worker process of the SAML pool (``saml_pool``), not in a thread, which would
+hold the event loop's GIL. What must outlive one request (the pending request ids, the
+assertion ids already used, who to log out) is kept in the shared state, so any process
+may receive the answer."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -19,16 +19,13 @@ from typing import Any
 
 from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.client import Saml2Client
-from saml2.config import SPConfig
-from saml2.metadata import entity_descriptor
-from saml2.saml import NameID, name_id_from_string
 
 from preau.actions.accounts import LoginResult
 from preau.actions.context import Services
 from preau.actions.sessions import Session
-from preau.actions.sso.people import find_person, sign_in
-from preau.actions.sso.signatures import security_context
+from preau.actions.sso import saml_pool
+from preau.actions.sso.people import sign_in
+from preau.actions.sso.saml_pool import Refused, SamlWorkers
 from preau.domain.errors import InvalidInput, NotFound
 from preau.domain.people import Actor, Profile
 from preau.domain.sso import SamlProvider, identifier_of, safe_relay_state
@@ -65,6 +62,7 @@ UNREADABLE = lazy("The identity provider's answer could not be read. Sign in aga
 class SamlLogin:
     result: LoginResult
     next_path: str
+    worker_pid: int  # the SAML worker process that checked the answer
 
 
 class SamlServiceProvider:
@@ -78,6 +76,8 @@ class SamlServiceProvider:
         key_file: str,
         cert_file: str,
         identifier_attributes: tuple[str, ...],
+        workers: int = 1,
+        queue: int = 64,
     ) -> None:
         self.providers = {provider.name: provider for provider in providers}
         self.entity_id = f"{base_url}/sso/saml/metadata"
@@ -113,31 +113,9 @@ class SamlServiceProvider:
             "accepted_time_diff": 60,  # clocks of the two sides may differ by a minute
             "metadata": _metadata_sources(providers),
         }
-        self._client: Saml2Client | None = None
-        self._lock = asyncio.Lock()
-
-    async def client(self) -> Saml2Client:
-        """Built on first use, in a thread: reading metadata may fetch it over HTTPS."""
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    self._client = await asyncio.to_thread(self._build)
-        return self._client
-
-    def _build(self) -> Saml2Client:
-        config = SPConfig()
-        config.load(dict(self._config))
-        # pysaml2 checks the signature of a request received over the redirect binding only
-        # when this (IdP-side) setting is on; for an SP that is the identity provider's
-        # LogoutRequest, which must be signed: anyone could end anyone's session otherwise.
-        config.setattr("idp", "want_authn_requests_signed", True)
-        client = Saml2Client(config=config)
-        # Signatures checked in process (signatures module), by every part that checks one.
-        client.sec = security_context(config)
-        client.metadata.security = client.sec
-        for source in client.metadata.metadata.values():
-            source.security = client.sec
-        return client
+        # Each worker builds its pysaml2 client from this once (reading the metadata may
+        # fetch it over HTTPS) and keeps it.
+        self.pool = SamlWorkers(self._config, workers=workers, queue=queue)
 
     def provider(self, name: str) -> SamlProvider:
         provider = self.providers.get(name)
@@ -146,8 +124,10 @@ class SamlServiceProvider:
         return provider
 
     async def metadata(self) -> str:
-        client = await self.client()
-        return await asyncio.to_thread(lambda: str(entity_descriptor(client.config)))
+        return await self.pool.run("metadata", saml_pool.metadata)
+
+    async def close(self) -> None:
+        await self.pool.close()
 
 
 def _metadata_sources(providers: tuple[SamlProvider, ...]) -> dict[str, Any]:
@@ -171,16 +151,15 @@ async def start_login(
     """The address of the identity provider's sign-in page, with a signed request."""
     provider = sp.provider(name)
     next_path = safe_relay_state(next_path)
-    client = await sp.client()
-    request_id, info = await asyncio.to_thread(
-        client.prepare_for_authenticate, entityid=provider.entity_id, relay_state=next_path
+    request_id, location, _pid = await sp.pool.run(
+        "authn_request", saml_pool.prepare_authenticate, provider.entity_id, next_path
     )
     await services.state.set(
         _pending_key(request_id),
         json.dumps({"provider": provider.name, "next": next_path}).encode(),
         ttl_seconds=PENDING_SECONDS,
     )
-    return str(dict(info["headers"])["Location"])
+    return location
 
 
 def _decode(message: str) -> bytes:
@@ -195,7 +174,7 @@ def _decode(message: str) -> bytes:
 def _in_response_to(xml: bytes) -> str:
     """The request an answer claims to answer, read before it is verified only to find
     which pending request to verify it against: from the root's start tag alone, so the
-    event loop does not parse the whole answer (pysaml2 does, in its thread)."""
+    event loop does not parse the whole answer (pysaml2 does, in a worker process)."""
     if b"<!DOCTYPE" in xml:  # SAML has none; a DTD's entities can make a parser work hard
         raise InvalidInput(UNREADABLE)
     parser = etree.XMLPullParser(
@@ -234,6 +213,9 @@ async def finish_login(
     safe_relay_state(relay_state)
     xml = _decode(saml_response)
     request_id = _in_response_to(xml)
+    # A full pool refuses before the pending request is taken: the same answer may then be
+    # posted again in a few seconds.
+    sp.pool.check_room()
     # The request is answered once: taken and deleted at once, so a second answer to it (a
     # replay, or the same answer posted twice at the same moment) finds nothing.
     pending_raw = await services.state.take(_pending_key(request_id))
@@ -241,52 +223,41 @@ async def finish_login(
         raise InvalidInput(EXPIRED)
     pending = json.loads(pending_raw)
     provider = sp.provider(str(pending["provider"]))
-    client = await sp.client()
     try:
-        response = await asyncio.to_thread(
-            client.parse_authn_request_response,
-            saml_response,
-            BINDING_HTTP_POST,
-            {request_id: pending["next"]},
+        # Signature, audience, validity and InResponseTo (this one pending request only)
+        # checked by pysaml2 in a worker process.
+        answer = await sp.pool.run(
+            "answer", saml_pool.parse_answer, saml_response, request_id, str(pending["next"])
         )
-    except Exception as error:  # pysaml2 raises many kinds for one meaning: not verified
-        log.info("SAML answer refused: %s: %s", type(error).__name__, error)
+    except Refused as error:
+        log.info("SAML answer refused: %s", error)
         raise InvalidInput(NOT_VERIFIED) from None
-    if response is None or response.assertion is None or response.issuer() != provider.entity_id:
+    if answer is None or answer.issuer != provider.entity_id:
         raise InvalidInput(NOT_VERIFIED)
-    name_id = response.name_id
-    # pysaml2 also keeps who signed in, in memory; Préau keeps it in the shared state. The
-    # same person signing in twice at once (two devices) is removed by the first answer.
-    if name_id is not None:
-        with contextlib.suppress(KeyError):
-            client.users.remove_person(name_id)
-    info = response.session_info()
-    ttl = max(60.0, float(info.get("not_on_or_after") or 0) - services.clock() + 120)
+    ttl = max(60.0, answer.not_on_or_after - services.clock() + 120)
     if not await services.state.add(
-        f"sso:saml:assertion:{provider.name}:{response.assertion.id}",
+        f"sso:saml:assertion:{provider.name}:{answer.assertion_id}",
         b"1",
         ttl_seconds=min(ttl, 86400.0),
     ):
         raise InvalidInput(REPLAYED)
-    attributes = {key: [str(value) for value in values] for key, values in response.ava.items()}
-    actor = await find_person(
+    result = await sign_in(
         services,
         provider=provider.label,
-        identifiers=identifier_of(attributes, sp.identifier_attributes),
+        identifiers=identifier_of(answer.attributes, sp.identifier_attributes),
         uais=provider.uais,
+        label=label,
     )
-    result = await sign_in(services, actor, label=label)
-    if name_id is not None:
-        await _remember_for_logout(services, provider, result.session, name_id, info)
-    return SamlLogin(result=result, next_path=str(pending["next"]))
+    if answer.name_id is not None and answer.name_id_text is not None:
+        await _remember_for_logout(services, provider, result.session, answer)
+    return SamlLogin(result=result, next_path=str(pending["next"]), worker_pid=answer.pid)
 
 
 async def _remember_for_logout(
     services: Services,
     provider: SamlProvider,
     session: Session,
-    name_id: NameID,
-    info: dict[str, Any],
+    answer: saml_pool.Answer,
 ) -> None:
     """Kept for single logout: what to send the identity provider when this session ends,
     and which session to end when the identity provider asks."""
@@ -298,14 +269,14 @@ async def _remember_for_logout(
         json.dumps(
             {
                 "provider": provider.name,
-                "name_id": str(name_id),
-                "session_index": info.get("session_index"),
+                "name_id": answer.name_id,
+                "session_index": answer.session_index,
             }
         ).encode(),
         ttl_seconds=ttl,
     )
     await services.state.set(
-        f"sso:saml:name:{provider.name}:{name_id.text}",
+        f"sso:saml:name:{provider.name}:{answer.name_id_text}",
         json.dumps([actor.school_id, actor.person_id, actor.profile.value, device_id]).encode(),
         ttl_seconds=ttl,
     )
@@ -324,26 +295,13 @@ async def logout_address(
     provider = sp.providers.get(str(saved["provider"]))
     if provider is None:
         return None
-    client = await sp.client()
-
-    def build() -> str | None:
-        locations = client.metadata.single_logout_service(
-            provider.entity_id, BINDING_HTTP_REDIRECT, "idpsso"
-        )
-        if not locations:
-            return None
-        destination = locations[0]["location"]
-        name_id = name_id_from_string(saved["name_id"])
-        indexes = [saved["session_index"]] if saved.get("session_index") else None
-        _request_id, request = client.create_logout_request(
-            destination, provider.entity_id, name_id=name_id, session_indexes=indexes, sign=False
-        )
-        info = client.apply_binding(
-            BINDING_HTTP_REDIRECT, str(request), destination, "/login", sign=True
-        )
-        return str(dict(info["headers"])["Location"])
-
-    return await asyncio.to_thread(build)
+    return await sp.pool.run(
+        "logout_request",
+        saml_pool.logout_request,
+        provider.entity_id,
+        str(saved["name_id"]),
+        saved.get("session_index") or None,
+    )
 
 
 async def single_logout(
@@ -359,62 +317,46 @@ async def single_logout(
     """Where the browser goes after the identity provider's answer to Préau's logout
     request, or after its own logout request (the person logged out elsewhere): checked,
     the session ended, answered."""
-    client = await sp.client()
     if response:
         _decode(response)
         try:
-            parsed = await asyncio.to_thread(
-                client.parse_logout_request_response, response, BINDING_HTTP_REDIRECT
+            verified = await sp.pool.run(
+                "logout_answer", saml_pool.logout_response_verified, response
             )
-        except Exception as error:  # pysaml2's many kinds of "not verified"
+        except Refused as error:
             log.info("SAML logout answer refused: %s", error)
             raise InvalidInput(NOT_VERIFIED) from None
-        if parsed is None:
+        if not verified:
             raise InvalidInput(NOT_VERIFIED)
         return "/login"
     if not request:
         raise InvalidInput(UNREADABLE)
     _decode(request)
     try:
-        parsed_request = await asyncio.to_thread(
-            client.parse_logout_request,
+        # Its signature checked, and Préau's signed answer built, in one call: the answer
+        # is sent only once the session below is ended.
+        checked = await sp.pool.run(
+            "logout_request_in",
+            saml_pool.answer_logout_request,
             request,
-            BINDING_HTTP_REDIRECT,
             relay_state,
             sig_alg,
             signature,
         )
-    except Exception as error:  # pysaml2's many kinds of "not verified"
+    except Refused as error:
         log.info("SAML logout request refused: %s", error)
         raise InvalidInput(NOT_VERIFIED) from None
-    if parsed_request is None:
+    if checked is None:
         raise InvalidInput(NOT_VERIFIED)
-    message = parsed_request.message
-    issuer = message.issuer.text if message.issuer is not None else ""
+    issuer, name_id_text, location = checked
     provider = next((p for p in sp.providers.values() if p.entity_id == issuer), None)
     if provider is None:
         raise InvalidInput(NOT_VERIFIED)
-    key = f"sso:saml:name:{provider.name}:{message.name_id.text}"
+    key = f"sso:saml:name:{provider.name}:{name_id_text}"
     saved = await services.state.get(key)
     if saved is not None:
         school_id, person_id, profile, device_id = json.loads(saved)
         actor = Actor(int(person_id), int(school_id), Profile(profile))
         await services.sessions.revoke_device(actor, str(device_id), now=services.clock())
         await services.state.delete(key)
-
-    def answer() -> str:
-        logout_response = client.create_logout_response(
-            message, [BINDING_HTTP_REDIRECT], status=None, sign=False
-        )
-        args = client.response_args(message, [BINDING_HTTP_REDIRECT])
-        info = client.apply_binding(
-            args["binding"],
-            str(logout_response),
-            args["destination"],
-            relay_state,
-            response=True,
-            sign=True,
-        )
-        return str(dict(info["headers"])["Location"])
-
-    return await asyncio.to_thread(answer)
+    return location
