@@ -108,7 +108,14 @@ async def run(
         assert status == 200, sent[0]
         cases = {"to-do 200": [], "to-do 304": [(b"if-none-match", etag)]}
         if callgrind:
-            await counted(app, scope(cases[callgrind]), receive, send, count)
+            stack = layers(app)
+            start = dict(stack)[os.environ.get("HOT_LAYERS_FROM", "Edge")]
+            scopes = [scope(cases[callgrind]) for _ in range(count)]
+            if [name for name, layer in stack].index(type(start).__name__) > [
+                name for name, layer in stack
+            ].index("SessionMiddleware"):
+                await prime_state(stack, scopes)
+            await counted(start, scopes, receive, send)
             await lifespan.put({"type": "lifespan.shutdown"})
             await task
             return
@@ -131,7 +138,9 @@ async def run(
                     sent.clear()
                 profiler.disable()
                 print(f"== {case}")
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                stats = pstats.Stats(profiler).sort_stats("tottime")
+                stats.print_stats(25)
+                stats.print_callers("method 'get' of 'dict'")
                 continue
             previous = None
             print(f"== {config} {auth}, {case}: µs per request from each layer inwards (best of 7)")
@@ -156,12 +165,12 @@ async def run(
         await task
 
 
-async def counted(app: Any, one: dict[str, Any], receive: Any, send: Any, count: int) -> None:
+async def counted(app: Any, scopes: list[dict[str, Any]], receive: Any, send: Any) -> None:
     """Under ``valgrind --tool=callgrind --instr-atstart=no``: the requests alone are
     counted. This process writes ``$HOT_LAYERS_READY`` and waits for ``$HOT_LAYERS_GO``,
     which the caller creates once it has turned instrumentation on
-    (``callgrind_control -i on PID``). Each request is driven by hand (it never waits)."""
-    scopes = [{**one, "state": {}} for _ in range(count)]
+    (``callgrind_control -i on PID``). Each request is driven by hand (it never waits).
+    ``$HOT_LAYERS_FROM`` names the layer called (the outermost by default)."""
     ready, go = os.environ["HOT_LAYERS_READY"], os.environ["HOT_LAYERS_GO"]
     with open(ready, "w") as file:  # noqa: ASYNC230 - nothing else runs
         file.write(str(os.getpid()))

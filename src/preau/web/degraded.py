@@ -87,7 +87,10 @@ class Degraded:
             return
         method = scope["method"]
         reading = method in ("GET", "HEAD")
-        kept = reading and self._is_kept(scope["path"])
+        kept = False
+        if reading:
+            known = self._kept.get(scope["path"])
+            kept = self._is_kept(scope["path"]) if known is None else known
         if kept and self.watch.down:
             scope[DEGRADED_KEY] = True
             watcher = await self._attempt_marked(scope, receive, send)

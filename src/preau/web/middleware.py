@@ -30,6 +30,7 @@ from preau.cookies import (
 from preau.observability import REQUEST_STATS
 
 log = logging.getLogger("preau.access")
+_perf_counter = time.perf_counter
 
 session_resumes = Counter(
     "preau_session_resumes_total", "Sessions resumed from a device credential.", ["outcome"]
@@ -85,6 +86,14 @@ class Edge:
         # system call; they only have to tell requests apart in the logs.
         self._id_format = secrets.token_hex(4).encode() + b"%08x"
         self._ids = itertools.count(1)
+        self._trusted: dict[str, bool] = {}  # client address -> whether it is a proxy's
+
+    def _trusts(self, host: str) -> bool:
+        """Whether ``host`` is a trusted proxy (remembered per address)."""
+        if len(self._trusted) >= _KNOWN_HEADERS_LIMIT:
+            self._trusted.clear()
+        trusted = self._trusted[host] = host in self.trusted
+        return trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901 - plain-ASGI hot path, one call per request by design (each extra call is measured in bench/hot_paths.py)
         if scope["type"] != "http":
@@ -94,7 +103,11 @@ class Edge:
             return
         request_id = b""
         client = scope.get("client")
-        if client is not None and client[0] in self.trusted:
+        trusted = False
+        if client is not None:
+            known = self._trusted.get(client[0])
+            trusted = self._trusts(client[0]) if known is None else known
+        if trusted:
             # Only a trusted proxy says who the client is and names the request.
             headers = headers_of(scope)
             request_id = headers.get(b"x-request-id", b"")[:64]
@@ -104,7 +117,7 @@ class Edge:
                 self.trusted.resolve(scope, proto, forwarded)
         if not request_id:
             request_id = self._id_format % next(self._ids)
-        started = time.perf_counter()
+        started = _perf_counter()
         status = 500
 
         # A plain function that hands back the server's awaitable: one coroutine fewer
@@ -144,7 +157,7 @@ class Edge:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed = _perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             method = scope["method"]
             if method not in _METHODS:
