@@ -91,7 +91,7 @@ class Degraded:
         if reading:
             known = self._kept.get(scope["path"])
             kept = self._is_kept(scope["path"]) if known is None else known
-        if kept and self.watch.down:
+        if kept and self.watch.down_since is not None:  # down, without a property call
             scope[DEGRADED_KEY] = True
             watcher = await self._attempt_marked(scope, receive, send)
             if watcher is not None:
