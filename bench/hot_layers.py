@@ -138,9 +138,7 @@ async def run(
                     sent.clear()
                 profiler.disable()
                 print(f"== {case}")
-                stats = pstats.Stats(profiler).sort_stats("tottime")
-                stats.print_stats(25)
-                stats.print_callers("method 'get' of 'dict'")
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
                 continue
             previous = None
             print(f"== {config} {auth}, {case}: µs per request from each layer inwards (best of 7)")
