@@ -19,6 +19,7 @@ import html
 import logging
 import re
 import time
+from collections.abc import Awaitable
 
 import msgspec
 from prometheus_client import Counter
@@ -48,6 +49,7 @@ KEPT_PATHS = re.compile(
     r"^/(?:todo|timetable|messages|messages/\d+|homework/\d+|announcements"
     r"|api/v1/(?:todo|timetable/week|conversations|conversations/\d+|unread|homework/\d+))$"
 )
+_KEPT_LIMIT = 10_000  # paths remembered
 MAIN_TAG = b'<main id="main" tabindex="-1">'
 
 WRITE_REFUSED = lazy(
@@ -77,23 +79,61 @@ class Degraded:
         self.app = app
         self.copies = copies
         self.watch = watch
+        self._kept: dict[str, bool] = {}  # path -> whether its answers are kept
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901 - plain-ASGI hot path: the first try written out (bench/hot_paths.py)
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        reading = scope["method"] in ("GET", "HEAD")
-        kept = reading and KEPT_PATHS.match(scope["path"]) is not None
-        if kept and self.watch.down:
+        method = scope["method"]
+        reading = method in ("GET", "HEAD")
+        kept = False
+        if reading:
+            known = self._kept.get(scope["path"])
+            kept = self._is_kept(scope["path"]) if known is None else known
+        if kept and self.watch.down_since is not None:  # down, without a property call
             scope[DEGRADED_KEY] = True
             watcher = await self._attempt_marked(scope, receive, send)
-        else:
-            watcher = await self._attempt(scope, receive, send, reading=reading, kept=kept)
-        if watcher is None:
+            if watcher is not None:
+                await self._unavailable(scope, send, watcher, reading=reading, kept=kept)
             return
+        # The first try, written out here: the one almost every request takes.
+        watcher = _Watcher(send, keep=kept and method == "GET")
+        try:
+            await self.app(scope, receive, watcher.send)
+        except Exception as error:
+            if not database_unavailable(error) or watcher.started:
+                raise
+            log.warning("database unreachable on %s %s: %r", method, scope["path"], error)
+        else:
+            if not watcher.unavailable:
+                if watcher.kept is not None:
+                    self._keep(scope, watcher.kept)
+                return
+        if reading:  # once more: the pool has dropped its dead connections by then
+            retried = await self._attempt(scope, receive, send, kept=kept)
+            if retried is None:
+                return
+            watcher = retried
+        await self._unavailable(scope, send, watcher, reading=reading, kept=kept)
+
+    def _is_kept(self, path: str) -> bool:
+        """Whether the answers to a read of ``path`` are kept (remembered per path)."""
+        kept = self._kept.get(path)
+        if kept is None:
+            kept = KEPT_PATHS.match(path) is not None
+            if len(self._kept) >= _KEPT_LIMIT:
+                self._kept.clear()
+            self._kept[path] = kept
+        return kept
+
+    async def _unavailable(
+        self, scope: Scope, send: Send, watcher: _Watcher, *, reading: bool, kept: bool
+    ) -> None:
+        """The database could not be reached and nothing has been sent yet: a kept copy,
+        the router's own sentence, or a refusal."""
         scope[DEGRADED_KEY] = True
         self.watch.noticed_down()
-        # The database could not be reached and nothing has been sent yet.
         if kept and await self._send_stale(scope, send):
             return
         if watcher.unavailable and watcher.held is not None:
@@ -103,30 +143,24 @@ class Degraded:
         DEGRADED.labels("no_copy" if reading else "refused_write").inc()
 
     async def _attempt(
-        self, scope: Scope, receive: Receive, send: Send, *, reading: bool, kept: bool
+        self, scope: Scope, receive: Receive, send: Send, *, kept: bool
     ) -> _Watcher | None:
-        """Run the request (a read twice at most); None once it is answered, else the
-        watcher of the last try, which found the database unreachable."""
-        watcher = _Watcher(send, keep=False)
-        for attempt in range(2 if reading else 1):
-            watcher = _Watcher(send, keep=kept and scope["method"] == "GET")
-            try:
-                await self.app(scope, receive, watcher.send)
-            except Exception as error:
-                if not database_unavailable(error) or watcher.started:
-                    raise
-                log.warning(
-                    "database unreachable on %s %s: %r", scope["method"], scope["path"], error
-                )
-                continue
-            if watcher.unavailable:
-                continue
-            if attempt:
-                DEGRADED.labels("retried_ok").inc()
-            if watcher.kept is not None:
-                self._keep(scope, watcher.kept)
-            return None
-        return watcher
+        """The second try of a read whose first found the database unreachable: None
+        once it is answered, else its watcher."""
+        watcher = _Watcher(send, keep=kept and scope["method"] == "GET")
+        try:
+            await self.app(scope, receive, watcher.send)
+        except Exception as error:
+            if not database_unavailable(error) or watcher.started:
+                raise
+            log.warning("database unreachable on %s %s: %r", scope["method"], scope["path"], error)
+            return watcher
+        if watcher.unavailable:
+            return watcher
+        DEGRADED.labels("retried_ok").inc()
+        if watcher.kept is not None:
+            self._keep(scope, watcher.kept)
+        return None
 
     async def _attempt_marked(self, scope: Scope, receive: Receive, send: Send) -> _Watcher | None:
         """While the database is known to be down: a kept read answered from this
@@ -292,12 +326,17 @@ async def refuse(scope: Scope, send: Send, *, reading: bool) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _nothing() -> None:
+    """An awaitable for a message held back instead of sent."""
+
+
 class _Watcher:
     """Wraps ``send``: holds back a marked ``503`` (so it can be replaced), forwards the
     rest, and keeps a copy of a kept read's ``200``."""
 
     __slots__ = (
-        "_send", "chunks", "held", "hold_all", "keep", "kept", "start", "started", "unavailable"
+        "_send", "chunks", "held", "hold_all", "keep", "kept", "size", "start", "started",
+        "unavailable",
     )  # fmt: skip
 
     def __init__(self, send: Send, *, keep: bool, hold_all: bool = False) -> None:
@@ -309,41 +348,54 @@ class _Watcher:
         self.held: list[Message] | None = None
         self.start: Message | None = None
         self.chunks: list[bytes] = []
+        self.size = 0
         self.kept: tuple[bytes, bytes | None, bytes] | None = None
 
-    async def send(self, message: Message) -> None:
+    def send(self, message: Message) -> Awaitable[None]:
+        # A plain function that hands back the awaitable of the ``send`` it wraps: no
+        # coroutine of its own per message, on every answer.
         if self.hold_all:
             self._hold(message)
-            return
+            return _nothing()
         if message["type"] == "http.response.start":
-            headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
-            if int(message["status"]) == 503 and any(name == MARKER for name, _ in headers):
-                self.unavailable = True
-                self.held = [{**message, "headers": [(n, v) for n, v in headers if n != MARKER]}]
-                return
+            status = message["status"]
+            if status == 503:
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                if any(name == MARKER for name, _ in headers):
+                    self.unavailable = True
+                    self.held = [
+                        {**message, "headers": [(n, v) for n, v in headers if n != MARKER]}
+                    ]
+                    return _nothing()
             self.started = True
-            if self.keep and int(message["status"]) == 200:
+            if self.keep and status == 200:
                 self.start = message
             else:
                 self.keep = False
         elif self.held is not None:
             self.held.append(message)
-            return
+            return _nothing()
         elif self.keep and message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
-            if sum(len(chunk) for chunk in self.chunks) > MAX_BODY:
-                self.keep = False
-                self.chunks = []
-            elif not message.get("more_body", False) and self.start is not None:
-                found: dict[bytes, bytes] = {}
-                for name, value in self.start.get("headers", []):
-                    found[name.lower()] = value
-                self.kept = (
-                    found.get(b"content-type", b"application/octet-stream"),
-                    found.get(b"etag"),
-                    b"".join(self.chunks),
-                )
-        await self._send(message)
+            self._collect(message)
+        return self._send(message)
+
+    def _collect(self, message: Message) -> None:
+        """A kept read's body, up to ``MAX_BODY``."""
+        chunk = message.get("body", b"")
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        if self.size > MAX_BODY:
+            self.keep = False
+            self.chunks = []
+        elif not message.get("more_body", False) and self.start is not None:
+            found: dict[bytes, bytes] = {}
+            for name, value in self.start.get("headers", []):
+                found[name.lower()] = value
+            self.kept = (
+                found.get(b"content-type", b"application/octet-stream"),
+                found.get(b"etag"),
+                b"".join(self.chunks),
+            )
 
     def _hold(self, message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
@@ -55,10 +56,14 @@ class IdempotencyKeys:
         self.exit_after_commit = services.settings.test_exit_after_commit
         self._purged_at = 0.0
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function handing back the inner layer's awaitable for what it leaves
+        # alone (every read): no coroutine of its own on the hot reads.
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._write(scope, receive, send)
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_key = headers_of(scope).get(b"idempotency-key")
         session: Session | None = scope["state"].get("session")
         if raw_key is None or session is None:  # keys are per person

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 
 from preau import i18n
 from preau.actions.context import Services
+from preau.actions.sessions import Session
 from preau.asgi import ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.cookies import (
     CSRF_COOKIE,
@@ -29,6 +30,7 @@ from preau.cookies import (
 from preau.observability import REQUEST_STATS
 
 log = logging.getLogger("preau.access")
+_perf_counter = time.perf_counter
 
 session_resumes = Counter(
     "preau_session_resumes_total", "Sessions resumed from a device credential.", ["outcome"]
@@ -84,6 +86,14 @@ class Edge:
         # system call; they only have to tell requests apart in the logs.
         self._id_format = secrets.token_hex(4).encode() + b"%08x"
         self._ids = itertools.count(1)
+        self._trusted: dict[str, bool] = {}  # client address -> whether it is a proxy's
+
+    def _trusts(self, host: str) -> bool:
+        """Whether ``host`` is a trusted proxy (remembered per address)."""
+        if len(self._trusted) >= _KNOWN_HEADERS_LIMIT:
+            self._trusted.clear()
+        trusted = self._trusted[host] = host in self.trusted
+        return trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901 - plain-ASGI hot path, one call per request by design (each extra call is measured in bench/hot_paths.py)
         if scope["type"] != "http":
@@ -93,7 +103,11 @@ class Edge:
             return
         request_id = b""
         client = scope.get("client")
-        if client is not None and client[0] in self.trusted:
+        trusted = False
+        if client is not None:
+            known = self._trusted.get(client[0])
+            trusted = self._trusts(client[0]) if known is None else known
+        if trusted:
             # Only a trusted proxy says who the client is and names the request.
             headers = headers_of(scope)
             request_id = headers.get(b"x-request-id", b"")[:64]
@@ -103,7 +117,7 @@ class Edge:
                 self.trusted.resolve(scope, proto, forwarded)
         if not request_id:
             request_id = self._id_format % next(self._ids)
-        started = time.perf_counter()
+        started = _perf_counter()
         status = 500
 
         # A plain function that hands back the server's awaitable: one coroutine fewer
@@ -143,7 +157,7 @@ class Edge:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed = _perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             method = scope["method"]
             if method not in _METHODS:
@@ -261,20 +275,27 @@ class SessionMiddleware:
         # (cookie header, Accept-Language) -> (cookies, locale); the cookies are shared by
         # the requests that sent the same header, so no layer may change them in place.
         self._known: dict[tuple[bytes | None, bytes | None], tuple[dict[str, str], str]] = {}
+        # Authorization header -> its bearer token or None, likewise remembered.
+        self._bearers: dict[bytes, str | None] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901,PLR0912,PLR0915 - plain-ASGI hot path, one call per request by design (each extra call is measured in bench/hot_paths.py)
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function: a signed-in request (valid session cookie or token) that sets
+        # no cookie, in the locale already current, goes on with the inner layer's own
+        # awaitable, no coroutine of this layer's; anything else takes :meth:`_slow`.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         headers = headers_of(scope)
         raw_cookies = headers.get(b"cookie")
         accept_language = headers.get(b"accept-language")
-        bearer: str | None = None
         authorization = headers.get(b"authorization")
+        bearer: str | None = None
         if authorization is not None:
-            scheme, _, credential = authorization.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and credential.strip():
-                bearer = credential.strip()
+            bearer = self._bearers.get(authorization, "")
+            if bearer == "":
+                bearer = _bearer(authorization)
+                if len(self._bearers) >= _KNOWN_HEADERS_LIMIT:
+                    self._bearers.clear()
+                self._bearers[authorization] = bearer
         known = self._known.get((raw_cookies, accept_language))
         if known is None:
             cookies = parse_cookies(raw_cookies.decode("latin-1")) if raw_cookies else {}
@@ -289,40 +310,69 @@ class SessionMiddleware:
         cookies, locale = known
         state: dict[str, Any] = scope.setdefault("state", {})
         state["locale"] = locale
-        now = self.services.clock()
-        new_cookies: list[bytes] = []
+        state["cookies"] = cookies
         state["bearer"] = bearer is not None
-        if bearer is not None:
-            session = self.sessions.check(bearer, now=now)
-        else:
-            session = self.sessions.check(cookies.get(SESSION_COOKIE), now=now)
-            if session is None and DEVICE_COOKIE in cookies and scope["path"] != "/logout":
-                session = await self.sessions.resume(cookies[DEVICE_COOKIE], now=now)
-                session_resumes.labels("resumed" if session else "refused").inc()
-                if session is not None:
-                    fresh = self.sessions.issue_session(session.actor, session.device_id, now=now)
-                    # This response's forms are bound to the session cookie it sets.
-                    cookies = {**cookies, SESSION_COOKIE: fresh}
-                    new_cookies.append(
-                        cookie_header(
-                            SESSION_COOKIE, fresh, max_age=self.session_seconds, secure=self.secure
-                        )
-                    )
-                else:
-                    new_cookies.append(
-                        cookie_header(DEVICE_COOKIE, "", max_age=0, secure=self.secure)
-                    )
-            # An API client gets no cookie it did not ask for (POST /api/v1/session).
-            if CSRF_COOKIE not in cookies and not scope["path"].startswith("/api/"):
-                csrf = new_csrf()
-                cookies = {**cookies, CSRF_COOKIE: csrf}
+        now = self.services.clock()
+        session = self.sessions.check(
+            bearer if bearer is not None else cookies.get(SESSION_COOKIE), now=now
+        )
+        state["session"] = session
+        if (session is not None or bearer is not None or DEVICE_COOKIE not in cookies) and (
+            bearer is not None or CSRF_COOKIE in cookies or scope["path"].startswith("/api/")
+        ):
+            if i18n.current_locale.get() == locale:
+                return self.app(scope, receive, send)
+            return self._in_locale(scope, receive, send, locale, [])
+        return self._slow(
+            scope, receive, send, session=session, cookies=cookies, locale=locale, now=now
+        )
+
+    async def _slow(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        session: Session | None,
+        cookies: dict[str, str],
+        locale: str,
+        now: float,
+    ) -> None:
+        """A cookie request that resumes a session from its device credential, or needs
+        a CSRF cookie: the cookies to set."""
+        new_cookies: list[bytes] = []
+        if session is None and DEVICE_COOKIE in cookies and scope["path"] != "/logout":
+            session = await self.sessions.resume(cookies[DEVICE_COOKIE], now=now)
+            session_resumes.labels("resumed" if session else "refused").inc()
+            if session is not None:
+                fresh = self.sessions.issue_session(session.actor, session.device_id, now=now)
+                # This response's forms are bound to the session cookie it sets.
+                cookies = {**cookies, SESSION_COOKIE: fresh}
                 new_cookies.append(
                     cookie_header(
-                        CSRF_COOKIE, csrf, max_age=None, secure=self.secure, same_site="strict"
+                        SESSION_COOKIE, fresh, max_age=self.session_seconds, secure=self.secure
                     )
                 )
+            else:
+                new_cookies.append(cookie_header(DEVICE_COOKIE, "", max_age=0, secure=self.secure))
+        # An API client gets no cookie it did not ask for (POST /api/v1/session).
+        if CSRF_COOKIE not in cookies and not scope["path"].startswith("/api/"):
+            csrf = new_csrf()
+            cookies = {**cookies, CSRF_COOKIE: csrf}
+            new_cookies.append(
+                cookie_header(
+                    CSRF_COOKIE, csrf, max_age=None, secure=self.secure, same_site="strict"
+                )
+            )
+        state = scope["state"]
         state["cookies"] = cookies
         state["session"] = session
+        await self._in_locale(scope, receive, send, locale, new_cookies)
+
+    async def _in_locale(
+        self, scope: Scope, receive: Receive, send: Send, locale: str, new_cookies: list[bytes]
+    ) -> None:
+        """The inner layers in the reader's locale, with the cookies to set (if any)."""
         token = i18n.current_locale.set(locale)
         try:
             if not new_cookies:
@@ -340,3 +390,11 @@ class SessionMiddleware:
             await self.app(scope, receive, send_with_cookies)
         finally:
             i18n.current_locale.reset(token)
+
+
+def _bearer(authorization: bytes) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None."""
+    scheme, _, credential = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return credential.strip()
+    return None
