@@ -27,7 +27,7 @@ from preau.actions.classwork.files import (
 from preau.actions.classwork.homework import Row, person_name
 from preau.actions.classwork.todo import pupil_scope
 from preau.actions.context import Services
-from preau.actions.warm import bump_versions
+from preau.actions.warm import bump_statement, bump_versions
 from preau.adapters.sql.schema import (
     files,
     hand_in_events,
@@ -367,20 +367,8 @@ async def turn_in(
             view, versions = await _do_turn_in(
                     connection, services, actor, work=work, existing=existing, text=text,
                     submission=submission, stored=stored, deadlines=deadlines, now=now,
-                    pupil_name=pupil_name,
+                    pupil_name=pupil_name, key=key, action_name=action_name,
                 )  # fmt: skip
-            if key is not None:
-                await connection.execute(
-                    _NEW_KEY,
-                    {
-                        "school_id": actor.school_id,
-                        "person_id": actor.person_id,
-                        "key": key,
-                        "action": action_name,
-                        "result": msgspec.json.encode(view),
-                        "created_at": now,
-                    },
-                )
     except (IntegrityError, PreauError) as error:
         # The key was used already (a retry, or the same request twice at once): nothing
         # of this one was kept (its files are removed again); answer as the first did, or
@@ -398,6 +386,99 @@ async def turn_in(
 
 
 _NEW_KEY = idempotency_keys.insert()
+
+
+def _finish_statement(*, with_key: bool) -> Any:
+    """A first turn-in's last writes in one PostgreSQL statement: its event and the key
+    with its answer as CTEs of the pupil's read-version bump (parameters: the bump's, and
+    ``hand_in_id``, ``actor_id``, ``from_state``, ``to_state``, ``late``, ``key``,
+    ``action``, ``result``). A key used already fails the whole statement, as before."""
+
+    def given(name: str, column: sa.Column[Any]) -> Any:
+        return sa.bindparam(name, type_=column.type)
+
+    now = given("now", hand_in_events.c.at)
+    school_id = given("school_id", hand_in_events.c.school_id)
+    actor_id = given("actor_id", hand_in_events.c.actor_id)
+    writes = [
+        postgresql.insert(hand_in_events)
+        .values(
+            school_id=school_id,
+            hand_in_id=given("hand_in_id", hand_in_events.c.hand_in_id),
+            actor_id=actor_id,
+            from_state=given("from_state", hand_in_events.c.from_state),
+            to_state=given("to_state", hand_in_events.c.to_state),
+            late=given("late", hand_in_events.c.late),
+            at=now,
+        )
+        .cte("new_event")
+    ]
+    if with_key:
+        writes.append(
+            postgresql.insert(idempotency_keys)
+            .values(
+                school_id=school_id,
+                person_id=actor_id,
+                key=given("key", idempotency_keys.c.key),
+                action=given("action", idempotency_keys.c.action),
+                result=given("result", idempotency_keys.c.result),
+                created_at=now,
+            )
+            .cte("new_key")
+        )
+    return bump_statement(postgresql.insert).add_cte(*writes)
+
+
+_FINISH = {with_key: _finish_statement(with_key=with_key) for with_key in (False, True)}
+
+
+async def _record_key(
+    connection: AsyncConnection, actor: Actor, key: str | None, *, action_name: str,
+    view: HandInView, now: datetime,
+) -> None:  # fmt: skip
+    if key is not None:
+        await connection.execute(
+            _NEW_KEY,
+            {
+                "school_id": actor.school_id,
+                "person_id": actor.person_id,
+                "key": key,
+                "action": action_name,
+                "result": msgspec.json.encode(view),
+                "created_at": now,
+            },
+        )
+
+
+async def _finish_first_turn_in(
+    connection: AsyncConnection, actor: Actor, *, hand_in_id: int, to_state: HandInState,
+    late: bool, now: datetime, view: HandInView, key: str | None, action_name: str,
+) -> dict[str, int]:  # fmt: skip
+    """The event of a hand-in this write created, the pupil's read version and the key
+    with its answer: one statement on PostgreSQL, three elsewhere."""
+    scope = pupil_scope(actor.person_id)
+    if connection.dialect.name != "postgresql":
+        row: Any = SimpleNamespace(id=hand_in_id, state=HandInState.ASSIGNED.value)
+        await record_event(connection, actor, row, to_state=to_state, late=late, now=now)
+        versions = await bump_versions(connection, actor.school_id, [scope], now=now)
+        await _record_key(connection, actor, key, action_name=action_name, view=view, now=now)
+        return versions
+    parameters: dict[str, Any] = {
+        "school_id": actor.school_id,
+        "scope": scope,
+        "now": now,
+        "hand_in_id": hand_in_id,
+        "actor_id": actor.person_id,
+        "from_state": HandInState.ASSIGNED.value,
+        "to_state": to_state.value,
+        "late": late,
+    }
+    if key is not None:
+        parameters |= {"key": key, "action": action_name, "result": msgspec.json.encode(view)}
+    version = (await connection.execute(_FINISH[key is not None], parameters)).scalar_one()
+    return {scope: int(version)}
+
+
 _KEY = sa.select(idempotency_keys.c.action, idempotency_keys.c.result).where(
     idempotency_keys.c.school_id == sa.bindparam("school_id"),
     idempotency_keys.c.person_id == sa.bindparam("person_id"),
@@ -433,11 +514,14 @@ async def _do_turn_in(
     deadlines: tuple[datetime, datetime | None, bool],
     now: datetime,
     pupil_name: str | None = None,
+    key: str | None = None,
+    action_name: str = "",
 ) -> tuple[HandInView, dict[str, int]]:
     """The write of the morning, in a handful of statements: a first turn-in creates the
-    hand-in turned in at once (one INSERT ... RETURNING); a later one updates it with
-    RETURNING; then its event and the pupil's read version. A hand-in this write creates
-    has no files or events to read back."""
+    hand-in turned in at once (one INSERT ... RETURNING), then writes its event, the
+    pupil's read version and the key in one more; a later one updates it with RETURNING,
+    then its event and the pupil's read version, the view read back, and the key. A
+    hand-in this write creates has no files or events to read back."""
     target = next_state(
         HandInState(existing.state) if existing is not None else HandInState.ASSIGNED,
         HandInAction.TURN_IN,
@@ -495,11 +579,6 @@ async def _do_turn_in(
                 .returning(*hand_ins.c)
             )
         ).one()
-    await record_event(connection, actor, row, to_state=target, late=late, now=now)
-    versions = await bump_versions(
-        connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
-    )
-    known = Known(row=written, deadlines=deadlines, pupil_name=pupil_name)
     if created is not None:
         first = HandInEvent(
             from_state=HandInState(row.state), to_state=target, at=now, late=late,
@@ -507,12 +586,24 @@ async def _do_turn_in(
         )  # fmt: skip
         known = Known(
             row=written,
-            deadlines=known.deadlines,
+            deadlines=deadlines,
             events=[first],
             handed=None if to_add else [],
             pupil_name=pupil_name,
         )
+        view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
+        versions = await _finish_first_turn_in(
+            connection, actor, hand_in_id=created.id, to_state=target, late=late, now=now,
+            view=view, key=key, action_name=action_name,
+        )  # fmt: skip
+        return view, versions
+    await record_event(connection, actor, row, to_state=target, late=late, now=now)
+    versions = await bump_versions(
+        connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
+    )
+    known = Known(row=written, deadlines=deadlines, pupil_name=pupil_name)
     view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
+    await _record_key(connection, actor, key, action_name=action_name, view=view, now=now)
     return view, versions
 
 
