@@ -37,6 +37,7 @@ from preau.adapters.sql.schema import (
     homework_extensions,
     idempotency_keys,
     people,
+    read_versions,
 )
 from preau.domain.classwork import (
     MAX_ATTACHMENTS,
@@ -432,6 +433,118 @@ def _finish_statement(*, with_key: bool) -> Any:
 _FINISH = {with_key: _finish_statement(with_key=with_key) for with_key in (False, True)}
 
 
+def _at_once_statement(*, with_key: bool) -> Any:
+    """A first turn-in of text alone in one PostgreSQL statement: the hand-in created
+    turned in, and from it (so nothing when a request running at the same time created it
+    first) its event, the key with its answer and the pupil's read-version bump, whose new
+    number it returns. Parameters: :func:`_finish_statement`'s, ``homework_id`` and
+    ``text``. A key used already fails the whole statement."""
+
+    def given(name: str, column: sa.Column[Any]) -> Any:
+        return sa.bindparam(name, type_=column.type)
+
+    now = given("now", hand_ins.c.updated_at)
+    school_id = given("school_id", hand_ins.c.school_id)
+    actor_id = given("actor_id", hand_ins.c.pupil_id)
+    to_state = given("to_state", hand_ins.c.state)
+    late = given("late", hand_ins.c.late)
+    created = (
+        postgresql.insert(hand_ins)
+        .values(
+            school_id=school_id,
+            homework_id=given("homework_id", hand_ins.c.homework_id),
+            pupil_id=actor_id,
+            state=to_state,
+            text=given("text", hand_ins.c.text),
+            turned_in_at=now,
+            late=late,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["homework_id", "pupil_id"])
+        .returning(hand_ins.c.id)
+        .cte("new_hand_in")
+    )
+    event = sa.select(
+        school_id, created.c.id, actor_id, given("from_state", hand_in_events.c.from_state),
+        to_state, late, now,
+    )  # fmt: skip
+    writes = [
+        postgresql.insert(hand_in_events)
+        .from_select(
+            ["school_id", "hand_in_id", "actor_id", "from_state", "to_state", "late", "at"], event
+        )
+        .cte("new_event")
+    ]
+    if with_key:
+        key = sa.select(
+            school_id, actor_id, given("key", idempotency_keys.c.key),
+            given("action", idempotency_keys.c.action),
+            given("result", idempotency_keys.c.result), now,
+        ).select_from(created)  # fmt: skip
+        writes.append(
+            postgresql.insert(idempotency_keys)
+            .from_select(["school_id", "person_id", "key", "action", "result", "created_at"], key)
+            .cte("new_key")
+        )
+    bump = sa.select(
+        school_id, given("scope", read_versions.c.scope),
+        sa.literal(1, type_=read_versions.c.version.type), now,
+    ).select_from(created)  # fmt: skip
+    return (
+        postgresql.insert(read_versions)
+        .from_select(["school_id", "scope", "version", "updated_at"], bump)
+        .on_conflict_do_update(
+            index_elements=["school_id", "scope"],
+            set_={"version": read_versions.c.version + 1, "updated_at": now},
+        )
+        .returning(read_versions.c.version)
+        .add_cte(*writes)
+    )
+
+
+_AT_ONCE = {with_key: _at_once_statement(with_key=with_key) for with_key in (False, True)}
+
+
+async def _turned_in_at_once(
+    connection: AsyncConnection, actor: Actor, *, work: Row, text: str, target: HandInState,
+    late: bool, now: datetime, deadlines: tuple[datetime, datetime | None, bool],
+    pupil_name: str | None, key: str | None, action_name: str,
+) -> tuple[HandInView, dict[str, int]] | None:  # fmt: skip
+    """A first turn-in of text alone, on PostgreSQL: the answer is built from what is
+    written (the row as its insert makes it), then everything written in one statement.
+    None when a request running at the same time created the hand-in: nothing written."""
+    written: Any = SimpleNamespace(
+        state=target.value, text=text, turned_in_at=now, late=late, returned_at=None,
+        feedback="", mark=None, mark_out_of=None,
+    )  # fmt: skip
+    first = HandInEvent(
+        from_state=HandInState.ASSIGNED, to_state=target, at=now, late=late,
+        actor_id=actor.person_id,
+    )  # fmt: skip
+    known = Known(
+        row=written, deadlines=deadlines, events=[first], handed=[], pupil_name=pupil_name
+    )
+    view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
+    scope = pupil_scope(actor.person_id)
+    parameters: dict[str, Any] = {
+        "school_id": actor.school_id,
+        "scope": scope,
+        "now": now,
+        "homework_id": work.id,
+        "text": text,
+        "actor_id": actor.person_id,
+        "from_state": HandInState.ASSIGNED.value,
+        "to_state": target.value,
+        "late": late,
+    }
+    if key is not None:
+        parameters |= {"key": key, "action": action_name, "result": msgspec.json.encode(view)}
+    version = (await connection.execute(_AT_ONCE[key is not None], parameters)).scalar()
+    if version is None:
+        return None
+    return view, {scope: int(version)}
+
+
 async def _record_key(
     connection: AsyncConnection, actor: Actor, key: str | None, *, action_name: str,
     view: HandInView, now: datetime,
@@ -501,6 +614,13 @@ async def _replayed(
     return msgspec.json.decode(stored.result, type=HandInView)
 
 
+def _check_first_turn_in(text: str, new_ids: list[str]) -> None:
+    if not text and not new_ids:
+        raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
+    if len(dict.fromkeys(new_ids)) > MAX_ATTACHMENTS:
+        raise InvalidInput(TOO_MANY_FILES, field="file_ids")
+
+
 async def _do_turn_in(
     connection: AsyncConnection,
     services: Services,
@@ -532,15 +652,20 @@ async def _do_turn_in(
     late = is_late(now, deadlines[0])
     written = created = None
     if existing is None:
-        if not text and not new_ids:
-            raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
-        if len(dict.fromkeys(new_ids)) > MAX_ATTACHMENTS:
-            raise InvalidInput(TOO_MANY_FILES, field="file_ids")
-        values = {"state": target.value, "text": text, "turned_in_at": now, "late": late,
-                  "updated_at": now}  # fmt: skip
-        written = created = await _created_hand_in(
-            connection, actor, work, actor.person_id, now=now, values=values
-        )
+        _check_first_turn_in(text, new_ids)
+        if not new_ids and connection.dialect.name == "postgresql":
+            at_once = await _turned_in_at_once(
+                connection, actor, work=work, text=text, target=target, late=late, now=now,
+                deadlines=deadlines, pupil_name=pupil_name, key=key, action_name=action_name,
+            )  # fmt: skip
+            if at_once is not None:
+                return at_once
+        else:
+            values = {"state": target.value, "text": text, "turned_in_at": now, "late": late,
+                      "updated_at": now}  # fmt: skip
+            written = created = await _created_hand_in(
+                connection, actor, work, actor.person_id, now=now, values=values
+            )
     if created is not None:
         row: Any = SimpleNamespace(id=created.id, state=HandInState.ASSIGNED.value)
         to_add = list(dict.fromkeys(new_ids))
