@@ -64,10 +64,11 @@ def cookie_header(
     secure: bool,
     http_only: bool = True,
     same_site: Literal["lax", "strict"] = SAME_SITE,
+    path: str = PATH,
 ) -> bytes:
     """A ``Set-Cookie`` header value as the plain-ASGI layers send it (the pages use
     Litestar's ``Cookie`` with the same attributes); ``max_age=0`` removes the cookie."""
-    parts = [f"{name}={value}", f"Path={PATH}", f"SameSite={same_site.capitalize()}"]
+    parts = [f"{name}={value}", f"Path={path}", f"SameSite={same_site.capitalize()}"]
     if max_age is not None:
         parts.append(f"Max-Age={max_age}")
     if http_only:

@@ -3,6 +3,8 @@ and types, instructions."""
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from preau.domain.bounds import has_control
 from preau.domain.classwork import (
     TRANSITIONS,
     HandInAction,
@@ -23,6 +26,7 @@ from preau.domain.classwork import (
     attachment_disposition,
     build_todo,
     check_hand_in_open,
+    check_long_text,
     clean_file_name,
     effective_deadlines,
     next_state,
@@ -298,3 +302,20 @@ def test_markdown_instructions_never_carry_markup(text: str) -> None:
     html = render_instructions(text, InstructionsFormat.MARKDOWN)
     for tag in ("<script", "<img", "<iframe", "<style", "onerror=", 'javascript:"', "<svg"):
         assert tag not in html.lower()
+
+
+def test_the_control_character_search_is_unicodes_categories() -> None:
+    """has_control (every Input's strings) and the homework texts' check find exactly the
+    characters Unicode puts in Cc (and Zl, Zp for single lines), whatever is allowed."""
+    for code in range(sys.maxunicode + 1):
+        character = chr(code)
+        category = unicodedata.category(character)
+        assert has_control(character) == (category in {"Cc", "Zl", "Zp"}), hex(code)
+        assert has_control(f"a{character}b", "\n\r\t") == (
+            category in {"Cc", "Zl", "Zp"} and character not in "\n\r\t"
+        ), hex(code)
+    assert check_long_text("un\r\ndeux\ttrois\n", "text", 100) == "un\ndeux\ttrois"
+    for bad in ("\x00", "\x1b[31m", "\x85", "\x7f"):
+        with pytest.raises(InvalidInput):
+            check_long_text(f"texte{bad}", "text", 100)
+    assert check_long_text("ligne\u2028suivante", "text", 100) == "ligne\u2028suivante"

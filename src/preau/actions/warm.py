@@ -56,8 +56,9 @@ def content_etag(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=10).hexdigest()
 
 
-def _bump_statement(insert: Any) -> Any:
-    """Built once per dialect: add one to a scope's counter, creating it at 1."""
+def bump_statement(insert: Any) -> Any:
+    """Built once per dialect: add one to a scope's counter, creating it at 1 (parameters
+    ``school_id``, ``scope``, ``now``; a writer may add its own inserts as CTEs)."""
     now = sa.bindparam("now", type_=read_versions.c.updated_at.type)
     return (
         insert(read_versions)
@@ -75,7 +76,7 @@ def _bump_statement(insert: Any) -> Any:
     )
 
 
-_BUMP = {"postgresql": _bump_statement(postgresql.insert), "sqlite": _bump_statement(sqlite.insert)}
+_BUMP = {"postgresql": bump_statement(postgresql.insert), "sqlite": bump_statement(sqlite.insert)}
 
 
 async def bump_versions(

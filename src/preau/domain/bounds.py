@@ -20,7 +20,8 @@ Handlers declare path and query parameters with the Litestar forms of these in
 
 from __future__ import annotations
 
-import unicodedata
+import functools
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -72,11 +73,24 @@ def check_moment(value: datetime, field: str | None = None) -> datetime:
     return value
 
 
+# Unicode's control characters (category Cc, fixed since Unicode 1.1: U+0000-U+001F and
+# U+007F-U+009F) and its line and paragraph separators (Zl, Zp: U+2028, U+2029).
+CONTROLS = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
+SEPARATORS = "\u2028\u2029"
+
+
+@functools.cache
+def control_pattern(forbidden: str, allowed: str = "") -> re.Pattern[str]:
+    """One search finds any of ``forbidden`` but ``allowed`` (a character at a time in
+    Python cost ~0.1 µs each: a long hand-in's text took milliseconds)."""
+    kept = "".join(character for character in forbidden if character not in allowed)
+    return re.compile("[" + "".join(map(re.escape, kept)) + "]")
+
+
 def has_control(text: str, allowed: str = "") -> bool:
-    return any(
-        unicodedata.category(character) in ("Cc", "Zl", "Zp") and character not in allowed
-        for character in text
-    )
+    """Whether ``text`` holds a control character or a line or paragraph separator not in
+    ``allowed``."""
+    return control_pattern(CONTROLS + SEPARATORS, allowed).search(text) is not None
 
 
 def check_line(text: str, field: str | None = None) -> str:

@@ -18,7 +18,7 @@ import msgspec
 import nh3
 from markdown_it import MarkdownIt
 
-from preau.domain.bounds import Id, Ids, Input, check_moment
+from preau.domain.bounds import CONTROLS, Id, Ids, Input, check_moment, control_pattern
 from preau.domain.errors import Conflict, InvalidInput, PreauError
 
 MAX_TITLE = 200
@@ -229,9 +229,8 @@ class CheckedHomework(msgspec.Struct, kw_only=True):
 
 
 def _has_control(text: str, allowed: str = "") -> bool:
-    return any(
-        unicodedata.category(character) == "Cc" and character not in allowed for character in text
-    )
+    """Whether ``text`` holds a control character (Unicode's Cc) not in ``allowed``."""
+    return control_pattern(CONTROLS, allowed).search(text) is not None
 
 
 def check_title(title: str) -> str:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import Cookie, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Stream
 
@@ -31,7 +31,7 @@ from preau.actions.directory import get_person, list_groups, relatives
 from preau.actions.sessions import Session
 from preau.actions.zones import school_zone
 from preau.asgi import COPY_TAG, Scope
-from preau.cookies import CONFIRMATION_COOKIE, SAME_SITE
+from preau.cookies import CONFIRMATION_COOKIE, cookie_header
 from preau.domain.bounds import check_moment
 from preau.domain.classwork import (
     HandInAction,
@@ -298,17 +298,15 @@ async def own_homework_page(
     cookies_in = request.scope["state"]["cookies"]
     done = cookies_in.get(CONFIRMATION_COOKIE)
     confirmation = b""
-    cookies: list[Cookie] = []
+    headers = {"cache-control": "no-store"}
     if done is not None:
         template = environment.get_template("classwork/_confirmation.html")
         confirmation = template.render(done=done).encode()
-        cookies.append(confirmation_cookie(services, homework_id, "", max_age=0))
+        headers["set-cookie"] = confirmation_cookie(services, homework_id, "", max_age=0)
     body = _own_page_for_reader(services, page, cookies_in, confirmation)
     if not confirmation:
         request.scope["state"][COPY_TAG] = copy_tag(entry, locale)
-    return Response(
-        body, media_type="text/html", headers={"cache-control": "no-store"}, cookies=cookies
-    )
+    return Response(body, media_type="text/html", headers=headers)
 
 
 def _own_page_for_reader(
@@ -363,17 +361,17 @@ OWN_HOMEWORK_PAGE = WarmPage(
 )
 
 
-def confirmation_cookie(services: Services, homework_id: int, done: str, *, max_age: int) -> Cookie:
-    """The one-time confirmation for one homework's page, sent to that page only."""
-    return Cookie(
-        key=CONFIRMATION_COOKIE,
-        value=done,
-        path=f"/homework/{homework_id}",
+def confirmation_cookie(services: Services, homework_id: int, done: str, *, max_age: int) -> str:
+    """The one-time confirmation for one homework's page, sent to that page only: the
+    ``Set-Cookie`` value (written out, not Litestar's ``Cookie``, which a turn-in's
+    redirect paid for in copies of its dataclass)."""
+    return cookie_header(
+        CONFIRMATION_COOKIE,
+        done,
         max_age=max_age,
-        httponly=True,
         secure=services.settings.cookie_secure,
-        samesite=SAME_SITE,
-    )
+        path=f"/homework/{homework_id}",
+    ).decode("latin-1")
 
 
 def back_to_homework(services: Services, homework_id: int, done: str) -> Redirect:
@@ -381,7 +379,11 @@ def back_to_homework(services: Services, homework_id: int, done: str) -> Redirec
     what was done in a short-lived cookie rather than in a query string."""
     return Redirect(
         f"/homework/{homework_id}",
-        cookies=[confirmation_cookie(services, homework_id, done, max_age=CONFIRMATION_SECONDS)],
+        headers={
+            "set-cookie": confirmation_cookie(
+                services, homework_id, done, max_age=CONFIRMATION_SECONDS
+            )
+        },
     )
 
 

@@ -27,7 +27,7 @@ from preau.actions.classwork.files import (
 from preau.actions.classwork.homework import Row, person_name
 from preau.actions.classwork.todo import pupil_scope
 from preau.actions.context import Services
-from preau.actions.warm import bump_versions
+from preau.actions.warm import bump_statement, bump_versions
 from preau.adapters.sql.schema import (
     files,
     hand_in_events,
@@ -37,6 +37,7 @@ from preau.adapters.sql.schema import (
     homework_extensions,
     idempotency_keys,
     people,
+    read_versions,
 )
 from preau.domain.classwork import (
     MAX_ATTACHMENTS,
@@ -367,20 +368,8 @@ async def turn_in(
             view, versions = await _do_turn_in(
                     connection, services, actor, work=work, existing=existing, text=text,
                     submission=submission, stored=stored, deadlines=deadlines, now=now,
-                    pupil_name=pupil_name,
+                    pupil_name=pupil_name, key=key, action_name=action_name,
                 )  # fmt: skip
-            if key is not None:
-                await connection.execute(
-                    _NEW_KEY,
-                    {
-                        "school_id": actor.school_id,
-                        "person_id": actor.person_id,
-                        "key": key,
-                        "action": action_name,
-                        "result": msgspec.json.encode(view),
-                        "created_at": now,
-                    },
-                )
     except (IntegrityError, PreauError) as error:
         # The key was used already (a retry, or the same request twice at once): nothing
         # of this one was kept (its files are removed again); answer as the first did, or
@@ -398,6 +387,211 @@ async def turn_in(
 
 
 _NEW_KEY = idempotency_keys.insert()
+
+
+def _finish_statement(*, with_key: bool) -> Any:
+    """A first turn-in's last writes in one PostgreSQL statement: its event and the key
+    with its answer as CTEs of the pupil's read-version bump (parameters: the bump's, and
+    ``hand_in_id``, ``actor_id``, ``from_state``, ``to_state``, ``late``, ``key``,
+    ``action``, ``result``). A key used already fails the whole statement, as before."""
+
+    def given(name: str, column: sa.Column[Any]) -> Any:
+        return sa.bindparam(name, type_=column.type)
+
+    now = given("now", hand_in_events.c.at)
+    school_id = given("school_id", hand_in_events.c.school_id)
+    actor_id = given("actor_id", hand_in_events.c.actor_id)
+    writes = [
+        postgresql.insert(hand_in_events)
+        .values(
+            school_id=school_id,
+            hand_in_id=given("hand_in_id", hand_in_events.c.hand_in_id),
+            actor_id=actor_id,
+            from_state=given("from_state", hand_in_events.c.from_state),
+            to_state=given("to_state", hand_in_events.c.to_state),
+            late=given("late", hand_in_events.c.late),
+            at=now,
+        )
+        .cte("new_event")
+    ]
+    if with_key:
+        writes.append(
+            postgresql.insert(idempotency_keys)
+            .values(
+                school_id=school_id,
+                person_id=actor_id,
+                key=given("key", idempotency_keys.c.key),
+                action=given("action", idempotency_keys.c.action),
+                result=given("result", idempotency_keys.c.result),
+                created_at=now,
+            )
+            .cte("new_key")
+        )
+    return bump_statement(postgresql.insert).add_cte(*writes)
+
+
+_FINISH = {with_key: _finish_statement(with_key=with_key) for with_key in (False, True)}
+
+
+def _at_once_statement(*, with_key: bool) -> Any:
+    """A first turn-in of text alone in one PostgreSQL statement: the hand-in created
+    turned in, and from it (so nothing when a request running at the same time created it
+    first) its event, the key with its answer and the pupil's read-version bump, whose new
+    number it returns. Parameters: :func:`_finish_statement`'s, ``homework_id`` and
+    ``text``. A key used already fails the whole statement."""
+
+    def given(name: str, column: sa.Column[Any]) -> Any:
+        return sa.bindparam(name, type_=column.type)
+
+    now = given("now", hand_ins.c.updated_at)
+    school_id = given("school_id", hand_ins.c.school_id)
+    actor_id = given("actor_id", hand_ins.c.pupil_id)
+    to_state = given("to_state", hand_ins.c.state)
+    late = given("late", hand_ins.c.late)
+    created = (
+        postgresql.insert(hand_ins)
+        .values(
+            school_id=school_id,
+            homework_id=given("homework_id", hand_ins.c.homework_id),
+            pupil_id=actor_id,
+            state=to_state,
+            text=given("text", hand_ins.c.text),
+            turned_in_at=now,
+            late=late,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["homework_id", "pupil_id"])
+        .returning(hand_ins.c.id)
+        .cte("new_hand_in")
+    )
+    event = sa.select(
+        school_id, created.c.id, actor_id, given("from_state", hand_in_events.c.from_state),
+        to_state, late, now,
+    )  # fmt: skip
+    writes = [
+        postgresql.insert(hand_in_events)
+        .from_select(
+            ["school_id", "hand_in_id", "actor_id", "from_state", "to_state", "late", "at"], event
+        )
+        .cte("new_event")
+    ]
+    if with_key:
+        key = sa.select(
+            school_id, actor_id, given("key", idempotency_keys.c.key),
+            given("action", idempotency_keys.c.action),
+            given("result", idempotency_keys.c.result), now,
+        ).select_from(created)  # fmt: skip
+        writes.append(
+            postgresql.insert(idempotency_keys)
+            .from_select(["school_id", "person_id", "key", "action", "result", "created_at"], key)
+            .cte("new_key")
+        )
+    bump = sa.select(
+        school_id, given("scope", read_versions.c.scope),
+        sa.literal(1, type_=read_versions.c.version.type), now,
+    ).select_from(created)  # fmt: skip
+    return (
+        postgresql.insert(read_versions)
+        .from_select(["school_id", "scope", "version", "updated_at"], bump)
+        .on_conflict_do_update(
+            index_elements=["school_id", "scope"],
+            set_={"version": read_versions.c.version + 1, "updated_at": now},
+        )
+        .returning(read_versions.c.version)
+        .add_cte(*writes)
+    )
+
+
+_AT_ONCE = {with_key: _at_once_statement(with_key=with_key) for with_key in (False, True)}
+
+
+async def _turned_in_at_once(
+    connection: AsyncConnection, actor: Actor, *, work: Row, text: str, target: HandInState,
+    late: bool, now: datetime, deadlines: tuple[datetime, datetime | None, bool],
+    pupil_name: str | None, key: str | None, action_name: str,
+) -> tuple[HandInView, dict[str, int]] | None:  # fmt: skip
+    """A first turn-in of text alone, on PostgreSQL: the answer is built from what is
+    written (the row as its insert makes it), then everything written in one statement.
+    None when a request running at the same time created the hand-in: nothing written."""
+    written: Any = SimpleNamespace(
+        state=target.value, text=text, turned_in_at=now, late=late, returned_at=None,
+        feedback="", mark=None, mark_out_of=None,
+    )  # fmt: skip
+    first = HandInEvent(
+        from_state=HandInState.ASSIGNED, to_state=target, at=now, late=late,
+        actor_id=actor.person_id,
+    )  # fmt: skip
+    known = Known(
+        row=written, deadlines=deadlines, events=[first], handed=[], pupil_name=pupil_name
+    )
+    view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
+    scope = pupil_scope(actor.person_id)
+    parameters: dict[str, Any] = {
+        "school_id": actor.school_id,
+        "scope": scope,
+        "now": now,
+        "homework_id": work.id,
+        "text": text,
+        "actor_id": actor.person_id,
+        "from_state": HandInState.ASSIGNED.value,
+        "to_state": target.value,
+        "late": late,
+    }
+    if key is not None:
+        parameters |= {"key": key, "action": action_name, "result": msgspec.json.encode(view)}
+    version = (await connection.execute(_AT_ONCE[key is not None], parameters)).scalar()
+    if version is None:
+        return None
+    return view, {scope: int(version)}
+
+
+async def _record_key(
+    connection: AsyncConnection, actor: Actor, key: str | None, *, action_name: str,
+    view: HandInView, now: datetime,
+) -> None:  # fmt: skip
+    if key is not None:
+        await connection.execute(
+            _NEW_KEY,
+            {
+                "school_id": actor.school_id,
+                "person_id": actor.person_id,
+                "key": key,
+                "action": action_name,
+                "result": msgspec.json.encode(view),
+                "created_at": now,
+            },
+        )
+
+
+async def _finish_first_turn_in(
+    connection: AsyncConnection, actor: Actor, *, hand_in_id: int, to_state: HandInState,
+    late: bool, now: datetime, view: HandInView, key: str | None, action_name: str,
+) -> dict[str, int]:  # fmt: skip
+    """The event of a hand-in this write created, the pupil's read version and the key
+    with its answer: one statement on PostgreSQL, three elsewhere."""
+    scope = pupil_scope(actor.person_id)
+    if connection.dialect.name != "postgresql":
+        row: Any = SimpleNamespace(id=hand_in_id, state=HandInState.ASSIGNED.value)
+        await record_event(connection, actor, row, to_state=to_state, late=late, now=now)
+        versions = await bump_versions(connection, actor.school_id, [scope], now=now)
+        await _record_key(connection, actor, key, action_name=action_name, view=view, now=now)
+        return versions
+    parameters: dict[str, Any] = {
+        "school_id": actor.school_id,
+        "scope": scope,
+        "now": now,
+        "hand_in_id": hand_in_id,
+        "actor_id": actor.person_id,
+        "from_state": HandInState.ASSIGNED.value,
+        "to_state": to_state.value,
+        "late": late,
+    }
+    if key is not None:
+        parameters |= {"key": key, "action": action_name, "result": msgspec.json.encode(view)}
+    version = (await connection.execute(_FINISH[key is not None], parameters)).scalar_one()
+    return {scope: int(version)}
+
+
 _KEY = sa.select(idempotency_keys.c.action, idempotency_keys.c.result).where(
     idempotency_keys.c.school_id == sa.bindparam("school_id"),
     idempotency_keys.c.person_id == sa.bindparam("person_id"),
@@ -420,6 +614,13 @@ async def _replayed(
     return msgspec.json.decode(stored.result, type=HandInView)
 
 
+def _check_first_turn_in(text: str, new_ids: list[str]) -> None:
+    if not text and not new_ids:
+        raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
+    if len(dict.fromkeys(new_ids)) > MAX_ATTACHMENTS:
+        raise InvalidInput(TOO_MANY_FILES, field="file_ids")
+
+
 async def _do_turn_in(
     connection: AsyncConnection,
     services: Services,
@@ -433,11 +634,14 @@ async def _do_turn_in(
     deadlines: tuple[datetime, datetime | None, bool],
     now: datetime,
     pupil_name: str | None = None,
+    key: str | None = None,
+    action_name: str = "",
 ) -> tuple[HandInView, dict[str, int]]:
     """The write of the morning, in a handful of statements: a first turn-in creates the
-    hand-in turned in at once (one INSERT ... RETURNING); a later one updates it with
-    RETURNING; then its event and the pupil's read version. A hand-in this write creates
-    has no files or events to read back."""
+    hand-in turned in at once (one INSERT ... RETURNING), then writes its event, the
+    pupil's read version and the key in one more; a later one updates it with RETURNING,
+    then its event and the pupil's read version, the view read back, and the key. A
+    hand-in this write creates has no files or events to read back."""
     target = next_state(
         HandInState(existing.state) if existing is not None else HandInState.ASSIGNED,
         HandInAction.TURN_IN,
@@ -448,15 +652,20 @@ async def _do_turn_in(
     late = is_late(now, deadlines[0])
     written = created = None
     if existing is None:
-        if not text and not new_ids:
-            raise InvalidInput(NOTHING_TO_TURN_IN, field="text")
-        if len(dict.fromkeys(new_ids)) > MAX_ATTACHMENTS:
-            raise InvalidInput(TOO_MANY_FILES, field="file_ids")
-        values = {"state": target.value, "text": text, "turned_in_at": now, "late": late,
-                  "updated_at": now}  # fmt: skip
-        written = created = await _created_hand_in(
-            connection, actor, work, actor.person_id, now=now, values=values
-        )
+        _check_first_turn_in(text, new_ids)
+        if not new_ids and connection.dialect.name == "postgresql":
+            at_once = await _turned_in_at_once(
+                connection, actor, work=work, text=text, target=target, late=late, now=now,
+                deadlines=deadlines, pupil_name=pupil_name, key=key, action_name=action_name,
+            )  # fmt: skip
+            if at_once is not None:
+                return at_once
+        else:
+            values = {"state": target.value, "text": text, "turned_in_at": now, "late": late,
+                      "updated_at": now}  # fmt: skip
+            written = created = await _created_hand_in(
+                connection, actor, work, actor.person_id, now=now, values=values
+            )
     if created is not None:
         row: Any = SimpleNamespace(id=created.id, state=HandInState.ASSIGNED.value)
         to_add = list(dict.fromkeys(new_ids))
@@ -495,11 +704,6 @@ async def _do_turn_in(
                 .returning(*hand_ins.c)
             )
         ).one()
-    await record_event(connection, actor, row, to_state=target, late=late, now=now)
-    versions = await bump_versions(
-        connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
-    )
-    known = Known(row=written, deadlines=deadlines, pupil_name=pupil_name)
     if created is not None:
         first = HandInEvent(
             from_state=HandInState(row.state), to_state=target, at=now, late=late,
@@ -507,12 +711,24 @@ async def _do_turn_in(
         )  # fmt: skip
         known = Known(
             row=written,
-            deadlines=known.deadlines,
+            deadlines=deadlines,
             events=[first],
             handed=None if to_add else [],
             pupil_name=pupil_name,
         )
+        view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
+        versions = await _finish_first_turn_in(
+            connection, actor, hand_in_id=created.id, to_state=target, late=late, now=now,
+            view=view, key=key, action_name=action_name,
+        )  # fmt: skip
+        return view, versions
+    await record_event(connection, actor, row, to_state=target, late=late, now=now)
+    versions = await bump_versions(
+        connection, actor.school_id, [pupil_scope(actor.person_id)], now=now
+    )
+    known = Known(row=written, deadlines=deadlines, pupil_name=pupil_name)
     view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
+    await _record_key(connection, actor, key, action_name=action_name, view=view, now=now)
     return view, versions
 
 
