@@ -21,7 +21,7 @@ from tests.helpers import PASSWORD, App, build_world, login, make_settings, runn
 
 def test_the_default_parameters_are_owasps_measured_row() -> None:
     settings = Settings()
-    assert (settings.argon2_memory_kib, settings.argon2_time_cost) == (19 * 1024, 2)
+    assert (settings.argon2_memory_kib, settings.argon2_time_cost) == (7 * 1024, 5)
     assert settings.argon2_parallelism == 1
 
 
@@ -59,6 +59,38 @@ async def test_an_old_hash_is_upgraded_at_the_next_login(upgraded_app: App) -> N
     assert await stored_hash(upgraded_app, "pupil.a") == upgraded
     # Someone who did not log in keeps the old hash.
     assert "$m=1024,t=1,p=1$" in await stored_hash(upgraded_app, "teacher.a")
+
+
+@pytest.fixture
+async def production_app(engine: AsyncEngine, database_url: str) -> AsyncIterator[App]:
+    """Préau with its production parameters, whose hashes were made with the former ones
+    (OWASP's m=19 MiB, t=2, p=1, until December 2026)."""
+    defaults = Settings()
+    settings = make_settings(
+        database_url,
+        argon2_time_cost=defaults.argon2_time_cost,
+        argon2_memory_kib=defaults.argon2_memory_kib,
+        argon2_parallelism=defaults.argon2_parallelism,
+    )
+    async with running_app(settings) as running:
+        former = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+        await build_world(running.services, former.hash(PASSWORD))
+        yield running
+
+
+async def test_a_hash_of_the_former_parameters_is_upgraded_to_the_current_ones(
+    production_app: App,
+) -> None:
+    assert "$m=19456,t=2,p=1$" in await stored_hash(production_app, "pupil.a")
+    assert (await login(production_app.client_for(), "pupil.a")).status_code in {302, 303}
+    upgraded = await stored_hash(production_app, "pupil.a")
+    assert "$argon2id$v=19$m=7168,t=5,p=1$" in upgraded
+    assert not production_app.services.passwords.hasher.check_needs_rehash(upgraded)
+    assert (await login(production_app.client_for(), "pupil.a")).status_code in {302, 303}
+    assert await stored_hash(production_app, "pupil.a") == upgraded
+    failed = await login(production_app.client_for(), "pupil.a", "not the password")
+    assert failed.status_code == 401
+    assert "$m=19456,t=2,p=1$" in await stored_hash(production_app, "teacher.a")
 
 
 class HeldPasswords(Passwords):

@@ -1,6 +1,6 @@
 """Accounts: activation with a printed code, password login, logout, device management,
-password reset by a school admin. Passwords are hashed with argon2id (OWASP's m=19 MiB,
-t=2, p=1: bench/password_hash.py) in a small pool of threads beside the event loop, with a
+password reset by a school admin. Passwords are hashed with argon2id (OWASP's m=7 MiB,
+t=5, p=1: bench/password_hash.py) in a small pool of threads beside the event loop, with a
 bounded queue, so a wave of logins can neither starve other requests nor exhaust memory."""
 
 from __future__ import annotations
