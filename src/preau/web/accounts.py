@@ -9,6 +9,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect
+from litestar.response.base import ASGIResponse
 from litestar.types import ControllerRouterHandler
 
 from preau import i18n
@@ -23,6 +24,7 @@ from preau.cookies import (
     LANG_COOKIE,
     SAME_SITE,
     SESSION_COOKIE,
+    cookie_header,
     new_csrf,
 )
 from preau.domain.errors import InvalidInput, PreauError
@@ -66,6 +68,37 @@ def login_cookies(settings: Settings, result: LoginResult, *, csrf: str) -> list
             )
         )
     return cookies
+
+
+class SignedInRedirect(Redirect):
+    """The redirect of a password login with :func:`login_cookies`' cookies written
+    straight as ``Set-Cookie`` values (``cookies.cookie_header``), the same attributes:
+    Litestar's ``Cookie`` copies each one through ``dataclasses.asdict`` on the way out,
+    a tenth of a password login's event-loop CPU under cProfile."""
+
+    def __init__(self, path: str, settings: Settings, result: LoginResult, *, csrf: str):
+        super().__init__(path)
+        secure = settings.cookie_secure
+        self.set_cookies = [
+            cookie_header(CSRF_COOKIE, csrf, max_age=None, secure=secure, same_site="strict"),
+            cookie_header(
+                SESSION_COOKIE, result.session_token, max_age=settings.session_seconds,
+                secure=secure,
+            ),
+        ]  # fmt: skip
+        if result.device_token is not None:
+            self.set_cookies.append(
+                cookie_header(
+                    DEVICE_COOKIE, result.device_token, max_age=settings.device_days * 86400,
+                    secure=secure,
+                )
+            )  # fmt: skip
+
+    def to_asgi_response(self, app: Any, request: Req, **named: Any) -> ASGIResponse:
+        response = super().to_asgi_response(app, request, **named)
+        for value in self.set_cookies:
+            response.headers.add("set-cookie", value.decode("latin-1"))
+        return response
 
 
 def logout_cookies(settings: Settings) -> list[Cookie]:
@@ -163,7 +196,7 @@ async def login_submit(request: Req, services: AppServices) -> Response[Any]:
         if retry_after is not None:
             response.headers["retry-after"] = str(retry_after)
         return response
-    return Redirect(next_path, cookies=login_cookies(services.settings, result, csrf=new_csrf()))
+    return SignedInRedirect(next_path, services.settings, result, csrf=new_csrf())
 
 
 @get("/activate", include_in_schema=False)
