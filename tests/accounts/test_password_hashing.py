@@ -93,6 +93,35 @@ async def test_a_hash_of_the_former_parameters_is_upgraded_to_the_current_ones(
     assert "$m=19456,t=2,p=1$" in await stored_hash(production_app, "teacher.a")
 
 
+class BusyPasswords(Passwords):
+    """A pool whose threads are all taken by other logins' hashes."""
+
+    @property
+    def has_idle_thread(self) -> bool:
+        return False
+
+
+async def test_a_busy_pool_lets_the_login_through_and_upgrades_the_hash_later(
+    upgraded_app: App,
+) -> None:
+    settings = upgraded_app.services.settings
+    original = upgraded_app.services.passwords
+    upgraded_app.services.passwords = BusyPasswords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=1,
+        concurrency=1,
+    )
+    try:
+        assert (await login(upgraded_app.client_for(), "pupil.a")).status_code in {302, 303}
+        assert "$m=1024,t=1,p=1$" in await stored_hash(upgraded_app, "pupil.a")
+    finally:
+        upgraded_app.services.passwords.close()
+        upgraded_app.services.passwords = original
+    assert (await login(upgraded_app.client_for(), "pupil.a")).status_code in {302, 303}
+    assert "$m=2048,t=2,p=1$" in await stored_hash(upgraded_app, "pupil.a")
+
+
 class HeldPasswords(Passwords):
     """Verifications that wait for the test to let them finish (no timing involved)."""
 
@@ -127,6 +156,22 @@ async def test_the_queue_is_bounded_and_refusals_are_immediate() -> None:
         assert await waiting is False
         assert passwords.admitted == 0
         assert await passwords.verify(stored, PASSWORD) is True  # room again
+    finally:
+        passwords.release.set()
+        passwords.close()
+
+
+async def test_a_thread_is_idle_until_a_hash_takes_it() -> None:
+    passwords = HeldPasswords(concurrency=1, queue=1)
+    stored = await passwords.hash(PASSWORD)
+    try:
+        assert passwords.has_idle_thread
+        running = asyncio.ensure_future(passwords.verify(stored, PASSWORD))
+        await asyncio.to_thread(passwords.started.acquire)
+        assert not passwords.has_idle_thread
+        passwords.release.set()
+        assert await running is True
+        assert passwords.has_idle_thread
     finally:
         passwords.release.set()
         passwords.close()

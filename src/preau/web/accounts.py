@@ -73,8 +73,8 @@ def login_cookies(settings: Settings, result: LoginResult, *, csrf: str) -> list
 class SignedInRedirect(Redirect):
     """The redirect of a password login with :func:`login_cookies`' cookies written
     straight as ``Set-Cookie`` values (``cookies.cookie_header``), the same attributes:
-    Litestar's ``Cookie`` copies each one through ``dataclasses.asdict`` on the way out,
-    a tenth of a password login's event-loop CPU under cProfile."""
+    Litestar's ``Cookie`` copies each one through ``dataclasses.asdict`` on the way out
+    (the response built and encoded: 77 µs with ``Cookie`` objects, 14 µs so)."""
 
     def __init__(self, path: str, settings: Settings, result: LoginResult, *, csrf: str):
         super().__init__(path)
