@@ -612,8 +612,11 @@ async def calibrate(
     def on_statement(*_: Any) -> None:
         counters.statements += 1
 
-    def on_begin(*_: Any) -> None:
-        counters.transactions += 1
+    def on_begin(connection: sa.Connection) -> None:
+        # SQLAlchemy begins a transaction of its own in autocommit mode too, but sends no
+        # BEGIN nor COMMIT to the database: those are not round trips.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            counters.transactions += 1
 
     def on_checkout(*_: Any) -> None:
         counters.checkouts += 1
