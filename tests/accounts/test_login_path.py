@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from preau.cookies import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE
-from tests.helpers import App, School, login
+from preau.cookies import CSRF_COOKIE, DEVICE_COOKIE, LANG_COOKIE, SESSION_COOKIE
+from tests.helpers import PASSWORD, App, School, csrf_from, login
 
 
 async def test_a_password_login_runs_its_two_statements_outside_a_transaction(
@@ -65,3 +65,27 @@ async def test_a_password_login_sets_its_cookies_with_their_attributes(
         app.services.settings = settings
     assert set(secure) == {CSRF_COOKIE, SESSION_COOKIE, DEVICE_COOKIE}
     assert all("secure" in attributes for attributes in secure.values())
+
+
+async def test_the_login_page_carries_each_readers_own_token_and_its_target(
+    app: App, world: dict[str, School]
+) -> None:
+    first, second = app.client_for(), app.client_for()
+    pages = [
+        await client.get("/login", params={"next_path": "/todo"}) for client in (first, second)
+    ]
+    assert all(page.status_code == 200 for page in pages)
+    assert all('name="next" value="/todo"' in page.text for page in pages)
+    assert csrf_from(pages[0].text) != csrf_from(pages[1].text)
+    assert "@@preau-csrf" not in pages[0].text
+    english = await app.client_for(cookies={LANG_COOKIE: "en"}).get("/login")
+    assert "Log in to Préau" in english.text
+    assert "Log in to Préau" not in (await app.client_for().get("/login")).text
+    for client in (first, second):
+        answer = await client.post(
+            "/login",
+            data={"username": "pupil.a", "password": PASSWORD, "next": "/todo",
+                  "csrf_token": csrf_from((await client.get("/login")).text)},
+        )  # fmt: skip
+        assert answer.status_code in {302, 303}
+        assert answer.headers["location"] == "/todo"

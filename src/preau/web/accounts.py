@@ -31,7 +31,14 @@ from preau.domain.errors import InvalidInput, PreauError
 from preau.settings import Settings
 from preau.web.dependencies import AppServices, SignedInActor
 from preau.web.guards import signed_in
-from preau.web.render import render, session_of, translate_error
+from preau.web.render import (
+    CSRF_MARK_BYTES,
+    csrf_token,
+    page_bytes,
+    render,
+    session_of,
+    translate_error,
+)
 
 Req = Request[Any, Any, Any]
 
@@ -147,6 +154,36 @@ def sso_buttons(services: Services, school: str | None, next_path: str) -> list[
     ]
 
 
+# The login page of someone not signed in, rendered once per language, target and school
+# (the CSRF token left as a mark, replaced by each reader's own), per Services: the pages
+# differ only by those. Bounded, as the target and the school come from the address.
+_LOGIN_PAGES: dict[tuple[int, str, str, str | None], tuple[Services, bytes]] = {}
+_LOGIN_PAGES_LIMIT = 512
+
+
+def anonymous_login_page(
+    request: Req, services: Services, target: str, school: str | None
+) -> Response[bytes]:
+    key = (id(services), i18n.current_locale.get(), target, school)
+    cached = _LOGIN_PAGES.get(key)
+    if cached is None or cached[0] is not services:
+        if len(_LOGIN_PAGES) >= _LOGIN_PAGES_LIMIT:
+            _LOGIN_PAGES.clear()
+        page = page_bytes(
+            request,
+            "login.html",
+            next_path=target,
+            username="",
+            buttons=sso_buttons(services, school, target),
+        )
+        cached = _LOGIN_PAGES[key] = (services, page)
+    return Response(
+        cached[1].replace(CSRF_MARK_BYTES, csrf_token(request).encode()),
+        media_type="text/html",
+        headers={"cache-control": "no-store"},
+    )
+
+
 @get("/login", include_in_schema=False)
 async def login_page(
     request: Req,
@@ -159,6 +196,8 @@ async def login_page(
     if session_of(request) and not renew:
         return Redirect(safe_next(next_path))
     target = safe_next(next_path)
+    if session_of(request) is None:
+        return anonymous_login_page(request, services, target, school)
     return render(
         request,
         "login.html",
