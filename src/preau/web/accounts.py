@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 from urllib.parse import urlencode
 
@@ -156,8 +157,9 @@ def sso_buttons(services: Services, school: str | None, next_path: str) -> list[
 
 # The login page of someone not signed in, rendered once per language, target and school
 # (the CSRF token left as a mark, replaced by each reader's own), per Services: the pages
-# differ only by those. Bounded, as the target and the school come from the address.
-_LOGIN_PAGES: dict[tuple[int, str, str, str | None], tuple[Services, bytes]] = {}
+# differ only by those. Bounded, as the target and the school come from the address; the
+# Services only weakly referenced (an id can be reused once they are gone).
+_LOGIN_PAGES: dict[tuple[int, str, str, str | None], tuple[weakref.ref[Services], bytes]] = {}
 _LOGIN_PAGES_LIMIT = 512
 
 
@@ -166,7 +168,7 @@ def anonymous_login_page(
 ) -> Response[bytes]:
     key = (id(services), i18n.current_locale.get(), target, school)
     cached = _LOGIN_PAGES.get(key)
-    if cached is None or cached[0] is not services:
+    if cached is None or cached[0]() is not services:
         if len(_LOGIN_PAGES) >= _LOGIN_PAGES_LIMIT:
             _LOGIN_PAGES.clear()
         page = page_bytes(
@@ -176,7 +178,7 @@ def anonymous_login_page(
             username="",
             buttons=sso_buttons(services, school, target),
         )
-        cached = _LOGIN_PAGES[key] = (services, page)
+        cached = _LOGIN_PAGES[key] = (weakref.ref(services), page)
     return Response(
         cached[1].replace(CSRF_MARK_BYTES, csrf_token(request).encode()),
         media_type="text/html",
