@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
 from pathlib import Path
 
 import httpx
 
 import preau
-from preau.bootstrap import around, build_services, stop_services
+from preau.bootstrap import around, available_cores, build_services, stop_services
+from preau.cli import worker_environment
 from preau.gate.control import read_gate_status
 from preau.gate.settings import GateSettings
+from preau.settings import Settings
 from tests.gate.gate_app import hello
 from tests.helpers import as_served, make_settings, serving
 
@@ -69,3 +72,16 @@ def test_only_bootstrap_tells_memory_from_redis() -> None:
                 if name.startswith(("Redis", "Memory")):
                     found.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno}: {name}")
     assert found == []
+
+
+def test_several_workers_share_the_cores_for_password_hashing() -> None:
+    cores = available_cores()
+    assert cores == len(os.sched_getaffinity(0))
+    assert worker_environment(Settings(), 1) == {}
+    shared = worker_environment(Settings(), 2)
+    assert shared == {"PREAU_PASSWORD_HASH_CONCURRENCY": str(max(1, cores // 2))}
+    # What each worker then reads from its environment.
+    assert Settings.from_environ(shared).password_hash_concurrency == max(1, cores // 2)
+    assert worker_environment(Settings(), 4 * cores) == {"PREAU_PASSWORD_HASH_CONCURRENCY": "1"}
+    # A number set by the operator is theirs.
+    assert worker_environment(Settings(password_hash_concurrency=3), 2) == {}

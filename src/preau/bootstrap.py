@@ -98,6 +98,14 @@ from preau.web.warm import WarmPage, WarmRead, WarmReads
 STATIC = Path(__file__).parent / "web" / "static"
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container's cpuset sets
+    it), not the machine's: the default number of password-hashing threads."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_environ(os.environ if environ is None else environ).with_secret()
 
@@ -196,7 +204,7 @@ def build_services(settings: Settings, gate: GateSettings | None = None) -> Serv
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
-            concurrency=settings.password_hash_concurrency or os.cpu_count() or 1,
+            concurrency=settings.password_hash_concurrency or available_cores(),
             queue=settings.password_hash_queue,
         ),
         throttle=LoginThrottle(

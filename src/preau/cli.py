@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from preau.actions.context import Services
-from preau.bootstrap import build_services, load_settings
+from preau.bootstrap import available_cores, build_services, load_settings
 from preau.domain.errors import PreauError
-from preau.settings import SettingsError
+from preau.settings import Settings, SettingsError
 
 T = TypeVar("T")
 console = Console(stderr=False)
@@ -52,6 +53,16 @@ def migrate() -> None:
     console.print("Database is up to date.")
 
 
+def worker_environment(settings: Settings, workers: int) -> dict[str, str]:
+    """What each of ``workers`` processes is told beyond the settings: with the default of one
+    hashing thread per core, each worker would run that many, ``workers`` times more hashes
+    at once than cores (more memory held, each hash slower); they share the cores instead."""
+    if workers > 1 and not settings.password_hash_concurrency:
+        threads = max(1, available_cores() // workers)
+        return {"PREAU_PASSWORD_HASH_CONCURRENCY": str(threads)}
+    return {}
+
+
 @main.command(help="Serve Préau over HTTP (granian by default, or uvicorn).")
 @click.option("--host", default=None, help="Address to bind (default PREAU_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default PREAU_PORT or 8000).")
@@ -74,6 +85,7 @@ def serve(host: str | None, port: int | None, workers: int, server: str) -> None
         raise click.UsageError(
             "Several workers need PREAU_REDIS_URL and a shared PREAU_SECRET_KEY."
         )
+    os.environ.update(worker_environment(settings, workers))
     if server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
@@ -134,10 +146,7 @@ def demo(size: str | None, people_file: Path | None) -> None:
 
 
 def demo_size(size_name: str, people_file: Path) -> None:
-    import os
-
     from preau.demo.academie import SIZES, seed_academie
-    from preau.settings import Settings
 
     # Device credentials only make sense when the servers share this secret.
     shared_secret = bool(Settings.from_environ(os.environ).secret_key)

@@ -64,14 +64,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cookie_secure: bool = False
     login_attempts_per_account: int = 10  # per 15 minutes
     login_attempts_per_address: int = 300  # per 15 minutes: many pupils share one school address
-    # argon2id: OWASP's m=19 MiB, t=2, p=1, chosen by measurement (bench/password_hash.py,
-    # docs/performance.md); hashes made with other parameters are upgraded at the next login.
+    # argon2id: OWASP's m=7 MiB, t=5, p=1, chosen by measurement (bench/password_hash.py,
+    # docs/performance.md: the least CPU per verify of OWASP's equally strong rows, alone and
+    # two side by side); hashes made with other parameters are upgraded at the next login.
     # Hashing threads: 0 means one per core. Beyond the threads, ``password_hash_queue``
     # logins may wait; the next are answered 503 with Retry-After.
     password_hash_concurrency: int = 0
     password_hash_queue: int = 64
-    argon2_time_cost: int = 2
-    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 5
+    argon2_memory_kib: int = 7168
     argon2_parallelism: int = 1
 
     # Single sign-on (docs/sso.md; connecting ÉduConnect: docs/operations.md). SAML

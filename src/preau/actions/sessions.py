@@ -176,6 +176,17 @@ class Sessions:
             expires_at=now + self.device_seconds if expires_at is None else expires_at,
         )
 
+    # Built once, its values bound at each login (no statement built, no cache key computed).
+    _NEW_DEVICE = devices.insert().values(
+        {
+            name: sa.bindparam(name, type_=devices.c[name].type)
+            for name in (
+                "id", "school_id", "person_id", "label", "created_at", "last_seen_at",
+                "expires_at",
+            )
+        }
+    )  # fmt: skip
+
     async def open_device(
         self,
         connection: AsyncConnection,
@@ -190,15 +201,16 @@ class Sessions:
         moment = datetime.fromtimestamp(now, UTC)
         lifetime = self.device_seconds if remember else self.session_seconds
         await connection.execute(
-            devices.insert().values(
-                id=device_id,
-                school_id=actor.school_id,
-                person_id=actor.person_id,
-                label=label[:200],
-                created_at=moment,
-                last_seen_at=moment,
-                expires_at=moment + timedelta(seconds=lifetime),
-            )
+            self._NEW_DEVICE,
+            {
+                "id": device_id,
+                "school_id": actor.school_id,
+                "person_id": actor.person_id,
+                "label": label[:200],
+                "created_at": moment,
+                "last_seen_at": moment,
+                "expires_at": moment + timedelta(seconds=lifetime),
+            },
         )
         return device_id
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from preau.actions.accounts import LoginResult
+from preau.actions.accounts import LoginResult, open_session
 from preau.actions.context import Services
-from preau.actions.sessions import Session
 from preau.adapters.sql.schema import people, schools
 from preau.domain.errors import Forbidden
 from preau.domain.people import Actor, Profile
@@ -60,12 +59,12 @@ async def sign_in(
     """The active person with one of ``identifiers`` (tried in order) in one of ``uais``,
     signed in: the session of a password login (``accounts.open_session``), with no device
     credential, so a shared computer keeps nothing once the browser closes and the next
-    visit asks the provider again. Found and its device recorded in one transaction (one
-    connection, one round trip fewer than two)."""
+    visit asks the provider again. Read and its device recorded on one autocommit
+    connection: two round trips, no transaction (the device row is one INSERT)."""
     if not identifiers:
         raise Forbidden(NO_IDENTIFIER, provider=provider)
-    now = services.clock()
-    async with services.engine.begin() as connection:
+    async with services.engine.connect() as fresh:
+        connection = await fresh.execution_options(isolation_level="AUTOCOMMIT")
         if ALL_SCHOOLS in uais:
             result = await connection.execute(_PEOPLE, {"identifiers": identifiers})
         else:
@@ -73,15 +72,9 @@ async def sign_in(
                 _PEOPLE_IN_SCHOOLS, {"identifiers": identifiers, "uais": list(uais)}
             )
         actor = _the_person(result.all(), provider, identifiers)
-        device_id = await services.sessions.open_device(
-            connection, actor, remember=False, label=label, now=now
+        return await open_session(
+            services, actor, remember=False, label=label, connection=connection
         )
-    # As accounts.open_session, without a device credential.
-    return LoginResult(
-        session=Session(actor=actor, device_id=device_id, issued_at=now, signed_in_at=now),
-        session_token=services.sessions.issue_session(actor, device_id, now=now, signed_in=True),
-        device_token=None,
-    )
 
 
 def _the_person(rows: Sequence[Any], provider: str, identifiers: list[str]) -> Actor:
