@@ -347,10 +347,10 @@ async def test_tickets_never_polled_are_admitted_on_credit(
 async def test_a_network_over_its_fair_share_of_a_long_line_joins_the_deferred_lane(
     admission_store: AdmissionStore,
 ) -> None:
-    """fair_lane, applied atomically by both stores: a network holds at most ``places``
-    first-time places not reached yet while the line is long; its further arrivals wait in
-    the deferred lane, other networks and known devices are not touched, and once the line
-    reaches its places the network takes first-time places again."""
+    """fair_lane, applied atomically by both stores: while the line is long, a network holds
+    at most ``places`` first-time places (tickets not reached, or let in and their pass not
+    back); its further arrivals wait in the deferred lane, other networks and known devices
+    are not touched, and once its people come in the network takes places again."""
     crowded = Fairness("203.0.113.0/24", places=2, line_minimum=3)
     other = Fairness("198.51.100.0/24", places=2, line_minimum=3)
 
@@ -383,13 +383,15 @@ async def test_a_network_over_its_fair_share_of_a_long_line_joins_the_deferred_l
     snapshot = (await view(admission_store)).queue
     assert snapshot.waiting == (0, 1, 4, 3)
     # The lanes' shares: the first-time line first (the deferred lane has a tenth of its
-    # share); its places reached, the crowded network takes first-time places again…
+    # share). Let in, the crowded network's three still hold their places until their
+    # passes come back: a flood's never do.
     assert await admit(admission_store, rate=5.0) == (0, 1, 4, 0)
-    assert [await join(crowded) for _ in range(3)] == [
+    assert await join(crowded) == (Lane.DEFERRED, 4)
+    await admission_store.touch(now=NOW, passes=["2.1", "2.2"], tickets=[], stats={})
+    assert [await join(crowded) for _ in range(2)] == [
         (Lane.FIRST_TIME, 5),
-        (Lane.FIRST_TIME, 6),
-        (Lane.DEFERRED, 4),
+        (Lane.DEFERRED, 5),
     ]
-    # …and what the first-time line leaves goes to the deferred lane: nobody starves.
-    assert await admit(admission_store, now=NOW + 1, rate=5.0) == (0, 0, 2, 3)
+    # What the first-time line leaves goes to the deferred lane: nobody starves.
+    assert await admit(admission_store, now=NOW + 1, rate=5.0) == (0, 0, 1, 4)
     assert (await view(admission_store, NOW + 1)).queue.waiting == (0, 0, 0, 1)

@@ -11,6 +11,7 @@ import pytest
 
 from preau.domain.admission import Lane, LaneShares, fair_lane, split_admissions
 from preau.gate.middleware import GateMiddleware
+from preau.gate.settings import GateSettings
 from tests.gate.test_gate_flood import arrive_once, from_address, make_gate
 from tests.gate.test_gate_http import device_cookie
 
@@ -56,10 +57,12 @@ async def test_a_burst_of_two_networks_does_not_stand_ahead_of_a_newcomer(
     make_gate: Callable[..., GateMiddleware], fair: bool
 ) -> None:
     """Two networks take 30 tickets each, from ever new addresses, each under every limit;
-    the room is full, so nobody moves. With fairness each holds 4 places of the first-time
-    line and the rest wait behind, deferred: the newcomer from a third network finds 8 ahead
-    of it. Without (the control), all 60."""
-    gate = make_gate(capacity=1, admission_rate_per_s=1.0, network_fair_places=4 if fair else 0)
+    the room is full, so nobody moves. With fairness each holds its places (2) of the
+    first-time line and the rest wait behind, deferred: the newcomer from a third network
+    finds 4 ahead of it. Without (the control), all 60."""
+    places = GateSettings().network_fair_places
+    assert places == 2
+    gate = make_gate(capacity=1, admission_rate_per_s=1.0, network_fair_places=places * fair)
     async with from_address(gate, "192.0.2.10") as holder:
         await holder.get("/")
         await holder.get("/again")
@@ -71,11 +74,11 @@ async def test_a_burst_of_two_networks_does_not_stand_ahead_of_a_newcomer(
     async with from_address(gate, "198.51.100.9", **api) as newcomer:
         queued = (await newcomer.get("/api/x")).json()
     if fair:
-        assert queued["ahead"] == 8
+        assert queued["ahead"] == 2 * places
         # The room is full: no short wait is promised, in either lane.
         assert queued["estimated_wait_s"] is None
         deferred = (await arrive_once(gate, "203.0.113.200", **api)).json()
-        assert deferred["ahead"] == 2 * (30 - 4)
+        assert deferred["ahead"] == 2 * (30 - places)
         assert deferred["estimated_wait_s"] is None
         # A pupil's device, known from an earlier sign-in, behind the same network: exempt.
         async with from_address(gate, "203.0.113.77", **api) as pupil:
@@ -84,5 +87,5 @@ async def test_a_burst_of_two_networks_does_not_stand_ahead_of_a_newcomer(
     else:
         assert queued["ahead"] == 60
     assert gate.runtime.view is not None
-    deferred_count = 2 * (30 - 4) + 1 if fair else 0
+    deferred_count = 2 * (30 - places) + 1 if fair else 0
     assert gate.runtime.view.queue.waiting[Lane.DEFERRED] == deferred_count

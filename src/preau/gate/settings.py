@@ -93,12 +93,12 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     network_share: float = 0.1
     network_minimum_per_minute: int = 600
     # Fairness between networks in line (domain.admission.fair_lane): while the first-time
-    # line is longer than network_fair_line_s seconds of admissions, a network holding
-    # network_fair_places first-time places not reached yet puts its further newcomers in
-    # the deferred lane, which gets network_deferred_share of the first-time share while
-    # both wait (all of it when the first-time line is empty). Known devices are exempt.
-    # network_fair_places 0 (or less): off.
-    network_fair_places: int = 4
+    # and deferred lanes hold more than network_fair_line_s seconds of admissions, a network
+    # holding network_fair_places first-time places (tickets not reached yet, or let in and
+    # their pass not back yet) puts its further newcomers in the deferred lane, which gets
+    # network_deferred_share of the first-time share while both wait (all of it when the
+    # first-time line is empty). Known devices are exempt. network_fair_places 0: off.
+    network_fair_places: int = 2
     network_fair_line_s: float = 2.0
     network_deferred_share: float = 0.1
     under_attack: str = "auto"  # auto | on | off

@@ -62,8 +62,7 @@ class MemoryAdmissionStore:
                 return Lane(existing[0]), existing[1]
         held: list[int] | None = None
         if fairness is not None and fairness.places > 0 and lane == Lane.FIRST_TIME:
-            serving = int(self._fields.get(f"s{Lane.FIRST_TIME}", "0"))
-            held = [n for n in self._networks.get(fairness.network, ()) if n > serving]
+            held = [n for n in self._networks.get(fairness.network, ()) if self._holds(n)]
             self._networks[fairness.network] = held
             line = sum(
                 len(self._alive[other]) + len(self._unpolled[other])
@@ -84,6 +83,14 @@ class MemoryAdmissionStore:
             self._devices[device] = (int(lane), number, now + ticket_idle_s)
         self._stats["arrivals"] = self._stats.get("arrivals", 0) + 1
         return lane, number
+
+    def _holds(self, number: int) -> bool:
+        """Whether first-time ticket ``number`` still holds a place for its network: not
+        reached yet, or let in and its pass not come back yet (``fair_lane``)."""
+        if number > int(self._fields.get(f"s{Lane.FIRST_TIME}", "0")):
+            return True
+        name = pass_id(Lane.FIRST_TIME, number, origin=self.origin)
+        return name in self._unused or name in self._unclaimed
 
     async def view(
         self,
@@ -107,9 +114,8 @@ class MemoryAdmissionStore:
         live = sum(len(a) + len(u) for a, u in zip(self._alive, self._unpolled, strict=True))
         if len(self._devices) > 4 * (1 + live):
             self._devices = {d: v for d, v in self._devices.items() if v[2] > now}
-        if len(self._networks) > 4 * (1 + live):
-            serving = int(self._fields.get(f"s{Lane.FIRST_TIME}", "0"))
-            self._networks = {n: h for n, h in self._networks.items() if h and h[-1] > serving}
+        if len(self._networks) > 4 * (1 + live + len(self._unused) + len(self._unclaimed)):
+            self._networks = {n: h for n, h in self._networks.items() if any(map(self._holds, h))}
         unreturned = 0
         if settled_before is not None:
             unreturned = sum(seen < settled_before for seen in self._unused.values())

@@ -80,7 +80,9 @@ class RedisAdmissionStore:
         keys = [self.meta, *self.unpolled, self.stats]
         keys.append(self.meta if device is None else self.device_key(device))
         keys.append(self.meta if fairness is None else self.network_key(fairness.network))
-        keys.extend((self.alive[Lane.FIRST_TIME], self.alive[Lane.DEFERRED]))
+        keys.extend(
+            (self.alive[Lane.FIRST_TIME], self.alive[Lane.DEFERRED], self.unused, self.unclaimed)
+        )
         args: list[str | int] = [
             int(lane),
             repr(now),
