@@ -99,7 +99,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # network_deferred_share of the first-time share while both wait (all of it when the
     # first-time line is empty). Known devices are exempt. network_fair_places 0: off.
     network_fair_places: int = 2
-    network_fair_line_s: float = 2.0
+    network_fair_line_s: float = 1.0
     network_deferred_share: float = 0.1
     under_attack: str = "auto"  # auto | on | off
     attack_arrivals_per_s: float = 500.0  # new arrivals per second that mean an attack

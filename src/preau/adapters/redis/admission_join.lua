@@ -21,7 +21,12 @@ local counted = lane == 2 and places > 0
 if counted then
   local serving = tonumber(redis.call('HGET', KEYS[1], 's2') or '0')
   local held = 0
+  -- Oldest first, trimming those that no longer hold, and no further than the places: a
+  -- network's set stays short, and a join costs a few calls.
   for _, number in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do
+    if held >= places then
+      break
+    end
     if tonumber(number) > serving or redis.call('ZSCORE', KEYS[11], '2.' .. number)
       or redis.call('ZSCORE', KEYS[12], '2.' .. number) then
       held = held + 1
