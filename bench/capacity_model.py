@@ -524,12 +524,12 @@ class Simulation:
         shares = LaneShares(defaults.priority_share, defaults.first_time_share)
         weights = shares.weights()
         lanes = [np.flatnonzero(people.lane == lane) for lane in range(3)]
-        arrived = [0, 0, 0]
-        served = [0, 0, 0]
+        arrived = [0, 0, 0, 0]  # the model has no deferred lane: nobody joins it
+        served = [0, 0, 0, 0]
         configured = self.rate * self.shard
         rate, rate_at = configured, 0.0
         tokens, tokens_at = configured * defaults.admission_burst_s, 0.0
-        credits: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        credits: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         capacity = max(1, int(self.capacity * self.shard))
         health = [0, 0, 0.0, 0]  # requests, slow, queueing delay sum, delay samples
         admitted_total = 0
@@ -574,12 +574,12 @@ class Simulation:
                         maximum=configured, increase=s.aimd_increase_share * configured,
                     )  # fmt: skip
                     rate_at = t1
-            waiting = [arrived[i] - served[i] for i in range(3)]
+            waiting = [arrived[i] - served[i] for i in range(4)]
             snapshot = QueueSnapshot(
                 version=step, active=admitted_total, issued=tuple(arrived),  # type: ignore[arg-type]  # the simulator's tuples stand for the store's sequences
                 serving=tuple(served), waiting=tuple(waiting),  # type: ignore[arg-type]  # the simulator's tuples stand for the store's sequences
                 admitted=tuple(served), tokens=tokens, tokens_at=tokens_at,  # type: ignore[arg-type]  # the simulator's tuples stand for the store's sequences
-                credits=credits, pre_queues=(None, None, None), sealed_for=0.0, rate=rate,
+                credits=credits, pre_queues=(None, None, None, None), sealed_for=0.0, rate=rate,
             )  # fmt: skip
             plan = plan_admissions(
                 snapshot, now=t1, capacity=capacity, rate=rate,

@@ -178,6 +178,8 @@ class Run:
     attacker: Attacker = field(default_factory=Attacker)
     timeline: list[tuple[float, float, float, float]] = field(default_factory=list)
     waiting: list[tuple[float, float]] = field(default_factory=list)  # people in line
+    # The gate's counts per lane: admissions ("admitted:first_time") and tickets taken.
+    admitted: dict[str, float] = field(default_factory=dict)
 
 
 def iteration_seconds() -> float:
@@ -450,6 +452,11 @@ async def watch(port: int, run: Run) -> None:
                         values[name] = float(value)
                     elif name.startswith("preau_gate_waiting{"):
                         waiting += float(value)
+                    elif name.startswith(
+                        ("preau_gate_admitted_total{", "preau_gate_joined_total{")
+                    ):
+                        kind = "admitted" if name.startswith("preau_gate_admitted") else "joined"
+                        run.admitted[kind + ":" + name.split('"')[1]] = float(value)
                 run.waiting.append((time.monotonic() - run.started, waiting))
                 active, attack, cost = (values[name] for name in wanted)
                 run.timeline.append((time.monotonic() - run.started, active, attack, cost))
@@ -547,6 +554,9 @@ def summarise(scenario: str, run: Run) -> dict[str, Any]:
         "iterations_per_pass": attacker.iterations / passes if passes else None,
         "cpu_s_per_pass": attacker.iterations * run.iteration_s / passes if passes else None,
         "requests_per_pass": attacker.requests / passes if passes else None,
+        # Per lane: admissions that spent the rate (passes claimed on credit included),
+        # and tickets taken; beyond the people's count, the flood's.
+        "gate_admitted": run.admitted,
         "timeline": run.timeline,
         "in_line": run.waiting,
     }

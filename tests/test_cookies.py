@@ -61,7 +61,12 @@ async def test_the_gate_reads_the_cookies_a_login_sets(
                 assert queued.headers["location"].startswith("/gate/wait")
         status = await operator.get("/api/v1/gate")
         assert status.status_code == 200, status.text
-        assert status.json()["waiting"] == {"priority": 2, "known": 1, "first_time": 1}
+        assert status.json()["waiting"] == {
+            "priority": 2,
+            "known": 1,
+            "first_time": 1,
+            "deferred": 0,
+        }
 
 
 def test_only_the_contract_names_cookies_and_parses_them() -> None:

@@ -123,13 +123,13 @@ def test_split_hands_out_exactly_what_it_can(
 def test_no_lane_starves(rounds: list[int], shares: tuple[float, float]) -> None:
     """With every lane always busy, each gets its share give or take a couple of slots."""
     weights = LaneShares(*shares).weights()
-    credits: tuple[float, ...] = (0.0, 0.0, 0.0)
-    totals = [0, 0, 0]
+    credits: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    totals = [0, 0, 0, 0]
     for slots in rounds:
-        grants, credits = split_admissions(slots, (10**6, 10**6, 10**6), weights, credits)
+        grants, credits = split_admissions(slots, (10**6,) * 4, weights, credits)
         totals = [t + g for t, g in zip(totals, grants, strict=True)]
     given_out = sum(rounds)
-    for lane in range(3):
+    for lane in range(4):
         assert abs(totals[lane] - weights[lane] * given_out) <= 2.5
         if weights[lane] * given_out >= 3:
             assert totals[lane] > 0
@@ -144,14 +144,14 @@ def snapshot(**changes: object) -> QueueSnapshot:
     values: dict[str, object] = {
         "version": 1,
         "active": 0,
-        "issued": (0, 0, 0),
-        "serving": (0, 0, 0),
-        "waiting": (0, 0, 0),
-        "admitted": (0, 0, 0),
+        "issued": (0, 0, 0, 0),
+        "serving": (0, 0, 0, 0),
+        "waiting": (0, 0, 0, 0),
+        "admitted": (0, 0, 0, 0),
         "tokens": 0.0,
         "tokens_at": 0.0,
-        "credits": (0.0, 0.0, 0.0),
-        "pre_queues": (None, None, None),
+        "credits": (0.0, 0.0, 0.0, 0.0),
+        "pre_queues": (None, None, None, None),
         "sealed_for": 0.0,
         "rate": 0.0,
     }
@@ -174,39 +174,39 @@ def plan(state: QueueSnapshot, **changes: object) -> AdmissionPlan:
 
 
 def test_plan_respects_capacity_and_rate() -> None:
-    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0)
-    assert plan(busy).grants == (0, 5, 0)
-    assert plan(busy, capacity=3).grants == (0, 3, 0)
-    assert plan(snapshot(waiting=(0, 50, 0), active=10)).grants == (0, 0, 0)
+    busy = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens_at=99.0)
+    assert plan(busy).grants == (0, 5, 0, 0)
+    assert plan(busy, capacity=3).grants == (0, 3, 0, 0)
+    assert plan(snapshot(waiting=(0, 50, 0, 0), active=10)).grants == (0, 0, 0, 0)
     # Half a second at 5/s buys two admissions (and a half saved for later).
     half = plan(busy, now=99.5)
-    assert half.grants == (0, 2, 0)
+    assert half.grants == (0, 2, 0, 0)
     assert half.tokens == 2.5
 
 
 def test_credit_goes_only_to_the_room_left_and_only_when_asked() -> None:
-    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0, active=2)
+    busy = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens_at=99.0, active=2)
     assert (plan(busy).room, plan(busy).credit_before) == (0, 0.0)
     credit = plan(busy, credit_before=97.0)
-    assert (credit.grants, credit.room, credit.credit_before) == ((0, 5, 0), 3, 97.0)
+    assert (credit.grants, credit.room, credit.credit_before) == ((0, 5, 0, 0), 3, 97.0)
     # A negative budget (claims paid after the round) admits nobody until it is earned back.
-    owing = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=-3.0, tokens_at=99.0)
-    assert plan(owing).grants == (0, 2, 0)
+    owing = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens=-3.0, tokens_at=99.0)
+    assert plan(owing).grants == (0, 2, 0, 0)
 
 
 def test_nobody_is_admitted_before_opening_and_the_draw_comes_first() -> None:
-    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens=5.0, tokens_at=100.0)
+    busy = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens=5.0, tokens_at=100.0)
     early = plan(busy, opening_at=200.0)
-    assert early.grants == (0, 0, 0)
+    assert early.grants == (0, 0, 0, 0)
     assert early.seal is None
     opening = plan(busy, now=200.0, opening_at=200.0, seed="x")
-    assert opening.grants == (0, 0, 0)
+    assert opening.grants == (0, 0, 0, 0)
     assert opening.seal is not None
     assert opening.seal.seed == "x"
     sealed = snapshot(
-        waiting=(0, 50, 0), issued=(0, 50, 0), sealed_for=200.0, tokens=5.0, tokens_at=200.0
+        waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), sealed_for=200.0, tokens=5.0, tokens_at=200.0
     )
-    assert plan(sealed, now=200.0, opening_at=200.0).grants == (0, 5, 0)
+    assert plan(sealed, now=200.0, opening_at=200.0).grants == (0, 5, 0, 0)
 
 
 @given(
@@ -229,9 +229,9 @@ def test_no_ticket_is_admitted_twice(served_per_round: list[int], size: int, see
 
 
 def test_a_round_starts_where_the_last_schedule_ends() -> None:
-    busy = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0)
+    busy = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens_at=99.0)
     assert plan(busy).release_start == 100.0
-    assert plan(snapshot(waiting=(0, 50, 0), paced_until=100.4)).release_start == 100.4
+    assert plan(snapshot(waiting=(0, 50, 0, 0), paced_until=100.4)).release_start == 100.4
 
 
 @given(
@@ -366,12 +366,12 @@ def test_under_attack() -> None:
 def test_unused_passes_hold_slots_against_capacity() -> None:
     """Admitted but not yet back, a pass still holds its slot: the room never takes more
     than its capacity while people are on their way in."""
-    waiting = snapshot(waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0)
-    assert plan(waiting, capacity=10).grants == (0, 5, 0)
+    waiting = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens_at=99.0)
+    assert plan(waiting, capacity=10).grants == (0, 5, 0, 0)
     on_their_way = snapshot(
-        waiting=(0, 50, 0), issued=(0, 50, 0), tokens_at=99.0, active=8, unused=8
+        waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens_at=99.0, active=8, unused=8
     )
-    assert plan(on_their_way, capacity=10).grants == (0, 2, 0)
+    assert plan(on_their_way, capacity=10).grants == (0, 2, 0, 0)
 
 
 # --- A flood that never comes back --------------------------------------------------------

@@ -168,7 +168,7 @@ async def test_a_ticket_never_polled_gives_up_its_place_in_seconds(
         await gate.runtime.flush()
         await gate.runtime.admission_round_soon()
         assert gate.runtime.view is not None
-        assert gate.runtime.view.queue.waiting == (0, 0, 1)
+        assert gate.runtime.view.queue.waiting == (0, 0, 1, 0)
 
 
 async def test_a_full_room_never_promises_zero_seconds(
@@ -308,7 +308,7 @@ async def test_tickets_taken_and_dropped_take_no_turn_from_those_behind(
     await gate.runtime.flush()
     assert gate.runtime.view is not None
     # Five on credit (never claimed), the first arrival, the person: all in the room for now.
-    assert gate.runtime.view.queue.admitted == (0, 0, 2)
+    assert gate.runtime.view.queue.admitted == (0, 0, 2, 0)
 
 
 async def test_a_polite_flood_shows_within_seconds_of_its_first_tickets(

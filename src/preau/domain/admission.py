@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-LANE_COUNT = 3
+LANE_COUNT = 4
 
 
 class Lane(enum.IntEnum):
@@ -23,6 +23,13 @@ class Lane(enum.IntEnum):
     PRIORITY = 0  # teachers, staff and administrators, known from their device cookie
     KNOWN = 1  # pupils and parents who have signed in on this device before
     FIRST_TIME = 2  # anyone else
+    # First-time arrivals of a network that already holds its fair share of places in a
+    # long first-time line (:func:`fair_lane`): served at a small share behind them.
+    DEFERRED = 3
+
+
+PerLane = tuple[int, int, int, int]
+PerLaneFloat = tuple[float, float, float, float]
 
 
 class Criticality(enum.IntEnum):
@@ -49,7 +56,12 @@ def lane_for_profile(profile: object) -> Lane:
 def criticality_for(lane: Lane, *, signed_in: bool) -> Criticality:
     if signed_in:
         return Criticality.ADMITTED_SESSION
-    return (Criticality.PRIORITY, Criticality.KNOWN, Criticality.FIRST_TIME)[lane]
+    return (
+        Criticality.PRIORITY,
+        Criticality.KNOWN,
+        Criticality.FIRST_TIME,
+        Criticality.FIRST_TIME,
+    )[lane]
 
 
 # --- The pre-queue shuffle ------------------------------------------------------------
@@ -138,14 +150,20 @@ def candidates_after(
 
 
 class LaneShares(msgspec.Struct, frozen=True):
-    """Fractions of admissions reserved for lanes while they have people waiting."""
+    """Fractions of admissions reserved for lanes while they have people waiting.
+
+    ``deferred``: the part of the first-time share that goes to the deferred lane (first-time
+    arrivals over their network's fair share) while both have people waiting.
+    """
 
     priority: float = 0.5
     first_time: float = 0.2
+    deferred: float = 0.1
 
-    def weights(self) -> tuple[float, float, float]:
+    def weights(self) -> PerLaneFloat:
         known = max(0.0, 1.0 - self.priority - self.first_time)
-        return (self.priority, known, self.first_time)
+        later = self.first_time * self.deferred
+        return (self.priority, known, self.first_time - later, later)
 
 
 def split_admissions(
@@ -213,22 +231,22 @@ class QueueSnapshot(msgspec.Struct, frozen=True):
     version: int
     # Slots held: passes used within the idle timeout, plus ``unused`` ones.
     active: int
-    issued: tuple[int, int, int]  # last ticket number taken, per lane
-    serving: tuple[int, int, int]  # last position admitted, per lane
-    waiting: tuple[int, int, int]  # live tickets not yet admitted, per lane
-    admitted: tuple[int, int, int]  # admissions since the queue was created, per lane
+    issued: PerLane  # last ticket number taken, per lane
+    serving: PerLane  # last position admitted, per lane
+    waiting: PerLane  # live tickets not yet admitted, per lane
+    admitted: PerLane  # admissions since the queue was created, per lane
     tokens: float
     tokens_at: float
-    credits: tuple[float, float, float]
-    pre_queues: tuple[PreQueue | None, PreQueue | None, PreQueue | None]
+    credits: PerLaneFloat
+    pre_queues: tuple[PreQueue | None, PreQueue | None, PreQueue | None, PreQueue | None]
     sealed_for: float  # the opening time whose pre-queue was shuffled, 0 if none
     rate: float  # current admission rate (per second), after adaptation; 0 before the first
     # When the people of the latest rounds may come in (see "Pacing" below): per lane, the
     # serving position before that lane's latest round, when it started and the spacing of
     # its positions; and when the whole schedule of granted admissions runs out.
-    release_from: tuple[int, int, int] = (0, 0, 0)
-    release_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    release_spacing: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    release_from: PerLane = (0, 0, 0, 0)
+    release_at: PerLaneFloat = (0.0, 0.0, 0.0, 0.0)
+    release_spacing: PerLaneFloat = (0.0, 0.0, 0.0, 0.0)
     paced_until: float = 0.0
     # Of ``active``: admissions whose pass has not been used yet (granted but not claimed,
     # or claimed and never brought back). They hold their slot only for the short
@@ -245,9 +263,9 @@ class Seal(msgspec.Struct, frozen=True):
 
 class AdmissionPlan(msgspec.Struct, frozen=True):
     version: int
-    grants: tuple[int, int, int]
+    grants: PerLane
     tokens: float  # after refill, before spending the grants
-    credits: tuple[float, float, float]
+    credits: PerLaneFloat
     seal: Seal | None = None
     release_start: float = 0.0  # when the first person this plan admits may come in
     # Slots that may go, besides the grants, to tickets never polled though they joined
@@ -287,19 +305,19 @@ def plan_admissions(
     if opening_at is not None:
         if now < opening_at:
             # Before opening nobody is admitted and nobody's place is decided yet.
-            return AdmissionPlan(snapshot.version, (0, 0, 0), tokens, snapshot.credits)
+            return AdmissionPlan(snapshot.version, (0, 0, 0, 0), tokens, snapshot.credits)
         if snapshot.sealed_for != opening_at:
             # Draw the order first; admissions start on the next round, from the new order.
             seal = Seal(opening_at=opening_at, seed=seed)
-            return AdmissionPlan(snapshot.version, (0, 0, 0), tokens, snapshot.credits, seal)
+            return AdmissionPlan(snapshot.version, (0, 0, 0, 0), tokens, snapshot.credits, seal)
     free = max(0, capacity - snapshot.active)
     slots = min(free, math.floor(tokens + 1e-9))
     grants, credits = split_admissions(slots, snapshot.waiting, shares.weights(), snapshot.credits)
     return AdmissionPlan(
         snapshot.version,
-        (grants[0], grants[1], grants[2]),
+        (grants[0], grants[1], grants[2], grants[3]),
         tokens,
-        (credits[0], credits[1], credits[2]),
+        (credits[0], credits[1], credits[2], credits[3]),
         release_start=max(now, snapshot.paced_until),
         room=0 if credit_before is None else free - sum(grants),
         credit_before=0.0 if credit_before is None else credit_before,
@@ -706,6 +724,26 @@ def priced_networks(address: str) -> list[tuple[str, int]]:
     if parsed.version == 4:
         return [(network, 1)]
     return [(network, 1), (str(parsed.supernet(new_prefix=48)), 16)]
+
+
+def fair_lane(
+    lane: Lane, *, network_places: int, line: int, places: int, line_minimum: int
+) -> Lane:
+    """The lane a new ticket joins: fairness between networks at admission.
+
+    A first-time arrival whose network (/24, /64) already holds ``places`` places in the
+    first-time line not yet reached (``network_places``), while that line and the deferred
+    one hold at least ``line_minimum`` people, waits in the deferred lane, behind the
+    first-time line and served at a small share of it: one network's burst of tickets
+    cannot hold the places ahead of newcomers from other networks. A short line, a network
+    holding only a few places, and known devices (the other lanes; a school's pupils behind
+    one address once they signed in) are not touched. ``places`` 0: off.
+    """
+    if lane != Lane.FIRST_TIME or places <= 0:
+        return lane
+    if network_places < places or line < line_minimum:
+        return lane
+    return Lane.DEFERRED
 
 
 def network_arrivals_per_minute(admission_rate: float, *, share: float, minimum: int) -> int:

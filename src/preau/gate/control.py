@@ -23,7 +23,7 @@ from preau.gate.store import AdmissionStore
 class GateStatus(msgspec.Struct, frozen=True):
     active: int  # slots held, the unused passes among them
     capacity: int
-    waiting: dict[str, int]  # per lane: priority, known, first_time
+    waiting: dict[str, int]  # per lane: priority, known, first_time, deferred
     waiting_total: int
     admission_rate_per_s: float  # in force now, after adaptation
     configured_rate_per_s: float

@@ -511,7 +511,7 @@ class GateMiddleware:
                     scope, send, 429, "rate-limited", retry_after=10, limit="network"
                 )
                 return
-            ticket = await self._join(cookies, now)
+            ticket = await self._join(cookies, now, address)
         await self._answer_ticket(
             scope,
             receive,
@@ -588,9 +588,11 @@ class GateMiddleware:
             return None
         return ticket
 
-    async def _join(self, cookies: dict[str, str], now: float) -> GateTicket:
+    async def _join(self, cookies: dict[str, str], now: float, address: str) -> GateTicket:
         lane, device = self.credentials.lane_of(cookies, now=now)
-        origin, lane, number = await self.runtime.join(lane, device=device)
+        origin, lane, number = await self.runtime.join(
+            lane, device=device, network=network_of(address)
+        )
         status = self.runtime.ticket_status(origin, lane, number)
         if not status.admitted:
             # Maybe nobody is waiting: one round right away spares a first poll.
@@ -822,7 +824,7 @@ class GateMiddleware:
                         )
                     return
                 self.runtime.stats["proven"] += 1  # what the proof of work's price follows
-            ticket = await self._join(cookies, now)
+            ticket = await self._join(cookies, now, address)
         scope = {**scope, "path": "/gate/status" if as_json else "/gate/wait"}
         await self._answer_ticket(
             scope,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,8 @@ from preau.domain.admission import (
     Health,
     Lane,
     LaneShares,
+    PerLane,
+    PerLaneFloat,
     QueueSnapshot,
     adjust_rate,
     attack_detected,
@@ -44,7 +47,7 @@ from preau.domain.admission import (
 from preau.gate import metrics
 from preau.gate.samples import GateSamples, Sample
 from preau.gate.settings import GateSettings, GateSettingsError, RuntimeSettings
-from preau.gate.store import AdmissionStore, StoreView, pass_id
+from preau.gate.store import AdmissionStore, Fairness, StoreView, pass_id
 from preau.ports import Clock, SharedStateUnavailable
 
 log = logging.getLogger("preau.gate")
@@ -110,8 +113,8 @@ class GateRuntime:
         self.view: StoreView | None = None
         self.local_view: StoreView | None = None
         self.attack = settings.under_attack == "on"
-        self._history: deque[tuple[float, tuple[int, int, int], dict[str, int]]] = deque()
-        self.lane_rates: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._history: deque[tuple[float, PerLane, dict[str, int]]] = deque()
+        self.lane_rates: PerLaneFloat = (0.0, 0.0, 0.0, 0.0)
         self.arrivals_per_s = 0.0
         self.rate_limited_per_s = 0.0
         self.proven_per_s = 0.0  # arrivals that joined with a proof of work
@@ -295,11 +298,10 @@ class GateRuntime:
         then, admitted_then, stats_then = history[0]
         elapsed = now - then
         if elapsed >= 2.0:
-            self.lane_rates = (
-                (view.queue.admitted[0] - admitted_then[0]) / elapsed,
-                (view.queue.admitted[1] - admitted_then[1]) / elapsed,
-                (view.queue.admitted[2] - admitted_then[2]) / elapsed,
+            a, b, c, d = (
+                (view.queue.admitted[lane] - admitted_then[lane]) / elapsed for lane in Lane
             )
+            self.lane_rates = (a, b, c, d)
             self.arrivals_per_s = (
                 view.stats.get("arrivals", 0) - stats_then.get("arrivals", 0)
             ) / elapsed
@@ -442,7 +444,7 @@ class GateRuntime:
             capacity=max(1, settings.capacity // share),
             rate=rate,
             burst=max(1.0, rate * settings.admission_burst_s),
-            shares=LaneShares(settings.priority_share, settings.first_time_share),
+            shares=self.shares,
             opening_at=settings.opening_at,
             seed=secrets.token_hex(8),
             # Their first poll was due, and reported at the next round.
@@ -540,21 +542,55 @@ class GateRuntime:
 
     # --- What requests ask ---------------------------------------------------------------
 
-    async def join(self, lane: Lane, *, device: str | None) -> tuple[str, Lane, int]:
+    @property
+    def shares(self) -> LaneShares:
+        settings = self.settings
+        return LaneShares(
+            settings.priority_share, settings.first_time_share, settings.network_deferred_share
+        )
+
+    def fairness(self, network: str | None, origin: str) -> Fairness | None:
+        """What the store needs to keep one network from holding the places ahead of
+        newcomers from others (``domain.admission.fair_lane``): the line counts as long
+        from ``network_fair_line_s`` seconds of the admission rate in force."""
+        view = self.view if origin == SHARED else self.local_view
+        settings = self.settings
+        if network is None or settings.network_fair_places <= 0 or view is None:
+            return None
+        share = 1 if origin == SHARED else settings.process_count
+        rate = self.rate_for(view.queue, share)
+        return Fairness(
+            network,
+            settings.network_fair_places,
+            max(1, math.ceil(settings.network_fair_line_s * rate)),
+        )
+
+    async def join(
+        self, lane: Lane, *, device: str | None, network: str | None = None
+    ) -> tuple[str, Lane, int]:
         now = self.clock.time()
         self.stats["arrivals_seen"] += 1
         if not self.degraded:
+            fairness = self.fairness(network, SHARED)
             joined = await self._shared(
                 "join",
                 lambda: self.store.join(
-                    lane, now=now, device=device, ticket_idle_s=self.settings.ticket_idle_s
+                    lane,
+                    now=now,
+                    device=device,
+                    ticket_idle_s=self.settings.ticket_idle_s,
+                    fairness=fairness,
                 ),
             )
             if joined is not None:
                 metrics.JOINED.labels(joined[0].name.lower()).inc()
                 return SHARED, joined[0], joined[1]
         held_lane, number = await self.local.join(
-            lane, now=now, device=device, ticket_idle_s=self.settings.ticket_idle_s
+            lane,
+            now=now,
+            device=device,
+            ticket_idle_s=self.settings.ticket_idle_s,
+            fairness=self.fairness(network, self.local_origin),
         )
         metrics.JOINED.labels(held_lane.name.lower()).inc()
         return self.local_origin, held_lane, number
@@ -597,7 +633,7 @@ class GateRuntime:
         ahead = people_ahead(position, serving, snapshot.waiting[lane], snapshot.issued[lane])
         share = 1 if origin == SHARED else settings.process_count
         full = self._full(origin)
-        weights = LaneShares(settings.priority_share, settings.first_time_share).weights()
+        weights = self.shares.weights()
         wait = honest_wait(
             ahead,
             expected_rate=expected_lane_rates(

@@ -92,6 +92,15 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # and at least network_minimum_per_minute a minute (a school behind one address).
     network_share: float = 0.1
     network_minimum_per_minute: int = 600
+    # Fairness between networks in line (domain.admission.fair_lane): while the first-time
+    # and deferred lanes hold more than network_fair_line_s seconds of admissions, a network
+    # holding network_fair_places first-time places (tickets not reached yet, or let in and
+    # their pass not back yet) puts its further newcomers in the deferred lane, which gets
+    # network_deferred_share of the first-time share while both wait (all of it when the
+    # first-time line is empty). Known devices are exempt. network_fair_places 0: off.
+    network_fair_places: int = 2
+    network_fair_line_s: float = 1.0
+    network_deferred_share: float = 0.1
     under_attack: str = "auto"  # auto | on | off
     attack_arrivals_per_s: float = 500.0  # new arrivals per second that mean an attack
     attack_rate_limited_per_s: float = 50.0  # refusals per second that mean an attack
@@ -160,8 +169,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.first_poll_s < 1:
             raise GateSettingsError("PREAU_GATE_FIRST_POLL_S must be at least 1 (second).")
-        if not 0 <= self.network_share <= 1:
-            raise GateSettingsError("PREAU_GATE_NETWORK_SHARE must be between 0 and 1.")
+        if not (0 <= self.network_share <= 1 and 0 < self.network_deferred_share < 1):
+            raise GateSettingsError(
+                "PREAU_GATE_NETWORK_SHARE must be between 0 and 1, and "
+                "NETWORK_DEFERRED_SHARE above 0 and below 1."
+            )
         if self.min_in_flight < 1 or self.max_in_flight < self.min_in_flight:
             raise GateSettingsError("PREAU_GATE_MAX_IN_FLIGHT must be at least MIN_IN_FLIGHT.")
         if self.opening_time:

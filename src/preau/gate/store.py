@@ -14,7 +14,15 @@ from typing import Protocol
 
 import msgspec
 
-from preau.domain.admission import AdmissionPlan, Lane, PreQueue, QueueSnapshot, ReturnCounts
+from preau.domain.admission import (
+    AdmissionPlan,
+    Lane,
+    PerLane,
+    PerLaneFloat,
+    PreQueue,
+    QueueSnapshot,
+    ReturnCounts,
+)
 
 
 class StoreView(msgspec.Struct, frozen=True):
@@ -28,11 +36,28 @@ class StoreView(msgspec.Struct, frozen=True):
     returns: ReturnCounts = ReturnCounts(returned=0, unreturned=0)
 
 
+class Fairness(msgspec.Struct, frozen=True):
+    """What :meth:`AdmissionStore.join` needs to apply ``fair_lane``: the arrival's network,
+    the places a network may hold, and the line from which that counts."""
+
+    network: str
+    places: int
+    line_minimum: int
+
+
 class AdmissionStore(Protocol):
     async def join(
-        self, lane: Lane, *, now: float, device: str | None, ticket_idle_s: float
+        self,
+        lane: Lane,
+        *,
+        now: float,
+        device: str | None,
+        ticket_idle_s: float,
+        fairness: Fairness | None = None,
     ) -> tuple[Lane, int]:
-        """Take a ticket number in ``lane``; a device that holds one gets it back."""
+        """Take a ticket number in ``lane``; a device that holds one gets it back. With
+        ``fairness``, a first-time ticket goes to the deferred lane when its network holds
+        its fair share of a long line (``domain.admission.fair_lane``, atomically)."""
         ...
 
     async def view(
@@ -64,7 +89,7 @@ class AdmissionStore(Protocol):
         now: float,
         rate: float,
         rate_at: float,
-    ) -> tuple[int, int, int] | None:
+    ) -> PerLane | None:
         """Admit the live tickets among ``candidates`` (per lane, in order), up to the plan's
         grants; seal the pre-queue if planned. None if the counters moved since the plan's
         snapshot (another process got there first). Each admission holds a slot, unused
@@ -94,14 +119,14 @@ class AdmissionStore(Protocol):
 
 def decode_pre_queues(
     fields: Mapping[str, str],
-) -> tuple[PreQueue | None, PreQueue | None, PreQueue | None]:
+) -> tuple[PreQueue | None, PreQueue | None, PreQueue | None, PreQueue | None]:
     seed = fields.get("seed", "")
     found: list[PreQueue | None] = []
     for lane in Lane:
         first = int(fields.get(f"pf{lane}", "0"))
         last = int(fields.get(f"pl{lane}", "0"))
         found.append(PreQueue(first, last, seed) if last > first else None)
-    return found[0], found[1], found[2]
+    return found[0], found[1], found[2], found[3]
 
 
 def snapshot_from_fields(
@@ -109,34 +134,24 @@ def snapshot_from_fields(
 ) -> QueueSnapshot:
     """Build a snapshot from the flat string fields both adapters keep their counters in."""
 
-    def per_lane(name: str) -> tuple[int, int, int]:
-        return (
-            int(fields.get(f"{name}0", "0")),
-            int(fields.get(f"{name}1", "0")),
-            int(fields.get(f"{name}2", "0")),
-        )
+    def per_lane(name: str) -> PerLane:
+        a, b, c, d = (int(fields.get(f"{name}{lane}", "0")) for lane in Lane)
+        return (a, b, c, d)
 
-    def per_lane_float(name: str) -> tuple[float, float, float]:
-        return (
-            float(fields.get(f"{name}0", "0")),
-            float(fields.get(f"{name}1", "0")),
-            float(fields.get(f"{name}2", "0")),
-        )
+    def per_lane_float(name: str) -> PerLaneFloat:
+        a, b, c, d = (float(fields.get(f"{name}{lane}", "0")) for lane in Lane)
+        return (a, b, c, d)
 
     return QueueSnapshot(
         version=int(fields.get("version", "0")),
         active=active,
         issued=per_lane("i"),
         serving=per_lane("s"),
-        waiting=(waiting[0], waiting[1], waiting[2]),
+        waiting=(waiting[0], waiting[1], waiting[2], waiting[3]),
         admitted=per_lane("a"),
         tokens=float(fields.get("tokens", "0")),
         tokens_at=float(fields.get("tokens_at", "0")),
-        credits=(
-            float(fields.get("c0", "0")),
-            float(fields.get("c1", "0")),
-            float(fields.get("c2", "0")),
-        ),
+        credits=per_lane_float("c"),
         pre_queues=decode_pre_queues(fields),
         sealed_for=float(fields.get("sealed_for", "0")),
         rate=float(fields.get("rate", "0")),

@@ -9,11 +9,13 @@ from typing import TypeVar
 from preau.domain.admission import (
     AdmissionPlan,
     Lane,
+    PerLane,
     ReturnCounts,
+    fair_lane,
     paced_until,
     release_spacing,
 )
-from preau.gate.store import StoreView, pass_id, snapshot_from_fields
+from preau.gate.store import Fairness, StoreView, pass_id, snapshot_from_fields
 
 K = TypeVar("K")
 
@@ -32,9 +34,11 @@ class MemoryAdmissionStore:
         self._unused: dict[str, float] = {}  # admitted, never seen since: release time
         # Admitted without spending the rate, never polled: when the ticket was taken.
         self._unclaimed: dict[str, float] = {}
-        self._alive: tuple[dict[int, float], ...] = ({}, {}, {})  # polled: last seen
-        self._unpolled: tuple[dict[int, float], ...] = ({}, {}, {})  # never polled: joined
+        self._alive: tuple[dict[int, float], ...] = tuple({} for _ in Lane)  # polled: last seen
+        self._unpolled: tuple[dict[int, float], ...] = tuple({} for _ in Lane)  # never: joined
         self._devices: dict[str, tuple[int, int, float]] = {}
+        # Per network: its first-time ticket numbers, those not reached yet (fair_lane).
+        self._networks: dict[str, list[int]] = {}
         self._stats: dict[str, int] = {}
         self._settings: bytes | None = None
 
@@ -44,18 +48,49 @@ class MemoryAdmissionStore:
         return value
 
     async def join(
-        self, lane: Lane, *, now: float, device: str | None, ticket_idle_s: float
+        self,
+        lane: Lane,
+        *,
+        now: float,
+        device: str | None,
+        ticket_idle_s: float,
+        fairness: Fairness | None = None,
     ) -> tuple[Lane, int]:
         if device is not None:
             existing = self._devices.get(device)
             if existing is not None and existing[2] > now:
                 return Lane(existing[0]), existing[1]
+        held: list[int] | None = None
+        if fairness is not None and fairness.places > 0 and lane == Lane.FIRST_TIME:
+            held = [n for n in self._networks.get(fairness.network, ()) if self._holds(n)]
+            self._networks[fairness.network] = held
+            line = sum(
+                len(self._alive[other]) + len(self._unpolled[other])
+                for other in (Lane.FIRST_TIME, Lane.DEFERRED)
+            )
+            lane = fair_lane(
+                lane,
+                network_places=len(held),
+                line=line,
+                places=fairness.places,
+                line_minimum=fairness.line_minimum,
+            )
         number = self._incr(f"i{int(lane)}")
+        if held is not None and lane == Lane.FIRST_TIME:
+            held.append(number)
         self._unpolled[lane][number] = now
         if device is not None:
             self._devices[device] = (int(lane), number, now + ticket_idle_s)
         self._stats["arrivals"] = self._stats.get("arrivals", 0) + 1
         return lane, number
+
+    def _holds(self, number: int) -> bool:
+        """Whether first-time ticket ``number`` still holds a place for its network: not
+        reached yet, or let in and its pass not come back yet (``fair_lane``)."""
+        if number > int(self._fields.get(f"s{Lane.FIRST_TIME}", "0")):
+            return True
+        name = pass_id(Lane.FIRST_TIME, number, origin=self.origin)
+        return name in self._unused or name in self._unclaimed
 
     async def view(
         self,
@@ -79,6 +114,8 @@ class MemoryAdmissionStore:
         live = sum(len(a) + len(u) for a, u in zip(self._alive, self._unpolled, strict=True))
         if len(self._devices) > 4 * (1 + live):
             self._devices = {d: v for d, v in self._devices.items() if v[2] > now}
+        if len(self._networks) > 4 * (1 + live + len(self._unused) + len(self._unclaimed)):
+            self._networks = {n: h for n, h in self._networks.items() if any(map(self._holds, h))}
         unreturned = 0
         if settled_before is not None:
             unreturned = sum(seen < settled_before for seen in self._unused.values())
@@ -119,7 +156,7 @@ class MemoryAdmissionStore:
         now: float,
         rate: float,
         rate_at: float,
-    ) -> tuple[int, int, int] | None:
+    ) -> PerLane | None:
         if int(self._fields.get("version", "0")) != plan.version:
             return None
         if plan.seal is not None:
@@ -129,9 +166,9 @@ class MemoryAdmissionStore:
                 self._fields[f"pl{lane}"] = self._fields.get(f"i{lane}", "0")
             self._fields["seed"] = plan.seal.seed
             self._fields["sealed_for"] = repr(plan.seal.opening_at)
-        granted = [0, 0, 0]
-        walked = [0, 0, 0]
-        serving_before = [0, 0, 0]
+        granted = [0 for _ in Lane]
+        walked = [0 for _ in Lane]
+        serving_before = [0 for _ in Lane]
         room = plan.room
         for lane in Lane:
             wanted = plan.grants[lane]
@@ -174,7 +211,7 @@ class MemoryAdmissionStore:
         self._fields["rate"] = repr(rate)
         self._fields["rate_at"] = repr(rate_at)
         self._incr("version")
-        return granted[0], granted[1], granted[2]
+        return granted[0], granted[1], granted[2], granted[3]
 
     async def touch(
         self,

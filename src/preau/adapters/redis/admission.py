@@ -15,8 +15,8 @@ import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from preau.domain.admission import AdmissionPlan, Lane, ReturnCounts
-from preau.gate.store import StoreView, snapshot_from_fields
+from preau.domain.admission import AdmissionPlan, Lane, PerLane, ReturnCounts
+from preau.gate.store import Fairness, StoreView, snapshot_from_fields
 from preau.ports import SharedStateUnavailable
 
 T = TypeVar("T")
@@ -65,16 +65,31 @@ class RedisAdmissionStore:
     def device_key(self, device: str) -> str:
         return f"{self.base}device:{device}"
 
+    def network_key(self, network: str) -> str:
+        return f"{self.base}net:{network}"
+
     async def join(
-        self, lane: Lane, *, now: float, device: str | None, ticket_idle_s: float
+        self,
+        lane: Lane,
+        *,
+        now: float,
+        device: str | None,
+        ticket_idle_s: float,
+        fairness: Fairness | None = None,
     ) -> tuple[Lane, int]:
         keys = [self.meta, *self.unpolled, self.stats]
         keys.append(self.meta if device is None else self.device_key(device))
+        keys.append(self.meta if fairness is None else self.network_key(fairness.network))
+        keys.extend(
+            (self.alive[Lane.FIRST_TIME], self.alive[Lane.DEFERRED], self.unused, self.unclaimed)
+        )
         args: list[str | int] = [
             int(lane),
             repr(now),
             max(1, int(ticket_idle_s * 1000)),
             0 if device is None else 1,
+            0 if fairness is None else fairness.places,
+            0 if fairness is None else fairness.line_minimum,
         ]
         held_lane, number = await _guard(lambda: self._join(keys=keys, args=args))
         return Lane(int(held_lane)), int(number)
@@ -133,7 +148,7 @@ class RedisAdmissionStore:
         now: float,
         rate: float,
         rate_at: float,
-    ) -> tuple[int, int, int] | None:
+    ) -> PerLane | None:
         seal = plan.seal
         args: list[str | int] = [
             plan.version,
@@ -158,7 +173,7 @@ class RedisAdmissionStore:
         reply = await _guard(lambda: self._apply(keys=keys, args=args))
         if reply is None:
             return None
-        return int(reply[0]), int(reply[1]), int(reply[2])
+        return int(reply[0]), int(reply[1]), int(reply[2]), int(reply[3])
 
     async def touch(
         self,
@@ -212,5 +227,6 @@ class RedisAdmissionStore:
             self.settings,
         ]
         await _guard(lambda: self.client.delete(*names))
-        async for key in self.client.scan_iter(match=f"{self.base}device:*", count=1000):
-            await self.client.delete(key)
+        for pattern in ("device:*", "net:*"):
+            async for key in self.client.scan_iter(match=f"{self.base}{pattern}", count=1000):
+                await self.client.delete(key)
