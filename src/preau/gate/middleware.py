@@ -23,7 +23,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from preau import i18n
-from preau.asgi import DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.asgi import DEGRADED_KEY, HEADERS_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.cookies import (
     LANG_COOKIE,
     PASS_COOKIE,
@@ -210,7 +210,8 @@ class GateMiddleware:
         # latency, where a slow database shows, and not a slow client's download) and one
         # in 64 has ``send`` wrapped by a coroutine (to sample status codes, and latency
         # for the shedder). Anything else goes to :meth:`_http`.
-        raw = headers_of(scope).get(b"cookie")
+        # The headers as an outer layer left them (one call fewer), else made here.
+        raw = (scope.get(HEADERS_KEY) or headers_of(scope)).get(b"cookie")
         if raw is None:
             await self._http(scope, receive, send)
             return

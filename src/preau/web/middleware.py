@@ -137,11 +137,11 @@ class Edge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                own = message.get("headers", [])
+                own = message.get("headers") or ()
                 if status == 304:
                     # A 304 carries no content: the browser keeps the headers it stored
                     # with the response it revalidates (RFC 9111 §4.3.4); Vary is due.
-                    message["headers"] = [*own, (b"x-request-id", request_id), _VARY[0]]
+                    message["headers"] = [*own, (b"x-request-id", request_id), _VARY_HEADER]
                 else:
                     headers = self.headers
                     # An answer that sets one of these itself keeps its own: a page that
@@ -195,7 +195,8 @@ class Edge:
 
 
 _HEX3 = [b"%03x" % number for number in range(0x1000)]
-_VARY = [(b"vary", b"Accept-Language, Cookie")]
+_VARY_HEADER = (b"vary", b"Accept-Language, Cookie")
+_VARY = [_VARY_HEADER]
 _COMMON: dict[str | None, list[tuple[bytes, bytes]]] = {
     locale: [(b"content-language", locale.encode()), *_VARY] for locale in i18n.LOCALES
 }
