@@ -186,3 +186,25 @@ async def test_a_failure_inside_is_counted_as_500() -> None:
     with pytest.raises(RuntimeError):
         await call(Edge(failing, hsts=False, forwarded_allow_ips=""), http_scope())
     assert REQUEST_STATS.count("GET", "/edge-failing", 500) == before + 1
+
+
+async def test_made_request_ids_are_the_counter_in_eight_hex_digits() -> None:
+    """Past 4,096 requests too (the last three digits come from a table)."""
+    edge = Edge(answering(204), hsts=False, forwarded_allow_ips="")
+    made = [
+        dict((await call(edge, http_scope()))[0]["headers"])[b"x-request-id"] for _ in range(4_200)
+    ]
+    prefix = made[0][:8]
+    assert [int(each[8:], 16) for each in made] == list(range(1, 4_201))
+    assert all(len(each) == 16 and each[:8] == prefix for each in made)
+
+
+async def test_every_request_is_counted_and_made_up_methods_as_other() -> None:
+    edge = Edge(answering(202), hsts=False, forwarded_allow_ips="")
+    before = REQUEST_STATS.count("GET", "/edge-test", 202)
+    other = REQUEST_STATS.count("OTHER", "/edge-test", 202)
+    for method in ("GET", "GET", "GET", "BREW", "BREW"):
+        await call(edge, {**http_scope(), "method": method})
+    assert REQUEST_STATS.count("GET", "/edge-test", 202) == before + 3
+    assert REQUEST_STATS.count("OTHER", "/edge-test", 202) == other + 2
+    assert REQUEST_STATS.count("BREW", "/edge-test", 202) == 0

@@ -23,7 +23,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from preau import i18n
-from preau.asgi import DEGRADED_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
+from preau.asgi import DEGRADED_KEY, HEADERS_KEY, ASGIApp, Message, Receive, Scope, Send, headers_of
 from preau.cookies import (
     LANG_COOKIE,
     PASS_COOKIE,
@@ -96,6 +96,7 @@ def _wants_json(scope: Scope, path: str) -> bool:
 
 
 _HOT_LIMIT = 100_000  # cookie headers remembered per process
+_HOT_PATHS_LIMIT = 10_000  # paths remembered per process
 
 
 class _HotEntry:
@@ -178,6 +179,8 @@ class GateMiddleware:
         # browser sends them again and again: the hot path's only look-up.
         self._hot: dict[bytes, _HotEntry] = {}
         self._seen_passes = runtime.seen_passes
+        # Paths the hot path may take, as requested: a set look-up instead of a prefix test.
+        self._hot_paths: set[str] = set()
         self._renew_margin = settings.idle_timeout_s * 0.75
         self._latency_target = settings.latency_target_s
         self._sample = 0
@@ -190,7 +193,7 @@ class GateMiddleware:
 
     # --- ASGI ---------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901 - plain-ASGI hot path, one coroutine per request by design (bench/hot_paths.py)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901, PLR0912 - plain-ASGI hot path, one coroutine per request by design (bench/hot_paths.py)
         if scope["type"] != "http" or not self._enabled:
             if scope["type"] == "lifespan":
                 await self._lifespan(scope, receive, send)
@@ -207,12 +210,17 @@ class GateMiddleware:
         # latency, where a slow database shows, and not a slow client's download) and one
         # in 64 has ``send`` wrapped by a coroutine (to sample status codes, and latency
         # for the shedder). Anything else goes to :meth:`_http`.
-        raw = headers_of(scope).get(b"cookie")
+        # The headers as an outer layer left them (one call fewer), else made here.
+        raw = (scope.get(HEADERS_KEY) or headers_of(scope)).get(b"cookie")
         if raw is None:
             await self._http(scope, receive, send)
             return
         entry = self._hot.get(raw)
-        if entry is None or entry.renew_at < self.runtime.now or scope["path"].startswith(_NOT_HOT):
+        if (
+            entry is None
+            or entry.renew_at < self.runtime.now
+            or (scope["path"] not in self._hot_paths and not self._hot_path(scope["path"]))
+        ):
             await self._http(scope, receive, send)
             return
         hits = entry.hits + 1
@@ -252,9 +260,13 @@ class GateMiddleware:
                 shedder.in_flight -= 1
                 if shedder.waiters:
                     shedder.release()
-                self.runtime.record_latency(
-                    (answered or monotonic()) - started, DEGRADED_KEY in scope
-                )
+                if DEGRADED_KEY not in scope:
+                    latency = (answered or monotonic()) - started
+                    runtime = self.runtime
+                    if latency > runtime.settings.latency_target_s:
+                        runtime.record_latency(latency)
+                    else:
+                        runtime.health[0] += 1  # record_latency's count, one call fewer
             return
         await self._measured(scope, receive, send)
 
@@ -294,6 +306,15 @@ class GateMiddleware:
 
     async def stop(self) -> None:
         await self.runtime.stop()
+
+    def _hot_path(self, path: str) -> bool:
+        """Whether the hot path may take ``path`` (remembered in ``_hot_paths`` if so)."""
+        if path.startswith(_NOT_HOT):
+            return False
+        if len(self._hot_paths) >= _HOT_PATHS_LIMIT:
+            self._hot_paths.clear()
+        self._hot_paths.add(path)
+        return True
 
     async def _flush_limits(self) -> None:
         # Hits counted on the hot entries join the limits' pending counts first.
