@@ -76,6 +76,25 @@ def bump_statement(insert: Any) -> Any:
     )
 
 
+def bump_statement_for_rows(rows: Any, *, school_id: Any, now: Any) -> Any:
+    """PostgreSQL: :func:`bump_statement` once for each row of ``rows``, a CTE a writer
+    made in the same statement (parameter ``scope``; ``school_id`` and ``now`` are the
+    writer's own bound values): nothing is bumped when the writer wrote nothing."""
+    bump = sa.select(
+        school_id, sa.bindparam("scope", type_=read_versions.c.scope.type),
+        sa.literal(1, type_=read_versions.c.version.type), now,
+    ).select_from(rows)  # fmt: skip
+    return (
+        postgresql.insert(read_versions)
+        .from_select(["school_id", "scope", "version", "updated_at"], bump)
+        .on_conflict_do_update(
+            index_elements=["school_id", "scope"],
+            set_={"version": read_versions.c.version + 1, "updated_at": now},
+        )
+        .returning(read_versions.c.version)
+    )
+
+
 _BUMP = {"postgresql": bump_statement(postgresql.insert), "sqlite": bump_statement(sqlite.insert)}
 
 

@@ -27,7 +27,7 @@ from preau.actions.classwork.files import (
 from preau.actions.classwork.homework import Row, person_name
 from preau.actions.classwork.todo import pupil_scope
 from preau.actions.context import Services
-from preau.actions.warm import bump_statement, bump_versions
+from preau.actions.warm import bump_statement, bump_statement_for_rows, bump_versions
 from preau.adapters.sql.schema import (
     files,
     hand_in_events,
@@ -37,7 +37,6 @@ from preau.adapters.sql.schema import (
     homework_extensions,
     idempotency_keys,
     people,
-    read_versions,
 )
 from preau.domain.classwork import (
     MAX_ATTACHMENTS,
@@ -486,20 +485,7 @@ def _at_once_statement(*, with_key: bool) -> Any:
             .from_select(["school_id", "person_id", "key", "action", "result", "created_at"], key)
             .cte("new_key")
         )
-    bump = sa.select(
-        school_id, given("scope", read_versions.c.scope),
-        sa.literal(1, type_=read_versions.c.version.type), now,
-    ).select_from(created)  # fmt: skip
-    return (
-        postgresql.insert(read_versions)
-        .from_select(["school_id", "scope", "version", "updated_at"], bump)
-        .on_conflict_do_update(
-            index_elements=["school_id", "scope"],
-            set_={"version": read_versions.c.version + 1, "updated_at": now},
-        )
-        .returning(read_versions.c.version)
-        .add_cte(*writes)
-    )
+    return bump_statement_for_rows(created, school_id=school_id, now=now).add_cte(*writes)
 
 
 _AT_ONCE = {with_key: _at_once_statement(with_key=with_key) for with_key in (False, True)}
