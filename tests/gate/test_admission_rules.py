@@ -29,6 +29,7 @@ from preau.domain.admission import (
     estimated_wait,
     first_poll_interval,
     flood_shaped,
+    front_rate,
     full_jitter,
     honest_wait,
     judge_health,
@@ -531,3 +532,33 @@ def test_two_ipv4_addresses_share_a_network_exactly_when_their_first_24_bits_mat
         return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
     assert (network_of(dotted(a)) == network_of(dotted(b))) == (a >> 8 == b >> 8)
+
+
+WEIGHTS = LaneShares(priority=0.5, first_time=0.2, deferred=0.1).weights()
+
+
+def test_front_rate_passes_on_the_share_of_a_lane_that_empties() -> None:
+    # Deferred lane: 200 waiting; the first-time lane holds 2 (a network's cap), nobody
+    # else. The 2 first-timers go in a fraction of a second; then the deferred lane has
+    # the whole rate, not its tenth of the first-time share.
+    waiting = (0, 0, 2, 200)
+    rate = front_rate(int(Lane.DEFERRED), 100, 50.0, waiting, WEIGHTS)
+    assert 49.0 < rate <= 50.0
+    # The old reading, a lane's share of the lanes with people in them, says 5 a second.
+    share = WEIGHTS[int(Lane.DEFERRED)] / (WEIGHTS[2] + WEIGHTS[3])
+    assert share * 50.0 == pytest.approx(5.0)
+
+
+def test_front_rate_is_the_lane_share_while_every_lane_stays_busy() -> None:
+    waiting = (1000, 1000, 1000, 1000)
+    for lane in Lane:
+        share = WEIGHTS[int(lane)] / sum(WEIGHTS)
+        assert front_rate(int(lane), 10, 100.0, waiting, WEIGHTS) == pytest.approx(100.0 * share)
+
+
+def test_front_rate_of_a_lane_with_no_share_waits_for_the_others() -> None:
+    weights = (0.5, 0.5, 0.0, 0.0)
+    # 10 people in each weighted lane at 10/s: 2 s before the unweighted lane starts, then
+    # its 5 people at the whole rate in 0.5 s.
+    assert front_rate(2, 5, 10.0, (10, 10, 5, 0), weights) == pytest.approx(5 / 2.5)
+    assert front_rate(0, 0, 10.0, (10, 10, 5, 0), weights) == 10.0

@@ -222,6 +222,37 @@ def expected_lane_rates(
     return tuple(rates)
 
 
+def front_rate(
+    lane: int, count: int, total_rate: float, waiting: Sequence[int], weights: Sequence[float]
+) -> float:
+    """The mean admission rate the first ``count`` people of ``lane`` would see if the
+    queue stayed as it is: each lane with people waiting takes its weighted share, and the
+    share of a lane that empties passes to the others (as :func:`split_admissions` hands
+    them out), so a lane with few people waiting holds no share it cannot use. A
+    first-time lane capped at a few places per network would otherwise make the deferred
+    lane's people expect a tenth of the rate while they get most of it."""
+    if count <= 0 or total_rate <= 0:
+        return total_rate
+    left = [float(max(0, w)) for w in waiting]
+    left[lane] = float(count)
+    elapsed = 0.0
+    while left[lane] > 1e-9:
+        active = [i for i, n in enumerate(left) if n > 1e-9]
+        total_weight = sum(weights[i] for i in active)
+        shares = {
+            i: (weights[i] / total_weight if total_weight > 0 else 1 / len(active)) for i in active
+        }
+        if shares[lane] <= 0:  # the lane gets nothing until the others are empty
+            active = [i for i in active if shares[i] > 0]
+            step = min(left[i] / (total_rate * shares[i]) for i in active)
+        else:
+            step = min(left[i] / (total_rate * shares[i]) for i in active if shares[i] > 0)
+        for i in active:
+            left[i] = max(0.0, left[i] - total_rate * shares[i] * step)
+        elapsed += step
+    return count / elapsed if elapsed > 0 else total_rate
+
+
 # --- Planning one round of admissions ----------------------------------------------------
 
 

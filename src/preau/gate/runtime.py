@@ -34,7 +34,7 @@ from preau.domain.admission import (
     attack_detected,
     candidates_after,
     cut_factor,
-    expected_lane_rates,
+    front_rate,
     honest_wait,
     judge_health,
     people_ahead,
@@ -636,9 +636,9 @@ class GateRuntime:
         weights = self.shares.weights()
         wait = honest_wait(
             ahead,
-            expected_rate=expected_lane_rates(
-                self.rate_for(snapshot, share), snapshot.waiting, weights
-            )[lane],
+            expected_rate=front_rate(
+                int(lane), ahead + 1, self.rate_for(snapshot, share), snapshot.waiting, weights
+            ),
             observed_rate=self.lane_rates[lane] if share == 1 else 0.0,
             full=full,
             minimum=settings.refresh_interval_s,

@@ -97,8 +97,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # holding network_fair_places first-time places (tickets not reached yet, or let in and
     # their pass not back yet) puts its further newcomers in the deferred lane, which gets
     # network_deferred_share of the first-time share while both wait (all of it when the
-    # first-time line is empty). Known devices are exempt. network_fair_places 0: off.
-    network_fair_places: int = 2
+    # first-time line is empty). Known devices are exempt. network_fair_places 0: off, the
+    # default: a network's newcomers may overtake its own deferred people once its places
+    # free up, which breaks the order within a network (a school's or a carrier's NAT) and
+    # makes deferred waits read about 3x too long (bench/gate_overload.py); 2 to try it.
+    network_fair_places: int = 0
     network_fair_line_s: float = 1.0
     network_deferred_share: float = 0.1
     under_attack: str = "auto"  # auto | on | off
