@@ -512,19 +512,10 @@ async def _turned_in_at_once(
     )
     view = await hand_in_view(connection, work, actor.person_id, now=now, known=known)
     scope = pupil_scope(actor.person_id)
-    parameters: dict[str, Any] = {
-        "school_id": actor.school_id,
-        "scope": scope,
-        "now": now,
-        "homework_id": work.id,
-        "text": text,
-        "actor_id": actor.person_id,
-        "from_state": HandInState.ASSIGNED.value,
-        "to_state": target.value,
-        "late": late,
-    }
-    if key is not None:
-        parameters |= {"key": key, "action": action_name, "result": msgspec.json.encode(view)}
+    parameters = _first_turn_in_parameters(
+        actor, scope, to_state=target, late=late, now=now, key=key, action_name=action_name,
+        view=view, homework_id=work.id, text=text,
+    )  # fmt: skip
     version = (await connection.execute(_AT_ONCE[key is not None], parameters)).scalar()
     if version is None:
         return None
@@ -562,20 +553,32 @@ async def _finish_first_turn_in(
         versions = await bump_versions(connection, actor.school_id, [scope], now=now)
         await _record_key(connection, actor, key, action_name=action_name, view=view, now=now)
         return versions
+    parameters = _first_turn_in_parameters(
+        actor, scope, to_state=to_state, late=late, now=now, key=key, action_name=action_name,
+        view=view, hand_in_id=hand_in_id,
+    )  # fmt: skip
+    version = (await connection.execute(_FINISH[key is not None], parameters)).scalar_one()
+    return {scope: int(version)}
+
+
+def _first_turn_in_parameters(
+    actor: Actor, scope: str, *, to_state: HandInState, late: bool, now: datetime,
+    key: str | None, action_name: str, view: HandInView, **row: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The bound values of :data:`_AT_ONCE` and :data:`_FINISH`, with ``row``'s own."""
     parameters: dict[str, Any] = {
         "school_id": actor.school_id,
         "scope": scope,
         "now": now,
-        "hand_in_id": hand_in_id,
         "actor_id": actor.person_id,
         "from_state": HandInState.ASSIGNED.value,
         "to_state": to_state.value,
         "late": late,
+        **row,
     }
     if key is not None:
         parameters |= {"key": key, "action": action_name, "result": msgspec.json.encode(view)}
-    version = (await connection.execute(_FINISH[key is not None], parameters)).scalar_one()
-    return {scope: int(version)}
+    return parameters
 
 
 _KEY = sa.select(idempotency_keys.c.action, idempotency_keys.c.result).where(
