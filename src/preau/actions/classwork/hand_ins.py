@@ -388,27 +388,29 @@ async def turn_in(
 _NEW_KEY = idempotency_keys.insert()
 
 
+def _given(name: str, column: sa.Column[Any]) -> Any:
+    """A bound value named ``name``, typed as ``column``."""
+    return sa.bindparam(name, type_=column.type)
+
+
 def _finish_statement(*, with_key: bool) -> Any:
     """A first turn-in's last writes in one PostgreSQL statement: its event and the key
     with its answer as CTEs of the pupil's read-version bump (parameters: the bump's, and
     ``hand_in_id``, ``actor_id``, ``from_state``, ``to_state``, ``late``, ``key``,
     ``action``, ``result``). A key used already fails the whole statement, as before."""
 
-    def given(name: str, column: sa.Column[Any]) -> Any:
-        return sa.bindparam(name, type_=column.type)
-
-    now = given("now", hand_in_events.c.at)
-    school_id = given("school_id", hand_in_events.c.school_id)
-    actor_id = given("actor_id", hand_in_events.c.actor_id)
+    now = _given("now", hand_in_events.c.at)
+    school_id = _given("school_id", hand_in_events.c.school_id)
+    actor_id = _given("actor_id", hand_in_events.c.actor_id)
     writes = [
         postgresql.insert(hand_in_events)
         .values(
             school_id=school_id,
-            hand_in_id=given("hand_in_id", hand_in_events.c.hand_in_id),
+            hand_in_id=_given("hand_in_id", hand_in_events.c.hand_in_id),
             actor_id=actor_id,
-            from_state=given("from_state", hand_in_events.c.from_state),
-            to_state=given("to_state", hand_in_events.c.to_state),
-            late=given("late", hand_in_events.c.late),
+            from_state=_given("from_state", hand_in_events.c.from_state),
+            to_state=_given("to_state", hand_in_events.c.to_state),
+            late=_given("late", hand_in_events.c.late),
             at=now,
         )
         .cte("new_event")
@@ -419,9 +421,9 @@ def _finish_statement(*, with_key: bool) -> Any:
             .values(
                 school_id=school_id,
                 person_id=actor_id,
-                key=given("key", idempotency_keys.c.key),
-                action=given("action", idempotency_keys.c.action),
-                result=given("result", idempotency_keys.c.result),
+                key=_given("key", idempotency_keys.c.key),
+                action=_given("action", idempotency_keys.c.action),
+                result=_given("result", idempotency_keys.c.result),
                 created_at=now,
             )
             .cte("new_key")
@@ -439,22 +441,19 @@ def _at_once_statement(*, with_key: bool) -> Any:
     number it returns. Parameters: :func:`_finish_statement`'s, ``homework_id`` and
     ``text``. A key used already fails the whole statement."""
 
-    def given(name: str, column: sa.Column[Any]) -> Any:
-        return sa.bindparam(name, type_=column.type)
-
-    now = given("now", hand_ins.c.updated_at)
-    school_id = given("school_id", hand_ins.c.school_id)
-    actor_id = given("actor_id", hand_ins.c.pupil_id)
-    to_state = given("to_state", hand_ins.c.state)
-    late = given("late", hand_ins.c.late)
+    now = _given("now", hand_ins.c.updated_at)
+    school_id = _given("school_id", hand_ins.c.school_id)
+    actor_id = _given("actor_id", hand_ins.c.pupil_id)
+    to_state = _given("to_state", hand_ins.c.state)
+    late = _given("late", hand_ins.c.late)
     created = (
         postgresql.insert(hand_ins)
         .values(
             school_id=school_id,
-            homework_id=given("homework_id", hand_ins.c.homework_id),
+            homework_id=_given("homework_id", hand_ins.c.homework_id),
             pupil_id=actor_id,
             state=to_state,
-            text=given("text", hand_ins.c.text),
+            text=_given("text", hand_ins.c.text),
             turned_in_at=now,
             late=late,
             updated_at=now,
@@ -464,7 +463,7 @@ def _at_once_statement(*, with_key: bool) -> Any:
         .cte("new_hand_in")
     )
     event = sa.select(
-        school_id, created.c.id, actor_id, given("from_state", hand_in_events.c.from_state),
+        school_id, created.c.id, actor_id, _given("from_state", hand_in_events.c.from_state),
         to_state, late, now,
     )  # fmt: skip
     writes = [
@@ -476,9 +475,9 @@ def _at_once_statement(*, with_key: bool) -> Any:
     ]
     if with_key:
         key = sa.select(
-            school_id, actor_id, given("key", idempotency_keys.c.key),
-            given("action", idempotency_keys.c.action),
-            given("result", idempotency_keys.c.result), now,
+            school_id, actor_id, _given("key", idempotency_keys.c.key),
+            _given("action", idempotency_keys.c.action),
+            _given("result", idempotency_keys.c.result), now,
         ).select_from(created)  # fmt: skip
         writes.append(
             postgresql.insert(idempotency_keys)
