@@ -44,6 +44,7 @@ from preau.domain.admission import (
     proof_cost_accepted,
     proof_of_work_cost,
     release_spacing,
+    door_slot,
     release_time,
     shuffle_index,
     split_admissions,
@@ -295,6 +296,49 @@ def test_a_round_is_spread_over_the_time_it_earned() -> None:
     assert release_spacing(4, 6, 8.0) == 0.5 / 6
     assert release_spacing(0, 0, 8.0) == 0.0
     assert paced_until(50.0, 0, 8.0) == 50.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrivals=st.lists(st.floats(0.0, 3.0), min_size=1, max_size=30),
+    rate=st.floats(0.5, 200.0),
+    hold=st.floats(0.0, 3.0),
+)
+def test_the_door_lets_people_in_at_the_rate_holding_nobody_past_the_hold(
+    arrivals: list[float], rate: float, hold: float
+) -> None:
+    """However people reach the door, they come in in the order they reached it, never
+    before they reached it nor more than ``hold`` after, and one every 1/rate unless the
+    hold ran out (a schedule running late lets people in as they come)."""
+    now, free_at = 0.0, 0.0
+    slots: list[tuple[float, float]] = []
+    for gap in arrivals:
+        now += gap
+        slot, later = door_slot(now, free_at, rate, hold)
+        assert now - 1e-9 <= slot <= now + hold + 1e-9
+        assert later == pytest.approx(slot + 1 / rate)
+        if slot < now + hold - 1e-9:  # not cut short by the hold: the door's own pace
+            assert slot == pytest.approx(max(now, free_at))
+        slots.append((now, slot))
+        free_at = later
+    times = [slot for _, slot in slots]
+    assert times == sorted(times)
+
+
+def test_the_door_spaces_a_clump_and_lets_in_at_once_when_free() -> None:
+    # Three people at the same instant, at 10 a second: in at 0, 0.1 and 0.2 s.
+    free_at = 0.0
+    slots = []
+    for _ in range(3):
+        slot, free_at = door_slot(5.0, free_at, 10.0, hold_s=1.0)
+        slots.append(slot)
+    assert slots == pytest.approx([5.0, 5.1, 5.2])
+    # Someone coming later than the door's pace comes in at once.
+    assert door_slot(9.0, free_at, 10.0, hold_s=1.0) == pytest.approx((9.0, 9.1))
+    # No rate (nothing admitted yet): nobody is held, the door keeps its time.
+    assert door_slot(9.0, 12.0, 0.0, hold_s=1.0) == (9.0, 12.0)
+    # A schedule running late by more than the hold: held the hold, not longer.
+    assert door_slot(9.0, 20.0, 10.0, hold_s=1.0) == pytest.approx((10.0, 10.1))
 
 
 def test_what_a_waiting_person_is_told() -> None:

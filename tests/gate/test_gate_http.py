@@ -644,3 +644,33 @@ async def test_people_admitted_together_come_in_one_after_the_other(
     assert answered[1] - answered[0] >= 0.05
     for browser in browsers:
         await browser.aclose()
+
+
+async def test_people_let_in_together_come_in_one_every_1_over_rate(
+    make_gate: Callable[..., GateMiddleware], clock: ManualClock
+) -> None:
+    """Two people whose turns passed while they were away come back at the same instant:
+    the second is held 1/rate at the door (domain.admission.door_slot), so their requests
+    never land on the application together."""
+    gate = make_gate(clock=clock, capacity=5, admission_rate_per_s=10.0, admission_burst_s=1.0)
+    held_before = REGISTRY.get_sample_value("preau_gate_door_held_total") or 0.0
+    async with (
+        client(gate) as first,
+        client(gate, accept="application/json") as second,
+        client(gate, accept="application/json") as third,
+    ):
+        assert (await first.get("/")).text == "hello /"
+        # Admitted by the same rounds, one every 1/10 s, and told to come back.
+        assert (await second.get("/api/x")).status_code == 429
+        assert (await third.get("/api/x")).status_code == 429
+        clock.advance(0.5)  # both turns have passed
+        assert (await second.get("/gate/status?next=/api/x")).json()["admitted"] is True
+        later = asyncio.ensure_future(third.get("/gate/status?next=/api/x"))
+        await asleep(clock, 1)  # at the door
+        clock.advance(0.09)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not later.done()
+        clock.advance(0.02)
+        assert (await later).json() == {"admitted": True, "next": "/api/x"}
+    assert REGISTRY.get_sample_value("preau_gate_door_held_total") == held_before + 1

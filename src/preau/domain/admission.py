@@ -393,6 +393,31 @@ def release_time(position: int, *, release_from: int, release_at: float, spacing
     return release_at + (position - release_from - 1) * spacing
 
 
+
+# --- The door: people come in at the rate, however they come back -------------------------
+#
+# The rounds' schedule lets one person in every 1/rate seconds, but only those polling at
+# their time come in at it: someone whose turn came between two polls comes at their next
+# poll, at a random moment, together with those on time. Each such clump lands on the
+# application at once (bench/gate_overload.py: in the first seconds of a rush, admitted
+# answers queued up to 300 ms behind each other). So each process also paces its door:
+# whoever comes in is let in no sooner than 1/rate after the one before, held briefly
+# (a coroutine, at most ``hold_s``) when others have just come in.
+
+
+def door_slot(now: float, door_free_at: float, rate: float, hold_s: float) -> tuple[float, float]:
+    """When someone admitted who reaches the door at ``now`` comes in, and when the door is
+    free again after them.
+
+    ``rate``: this process's share of the admission rate (people per second). The hold is
+    at most ``hold_s``: past it the door lets people in as they come (a schedule running
+    late is never made later), so nobody is held longer than a poll would have taken.
+    """
+    if rate <= 0:
+        return now, door_free_at
+    slot = min(max(now, door_free_at), now + hold_s)
+    return slot, slot + 1.0 / rate
+
 # --- What a waiting person is told --------------------------------------------------------
 
 

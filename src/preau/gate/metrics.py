@@ -11,6 +11,10 @@ QUEUED_RESPONSES = Counter(
 )
 RATE_LIMITED = Counter("preau_gate_rate_limited", "Requests refused by a rate limit.", ["scope"])
 SHED = Counter("preau_gate_shed", "Requests shed inside a worker.", ["criticality"])
+DOOR_HELD = Counter(
+    "preau_gate_door_held",
+    "Admitted people held briefly at the door, others having just come in (door_slot).",
+)
 SHARED_STATE_ERRORS = Counter(
     "preau_gate_shared_state_errors",
     "Gate operations on shared state that failed and fell back to this process's share.",

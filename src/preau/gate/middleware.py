@@ -629,6 +629,56 @@ class GateMiddleware:
         young = now - ticket.joined_at <= self.runtime.settings.unpolled_ticket_timeout_s + 1
         self.runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number, young=young)
 
+    async def _come_in(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        ticket: GateTicket,
+        next_path: str,
+        as_json: bool,
+    ) -> None:
+        """Let in someone whose turn it is, at the door's pace: their pass, and the very
+        request that was waiting (or, from the waiting room, where to go next)."""
+        runtime = self.runtime
+        settings = runtime.settings
+        path: str = scope["path"]
+        hold = runtime.door_delay(ticket.origin)
+        if hold > 0:
+            # Others have just come in: in at this process's pace (door_slot).
+            metrics.DOOR_HELD.inc()
+            await self.clock.sleep(hold)
+        now = self.clock.time()
+        # Come for its pass: a ticket admitted on credit pays for it at the flush.
+        runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
+        pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
+        gate_pass = self.credentials.issue_pass(
+            pass_name,
+            ticket.lane,
+            now=now,
+            idle_s=settings.idle_timeout_s,
+            ttl_s=settings.pass_ttl_s,
+        )
+        # Not counted as seen: a pass is in use only once it comes back with a request
+        # of its own, and until then holds its slot for the short unused timeout.
+        pass_cookie = self._pass_cookie(gate_pass.token, settings)
+        clear_ticket = cookie_header(TICKET_COOKIE, "", max_age=0, secure=settings.cookie_secure)
+        if path.startswith("/gate/"):
+            if as_json:
+                await self._send_json(
+                    send,
+                    200,
+                    {"admitted": True, "next": next_path},
+                    extra=[(b"set-cookie", pass_cookie), (b"set-cookie", clear_ticket)],
+                )
+            else:
+                await self._redirect(send, next_path, [pass_cookie, clear_ticket])
+            return
+        # Serve the very request that was waiting, with the pass attached.
+        criticality = criticality_for(ticket.lane, signed_in=False)
+        await self._run_app(scope, receive, send, criticality, pass_cookie)
+
     async def _answer_ticket(
         self,
         scope: Scope,
@@ -664,36 +714,9 @@ class GateMiddleware:
             )
             now = self.clock.time()
         if status.admitted:
-            # Come for its pass: a ticket admitted on credit pays for it at the flush.
-            runtime.saw_ticket(ticket.origin, ticket.lane, ticket.number)
-            pass_name = runtime.pass_for(ticket.origin, ticket.lane, ticket.number)
-            gate_pass = self.credentials.issue_pass(
-                pass_name,
-                ticket.lane,
-                now=now,
-                idle_s=settings.idle_timeout_s,
-                ttl_s=settings.pass_ttl_s,
+            await self._come_in(
+                scope, receive, send, ticket=ticket, next_path=next_path, as_json=as_json
             )
-            # Not counted as seen: a pass is in use only once it comes back with a request
-            # of its own, and until then holds its slot for the short unused timeout.
-            pass_cookie = self._pass_cookie(gate_pass.token, settings)
-            clear_ticket = cookie_header(
-                TICKET_COOKIE, "", max_age=0, secure=settings.cookie_secure
-            )
-            if path.startswith("/gate/"):
-                if as_json:
-                    await self._send_json(
-                        send,
-                        200,
-                        {"admitted": True, "next": next_path},
-                        extra=[(b"set-cookie", pass_cookie), (b"set-cookie", clear_ticket)],
-                    )
-                else:
-                    await self._redirect(send, next_path, [pass_cookie, clear_ticket])
-                return
-            # Serve the very request that was waiting, with the pass attached.
-            criticality = criticality_for(ticket.lane, signed_in=False)
-            await self._run_app(scope, receive, send, criticality, pass_cookie)
             return
         ticket_idle_s = settings.ticket_idle_s
         interval = poll_interval(

@@ -34,6 +34,7 @@ from preau.domain.admission import (
     attack_detected,
     candidates_after,
     cut_factor,
+    door_slot,
     front_rate,
     honest_wait,
     judge_health,
@@ -134,6 +135,7 @@ class GateRuntime:
         # CPU time of this process and wall time at the start of the health period.
         self._cpu_since = (clock.process_time(), clock.monotonic())
         self._last_cut_at = 0.0
+        self._door_free_at = 0.0  # on the monotonic clock (domain.admission.door_slot)
         self._lag_task: asyncio.Task[None] | None = None
         self._last_flush = 0.0
         self._flush_lock = asyncio.Lock()
@@ -600,6 +602,24 @@ class GateRuntime:
         if origin == SHARED:
             return not self.degraded and self.view is not None
         return origin == self.local_origin
+
+    def door_delay(self, origin: str) -> float:
+        """How long to hold someone admitted before letting them in, so that this process
+        lets people in one every 1/rate seconds (its share of the rate); 0 to come in now.
+        Takes their place at the door: call it once per person coming in."""
+        view = self.view if origin == SHARED else self.local_view
+        if view is None:
+            return 0.0
+        settings = self.settings
+        if origin == SHARED:
+            rate = self.rate_for(view.queue, 1) / settings.process_count
+        else:
+            rate = self.rate_for(view.queue, settings.process_count)  # its share already
+        now = self.clock.monotonic()
+        slot, self._door_free_at = door_slot(
+            now, self._door_free_at, rate, hold_s=settings.poll_minimum_s
+        )
+        return slot - now
 
     def ticket_status(
         self, origin: str, lane: Lane, number: int, *, now: float | None = None
