@@ -26,6 +26,7 @@ from preau.domain.admission import (
     candidates_after,
     codel_wait_budget,
     criticality_for,
+    door_slot,
     estimated_wait,
     first_poll_interval,
     flood_shaped,
@@ -44,7 +45,6 @@ from preau.domain.admission import (
     proof_cost_accepted,
     proof_of_work_cost,
     release_spacing,
-    door_slot,
     release_time,
     shuffle_index,
     split_admissions,
@@ -339,6 +339,9 @@ def test_the_door_spaces_a_clump_and_lets_in_at_once_when_free() -> None:
     assert door_slot(9.0, 12.0, 0.0, hold_s=1.0) == (9.0, 12.0)
     # A schedule running late by more than the hold: held the hold, not longer.
     assert door_slot(9.0, 20.0, 10.0, hold_s=1.0) == pytest.approx((10.0, 10.1))
+    # A door slower than the rate would let fewer in than are admitted: refused.
+    with pytest.raises(GateSettingsError, match="DOOR_RATE_FACTOR"):
+        GateSettings(door_rate_factor=0.8).check()
 
 
 def test_what_a_waiting_person_is_told() -> None:

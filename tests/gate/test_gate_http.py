@@ -646,12 +646,12 @@ async def test_people_admitted_together_come_in_one_after_the_other(
         await browser.aclose()
 
 
-async def test_people_let_in_together_come_in_one_every_1_over_rate(
+async def test_people_back_together_come_in_one_door_interval_apart(
     make_gate: Callable[..., GateMiddleware], clock: ManualClock
 ) -> None:
     """Two people whose turns passed while they were away come back at the same instant:
-    the second is held 1/rate at the door (domain.admission.door_slot), so their requests
-    never land on the application together."""
+    the second is held one door interval (domain.admission.door_slot: 1 / (rate × 1.25)),
+    so their requests never land on the application together."""
     gate = make_gate(clock=clock, capacity=5, admission_rate_per_s=10.0, admission_burst_s=1.0)
     held_before = REGISTRY.get_sample_value("preau_gate_door_held_total") or 0.0
     async with (
@@ -666,8 +666,8 @@ async def test_people_let_in_together_come_in_one_every_1_over_rate(
         clock.advance(0.5)  # both turns have passed
         assert (await second.get("/gate/status?next=/api/x")).json()["admitted"] is True
         later = asyncio.ensure_future(third.get("/gate/status?next=/api/x"))
-        await asleep(clock, 1)  # at the door
-        clock.advance(0.09)
+        await asleep(clock, 1)  # at the door, which lets in 10 × 1.25 a second
+        clock.advance(0.07)
         for _ in range(20):
             await asyncio.sleep(0)
         assert not later.done()

@@ -605,8 +605,8 @@ class GateRuntime:
 
     def door_delay(self, origin: str) -> float:
         """How long to hold someone admitted before letting them in, so that this process
-        lets people in one every 1/rate seconds (its share of the rate); 0 to come in now.
-        Takes their place at the door: call it once per person coming in."""
+        lets people in no faster than ``door_rate_factor`` times its share of the rate; 0 to
+        come in now. Takes their place at the door: call it once per person coming in."""
         view = self.view if origin == SHARED else self.local_view
         if view is None:
             return 0.0
@@ -617,7 +617,10 @@ class GateRuntime:
             rate = self.rate_for(view.queue, settings.process_count)  # its share already
         now = self.clock.monotonic()
         slot, self._door_free_at = door_slot(
-            now, self._door_free_at, rate, hold_s=settings.poll_minimum_s
+            now,
+            self._door_free_at,
+            rate * settings.door_rate_factor,
+            hold_s=settings.poll_minimum_s,
         )
         return slot - now
 

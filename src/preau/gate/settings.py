@@ -66,6 +66,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # line on credit, and counts toward a polite flood's shape (bench/gate_flood.py: with
     # the 3 s this took before, a polite flood held people back ~3 s and went unseen ~11 s).
     first_poll_s: float = 1.0
+    # Each process lets people in with tickets at most this many times its share of the
+    # rate (domain.admission.door_slot): a clump of people back from their polls at once is
+    # spread out, and a door that fast never falls behind the rounds (at the rate itself,
+    # people coming back at random moments would keep it full and late).
+    door_rate_factor: float = 1.25
     priority_share: float = 0.5  # share of admissions reserved for teachers and staff
     first_time_share: float = 0.2  # share reserved for first-time visitors
     opening_time: str = ""  # ISO 8601 with offset, e.g. 2021-04-06T08:00:00+02:00
@@ -148,7 +153,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
         settings.check()
         return settings
 
-    def check(self) -> None:  # noqa: C901 - one check per setting, each with its own sentence
+    def check(self) -> None:  # noqa: C901, PLR0912 - one check per setting, each with its own sentence
         """Raise :class:`GateSettingsError` for values that make no sense together."""
         if self.capacity < 1 or self.process_count < 1:
             raise GateSettingsError("PREAU_GATE_CAPACITY and PROCESS_COUNT must be at least 1.")
@@ -169,6 +174,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
         if self.unused_pass_idle_s <= 0 or self.unpolled_ticket_idle_s <= 0:
             raise GateSettingsError(
                 "PREAU_GATE_UNUSED_PASS_IDLE_S and UNPOLLED_TICKET_IDLE_S must be above 0."
+            )
+        if self.door_rate_factor < 1:
+            raise GateSettingsError(
+                "PREAU_GATE_DOOR_RATE_FACTOR must be at least 1: a door slower than the "
+                "admission rate would let fewer people in than are admitted."
             )
         if self.first_poll_s < 1:
             raise GateSettingsError("PREAU_GATE_FIRST_POLL_S must be at least 1 (second).")
