@@ -412,9 +412,9 @@ def door_slot(now: float, door_free_at: float, rate: float, hold_s: float) -> tu
     free again after them.
 
     ``rate``: the door's pace, people per second (this process's share of the admission
-    rate, times the door's factor). The hold is
-    at most ``hold_s``: past it the door lets people in as they come (a schedule running
-    late is never made later), so nobody is held longer than a poll would have taken.
+    rate, times the door's factor). The hold is at most ``hold_s``: past it the door lets
+    people in as they come (a schedule running late is never made later), so nobody is
+    held longer than a poll would have taken.
     """
     if rate <= 0:
         return now, door_free_at
