@@ -230,9 +230,11 @@ async def test_without_redis_each_process_admits_its_share_of_the_rate(
         seconds = 10
         for _ in range(seconds):
             for _ in range(20):  # more people than the share admits
-                origin, _lane, _number = await runtime.join(Lane.FIRST_TIME, device=None)
+                origin, lane, number = await runtime.join(Lane.FIRST_TIME, device=None)
                 assert origin == runtime.local_origin
+                runtime.saw_ticket(origin, lane, number, young=True)  # people: they poll
             clock.advance(1.0)
+            await runtime.report_tickets()
             await runtime.run_round()
         assert REGISTRY.get_sample_value("preau_gate_degraded") == 1
         admitted = local_admissions() - counted

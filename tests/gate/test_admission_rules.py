@@ -51,6 +51,8 @@ from preau.domain.admission import (
     ticket_at_position,
     under_attack,
     victim_to_shed,
+    young_limited,
+    young_to_keep_going,
 )
 from preau.gate.settings import GateSettings, GateSettingsError
 
@@ -194,6 +196,21 @@ def test_credit_goes_only_to_the_room_left_and_only_when_asked() -> None:
     # A negative budget (claims paid after the round) admits nobody until it is earned back.
     owing = snapshot(waiting=(0, 50, 0, 0), issued=(0, 50, 0, 0), tokens=-3.0, tokens_at=99.0)
     assert plan(owing).grants == (0, 2, 0, 0)
+
+
+def test_newcomers_not_polled_yet_only_keep_the_admissions_going() -> None:
+    """A young ticket is admitted only to bring what is scheduled ahead up to
+    ``young_lead_s`` of the rate (5/s here); at least one when nothing is ahead."""
+    busy = snapshot(waiting=(0, 0, 50, 0), issued=(0, 0, 50, 0), tokens_at=90.0)
+    assert plan(busy).young is None
+    assert plan(busy, young_lead_s=0.25).young == 2  # nothing ahead: 1.25 admissions
+    ahead = snapshot(waiting=(0, 0, 50, 0), issued=(0, 0, 50, 0), paced_until=100.1)
+    assert plan(ahead, young_lead_s=0.25).young == 1
+    enough = snapshot(waiting=(0, 0, 50, 0), issued=(0, 0, 50, 0), paced_until=100.25)
+    assert plan(enough, young_lead_s=0.25).young == 0
+    assert young_to_keep_going(0.0, now=100.0, rate=0.1, lead_s=0.25) == 1
+    assert young_to_keep_going(0.0, now=100.0, rate=0.0, lead_s=0.25) == 0
+    assert [young_limited(lane) for lane in Lane] == [False, False, True, True]
 
 
 def test_nobody_is_admitted_before_opening_and_the_draw_comes_first() -> None:

@@ -344,6 +344,59 @@ async def test_tickets_never_polled_are_admitted_on_credit(
     assert gone.queue.active == 3
 
 
+async def test_newcomers_not_polled_yet_come_in_only_to_keep_admissions_going(
+    admission_store: AdmissionStore,
+) -> None:
+    """A first-time ticket within its first poll is admitted only while what is scheduled
+    ahead is short of the lead (``plan.young``); past it the lane stops there, its place
+    kept, until the ticket is polled, its first poll is overdue, or the stream runs short
+    again. Known devices' lanes go on."""
+    for _ in range(4):
+        await admission_store.join(Lane.FIRST_TIME, now=NOW, device=None, ticket_idle_s=60)
+    await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
+
+    async def round_at(now: float) -> tuple[PerLane | None, StoreView]:
+        snapshot = (await view(admission_store, now)).queue
+        plan = plan_admissions(
+            snapshot,
+            now=now,
+            capacity=100,
+            rate=10.0,
+            burst=10.0,
+            shares=LaneShares(),
+            opening_at=None,
+            seed="s",
+            credit_before=now - 1.5,
+            young_lead_s=0.15,
+        )
+        candidates = [
+            candidates_after(snapshot.serving[lane], snapshot.issued[lane], None, 8)
+            if plan.grants[lane]
+            else []
+            for lane in Lane
+        ]
+        granted = await admission_store.apply(plan, candidates, now=now, rate=10, rate_at=now)
+        return granted, await view(admission_store, now)
+
+    # Nothing ahead: two young (0.15 s at 10/s, rounded up), and the known ticket.
+    granted, after = await round_at(NOW + 0.1)
+    assert granted == (0, 1, 2, 0)
+    assert after.queue.serving == (0, 1, 2, 0)
+    assert after.queue.paced_until == NOW + 0.1 + 0.3
+    # Ticket 3 polls: a person, admitted from the rate; ticket 4, young, waits (0.2 s ahead).
+    await admission_store.touch(now=NOW + 0.15, passes=[], tickets=[(2, 3)], stats={})
+    granted, after = await round_at(NOW + 0.2)
+    assert granted == (0, 0, 1, 0)
+    assert after.queue.serving == (0, 1, 3, 0)
+    # Its first poll overdue, ticket 4 goes through on credit, paying nothing; ticket 5,
+    # young, comes in: nothing is scheduled ahead any more.
+    await admission_store.join(Lane.FIRST_TIME, now=NOW + 1.0, device=None, ticket_idle_s=60)
+    granted, after = await round_at(NOW + 1.6)
+    assert granted == (0, 0, 1, 0)
+    assert after.queue.serving == (0, 1, 5, 0)
+    assert after.queue.admitted == (0, 1, 4, 0)
+
+
 async def test_a_network_over_its_fair_share_of_a_long_line_joins_the_deferred_lane(
     admission_store: AdmissionStore,
 ) -> None:

@@ -378,3 +378,57 @@ async def test_people_polling_once_are_no_flood_and_their_first_poll_is_asked_fo
     finally:
         for person in people:
             await person.aclose()
+
+
+@pytest.mark.parametrize(
+    ("young_lead_s", "flood_admitted", "flood_paid", "person_waits"),
+    [(10.0, 12, 12, (3.0, 4.0)), (0.25, 3, 6, (1.5, 2.5))],
+)
+async def test_a_rush_start_keeps_the_saved_budget_from_a_floods_first_tickets(
+    make_gate: Callable[..., GateMiddleware],
+    clock: ManualClock,
+    *,
+    young_lead_s: float,
+    flood_admitted: int,
+    flood_paid: int,
+    person_waits: tuple[float, float],
+) -> None:
+    """At a rush's start the line is short, and every ticket in it too young to have been
+    polled: the budget saved while the site was quiet (18 admissions here) went to whoever
+    came first, 4 in 5 of them a flood's in the bench (59 admissions paid for its tickets
+    in its first second), and the people behind waited for their turns in the paced stream.
+    A ticket not polled yet is now let in only to keep the admissions going
+    (``young_lead_s`` of them scheduled ahead): the flood's twelve arrivals take 3
+    admissions in their 0.6 s, at the rate (3/s), and 6 in all, instead of 12; the person
+    behind them, polling, comes in once their first polls are overdue (after 2.1 s), not
+    after their 12 turns (3.5 s). ``young_lead_s`` 10 (past the burst): young tickets are
+    admitted as any."""
+    gate = make_gate(
+        capacity=100,
+        admission_rate_per_s=3.0,
+        admission_burst_s=6.0,
+        young_lead_s=young_lead_s,
+        unpolled_ticket_idle_s=6.0,
+    )
+    api = {"accept": "application/json"}
+    for index in range(12):  # 0.6 s of a flood's arrivals, never followed up
+        await arrive_once(gate, f"198.51.{index}.9", **api)
+    assert gate.runtime.view is not None
+    assert gate.runtime.view.queue.admitted == (0, 0, flood_admitted, 0)
+    async with from_address(gate, "203.0.113.5", **api) as person:
+        joined_at = clock.time()
+        assert (await person.get("/api/x")).status_code == 429
+        while True:  # the person polls every half second, and the rounds follow
+            clock.advance(0.5)
+            status = await while_time_moves(clock, person.get("/gate/status?next=/api/x"))
+            if status.json()["admitted"]:
+                break
+            await gate.runtime.flush()
+            await gate.runtime.admission_round_soon()
+        waited = clock.time() - joined_at
+    assert person_waits[0] <= waited <= person_waits[1]
+    await gate.runtime.flush()
+    view = gate.runtime.view
+    # The flood's other tickets went through on credit (nothing paid); the person paid.
+    assert view.queue.admitted == (0, 0, flood_paid + 1, 0)
+    assert view.queue.serving == (0, 0, 13, 0)

@@ -451,6 +451,7 @@ class GateRuntime:
             seed=secrets.token_hex(8),
             # Their first poll was due, and reported at the next round.
             credit_before=(now - settings.first_poll_due_s if settings.charge_on_claim else None),
+            young_lead_s=settings.young_lead_s if settings.charge_on_claim else None,
         )
         if not any(plan.grants) and plan.seal is None and rate_at == view.rate_at:
             return False

@@ -66,6 +66,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # line on credit, and counts toward a polite flood's shape (bench/gate_flood.py: with
     # the 3 s this took before, a polite flood held people back ~3 s and went unseen ~11 s).
     first_poll_s: float = 1.0
+    # A first-time ticket not polled yet is admitted only while less than this much of the
+    # rate is scheduled ahead (domain.admission, "Newcomers not yet polled"): a flood's first
+    # arrivals cannot spend what the site saved while quiet; others wait for their first
+    # poll (a second). A value of admission_burst_s or more admits them as any.
+    young_lead_s: float = 0.25
     # Each process lets people in with tickets at most this many times its share of the
     # rate (domain.admission.door_slot): a clump of people back from their polls at once is
     # spread out, and a door that fast never falls behind the rounds (at the rate itself,
@@ -179,6 +184,11 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise GateSettingsError(
                 "PREAU_GATE_DOOR_RATE_FACTOR must be at least 1: a door slower than the "
                 "admission rate would let fewer people in than are admitted."
+            )
+        if self.young_lead_s <= 0:
+            raise GateSettingsError(
+                "PREAU_GATE_YOUNG_LEAD_S must be above 0: newcomers not polled yet keep the "
+                "admissions going while less than this many seconds of them are scheduled."
             )
         if self.first_poll_s < 1:
             raise GateSettingsError("PREAU_GATE_FIRST_POLL_S must be at least 1 (second).")

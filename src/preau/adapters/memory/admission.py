@@ -11,9 +11,11 @@ from preau.domain.admission import (
     Lane,
     PerLane,
     ReturnCounts,
+    Seal,
     fair_lane,
     paced_until,
     release_spacing,
+    young_limited,
 )
 from preau.gate.store import Fairness, StoreView, pass_id, snapshot_from_fields
 
@@ -160,16 +162,12 @@ class MemoryAdmissionStore:
         if int(self._fields.get("version", "0")) != plan.version:
             return None
         if plan.seal is not None:
-            for lane in Lane:
-                previous_last = self._fields.get(f"pl{lane}", "0")
-                self._fields[f"pf{lane}"] = previous_last
-                self._fields[f"pl{lane}"] = self._fields.get(f"i{lane}", "0")
-            self._fields["seed"] = plan.seal.seed
-            self._fields["sealed_for"] = repr(plan.seal.opening_at)
+            self._seal(plan.seal)
         granted = [0 for _ in Lane]
         walked = [0 for _ in Lane]
         serving_before = [0 for _ in Lane]
         room = plan.room
+        young_left = plan.young  # None: any
         for lane in Lane:
             wanted = plan.grants[lane]
             serving: int | None = None
@@ -183,7 +181,19 @@ class MemoryAdmissionStore:
                     del self._unpolled[lane][number]
                     self._unclaimed[pass_id(lane, number, origin=self.origin)] = joined
                     room -= 1
-                elif self._alive[lane].pop(number, None) is not None or (
+                    serving = position
+                    continue
+                young = (
+                    young_left is not None
+                    and joined is not None
+                    and joined >= plan.credit_before
+                    and young_limited(lane)
+                )
+                if young and young_left is not None:
+                    if young_left <= 0:
+                        break  # a newcomer not polled yet: the lane waits for its poll
+                    young_left -= 1
+                if self._alive[lane].pop(number, None) is not None or (
                     self._unpolled[lane].pop(number, None) is not None
                 ):
                     # A slot held, unused until its pass comes back (``touch``).
@@ -212,6 +222,14 @@ class MemoryAdmissionStore:
         self._fields["rate_at"] = repr(rate_at)
         self._incr("version")
         return granted[0], granted[1], granted[2], granted[3]
+
+    def _seal(self, seal: Seal) -> None:
+        """Draw the pre-queue's order: every ticket taken so far joins it."""
+        for lane in Lane:
+            self._fields[f"pf{lane}"] = self._fields.get(f"pl{lane}", "0")
+            self._fields[f"pl{lane}"] = self._fields.get(f"i{lane}", "0")
+        self._fields["seed"] = seal.seed
+        self._fields["sealed_for"] = repr(seal.opening_at)
 
     async def touch(
         self,

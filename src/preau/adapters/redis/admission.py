@@ -164,6 +164,7 @@ class RedisAdmissionStore:
             repr(plan.release_start),
             plan.room,
             repr(plan.credit_before),
+            -1 if plan.young is None else plan.young,
         ]
         for lane in Lane:
             args.append(len(candidates[lane]))

@@ -3,11 +3,13 @@
 --       unpolled3, unclaimed
 -- ARGV: version, now, tokens, rate, rate_at, credit0, credit1, credit2, credit3,
 --       seal (0|1), seal_opening_at, seal_seed, grant0, grant1, grant2, grant3,
---       release_start, room, credit_before, then for each lane: candidate count, then
---       position, number pairs
+--       release_start, room, credit_before, young, then for each lane: candidate count,
+--       then position, number pairs
 -- Within ``room``, a ticket never polled that joined before credit_before is admitted on
 -- credit (unclaimed, scored by when it joined): it pays its admission only if it comes
--- for its pass (admission_touch.lua).
+-- for its pass (admission_touch.lua). A first-time or deferred ticket never polled that
+-- joined since (young) is admitted only within ``young`` (-1: no limit); past it, the
+-- lane's walk stops there (young_to_keep_going and young_limited in domain/admission.py).
 local meta = KEYS[1]
 local version = tonumber(redis.call('HGET', meta, 'version') or '0')
 if version ~= tonumber(ARGV[1]) then
@@ -29,29 +31,40 @@ local total = 0
 local admitted = {}
 local room = tonumber(ARGV[18])
 local credit_before = tonumber(ARGV[19])
-local index = 20
+local young = tonumber(ARGV[20])
+local young_granted = 0
+local index = 21
 for lane = 0, 3 do
   local wanted = tonumber(ARGV[13 + lane])
   local count = tonumber(ARGV[index])
   index = index + 1
   local serving = nil
   before[lane + 1] = tonumber(redis.call('HGET', meta, 's' .. lane) or '0')
+  local stopped = false
   for _ = 1, count do
     local position = ARGV[index]
     local number = ARGV[index + 1]
     index = index + 2
-    if granted[lane + 1] < wanted then
+    if granted[lane + 1] < wanted and not stopped then
       local joined = redis.call('ZSCORE', KEYS[7 + lane], number)
       if joined and room > 0 and tonumber(joined) < credit_before then
         redis.call('ZREM', KEYS[7 + lane], number)
         redis.call('ZADD', KEYS[11], joined, lane .. '.' .. number)
         room = room - 1
+      elseif joined and young >= 0 and lane >= 2 and tonumber(joined) >= credit_before
+        and young_granted >= young then
+        stopped = true  -- a newcomer not polled yet: the lane waits for its poll
       elseif redis.call('ZREM', KEYS[3 + lane], number) == 1
         or redis.call('ZREM', KEYS[7 + lane], number) == 1 then
         admitted[#admitted + 1] = lane .. '.' .. number
         granted[lane + 1] = granted[lane + 1] + 1
+        if joined and young >= 0 and lane >= 2 and tonumber(joined) >= credit_before then
+          young_granted = young_granted + 1
+        end
       end
-      serving = position
+      if not stopped then
+        serving = position
+      end
     end
   end
   if serving then
