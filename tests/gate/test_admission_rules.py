@@ -211,6 +211,8 @@ def test_newcomers_not_polled_yet_only_keep_the_admissions_going() -> None:
     assert young_to_keep_going(0.0, now=100.0, rate=0.1, lead_s=0.25) == 1
     assert young_to_keep_going(0.0, now=100.0, rate=0.0, lead_s=0.25) == 0
     assert [young_limited(lane) for lane in Lane] == [False, False, True, True]
+    with pytest.raises(GateSettingsError, match="YOUNG_LEAD_S"):
+        GateSettings(young_lead_s=0.0).check()
 
 
 def test_nobody_is_admitted_before_opening_and_the_draw_comes_first() -> None:

@@ -307,7 +307,7 @@ class AdmissionPlan(msgspec.Struct, frozen=True):
     credit_before: float = 0.0
     # How many first-time tickets still within their first poll (young) this round may
     # admit (None: any): past them, a lane's walk stops at the next young ticket until it
-    # is polled, or its first poll is overdue (see "Newcomers not yet polled").
+    # is polled, or its first poll is overdue (see "Newcomers not polled yet").
     young: int | None = None
 
 
@@ -336,7 +336,7 @@ def plan_admissions(
     remaining room without spending the rate, and pay when they claim their pass (the
     stores' ``touch``). ``young_lead_s``: first-time tickets still within their first poll
     are admitted only to keep ``young_lead_s`` of admissions scheduled ahead (see
-    "Newcomers not yet polled" below); None: as any.
+    "Newcomers not polled yet" below); None: as any.
     """
     tokens = refill_tokens(snapshot.tokens, snapshot.tokens_at, now, rate, burst)
     if opening_at is not None:
@@ -364,7 +364,7 @@ def plan_admissions(
     )
 
 
-# --- Newcomers not yet polled -------------------------------------------------------------
+# --- Newcomers not polled yet -------------------------------------------------------------
 #
 # A first-time ticket cannot be told from a flood's until its first poll (asked for within
 # ``first_poll_s``): until then it is *young*. At a rush's start the line is short, so its

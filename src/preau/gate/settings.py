@@ -67,7 +67,7 @@ class GateSettings(msgspec.Struct, frozen=True, kw_only=True):
     # the 3 s this took before, a polite flood held people back ~3 s and went unseen ~11 s).
     first_poll_s: float = 1.0
     # A first-time ticket not polled yet is admitted only while less than this much of the
-    # rate is scheduled ahead (domain.admission, "Newcomers not yet polled"): a flood's first
+    # rate is scheduled ahead (domain.admission, "Newcomers not polled yet"): a flood's first
     # arrivals cannot spend what the site saved while quiet; others wait for their first
     # poll (a second). A value of admission_burst_s or more admits them as any.
     young_lead_s: float = 0.25

@@ -183,13 +183,12 @@ class MemoryAdmissionStore:
                     room -= 1
                     serving = position
                     continue
-                young = (
+                if (
                     young_left is not None
                     and joined is not None
                     and joined >= plan.credit_before
                     and young_limited(lane)
-                )
-                if young and young_left is not None:
+                ):
                     if young_left <= 0:
                         break  # a newcomer not polled yet: the lane waits for its poll
                     young_left -= 1
