@@ -28,6 +28,8 @@ async def admit(
     rate: float = 10.0,
     opening_at: float | None = None,
     seed: str = "seed",
+    credit_before: float | None = None,
+    young_lead_s: float | None = None,
 ) -> PerLane | None:
     snapshot = (await view(store, now)).queue
     plan = plan_admissions(
@@ -39,6 +41,8 @@ async def admit(
         shares=LaneShares(),
         opening_at=opening_at,
         seed=seed,
+        credit_before=credit_before,
+        young_lead_s=young_lead_s,
     )
     candidates = [
         candidates_after(
@@ -356,26 +360,7 @@ async def test_newcomers_not_polled_yet_come_in_only_to_keep_admissions_going(
     await admission_store.join(Lane.KNOWN, now=NOW, device=None, ticket_idle_s=60)
 
     async def round_at(now: float) -> tuple[PerLane | None, StoreView]:
-        snapshot = (await view(admission_store, now)).queue
-        plan = plan_admissions(
-            snapshot,
-            now=now,
-            capacity=100,
-            rate=10.0,
-            burst=10.0,
-            shares=LaneShares(),
-            opening_at=None,
-            seed="s",
-            credit_before=now - 1.5,
-            young_lead_s=0.15,
-        )
-        candidates = [
-            candidates_after(snapshot.serving[lane], snapshot.issued[lane], None, 8)
-            if plan.grants[lane]
-            else []
-            for lane in Lane
-        ]
-        granted = await admission_store.apply(plan, candidates, now=now, rate=10, rate_at=now)
+        granted = await admit(admission_store, now=now, credit_before=now - 1.5, young_lead_s=0.15)
         return granted, await view(admission_store, now)
 
     # Nothing ahead: two young (0.15 s at 10/s, rounded up), and the known ticket.
