@@ -47,18 +47,19 @@ for lane = 0, 3 do
     index = index + 2
     if granted[lane + 1] < wanted and not stopped then
       local joined = redis.call('ZSCORE', KEYS[7 + lane], number)
+      local is_young = joined and young >= 0 and lane >= 2
+        and tonumber(joined) >= credit_before
       if joined and room > 0 and tonumber(joined) < credit_before then
         redis.call('ZREM', KEYS[7 + lane], number)
         redis.call('ZADD', KEYS[11], joined, lane .. '.' .. number)
         room = room - 1
-      elseif joined and young >= 0 and lane >= 2 and tonumber(joined) >= credit_before
-        and young_granted >= young then
+      elseif is_young and young_granted >= young then
         stopped = true  -- a newcomer not polled yet: the lane waits for its poll
       elseif redis.call('ZREM', KEYS[3 + lane], number) == 1
         or redis.call('ZREM', KEYS[7 + lane], number) == 1 then
         admitted[#admitted + 1] = lane .. '.' .. number
         granted[lane + 1] = granted[lane + 1] + 1
-        if joined and young >= 0 and lane >= 2 and tonumber(joined) >= credit_before then
+        if is_young then
           young_granted = young_granted + 1
         end
       end
